@@ -1,0 +1,97 @@
+package dev.baton;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How one call is made: its deadline, its target and its behaviour under back-pressure. Immutable and
+ * thread-safe; derive variants with the {@code with*} methods (each returns a new instance, so precompute
+ * the ones you use in a hot loop).
+ *
+ * <ul>
+ *   <li>{@code timeout}: the deadline is the call's start plus this; a default applies ({@link NodeOptions}).</li>
+ *   <li>{@code serverId}: call exactly this server of the service ({@code -1}: any server, load-balanced).</li>
+ *   <li>{@code rank}: call the service's server on the node with this rank ({@code -1}: any node).</li>
+ *   <li>{@code idempotent}: the call may safely run twice; failover may resend it after it was written.</li>
+ *   <li>{@code failFast}: when the peer's send queue is full, fail at once with RESOURCE_EXHAUSTED instead
+ *       of waiting (up to the deadline) for room.</li>
+ * </ul>
+ */
+public final class CallOptions {
+
+    /** Defaults: the node's default timeout, any server, not idempotent, wait for capacity. */
+    public static final CallOptions DEFAULT = new CallOptions(null, -1, -1, false, false);
+
+    private final Duration timeout;
+    private final int serverId;
+    private final int rank;
+    private final boolean idempotent;
+    private final boolean failFast;
+
+    private CallOptions(Duration timeout, int serverId, int rank, boolean idempotent, boolean failFast) {
+        this.timeout = timeout;
+        this.serverId = serverId;
+        this.rank = rank;
+        this.idempotent = idempotent;
+        this.failFast = failFast;
+    }
+
+    /** The timeout, or null for the node's default. */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    public int serverId() {
+        return serverId;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public boolean idempotent() {
+        return idempotent;
+    }
+
+    public boolean failFast() {
+        return failFast;
+    }
+
+    public CallOptions withTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+    }
+
+    /** Targets one server by id; {@code -1} goes back to load balancing. */
+    public CallOptions withServerId(int serverId) {
+        if (serverId < -1) {
+            throw new IllegalArgumentException("serverId must be >= -1, was " + serverId);
+        }
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+    }
+
+    /** Targets the service's server on the node with {@code rank}; {@code -1} goes back to any node. */
+    public CallOptions withRank(int rank) {
+        if (rank < -1) {
+            throw new IllegalArgumentException("rank must be >= -1, was " + rank);
+        }
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+    }
+
+    public CallOptions withIdempotent(boolean idempotent) {
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+    }
+
+    public CallOptions withFailFast(boolean failFast) {
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+    }
+
+    @Override
+    public String toString() {
+        return "CallOptions[timeout=" + timeout + ", serverId=" + serverId + ", rank=" + rank
+                + ", idempotent=" + idempotent + ", failFast=" + failFast + "]";
+    }
+}

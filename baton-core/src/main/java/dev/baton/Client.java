@@ -1,0 +1,89 @@
+package dev.baton;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Calls the servers of one named service. Obtained from {@link Node#client(String)}; cheap, immutable and
+ * thread-safe: share one per service (derive per-call variants with {@link #withOptions}).
+ *
+ * <h2>Completion</h2>
+ * Every call completes exactly once: with its response, or with a {@link BatonException} whose status says
+ * why (NO_SUCH_SERVICE, NO_SUCH_SERVER, NO_SUCH_RANK, DEADLINE_EXCEEDED, UNAVAILABLE, HANDLER_FAILED,
+ * MESSAGE_TOO_LARGE, RESOURCE_EXHAUSTED, ...). A response that arrives after its call completed is dropped.
+ * Cancelling the returned future cancels the call (the server is told).
+ *
+ * <h2>Buffers</h2>
+ * The request buffer is sent from in place (no copy for large payloads) and must not be modified until the
+ * call completes. The response {@link Message} lends a pooled buffer: close it when done.
+ *
+ * <h2>Threads</h2>
+ * Asynchronous completions run on the I/O thread that read the response (or, in process, the handler's
+ * thread): keep dependent stages short, or use the {@code *Async} variants of {@link CompletableFuture}.
+ * Blocking calls spin briefly before parking.
+ */
+public interface Client {
+
+    /** The service this client calls. */
+    String service();
+
+    /** The options applied to calls that pass none. */
+    CallOptions options();
+
+    /** A client for the same service whose calls use {@code options} by default. */
+    Client withOptions(CallOptions options);
+
+    /** The servers currently known for the service. */
+    List<ServerInfo> servers();
+
+    /**
+     * Waits until at least {@code count} servers of the service are known, and returns them.
+     * Throws {@link BatonException} with DEADLINE_EXCEEDED if they are not known within {@code timeout}.
+     */
+    List<ServerInfo> awaitServers(int count, Duration timeout) throws InterruptedException;
+
+    CompletableFuture<Message> callAsync(int method, ByteBuffer request, CallOptions options);
+
+    default CompletableFuture<Message> callAsync(int method, ByteBuffer request) {
+        return callAsync(method, request, options());
+    }
+
+    default CompletableFuture<Message> callAsync(int method, byte[] request) {
+        return callAsync(method, ByteBuffer.wrap(request), options());
+    }
+
+    default CompletableFuture<Message> callAsync(int method, MemorySegment request) {
+        return callAsync(method, request.asByteBuffer(), options());
+    }
+
+    /** Calls and waits for the response (or the deadline). Throws {@link BatonException} on failure. */
+    Message call(int method, ByteBuffer request, CallOptions options);
+
+    default Message call(int method, ByteBuffer request) {
+        return call(method, request, options());
+    }
+
+    default Message call(int method, MemorySegment request) {
+        return call(method, request.asByteBuffer(), options());
+    }
+
+    /** Calls and returns a copy of the response bytes. */
+    default byte[] call(int method, byte[] request) {
+        try (Message m = call(method, ByteBuffer.wrap(request), options())) {
+            return m.toByteArray();
+        }
+    }
+
+    /**
+     * Sends a request that expects no response. Returns once the request is queued (or throws
+     * {@link BatonException} if it cannot be, e.g. no server or too large).
+     */
+    void oneWay(int method, ByteBuffer request, CallOptions options);
+
+    default void oneWay(int method, ByteBuffer request) {
+        oneWay(method, request, options());
+    }
+}

@@ -1,0 +1,66 @@
+package dev.baton;
+
+import dev.baton.internal.rpc.NodeRuntime;
+
+import java.net.InetSocketAddress;
+
+/**
+ * A process's membership in a Baton cluster (prpc's RpcService): it joins the registry (the master), gets a
+ * global rank, keeps a live view of the membership, hosts servers and makes calls.
+ *
+ * <pre>{@code
+ * try (Node node = Node.join(NodeOptions.builder().master(master.address()).build())) {
+ *     node.newServer("echo").inline(0, call -> call.reply(call.request().buffer())).start();
+ *     Client echo = node.client("echo");
+ *     echo.awaitServers(1, Duration.ofSeconds(5));
+ *     byte[] answer = echo.call(0, "hi".getBytes());
+ * }
+ * }</pre>
+ *
+ * <h2>Should be shared</h2>
+ * One node per process is the norm (several are fine, e.g. in tests). Thread-safe.
+ *
+ * <h2>Shutdown</h2>
+ * {@link #close()} leaves the membership first (other nodes stop choosing its servers), waits up to
+ * {@link NodeOptions#drainTimeout()} for calls in flight, then closes connections and stops its threads.
+ * Calls still pending then fail with CLOSED. Idempotent.
+ */
+public interface Node extends AutoCloseable {
+
+    /** Starts a node and joins the cluster; blocks until it has a rank (or throws {@link BatonException}). */
+    static Node join(NodeOptions options) {
+        return NodeRuntime.start(options);
+    }
+
+    /** The global rank: 0, 1, 2, ... in join order. */
+    int rank();
+
+    /** This incarnation's random id. */
+    long nodeId();
+
+    /** Where this node accepts connections. */
+    InetSocketAddress address();
+
+    /** The latest membership view. */
+    Membership membership();
+
+    /** Adds a listener for membership changes (called on the node's event thread). */
+    void addMembershipListener(MembershipListener listener);
+
+    void removeMembershipListener(MembershipListener listener);
+
+    /** Starts configuring a server for {@code service}. */
+    Server.Builder newServer(String service);
+
+    /** A client for {@code service} (cheap; the same for every call). */
+    Client client(String service);
+
+    /** Counters since start. */
+    NodeStats stats();
+
+    /** The options the node runs with. */
+    NodeOptions options();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,289 @@
+package dev.baton;
+
+import dev.baton.spi.Registry;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * How a {@link Node} runs. Immutable; build with {@link #builder()}, derive with {@link #toBuilder()}.
+ * {@link Builder#build()} checks every value and names the bad one.
+ */
+public final class NodeOptions {
+
+    private final InetSocketAddress master;
+    private final Registry registry;
+    private final InetSocketAddress bind;
+    private final String name;
+    private final int ioThreads;
+    private final int maxMessageSize;
+    private final long maxQueuedBytesPerPeer;
+    private final int maxQueuedFramesPerPeer;
+    private final int maxConcurrentRequestsPerConnection;
+    private final Duration defaultTimeout;
+    private final Duration idleSpin;
+    private final Duration joinTimeout;
+    private final Duration drainTimeout;
+    private final ExecutorService handlerExecutor;
+
+    private NodeOptions(Builder b) {
+        master = b.master;
+        registry = b.registry;
+        bind = b.bind;
+        name = b.name;
+        ioThreads = b.ioThreads;
+        maxMessageSize = b.maxMessageSize;
+        maxQueuedBytesPerPeer = b.maxQueuedBytesPerPeer;
+        maxQueuedFramesPerPeer = b.maxQueuedFramesPerPeer;
+        maxConcurrentRequestsPerConnection = b.maxConcurrentRequestsPerConnection;
+        defaultTimeout = b.defaultTimeout;
+        idleSpin = b.idleSpin;
+        joinTimeout = b.joinTimeout;
+        drainTimeout = b.drainTimeout;
+        handlerExecutor = b.handlerExecutor;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.master = master;
+        b.registry = registry;
+        b.bind = bind;
+        b.name = name;
+        b.ioThreads = ioThreads;
+        b.maxMessageSize = maxMessageSize;
+        b.maxQueuedBytesPerPeer = maxQueuedBytesPerPeer;
+        b.maxQueuedFramesPerPeer = maxQueuedFramesPerPeer;
+        b.maxConcurrentRequestsPerConnection = maxConcurrentRequestsPerConnection;
+        b.defaultTimeout = defaultTimeout;
+        b.idleSpin = idleSpin;
+        b.joinTimeout = joinTimeout;
+        b.drainTimeout = drainTimeout;
+        b.handlerExecutor = handlerExecutor;
+        return b;
+    }
+
+    /** The master's address (null when a custom {@link #registry()} is set). */
+    public InetSocketAddress master() {
+        return master;
+    }
+
+    /** A custom registry, or null for the master at {@link #master()}. */
+    public Registry registry() {
+        return registry;
+    }
+
+    /** Where the node listens: default 127.0.0.1, port 0 (a free port). */
+    public InetSocketAddress bind() {
+        return bind;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /** Largest payload sent or accepted, in bytes (default 256 MiB). */
+    public int maxMessageSize() {
+        return maxMessageSize;
+    }
+
+    /** Request bytes queued to one peer before calls wait (or fail fast): default 64 MiB. */
+    public long maxQueuedBytesPerPeer() {
+        return maxQueuedBytesPerPeer;
+    }
+
+    /** Frames queued to one peer before calls wait (or fail fast): default 65536. */
+    public int maxQueuedFramesPerPeer() {
+        return maxQueuedFramesPerPeer;
+    }
+
+    /** Requests one connection may have in progress on this node's servers before more are refused. */
+    public int maxConcurrentRequestsPerConnection() {
+        return maxConcurrentRequestsPerConnection;
+    }
+
+    /** Deadline of calls that set none: default 30 s. */
+    public Duration defaultTimeout() {
+        return defaultTimeout;
+    }
+
+    /** How long idle I/O threads and blocked callers spin before parking: default 50 µs. */
+    public Duration idleSpin() {
+        return idleSpin;
+    }
+
+    public Duration joinTimeout() {
+        return joinTimeout;
+    }
+
+    /** How long {@link Node#close()} waits for calls in flight: default 5 s. */
+    public Duration drainTimeout() {
+        return drainTimeout;
+    }
+
+    /** Runs blocking handlers; null means a virtual thread per request. Not shut down by the node. */
+    public ExecutorService handlerExecutor() {
+        return handlerExecutor;
+    }
+
+    /** Builds {@link NodeOptions}. Not thread-safe. */
+    public static final class Builder {
+        private InetSocketAddress master;
+        private Registry registry;
+        private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
+        private String name = "node";
+        private int ioThreads = 1;
+        private int maxMessageSize = 256 << 20;
+        private long maxQueuedBytesPerPeer = 64L << 20;
+        private int maxQueuedFramesPerPeer = 65_536;
+        private int maxConcurrentRequestsPerConnection = 65_536;
+        private Duration defaultTimeout = Duration.ofSeconds(30);
+        private Duration idleSpin = Duration.ofNanos(50_000);
+        private Duration joinTimeout = Duration.ofSeconds(10);
+        private Duration drainTimeout = Duration.ofSeconds(5);
+        private ExecutorService handlerExecutor;
+
+        private Builder() {
+        }
+
+        public Builder master(InetSocketAddress master) {
+            this.master = master;
+            return this;
+        }
+
+        /** The master as {@code host:port}. */
+        public Builder master(String hostPort) {
+            return master(parseHostPort(hostPort));
+        }
+
+        public Builder registry(Registry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        public Builder bind(InetSocketAddress bind) {
+            this.bind = bind;
+            return this;
+        }
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder ioThreads(int ioThreads) {
+            this.ioThreads = ioThreads;
+            return this;
+        }
+
+        public Builder maxMessageSize(int bytes) {
+            this.maxMessageSize = bytes;
+            return this;
+        }
+
+        public Builder maxQueuedBytesPerPeer(long bytes) {
+            this.maxQueuedBytesPerPeer = bytes;
+            return this;
+        }
+
+        public Builder maxQueuedFramesPerPeer(int frames) {
+            this.maxQueuedFramesPerPeer = frames;
+            return this;
+        }
+
+        public Builder maxConcurrentRequestsPerConnection(int requests) {
+            this.maxConcurrentRequestsPerConnection = requests;
+            return this;
+        }
+
+        public Builder defaultTimeout(Duration timeout) {
+            this.defaultTimeout = timeout;
+            return this;
+        }
+
+        public Builder idleSpin(Duration spin) {
+            this.idleSpin = spin;
+            return this;
+        }
+
+        public Builder joinTimeout(Duration timeout) {
+            this.joinTimeout = timeout;
+            return this;
+        }
+
+        public Builder drainTimeout(Duration timeout) {
+            this.drainTimeout = timeout;
+            return this;
+        }
+
+        public Builder handlerExecutor(ExecutorService executor) {
+            this.handlerExecutor = executor;
+            return this;
+        }
+
+        public NodeOptions build() {
+            if (master == null && registry == null) {
+                throw new IllegalArgumentException("master: set the master's address (or a registry)");
+            }
+            Objects.requireNonNull(bind, "bind");
+            Objects.requireNonNull(name, "name");
+            check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
+            check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
+                    "between 0 and 2^31 - 65");
+            check(maxQueuedBytesPerPeer > 0, "maxQueuedBytesPerPeer", maxQueuedBytesPerPeer, "positive");
+            check(maxQueuedFramesPerPeer >= 16, "maxQueuedFramesPerPeer", maxQueuedFramesPerPeer, "at least 16");
+            check(maxConcurrentRequestsPerConnection >= 1, "maxConcurrentRequestsPerConnection",
+                    maxConcurrentRequestsPerConnection, "positive");
+            positive(defaultTimeout, "defaultTimeout");
+            positive(joinTimeout, "joinTimeout");
+            Objects.requireNonNull(idleSpin, "idleSpin");
+            check(!idleSpin.isNegative(), "idleSpin", idleSpin, "zero or positive");
+            Objects.requireNonNull(drainTimeout, "drainTimeout");
+            check(!drainTimeout.isNegative(), "drainTimeout", drainTimeout, "zero or positive");
+            return new NodeOptions(this);
+        }
+
+        private static void positive(Duration d, String field) {
+            Objects.requireNonNull(d, field);
+            check(!d.isNegative() && !d.isZero(), field, d, "positive");
+        }
+
+        private static void check(boolean ok, String field, Object value, String expected) {
+            if (!ok) {
+                throw new IllegalArgumentException(field + " must be " + expected + ", was " + value);
+            }
+        }
+    }
+
+    /** Parses {@code host:port} (IPv6 as {@code [::1]:port}). */
+    public static InetSocketAddress parseHostPort(String hostPort) {
+        Objects.requireNonNull(hostPort, "hostPort");
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || colon == hostPort.length() - 1) {
+            throw new IllegalArgumentException("expected host:port, was '" + hostPort + "'");
+        }
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad port in '" + hostPort + "'");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range in '" + hostPort + "'");
+        }
+        return new InetSocketAddress(host, port);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.baton;
+
+import java.time.Duration;
+
+/**
+ * A registered server instance of a named service, hosted by a {@link Node}. Created with
+ * {@link Node#newServer(String)}; visible to every node's clients once {@link Builder#start()} returns and
+ * the registration has propagated.
+ *
+ * <p>Thread-safe. {@link #close()} deregisters it: clients stop choosing it, requests already received
+ * are still answered, and dealers' {@code recvRequest} returns null once the queue is drained.
+ */
+public interface Server extends AutoCloseable {
+
+    /** The service name. */
+    String service();
+
+    /** This server's id within its service. */
+    int serverId();
+
+    /** The service's numeric id. */
+    int serviceId();
+
+    /** The node that hosts it. */
+    Node node();
+
+    /** A new dealer over this server's request queue. */
+    Dealer dealer();
+
+    @Override
+    void close();
+
+    /**
+     * Configures a server before registering it. Not thread-safe; use from one thread.
+     *
+     * <pre>{@code
+     * Server echo = node.newServer("echo")
+     *     .inline(0, call -> call.reply(call.request().buffer()))
+     *     .blocking(1, call -> call.reply(compute(call.request())))
+     *     .start();
+     * }</pre>
+     */
+    interface Builder {
+
+        /** Asks for a specific server id; {@link Status.Code#ALREADY_EXISTS} at start if it is taken. */
+        Builder serverId(int serverId);
+
+        /** Runs {@code handler} for {@code method} on the I/O thread. For short, non-blocking handlers. */
+        Builder inline(int method, Handler handler);
+
+        /** Runs {@code handler} for {@code method} on the node's handler executor; it may block. */
+        Builder blocking(int method, Handler handler);
+
+        /** Invokes {@code handler} on the I/O thread and answers when its stage completes. */
+        Builder async(int method, AsyncHandler handler);
+
+        /** Capacity of the queue that feeds {@link Dealer}s (requests for methods without a handler). */
+        Builder dealerQueueCapacity(int capacity);
+
+        /** Registers the server with the registry and returns it, or throws {@link BatonException}. */
+        Server start();
+
+        /** Like {@link #start()} with a bound on the registration's wait. */
+        Server start(Duration timeout);
+    }
+}

@@ -1,0 +1,61 @@
+package dev.baton;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+
+/**
+ * One request as a server sees it, and the way to answer it. Exactly one of the {@code reply} or
+ * {@code fail} methods may be called, once, from any thread; a second answer throws
+ * {@link IllegalStateException}.
+ *
+ * <p>The request's {@link #request() message} stays valid until the answer has been sent; the buffer
+ * passed to {@code reply} must not be modified after the call (it is written from, or on the in-process
+ * path handed to the caller, without a copy). Answering a one-way call does nothing but release it.
+ */
+public interface ServerCall {
+
+    /** The request payload. */
+    Message request();
+
+    /** The method number the caller asked for. */
+    int method();
+
+    /** The caller-assigned request id (unique per calling node). */
+    long requestId();
+
+    /** The calling node's rank, or -1 when unknown. */
+    int sourceRank();
+
+    /** The server this call was routed to. */
+    Server server();
+
+    /** True when the caller expects no response. */
+    boolean isOneWay();
+
+    /** The deadline on this process's {@link System#nanoTime()} clock, or {@link Long#MAX_VALUE} for none. */
+    long deadlineNanos();
+
+    /** True once the caller cancelled the call or its deadline passed; the answer would be discarded. */
+    boolean isCancelled();
+
+    /** Answers with the remaining bytes of {@code response}. */
+    void reply(ByteBuffer response);
+
+    /** Answers with {@code response}. */
+    default void reply(byte[] response) {
+        reply(ByteBuffer.wrap(response));
+    }
+
+    /** Answers with {@code response}'s bytes. */
+    default void reply(MemorySegment response) {
+        reply(response.asByteBuffer());
+    }
+
+    /** Fails the call with {@link Status.Code#HANDLER_FAILED} and {@code message}. */
+    default void fail(String message) {
+        fail(Status.of(Status.Code.HANDLER_FAILED, message));
+    }
+
+    /** Fails the call with {@code status} (its code and description reach the caller). */
+    void fail(Status status);
+}

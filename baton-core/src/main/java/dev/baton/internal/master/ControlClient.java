@@ -1,0 +1,150 @@
+package dev.baton.internal.master;
+
+import dev.baton.BatonException;
+import dev.baton.Message;
+import dev.baton.Status;
+import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.tcp.TcpTransport;
+import dev.baton.internal.wire.ControlProtocol;
+import dev.baton.spi.FrameHandler;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportSettings;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+
+/**
+ * One connection to the master, with request/response matching for control calls. Used by the node's
+ * registry client and by tools. Owns a one-thread transport of its own so the control plane never competes
+ * with the data path's I/O threads.
+ */
+public final class ControlClient implements FrameHandler, AutoCloseable {
+
+    private final TcpTransport transport;
+    private final TransportConnection connection;
+    private final Map<Long, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final Consumer<Message> eventSink;
+    private final Consumer<BatonException> closeSink;
+    private final CompletableFuture<Void> opened = new CompletableFuture<>();
+
+    /**
+     * Connects to the master at {@code master}. {@code eventSink} gets each EVENT payload (on the I/O thread);
+     * {@code closeSink} is told once when the connection is lost.
+     */
+    public ControlClient(String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
+                         Consumer<Message> eventSink, Consumer<BatonException> closeSink) {
+        this.eventSink = eventSink;
+        this.closeSink = closeSink;
+        TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000);
+        this.transport = new TcpTransport(new TransportContext(name + "-ctl", nodeId, role, rank, this, settings),
+                new BufferPool(1 << 20));
+        this.connection = transport.connect(master);
+    }
+
+    /** Waits for the handshake with the master. */
+    public void awaitOpen(Duration timeout) {
+        try {
+            opened.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw Status.of(Status.Code.UNAVAILABLE, "master " + connection.remoteAddress() + " did not answer within "
+                    + timeout.toMillis() + " ms").withRetrySafe(true).asException();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof BatonException b ? b
+                    : Status.of(Status.Code.UNAVAILABLE, e.getCause().toString()).asException();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Status.of(Status.Code.CANCELLED, "interrupted").asException();
+        }
+    }
+
+    /** Sends a control request; the future completes with the answer or a {@link BatonException}. */
+    public CompletableFuture<Message> call(int method, ByteBuffer body) {
+        long id = ids.incrementAndGet();
+        CompletableFuture<Message> f = new CompletableFuture<>();
+        pending.put(id, f);
+        int r = connection.offer(new ControlFrame(FrameType.REQUEST, 0, 0, id, method, body));
+        if (r != TransportConnection.OFFERED) {
+            pending.remove(id);
+            f.completeExceptionally(Status.of(Status.Code.UNAVAILABLE, "master connection "
+                    + (r == TransportConnection.CLOSED ? "closed" : "saturated")).withRetrySafe(true).asException());
+        }
+        return f;
+    }
+
+    /** {@link #call} and wait up to {@code timeout}. */
+    public Message callSync(int method, ByteBuffer body, Duration timeout) {
+        CompletableFuture<Message> f = call(method, body);
+        try {
+            return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            throw Status.of(Status.Code.DEADLINE_EXCEEDED, "master did not answer within " + timeout.toMillis() + " ms")
+                    .asException();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof BatonException b ? b
+                    : Status.of(Status.Code.INTERNAL, e.getCause().toString()).withCause(e.getCause()).asException();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Status.of(Status.Code.CANCELLED, "interrupted").asException();
+        }
+    }
+
+    public boolean isOpen() {
+        return connection.isOpen();
+    }
+
+    @Override
+    public void onOpen(TransportConnection c) {
+        opened.complete(null);
+    }
+
+    @Override
+    public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
+        if (h.type() == FrameType.RESPONSE) {
+            CompletableFuture<Message> f = pending.remove(h.requestId());
+            if (f == null) {
+                payload.close();
+            } else if (h.status() == 0) {
+                f.complete(payload);
+            } else {
+                String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
+                payload.close();
+                f.completeExceptionally(Status.of(Status.Code.of(h.status()), why).asException());
+            }
+        } else if (h.type() == FrameType.REQUEST && h.method() == ControlProtocol.EVENT) {
+            eventSink.accept(payload);
+        } else {
+            payload.close();
+        }
+    }
+
+    @Override
+    public void onClose(TransportConnection c, BatonException cause) {
+        opened.completeExceptionally(cause);
+        BatonException lost = Status.of(Status.Code.UNAVAILABLE, "master connection lost: " + cause.getMessage())
+                .asException();
+        pending.values().forEach(f -> f.completeExceptionally(lost));
+        pending.clear();
+        closeSink.accept(cause);
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}

@@ -1,0 +1,304 @@
+package dev.baton.internal.master;
+
+import dev.baton.BatonException;
+import dev.baton.Membership;
+import dev.baton.MembershipEvent;
+import dev.baton.Message;
+import dev.baton.NodeInfo;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.tcp.TcpTransport;
+import dev.baton.internal.wire.ControlProtocol;
+import dev.baton.internal.wire.WireReader;
+import dev.baton.internal.wire.WireWriter;
+import dev.baton.spi.FrameHandler;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportSettings;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The master: an in-memory registry of nodes, services and servers, served over the Baton wire protocol.
+ *
+ * <p>All state sits under one lock ({@code this}); every change bumps the version and is pushed, under
+ * that same lock, to every joined node's connection, so each node sees events in version order and after
+ * the snapshot its JOIN answer carried. Sending never blocks (the combining send queues); a node whose
+ * queue overflows is disconnected and must rejoin.
+ */
+public final class MasterServer implements FrameHandler, AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(MasterServer.class.getName());
+
+    private final TcpTransport transport;
+    private InetSocketAddress address;
+
+    // ---- guarded by this
+    private long version;
+    private int nextRank;
+    private int nextServiceId = 1;
+    private final Map<Integer, Joined> nodes = new LinkedHashMap<>();
+    private final Map<String, ServiceRecord> services = new HashMap<>();
+    private boolean closed;
+
+    private record Joined(NodeInfo info, TransportConnection connection) {
+    }
+
+    private static final class ServiceRecord {
+        final String name;
+        final int id;
+        int nextServerId;
+        final Map<Integer, ServerInfo> servers = new LinkedHashMap<>();
+
+        ServiceRecord(String name, int id) {
+            this.name = name;
+            this.id = id;
+        }
+    }
+
+    private MasterServer() {
+        TransportSettings settings = new TransportSettings(1, 16 << 20, 256L << 20, 1 << 16, 0, 10_000);
+        transport = new TcpTransport(new TransportContext("master", ThreadLocalRandom.current().nextLong(),
+                PeerIdentity.ROLE_MASTER, () -> -1, this, settings), new BufferPool(4 << 20));
+    }
+
+    public static MasterServer start(InetSocketAddress bind) throws IOException {
+        MasterServer m = new MasterServer();
+        try {
+            m.address = m.transport.listen(bind);
+        } catch (IOException | RuntimeException e) {
+            m.transport.close();
+            throw e;
+        }
+        return m;
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public synchronized Membership membership() {
+        List<NodeInfo> n = new ArrayList<>();
+        for (Joined j : nodes.values()) {
+            n.add(j.info());
+        }
+        List<ServerInfo> s = new ArrayList<>();
+        for (ServiceRecord r : services.values()) {
+            s.addAll(r.servers.values());
+        }
+        return Membership.of(version, n, s);
+    }
+
+    // ------------------------------------------------------------------ transport callbacks
+
+    @Override
+    public void onOpen(TransportConnection c) {
+    }
+
+    @Override
+    public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
+        try (payload) {
+            if (h.type() != FrameType.REQUEST) {
+                return;
+            }
+            long id = h.requestId();
+            try {
+                ByteBuffer answer = handle(c, h.method(), new WireReader(payload.buffer()), id);
+                if (answer != null) {
+                    c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, h.method(), answer));
+                }
+            } catch (BatonException e) {
+                reply(c, id, h.method(), e.status());
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "master failed on method " + h.method(), e);
+                reply(c, id, h.method(), Status.of(Status.Code.INTERNAL, e.toString()));
+            }
+        }
+    }
+
+    private static void reply(TransportConnection c, long id, int method, Status status) {
+        ByteBuffer why = StandardCharsets.UTF_8.encode(String.valueOf(status.description()));
+        c.offer(new ControlFrame(FrameType.RESPONSE, 0, status.code().value(), id, method, why));
+    }
+
+    /** Handles one control request; returns the answer body, or null when the answer was already queued. */
+    private ByteBuffer handle(TransportConnection c, int method, WireReader r, long id) {
+        return switch (method) {
+            case ControlProtocol.JOIN -> join(c, r, id);
+            case ControlProtocol.REGISTER_SERVER -> registerServer(c, r, id);
+            case ControlProtocol.DEREGISTER_SERVER -> deregisterServer(c, r);
+            case ControlProtocol.SNAPSHOT -> {
+                WireWriter w = new WireWriter();
+                ControlProtocol.writeSnapshot(w, membership());
+                yield w.toBuffer();
+            }
+            default -> throw Status.of(Status.Code.NO_SUCH_METHOD, "unknown control method " + method).asException();
+        };
+    }
+
+    private synchronized ByteBuffer join(TransportConnection c, WireReader r, long id) {
+        checkOpen();
+        if (c.attachment() != null) {
+            throw Status.of(Status.Code.ALREADY_EXISTS, "this connection already joined").asException();
+        }
+        long nodeId = r.getLong();
+        int requestedRank = r.getInt();
+        String host = r.getString();
+        int port = r.getInt();
+        String name = r.getString();
+        if (host == null || port <= 0 || port > 65535) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "bad node address " + host + ":" + port).asException();
+        }
+        int rank;
+        if (requestedRank >= 0 && !nodes.containsKey(requestedRank)) {
+            rank = requestedRank;
+            nextRank = Math.max(nextRank, rank + 1);
+        } else {
+            rank = nextRank++;
+        }
+        NodeInfo info = new NodeInfo(rank, nodeId, new InetSocketAddress(host, port), name == null ? "node" : name);
+        c.attach(info);
+        nodes.put(rank, new Joined(info, c));
+        version++;
+        MembershipEvent event = new MembershipEvent.NodeJoined(version, info);
+        // The snapshot already contains the new node; everyone else learns of it by event.
+        WireWriter w = new WireWriter().putInt(rank);
+        ControlProtocol.writeSnapshot(w, membership());
+        c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.JOIN, w.toBuffer()));
+        broadcast(event, c);
+        LOG.log(System.Logger.Level.INFO, "node {0} ({1}) joined as rank {2}", info.address(), info.name(), rank);
+        return null;
+    }
+
+    private synchronized ByteBuffer registerServer(TransportConnection c, WireReader r, long id) {
+        checkOpen();
+        NodeInfo node = joinedNode(c);
+        String service = r.getString();
+        int requested = r.getInt();
+        if (service == null || service.isEmpty()) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
+        }
+        ServiceRecord rec = services.computeIfAbsent(service, n -> new ServiceRecord(n, nextServiceId++));
+        int serverId;
+        if (requested >= 0) {
+            if (rec.servers.containsKey(requested)) {
+                throw Status.of(Status.Code.ALREADY_EXISTS, "service '" + service + "' already has server id "
+                        + requested).asException();
+            }
+            serverId = requested;
+            rec.nextServerId = Math.max(rec.nextServerId, requested + 1);
+        } else {
+            do {
+                serverId = rec.nextServerId++;
+            } while (rec.servers.containsKey(serverId));
+        }
+        ServerInfo info = new ServerInfo(service, rec.id, serverId, node.rank());
+        rec.servers.put(serverId, info);
+        version++;
+        // Answer first, then the event: the registering node learns its id before the membership change.
+        WireWriter w = new WireWriter();
+        ControlProtocol.writeServer(w, info);
+        c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.REGISTER_SERVER, w.toBuffer()));
+        broadcast(new MembershipEvent.ServerAdded(version, info), null);
+        return null;
+    }
+
+    private synchronized ByteBuffer deregisterServer(TransportConnection c, WireReader r) {
+        checkOpen();
+        NodeInfo node = joinedNode(c);
+        ServerInfo s = ControlProtocol.readServer(r);
+        ServiceRecord rec = services.get(s.service());
+        ServerInfo current = rec == null ? null : rec.servers.get(s.serverId());
+        if (current == null || current.rank() != node.rank()) {
+            throw Status.of(Status.Code.NO_SUCH_SERVER, "no server " + s.serverId() + " of '" + s.service()
+                    + "' on rank " + node.rank()).asException();
+        }
+        rec.servers.remove(s.serverId());
+        version++;
+        broadcast(new MembershipEvent.ServerRemoved(version, current), null);
+        return ByteBuffer.allocate(0);
+    }
+
+    @Override
+    public void onClose(TransportConnection c, BatonException cause) {
+        if (c.attachment() instanceof NodeInfo node) {
+            removeNode(node);
+        }
+    }
+
+    private synchronized void removeNode(NodeInfo node) {
+        Joined j = nodes.get(node.rank());
+        if (j == null || j.info().nodeId() != node.nodeId()) {
+            return;
+        }
+        nodes.remove(node.rank());
+        for (ServiceRecord rec : services.values()) {
+            for (ServerInfo s : List.copyOf(rec.servers.values())) {
+                if (s.rank() == node.rank()) {
+                    rec.servers.remove(s.serverId());
+                    version++;
+                    broadcast(new MembershipEvent.ServerRemoved(version, s), null);
+                }
+            }
+        }
+        version++;
+        broadcast(new MembershipEvent.NodeLeft(version, node), null);
+        LOG.log(System.Logger.Level.INFO, "node rank {0} ({1}) left", node.rank(), node.address());
+    }
+
+    private NodeInfo joinedNode(TransportConnection c) {
+        if (!(c.attachment() instanceof NodeInfo node)) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "join first").asException();
+        }
+        return node;
+    }
+
+    /** Pushes {@code event} to every joined node except {@code skip}. Caller holds the lock. */
+    private void broadcast(MembershipEvent event, TransportConnection skip) {
+        WireWriter w = new WireWriter();
+        ControlProtocol.writeEvent(w, event);
+        ByteBuffer body = w.toBuffer();
+        for (Joined j : List.copyOf(nodes.values())) {
+            if (j.connection() == skip) {
+                continue;
+            }
+            int r = j.connection().offer(new ControlFrame(FrameType.REQUEST, FrameType.FLAG_ONE_WAY, 0, 0,
+                    ControlProtocol.EVENT, body));
+            if (r == TransportConnection.BACK_PRESSURED) {
+                LOG.log(System.Logger.Level.WARNING, "node rank {0} is not reading membership events; disconnecting it",
+                        j.info().rank());
+                j.connection().close();
+            }
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw Status.of(Status.Code.CLOSED, "master is shutting down").asException();
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        transport.close();
+    }
+}

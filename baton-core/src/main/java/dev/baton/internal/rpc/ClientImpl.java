@@ -1,0 +1,73 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.CallOptions;
+import dev.baton.Client;
+import dev.baton.Message;
+import dev.baton.ServerInfo;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A client of one service: options plus a round-robin cursor; everything else is the runtime's. */
+final class ClientImpl implements Client {
+
+    private final NodeRuntime runtime;
+    private final String service;
+    private final CallOptions options;
+    final AtomicInteger cursor;
+
+    ClientImpl(NodeRuntime runtime, String service, CallOptions options, AtomicInteger cursor) {
+        this.runtime = runtime;
+        this.service = Objects.requireNonNull(service, "service");
+        this.options = Objects.requireNonNull(options, "options");
+        this.cursor = cursor;
+    }
+
+    @Override
+    public String service() {
+        return service;
+    }
+
+    @Override
+    public CallOptions options() {
+        return options;
+    }
+
+    @Override
+    public Client withOptions(CallOptions options) {
+        return new ClientImpl(runtime, service, options, cursor);
+    }
+
+    @Override
+    public List<ServerInfo> servers() {
+        return runtime.membership().servers(service);
+    }
+
+    @Override
+    public List<ServerInfo> awaitServers(int count, Duration timeout) throws InterruptedException {
+        return runtime.awaitServers(service, count, timeout);
+    }
+
+    @Override
+    public CompletableFuture<Message> callAsync(int method, ByteBuffer request, CallOptions options) {
+        return runtime.start(this, method, request, options, false).future;
+    }
+
+    @Override
+    public Message call(int method, ByteBuffer request, CallOptions options) {
+        return runtime.await(runtime.start(this, method, request, options, false));
+    }
+
+    @Override
+    public void oneWay(int method, ByteBuffer request, CallOptions options) {
+        PendingCall call = runtime.start(this, method, request, options, true);
+        // One-way calls complete when written; fail now only for errors known before sending.
+        if (call.future.isCompletedExceptionally()) {
+            runtime.await(call);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.spi.TransportConnection;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What the runtime keeps per connection: calls sent on it that await a response (by request id), and
+ * requests received on it that are being served (for CANCEL and the concurrency limit).
+ */
+final class ConnState {
+
+    final TransportConnection connection;
+    /** The peer whose FrontEnd owns (or adopted) this connection; null for an inbound one it did not adopt. */
+    volatile Peer peer;
+    final ConcurrentHashMap<Long, PendingCall> pending = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<Long, ServerCallImpl> serving = new ConcurrentHashMap<>();
+    final AtomicInteger inProgress = new AtomicInteger();
+    volatile boolean opened;
+    volatile boolean goingAway;
+
+    ConnState(TransportConnection connection, Peer peer) {
+        this.connection = connection;
+        this.peer = peer;
+    }
+
+    static ConnState of(TransportConnection c) {
+        return (ConnState) c.attachment();
+    }
+}

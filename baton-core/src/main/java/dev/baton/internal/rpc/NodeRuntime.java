@@ -1,0 +1,802 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.BatonException;
+import dev.baton.CallOptions;
+import dev.baton.Client;
+import dev.baton.Membership;
+import dev.baton.MembershipEvent;
+import dev.baton.MembershipListener;
+import dev.baton.Message;
+import dev.baton.Node;
+import dev.baton.NodeInfo;
+import dev.baton.NodeOptions;
+import dev.baton.NodeStats;
+import dev.baton.Server;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.master.MasterRegistry;
+import dev.baton.internal.tcp.TcpTransport;
+import dev.baton.spi.FrameHandler;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.Registry;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportSettings;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The node: membership view, FrontEnds ({@link Peer}) per remote rank, local servers, and the routing of
+ * every call. Implements the transport's {@link FrameHandler} (frames arrive on I/O threads) and the
+ * registry's listener (membership arrives on the registry's thread).
+ */
+public final class NodeRuntime implements Node, FrameHandler, Registry.Listener {
+
+    private static final System.Logger LOG = System.getLogger(NodeRuntime.class.getName());
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+
+    static final class Stats {
+        final LongAdder callsStarted = new LongAdder();
+        final LongAdder callsSucceeded = new LongAdder();
+        final LongAdder callsFailed = new LongAdder();
+        final LongAdder localCalls = new LongAdder();
+        final LongAdder requestsHandled = new LongAdder();
+        final LongAdder lateResponses = new LongAdder();
+    }
+
+    /** The servers of one service hosted here. */
+    private static final class LocalService {
+        final CopyOnWriteArrayList<ServerImpl> servers = new CopyOnWriteArrayList<>();
+        final AtomicInteger cursor = new AtomicInteger();
+
+        ServerImpl byId(int serverId) {
+            for (ServerImpl s : servers) {
+                if (s.serverId() == serverId) {
+                    return s;
+                }
+            }
+            return null;
+        }
+
+        ServerImpl next() {
+            List<ServerImpl> list = servers;
+            int n = list.size();
+            if (n == 0) {
+                return null;
+            }
+            try {
+                return list.get(Math.floorMod(cursor.getAndIncrement(), n));
+            } catch (IndexOutOfBoundsException e) {
+                return list.isEmpty() ? null : list.get(0);
+            }
+        }
+    }
+
+    final Stats stats = new Stats();
+    private final NodeOptions options;
+    private final long nodeId = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+    private final BufferPool pool;
+    private final TcpTransport transport;
+    private final Registry registry;
+    private final ExecutorService handlerExecutor;
+    private final boolean ownsHandlerExecutor;
+    private final ScheduledThreadPoolExecutor timer;
+    private final ExecutorService events;
+    private final long idleSpinNs;
+    private final long defaultTimeoutNs;
+    private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
+    private final Map<Integer, LocalService> localServices = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
+    private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    private final AtomicInteger callsInFlight = new AtomicInteger();
+    private final AtomicInteger serving = new AtomicInteger();
+    private final Object membershipMonitor = new Object();
+    private final AtomicInteger registrationsInFlight = new AtomicInteger();
+    private final List<ServerCallImpl> parked = new ArrayList<>();   // guarded by itself
+    private volatile Membership membership = Membership.empty();
+    private volatile int rank = -1;
+    private InetSocketAddress address;
+    private volatile boolean closed;
+
+    private NodeRuntime(NodeOptions options) {
+        this.options = options;
+        this.idleSpinNs = options.idleSpin().toNanos();
+        this.defaultTimeoutNs = options.defaultTimeout().toNanos();
+        this.pool = new BufferPool(64L << 20);
+        TransportSettings settings = new TransportSettings(options.ioThreads(), options.maxMessageSize(),
+                options.maxQueuedBytesPerPeer(), options.maxQueuedFramesPerPeer(), idleSpinNs, 10_000);
+        this.transport = new TcpTransport(new TransportContext(options.name(), nodeId, PeerIdentity.ROLE_NODE,
+                () -> rank, this, settings), pool);
+        this.registry = options.registry() != null ? options.registry() : new MasterRegistry(options.master());
+        this.ownsHandlerExecutor = options.handlerExecutor() == null;
+        this.handlerExecutor = ownsHandlerExecutor
+                ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("baton-handler-", 0).factory())
+                : options.handlerExecutor();
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon(true)
+                .name("baton-timer-" + options.name()).unstarted(r));
+        this.timer.setRemoveOnCancelPolicy(true);
+        this.events = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true)
+                .name("baton-events-" + options.name()).unstarted(r));
+    }
+
+    /** Starts a node: listen, join, and return once a rank is assigned. Cleans up on failure. */
+    public static NodeRuntime start(NodeOptions options) {
+        NodeRuntime rt = new NodeRuntime(options);
+        try {
+            rt.address = rt.transport.listen(options.bind());
+            NodeInfo self = rt.registry.join(rt.nodeId, rt.address, options.name(), rt, options.joinTimeout());
+            rt.rank = self.rank();
+            return rt;
+        } catch (IOException e) {
+            rt.shutdownResources();
+            throw new UncheckedIOException("cannot listen on " + options.bind() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            rt.shutdownResources();
+            throw e;
+        }
+    }
+
+    // ================================================================== Node API
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public long nodeId() {
+        return nodeId;
+    }
+
+    @Override
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    @Override
+    public Membership membership() {
+        return membership;
+    }
+
+    @Override
+    public void addMembershipListener(MembershipListener listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public void removeMembershipListener(MembershipListener listener) {
+        listeners.remove(listener);
+    }
+
+    @Override
+    public Server.Builder newServer(String service) {
+        checkOpen();
+        return new ServerBuilderImpl(this, service);
+    }
+
+    @Override
+    public Client client(String service) {
+        return new ClientImpl(this, service, CallOptions.DEFAULT, cursors.computeIfAbsent(service, s -> new AtomicInteger()));
+    }
+
+    @Override
+    public NodeOptions options() {
+        return options;
+    }
+
+    @Override
+    public NodeStats stats() {
+        return new NodeStats(stats.callsStarted.sum(), stats.callsSucceeded.sum(), stats.callsFailed.sum(),
+                stats.localCalls.sum(), stats.requestsHandled.sum(), stats.lateResponses.sum(),
+                transport.connectionsOpened(), transport.openConnections(), transport.protocolErrors(),
+                pool.allocations());
+    }
+
+    int maxMessageSize() {
+        return options.maxMessageSize();
+    }
+
+    long idleSpinNs() {
+        return idleSpinNs;
+    }
+
+    long defaultTimeoutMs() {
+        return defaultTimeoutNs / 1_000_000L;
+    }
+
+    ExecutorService handlerExecutor() {
+        return handlerExecutor;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw Status.of(Status.Code.CLOSED, "node is closed").asException();
+        }
+    }
+
+    // ================================================================== servers
+
+    Server registerServer(String service, int serverId, ServerImpl.Entry[] handlers, boolean acceptsDealers,
+                          int dealerCapacity, Duration timeout) {
+        checkOpen();
+        registrationsInFlight.incrementAndGet();
+        ServerImpl server = null;
+        try {
+            ServerInfo info = registry.registerServer(service, serverId, timeout);
+            server = new ServerImpl(this, info, handlers, acceptsDealers, dealerCapacity);
+            localServices.computeIfAbsent(info.serviceId(), id -> new LocalService()).servers.add(server);
+            return server;
+        } finally {
+            registrationsInFlight.decrementAndGet();
+            redispatchParked();
+        }
+    }
+
+    void removeServer(ServerImpl server) {
+        LocalService ls = localServices.get(server.serviceId());
+        if (ls != null) {
+            ls.servers.remove(server);
+        }
+        if (!closed) {
+            try {
+                registry.deregisterServer(server.info(), options.joinTimeout());
+            } catch (BatonException e) {
+                LOG.log(System.Logger.Level.WARNING, "could not deregister {0}: {1}", server, e.getMessage());
+            }
+        }
+    }
+
+    // ================================================================== calls
+
+    /** Creates and routes a call. Errors known up front complete the returned call's future at once. */
+    PendingCall start(ClientImpl client, int method, ByteBuffer request, CallOptions opts, boolean oneWay) {
+        long now = System.nanoTime();
+        long timeoutNs = opts.timeout() != null ? opts.timeout().toNanos() : defaultTimeoutNs;
+        PendingCall call = new PendingCall(this, client.service(), opts, method, request,
+                requestIds.incrementAndGet(), now + timeoutNs, oneWay);
+        stats.callsStarted.increment();
+        callsInFlight.incrementAndGet();
+        if (closed) {
+            call.fail(Status.of(Status.Code.CLOSED, "node is closed").withRetrySafe(true));
+            return call;
+        }
+        if (method < 0 || method > 0xFFFF) {
+            call.fail(Status.of(Status.Code.INVALID_ARGUMENT, "method must be between 0 and 65535, was " + method));
+            return call;
+        }
+        if (request.remaining() > options.maxMessageSize()) {
+            call.fail(Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + request.remaining()
+                    + " bytes exceeds the maximum message size " + options.maxMessageSize()).withRetrySafe(true));
+            return call;
+        }
+        call.timer = timer.schedule(call::onDeadline, timeoutNs, TimeUnit.NANOSECONDS);
+        route(call, client.cursor);
+        return call;
+    }
+
+    void callEnded(PendingCall call) {
+        callsInFlight.decrementAndGet();
+    }
+
+    void servingEnded() {
+        serving.decrementAndGet();
+    }
+
+    /** Waits for a call the caller blocks on: spin briefly (a wake-up costs more than most calls), then park. */
+    Message await(PendingCall call) {
+        CallFuture f = call.future;
+        if (!f.isDone() && idleSpinNs > 0) {
+            long end = System.nanoTime() + idleSpinNs;
+            while (!f.isDone() && System.nanoTime() - end < 0) {
+                Thread.onSpinWait();
+            }
+        }
+        try {
+            // The deadline timer completes the call; the grace covers a stalled timer thread.
+            long left = call.deadlineNanos - System.nanoTime() + 1_000_000_000L;
+            return f.get(Math.max(left, 1), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof BatonException b) {
+                throw new BatonException(b.status());
+            }
+            throw Status.of(Status.Code.INTERNAL, String.valueOf(e.getCause())).withCause(e.getCause()).asException();
+        } catch (CancellationException e) {
+            throw Status.of(Status.Code.CANCELLED, "call cancelled").asException();
+        } catch (TimeoutException e) {
+            call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "deadline passed"));
+            throw Status.of(Status.Code.DEADLINE_EXCEEDED, "deadline passed").asException();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.cancel(true);
+            throw Status.of(Status.Code.CANCELLED, "interrupted while waiting for the response").asException();
+        }
+    }
+
+    /** Picks a server for {@code call} and sends it there (in process or over a connection). */
+    private void route(PendingCall call, AtomicInteger cursor) {
+        Membership m = membership;
+        List<ServerInfo> servers = m.servers(call.service);
+        CallOptions o = call.options;
+        ServerInfo target = null;
+        if (o.serverId() >= 0) {
+            for (ServerInfo s : servers) {
+                if (s.serverId() == o.serverId()) {
+                    target = s;
+                    break;
+                }
+            }
+            if (target == null) {
+                call.fail(servers.isEmpty() ? noSuchService(call.service)
+                        : Status.of(Status.Code.NO_SUCH_SERVER, "service '" + call.service + "' has no server "
+                        + o.serverId()).withRetrySafe(true));
+                return;
+            }
+        } else if (o.rank() >= 0) {
+            if (m.node(o.rank()).isEmpty()) {
+                call.fail(Status.of(Status.Code.NO_SUCH_RANK, "no node has rank " + o.rank()).withRetrySafe(true));
+                return;
+            }
+            for (ServerInfo s : servers) {
+                if (s.rank() == o.rank()) {
+                    target = s;
+                    break;
+                }
+            }
+            if (target == null) {
+                call.fail(Status.of(Status.Code.NO_SUCH_RANK, "rank " + o.rank() + " serves no '" + call.service + "'")
+                        .withRetrySafe(true));
+                return;
+            }
+        } else {
+            if (servers.isEmpty()) {
+                call.fail(noSuchService(call.service));
+                return;
+            }
+            int n = servers.size();
+            int start = cursor.getAndIncrement();
+            for (int i = 0; i < n; i++) {
+                ServerInfo s = servers.get(Math.floorMod(start + i, n));
+                if (s.rank() == call.lastRank && n > 1) {
+                    continue;
+                }
+                if (s.rank() == rank || peerAvailable(s.rank())) {
+                    target = s;
+                    break;
+                }
+            }
+            if (target == null) {
+                call.fail(Status.of(Status.Code.UNAVAILABLE, "no reachable server of '" + call.service + "' ("
+                        + n + " known, all failing)").withRetrySafe(true));
+                return;
+            }
+        }
+        call.lastRank = target.rank();
+        if (target.rank() == rank) {
+            dispatchLocal(call, target);
+        } else {
+            sendRemote(call, target);
+        }
+    }
+
+    private static Status noSuchService(String service) {
+        return Status.of(Status.Code.NO_SUCH_SERVICE, "no server of service '" + service + "' is known").withRetrySafe(true);
+    }
+
+    private boolean peerAvailable(int r) {
+        Peer p = peers.get(r);
+        return p == null || p.available();
+    }
+
+    private Peer peer(int r) {
+        Peer p = peers.get(r);
+        if (p != null) {
+            return p;
+        }
+        NodeInfo info = membership.node(r).orElse(null);
+        if (info == null) {
+            return null;
+        }
+        return peers.computeIfAbsent(r, k -> new Peer(k, info.address(), transport));
+    }
+
+    private void sendRemote(PendingCall call, ServerInfo target) {
+        Peer p = peer(target.rank());
+        TransportConnection c = p == null ? null : p.connection();
+        if (c == null) {
+            reroute(call, Status.of(Status.Code.UNAVAILABLE, "rank " + target.rank() + " is unreachable (backing off)"));
+            return;
+        }
+        ConnState cs = ConnState.of(c);
+        long left = call.deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+            call.onDeadline();
+            return;
+        }
+        call.setHeader(FrameType.REQUEST, call.requestFlags(), 0, call.requestId, target.serviceId(), target.serverId(),
+                call.method, left);
+        call.setPayload(call.request);
+        while (true) {
+            if (!call.oneWay) {
+                call.connection = cs;
+                cs.pending.put(call.requestId, call);
+            }
+            int r = c.offer(call);
+            if (r == TransportConnection.OFFERED) {
+                if (call.isDone()) {
+                    cs.pending.remove(call.requestId, call);   // completed meanwhile (deadline, cancel)
+                }
+                return;
+            }
+            cs.pending.remove(call.requestId, call);
+            call.connection = null;
+            if (r == TransportConnection.CLOSED) {
+                reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + target.rank() + " closed"));
+                return;
+            }
+            if (call.options.failFast() || transport.inTransportThread()) {
+                call.fail(Status.of(Status.Code.RESOURCE_EXHAUSTED, "send queue to rank " + target.rank()
+                        + " is full (" + c.queuedBytes() + " bytes queued)").withRetrySafe(true));
+                return;
+            }
+            try {
+                if (!c.awaitCapacity(call.payloadSize(), call.deadlineNanos)) {
+                    if (call.deadlineNanos - System.nanoTime() <= 0) {
+                        call.onDeadline();
+                    } else {
+                        reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + target.rank() + " closed"));
+                    }
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                call.fail(Status.of(Status.Code.CANCELLED, "interrupted while waiting for send capacity").withRetrySafe(true));
+                return;
+            }
+            if (call.isDone()) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * A call that was never written (connection failed, peer unreachable): send it to another server of the
+     * service if it named none, otherwise fail it at once. Never executes a call twice: only unsent calls
+     * come here.
+     */
+    void reroute(PendingCall call, Status cause) {
+        if (call.isDone()) {
+            return;
+        }
+        boolean addressed = call.options.serverId() >= 0 || call.options.rank() >= 0;
+        call.attempts++;
+        if (closed || addressed || call.attempts > 3 || call.deadlineNanos - System.nanoTime() <= 0) {
+            call.fail(Status.of(Status.Code.UNAVAILABLE, cause.description()).withRetrySafe(true));
+            return;
+        }
+        route(call, cursors.computeIfAbsent(call.service, s -> new AtomicInteger()));
+    }
+
+    private void dispatchLocal(PendingCall call, ServerInfo target) {
+        stats.localCalls.increment();
+        ServerCallImpl sc = new ServerCallImpl(this, null, call, Message.wrap(call.request), target.serviceId(),
+                target.serverId(), call.method, call.requestId, rank, call.oneWay, call.deadlineNanos);
+        call.written = true;
+        dispatchToServer(sc, null);
+        if (call.oneWay) {
+            call.complete(Message.empty());
+        }
+    }
+
+    // ================================================================== transport callbacks
+
+    @Override
+    public void onOpen(TransportConnection c) {
+        ConnState cs = ConnState.of(c);
+        PeerIdentity id = c.remoteIdentity();
+        if (cs == null) {
+            cs = new ConnState(c, null);
+            c.attach(cs);
+            if (id.role() == PeerIdentity.ROLE_NODE && id.rank() >= 0 && id.rank() != rank && !closed) {
+                Peer p = peer(id.rank());
+                if (p != null && p.adopt(c)) {
+                    cs.peer = p;
+                }
+            }
+        } else if (cs.peer != null) {
+            cs.peer.onOpened(c);
+        }
+        cs.opened = true;
+    }
+
+    @Override
+    public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
+        ConnState cs = ConnState.of(c);
+        switch (h.type()) {
+            case FrameType.RESPONSE -> onResponse(cs, h, payload);
+            case FrameType.REQUEST -> onRequest(cs, h, payload);
+            case FrameType.CANCEL -> {
+                payload.close();
+                ServerCallImpl sc = cs.serving.get(h.requestId());
+                if (sc != null) {
+                    sc.cancelled = true;
+                }
+            }
+            case FrameType.PING -> {
+                payload.close();
+                c.offer(new SimpleFrame(FrameType.PONG, 0, 0, h.requestId(), 0, 0, 0, null));
+            }
+            case FrameType.GOAWAY -> {
+                payload.close();
+                cs.goingAway = true;
+            }
+            default -> payload.close();
+        }
+    }
+
+    private void onResponse(ConnState cs, InboundHeader h, Message payload) {
+        PendingCall call = cs.pending.remove(h.requestId());
+        if (call == null) {
+            stats.lateResponses.increment();
+            payload.close();
+            return;
+        }
+        if (h.status() == 0) {
+            call.complete(payload);
+        } else {
+            String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
+            payload.close();
+            call.fail(Status.of(Status.Code.of(h.status()), why));
+        }
+    }
+
+    private void onRequest(ConnState cs, InboundHeader h, Message payload) {
+        long timeoutNs = h.timeoutNs();
+        long deadline = timeoutNs > 0 ? System.nanoTime() + timeoutNs : Long.MAX_VALUE;
+        boolean oneWay = (h.flags() & FrameType.FLAG_ONE_WAY) != 0;
+        PeerIdentity id = cs.connection.remoteIdentity();
+        ServerCallImpl sc = new ServerCallImpl(this, cs, null, payload, h.serviceId(), h.serverId(), h.method(),
+                h.requestId(), id == null ? -1 : id.rank(), oneWay, deadline);
+        cs.inProgress.incrementAndGet();
+        if (cs.inProgress.get() > options.maxConcurrentRequestsPerConnection()) {
+            serving.incrementAndGet();
+            sc.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "more than " + options.maxConcurrentRequestsPerConnection()
+                    + " requests in progress on this connection").withRetrySafe(true));
+            return;
+        }
+        if (!oneWay) {
+            cs.serving.put(h.requestId(), sc);
+        }
+        dispatchToServer(sc, cs);
+    }
+
+    /** Finds the local server a request names and hands it the call. */
+    private void dispatchToServer(ServerCallImpl sc, ConnState cs) {
+        stats.requestsHandled.increment();
+        serving.incrementAndGet();
+        LocalService ls = localServices.get(sc.serviceIdRequested());
+        ServerImpl server = null;
+        if (ls != null) {
+            server = sc.serverIdRequested() >= 0 ? ls.byId(sc.serverIdRequested()) : ls.next();
+        }
+        if (server == null || server.isClosed()) {
+            if (registrationsInFlight.get() > 0 && park(sc)) {
+                return;
+            }
+            sc.reject(ls == null
+                    ? Status.of(Status.Code.NO_SUCH_SERVICE, "rank " + rank + " serves no service with id "
+                    + sc.serviceIdRequested()).withRetrySafe(true)
+                    : Status.of(Status.Code.NO_SUCH_SERVER, "rank " + rank + " has no server " + sc.serverIdRequested()
+                    + " of service id " + sc.serviceIdRequested()).withRetrySafe(true));
+            return;
+        }
+        server.dispatch(sc);
+    }
+
+    /** Holds a request that may be for a server whose registration is completing right now. */
+    private boolean park(ServerCallImpl sc) {
+        synchronized (parked) {
+            if (registrationsInFlight.get() == 0) {
+                return false;
+            }
+            parked.add(sc);
+            serving.decrementAndGet();
+            return true;
+        }
+    }
+
+    private void redispatchParked() {
+        List<ServerCallImpl> again;
+        synchronized (parked) {
+            if (parked.isEmpty()) {
+                return;
+            }
+            again = new ArrayList<>(parked);
+            parked.clear();
+        }
+        for (ServerCallImpl sc : again) {
+            stats.requestsHandled.decrement();
+            dispatchToServer(sc, sc.conn);
+        }
+    }
+
+    @Override
+    public void onClose(TransportConnection c, BatonException cause) {
+        ConnState cs = ConnState.of(c);
+        if (cs == null) {
+            return;
+        }
+        if (cs.peer != null) {
+            cs.peer.onClosed(c);
+        }
+        Status why = closed ? Status.of(Status.Code.CLOSED, "node closed") : cause.status();
+        for (PendingCall call : List.copyOf(cs.pending.values())) {
+            cs.pending.remove(call.requestId, call);
+            call.onConnectionLost(why);
+        }
+        for (ServerCallImpl sc : cs.serving.values()) {
+            sc.cancelled = true;
+        }
+    }
+
+    // ================================================================== membership
+
+    @Override
+    public void onSnapshot(Membership m) {
+        membership = m;
+        for (Peer p : List.copyOf(peers.values())) {
+            if (m.node(p.rank).isEmpty()) {
+                peers.remove(p.rank, p);
+                p.close();
+            }
+        }
+        synchronized (membershipMonitor) {
+            membershipMonitor.notifyAll();
+        }
+    }
+
+    @Override
+    public void onEvent(MembershipEvent e) {
+        Membership m = membership.apply(e);
+        membership = m;
+        switch (e) {
+            case MembershipEvent.NodeLeft left -> {
+                Peer p = peers.remove(left.node().rank());
+                if (p != null) {
+                    p.close();
+                }
+            }
+            case MembershipEvent.NodeJoined joined -> {
+                Peer p = peers.get(joined.node().rank());
+                if (p != null) {
+                    p.address(joined.node().address());
+                }
+            }
+            default -> {
+            }
+        }
+        synchronized (membershipMonitor) {
+            membershipMonitor.notifyAll();
+        }
+        if (!listeners.isEmpty() && !closed) {
+            events.execute(() -> {
+                for (MembershipListener l : listeners) {
+                    try {
+                        l.onChange(e, m);
+                    } catch (RuntimeException ex) {
+                        LOG.log(System.Logger.Level.WARNING, "membership listener failed", ex);
+                    }
+                }
+            });
+        }
+    }
+
+    List<ServerInfo> awaitServers(String service, int count, Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        synchronized (membershipMonitor) {
+            while (true) {
+                List<ServerInfo> s = membership.servers(service);
+                if (s.size() >= count) {
+                    return s;
+                }
+                checkOpen();
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    throw Status.of(Status.Code.DEADLINE_EXCEEDED, "only " + s.size() + " of " + count + " servers of '"
+                            + service + "' known after " + timeout.toMillis() + " ms").asException();
+                }
+                TimeUnit.NANOSECONDS.timedWait(membershipMonitor, left);
+            }
+        }
+    }
+
+    // ================================================================== shutdown
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        // 1. leave: every other node stops choosing our servers.
+        try {
+            registry.close();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "leaving the registry failed", e);
+        }
+        synchronized (membershipMonitor) {
+            membershipMonitor.notifyAll();
+        }
+        // 2. drain: calls we made and requests we serve, up to the drain timeout.
+        long end = System.nanoTime() + options.drainTimeout().toNanos();
+        while ((callsInFlight.get() > 0 || serving.get() > 0) && System.nanoTime() - end < 0) {
+            LockSupport.parkNanos(1_000_000L);
+        }
+        // 3. close: connections (pending calls fail with CLOSED), threads.
+        shutdownResources();
+    }
+
+    private void shutdownResources() {
+        closed = true;
+        for (Peer p : peers.values()) {
+            p.close();
+        }
+        peers.clear();
+        transport.close();
+        try {
+            registry.close();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "registry close", e);
+        }
+        // Every call still waiting has a deadline task queued: run them now, failing the calls with CLOSED.
+        for (Runnable r : timer.shutdownNow()) {
+            r.run();
+        }
+        events.shutdown();
+        if (ownsHandlerExecutor) {
+            handlerExecutor.shutdown();
+        }
+        try {
+            timer.awaitTermination(1, TimeUnit.SECONDS);
+            events.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Node[rank " + rank + " at " + address + "]";
+    }
+}

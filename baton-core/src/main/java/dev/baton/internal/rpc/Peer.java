@@ -1,0 +1,110 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.spi.Transport;
+import dev.baton.spi.TransportConnection;
+
+import java.net.InetSocketAddress;
+
+/**
+ * prpc's FrontEnd: the way to one remote node. Connects on first use, reconnects with exponential backoff
+ * (100 ms doubling to 5 s) after failures, and adopts a connection the remote node opened to us, so one
+ * connection carries calls in both directions.
+ *
+ * <p>Thread-safe: the connection is read without a lock on the hot path; connecting takes the peer's lock.
+ */
+final class Peer {
+
+    private static final long MIN_BACKOFF_NS = 100_000_000L;
+    private static final long MAX_BACKOFF_NS = 5_000_000_000L;
+
+    final int rank;
+    private final Transport transport;
+    private volatile InetSocketAddress address;
+    private volatile TransportConnection connection;
+    private volatile long retryAtNanos;
+    private int failures;
+    private volatile boolean closed;
+
+    Peer(int rank, InetSocketAddress address, Transport transport) {
+        this.rank = rank;
+        this.address = address;
+        this.transport = transport;
+    }
+
+    void address(InetSocketAddress address) {
+        this.address = address;
+    }
+
+    /** The open connection, connecting if allowed; null while backing off, closed, or with no address. */
+    TransportConnection connection() {
+        TransportConnection c = connection;
+        if (c != null && c.isOpen()) {
+            return c;
+        }
+        synchronized (this) {
+            c = connection;
+            if (c != null && c.isOpen()) {
+                return c;
+            }
+            if (closed || address == null || System.nanoTime() - retryAtNanos < 0) {
+                return null;
+            }
+            c = transport.connect(address);
+            c.attach(new ConnState(c, this));
+            connection = c;
+            return c;
+        }
+    }
+
+    /** False while backing off after a failure (load balancing skips the peer). */
+    boolean available() {
+        TransportConnection c = connection;
+        return !closed && ((c != null && c.isOpen()) || System.nanoTime() - retryAtNanos >= 0);
+    }
+
+    /** Uses an inbound connection from this peer when we have none. */
+    synchronized boolean adopt(TransportConnection inbound) {
+        TransportConnection c = connection;
+        if (closed || (c != null && c.isOpen())) {
+            return false;
+        }
+        connection = inbound;
+        failures = 0;
+        retryAtNanos = 0;
+        return true;
+    }
+
+    synchronized void onOpened(TransportConnection c) {
+        if (c == connection) {
+            failures = 0;
+            retryAtNanos = 0;
+        }
+    }
+
+    synchronized void onClosed(TransportConnection c) {
+        if (c != connection) {
+            return;
+        }
+        connection = null;
+        long backoff = Math.min(MAX_BACKOFF_NS, MIN_BACKOFF_NS << Math.min(failures, 6));
+        failures++;
+        retryAtNanos = System.nanoTime() + backoff;
+    }
+
+    void close() {
+        TransportConnection c;
+        synchronized (this) {
+            closed = true;
+            c = connection;
+            connection = null;
+        }
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Peer[rank " + rank + " at " + address + "]";
+    }
+}

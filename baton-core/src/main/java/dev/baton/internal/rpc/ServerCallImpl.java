@@ -1,0 +1,202 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.BatonException;
+import dev.baton.Message;
+import dev.baton.Server;
+import dev.baton.ServerCall;
+import dev.baton.Status;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.TransportConnection;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * One request on the server's side. For a remote caller it is also the response frame (queued on the
+ * connection the request came in on); for an in-process caller the answer completes the caller's
+ * {@link PendingCall} directly, with no copy.
+ */
+final class ServerCallImpl extends OutboundFrame implements ServerCall {
+
+    private static final AtomicIntegerFieldUpdater<ServerCallImpl> ANSWERED =
+            AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "answered");
+
+    private final NodeRuntime runtime;
+    final ConnState conn;              // remote caller; null in process
+    private final PendingCall local;   // in-process caller; null for remote
+    private final Message request;
+    private final int reqServiceId;
+    private final int reqServerId;
+    private final int reqMethod;
+    private final long reqId;
+    private final int sourceRank;
+    private final boolean oneWay;
+    private final long deadlineNanos;
+    ServerImpl server;
+    volatile boolean cancelled;
+    private volatile int answered;
+
+    ServerCallImpl(NodeRuntime runtime, ConnState conn, PendingCall local, Message request, int serviceId,
+                   int serverId, int method, long requestId, int sourceRank, boolean oneWay, long deadlineNanos) {
+        this.runtime = runtime;
+        this.conn = conn;
+        this.local = local;
+        this.request = request;
+        this.reqServiceId = serviceId;
+        this.reqServerId = serverId;
+        this.reqMethod = method;
+        this.reqId = requestId;
+        this.sourceRank = sourceRank;
+        this.oneWay = oneWay;
+        this.deadlineNanos = deadlineNanos;
+    }
+
+    int serviceIdRequested() {
+        return reqServiceId;
+    }
+
+    int serverIdRequested() {
+        return reqServerId;
+    }
+
+    @Override
+    public Message request() {
+        return request;
+    }
+
+    @Override
+    public int method() {
+        return reqMethod;
+    }
+
+    @Override
+    public long requestId() {
+        return reqId;
+    }
+
+    @Override
+    public int sourceRank() {
+        return sourceRank;
+    }
+
+    @Override
+    public Server server() {
+        return server;
+    }
+
+    @Override
+    public boolean isOneWay() {
+        return oneWay;
+    }
+
+    @Override
+    public long deadlineNanos() {
+        return deadlineNanos;
+    }
+
+    @Override
+    public boolean isCancelled() {
+        return cancelled || (local != null && local.isDone())
+                || (deadlineNanos != Long.MAX_VALUE && System.nanoTime() - deadlineNanos > 0);
+    }
+
+    boolean isAnswered() {
+        return answered != 0;
+    }
+
+    private void claim() {
+        if (!ANSWERED.compareAndSet(this, 0, 1)) {
+            throw new IllegalStateException("call " + reqId + " was already answered");
+        }
+    }
+
+    @Override
+    public void reply(ByteBuffer response) {
+        claim();
+        if (local != null) {
+            if (!oneWay) {
+                local.complete(Message.wrap(response));
+            }
+            finished();
+            return;
+        }
+        if (oneWay || cancelled) {
+            finished();
+            return;
+        }
+        if (response.remaining() > runtime.maxMessageSize()) {
+            sendError(Status.of(Status.Code.MESSAGE_TOO_LARGE, "response of " + response.remaining()
+                    + " bytes exceeds the maximum message size " + runtime.maxMessageSize()));
+            return;
+        }
+        setHeader(FrameType.RESPONSE, 0, 0, reqId, reqServiceId, reqServerId, reqMethod, 0);
+        setPayload(response);
+        send();
+    }
+
+    @Override
+    public void fail(Status status) {
+        claim();
+        if (local != null) {
+            if (!oneWay) {
+                local.fail(status);
+            }
+            finished();
+            return;
+        }
+        if (oneWay || cancelled) {
+            finished();
+            return;
+        }
+        sendError(status);
+    }
+
+    /** Fails the call without the "answer once" check; for errors the runtime raises before any handler ran. */
+    void reject(Status status) {
+        if (ANSWERED.compareAndSet(this, 0, 1)) {
+            if (local != null) {
+                local.fail(status);
+                finished();
+            } else if (oneWay) {
+                finished();
+            } else {
+                sendError(status);
+            }
+        }
+    }
+
+    private void sendError(Status status) {
+        String why = status.description() == null ? "" : status.description();
+        setHeader(FrameType.RESPONSE, 0, status.code().value(), reqId, reqServiceId, reqServerId, reqMethod, 0);
+        setPayload(StandardCharsets.UTF_8.encode(why));
+        send();
+    }
+
+    private void send() {
+        if (conn.connection.offer(this) != TransportConnection.OFFERED) {
+            finished();     // the connection is gone: the caller learns of it from its own side
+        }
+    }
+
+    @Override
+    public void onWritten() {
+        finished();
+    }
+
+    @Override
+    public void onDropped(BatonException cause) {
+        finished();
+    }
+
+    /** Releases the request and the connection's slot. Runs once, after the answer left (or could not). */
+    private void finished() {
+        request.close();
+        if (conn != null) {
+            conn.serving.remove(reqId, this);
+            conn.inProgress.decrementAndGet();
+        }
+        runtime.servingEnded();
+    }
+}

@@ -1,0 +1,724 @@
+package dev.baton.internal.tcp;
+
+import dev.baton.BatonException;
+import dev.baton.Message;
+import dev.baton.Status;
+import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.util.MpscArrayQueue;
+import dev.baton.internal.wire.FrameCodec;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.TransportConnection;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A TCP connection: the combining send path and the frame reader.
+ *
+ * <h2>Sending</h2>
+ * Any thread calls {@link #offer}: the frame goes into a bounded multi-producer queue and the caller that
+ * moves the work-in-progress counter from 0 becomes the <em>writer</em>. The writer drains the queue in
+ * batches: small payloads are copied next to their headers into one direct buffer, large payloads are
+ * written from the caller's buffer by a gathering write. When the socket would block, the writer role
+ * passes to the I/O thread (OP_WRITE) and the caller returns; other callers only enqueue meanwhile.
+ * During connect and handshake the I/O thread holds the writer role, so frames offered early just queue.
+ *
+ * <h2>Receiving</h2>
+ * Only the I/O thread reads. Frames that fit the 256 KiB read buffer are parsed in place and their payload
+ * copied once into a pooled buffer; a larger frame's payload is read straight into its own pooled buffer.
+ * The declared length is checked against the maximum before anything is allocated.
+ */
+final class TcpConnection implements TransportConnection, IoLoop.Handler {
+
+    private static final System.Logger LOG = System.getLogger(TcpConnection.class.getName());
+
+    private static final int CONNECTING = 0;
+    private static final int HANDSHAKE = 1;
+    private static final int OPEN = 2;
+    private static final int CLOSED = 3;
+
+    private static final int SEND_BUFFER_SIZE = 64 * 1024;
+    private static final int READ_BUFFER_SIZE = 256 * 1024;
+    /** Payloads up to this size are copied next to their header; larger ones are written in place. */
+    private static final int SMALL_PAYLOAD = 4096;
+    private static final int MAX_BATCH_FRAMES = 64;
+    private static final int MAX_READS_PER_EVENT = 16;
+
+    private final TcpTransport transport;
+    private final IoLoop loop;
+    private final SocketChannel channel;
+    private final String remoteAddress;
+    private final boolean outbound;
+    private final BufferPool pool;
+    private final int maxMessageSize;
+    private final AtomicInteger state = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean closeNotified = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile BatonException closeCause;
+    private volatile PeerIdentity remoteIdentity;
+    private volatile Object attachment;
+    private SelectionKey key;
+    private final long createdNanos = System.nanoTime();
+
+    // ---- send side: shared
+    private final MpscArrayQueue<OutboundFrame> queue;
+    private final AtomicInteger wip = new AtomicInteger(1);          // the I/O thread is the writer until OPEN
+    private final AtomicLong queuedBytes = new AtomicLong();
+    private final Object capacityMonitor = new Object();
+    private volatile int capacityWaiters;
+
+    // ---- send side: owned by whoever holds the writer role
+    private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(SEND_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    private final OutboundFrame[] batch = new OutboundFrame[MAX_BATCH_FRAMES];
+    private final long[] batchEnds = new long[MAX_BATCH_FRAMES];        // cumulative bytes up to each frame's end
+    private final ByteBuffer[] iov = new ByteBuffer[MAX_BATCH_FRAMES * 2 + 1];
+    private int batchCount;
+    private int batchDone;          // frames of the batch already reported written
+    private int iovCount;
+    private int iovIndex;
+    private long batchBytes;
+    private long batchWritten;
+    private OutboundFrame carry;    // polled but did not fit in the previous batch
+
+    // ---- I/O thread only
+    private boolean ioOwnsWriter = true;
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    private final Header header = new Header();
+    private ByteBuffer largeTarget;
+    private int largeLength;
+
+    TcpConnection(TcpTransport transport, IoLoop loop, SocketChannel channel, String remoteAddress, boolean outbound) {
+        this.transport = transport;
+        this.loop = loop;
+        this.channel = channel;
+        this.remoteAddress = remoteAddress;
+        this.outbound = outbound;
+        this.pool = transport.pool();
+        this.maxMessageSize = transport.settings().maxMessageSize();
+        this.queue = new MpscArrayQueue<>(transport.settings().maxQueuedFrames());
+        this.state.set(outbound ? CONNECTING : HANDSHAKE);
+    }
+
+    // ------------------------------------------------------------------------------------------ set-up
+
+    /** Registers with the loop and starts the handshake (or the connect). I/O thread. */
+    void register(boolean connectPending) {
+        try {
+            key = channel.register(loop.selector(), connectPending ? SelectionKey.OP_CONNECT : SelectionKey.OP_READ, this);
+            loop.addTickHandler(this);
+            if (!connectPending) {
+                startHandshake();
+            }
+        } catch (IOException | RuntimeException e) {
+            markClosed(unavailable("cannot register connection to " + remoteAddress, e));
+        }
+    }
+
+    private void startHandshake() throws IOException {
+        state.compareAndSet(CONNECTING, HANDSHAKE);
+        ByteBuffer hello = ByteBuffer.allocate(FrameCodec.PREFACE_LENGTH + FrameCodec.HEADER_LENGTH + FrameCodec.HELLO_LENGTH)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        FrameCodec.putPreface(hello);
+        int p = hello.position();
+        hello.putInt(p, FrameCodec.HELLO_LENGTH).put(p + FrameCodec.OFF_TYPE, (byte) FrameType.HELLO);
+        hello.position(p + FrameCodec.HEADER_LENGTH);
+        hello.putLong(transport.context().nodeId())
+                .putInt(transport.context().rank().getAsInt())
+                .put((byte) transport.context().role())
+                .put((byte) 0).putShort((short) 0)
+                .putLong(maxMessageSize);
+        hello.flip();
+        // 72 bytes into an empty socket buffer: a short write here means the peer is not reading at all.
+        channel.write(hello);
+        if (hello.hasRemaining()) {
+            throw new IOException("handshake could not be written");
+        }
+        key.interestOps(SelectionKey.OP_READ);
+    }
+
+    @Override
+    public void onReady(SelectionKey k) throws IOException {
+        int ready = k.readyOps();
+        if ((ready & SelectionKey.OP_CONNECT) != 0) {
+            finishConnect();
+            return;
+        }
+        if ((ready & SelectionKey.OP_WRITE) != 0) {
+            k.interestOps(k.interestOps() & ~SelectionKey.OP_WRITE);
+            resumeWriting();
+        }
+        if ((ready & SelectionKey.OP_READ) != 0 && state.get() != CLOSED) {
+            onReadable();
+        }
+    }
+
+    private void finishConnect() {
+        try {
+            if (channel.finishConnect()) {
+                startHandshake();
+            }
+        } catch (IOException e) {
+            markClosed(unavailable("cannot connect to " + remoteAddress + ": " + e.getMessage(), null));
+        }
+    }
+
+    @Override
+    public void onTick(long nowNanos) {
+        int s = state.get();
+        if ((s == CONNECTING || s == HANDSHAKE)
+                && nowNanos - createdNanos > transport.settings().handshakeTimeoutMs() * 1_000_000L) {
+            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: no handshake within {1} ms",
+                    remoteAddress, transport.settings().handshakeTimeoutMs());
+            markClosed(unavailable("handshake with " + remoteAddress + " timed out", null));
+        }
+    }
+
+    @Override
+    public void onFailure(Throwable t) {
+        if (t instanceof IOException) {
+            markClosed(unavailable("connection to " + remoteAddress + " broke: " + t.getMessage(), null));
+        } else {
+            LOG.log(System.Logger.Level.ERROR, "unexpected error on connection " + remoteAddress, t);
+            markClosed(Status.of(Status.Code.INTERNAL, "connection " + remoteAddress + ": " + t).withCause(t).asException());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ sending
+
+    @Override
+    public int offer(OutboundFrame frame) {
+        if (state.get() == CLOSED) {
+            return TransportConnection.CLOSED;
+        }
+        int size = frame.payloadSize();
+        long queued = queuedBytes.get();
+        // Responses, cancels and pongs are bounded by the requests the peer sent us (which the runtime caps),
+        // and refusing them would lose answers: only requests are held to the byte limit.
+        if (frame.frameType() == FrameType.REQUEST && queued > 0 && queued + size > transport.settings().maxQueuedBytes()) {
+            return BACK_PRESSURED;
+        }
+        queuedBytes.addAndGet(size);
+        if (!queue.offer(frame)) {
+            releaseQueued(size);
+            return BACK_PRESSURED;
+        }
+        if (wip.getAndIncrement() == 0) {
+            writeLoop();
+        }
+        return OFFERED;
+    }
+
+    @Override
+    public boolean awaitCapacity(int bytes, long deadlineNanos) throws InterruptedException {
+        long max = transport.settings().maxQueuedBytes();
+        synchronized (capacityMonitor) {
+            capacityWaiters++;
+            try {
+                while (true) {
+                    long queued = queuedBytes.get();
+                    if (state.get() == CLOSED) {
+                        return false;
+                    }
+                    if (queued == 0 || queued + bytes <= max) {
+                        return true;
+                    }
+                    long waitNs = deadlineNanos - System.nanoTime();
+                    if (waitNs <= 0) {
+                        return false;
+                    }
+                    capacityMonitor.wait(Math.max(1, waitNs / 1_000_000L), (int) (waitNs % 1_000_000L));
+                }
+            } finally {
+                capacityWaiters--;
+            }
+        }
+    }
+
+    private void releaseQueued(long bytes) {
+        queuedBytes.addAndGet(-bytes);
+        if (capacityWaiters > 0) {
+            synchronized (capacityMonitor) {
+                capacityMonitor.notifyAll();
+            }
+        }
+    }
+
+    /** Runs while this thread holds the writer role; returns having released it or handed it to the I/O thread. */
+    private void writeLoop() {
+        int seen;
+        do {
+            seen = wip.get();
+            if (!flushAll()) {
+                handOffToLoop();
+                return;
+            }
+        } while (!wip.compareAndSet(seen, 0));
+    }
+
+    private void resumeWriting() {
+        ioOwnsWriter = false;
+        writeLoop();
+    }
+
+    private void handOffToLoop() {
+        loop.execute(() -> {
+            ioOwnsWriter = true;
+            if (state.get() == CLOSED) {
+                resumeWriting();
+            } else {
+                key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+            }
+        });
+    }
+
+    /** Writes until the queue is empty (true) or the socket is full (false). Writer only. */
+    private boolean flushAll() {
+        while (true) {
+            if (state.get() == CLOSED) {
+                dropAll();
+                return true;
+            }
+            if (batchCount > 0) {
+                try {
+                    if (!writeBatch()) {
+                        return false;
+                    }
+                } catch (IOException e) {
+                    markClosed(unavailable("write to " + remoteAddress + " failed: " + e.getMessage(), null));
+                    continue;
+                }
+            }
+            if (!buildBatch()) {
+                return true;
+            }
+        }
+    }
+
+    /** Fills the next batch from the queue; false when there was nothing to send. */
+    private boolean buildBatch() {
+        ByteBuffer buf = sendBuffer.clear();
+        int segmentStart = 0;
+        boolean gathering = false;
+        long bytes = 0;
+        batchCount = 0;
+        batchDone = 0;
+        iovCount = 0;
+        iovIndex = 0;
+        while (batchCount < MAX_BATCH_FRAMES) {
+            OutboundFrame f = carry != null ? carry : queue.poll();
+            carry = null;
+            if (f == null) {
+                break;
+            }
+            ByteBuffer payload = f.payload();
+            int size = f.payloadSize();
+            boolean small = size <= SMALL_PAYLOAD;
+            int need = FrameCodec.HEADER_LENGTH + (small ? size : 0);
+            if (buf.remaining() < need) {
+                carry = f;
+                break;
+            }
+            FrameCodec.putHeader(buf, f, size);
+            if (small) {
+                if (size > 0) {
+                    buf.put(buf.position(), payload, payload.position(), size);
+                    buf.position(buf.position() + size);
+                }
+            } else {
+                gathering = true;
+                iov[iovCount++] = buf.slice(segmentStart, buf.position() - segmentStart);
+                segmentStart = buf.position();
+                iov[iovCount++] = payload.duplicate();
+            }
+            bytes += FrameCodec.HEADER_LENGTH + size;
+            batch[batchCount] = f;
+            batchEnds[batchCount] = bytes;
+            batchCount++;
+        }
+        if (batchCount == 0) {
+            return false;
+        }
+        if (gathering) {
+            if (buf.position() > segmentStart) {
+                iov[iovCount++] = buf.slice(segmentStart, buf.position() - segmentStart);
+            }
+        } else {
+            buf.flip();
+        }
+        batchBytes = bytes;
+        batchWritten = 0;
+        return true;
+    }
+
+    /** Writes the current batch; true when all of it went out. */
+    private boolean writeBatch() throws IOException {
+        while (batchWritten < batchBytes) {
+            long n;
+            if (iovCount == 0) {
+                n = channel.write(sendBuffer);
+            } else {
+                n = channel.write(iov, iovIndex, iovCount - iovIndex);
+                while (iovIndex < iovCount && !iov[iovIndex].hasRemaining()) {
+                    iov[iovIndex++] = null;
+                }
+            }
+            if (n <= 0) {
+                completeWritten();
+                return false;
+            }
+            batchWritten += n;
+        }
+        completeWritten();
+        batchCount = 0;
+        return true;
+    }
+
+    /** Reports every frame whose last byte has been written. */
+    private void completeWritten() {
+        while (batchDone < batchCount && batchEnds[batchDone] <= batchWritten) {
+            OutboundFrame f = batch[batchDone];
+            batch[batchDone++] = null;
+            releaseQueued(f.payloadSize());
+            transport.frameWritten(f);
+        }
+    }
+
+    /**
+     * After close: frames with any byte on the wire count as written (the peer may have them), all others
+     * are dropped, so that the runtime can re-route them safely.
+     */
+    private void dropAll() {
+        BatonException cause = closeCause != null ? closeCause : unavailable("connection to " + remoteAddress + " closed", null);
+        for (int i = batchDone; i < batchCount; i++) {
+            OutboundFrame f = batch[i];
+            batch[i] = null;
+            releaseQueued(f.payloadSize());
+            long frameStart = i == 0 ? 0 : batchEnds[i - 1];
+            if (frameStart < batchWritten) {
+                transport.frameWritten(f);
+            } else {
+                transport.frameDropped(f, cause);
+            }
+        }
+        batchCount = 0;
+        batchDone = 0;
+        for (int i = 0; i < iovCount; i++) {
+            iov[i] = null;
+        }
+        iovCount = 0;
+        OutboundFrame f = carry;
+        carry = null;
+        while (f != null || (f = queue.poll()) != null) {
+            releaseQueued(f.payloadSize());
+            transport.frameDropped(f, cause);
+            f = null;
+        }
+        if (closeNotified.compareAndSet(false, true)) {
+            transport.connectionClosed(this, cause);
+        }
+    }
+
+    @Override
+    public long queuedBytes() {
+        return queuedBytes.get();
+    }
+
+    // ------------------------------------------------------------------------------------------ receiving
+
+    private void onReadable() throws IOException {
+        for (int i = 0; i < MAX_READS_PER_EVENT && state.get() != CLOSED; i++) {
+            if (largeTarget != null) {
+                int n = channel.read(largeTarget);
+                if (n < 0) {
+                    eof();
+                    return;
+                }
+                if (!largeTarget.hasRemaining()) {
+                    ByteBuffer target = largeTarget;
+                    largeTarget = null;
+                    deliver(Message.pooled(target, largeLength, pool));
+                    continue;
+                }
+                if (n == 0) {
+                    return;
+                }
+                continue;
+            }
+            int n = channel.read(readBuffer);
+            if (n < 0) {
+                eof();
+                return;
+            }
+            if (n == 0) {
+                return;
+            }
+            readBuffer.flip();
+            try {
+                parse();
+            } finally {
+                readBuffer.compact();
+            }
+        }
+    }
+
+    private void eof() {
+        markClosed(unavailable("connection closed by " + remoteAddress, null));
+    }
+
+    private void parse() {
+        ByteBuffer b = readBuffer;
+        if (state.get() == HANDSHAKE && !parseHandshake()) {
+            return;
+        }
+        while (state.get() == OPEN && b.remaining() >= FrameCodec.HEADER_LENGTH) {
+            int p = b.position();
+            long length = Integer.toUnsignedLong(b.getInt(p + FrameCodec.OFF_LENGTH));
+            int type = b.get(p + FrameCodec.OFF_TYPE);
+            if (type <= FrameType.HELLO || type > FrameType.MAX) {
+                protocolError("unknown frame type " + type);
+                return;
+            }
+            if (length > maxMessageSize) {
+                protocolError("frame declares " + length + " payload bytes, more than the maximum " + maxMessageSize);
+                return;
+            }
+            header.read(b, p, (int) length);
+            int len = (int) length;
+            if (b.remaining() >= FrameCodec.HEADER_LENGTH + len) {
+                Message payload;
+                if (len == 0) {
+                    payload = Message.empty();
+                } else {
+                    ByteBuffer target = pool.acquire(len);
+                    target.put(0, b, p + FrameCodec.HEADER_LENGTH, len);
+                    payload = Message.pooled(target, len, pool);
+                }
+                b.position(p + FrameCodec.HEADER_LENGTH + len);
+                deliver(payload);
+            } else if (FrameCodec.HEADER_LENGTH + len > b.capacity()) {
+                ByteBuffer target = pool.acquire(len);
+                int have = b.remaining() - FrameCodec.HEADER_LENGTH;
+                target.put(0, b, p + FrameCodec.HEADER_LENGTH, have);
+                target.position(have).limit(len);
+                b.position(b.limit());
+                largeTarget = target;
+                largeLength = len;
+                return;
+            } else {
+                return;
+            }
+        }
+    }
+
+    private boolean parseHandshake() {
+        ByteBuffer b = readBuffer;
+        int p = b.position();
+        if (b.remaining() >= 4 && b.getInt(p) != FrameCodec.MAGIC) {
+            protocolError("bad preface: not a Baton peer");
+            return false;
+        }
+        int total = FrameCodec.PREFACE_LENGTH + FrameCodec.HEADER_LENGTH + FrameCodec.HELLO_LENGTH;
+        if (b.remaining() < FrameCodec.PREFACE_LENGTH) {
+            return false;
+        }
+        int version = Short.toUnsignedInt(b.getShort(p + 4));
+        if (version != FrameCodec.VERSION) {
+            protocolError("unsupported protocol version " + version + " (this node speaks " + FrameCodec.VERSION + ")");
+            return false;
+        }
+        if (b.remaining() < total) {
+            return false;
+        }
+        int h = p + FrameCodec.PREFACE_LENGTH;
+        if (b.get(h + FrameCodec.OFF_TYPE) != FrameType.HELLO || b.getInt(h) != FrameCodec.HELLO_LENGTH) {
+            protocolError("expected HELLO");
+            return false;
+        }
+        int q = h + FrameCodec.HEADER_LENGTH;
+        long nodeId = b.getLong(q);
+        int rank = b.getInt(q + 8);
+        int role = b.get(q + 12);
+        b.position(p + total);
+        remoteIdentity = new PeerIdentity(nodeId, rank, role);
+        if (!state.compareAndSet(HANDSHAKE, OPEN)) {
+            return false;
+        }
+        transport.connectionOpened(this);
+        // The I/O thread held the writer role through the handshake: send what queued meanwhile.
+        resumeWriting();
+        return true;
+    }
+
+    private void deliver(Message payload) {
+        transport.context().handler().onFrame(this, header, payload);
+    }
+
+    private void protocolError(String why) {
+        LOG.log(System.Logger.Level.WARNING, "closing connection {0}: protocol error: {1}", remoteAddress, why);
+        transport.protocolErrors.incrementAndGet();
+        markClosed(Status.of(Status.Code.PROTOCOL_ERROR, remoteAddress + ": " + why).asException());
+    }
+
+    // ------------------------------------------------------------------------------------------ closing
+
+    @Override
+    public void close() {
+        markClosed(Status.of(Status.Code.CLOSED, "connection to " + remoteAddress + " closed locally").asException());
+    }
+
+    /**
+     * Any thread, idempotent. Closes the socket at once; the writer (whoever holds the role) then drops what
+     * was not sent and reports the close, so the runtime sees every dropped frame before {@code onClose}.
+     */
+    private void markClosed(BatonException cause) {
+        int s;
+        do {
+            s = state.get();
+            if (s == CLOSED) {
+                return;
+            }
+        } while (!state.compareAndSet(s, CLOSED));
+        closeCause = cause;
+        if (key != null) {
+            key.cancel();
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing channel", e);
+        }
+        synchronized (capacityMonitor) {
+            capacityMonitor.notifyAll();
+        }
+        loop.execute(() -> {
+            loop.removeTickHandler(this);
+            if (largeTarget != null) {
+                pool.recycle(largeTarget);
+                largeTarget = null;
+            }
+            if (ioOwnsWriter) {
+                resumeWriting();
+            }
+        });
+        if (wip.getAndIncrement() == 0) {
+            writeLoop();
+        }
+    }
+
+    @Override
+    public PeerIdentity remoteIdentity() {
+        return remoteIdentity;
+    }
+
+    @Override
+    public String remoteAddress() {
+        return remoteAddress;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return state.get() != CLOSED;
+    }
+
+    @Override
+    public Object attachment() {
+        return attachment;
+    }
+
+    @Override
+    public void attach(Object attachment) {
+        this.attachment = attachment;
+    }
+
+    boolean isOutbound() {
+        return outbound;
+    }
+
+    @Override
+    public String toString() {
+        return "TcpConnection[" + remoteAddress + (outbound ? ", outbound" : ", inbound") + ", " + state.get() + "]";
+    }
+
+    private static BatonException unavailable(String message, Throwable cause) {
+        Status s = Status.of(Status.Code.UNAVAILABLE, message);
+        return (cause == null ? s : s.withCause(cause)).asException();
+    }
+
+    /** The header of the frame being delivered; reused, valid during one {@code onFrame} call. */
+    private static final class Header implements InboundHeader {
+        int type;
+        int flags;
+        int status;
+        long requestId;
+        int serviceId;
+        int serverId;
+        int method;
+        long timeoutNs;
+        int length;
+
+        void read(ByteBuffer b, int p, int length) {
+            this.length = length;
+            type = b.get(p + FrameCodec.OFF_TYPE);
+            flags = Byte.toUnsignedInt(b.get(p + FrameCodec.OFF_FLAGS));
+            status = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_STATUS));
+            requestId = b.getLong(p + FrameCodec.OFF_REQUEST_ID);
+            serviceId = b.getInt(p + FrameCodec.OFF_SERVICE_ID);
+            serverId = b.getInt(p + FrameCodec.OFF_SERVER_ID);
+            method = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_METHOD));
+            timeoutNs = b.getLong(p + FrameCodec.OFF_TIMEOUT);
+        }
+
+        @Override
+        public int type() {
+            return type;
+        }
+
+        @Override
+        public int flags() {
+            return flags;
+        }
+
+        @Override
+        public int status() {
+            return status;
+        }
+
+        @Override
+        public long requestId() {
+            return requestId;
+        }
+
+        @Override
+        public int serviceId() {
+            return serviceId;
+        }
+
+        @Override
+        public int serverId() {
+            return serverId;
+        }
+
+        @Override
+        public int method() {
+            return method;
+        }
+
+        @Override
+        public long timeoutNs() {
+            return timeoutNs;
+        }
+
+        @Override
+        public int length() {
+            return length;
+        }
+    }
+}

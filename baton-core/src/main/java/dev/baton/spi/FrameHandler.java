@@ -1,0 +1,23 @@
+package dev.baton.spi;
+
+import dev.baton.BatonException;
+import dev.baton.Message;
+
+/**
+ * The runtime's side of a transport: receives frames and connection events. Called on transport threads;
+ * implementations must not block.
+ */
+public interface FrameHandler {
+
+    /** The handshake completed; {@link TransportConnection#remoteIdentity()} is set. */
+    void onOpen(TransportConnection connection);
+
+    /**
+     * A frame arrived. {@code header} is valid only during this call; {@code payload} now belongs to the
+     * handler, which closes it when done.
+     */
+    void onFrame(TransportConnection connection, InboundHeader header, Message payload);
+
+    /** The connection closed or broke; every unsent frame has already been dropped. Called once. */
+    void onClose(TransportConnection connection, BatonException cause);
+}

@@ -1,0 +1,40 @@
+package dev.baton.spi;
+
+/** Frame types of the Baton wire protocol (see docs/protocol.md). */
+public final class FrameType {
+    /** Connection handshake: the first frame in each direction. Transport-internal. */
+    public static final int HELLO = 1;
+    /** A call; one-way when {@link #FLAG_ONE_WAY} is set. */
+    public static final int REQUEST = 2;
+    /** The answer to a REQUEST, matched by request id; status 0 means success. */
+    public static final int RESPONSE = 3;
+    /** The caller gave up on a request id; the server may stop working on it. */
+    public static final int CANCEL = 4;
+    /** Liveness probe; answered with PONG carrying the same request id. */
+    public static final int PING = 5;
+    public static final int PONG = 6;
+    /** The sender is closing: no new requests will be accepted on this connection. */
+    public static final int GOAWAY = 7;
+    public static final int MAX = GOAWAY;
+
+    /** The sender expects no response. */
+    public static final int FLAG_ONE_WAY = 1;
+    /** The caller marked the call idempotent (safe to run twice). */
+    public static final int FLAG_IDEMPOTENT = 1 << 1;
+
+    private FrameType() {
+    }
+
+    public static String name(int type) {
+        return switch (type) {
+            case HELLO -> "HELLO";
+            case REQUEST -> "REQUEST";
+            case RESPONSE -> "RESPONSE";
+            case CANCEL -> "CANCEL";
+            case PING -> "PING";
+            case PONG -> "PONG";
+            case GOAWAY -> "GOAWAY";
+            default -> "UNKNOWN(" + type + ")";
+        };
+    }
+}

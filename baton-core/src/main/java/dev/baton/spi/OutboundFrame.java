@@ -1,0 +1,98 @@
+package dev.baton.spi;
+
+import dev.baton.BatonException;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A frame queued on a {@link TransportConnection}: header fields plus one payload buffer that is written
+ * as it is (gathering write, no copy for large payloads).
+ *
+ * <p>Ownership: from {@link TransportConnection#offer} until the transport calls exactly one of
+ * {@link #onWritten()} or {@link #onDropped(BatonException)}, the frame and its payload belong to the
+ * transport; the payload must not be modified. Callers subclass it so that a pending call <em>is</em> its own
+ * frame (no allocation per send).
+ */
+public abstract class OutboundFrame {
+
+    private int type;
+    private int flags;
+    private int status;
+    private long requestId;
+    private int serviceId;
+    private int serverId;
+    private int method;
+    private long timeoutNs;
+    private ByteBuffer payload;
+
+    /** Sets every header field. {@code timeoutNs} is the time left until the deadline, 0 for none. */
+    public final void setHeader(int type, int flags, int status, long requestId, int serviceId, int serverId,
+                                int method, long timeoutNs) {
+        this.type = type;
+        this.flags = flags;
+        this.status = status;
+        this.requestId = requestId;
+        this.serviceId = serviceId;
+        this.serverId = serverId;
+        this.method = method;
+        this.timeoutNs = timeoutNs;
+    }
+
+    /** Sets the payload: bytes [position, limit) are sent; the buffer's position is not moved. */
+    public final void setPayload(ByteBuffer payload) {
+        this.payload = payload;
+    }
+
+    /** Updates the time left before the frame is (re)sent. */
+    public final void setTimeoutNs(long timeoutNs) {
+        this.timeoutNs = timeoutNs;
+    }
+
+    public final int frameType() {
+        return type;
+    }
+
+    public final int frameFlags() {
+        return flags;
+    }
+
+    public final int frameStatus() {
+        return status;
+    }
+
+    public final long frameRequestId() {
+        return requestId;
+    }
+
+    public final int frameServiceId() {
+        return serviceId;
+    }
+
+    public final int frameServerId() {
+        return serverId;
+    }
+
+    public final int frameMethod() {
+        return method;
+    }
+
+    public final long frameTimeoutNs() {
+        return timeoutNs;
+    }
+
+    /** The payload, or null for none. */
+    public final ByteBuffer payload() {
+        return payload;
+    }
+
+    /** Payload size in bytes. */
+    public final int payloadSize() {
+        return payload == null ? 0 : payload.remaining();
+    }
+
+    /** Every byte of the frame was handed to the operating system (or the peer's memory). */
+    public abstract void onWritten();
+
+    /** The frame was never written, for the reason given. Not a single byte of it reached the peer. */
+    public abstract void onDropped(BatonException cause);
+}

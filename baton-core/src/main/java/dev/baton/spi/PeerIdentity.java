@@ -1,0 +1,15 @@
+package dev.baton.spi;
+
+/**
+ * Who is at the other end of a connection, as its handshake said.
+ *
+ * @param nodeId random 64-bit id of the peer process's node incarnation (unique per start)
+ * @param rank   the peer's global rank, or -1 before it joined (or for a master)
+ * @param role   what the peer is: {@link #ROLE_NODE}, {@link #ROLE_MASTER} or {@link #ROLE_TOOL}
+ */
+public record PeerIdentity(long nodeId, int rank, int role) {
+    public static final int ROLE_NODE = 0;
+    public static final int ROLE_MASTER = 1;
+    /** A short-lived client such as the CLI; never part of the membership. */
+    public static final int ROLE_TOOL = 2;
+}

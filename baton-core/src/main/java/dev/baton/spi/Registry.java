@@ -1,0 +1,43 @@
+package dev.baton.spi;
+
+import dev.baton.Membership;
+import dev.baton.MembershipEvent;
+import dev.baton.NodeInfo;
+import dev.baton.ServerInfo;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * Where nodes meet: assigns ranks and server ids, and pushes membership changes. The default is the Baton
+ * master ({@code dev.baton.Master}); a ZooKeeper registry can replace it for clusters that outgrow one master.
+ *
+ * <p>Thread-safe. Blocking methods wait at most their timeout and throw {@link dev.baton.BatonException}
+ * (DEADLINE_EXCEEDED, UNAVAILABLE, ALREADY_EXISTS...).
+ */
+public interface Registry extends AutoCloseable {
+
+    /** Receives the membership, first whole, then as events in version order. Must not block. */
+    interface Listener {
+        /** The whole membership (on join, or after a resynchronisation). */
+        void onSnapshot(Membership membership);
+
+        void onEvent(MembershipEvent event);
+    }
+
+    /**
+     * Joins the cluster as a node reachable at {@code address}. The listener gets the first snapshot before
+     * this returns. Returns this node's entry, with its rank.
+     */
+    NodeInfo join(long nodeId, InetSocketAddress address, String name, Listener listener, Duration timeout);
+
+    /** Registers a server of {@code service} on this node; {@code serverId} -1 lets the registry choose. */
+    ServerInfo registerServer(String service, int serverId, Duration timeout);
+
+    /** Removes a server registered by this node. */
+    void deregisterServer(ServerInfo server, Duration timeout);
+
+    /** Leaves the cluster (the node's servers go with it) and releases resources. Idempotent. */
+    @Override
+    void close();
+}

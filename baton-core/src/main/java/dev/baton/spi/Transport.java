@@ -1,0 +1,28 @@
+package dev.baton.spi;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/**
+ * A way to move frames between nodes: TCP today, shared memory, TLS or RDMA tomorrow. A transport owns its
+ * threads and connections. Created by a {@link TransportFactory} for one node.
+ *
+ * <p>Thread-safe. {@link #close()} closes every connection and stops every thread; it is idempotent.
+ */
+public interface Transport extends AutoCloseable {
+
+    /** Starts accepting connections on {@code bind} (port 0 picks a free port); returns the bound address. */
+    InetSocketAddress listen(InetSocketAddress bind) throws IOException;
+
+    /**
+     * Starts connecting to {@code remote} and returns at once. Frames may be offered immediately; they are
+     * sent once the handshake completes, or dropped with UNAVAILABLE if it fails.
+     */
+    TransportConnection connect(InetSocketAddress remote);
+
+    /** True when the calling thread is one of this transport's I/O threads (which must never block). */
+    boolean inTransportThread();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,50 @@
+package dev.baton.spi;
+
+/**
+ * One bidirectional connection to a peer. Carries calls in both directions.
+ *
+ * <p>Thread-safe: any thread may {@link #offer} frames; the transport serialises the writes (the first idle
+ * caller becomes the writer and drains everyone's frames, see docs/concurrency.md).
+ */
+public interface TransportConnection {
+
+    /** {@link #offer} result: queued (and possibly already written). */
+    int OFFERED = 0;
+    /** {@link #offer} result: the outstanding bytes or frames limit is reached; the frame was not taken. */
+    int BACK_PRESSURED = 1;
+    /** {@link #offer} result: the connection is closed; the frame was not taken. */
+    int CLOSED = 2;
+
+    /**
+     * Queues a frame for sending without blocking. On {@link #OFFERED} the transport owns the frame until it
+     * calls {@code onWritten} or {@code onDropped}; on any other result the caller still owns it.
+     */
+    int offer(OutboundFrame frame);
+
+    /**
+     * Waits until a frame of {@code bytes} would be accepted by {@link #offer}, or until {@code deadlineNanos}
+     * ({@link System#nanoTime()} clock). Returns false on timeout or close. Must not be called on a transport
+     * thread.
+     */
+    boolean awaitCapacity(int bytes, long deadlineNanos) throws InterruptedException;
+
+    /** The peer's identity; null until the handshake completed. */
+    PeerIdentity remoteIdentity();
+
+    /** A short description of the remote address, for logs and errors. */
+    String remoteAddress();
+
+    /** True until closed or broken. */
+    boolean isOpen();
+
+    /** Bytes queued but not yet written. */
+    long queuedBytes();
+
+    /** Closes the connection; unsent frames are dropped with {@code CLOSED}. Idempotent. */
+    void close();
+
+    /** State the connection's user attaches (the runtime keeps its per-connection call table here). */
+    Object attachment();
+
+    void attach(Object attachment);
+}
