@@ -52,6 +52,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private static final int SMALL_PAYLOAD = 4096;
     private static final int MAX_BATCH_FRAMES = 64;
     private static final int MAX_READS_PER_EVENT = 16;
+    private static final int INITIAL_LARGE_ALLOCATION = BufferPool.MAX_POOLED_SIZE;
 
     private final TcpTransport transport;
     private final IoLoop loop;
@@ -442,6 +443,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                     return;
                 }
                 if (!largeTarget.hasRemaining()) {
+                    if (largeTarget.limit() < largeLength) {
+                        growLargeTarget();
+                        continue;
+                    }
                     ByteBuffer target = largeTarget;
                     largeTarget = null;
                     deliver(Message.pooled(target, largeLength, pool));
@@ -467,6 +472,16 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 readBuffer.compact();
             }
         }
+    }
+
+    private void growLargeTarget() {
+        ByteBuffer old = largeTarget;
+        int size = (int) Math.min(largeLength, (long) old.capacity() * 2);
+        ByteBuffer bigger = pool.acquire(size);
+        bigger.put(0, old, 0, old.limit());
+        bigger.limit(size).position(old.limit());
+        pool.recycle(old);
+        largeTarget = bigger;
     }
 
     private void eof() {
@@ -504,10 +519,13 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 b.position(p + FrameCodec.HEADER_LENGTH + len);
                 deliver(payload);
             } else if (FrameCodec.HEADER_LENGTH + len > b.capacity()) {
-                ByteBuffer target = pool.acquire(len);
+                // Up to 16 MiB the payload's final buffer is allocated at once and read into directly. Beyond
+                // that it grows (doubling) as bytes actually arrive, so a peer that declares a huge frame and
+                // sends little cannot make us reserve it.
+                ByteBuffer target = pool.acquire(Math.min(len, INITIAL_LARGE_ALLOCATION));
                 int have = b.remaining() - FrameCodec.HEADER_LENGTH;
                 target.put(0, b, p + FrameCodec.HEADER_LENGTH, have);
-                target.position(have).limit(len);
+                target.limit(Math.min(len, target.capacity())).position(have);
                 b.position(b.limit());
                 largeTarget = target;
                 largeLength = len;

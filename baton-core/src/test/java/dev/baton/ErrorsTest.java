@@ -1,0 +1,140 @@
+package dev.baton;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every error a caller can cause comes back typed. */
+@Timeout(60)
+class ErrorsTest {
+
+    static final int SLEEPY = 1;
+    static final int THROWS = 2;
+    static Cluster cluster;
+    static Client client;
+    static final CountDownLatch cancelled = new CountDownLatch(1);
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new Cluster();
+        cluster.join("server");
+        cluster.join(cluster.options("client").maxMessageSize(1 << 20).build());
+        cluster.node(0).newServer("svc")
+                .inline(EchoTest.ECHO, call -> call.reply(call.request().buffer()))
+                .blocking(SLEEPY, call -> {
+                    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(call.request().buffer().getInt());
+                    while (System.nanoTime() < until) {
+                        if (call.isCancelled()) {
+                            cancelled.countDown();
+                        }
+                        Thread.sleep(5);
+                    }
+                    call.reply(call.request().buffer());
+                })
+                .inline(THROWS, call -> {
+                    throw new IllegalStateException("bad state in handler");
+                })
+                .start();
+        client = cluster.node(1).client("svc");
+        client.awaitServers(1, Duration.ofSeconds(5));
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    static Status.Code codeOf(Runnable r) {
+        return assertThrows(BatonException.class, r::run).code();
+    }
+
+    @Test
+    void unknownServiceIsNoSuchService() {
+        Client nobody = cluster.node(1).client("nobody");
+        BatonException e = assertThrows(BatonException.class, () -> nobody.call(0, new byte[1]));
+        assertEquals(Status.Code.NO_SUCH_SERVICE, e.code());
+        assertTrue(e.status().retrySafe());
+    }
+
+    @Test
+    void unknownServerIdIsNoSuchServer() {
+        assertEquals(Status.Code.NO_SUCH_SERVER,
+                codeOf(() -> client.call(0, ByteBuffer.allocate(1), CallOptions.DEFAULT.withServerId(7))));
+    }
+
+    @Test
+    void unknownRankIsNoSuchRank() {
+        assertEquals(Status.Code.NO_SUCH_RANK,
+                codeOf(() -> client.call(0, ByteBuffer.allocate(1), CallOptions.DEFAULT.withRank(42))));
+    }
+
+    @Test
+    void unknownMethodIsNoSuchMethod() {
+        assertEquals(Status.Code.NO_SUCH_METHOD, codeOf(() -> client.call(99, new byte[1])));
+    }
+
+    @Test
+    void oversizedRequestFailsOnTheSenderBeforeSending() {
+        long before = cluster.node(0).stats().requestsHandled();
+        BatonException e = assertThrows(BatonException.class, () -> client.call(0, new byte[(1 << 20) + 1]));
+        assertEquals(Status.Code.MESSAGE_TOO_LARGE, e.code());
+        assertTrue(e.getMessage().contains("1048577"), e.getMessage());
+        assertEquals(before, cluster.node(0).stats().requestsHandled());
+        // The connection is unharmed.
+        assertEquals(3, client.call(0, new byte[3]).length);
+    }
+
+    @Test
+    void throwingHandlerIsHandlerFailedWithItsMessage() {
+        BatonException e = assertThrows(BatonException.class, () -> client.call(THROWS, new byte[1]));
+        assertEquals(Status.Code.HANDLER_FAILED, e.code());
+        assertTrue(e.getMessage().contains("bad state in handler"), e.getMessage());
+    }
+
+    @Test
+    void handlerSleepingPastTheDeadlineGivesDeadlineExceededAndTheLateResponseIsDropped() throws Exception {
+        Client c = client.withOptions(CallOptions.DEFAULT.withTimeout(Duration.ofMillis(200)));
+        long late = cluster.node(1).stats().lateResponses();
+        long t0 = System.nanoTime();
+        BatonException e = assertThrows(BatonException.class,
+                () -> c.call(SLEEPY, ByteBuffer.allocate(4).putInt(0, 600)));
+        long tookMs = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, e.code());
+        assertTrue(tookMs >= 190 && tookMs < 200 + 150, "took " + tookMs + " ms");
+        // The server saw the cancellation (the caller tells it) ...
+        assertTrue(cancelled.await(5, TimeUnit.SECONDS));
+        // ... and the next call on the same client gets its own response.
+        try (Message m = c.call(SLEEPY, ByteBuffer.allocate(4).putInt(0, 1))) {
+            assertEquals(1, m.buffer().getInt());
+        }
+        assertTrue(cluster.node(1).stats().lateResponses() >= late);
+    }
+
+    @Test
+    void cancellingTheFutureCompletesItOnceAndTellsTheServer() throws Exception {
+        CompletableFuture<Message> f = client.callAsync(SLEEPY, ByteBuffer.allocate(4).putInt(0, 300));
+        assertTrue(f.cancel(true));
+        assertTrue(f.isCancelled());
+        assertThrows(java.util.concurrent.CancellationException.class, f::get);
+        assertTrue(f.isDone());
+    }
+
+    @Test
+    void asyncCallFailsWithTypedErrorToo() {
+        CompletableFuture<Message> f = client.callAsync(THROWS, new byte[1]);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+        assertEquals(Status.Code.HANDLER_FAILED, ((BatonException) e.getCause()).code());
+    }
+}
