@@ -1,0 +1,166 @@
+package dev.baton;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Bad bytes sent to a node's port: each such connection is closed (with a logged error), the node keeps
+ * serving everyone else, and memory does not grow.
+ */
+@Timeout(60)
+class HostileInputTest {
+
+    static Cluster cluster;
+    static Node server;
+    static Client client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = Cluster.withNodes(2);
+        server = cluster.node(0);
+        EchoTest.startEcho(server, "echo");
+        client = cluster.node(1).client("echo");
+        client.awaitServers(1, Duration.ofSeconds(5));
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    /** A valid preface and HELLO, as a Baton peer would send. */
+    static ByteBuffer handshake() {
+        ByteBuffer b = ByteBuffer.allocate(8 + 40 + 24).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0x4E544142).putShort((short) 1).putShort((short) 0);
+        b.putInt(24).put((byte) 1).put(new byte[35]);
+        b.putLong(12345L).putInt(-1).put((byte) 2).put(new byte[3]).putLong(1 << 20);
+        return b.flip();
+    }
+
+    static ByteBuffer frameHeader(long length, int type) {
+        ByteBuffer b = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt((int) length).put((byte) type).put((byte) 0).putShort((short) 0).putLong(1).putInt(1).putInt(-1)
+                .putShort((short) 0).putShort((short) 0).putInt(0).putLong(0);
+        return b.flip();
+    }
+
+    /** Sends {@code bytes}, then waits until the node closes the connection; returns true if it did. */
+    static boolean sendAndExpectClose(ByteBuffer... parts) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 2000);
+            s.setSoTimeout(5000);
+            for (ByteBuffer p : parts) {
+                byte[] b = new byte[p.remaining()];
+                p.get(b);
+                s.getOutputStream().write(b);
+            }
+            s.getOutputStream().flush();
+            var in = s.getInputStream();
+            try {
+                while (in.read() >= 0) {
+                    // the node's own handshake bytes; the stream must then end
+                }
+                return true;
+            } catch (java.net.SocketTimeoutException e) {
+                return false;
+            } catch (java.net.SocketException e) {
+                return true;    // reset: closed too
+            }
+        }
+    }
+
+    void assertStillServes() {
+        byte[] answer = client.call(EchoTest.ECHO, "still here".getBytes());
+        assertEquals("still here", new String(answer));
+    }
+
+    @Test
+    void garbageBytesCloseTheConnection() throws IOException {
+        byte[] junk = new byte[4096];
+        new Random(7).nextBytes(junk);
+        long errors = server.stats().protocolErrors();
+        assertTrue(sendAndExpectClose(ByteBuffer.wrap(junk)));
+        assertEquals(errors + 1, server.stats().protocolErrors());
+        assertStillServes();
+    }
+
+    @Test
+    void unknownFrameTypeAfterAValidHandshakeClosesTheConnection() throws IOException {
+        assertTrue(sendAndExpectClose(handshake(), frameHeader(0, 99)));
+        assertStillServes();
+    }
+
+    @Test
+    void frameDeclaringMoreThanTheMaximumIsRejectedBeforeAllocation() throws IOException {
+        long allocations = server.stats().bufferAllocations();
+        assertTrue(sendAndExpectClose(handshake(), frameHeader(0xFFFF_FFF0L, 2)));
+        assertEquals(allocations, server.stats().bufferAllocations());
+        assertStillServes();
+    }
+
+    @Test
+    void truncatedFrameIsDiscardedWhenThePeerGoesAway() throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 2000);
+            ByteBuffer hs = handshake();
+            s.getOutputStream().write(hs.array(), 0, hs.limit());
+            ByteBuffer h = frameHeader(1000, 2);
+            s.getOutputStream().write(h.array(), 0, h.limit());
+            s.getOutputStream().write(new byte[10]);   // 990 bytes short
+        }
+        assertStillServes();
+    }
+
+    @Test
+    void manyHugeDeclaredFramesDoNotGrowMemory() throws IOException {
+        long directBefore = directMemoryUsed();
+        for (int i = 0; i < 50; i++) {
+            try (Socket s = new Socket()) {
+                s.connect(server.address(), 2000);
+                ByteBuffer hs = handshake();
+                s.getOutputStream().write(hs.array(), 0, hs.limit());
+                // 200 MiB declared (under the 256 MiB maximum), then a little data, then gone.
+                ByteBuffer h = frameHeader(200L << 20, 2);
+                s.getOutputStream().write(h.array(), 0, h.limit());
+                s.getOutputStream().write(new byte[300_000]);
+            }
+        }
+        assertStillServes();
+        long grown = directMemoryUsed() - directBefore;
+        assertTrue(grown < (64L << 20), "direct memory grew by " + grown + " bytes");
+    }
+
+    @Test
+    void silentPeerIsDisconnectedAfterTheHandshakeTimeoutWhileOthersAreServed() throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 2000);
+            assertStillServes();
+            // No preface: the node gives up on it (handshake timeout) without affecting anyone else.
+        }
+        assertStillServes();
+    }
+
+    static long directMemoryUsed() {
+        for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+            if (b.getName().equals("direct")) {
+                return b.getMemoryUsed();
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,155 @@
+package dev.baton;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Inline, blocking, async handlers and dealers, over TCP and in process. */
+@Timeout(60)
+class ServingStylesTest {
+
+    @Test
+    void asyncHandlerAnswersWhenItsStageCompletes() throws Exception {
+        try (Cluster c = Cluster.withNodes(2)) {
+            c.node(0).newServer("async")
+                    .async(0, call -> CompletableFuture.supplyAsync(() -> ByteBuffer.wrap(("async:" + call.request().size()).getBytes())))
+                    .async(1, call -> CompletableFuture.failedFuture(new IllegalArgumentException("nope")))
+                    .start();
+            Client client = c.node(1).client("async");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            assertEquals("async:7", new String(client.call(0, new byte[7])));
+            BatonException e = assertThrows(BatonException.class, () -> client.call(1, new byte[1]));
+            assertEquals(Status.Code.HANDLER_FAILED, e.code());
+            assertTrue(e.getMessage().contains("nope"));
+        }
+    }
+
+    @Test
+    void blockingHandlerRunsOffTheIoThreadOnAVirtualThread() throws Exception {
+        try (Cluster c = Cluster.withNodes(2)) {
+            AtomicReference<Thread> ran = new AtomicReference<>();
+            c.node(0).newServer("blocking").blocking(0, call -> {
+                ran.set(Thread.currentThread());
+                call.reply(new byte[]{1});
+            }).start();
+            Client client = c.node(1).client("blocking");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            assertEquals(1, client.call(0, new byte[0])[0]);
+            assertTrue(ran.get().isVirtual());
+        }
+    }
+
+    @Test
+    void dealerPullsRequestsAndAnswersThem() throws Exception {
+        try (Cluster c = Cluster.withNodes(2)) {
+            Server server = c.node(0).newServer("pull").start();
+            Dealer dealer = server.dealer();
+            assertNull(dealer.recvRequest(Duration.ofMillis(10)));
+            Client client = c.node(1).client("pull");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            CompletableFuture<Message> f = client.callAsync(3, "pull me".getBytes());
+            ServerCall call = dealer.recvRequest(Duration.ofSeconds(5));
+            assertNotNull(call);
+            assertEquals(3, call.method());
+            assertEquals(c.node(1).rank(), call.sourceRank());
+            dealer.sendResponse(call, ByteBuffer.wrap("pulled".getBytes()));
+            try (Message m = f.get(5, TimeUnit.SECONDS)) {
+                assertEquals("pulled", new String(m.toByteArray()));
+            }
+            assertThrows(IllegalStateException.class, () -> call.reply(new byte[0]));
+        }
+    }
+
+    @Test
+    void oneWayCallsRunTheHandlerAndExpectNoAnswer() throws Exception {
+        try (Cluster c = Cluster.withNodes(2)) {
+            CountDownLatch got = new CountDownLatch(100);
+            AtomicInteger oneWayFlags = new AtomicInteger();
+            c.node(0).newServer("sink").inline(0, call -> {
+                if (call.isOneWay()) {
+                    oneWayFlags.incrementAndGet();
+                }
+                got.countDown();
+                call.reply(new byte[0]);
+            }).start();
+            Client client = c.node(1).client("sink");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            for (int i = 0; i < 100; i++) {
+                client.oneWay(0, ByteBuffer.wrap(new byte[]{(byte) i}));
+            }
+            assertTrue(got.await(5, TimeUnit.SECONDS));
+            assertEquals(100, oneWayFlags.get());
+        }
+    }
+
+    @Test
+    void inProcessCallsHandTheBufferOverWithoutACopy() throws Exception {
+        try (Cluster c = Cluster.withNodes(1)) {
+            Node node = c.node(0);
+            AtomicReference<ByteBuffer> seen = new AtomicReference<>();
+            node.newServer("local").inline(0, call -> {
+                seen.set(call.request().buffer());
+                call.reply(call.request().buffer());
+            }).blocking(1, call -> call.reply(new byte[]{42})).start();
+            Client client = node.client("local");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            ByteBuffer direct = ByteBuffer.allocateDirect(1 << 20);
+            direct.put(0, (byte) 7);
+            try (Message m = client.call(0, direct)) {
+                assertEquals(7, m.buffer().get(0));
+                // Same memory: a write through the caller's buffer shows in the handler's view.
+                direct.put(1, (byte) 9);
+                assertEquals(9, seen.get().get(1));
+            }
+            assertEquals(42, client.call(1, new byte[0])[0]);
+            assertEquals(0, node.stats().connectionsOpened());
+        }
+    }
+
+    @Test
+    void failFastCallsGetResourceExhaustedWhenThePeerStopsReading() throws Exception {
+        try (Cluster c = new Cluster()) {
+            Node server = c.join("server");
+            Node caller = c.join(c.options("caller").maxQueuedBytesPerPeer(1 << 20).build());
+            CountDownLatch release = new CountDownLatch(1);
+            // An inline handler that blocks holds the server's only I/O thread: it stops reading.
+            server.newServer("stuck").inline(0, call -> {
+                release.await(20, TimeUnit.SECONDS);
+                call.reply(new byte[0]);
+            }).start();
+            Client client = caller.client("stuck").withOptions(CallOptions.DEFAULT.withFailFast(true)
+                    .withTimeout(Duration.ofSeconds(20)));
+            client.awaitServers(1, Duration.ofSeconds(5));
+            BatonException rejected = null;
+            ByteBuffer chunk = ByteBuffer.allocate(256 << 10);
+            for (int i = 0; i < 10_000 && rejected == null; i++) {
+                try {
+                    client.callAsync(0, chunk.duplicate());
+                } catch (BatonException e) {
+                    rejected = e;
+                }
+                CompletableFuture<Message> f = client.callAsync(0, chunk.duplicate());
+                if (f.isCompletedExceptionally()) {
+                    rejected = (BatonException) f.exceptionNow();
+                }
+            }
+            release.countDown();
+            assertNotNull(rejected, "the send queue never filled");
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, rejected.code());
+            assertTrue(rejected.status().retrySafe());
+        }
+    }
+}
