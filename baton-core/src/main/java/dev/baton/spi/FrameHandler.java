@@ -18,6 +18,10 @@ public interface FrameHandler {
      */
     void onFrame(TransportConnection connection, InboundHeader header, Message payload);
 
-    /** The connection closed or broke; every unsent frame has already been dropped. Called once. */
+    /**
+     * The connection closed or broke. Called once, on whichever thread noticed. Frames not yet written are
+     * dropped ({@link OutboundFrame#onDropped}) after this call; frames whose bytes (some or all) reached the
+     * socket were or will be reported {@link OutboundFrame#onWritten written}.
+     */
     void onClose(TransportConnection connection, BatonException cause);
 }

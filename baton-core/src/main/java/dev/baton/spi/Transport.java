@@ -2,6 +2,7 @@ package dev.baton.spi;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.function.Function;
 
 /**
  * A way to move frames between nodes: TCP today, shared memory, TLS or RDMA tomorrow. A transport owns its
@@ -15,10 +16,11 @@ public interface Transport extends AutoCloseable {
     InetSocketAddress listen(InetSocketAddress bind) throws IOException;
 
     /**
-     * Starts connecting to {@code remote} and returns at once. Frames may be offered immediately; they are
-     * sent once the handshake completes, or dropped with UNAVAILABLE if it fails.
+     * Starts connecting to {@code remote} and returns at once. {@code attachment} is applied to the new
+     * connection before any event for it can fire, and its result attached. Frames may be offered
+     * immediately; they are sent once the handshake completes, or dropped with UNAVAILABLE if it fails.
      */
-    TransportConnection connect(InetSocketAddress remote);
+    TransportConnection connect(InetSocketAddress remote, Function<TransportConnection, Object> attachment);
 
     /** True when the calling thread is one of this transport's I/O threads (which must never block). */
     boolean inTransportThread();

@@ -53,7 +53,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
         TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000);
         this.transport = new TcpTransport(new TransportContext(name + "-ctl", nodeId, role, rank, this, settings),
                 new BufferPool(1 << 20));
-        this.connection = transport.connect(master);
+        this.connection = transport.connect(master, c -> null);
     }
 
     /** Waits for the handshake with the master. */

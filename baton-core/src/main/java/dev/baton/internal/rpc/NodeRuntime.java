@@ -659,9 +659,12 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             cs.peer.onClosed(c);
         }
         Status why = closed ? Status.of(Status.Code.CLOSED, "node closed") : cause.status();
+        // Written calls may have run: they fail. Unwritten ones are dropped by the transport next, and re-routed.
         for (PendingCall call : List.copyOf(cs.pending.values())) {
-            cs.pending.remove(call.requestId, call);
-            call.onConnectionLost(why);
+            if (call.written) {
+                cs.pending.remove(call.requestId, call);
+                call.onConnectionLost(why);
+            }
         }
         for (ServerCallImpl sc : cs.serving.values()) {
             sc.cancelled = true;
@@ -692,7 +695,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             case MembershipEvent.NodeLeft left -> {
                 Peer p = peers.remove(left.node().rank());
                 if (p != null) {
-                    p.close();
+                    retire(p);
                 }
             }
             case MembershipEvent.NodeJoined joined -> {
@@ -718,6 +721,30 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
                 }
             });
         }
+    }
+
+    /**
+     * A node that left may still be answering our calls (it drains before closing): keep its connection
+     * until those calls complete or the drain timeout passes. A crashed node's connection is already closed.
+     */
+    private void retire(Peer p) {
+        p.retire();
+        long until = System.nanoTime() + options.drainTimeout().toNanos();
+        Runnable check = new Runnable() {
+            @Override
+            public void run() {
+                if (closed || p.idle() || System.nanoTime() - until >= 0) {
+                    p.close();
+                    return;
+                }
+                try {
+                    timer.schedule(this, 20, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    p.close();
+                }
+            }
+        };
+        check.run();
     }
 
     List<ServerInfo> awaitServers(String service, int count, Duration timeout) throws InterruptedException {

@@ -49,8 +49,7 @@ final class Peer {
             if (closed || address == null || System.nanoTime() - retryAtNanos < 0) {
                 return null;
             }
-            c = transport.connect(address);
-            c.attach(new ConnState(c, this));
+            c = transport.connect(address, conn -> new ConnState(conn, this));
             connection = c;
             return c;
         }
@@ -89,6 +88,17 @@ final class Peer {
         long backoff = Math.min(MAX_BACKOFF_NS, MIN_BACKOFF_NS << Math.min(failures, 6));
         failures++;
         retryAtNanos = System.nanoTime() + backoff;
+    }
+
+    /** No new connections; the current one stays for the calls already on it. */
+    synchronized void retire() {
+        closed = true;
+    }
+
+    /** True when no call waits for a response on this peer's connection. */
+    boolean idle() {
+        TransportConnection c = connection;
+        return c == null || !c.isOpen() || ((ConnState) c.attachment()).pending.isEmpty();
     }
 
     void close() {

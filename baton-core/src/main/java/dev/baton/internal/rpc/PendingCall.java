@@ -128,6 +128,14 @@ final class PendingCall extends OutboundFrame {
         written = true;
         if (oneWay) {
             complete(Message.empty());
+            return;
+        }
+        // The connection may have closed between the write and this report, after its close handler
+        // looked for written calls: fail the call here then, so it never waits for a response that cannot come.
+        ConnState c = connection;
+        if (c != null && !c.connection.isOpen()) {
+            c.pending.remove(requestId, this);
+            onConnectionLost(Status.of(Status.Code.UNAVAILABLE, "connection closed"));
         }
     }
 

@@ -62,7 +62,6 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private final BufferPool pool;
     private final int maxMessageSize;
     private final AtomicInteger state = new AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicBoolean closeNotified = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile BatonException closeCause;
     private volatile PeerIdentity remoteIdentity;
     private volatile Object attachment;
@@ -422,9 +421,6 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             transport.frameDropped(f, cause);
             f = null;
         }
-        if (closeNotified.compareAndSet(false, true)) {
-            transport.connectionClosed(this, cause);
-        }
     }
 
     @Override
@@ -593,8 +589,8 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     }
 
     /**
-     * Any thread, idempotent. Closes the socket at once; the writer (whoever holds the role) then drops what
-     * was not sent and reports the close, so the runtime sees every dropped frame before {@code onClose}.
+     * Any thread, idempotent. Closes the socket, reports the close, then lets the writer (whoever holds the
+     * role) drop what was not sent.
      */
     private void markClosed(BatonException cause) {
         int s;
@@ -616,6 +612,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         synchronized (capacityMonitor) {
             capacityMonitor.notifyAll();
         }
+        transport.connectionClosed(this, cause);
         loop.execute(() -> {
             loop.removeTickHandler(this);
             if (largeTarget != null) {

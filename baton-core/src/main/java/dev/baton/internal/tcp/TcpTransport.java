@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * The TCP transport: {@code ioThreads} selector loops; connections are spread over them round-robin.
@@ -114,7 +115,7 @@ public final class TcpTransport implements Transport {
     }
 
     @Override
-    public TransportConnection connect(InetSocketAddress remote) {
+    public TransportConnection connect(InetSocketAddress remote, Function<TransportConnection, Object> attachment) {
         ensureOpen();
         IoLoop loop = nextLoop();
         SocketChannel ch = null;
@@ -123,6 +124,7 @@ public final class TcpTransport implements Transport {
             configure(ch);
             boolean connected = ch.connect(remote);
             TcpConnection c = new TcpConnection(this, loop, ch, remote.toString(), true);
+            c.attach(attachment.apply(c));
             connections.add(c);
             loop.execute(() -> c.register(!connected));
             return c;
@@ -135,6 +137,7 @@ public final class TcpTransport implements Transport {
                 }
             }
             TcpConnection c = new TcpConnection(this, loop, failedChannel(), remote.toString(), true);
+            c.attach(attachment.apply(c));
             connections.add(c);
             loop.execute(() -> c.register(true));
             return c;
