@@ -41,7 +41,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -105,11 +104,12 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     private final Registry registry;
     private final ExecutorService handlerExecutor;
     private final boolean ownsHandlerExecutor;
-    private final ScheduledThreadPoolExecutor timer;
+    private final DeadlineTimer timer;
     private final ExecutorService events;
     private final long idleSpinNs;
     private final long defaultTimeoutNs;
     private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
+    private final java.util.Set<ConnState> connections = ConcurrentHashMap.newKeySet();
     private final Map<Integer, LocalService> localServices = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
     private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
@@ -138,9 +138,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         this.handlerExecutor = ownsHandlerExecutor
                 ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("baton-handler-", 0).factory())
                 : options.handlerExecutor();
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon(true)
-                .name("baton-timer-" + options.name()).unstarted(r));
-        this.timer.setRemoveOnCancelPolicy(true);
+        this.timer = new DeadlineTimer(options.name());
         this.events = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true)
                 .name("baton-events-" + options.name()).unstarted(r));
     }
@@ -234,6 +232,10 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         return handlerExecutor;
     }
 
+    DeadlineTimer timer() {
+        return timer;
+    }
+
     boolean isClosed() {
         return closed;
     }
@@ -299,7 +301,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
                     + " bytes exceeds the maximum message size " + options.maxMessageSize()).withRetrySafe(true));
             return call;
         }
-        call.timer = timer.schedule(call::onDeadline, timeoutNs, TimeUnit.NANOSECONDS);
+        timer.add(call);
         route(call, client.cursor);
         return call;
     }
@@ -536,6 +538,10 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             cs.peer.onOpened(c);
         }
         cs.opened = true;
+        connections.add(cs);
+        if (closed) {
+            goAway(cs);
+        }
     }
 
     @Override
@@ -558,6 +564,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             case FrameType.GOAWAY -> {
                 payload.close();
                 cs.goingAway = true;
+                closeWhenIdle(cs, System.nanoTime() + options.drainTimeout().toNanos());
             }
             default -> payload.close();
         }
@@ -655,6 +662,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         if (cs == null) {
             return;
         }
+        connections.remove(cs);
         if (cs.peer != null) {
             cs.peer.onClosed(c);
         }
@@ -729,22 +737,19 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
      */
     private void retire(Peer p) {
         p.retire();
-        long until = System.nanoTime() + options.drainTimeout().toNanos();
-        Runnable check = new Runnable() {
-            @Override
-            public void run() {
-                if (closed || p.idle() || System.nanoTime() - until >= 0) {
-                    p.close();
-                    return;
-                }
-                try {
-                    timer.schedule(this, 20, TimeUnit.MILLISECONDS);
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    p.close();
-                }
-            }
-        };
-        check.run();
+        TransportConnection c = p.current();
+        if (c != null) {
+            closeWhenIdle(ConnState.of(c), System.nanoTime() + options.drainTimeout().toNanos());
+        }
+    }
+
+    /** Closes a connection once no call of ours waits on it (or at {@code untilNanos}). */
+    private void closeWhenIdle(ConnState cs, long untilNanos) {
+        if (closed || cs.pending.isEmpty() || System.nanoTime() - untilNanos >= 0) {
+            cs.connection.close();
+        } else {
+            timer.schedule(() -> closeWhenIdle(cs, untilNanos), 10_000_000L);
+        }
     }
 
     List<ServerInfo> awaitServers(String service, int count, Duration timeout) throws InterruptedException {
@@ -785,13 +790,23 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         synchronized (membershipMonitor) {
             membershipMonitor.notifyAll();
         }
-        // 2. drain: calls we made and requests we serve, up to the drain timeout.
+        // 2. GOAWAY on every connection: peers send nothing new, and close their side once the calls they
+        //    have in flight here are answered. Requests that were already on the way are still served.
+        for (ConnState cs : connections) {
+            goAway(cs);
+        }
+        // 3. drain: until peers have hung up and our own calls and handlers are done, or the drain timeout.
         long end = System.nanoTime() + options.drainTimeout().toNanos();
-        while ((callsInFlight.get() > 0 || serving.get() > 0) && System.nanoTime() - end < 0) {
+        while ((callsInFlight.get() > 0 || serving.get() > 0 || !connections.isEmpty())
+                && System.nanoTime() - end < 0) {
             LockSupport.parkNanos(1_000_000L);
         }
-        // 3. close: connections (pending calls fail with CLOSED), threads.
+        // 4. close: connections (pending calls fail with CLOSED), threads.
         shutdownResources();
+    }
+
+    private static void goAway(ConnState cs) {
+        cs.connection.offer(new SimpleFrame(FrameType.GOAWAY, 0, 0, 0, 0, 0, 0, null));
     }
 
     private void shutdownResources() {
@@ -806,16 +821,13 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "registry close", e);
         }
-        // Every call still waiting has a deadline task queued: run them now, failing the calls with CLOSED.
-        for (Runnable r : timer.shutdownNow()) {
-            r.run();
-        }
+        // Every call still waiting is watched by the timer: expire them now, failing them with CLOSED.
+        timer.shutdown();
         events.shutdown();
         if (ownsHandlerExecutor) {
             handlerExecutor.shutdown();
         }
         try {
-            timer.awaitTermination(1, TimeUnit.SECONDS);
             events.awaitTermination(1, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

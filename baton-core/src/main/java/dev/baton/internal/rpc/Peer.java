@@ -38,13 +38,16 @@ final class Peer {
     /** The open connection, connecting if allowed; null while backing off, closed, or with no address. */
     TransportConnection connection() {
         TransportConnection c = connection;
-        if (c != null && c.isOpen()) {
+        if (usable(c)) {
             return c;
         }
         synchronized (this) {
             c = connection;
-            if (c != null && c.isOpen()) {
+            if (usable(c)) {
                 return c;
+            }
+            if (c != null && c.isOpen()) {
+                return null;    // the peer said GOAWAY: it is leaving, send it nothing new
             }
             if (closed || address == null || System.nanoTime() - retryAtNanos < 0) {
                 return null;
@@ -55,10 +58,17 @@ final class Peer {
         }
     }
 
-    /** False while backing off after a failure (load balancing skips the peer). */
+    private static boolean usable(TransportConnection c) {
+        return c != null && c.isOpen() && !((ConnState) c.attachment()).goingAway;
+    }
+
+    /** False while backing off after a failure, or leaving (load balancing skips the peer). */
     boolean available() {
         TransportConnection c = connection;
-        return !closed && ((c != null && c.isOpen()) || System.nanoTime() - retryAtNanos >= 0);
+        if (closed || (c != null && c.isOpen() && !usable(c))) {
+            return false;
+        }
+        return usable(c) || System.nanoTime() - retryAtNanos >= 0;
     }
 
     /** Uses an inbound connection from this peer when we have none. */
@@ -95,10 +105,9 @@ final class Peer {
         closed = true;
     }
 
-    /** True when no call waits for a response on this peer's connection. */
-    boolean idle() {
-        TransportConnection c = connection;
-        return c == null || !c.isOpen() || ((ConnState) c.attachment()).pending.isEmpty();
+    /** The current connection, open or not (null if none). */
+    TransportConnection current() {
+        return connection;
     }
 
     void close() {

@@ -8,7 +8,6 @@ import dev.baton.spi.FrameType;
 import dev.baton.spi.OutboundFrame;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -37,7 +36,10 @@ final class PendingCall extends OutboundFrame {
     /** Rank it was last sent to (so a re-route avoids it). */
     volatile int lastRank = -1;
     int attempts;
-    volatile ScheduledFuture<?> timer;
+    // Links in the deadline wheel, guarded by the bucket's monitor (see DeadlineTimer).
+    PendingCall wheelPrev;
+    PendingCall wheelNext;
+    int wheelBucket = -1;
 
     PendingCall(NodeRuntime runtime, String service, CallOptions options, int method, ByteBuffer request,
                 long requestId, long deadlineNanos, boolean oneWay) {
@@ -66,10 +68,7 @@ final class PendingCall extends OutboundFrame {
     }
 
     private void cleanUp() {
-        ScheduledFuture<?> t = timer;
-        if (t != null) {
-            t.cancel(false);
-        }
+        runtime.timer().remove(this);
         ConnState c = connection;
         if (c != null) {
             c.pending.remove(requestId, this);
