@@ -12,7 +12,9 @@ import java.util.Objects;
  *   <li>{@code timeout}: the deadline is the call's start plus this; a default applies ({@link NodeOptions}).</li>
  *   <li>{@code serverId}: call exactly this server of the service ({@code -1}: any server, load-balanced).</li>
  *   <li>{@code rank}: call the service's server on the node with this rank ({@code -1}: any node).</li>
- *   <li>{@code idempotent}: the call may safely run twice; failover may resend it after it was written.</li>
+ *   <li>{@code idempotent}: the call may safely run twice. Sent to the server as a flag. Calls that were never
+ *       written are re-routed whatever this says; written calls whose connection breaks fail with
+ *       UNAVAILABLE (resending idempotent ones is planned with leases and failover).</li>
  *   <li>{@code failFast}: when the peer's send queue is full, fail at once with RESOURCE_EXHAUSTED instead
  *       of waiting (up to the deadline) for room.</li>
  * </ul>

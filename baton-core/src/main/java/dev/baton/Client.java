@@ -20,6 +20,13 @@ import java.util.concurrent.CompletableFuture;
  * The request buffer is sent from in place (no copy for large payloads) and must not be modified until the
  * call completes. The response {@link Message} lends a pooled buffer: close it when done.
  *
+ * <h2>Back-pressure</h2>
+ * When the requests queued to a peer pass {@link NodeOptions#maxQueuedBytesPerPeer()} or
+ * {@link NodeOptions#maxQueuedFramesPerPeer()}, a call waits for room, up to its deadline, in whichever
+ * method started it ({@code callAsync} and {@code oneWay} included); with
+ * {@link CallOptions#withFailFast(boolean) failFast} it fails at once with RESOURCE_EXHAUSTED instead. Calls
+ * made on an I/O thread (from an inline handler) always fail fast.
+ *
  * <h2>Threads</h2>
  * Asynchronous completions run on the I/O thread that read the response (or, in process, the handler's
  * thread): keep dependent stages short, or use the {@code *Async} variants of {@link CompletableFuture}.

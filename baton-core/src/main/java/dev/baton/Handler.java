@@ -6,8 +6,9 @@ package dev.baton;
  * {@link Status.Code#HANDLER_FAILED} and the exception's message.
  *
  * <p>Where it runs is chosen at registration: {@link Server.Builder#inline} runs it on the I/O thread that
- * read the request (lowest latency; it must not block), {@link Server.Builder#blocking} on the node's handler
- * executor (virtual threads unless configured otherwise).
+ * read the request (lowest latency; it must not block) or, for a caller in the same process, on the
+ * caller's thread; {@link Server.Builder#blocking} on the node's handler executor (virtual threads unless
+ * configured otherwise).
  */
 @FunctionalInterface
 public interface Handler {

@@ -22,8 +22,9 @@ import java.net.InetSocketAddress;
  *
  * <h2>Shutdown</h2>
  * {@link #close()} leaves the membership first (other nodes stop choosing its servers), waits up to
- * {@link NodeOptions#drainTimeout()} for calls in flight, then closes connections and stops its threads.
- * Calls still pending then fail with CLOSED. Idempotent.
+ * {@link NodeOptions#drainTimeout()} for calls in flight (sending GOAWAY so peers send nothing new and hang up
+ * once answered), then closes connections and stops its threads. Calls still pending then fail with CLOSED.
+ * Idempotent.
  */
 public interface Node extends AutoCloseable {
 

@@ -1,6 +1,7 @@
 package dev.baton;
 
 import dev.baton.spi.Registry;
+import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -15,6 +16,7 @@ public final class NodeOptions {
 
     private final InetSocketAddress master;
     private final Registry registry;
+    private final TransportFactory transport;
     private final InetSocketAddress bind;
     private final String name;
     private final int ioThreads;
@@ -23,7 +25,8 @@ public final class NodeOptions {
     private final int maxQueuedFramesPerPeer;
     private final int maxConcurrentRequestsPerConnection;
     private final Duration defaultTimeout;
-    private final Duration idleSpin;
+    private final Duration ioSpin;
+    private final Duration callerSpin;
     private final Duration joinTimeout;
     private final Duration drainTimeout;
     private final ExecutorService handlerExecutor;
@@ -31,6 +34,7 @@ public final class NodeOptions {
     private NodeOptions(Builder b) {
         master = b.master;
         registry = b.registry;
+        transport = b.transport;
         bind = b.bind;
         name = b.name;
         ioThreads = b.ioThreads;
@@ -39,7 +43,8 @@ public final class NodeOptions {
         maxQueuedFramesPerPeer = b.maxQueuedFramesPerPeer;
         maxConcurrentRequestsPerConnection = b.maxConcurrentRequestsPerConnection;
         defaultTimeout = b.defaultTimeout;
-        idleSpin = b.idleSpin;
+        ioSpin = b.ioSpin;
+        callerSpin = b.callerSpin;
         joinTimeout = b.joinTimeout;
         drainTimeout = b.drainTimeout;
         handlerExecutor = b.handlerExecutor;
@@ -53,6 +58,7 @@ public final class NodeOptions {
         Builder b = new Builder();
         b.master = master;
         b.registry = registry;
+        b.transport = transport;
         b.bind = bind;
         b.name = name;
         b.ioThreads = ioThreads;
@@ -61,7 +67,8 @@ public final class NodeOptions {
         b.maxQueuedFramesPerPeer = maxQueuedFramesPerPeer;
         b.maxConcurrentRequestsPerConnection = maxConcurrentRequestsPerConnection;
         b.defaultTimeout = defaultTimeout;
-        b.idleSpin = idleSpin;
+        b.ioSpin = ioSpin;
+        b.callerSpin = callerSpin;
         b.joinTimeout = joinTimeout;
         b.drainTimeout = drainTimeout;
         b.handlerExecutor = handlerExecutor;
@@ -76,6 +83,11 @@ public final class NodeOptions {
     /** A custom registry, or null for the master at {@link #master()}. */
     public Registry registry() {
         return registry;
+    }
+
+    /** The transport for data connections, or null for TCP. */
+    public TransportFactory transport() {
+        return transport;
     }
 
     /** Where the node listens: default 127.0.0.1, port 0 (a free port). */
@@ -116,9 +128,20 @@ public final class NodeOptions {
         return defaultTimeout;
     }
 
-    /** How long idle I/O threads and blocked callers spin before parking: default 50 µs. */
-    public Duration idleSpin() {
-        return idleSpin;
+    /**
+     * How long an idle I/O thread keeps polling its sockets before it blocks in the selector. Default 0:
+     * on a machine with few cores a polling I/O thread takes the core the caller or handler needs.
+     */
+    public Duration ioSpin() {
+        return ioSpin;
+    }
+
+    /**
+     * How long a blocked caller (or a dealer waiting for requests) spins before it parks: default 20 µs, the
+     * order of a cross-core wake-up, which is what the spin saves.
+     */
+    public Duration callerSpin() {
+        return callerSpin;
     }
 
     public Duration joinTimeout() {
@@ -139,6 +162,7 @@ public final class NodeOptions {
     public static final class Builder {
         private InetSocketAddress master;
         private Registry registry;
+        private TransportFactory transport;
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private String name = "node";
         private int ioThreads = 1;
@@ -147,7 +171,8 @@ public final class NodeOptions {
         private int maxQueuedFramesPerPeer = 65_536;
         private int maxConcurrentRequestsPerConnection = 65_536;
         private Duration defaultTimeout = Duration.ofSeconds(30);
-        private Duration idleSpin = Duration.ofNanos(50_000);
+        private Duration ioSpin = Duration.ZERO;
+        private Duration callerSpin = Duration.ofNanos(20_000);
         private Duration joinTimeout = Duration.ofSeconds(10);
         private Duration drainTimeout = Duration.ofSeconds(5);
         private ExecutorService handlerExecutor;
@@ -167,6 +192,12 @@ public final class NodeOptions {
 
         public Builder registry(Registry registry) {
             this.registry = registry;
+            return this;
+        }
+
+        /** Replaces TCP with another transport (shared memory, TLS...). */
+        public Builder transport(TransportFactory transport) {
+            this.transport = transport;
             return this;
         }
 
@@ -210,8 +241,13 @@ public final class NodeOptions {
             return this;
         }
 
-        public Builder idleSpin(Duration spin) {
-            this.idleSpin = spin;
+        public Builder ioSpin(Duration spin) {
+            this.ioSpin = spin;
+            return this;
+        }
+
+        public Builder callerSpin(Duration spin) {
+            this.callerSpin = spin;
             return this;
         }
 
@@ -241,12 +277,16 @@ public final class NodeOptions {
                     "between 0 and 2^31 - 65");
             check(maxQueuedBytesPerPeer > 0, "maxQueuedBytesPerPeer", maxQueuedBytesPerPeer, "positive");
             check(maxQueuedFramesPerPeer >= 16, "maxQueuedFramesPerPeer", maxQueuedFramesPerPeer, "at least 16");
-            check(maxConcurrentRequestsPerConnection >= 1, "maxConcurrentRequestsPerConnection",
-                    maxConcurrentRequestsPerConnection, "positive");
+            check(maxConcurrentRequestsPerConnection >= 1
+                            && maxConcurrentRequestsPerConnection <= maxQueuedFramesPerPeer,
+                    "maxConcurrentRequestsPerConnection", maxConcurrentRequestsPerConnection,
+                    "between 1 and maxQueuedFramesPerPeer (" + maxQueuedFramesPerPeer + ")");
             positive(defaultTimeout, "defaultTimeout");
             positive(joinTimeout, "joinTimeout");
-            Objects.requireNonNull(idleSpin, "idleSpin");
-            check(!idleSpin.isNegative(), "idleSpin", idleSpin, "zero or positive");
+            Objects.requireNonNull(ioSpin, "ioSpin");
+            check(!ioSpin.isNegative(), "ioSpin", ioSpin, "zero or positive");
+            Objects.requireNonNull(callerSpin, "callerSpin");
+            check(!callerSpin.isNegative(), "callerSpin", callerSpin, "zero or positive");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
             check(!drainTimeout.isNegative(), "drainTimeout", drainTimeout, "zero or positive");
             return new NodeOptions(this);

@@ -22,6 +22,7 @@ class ErrorsTest {
 
     static final int SLEEPY = 1;
     static final int THROWS = 2;
+    static final int BIG_ANSWER = 3;
     static Cluster cluster;
     static Client client;
     static final CountDownLatch cancelled = new CountDownLatch(1);
@@ -46,6 +47,7 @@ class ErrorsTest {
                 .inline(THROWS, call -> {
                     throw new IllegalStateException("bad state in handler");
                 })
+                .inline(BIG_ANSWER, call -> call.reply(new byte[2 << 20]))
                 .start();
         client = cluster.node(1).client("svc");
         client.awaitServers(1, Duration.ofSeconds(5));
@@ -94,6 +96,25 @@ class ErrorsTest {
         assertEquals(before, cluster.node(0).stats().requestsHandled());
         // The connection is unharmed.
         assertEquals(3, client.call(0, new byte[3]).length);
+    }
+
+    @Test
+    void responseLargerThanTheCallersMaximumIsMessageTooLarge() {
+        BatonException e = assertThrows(BatonException.class, () -> client.call(BIG_ANSWER, new byte[1]));
+        assertEquals(Status.Code.MESSAGE_TOO_LARGE, e.code());
+        assertEquals(3, client.call(0, new byte[3]).length);
+    }
+
+    @Test
+    void requestLargerThanTheServersMaximumFailsOnTheSender() throws Exception {
+        cluster.node(1).newServer("small").inline(0, call -> call.reply(call.request().buffer())).start();
+        Client toSmall = cluster.node(0).client("small");
+        toSmall.awaitServers(1, Duration.ofSeconds(5));
+        assertEquals(10, toSmall.call(0, new byte[10]).length);      // connects; learns the peer's limit
+        BatonException e = assertThrows(BatonException.class, () -> toSmall.call(0, new byte[2 << 20]));
+        assertEquals(Status.Code.MESSAGE_TOO_LARGE, e.code());
+        assertTrue(e.status().retrySafe());
+        assertEquals(10, toSmall.call(0, new byte[10]).length);
     }
 
     @Test

@@ -6,10 +6,11 @@ package dev.baton.spi;
  * @param nodeId random 64-bit id of the peer process's node incarnation (unique per start)
  * @param rank   the peer's global rank, or -1 before it joined (or for a master)
  * @param role   what the peer is: {@link #ROLE_NODE}, {@link #ROLE_MASTER} or {@link #ROLE_TOOL}
+ * @param maxMessageSize the largest payload the peer accepts; larger messages to it fail on the sender
  */
-public record PeerIdentity(long nodeId, int rank, int role) {
+public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize) {
     public static final int ROLE_NODE = 0;
     public static final int ROLE_MASTER = 1;
-    /** A short-lived client such as the CLI; never part of the membership. */
+    /** A short-lived client such as the CLI; the master refuses to let it join the membership. */
     public static final int ROLE_TOOL = 2;
 }

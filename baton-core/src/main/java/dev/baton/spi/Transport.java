@@ -25,6 +25,9 @@ public interface Transport extends AutoCloseable {
     /** True when the calling thread is one of this transport's I/O threads (which must never block). */
     boolean inTransportThread();
 
+    /** Counters since start. */
+    TransportStats stats();
+
     @Override
     void close();
 }

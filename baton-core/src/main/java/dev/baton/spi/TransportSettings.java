@@ -5,9 +5,10 @@ package dev.baton.spi;
  *
  * @param ioThreads             number of I/O threads (each runs a selector loop)
  * @param maxMessageSize        the largest payload accepted or sent; checked before any allocation
- * @param maxQueuedBytes        bytes queued to one peer but not yet written before {@code offer} back-pressures
- *                              (a single message larger than this is still accepted into an empty queue)
- * @param maxQueuedFrames       frames queued to one peer before {@code offer} back-pressures
+ * @param maxQueuedBytes        bytes queued to one peer but not yet written before {@code offer} refuses more
+ *                              REQUEST frames (a single message larger than this is still accepted into an
+ *                              empty queue); responses and control frames are never refused
+ * @param maxQueuedFrames       REQUEST frames queued to one peer before {@code offer} refuses more
  * @param idleSpinNs            how long an idle I/O thread polls before it parks in the selector
  * @param handshakeTimeoutMs    a connection that has not completed its handshake by then is closed
  */

@@ -76,6 +76,11 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     public CompletableFuture<Message> call(int method, ByteBuffer body) {
         long id = ids.incrementAndGet();
         CompletableFuture<Message> f = new CompletableFuture<>();
+        f.whenComplete((m, err) -> {
+            if (m != null && f.isCancelled()) {
+                m.close();
+            }
+        });
         pending.put(id, f);
         int r = connection.offer(new ControlFrame(FrameType.REQUEST, 0, 0, id, method, body));
         if (r != TransportConnection.OFFERED) {
@@ -92,6 +97,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
         try {
             return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            pending.values().remove(f);
             f.cancel(false);
             throw Status.of(Status.Code.DEADLINE_EXCEEDED, "master did not answer within " + timeout.toMillis() + " ms")
                     .asException();

@@ -37,7 +37,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>All state sits under one lock ({@code this}); every change bumps the version and is pushed, under
  * that same lock, to every joined node's connection, so each node sees events in version order and after
  * the snapshot its JOIN answer carried. Sending never blocks (the combining send queues); a node whose
- * queue overflows is disconnected and must rejoin.
+ * queue overflows is disconnected, which removes it from the membership.
  */
 public final class MasterServer implements FrameHandler, AutoCloseable {
 
@@ -153,6 +153,9 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         checkOpen();
         if (c.attachment() != null) {
             throw Status.of(Status.Code.ALREADY_EXISTS, "this connection already joined").asException();
+        }
+        if (c.remoteIdentity().role() != PeerIdentity.ROLE_NODE) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "only nodes join the membership").asException();
         }
         long nodeId = r.getLong();
         int requestedRank = r.getInt();
@@ -271,6 +274,7 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         WireWriter w = new WireWriter();
         ControlProtocol.writeEvent(w, event);
         ByteBuffer body = w.toBuffer();
+        List<Joined> slow = new ArrayList<>();
         for (Joined j : List.copyOf(nodes.values())) {
             if (j.connection() == skip) {
                 continue;
@@ -278,10 +282,14 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
             int r = j.connection().offer(new ControlFrame(FrameType.REQUEST, FrameType.FLAG_ONE_WAY, 0, 0,
                     ControlProtocol.EVENT, body));
             if (r == TransportConnection.BACK_PRESSURED) {
-                LOG.log(System.Logger.Level.WARNING, "node rank {0} is not reading membership events; disconnecting it",
-                        j.info().rank());
-                j.connection().close();
+                slow.add(j);
             }
+        }
+        // Only after every node got this event: closing one removes it, which broadcasts newer events.
+        for (Joined j : slow) {
+            LOG.log(System.Logger.Level.WARNING, "node rank {0} is not reading membership events; disconnecting it",
+                    j.info().rank());
+            j.connection().close();
         }
     }
 

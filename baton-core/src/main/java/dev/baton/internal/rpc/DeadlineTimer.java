@@ -48,17 +48,29 @@ final class DeadlineTimer implements Runnable {
 
     /** Watches {@code call}'s deadline. Any thread. */
     void add(PendingCall call) {
-        long tick = Math.max((call.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS, processedTick + 2);
-        int index = (int) (tick & MASK);
-        Bucket b = wheel[index];
-        synchronized (b) {
-            call.wheelBucket = index;
-            call.wheelNext = b.head;
-            call.wheelPrev = null;
-            if (b.head != null) {
-                b.head.wheelPrev = call;
+        long dueTick = (call.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS;
+        while (true) {
+            long tick = Math.max(dueTick, processedTick + 2);
+            int index = (int) (tick & MASK);
+            Bucket b = wheel[index];
+            synchronized (b) {
+                call.wheelBucket = index;
+                call.wheelNext = b.head;
+                call.wheelPrev = null;
+                if (b.head != null) {
+                    b.head.wheelPrev = call;
+                }
+                b.head = call;
             }
-            b.head = call;
+            // If this thread was descheduled long enough for the timer to pass the bucket, this revolution's
+            // visit is gone: move the call to a bucket still ahead rather than fire a revolution late.
+            if (processedTick < tick) {
+                return;
+            }
+            remove(call);
+            if (call.isDone()) {
+                return;
+            }
         }
     }
 

@@ -14,7 +14,6 @@ import dev.baton.NodeStats;
 import dev.baton.Server;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
-import dev.baton.internal.buffer.BufferPool;
 import dev.baton.internal.master.MasterRegistry;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.FrameHandler;
@@ -22,6 +21,8 @@ import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
+import dev.baton.spi.Transport;
+import dev.baton.spi.TransportStats;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportSettings;
@@ -99,14 +100,13 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     final Stats stats = new Stats();
     private final NodeOptions options;
     private final long nodeId = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-    private final BufferPool pool;
-    private final TcpTransport transport;
+    private final Transport transport;
     private final Registry registry;
     private final ExecutorService handlerExecutor;
     private final boolean ownsHandlerExecutor;
     private final DeadlineTimer timer;
     private final ExecutorService events;
-    private final long idleSpinNs;
+    private final long callerSpinNs;
     private final long defaultTimeoutNs;
     private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
     private final java.util.Set<ConnState> connections = ConcurrentHashMap.newKeySet();
@@ -126,13 +126,12 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     private NodeRuntime(NodeOptions options) {
         this.options = options;
-        this.idleSpinNs = options.idleSpin().toNanos();
+        this.callerSpinNs = options.callerSpin().toNanos();
         this.defaultTimeoutNs = options.defaultTimeout().toNanos();
-        this.pool = new BufferPool(64L << 20);
         TransportSettings settings = new TransportSettings(options.ioThreads(), options.maxMessageSize(),
-                options.maxQueuedBytesPerPeer(), options.maxQueuedFramesPerPeer(), idleSpinNs, 10_000);
-        this.transport = new TcpTransport(new TransportContext(options.name(), nodeId, PeerIdentity.ROLE_NODE,
-                () -> rank, this, settings), pool);
+                options.maxQueuedBytesPerPeer(), options.maxQueuedFramesPerPeer(), options.ioSpin().toNanos(), 10_000);
+        this.transport = (options.transport() != null ? options.transport() : TcpTransport.factory())
+                .create(new TransportContext(options.name(), nodeId, PeerIdentity.ROLE_NODE, () -> rank, this, settings));
         this.registry = options.registry() != null ? options.registry() : new MasterRegistry(options.master());
         this.ownsHandlerExecutor = options.handlerExecutor() == null;
         this.handlerExecutor = ownsHandlerExecutor
@@ -210,18 +209,18 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     @Override
     public NodeStats stats() {
+        TransportStats t = transport.stats();
         return new NodeStats(stats.callsStarted.sum(), stats.callsSucceeded.sum(), stats.callsFailed.sum(),
                 stats.localCalls.sum(), stats.requestsHandled.sum(), stats.lateResponses.sum(),
-                transport.connectionsOpened(), transport.openConnections(), transport.protocolErrors(),
-                pool.allocations());
+                t.connectionsOpened(), t.openConnections(), t.protocolErrors(), t.bufferAllocations());
     }
 
     int maxMessageSize() {
         return options.maxMessageSize();
     }
 
-    long idleSpinNs() {
-        return idleSpinNs;
+    long callerSpinNs() {
+        return callerSpinNs;
     }
 
     long defaultTimeoutMs() {
@@ -317,8 +316,8 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     /** Waits for a call the caller blocks on: spin briefly (a wake-up costs more than most calls), then park. */
     Message await(PendingCall call) {
         CallFuture f = call.future;
-        if (!f.isDone() && idleSpinNs > 0) {
-            long end = System.nanoTime() + idleSpinNs;
+        if (!f.isDone() && callerSpinNs > 0) {
+            long end = System.nanoTime() + callerSpinNs;
             while (!f.isDone() && System.nanoTime() - end < 0) {
                 Thread.onSpinWait();
             }
@@ -444,10 +443,18 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             call.onDeadline();
             return;
         }
+        PeerIdentity id = c.remoteIdentity();
+        if (id != null && call.request.remaining() > id.maxMessageSize()) {
+            call.fail(Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + call.request.remaining()
+                    + " bytes exceeds rank " + target.rank() + "'s maximum message size " + id.maxMessageSize())
+                    .withRetrySafe(true));
+            return;
+        }
         call.setHeader(FrameType.REQUEST, call.requestFlags(), 0, call.requestId, target.serviceId(), target.serverId(),
                 call.method, left);
         call.setPayload(call.request);
         while (true) {
+            call.setTimeoutNs(Math.max(1, call.deadlineNanos - System.nanoTime()));
             if (!call.oneWay) {
                 call.connection = cs;
                 cs.pending.put(call.requestId, call);
@@ -465,7 +472,8 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
                 reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + target.rank() + " closed"));
                 return;
             }
-            if (call.options.failFast() || transport.inTransportThread()) {
+            // Only the caller's own first attempt may wait: a re-route runs on whatever thread saw the failure.
+            if (call.options.failFast() || call.attempts > 0 || transport.inTransportThread()) {
                 call.fail(Status.of(Status.Code.RESOURCE_EXHAUSTED, "send queue to rank " + target.rank()
                         + " is full (" + c.queuedBytes() + " bytes queued)").withRetrySafe(true));
                 return;
@@ -683,15 +691,19 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     @Override
     public void onSnapshot(Membership m) {
+        Membership old = membership;
         membership = m;
         for (Peer p : List.copyOf(peers.values())) {
-            if (m.node(p.rank).isEmpty()) {
-                peers.remove(p.rank, p);
-                p.close();
+            if (m.node(p.rank).isEmpty() && peers.remove(p.rank, p)) {
+                retire(p);
             }
         }
         synchronized (membershipMonitor) {
             membershipMonitor.notifyAll();
+        }
+        // Listeners learn what a (re)synchronising snapshot changed as the events it stands for.
+        for (MembershipEvent e : MembershipDiff.between(old, m)) {
+            notifyListeners(e, m);
         }
     }
 
@@ -718,17 +730,22 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         synchronized (membershipMonitor) {
             membershipMonitor.notifyAll();
         }
-        if (!listeners.isEmpty() && !closed) {
-            events.execute(() -> {
-                for (MembershipListener l : listeners) {
-                    try {
-                        l.onChange(e, m);
-                    } catch (RuntimeException ex) {
-                        LOG.log(System.Logger.Level.WARNING, "membership listener failed", ex);
-                    }
-                }
-            });
+        notifyListeners(e, m);
+    }
+
+    private void notifyListeners(MembershipEvent e, Membership m) {
+        if (listeners.isEmpty() || closed) {
+            return;
         }
+        events.execute(() -> {
+            for (MembershipListener l : listeners) {
+                try {
+                    l.onChange(e, m);
+                } catch (RuntimeException ex) {
+                    LOG.log(System.Logger.Level.WARNING, "membership listener failed", ex);
+                }
+            }
+        });
     }
 
     /**
@@ -738,18 +755,23 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     private void retire(Peer p) {
         p.retire();
         TransportConnection c = p.current();
-        if (c != null) {
+        if (c != null && c.attachment() != null) {
             closeWhenIdle(ConnState.of(c), System.nanoTime() + options.drainTimeout().toNanos());
         }
     }
 
-    /** Closes a connection once no call of ours waits on it (or at {@code untilNanos}). */
+    /**
+     * Closes a connection once neither side waits on it: no call of ours awaits a response and no request
+     * from the peer is being served (or at {@code untilNanos}). Runs on the timer thread, never under a lock.
+     */
     private void closeWhenIdle(ConnState cs, long untilNanos) {
-        if (closed || cs.pending.isEmpty() || System.nanoTime() - untilNanos >= 0) {
-            cs.connection.close();
-        } else {
-            timer.schedule(() -> closeWhenIdle(cs, untilNanos), 10_000_000L);
-        }
+        timer.schedule(() -> {
+            if (closed || (cs.pending.isEmpty() && cs.inProgress.get() == 0) || System.nanoTime() - untilNanos >= 0) {
+                cs.connection.close();
+            } else {
+                closeWhenIdle(cs, untilNanos);
+            }
+        }, 5_000_000L);
     }
 
     List<ServerInfo> awaitServers(String service, int count, Duration timeout) throws InterruptedException {

@@ -153,6 +153,10 @@ final class PendingCall extends OutboundFrame {
     /** The connection broke after the request was (possibly) delivered. */
     void onConnectionLost(Status cause) {
         connection = null;
+        if (cause.code() == Status.Code.CLOSED && runtime.isClosed()) {
+            fail(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
+            return;
+        }
         fail(Status.of(Status.Code.UNAVAILABLE, "connection to rank " + lastRank + " lost after the request was sent ("
                 + cause.description() + ")"));
     }

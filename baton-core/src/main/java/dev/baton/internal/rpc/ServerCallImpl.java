@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  */
 final class ServerCallImpl extends OutboundFrame implements ServerCall {
 
+    private static final System.Logger LOG = System.getLogger(ServerCallImpl.class.getName());
     private static final AtomicIntegerFieldUpdater<ServerCallImpl> ANSWERED =
             AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "answered");
 
@@ -126,9 +127,14 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             finished();
             return;
         }
-        if (response.remaining() > runtime.maxMessageSize()) {
+        int max = runtime.maxMessageSize();
+        var peer = conn.connection.remoteIdentity();
+        if (peer != null) {
+            max = Math.min(max, peer.maxMessageSize());
+        }
+        if (response.remaining() > max) {
             sendError(Status.of(Status.Code.MESSAGE_TOO_LARGE, "response of " + response.remaining()
-                    + " bytes exceeds the maximum message size " + runtime.maxMessageSize()));
+                    + " bytes exceeds the maximum message size " + max));
             return;
         }
         setHeader(FrameType.RESPONSE, 0, 0, reqId, reqServiceId, reqServerId, reqMethod, 0);
@@ -175,7 +181,12 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     }
 
     private void send() {
-        if (conn.connection.offer(this) != TransportConnection.OFFERED) {
+        int r = conn.connection.offer(this);
+        if (r == TransportConnection.BACK_PRESSURED) {
+            // Cannot happen while requests in progress stay within the queue's reserve; never drop silently.
+            LOG.log(System.Logger.Level.ERROR, "response to request {0} could not be queued; the caller will time out", reqId);
+        }
+        if (r != TransportConnection.OFFERED) {
             finished();     // the connection is gone: the caller learns of it from its own side
         }
     }

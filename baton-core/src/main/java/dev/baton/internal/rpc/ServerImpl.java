@@ -34,6 +34,7 @@ final class ServerImpl implements Server {
     private final boolean acceptsDealers;
     private final ArrayBlockingQueue<ServerCallImpl> dealerQueue;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
     ServerImpl(NodeRuntime runtime, ServerInfo info, Entry[] handlers, boolean acceptsDealers, int dealerCapacity) {
         this.runtime = runtime;
@@ -154,7 +155,7 @@ final class ServerImpl implements Server {
         if (c != null) {
             return c;
         }
-        long spinEnd = System.nanoTime() + runtime.idleSpinNs();
+        long spinEnd = System.nanoTime() + runtime.callerSpinNs();
         while (System.nanoTime() - spinEnd < 0) {
             Thread.onSpinWait();
             if ((c = dealerQueue.poll()) != null) {
@@ -177,7 +178,7 @@ final class ServerImpl implements Server {
 
     @Override
     public void close() {
-        if (closed) {
+        if (!closing.compareAndSet(false, true)) {
             return;
         }
         closed = true;

@@ -72,6 +72,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private final MpscArrayQueue<OutboundFrame> queue;
     private final AtomicInteger wip = new AtomicInteger(1);          // the I/O thread is the writer until OPEN
     private final AtomicLong queuedBytes = new AtomicLong();
+    private final AtomicInteger queuedRequests = new AtomicInteger();
     private final Object capacityMonitor = new Object();
     private volatile int capacityWaiters;
 
@@ -103,7 +104,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         this.outbound = outbound;
         this.pool = transport.pool();
         this.maxMessageSize = transport.settings().maxMessageSize();
-        this.queue = new MpscArrayQueue<>(transport.settings().maxQueuedFrames());
+        // Requests are held to maxQueuedFrames; the rest of the ring is for responses and control frames,
+        // which are bounded by the requests the peer has in progress here and must never be refused.
+        this.queue = new MpscArrayQueue<>(2 * transport.settings().maxQueuedFrames());
         this.state.set(outbound ? CONNECTING : HANDSHAKE);
     }
 
@@ -202,12 +205,17 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         long queued = queuedBytes.get();
         // Responses, cancels and pongs are bounded by the requests the peer sent us (which the runtime caps),
         // and refusing them would lose answers: only requests are held to the byte limit.
-        if (frame.frameType() == FrameType.REQUEST && queued > 0 && queued + size > transport.settings().maxQueuedBytes()) {
+        boolean request = frame.frameType() == FrameType.REQUEST;
+        if (request && ((queued > 0 && queued + size > transport.settings().maxQueuedBytes())
+                || queuedRequests.get() >= transport.settings().maxQueuedFrames())) {
             return BACK_PRESSURED;
         }
         queuedBytes.addAndGet(size);
+        if (request) {
+            queuedRequests.incrementAndGet();
+        }
         if (!queue.offer(frame)) {
-            releaseQueued(size);
+            releaseQueued(frame);
             return BACK_PRESSURED;
         }
         if (wip.getAndIncrement() == 0) {
@@ -227,7 +235,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                     if (state.get() == CLOSED) {
                         return false;
                     }
-                    if (queued == 0 || queued + bytes <= max) {
+                    if (queuedRequests.get() < transport.settings().maxQueuedFrames() && (queued == 0 || queued + bytes <= max)) {
                         return true;
                     }
                     long waitNs = deadlineNanos - System.nanoTime();
@@ -242,8 +250,11 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         }
     }
 
-    private void releaseQueued(long bytes) {
-        queuedBytes.addAndGet(-bytes);
+    private void releaseQueued(OutboundFrame f) {
+        queuedBytes.addAndGet(-f.payloadSize());
+        if (f.frameType() == FrameType.REQUEST) {
+            queuedRequests.decrementAndGet();
+        }
         if (capacityWaiters > 0) {
             synchronized (capacityMonitor) {
                 capacityMonitor.notifyAll();
@@ -386,7 +397,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         while (batchDone < batchCount && batchEnds[batchDone] <= batchWritten) {
             OutboundFrame f = batch[batchDone];
             batch[batchDone++] = null;
-            releaseQueued(f.payloadSize());
+            releaseQueued(f);
             transport.frameWritten(f);
         }
     }
@@ -400,7 +411,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         for (int i = batchDone; i < batchCount; i++) {
             OutboundFrame f = batch[i];
             batch[i] = null;
-            releaseQueued(f.payloadSize());
+            releaseQueued(f);
             long frameStart = i == 0 ? 0 : batchEnds[i - 1];
             if (frameStart < batchWritten) {
                 transport.frameWritten(f);
@@ -417,7 +428,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         OutboundFrame f = carry;
         carry = null;
         while (f != null || (f = queue.poll()) != null) {
-            releaseQueued(f.payloadSize());
+            releaseQueued(f);
             transport.frameDropped(f, cause);
             f = null;
         }
@@ -560,8 +571,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         long nodeId = b.getLong(q);
         int rank = b.getInt(q + 8);
         int role = b.get(q + 12);
+        long peerMax = b.getLong(q + 16);
         b.position(p + total);
-        remoteIdentity = new PeerIdentity(nodeId, rank, role);
+        remoteIdentity = new PeerIdentity(nodeId, rank, role, (int) Math.max(0, Math.min(Integer.MAX_VALUE, peerMax)));
         if (!state.compareAndSet(HANDSHAKE, OPEN)) {
             return false;
         }

@@ -7,6 +7,8 @@ import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportSettings;
+import dev.baton.spi.TransportFactory;
+import dev.baton.spi.TransportStats;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,19 +77,14 @@ public final class TcpTransport implements Transport {
         return pool;
     }
 
-    /** Connections that completed a handshake, counting both directions. */
-    public long connectionsOpened() {
-        return connectionsOpened.get();
+    /** The default transport of a node: TCP with a 64 MiB receive-buffer pool. */
+    public static TransportFactory factory() {
+        return context -> new TcpTransport(context, new BufferPool(64L << 20));
     }
 
-    /** Connections closed because the peer broke the protocol. */
-    public long protocolErrors() {
-        return protocolErrors.get();
-    }
-
-    /** Connections currently open. */
-    public int openConnections() {
-        return connections.size();
+    @Override
+    public TransportStats stats() {
+        return new TransportStats(connectionsOpened.get(), connections.size(), protocolErrors.get(), pool.allocations());
     }
 
     @Override
