@@ -5,6 +5,7 @@ import dev.baton.internal.master.MasterServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 
 /**
  * The registry every node joins: it assigns ranks and server ids and pushes membership changes to every
@@ -20,15 +21,30 @@ public final class Master implements AutoCloseable {
         this.server = server;
     }
 
+    /** The default lease: a node silent (no ping) for this long is removed from the membership. */
+    public static final Duration DEFAULT_LEASE_TIMEOUT = Duration.ofSeconds(3);
+
     /** Starts a master on 127.0.0.1:{@code port} (0 picks a free port). */
     public static Master start(int port) {
         return start(new InetSocketAddress("127.0.0.1", port));
     }
 
-    /** Starts a master listening on {@code bind}. */
+    /** Starts a master listening on {@code bind}, with the default lease timeout. */
     public static Master start(InetSocketAddress bind) {
+        return start(bind, DEFAULT_LEASE_TIMEOUT);
+    }
+
+    /**
+     * Starts a master listening on {@code bind}. A node holds its membership by a lease over its master
+     * connection: it pings every third of {@code leaseTimeout}; a node the master hears nothing from for
+     * {@code leaseTimeout} (crashed, frozen, cut off) is removed, and every node is told.
+     */
+    public static Master start(InetSocketAddress bind, Duration leaseTimeout) {
+        if (leaseTimeout.toMillis() < 30) {
+            throw new IllegalArgumentException("leaseTimeout must be at least 30 ms, was " + leaseTimeout);
+        }
         try {
-            return new Master(MasterServer.start(bind));
+            return new Master(MasterServer.start(bind, leaseTimeout.toMillis()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start master on " + bind + ": " + e.getMessage(), e);
         }

@@ -29,6 +29,8 @@ public final class NodeOptions {
     private final Duration callerSpin;
     private final Duration joinTimeout;
     private final Duration drainTimeout;
+    private final Duration keepaliveInterval;
+    private final Duration keepaliveTimeout;
     private final ExecutorService handlerExecutor;
 
     private NodeOptions(Builder b) {
@@ -47,6 +49,8 @@ public final class NodeOptions {
         callerSpin = b.callerSpin;
         joinTimeout = b.joinTimeout;
         drainTimeout = b.drainTimeout;
+        keepaliveInterval = b.keepaliveInterval;
+        keepaliveTimeout = b.keepaliveTimeout;
         handlerExecutor = b.handlerExecutor;
     }
 
@@ -71,6 +75,8 @@ public final class NodeOptions {
         b.callerSpin = callerSpin;
         b.joinTimeout = joinTimeout;
         b.drainTimeout = drainTimeout;
+        b.keepaliveInterval = keepaliveInterval;
+        b.keepaliveTimeout = keepaliveTimeout;
         b.handlerExecutor = handlerExecutor;
         return b;
     }
@@ -137,8 +143,9 @@ public final class NodeOptions {
     }
 
     /**
-     * How long a blocked caller (or a dealer waiting for requests) spins before it parks: default 20 µs, the
-     * order of a cross-core wake-up, which is what the spin saves.
+     * How long a blocked caller (or a dealer waiting for requests) spins before it parks: default 50 µs, a
+     * little more than a loopback round trip, so most blocking calls never pay a cross-core wake-up
+     * (measured on 2 vCPUs: p50 26 µs with 50 µs, 48 µs with 20 µs, 56 µs with none).
      */
     public Duration callerSpin() {
         return callerSpin;
@@ -151,6 +158,20 @@ public final class NodeOptions {
     /** How long {@link Node#close()} waits for calls in flight: default 5 s. */
     public Duration drainTimeout() {
         return drainTimeout;
+    }
+
+    /** A data connection that received nothing for this long sends a PING: default 1 s. */
+    public Duration keepaliveInterval() {
+        return keepaliveInterval;
+    }
+
+    /**
+     * A data connection that received nothing (not even a PONG) for this long is closed as dead, failing the
+     * calls written on it: default 5 s. It detects peers cut off without a TCP reset (a partition, a frozen
+     * host). The membership lease is separate: the master's {@code leaseTimeout}.
+     */
+    public Duration keepaliveTimeout() {
+        return keepaliveTimeout;
     }
 
     /** Runs blocking handlers; null means a virtual thread per request. Not shut down by the node. */
@@ -172,9 +193,11 @@ public final class NodeOptions {
         private int maxConcurrentRequestsPerConnection = 65_536;
         private Duration defaultTimeout = Duration.ofSeconds(30);
         private Duration ioSpin = Duration.ZERO;
-        private Duration callerSpin = Duration.ofNanos(20_000);
+        private Duration callerSpin = Duration.ofNanos(50_000);
         private Duration joinTimeout = Duration.ofSeconds(10);
         private Duration drainTimeout = Duration.ofSeconds(5);
+        private Duration keepaliveInterval = Duration.ofSeconds(1);
+        private Duration keepaliveTimeout = Duration.ofSeconds(5);
         private ExecutorService handlerExecutor;
 
         private Builder() {
@@ -261,6 +284,16 @@ public final class NodeOptions {
             return this;
         }
 
+        public Builder keepaliveInterval(Duration interval) {
+            this.keepaliveInterval = interval;
+            return this;
+        }
+
+        public Builder keepaliveTimeout(Duration timeout) {
+            this.keepaliveTimeout = timeout;
+            return this;
+        }
+
         public Builder handlerExecutor(ExecutorService executor) {
             this.handlerExecutor = executor;
             return this;
@@ -287,6 +320,10 @@ public final class NodeOptions {
             check(!ioSpin.isNegative(), "ioSpin", ioSpin, "zero or positive");
             Objects.requireNonNull(callerSpin, "callerSpin");
             check(!callerSpin.isNegative(), "callerSpin", callerSpin, "zero or positive");
+            positive(keepaliveInterval, "keepaliveInterval");
+            positive(keepaliveTimeout, "keepaliveTimeout");
+            check(keepaliveTimeout.compareTo(keepaliveInterval) > 0, "keepaliveTimeout", keepaliveTimeout,
+                    "longer than keepaliveInterval (" + keepaliveInterval + ")");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
             check(!drainTimeout.isNegative(), "drainTimeout", drainTimeout, "zero or positive");
             return new NodeOptions(this);

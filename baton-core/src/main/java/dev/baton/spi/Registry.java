@@ -23,6 +23,10 @@ public interface Registry extends AutoCloseable {
         void onSnapshot(Membership membership);
 
         void onEvent(MembershipEvent event);
+
+        /** The registry came back (e.g. a restarted master) and this node joined again, as {@code self}. */
+        default void onRejoined(NodeInfo self) {
+        }
     }
 
     /**

@@ -40,6 +40,13 @@ public interface TransportConnection {
     /** Bytes queued but not yet written. */
     long queuedBytes();
 
+    /**
+     * Liveness for this connection: when nothing arrived for {@code intervalMs} a PING goes out (the peer's
+     * transport answers PONG); when nothing arrived for {@code timeoutMs} the connection is closed with
+     * UNAVAILABLE. Zero turns either off. Over the master connection this is the node's lease.
+     */
+    void keepalive(long intervalMs, long timeoutMs);
+
     /** Closes the connection; unsent frames are dropped with {@code CLOSED}. Idempotent. */
     void close();
 

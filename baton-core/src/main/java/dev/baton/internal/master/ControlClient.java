@@ -50,7 +50,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
                          Consumer<Message> eventSink, Consumer<BatonException> closeSink) {
         this.eventSink = eventSink;
         this.closeSink = closeSink;
-        TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000);
+        TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000, 1_000, 3_000);
         this.transport = new TcpTransport(new TransportContext(name + "-ctl", nodeId, role, rank, this, settings),
                 new BufferPool(1 << 20));
         this.connection = transport.connect(master, c -> null);
@@ -112,6 +112,11 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
 
     public boolean isOpen() {
         return connection.isOpen();
+    }
+
+    /** Sets this connection's liveness check (the node's lease renewal). */
+    public void keepalive(long intervalMs, long timeoutMs) {
+        connection.keepalive(intervalMs, timeoutMs);
     }
 
     @Override

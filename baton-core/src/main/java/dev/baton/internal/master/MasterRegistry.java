@@ -18,25 +18,41 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * The node's side of the master: joins, registers servers and turns pushed events into listener calls, in
- * version order. Events that arrive before the JOIN answer's snapshot is applied are held and replayed; a
- * gap in versions triggers a fresh snapshot.
+ * The node's side of the master: joins, registers servers, turns pushed events into listener calls in
+ * version order, and survives the master going away.
+ *
+ * <p>Events that arrive before the JOIN answer's snapshot is applied are held and replayed; a gap in
+ * versions triggers a fresh snapshot. When the master connection is lost (the master died, or its lease
+ * pings went unanswered) the last membership stays in use and a reconnect thread tries again with backoff
+ * (100 ms doubling to 2 s); once it is back the node joins again asking for its old rank, and registers its
+ * servers again with their old service and server ids, so calls keep their meaning.
  */
 public final class MasterRegistry implements Registry {
 
     private static final System.Logger LOG = System.getLogger(MasterRegistry.class.getName());
+    private static final long MIN_BACKOFF_NS = 100_000_000L;
+    private static final long MAX_BACKOFF_NS = 2_000_000_000L;
 
     private final InetSocketAddress master;
+    private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();   // ours, by service/serverId
     private volatile ControlClient client;
     private volatile int rank = -1;
+    private long nodeId;
+    private InetSocketAddress address;
+    private String name;
+    private Duration timeout;
 
     // ---- guarded by this
     private Listener listener;
     private long version = -1;
     private final List<MembershipEvent> early = new ArrayList<>();
     private boolean closed;
+    private Thread reconnector;
 
     public MasterRegistry(InetSocketAddress master) {
         this.master = master;
@@ -47,44 +63,83 @@ public final class MasterRegistry implements Registry {
         synchronized (this) {
             this.listener = listener;
         }
+        this.nodeId = nodeId;
+        this.address = address;
+        this.name = name;
+        this.timeout = timeout;
+        connectAndJoin(-1);
+        return new NodeInfo(rank, nodeId, address, name);
+    }
+
+    /** Connects, joins (asking for {@code requestedRank}) and applies the snapshot. Throws on failure. */
+    private void connectAndJoin(int requestedRank) {
+        synchronized (this) {
+            version = -1;       // events from this connection are held until its snapshot is applied
+            early.clear();
+        }
         ControlClient c = new ControlClient(name, nodeId, PeerIdentity.ROLE_NODE, () -> rank, master,
                 this::onEventMessage, this::onMasterLost);
-        client = c;
         try {
             c.awaitOpen(timeout);
-            WireWriter w = new WireWriter().putLong(nodeId).putInt(-1).putString(address.getHostString())
+            WireWriter w = new WireWriter().putLong(nodeId).putInt(requestedRank).putString(address.getHostString())
                     .putInt(address.getPort()).putString(name);
             try (Message answer = c.callSync(ControlProtocol.JOIN, w.toBuffer(), timeout)) {
                 WireReader r = new WireReader(answer.buffer());
-                rank = r.getInt();
-                applySnapshot(ControlProtocol.readSnapshot(r));
+                int newRank = r.getInt();
+                long leaseMs = r.getLong();
+                // Renew the lease three times per period; give the master the whole period to answer.
+                c.keepalive(Math.max(1, leaseMs / 3), leaseMs);
+                Membership snapshot = ControlProtocol.readSnapshot(r);
+                if (rank >= 0 && newRank != rank) {
+                    LOG.log(System.Logger.Level.WARNING, "rejoined the master as rank {0}; rank {1} was taken", newRank, rank);
+                }
+                rank = newRank;
+                client = c;
+                applySnapshot(snapshot);
             }
-            return new NodeInfo(rank, nodeId, address, name);
         } catch (RuntimeException e) {
             c.close();
             throw e;
         }
     }
 
+    /** This node's rank (it may change if the master restarted and the old rank was taken). */
+    public int rank() {
+        return rank;
+    }
+
     @Override
     public ServerInfo registerServer(String service, int serverId, Duration timeout) {
-        WireWriter w = new WireWriter().putString(service).putInt(serverId);
-        try (Message answer = client().callSync(ControlProtocol.REGISTER_SERVER, w.toBuffer(), timeout)) {
+        ServerInfo info = register(client(), service, serverId, -1, timeout);
+        servers.put(key(info), info);
+        return info;
+    }
+
+    private static ServerInfo register(ControlClient c, String service, int serverId, int serviceId, Duration timeout) {
+        WireWriter w = new WireWriter().putString(service).putInt(serverId).putInt(serviceId);
+        try (Message answer = c.callSync(ControlProtocol.REGISTER_SERVER, w.toBuffer(), timeout)) {
             return ControlProtocol.readServer(new WireReader(answer.buffer()));
         }
     }
 
     @Override
     public void deregisterServer(ServerInfo server, Duration timeout) {
+        servers.remove(key(server));
         WireWriter w = new WireWriter();
         ControlProtocol.writeServer(w, server);
         client().callSync(ControlProtocol.DEREGISTER_SERVER, w.toBuffer(), timeout).close();
     }
 
-    private ControlClient client() {
+    private static String key(ServerInfo s) {
+        return s.service() + "/" + s.serverId();
+    }
+
+    /** The current master connection (it changes when the master comes back). */
+    public ControlClient client() {
         ControlClient c = client;
-        if (c == null) {
-            throw Status.of(Status.Code.UNAVAILABLE, "not joined").asException();
+        if (c == null || !c.isOpen()) {
+            throw Status.of(Status.Code.UNAVAILABLE, "the master at " + master + " is not reachable")
+                    .withRetrySafe(true).asException();
         }
         return c;
     }
@@ -135,7 +190,11 @@ public final class MasterRegistry implements Registry {
     }
 
     private void resync() {
-        client().call(ControlProtocol.SNAPSHOT, ByteBuffer.allocate(0)).whenComplete((m, err) -> {
+        ControlClient c = client;
+        if (c == null) {
+            return;
+        }
+        c.call(ControlProtocol.SNAPSHOT, ByteBuffer.allocate(0)).whenComplete((m, err) -> {
             if (m != null) {
                 try (m) {
                     applySnapshot(ControlProtocol.readSnapshot(new WireReader(m.buffer())));
@@ -144,23 +203,90 @@ public final class MasterRegistry implements Registry {
         });
     }
 
+    // ------------------------------------------------------------------ master loss and return
+
     private void onMasterLost(BatonException cause) {
         synchronized (this) {
-            if (closed) {
+            if (closed || reconnector != null) {
                 return;
             }
+            LOG.log(System.Logger.Level.WARNING, "lost the master at {0} ({1}); the last membership stays in use "
+                    + "while reconnecting", master, cause.getMessage());
+            reconnector = Thread.ofPlatform().daemon(true).name("baton-registry-" + name).start(this::reconnect);
         }
-        LOG.log(System.Logger.Level.WARNING, "lost the master at {0} ({1}); the last membership stays in use",
-                master, cause.getMessage());
+    }
+
+    private void reconnect() {
+        ControlClient old = client;
+        if (old != null) {
+            old.close();
+        }
+        long backoff = MIN_BACKOFF_NS;
+        while (true) {
+            synchronized (this) {
+                if (closed) {
+                    reconnector = null;
+                    return;
+                }
+            }
+            LockSupport.parkNanos(backoff);
+            try {
+                connectAndJoin(rank);
+                reregisterServers();
+                Listener l;
+                synchronized (this) {
+                    l = listener;
+                }
+                l.onRejoined(new NodeInfo(rank, nodeId, address, name));
+                LOG.log(System.Logger.Level.INFO, "rejoined the master at {0} as rank {1}", master, rank);
+                synchronized (this) {
+                    reconnector = null;
+                    if (closed) {
+                        client.close();
+                    }
+                }
+                if (!client.isOpen()) {
+                    onMasterLost(Status.of(Status.Code.UNAVAILABLE, "lost again").asException());
+                }
+                return;
+            } catch (BatonException e) {
+                LOG.log(System.Logger.Level.DEBUG, "master still unreachable: {0}", e.getMessage());
+                backoff = Math.min(MAX_BACKOFF_NS, backoff * 2);
+            }
+        }
+    }
+
+    private void reregisterServers() {
+        ControlClient c = client;
+        for (ServerInfo s : List.copyOf(servers.values())) {
+            try {
+                ServerInfo again = register(c, s.service(), s.serverId(), s.serviceId(), timeout);
+                if (again.serviceId() != s.serviceId()) {
+                    LOG.log(System.Logger.Level.ERROR, "service ''{0}'' came back with id {1} instead of {2}; "
+                            + "calls addressed by the old id fail", s.service(), again.serviceId(), s.serviceId());
+                }
+            } catch (BatonException e) {
+                if (e.code() != Status.Code.ALREADY_EXISTS) {
+                    throw e;
+                }
+                LOG.log(System.Logger.Level.ERROR, "server {0} of ''{1}'' could not be registered again: {2}",
+                        s.serverId(), s.service(), e.getMessage());
+            }
+        }
     }
 
     @Override
     public void close() {
+        Thread r;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
+            r = reconnector;
+        }
+        if (r != null) {
+            LockSupport.unpark(r);
         }
         ControlClient c = client;
         if (c != null) {

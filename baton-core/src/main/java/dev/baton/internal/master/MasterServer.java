@@ -69,14 +69,21 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         }
     }
 
-    private MasterServer() {
-        TransportSettings settings = new TransportSettings(1, 16 << 20, 256L << 20, 1 << 16, 0, 10_000);
+    private final long leaseTimeoutMs;
+
+    private MasterServer(long leaseTimeoutMs) {
+        this.leaseTimeoutMs = leaseTimeoutMs;
+        // The lease: a node pings every third of the lease; a connection that carries nothing for
+        // leaseTimeoutMs is closed by the transport, and closing it removes the node. The master itself never
+        // pings (its probe would be answered by a node's transport even when the node no longer renews).
+        TransportSettings settings = new TransportSettings(1, 16 << 20, 256L << 20, 1 << 16, 0, 10_000,
+                0, leaseTimeoutMs);
         transport = new TcpTransport(new TransportContext("master", ThreadLocalRandom.current().nextLong(),
                 PeerIdentity.ROLE_MASTER, () -> -1, this, settings), new BufferPool(4 << 20));
     }
 
-    public static MasterServer start(InetSocketAddress bind) throws IOException {
-        MasterServer m = new MasterServer();
+    public static MasterServer start(InetSocketAddress bind, long leaseTimeoutMs) throws IOException {
+        MasterServer m = new MasterServer(leaseTimeoutMs);
         try {
             m.address = m.transport.listen(bind);
         } catch (IOException | RuntimeException e) {
@@ -165,6 +172,13 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         if (host == null || port <= 0 || port > 65535) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "bad node address " + host + ":" + port).asException();
         }
+        Joined stale = requestedRank >= 0 ? nodes.get(requestedRank) : null;
+        if (stale != null && stale.info().nodeId() == nodeId) {
+            // The same node coming back on a new connection before its old one timed out.
+            removeNode(stale.info());
+            stale.connection().attach(null);
+            stale.connection().close();
+        }
         int rank;
         if (requestedRank >= 0 && !nodes.containsKey(requestedRank)) {
             rank = requestedRank;
@@ -178,7 +192,7 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         version++;
         MembershipEvent event = new MembershipEvent.NodeJoined(version, info);
         // The snapshot already contains the new node; everyone else learns of it by event.
-        WireWriter w = new WireWriter().putInt(rank);
+        WireWriter w = new WireWriter().putInt(rank).putLong(leaseTimeoutMs);
         ControlProtocol.writeSnapshot(w, membership());
         c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.JOIN, w.toBuffer()));
         broadcast(event, c);
@@ -191,10 +205,21 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         NodeInfo node = joinedNode(c);
         String service = r.getString();
         int requested = r.getInt();
+        int requestedServiceId = r.hasRemaining() ? r.getInt() : -1;
         if (service == null || service.isEmpty()) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
         }
-        ServiceRecord rec = services.computeIfAbsent(service, n -> new ServiceRecord(n, nextServiceId++));
+        ServiceRecord rec = services.get(service);
+        if (rec == null) {
+            // A node re-registering after a master restart asks for the id the service had, so calls
+            // in flight keep their meaning.
+            boolean free = requestedServiceId >= 1
+                    && services.values().stream().noneMatch(x -> x.id == requestedServiceId);
+            int serviceId = free ? requestedServiceId : nextServiceId;
+            nextServiceId = Math.max(nextServiceId, serviceId + 1);
+            rec = new ServiceRecord(service, serviceId);
+            services.put(service, rec);
+        }
         int serverId;
         if (requested >= 0) {
             if (rec.servers.containsKey(requested)) {
@@ -238,7 +263,15 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
     @Override
     public void onClose(TransportConnection c, BatonException cause) {
         if (c.attachment() instanceof NodeInfo node) {
-            removeNode(node);
+            synchronized (this) {
+                if (closed) {
+                    return;     // shutting down: nodes keep their last membership, they did not leave
+                }
+                Joined j = nodes.get(node.rank());
+                if (j != null && j.connection() == c) {
+                    removeNode(node);
+                }
+            }
         }
     }
 

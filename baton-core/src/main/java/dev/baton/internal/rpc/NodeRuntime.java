@@ -59,6 +59,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     private static final System.Logger LOG = System.getLogger(NodeRuntime.class.getName());
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+    private static final long ABSENT_PEER_GRACE_NS = 10_000_000_000L;
 
     static final class Stats {
         final LongAdder callsStarted = new LongAdder();
@@ -129,7 +130,8 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         this.callerSpinNs = options.callerSpin().toNanos();
         this.defaultTimeoutNs = options.defaultTimeout().toNanos();
         TransportSettings settings = new TransportSettings(options.ioThreads(), options.maxMessageSize(),
-                options.maxQueuedBytesPerPeer(), options.maxQueuedFramesPerPeer(), options.ioSpin().toNanos(), 10_000);
+                options.maxQueuedBytesPerPeer(), options.maxQueuedFramesPerPeer(), options.ioSpin().toNanos(), 10_000,
+                options.keepaliveInterval().toMillis(), options.keepaliveTimeout().toMillis());
         this.transport = (options.transport() != null ? options.transport() : TcpTransport.factory())
                 .create(new TransportContext(options.name(), nodeId, PeerIdentity.ROLE_NODE, () -> rank, this, settings));
         this.registry = options.registry() != null ? options.registry() : new MasterRegistry(options.master());
@@ -509,8 +511,9 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         }
         boolean addressed = call.options.serverId() >= 0 || call.options.rank() >= 0;
         call.attempts++;
+        call.written = false;
         if (closed || addressed || call.attempts > 3 || call.deadlineNanos - System.nanoTime() <= 0) {
-            call.fail(Status.of(Status.Code.UNAVAILABLE, cause.description()).withRetrySafe(true));
+            call.fail(Status.of(Status.Code.UNAVAILABLE, cause.description()).withRetrySafe(!call.maybeRan));
             return;
         }
         route(call, cursors.computeIfAbsent(call.service, s -> new AtomicInteger()));
@@ -521,6 +524,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         ServerCallImpl sc = new ServerCallImpl(this, null, call, Message.wrap(call.request), target.serviceId(),
                 target.serverId(), call.method, call.requestId, rank, call.oneWay, call.deadlineNanos);
         call.written = true;
+        call.maybeRan = true;
         dispatchToServer(sc, null);
         if (call.oneWay) {
             call.complete(Message.empty());
@@ -564,10 +568,6 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
                 if (sc != null) {
                     sc.cancelled = true;
                 }
-            }
-            case FrameType.PING -> {
-                payload.close();
-                c.offer(new SimpleFrame(FrameType.PONG, 0, 0, h.requestId(), 0, 0, 0, null));
             }
             case FrameType.GOAWAY -> {
                 payload.close();
@@ -690,12 +690,24 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     // ================================================================== membership
 
     @Override
+    public void onRejoined(NodeInfo self) {
+        rank = self.rank();
+    }
+
+    @Override
     public void onSnapshot(Membership m) {
         Membership old = membership;
         membership = m;
+        // A node missing from a snapshot may just not have rejoined a restarted master yet: calls stop
+        // routing to it at once (the view has none of its servers), but its connection is kept for a grace
+        // period and retired only if it is still absent then.
         for (Peer p : List.copyOf(peers.values())) {
-            if (m.node(p.rank).isEmpty() && peers.remove(p.rank, p)) {
-                retire(p);
+            if (m.node(p.rank).isEmpty()) {
+                timer.schedule(() -> {
+                    if (membership.node(p.rank).isEmpty() && peers.remove(p.rank, p)) {
+                        retire(p);
+                    }
+                }, ABSENT_PEER_GRACE_NS);
             }
         }
         synchronized (membershipMonitor) {

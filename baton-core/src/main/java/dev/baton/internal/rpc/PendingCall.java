@@ -31,6 +31,8 @@ final class PendingCall extends OutboundFrame {
 
     private volatile int done;
     volatile boolean written;
+    /** Sticky: some attempt of this call reached a server (or may have), so a failure is not retry-safe. */
+    volatile boolean maybeRan;
     /** The connection whose pending table holds this call, while it waits for a response. */
     volatile ConnState connection;
     /** Rank it was last sent to (so a re-route avoids it). */
@@ -125,6 +127,7 @@ final class PendingCall extends OutboundFrame {
     @Override
     public void onWritten() {
         written = true;
+        maybeRan = true;
         if (oneWay) {
             complete(Message.empty());
             return;
@@ -157,8 +160,13 @@ final class PendingCall extends OutboundFrame {
             fail(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
             return;
         }
-        fail(Status.of(Status.Code.UNAVAILABLE, "connection to rank " + lastRank + " lost after the request was sent ("
-                + cause.description() + ")"));
+        Status lost = Status.of(Status.Code.UNAVAILABLE, "connection to rank " + lastRank
+                + " lost after the request was sent (" + cause.description() + ")");
+        if (options.idempotent()) {
+            runtime.reroute(this, lost);      // safe to run again: try another server within the deadline
+        } else {
+            fail(lost);                             // it may have run: never run it twice
+        }
     }
 
     @Override

@@ -91,6 +91,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
 
     // ---- I/O thread only
     private boolean ioOwnsWriter = true;
+    private long lastReadNanos = System.nanoTime();
+    private long lastPingNanos;
+    private volatile long keepaliveIntervalNs;
+    private volatile long keepaliveTimeoutNs;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     private final Header header = new Header();
     private ByteBuffer largeTarget;
@@ -108,6 +112,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         // which are bounded by the requests the peer has in progress here and must never be refused.
         this.queue = new MpscArrayQueue<>(2 * transport.settings().maxQueuedFrames());
         this.state.set(outbound ? CONNECTING : HANDSHAKE);
+        keepalive(transport.settings().keepaliveIntervalMs(), transport.settings().keepaliveTimeoutMs());
     }
 
     // ------------------------------------------------------------------------------------------ set-up
@@ -174,8 +179,29 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     }
 
     @Override
+    public void keepalive(long intervalMs, long timeoutMs) {
+        keepaliveIntervalNs = Math.max(0, intervalMs) * 1_000_000L;
+        keepaliveTimeoutNs = Math.max(0, timeoutMs) * 1_000_000L;
+    }
+
+    @Override
     public void onTick(long nowNanos) {
         int s = state.get();
+        if (s == OPEN) {
+            long silent = nowNanos - lastReadNanos;
+            long timeout = keepaliveTimeoutNs;
+            long interval = keepaliveIntervalNs;
+            if (timeout > 0 && silent > timeout) {
+                LOG.log(System.Logger.Level.WARNING, "closing connection {0}: nothing received for {1} ms",
+                        remoteAddress, silent / 1_000_000L);
+                markClosed(unavailable("connection to " + remoteAddress + " timed out: nothing received for "
+                        + silent / 1_000_000L + " ms", null));
+            } else if (interval > 0 && silent > interval && nowNanos - lastPingNanos > interval) {
+                lastPingNanos = nowNanos;
+                offer(new ControlFrame(FrameType.PING, nowNanos));
+            }
+            return;
+        }
         if ((s == CONNECTING || s == HANDSHAKE)
                 && nowNanos - createdNanos > transport.settings().handshakeTimeoutMs() * 1_000_000L) {
             LOG.log(System.Logger.Level.WARNING, "closing connection {0}: no handshake within {1} ms",
@@ -449,6 +475,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                     eof();
                     return;
                 }
+                if (n > 0) {
+                    lastReadNanos = System.nanoTime();
+                }
                 if (!largeTarget.hasRemaining()) {
                     if (largeTarget.limit() < largeLength) {
                         growLargeTarget();
@@ -472,6 +501,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             if (n == 0) {
                 return;
             }
+            lastReadNanos = System.nanoTime();
             readBuffer.flip();
             try {
                 parse();
@@ -584,7 +614,32 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     }
 
     private void deliver(Message payload) {
+        // Liveness is the transport's business: PING is answered here, PONG only proves the peer alive.
+        if (header.type == FrameType.PING) {
+            payload.close();
+            offer(new ControlFrame(FrameType.PONG, header.requestId));
+            return;
+        }
+        if (header.type == FrameType.PONG) {
+            payload.close();
+            return;
+        }
         transport.context().handler().onFrame(this, header, payload);
+    }
+
+    /** A PING or PONG: no payload, nothing to report back. */
+    private static final class ControlFrame extends OutboundFrame {
+        ControlFrame(int type, long id) {
+            setHeader(type, 0, 0, id, 0, 0, 0, 0);
+        }
+
+        @Override
+        public void onWritten() {
+        }
+
+        @Override
+        public void onDropped(BatonException cause) {
+        }
     }
 
     private void protocolError(String why) {
