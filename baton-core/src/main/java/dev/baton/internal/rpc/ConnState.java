@@ -19,6 +19,8 @@ final class ConnState {
     final AtomicInteger inProgress = new AtomicInteger();
     volatile boolean opened;
     volatile boolean goingAway;
+    /** Set once a close-when-idle check runs for this connection (GOAWAY, the peer left). */
+    final java.util.concurrent.atomic.AtomicBoolean closeScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
     ConnState(TransportConnection connection, Peer peer) {
         this.connection = connection;

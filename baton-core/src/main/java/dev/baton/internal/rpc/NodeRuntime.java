@@ -58,7 +58,6 @@ import java.util.concurrent.locks.LockSupport;
 public final class NodeRuntime implements Node, FrameHandler, Registry.Listener {
 
     private static final System.Logger LOG = System.getLogger(NodeRuntime.class.getName());
-    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
     private static final long ABSENT_PEER_GRACE_NS = 10_000_000_000L;
 
     static final class Stats {
@@ -512,7 +511,12 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         boolean addressed = call.options.serverId() >= 0 || call.options.rank() >= 0;
         call.attempts++;
         call.written = false;
-        if (closed || addressed || call.attempts > 3 || call.deadlineNanos - System.nanoTime() <= 0) {
+        if (closed) {
+            call.fail(Status.of(Status.Code.CLOSED, "the node closed before '" + call.service + "' answered")
+                    .withRetrySafe(!call.maybeRan));
+            return;
+        }
+        if (addressed || call.attempts > 3 || call.deadlineNanos - System.nanoTime() <= 0) {
             call.fail(Status.of(Status.Code.UNAVAILABLE, cause.description()).withRetrySafe(!call.maybeRan));
             return;
         }
@@ -777,11 +781,17 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
      * from the peer is being served (or at {@code untilNanos}). Runs on the timer thread, never under a lock.
      */
     private void closeWhenIdle(ConnState cs, long untilNanos) {
+        if (cs.closeScheduled.compareAndSet(false, true)) {
+            checkIdle(cs, untilNanos);
+        }
+    }
+
+    private void checkIdle(ConnState cs, long untilNanos) {
         timer.schedule(() -> {
             if (closed || (cs.pending.isEmpty() && cs.inProgress.get() == 0) || System.nanoTime() - untilNanos >= 0) {
                 cs.connection.close();
             } else {
-                closeWhenIdle(cs, untilNanos);
+                checkIdle(cs, untilNanos);
             }
         }, 5_000_000L);
     }

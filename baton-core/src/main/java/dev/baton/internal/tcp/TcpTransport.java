@@ -50,7 +50,7 @@ public final class TcpTransport implements Transport {
         loops = new IoLoop[Math.max(1, s.ioThreads())];
         try {
             for (int i = 0; i < loops.length; i++) {
-                loops[i] = new IoLoop("baton-io-" + context.name() + "-" + i, s.idleSpinNs());
+                loops[i] = new IoLoop("baton-io-" + context.name() + "-" + i, s.ioSpinNs());
             }
         } catch (IOException e) {
             for (IoLoop l : loops) {
