@@ -28,6 +28,15 @@ public interface TransportConnection {
      */
     boolean awaitCapacity(int bytes, long deadlineNanos) throws InterruptedException;
 
+    /**
+     * Reads and dispatches, on the calling thread, whatever frames have arrived, unless another thread is
+     * reading this connection. Frames are dispatched exactly as on an I/O thread (so inline handlers may run
+     * here). Returns whether anything was read. Transports that cannot do this return false.
+     */
+    default boolean poll() {
+        return false;
+    }
+
     /** The peer's identity; null until the handshake completed. */
     PeerIdentity remoteIdentity();
 

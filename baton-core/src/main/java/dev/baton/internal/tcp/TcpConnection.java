@@ -89,9 +89,12 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private long batchWritten;
     private OutboundFrame carry;    // polled but did not fit in the previous batch
 
+    // ---- reader state: owned by whoever holds `reading` (the I/O thread, or a polling caller)
+    private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean();
+
     // ---- I/O thread only
     private boolean ioOwnsWriter = true;
-    private long lastReadNanos = System.nanoTime();
+    private volatile long lastReadNanos = System.nanoTime();
     private long lastPingNanos;
     private volatile long keepaliveIntervalNs;
     private volatile long keepaliveTimeoutNs;
@@ -473,6 +476,17 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
      * instead of one write each.
      */
     private void onReadable() throws IOException {
+        if (!reading.compareAndSet(false, true)) {
+            return;     // a caller is polling this connection right now; epoll reports again if data is left
+        }
+        try {
+            readAsWriter();
+        } finally {
+            reading.set(false);
+        }
+    }
+
+    private void readAsWriter() throws IOException {
         boolean writer = state.get() == OPEN && wip.getAndIncrement() == 0;
         try {
             readAndDispatch();
@@ -480,6 +494,31 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             if (writer) {
                 writeLoop();
             }
+        }
+    }
+
+    /**
+     * Reads and dispatches what has arrived, on the calling thread, if no other thread is reading. A caller
+     * that spins for its response calls this instead of waiting for the I/O thread to wake up: on a machine
+     * where a cross-core wake-up costs 20-40 µs, that is most of a round trip.
+     */
+    @Override
+    public boolean poll() {
+        if (state.get() != OPEN || !reading.compareAndSet(false, true)) {
+            return false;
+        }
+        try {
+            long before = lastReadNanos;
+            readAsWriter();
+            return lastReadNanos != before;
+        } catch (IOException e) {
+            markClosed(unavailable("connection to " + remoteAddress + " broke: " + e.getMessage(), null));
+            return false;
+        } catch (RuntimeException e) {
+            onFailure(e);
+            return false;
+        } finally {
+            reading.set(false);
         }
     }
 
@@ -698,9 +737,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         transport.connectionClosed(this, cause);
         loop.execute(() -> {
             loop.removeTickHandler(this);
-            if (largeTarget != null) {
+            if (largeTarget != null && reading.compareAndSet(false, true)) {
                 pool.recycle(largeTarget);
                 largeTarget = null;
+                reading.set(false);
             }
             if (ioOwnsWriter) {
                 resumeWriting();
