@@ -1,0 +1,106 @@
+package dev.baton.cli;
+
+import dev.baton.BatonException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.util.Properties;
+
+/**
+ * {@code bin/baton}: the command line of Baton. Subcommands: {@code master} (the registry daemon),
+ * {@code node} (a process that joins and serves the demo services) and {@code demo} (a master and several
+ * nodes as child JVMs calling each other, with a latency table at the end).
+ *
+ * <p>Only {@link #main} ends the process; everything else returns an exit code, so the commands can be run
+ * in process (tests do) through {@link #newCommandLine()}.
+ */
+@Command(name = "baton",
+        mixinStandardHelpOptions = true,
+        versionProvider = BatonCli.Version.class,
+        description = "Baton: RPC for high-performance and distributed computing on the JVM.",
+        subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  baton demo                          a master and 3 nodes, all calling each other",
+                "  baton master --port 9394            the registry daemon; stop it with Ctrl-C",
+                "  baton node --master 127.0.0.1:9394  a node serving the demo services"})
+public final class BatonCli implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(newCommandLine().execute(args));
+    }
+
+    /** A fresh command line for {@code baton}, with Baton's error reporting. Not thread-safe; use once. */
+    static CommandLine newCommandLine() {
+        return new CommandLine(new BatonCli()).setExecutionExceptionHandler(BatonCli::reportFailure);
+    }
+
+    @Override
+    public void run() {
+        // `baton` alone: picocli prints this message and the usage, and exits with 2.
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand");
+    }
+
+    /**
+     * Failures a user can act on (a port in use, a master that cannot be reached, a bad value) are one line
+     * on stderr; anything else is a bug and keeps its stack trace.
+     */
+    private static int reportFailure(Exception e, CommandLine cmd, ParseResult parsed) {
+        PrintWriter err = cmd.getErr();
+        String prefix = cmd.getCommandSpec().qualifiedName() + ": ";
+        if (e instanceof CliException || e instanceof BatonException || e instanceof UncheckedIOException
+                || e instanceof IOException || e instanceof IllegalArgumentException) {
+            err.println(prefix + e.getMessage());
+        } else {
+            err.println(prefix + "unexpected error");
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return CommandLine.ExitCode.SOFTWARE;
+    }
+
+    /** {@code host:port}, with IPv6 hosts in brackets: the form {@code --master} accepts. */
+    static String hostPort(InetSocketAddress address) {
+        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+        if (address.getAddress() instanceof Inet6Address) {
+            host = "[" + host + "]";
+        }
+        return host + ":" + address.getPort();
+    }
+
+    /** The project version (filtered into version.properties at build time) and the JVM that runs it. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{
+                    "baton " + projectVersion(),
+                    "JVM: ${java.version} (${java.vendor} ${java.vm.name} ${java.vm.version})",
+                    "OS: ${os.name} ${os.version} ${os.arch}"};
+        }
+
+        static String projectVersion() {
+            try (InputStream in = BatonCli.class.getResourceAsStream("version.properties")) {
+                if (in == null) {
+                    return "(unknown version)";
+                }
+                Properties p = new Properties();
+                p.load(in);
+                return p.getProperty("version", "(unknown version)");
+            } catch (IOException e) {
+                return "(unknown version)";
+            }
+        }
+    }
+}

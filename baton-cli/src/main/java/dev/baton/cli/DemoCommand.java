@@ -1,0 +1,302 @@
+package dev.baton.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code baton demo}: a master and {@code --nodes} nodes, each a child JVM on loopback ({@link ChildJvm}).
+ * Every node serves {@link DemoServices} and, once all have joined, calls every other node
+ * ({@code baton node --drive}); the demo collects their {@code RESULT} lines and prints a table.
+ *
+ * <p>Exit code 0 only when every call was answered, and answered right. Whatever happens (a child that
+ * dies, a timeout, Ctrl-C), every child process is stopped before the demo returns or the JVM exits.
+ */
+@Command(name = "demo",
+        mixinStandardHelpOptions = true,
+        header = "Runs a master and N node JVMs, all calling each other; prints latencies.",
+        description = {
+                "All on loopback. Every node serves 'echo' and 'compute', then calls every other node: echo "
+                        + "(checked byte for byte), compute.sum (a sum of doubles) and compute.sha256 (a blocking "
+                        + "handler), both checked against answers computed locally.",
+                "Prints the latency and throughput of each node's calls, then stops every process. Exit code 0 "
+                        + "only when there was no error.",
+                "Child processes' output goes to one log file each (--log-dir)."})
+final class DemoCommand implements Callable<Integer> {
+
+    static final Pattern MASTER_READY = Pattern.compile("^baton master listening on (\\S+)$");
+    static final Pattern NODE_READY = Pattern.compile("^baton node rank (\\d+) listening on (\\S+)$");
+
+    /** Modest JVMs: four of them share what may be a 2-core machine. The master only does control traffic. */
+    private static final List<String> MASTER_JVM = List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData");
+    private static final List<String> NODE_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData");
+    /** The caller and the I/O thread: what runs on a driving node. */
+    private static final int BUSY_THREADS_PER_NODE = 2;
+    private static final Duration STOP_GRACE = Duration.ofSeconds(5);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--nodes", defaultValue = "3", paramLabel = "N",
+            description = "Node processes to start (at least 2). Default: ${DEFAULT-VALUE}.")
+    int nodes;
+
+    @Option(names = "--calls", defaultValue = "2000", paramLabel = "C",
+            description = "Calls from each node to each other node, per workload. Default: ${DEFAULT-VALUE}.")
+    int calls;
+
+    @Option(names = "--payload", defaultValue = "1024", paramLabel = "BYTES",
+            description = "Request size in bytes. Default: ${DEFAULT-VALUE}.")
+    int payload;
+
+    @Option(names = "--warmup", defaultValue = "100", paramLabel = "W",
+            description = "Verified but untimed calls per pair and workload first. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
+            description = "Limit for starting the processes, and again for the calls. Default: ${DEFAULT-VALUE}.")
+    int timeoutSeconds;
+
+    @Option(names = "--log-dir", paramLabel = "DIR",
+            description = "Where the child processes' output goes, one file each. "
+                    + "Default: baton-cli/target/demo-logs in the Baton checkout, else a directory under java.io.tmpdir.")
+    Path logDir;
+
+    private final List<ChildJvm> children = new CopyOnWriteArrayList<>();
+    private final BlockingQueue<ChildJvm.Event> events = new LinkedBlockingQueue<>();
+    /** Set when the JVM is exiting (signal): children ending then is expected, not a failure to explain. */
+    private volatile boolean stopping;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        validate();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path logs = Files.createDirectories(logDir != null ? logDir : defaultLogDir());
+        Thread cleanup = new Thread(() -> {
+            stopping = true;
+            err.println("baton demo: stopping the child processes");
+            stopChildren(err);
+        }, "baton-demo-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        try {
+            return run(out, logs);
+        } finally {
+            stopChildren(err);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException exiting) {
+                // The JVM is exiting and the hook runs anyway; stopAll is safe to run twice.
+            }
+        }
+    }
+
+    /** Nodes first, so that they leave a master that is still there; then the master. */
+    private void stopChildren(PrintWriter err) {
+        List<ChildJvm> all = List.copyOf(children);
+        if (all.size() > 1) {
+            ChildJvm.stopAll(all.subList(1, all.size()), STOP_GRACE, err);
+        }
+        ChildJvm.stopAll(all.subList(0, Math.min(1, all.size())), STOP_GRACE, err);
+    }
+
+    private int run(PrintWriter out, Path logs) throws IOException, InterruptedException {
+        out.printf("baton demo: a master and %d nodes, each its own JVM on loopback (logs: %s)%n", nodes, logs);
+        out.flush();
+        long startNs = System.nanoTime();
+        long deadline = startNs + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+
+        ChildJvm master = ChildJvm.start("master", MASTER_JVM, List.of("master", "--port", "0", "--supervised"),
+                logs.resolve("master.log"), events);
+        children.add(master);
+        String masterAddress = awaitMaster(master, deadline);
+        out.printf("  %-8s pid %-7d listening on %s%n", "master", master.pid(), masterAddress);
+        out.flush();
+
+        List<String> nodeOptions = new ArrayList<>(List.of("--master", masterAddress, "--supervised",
+                "--drive", "--nodes", String.valueOf(nodes), "--calls", String.valueOf(calls),
+                "--payload", String.valueOf(payload), "--warmup", String.valueOf(warmup),
+                "--wait-seconds", String.valueOf(timeoutSeconds)));
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (BUSY_THREADS_PER_NODE * nodes > cores) {
+            // A spinning thread only pays off with a core to itself; here it would steal the core its peer needs.
+            nodeOptions.addAll(List.of("--caller-spin-us", "0"));
+            out.printf("  note: %d nodes x %d busy threads on %d cores, so blocked callers park at once instead of "
+                    + "spinning%n", nodes, BUSY_THREADS_PER_NODE, cores);
+        }
+        for (int i = 1; i <= nodes; i++) {
+            String name = "node-" + i;
+            List<String> args = new ArrayList<>(List.of("node", "--name", name));
+            args.addAll(nodeOptions);
+            children.add(ChildJvm.start(name, NODE_JVM, args, logs.resolve(name + ".log"), events));
+        }
+        List<ChildJvm> nodeProcesses = children.subList(1, children.size());
+        List<NodeReport> reports = awaitNodes(nodeProcesses, out, deadline);
+
+        List<String> table = SummaryTable.render(reports, micro());
+        out.println();
+        for (String line : table) {
+            out.println(line);
+        }
+        long errors = reports.stream().mapToLong(NodeReport::errors).sum();
+        long total = reports.stream().flatMap(r -> r.rows().stream()).mapToLong(NodeReport.Row::calls).sum();
+        out.println();
+        if (errors == 0) {
+            out.printf("OK: %d calls between %d nodes, every answer checked, no errors (%.1f s in all).%n",
+                    total, nodes, (System.nanoTime() - startNs) / 1e9);
+        } else {
+            out.printf("FAILED: %d of the calls went wrong. First error of each node and workload:%n", errors);
+            for (NodeReport r : reports) {
+                for (NodeReport.Row row : r.rows()) {
+                    if (row.firstError() != null) {
+                        out.printf("  rank %d -> %s: %s%n", r.rank(), row.service(), row.firstError());
+                    }
+                }
+            }
+        }
+        out.flush();
+        return errors == 0 ? 0 : 1;
+    }
+
+    private String awaitMaster(ChildJvm master, long deadline) throws InterruptedException {
+        while (true) {
+            ChildJvm.Event e = next(deadline, List.of(master), "the master to listen");
+            if (e.ended()) {
+                throw failed(e.child(), "before it was listening");
+            }
+            Matcher m = MASTER_READY.matcher(e.line());
+            if (m.matches()) {
+                return m.group(1);
+            }
+        }
+    }
+
+    /**
+     * Waits for every node to join (printing each as it does), then, with a fresh deadline, for every node's
+     * RESULT. A node whose output ends first fails the demo.
+     */
+    private List<NodeReport> awaitNodes(List<ChildJvm> nodeProcesses, PrintWriter out, long startDeadline)
+            throws InterruptedException {
+        Map<ChildJvm, Integer> ranks = new LinkedHashMap<>();
+        Map<ChildJvm, NodeReport> reports = new LinkedHashMap<>();
+        long deadline = startDeadline;
+        while (reports.size() < nodeProcesses.size()) {
+            List<ChildJvm> waiting = nodeProcesses.stream()
+                    .filter(c -> ranks.size() < nodeProcesses.size() ? !ranks.containsKey(c) : !reports.containsKey(c))
+                    .toList();
+            String what = ranks.size() < nodeProcesses.size() ? "every node to join" : "every node's results";
+            ChildJvm.Event e = next(deadline, waiting, what);
+            ChildJvm c = e.child();
+            if (e.ended()) {
+                if (c.name().equals("master") || !reports.containsKey(c)) {
+                    throw failed(c, "while the demo was waiting for " + what);
+                }
+                continue;
+            }
+            Matcher ready = NODE_READY.matcher(e.line());
+            if (ready.matches() && !ranks.containsKey(c)) {
+                ranks.put(c, Integer.parseInt(ready.group(1)));
+                out.printf("  %-8s pid %-7d rank %s, listening on %s%n", c.name(), c.pid(), ready.group(1),
+                        ready.group(2));
+                out.flush();
+                if (ranks.size() == nodeProcesses.size()) {
+                    out.printf("Every node now calls every other one %d times per workload (after %d warm-up calls):%n"
+                            + "  echo, compute.sum and compute.sha256 with %d-byte requests, every answer checked...%n",
+                            calls, warmup, payload);
+                    out.flush();
+                    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+                }
+            } else if (e.line().startsWith(NodeReport.PREFIX)) {
+                reports.put(c, parseReport(c, e.line()));
+            }
+        }
+        return List.copyOf(reports.values());
+    }
+
+    private NodeReport parseReport(ChildJvm c, String line) {
+        NodeReport r;
+        try {
+            r = NodeReport.parse(line);
+        } catch (IllegalArgumentException ex) {
+            throw new CliException(c.name() + " printed a RESULT line the demo cannot read (" + ex.getMessage()
+                    + "): " + line);
+        }
+        if (r.targets().size() != nodes - 1) {
+            throw new CliException(c.name() + " (rank " + r.rank() + ") called ranks " + r.targets() + ", not all "
+                    + (nodes - 1) + " others");
+        }
+        return r;
+    }
+
+    /** The next line (or end of output) from any child; a timeout fails the demo naming those still awaited. */
+    private ChildJvm.Event next(long deadline, List<ChildJvm> awaited, String what) throws InterruptedException {
+        long left = deadline - System.nanoTime();
+        ChildJvm.Event e = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : events.poll();
+        if (e != null) {
+            return e;
+        }
+        StringBuilder b = new StringBuilder("timed out after " + timeoutSeconds + " s waiting for " + what + ".");
+        for (ChildJvm c : awaited) {
+            b.append(System.lineSeparator()).append(c.describe());
+        }
+        throw new CliException(b.toString());
+    }
+
+    private CliException failed(ChildJvm child, String when) {
+        if (stopping) {
+            return new CliException("interrupted");
+        }
+        return new CliException(child.name() + " stopped " + when + ": " + child.describe());
+    }
+
+    private void validate() {
+        if (nodes < 2 || nodes > 32) {
+            throw new CliException("--nodes must be between 2 and 32, was " + nodes);
+        }
+        if (calls < 1) {
+            throw new CliException("--calls must be positive, was " + calls);
+        }
+        if (payload < 0 || payload > (64 << 20)) {
+            throw new CliException("--payload must be between 0 and 64 MiB, was " + payload);
+        }
+        if (warmup < 0) {
+            throw new CliException("--warmup must be zero or positive, was " + warmup);
+        }
+        if (timeoutSeconds < 1) {
+            throw new CliException("--timeout must be positive, was " + timeoutSeconds);
+        }
+    }
+
+    /** Inside a Baton checkout (bin/baton sets baton.home), under its build directory; else in the temp dir. */
+    private static Path defaultLogDir() {
+        String home = System.getProperty("baton.home");
+        if (home != null && Files.isDirectory(Path.of(home, "baton-cli", "target"))) {
+            return Path.of(home, "baton-cli", "target", "demo-logs");
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"), "baton-demo-" + System.getProperty("user.name"));
+    }
+
+    /** "µs" when the console's encoding has it. */
+    private static String micro() {
+        return System.out.charset().newEncoder().canEncode('µ') ? "µs" : "us";
+    }
+}

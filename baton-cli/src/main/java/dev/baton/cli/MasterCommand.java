@@ -1,0 +1,57 @@
+package dev.baton.cli;
+
+import dev.baton.Master;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code baton master}: the registry daemon. Prints {@code baton master listening on HOST:PORT} once it
+ * accepts nodes (the real port when {@code --port 0}), then runs until SIGTERM or Ctrl-C.
+ */
+@Command(name = "master",
+        mixinStandardHelpOptions = true,
+        header = "Runs the master: the registry daemon that nodes join.",
+        description = {
+                "It assigns ranks and server ids, and pushes membership changes to every node.",
+                "Prints 'baton master listening on HOST:PORT' when ready, then runs until SIGTERM or Ctrl-C "
+                        + "(exit code 143 or 130, after closing cleanly)."})
+final class MasterCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Address to listen on (0.0.0.0 for every interface). Default: ${DEFAULT-VALUE}.")
+    String host;
+
+    @Option(names = "--port", defaultValue = "9394", paramLabel = "PORT",
+            description = "Port to listen on; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--supervised", hidden = true,
+            description = "Also stop, exiting with 0, at end of input on stdin (used by `baton demo`).")
+    boolean supervised;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (port < 0 || port > 65535) {
+            throw new CliException("--port must be between 0 and 65535, was " + port);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
+        try (Foreground.Owned<Master> master = Foreground.closeOnShutdown("master",
+                Master.start(new InetSocketAddress(host, port)), err)) {
+            out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
+            out.flush();
+            stop.await();
+        }
+        return 0;
+    }
+}
