@@ -50,6 +50,14 @@ public interface Node extends AutoCloseable {
 
     void removeMembershipListener(MembershipListener listener);
 
+    /**
+     * Barriers, cluster-wide locks, unique ids and a small key/value context with watches, served by the
+     * registry (the master). The same instance on every call. Its state lives in the registry: locks held by
+     * this node are released when this node closes or loses its registry connection, and a master restarted
+     * from nothing has forgotten every lock, barrier, id and value (see {@link Coordination}).
+     */
+    Coordination coordination();
+
     /** Starts configuring a server for {@code service}. */
     Server.Builder newServer(String service);
 

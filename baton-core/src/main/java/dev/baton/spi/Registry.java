@@ -41,6 +41,15 @@ public interface Registry extends AutoCloseable {
     /** Removes a server registered by this node. */
     void deregisterServer(ServerInfo server, Duration timeout);
 
+    /**
+     * Coordination (barriers, locks, ids, key/value) served by this registry. Valid after {@link #join}; the
+     * node calls it once and keeps the result. {@code events} runs the watch callbacks, one at a time in
+     * change order (the node passes its event executor); they never run on a registry I/O thread. Locks taken
+     * through it are released by the registry when this node's session ends (it closes, dies, or loses the
+     * registry).
+     */
+    dev.baton.Coordination coordination(java.util.concurrent.Executor events);
+
     /** Leaves the cluster (the node's servers go with it) and releases resources. Idempotent. */
     @Override
     void close();

@@ -39,6 +39,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     private final Map<Long, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final Consumer<Message> eventSink;
+    private final Consumer<Message> kvEventSink;
     private final Consumer<BatonException> closeSink;
     private final CompletableFuture<Void> opened = new CompletableFuture<>();
 
@@ -48,7 +49,18 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
      */
     public ControlClient(String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
                          Consumer<Message> eventSink, Consumer<BatonException> closeSink) {
+        this(name, nodeId, role, rank, master, eventSink, Message::close, closeSink);
+    }
+
+    /**
+     * As above; {@code kvEventSink} gets each KV_EVENT payload (watch notifications, on the I/O thread, in the
+     * order the master sent them) and must close it.
+     */
+    public ControlClient(String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
+                         Consumer<Message> eventSink, Consumer<Message> kvEventSink,
+                         Consumer<BatonException> closeSink) {
         this.eventSink = eventSink;
+        this.kvEventSink = kvEventSink;
         this.closeSink = closeSink;
         TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000, 1_000, 3_000);
         this.transport = new TcpTransport(new TransportContext(name + "-ctl", nodeId, role, rank, this, settings),
@@ -131,7 +143,9 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
             if (f == null) {
                 payload.close();
             } else if (h.status() == 0) {
-                f.complete(payload);
+                if (!f.complete(payload)) {
+                    payload.close();    // the caller gave up (cancelled) before the answer came
+                }
             } else {
                 String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
                 payload.close();
@@ -139,6 +153,8 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
             }
         } else if (h.type() == FrameType.REQUEST && h.method() == ControlProtocol.EVENT) {
             eventSink.accept(payload);
+        } else if (h.type() == FrameType.REQUEST && h.method() == ControlProtocol.KV_EVENT) {
+            kvEventSink.accept(payload);
         } else {
             payload.close();
         }

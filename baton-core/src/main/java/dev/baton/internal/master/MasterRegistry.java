@@ -1,6 +1,7 @@
 package dev.baton.internal.master;
 
 import dev.baton.BatonException;
+import dev.baton.Coordination;
 import dev.baton.Membership;
 import dev.baton.MembershipEvent;
 import dev.baton.Message;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -31,6 +33,9 @@ import java.util.concurrent.locks.LockSupport;
  * pings went unanswered) the last membership stays in use and a reconnect thread tries again with backoff
  * (100 ms doubling to 2 s); once it is back the node joins again asking for its old rank, and registers its
  * servers again with their old service and server ids, so calls keep their meaning.
+ *
+ * <p>{@link #coordination} is served over the same connection ({@link CoordinationClient}); the master's
+ * KV_EVENT pushes are routed to it.
  */
 public final class MasterRegistry implements Registry {
 
@@ -41,6 +46,7 @@ public final class MasterRegistry implements Registry {
     private final InetSocketAddress master;
     private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();   // ours, by service/serverId
     private volatile ControlClient client;
+    private volatile CoordinationClient coordination;    // created once, under this
     private volatile int rank = -1;
     private long nodeId;
     private InetSocketAddress address;
@@ -78,7 +84,7 @@ public final class MasterRegistry implements Registry {
             early.clear();
         }
         ControlClient c = new ControlClient(name, nodeId, PeerIdentity.ROLE_NODE, () -> rank, master,
-                this::onEventMessage, this::onMasterLost);
+                this::onEventMessage, this::onKvEvent, this::onMasterLost);
         try {
             c.awaitOpen(timeout);
             WireWriter w = new WireWriter().putLong(nodeId).putInt(requestedRank).putString(address.getHostString())
@@ -128,6 +134,31 @@ public final class MasterRegistry implements Registry {
         WireWriter w = new WireWriter();
         ControlProtocol.writeServer(w, server);
         client().callSync(ControlProtocol.DEREGISTER_SERVER, w.toBuffer(), timeout).close();
+    }
+
+    /**
+     * Barriers, locks, ids and key/value over the master connection, created on the first call (later calls
+     * return the same instance and ignore {@code events}). Calls without a timeout of their own wait up to the
+     * join timeout.
+     */
+    @Override
+    public synchronized Coordination coordination(Executor events) {
+        if (coordination == null) {
+            coordination = new CoordinationClient(this, events, timeout != null ? timeout : Duration.ofSeconds(10));
+            if (closed) {
+                coordination.close();
+            }
+        }
+        return coordination;
+    }
+
+    private void onKvEvent(Message payload) {
+        CoordinationClient k = coordination;
+        if (k == null) {
+            payload.close();
+        } else {
+            k.onKvEvent(payload);
+        }
     }
 
     private static String key(ServerInfo s) {
@@ -207,7 +238,7 @@ public final class MasterRegistry implements Registry {
 
     private void onMasterLost(BatonException cause) {
         synchronized (this) {
-            if (closed || reconnector != null) {
+            if (closed || reconnector != null || client == null) {   // not joined yet: join() reports it
                 return;
             }
             LOG.log(System.Logger.Level.WARNING, "lost the master at {0} ({1}); the last membership stays in use "
@@ -233,6 +264,10 @@ public final class MasterRegistry implements Registry {
             try {
                 connectAndJoin(rank);
                 reregisterServers();
+                CoordinationClient k = coordination;
+                if (k != null) {
+                    k.onReconnected(client);
+                }
                 Listener l;
                 synchronized (this) {
                     l = listener;
@@ -287,6 +322,10 @@ public final class MasterRegistry implements Registry {
         }
         if (r != null) {
             LockSupport.unpark(r);
+        }
+        CoordinationClient k = coordination;
+        if (k != null) {
+            k.close();
         }
         ControlClient c = client;
         if (c != null) {

@@ -38,12 +38,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * that same lock, to every joined node's connection, so each node sees events in version order and after
  * the snapshot its JOIN answer carried. Sending never blocks (the combining send queues); a node whose
  * queue overflows is disconnected, which removes it from the membership.
+ *
+ * <p>Coordination requests (barriers, locks, ids, key/value; {@link ControlProtocol} methods 20 to 30) go to
+ * {@link MasterCoordination}, which keeps its state under its own lock (taken after this one, never before).
  */
 public final class MasterServer implements FrameHandler, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(MasterServer.class.getName());
 
     private final TcpTransport transport;
+    private final MasterCoordination coordination = new MasterCoordination();
     private InetSocketAddress address;
 
     // ---- guarded by this
@@ -152,7 +156,12 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
                 ControlProtocol.writeSnapshot(w, membership());
                 yield w.toBuffer();
             }
-            default -> throw Status.of(Status.Code.NO_SUCH_METHOD, "unknown control method " + method).asException();
+            default -> {
+                if (MasterCoordination.serves(method)) {
+                    yield coordination.handle(c, method, r, id);
+                }
+                throw Status.of(Status.Code.NO_SUCH_METHOD, "unknown control method " + method).asException();
+            }
         };
     }
 
@@ -262,6 +271,7 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
 
     @Override
     public void onClose(TransportConnection c, BatonException cause) {
+        coordination.connectionClosed(c);      // any connection (tools too) may hold locks and watches
         if (c.attachment() instanceof NodeInfo node) {
             synchronized (this) {
                 if (closed) {
@@ -340,6 +350,7 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
             }
             closed = true;
         }
+        coordination.close();
         transport.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.baton.internal.rpc;
 import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Client;
+import dev.baton.Coordination;
 import dev.baton.Membership;
 import dev.baton.MembershipEvent;
 import dev.baton.MembershipListener;
@@ -58,7 +59,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class NodeRuntime implements Node, FrameHandler, Registry.Listener {
 
     private static final System.Logger LOG = System.getLogger(NodeRuntime.class.getName());
-    private static final long ABSENT_PEER_GRACE_NS = 10_000_000_000L;
+    private static final long UNCONFIRMED_GRACE_NS = 10_000_000_000L;
 
     static final class Stats {
         final LongAdder callsStarted = new LongAdder();
@@ -119,7 +120,9 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     private final Object membershipMonitor = new Object();
     private final AtomicInteger registrationsInFlight = new AtomicInteger();
     private final List<ServerCallImpl> parked = new ArrayList<>();   // guarded by itself
-    private volatile Membership membership = Membership.empty();
+    private volatile Membership membership = Membership.empty();     // written under membershipMonitor
+    private final java.util.Set<Integer> unconfirmed = new java.util.HashSet<>();   // guarded by membershipMonitor
+    private volatile Coordination coordination;     // created on first use, under this
     private volatile int rank = -1;
     private InetSocketAddress address;
     private volatile boolean closed;
@@ -196,6 +199,20 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     public Server.Builder newServer(String service) {
         checkOpen();
         return new ServerBuilderImpl(this, service);
+    }
+
+    @Override
+    public Coordination coordination() {
+        Coordination c = coordination;
+        if (c == null) {
+            synchronized (this) {
+                c = coordination;
+                if (c == null) {
+                    coordination = c = registry.coordination(events);   // watchers run on the event thread
+                }
+            }
+        }
+        return c;
     }
 
     @Override
@@ -318,9 +335,14 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     Message await(PendingCall call) {
         CallFuture f = call.future;
         if (!f.isDone() && callerSpinNs > 0) {
+            // Spin, reading the call's connection ourselves: the response is then handled on this thread and
+            // neither the I/O thread nor this one has to be woken across cores.
             long end = System.nanoTime() + callerSpinNs;
             while (!f.isDone() && System.nanoTime() - end < 0) {
-                Thread.onSpinWait();
+                ConnState cs = call.connection;
+                if (cs == null || !cs.connection.poll()) {
+                    Thread.onSpinWait();
+                }
             }
         }
         try {
@@ -698,35 +720,87 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         rank = self.rank();
     }
 
+    /**
+     * A whole view from the registry: on join, after a gap in events, or after rejoining a restarted master.
+     * Nodes of the old view that the snapshot lacks may simply not have rejoined a restarted master yet: they
+     * and their servers are carried over, still routable, for a grace period, and dropped then only if the
+     * registry has not confirmed them meanwhile (a NodeJoined). So a master restart never makes live
+     * servers disappear from clients.
+     */
     @Override
-    public void onSnapshot(Membership m) {
-        Membership old = membership;
-        membership = m;
-        // A node missing from a snapshot may just not have rejoined a restarted master yet: calls stop
-        // routing to it at once (the view has none of its servers), but its connection is kept for a grace
-        // period and retired only if it is still absent then.
-        for (Peer p : List.copyOf(peers.values())) {
-            if (m.node(p.rank).isEmpty()) {
-                timer.schedule(() -> {
-                    if (membership.node(p.rank).isEmpty() && peers.remove(p.rank, p)) {
-                        retire(p);
-                    }
-                }, ABSENT_PEER_GRACE_NS);
-            }
-        }
+    public void onSnapshot(Membership fresh) {
+        Membership old;
+        Membership m;
+        List<NodeInfo> carried = new ArrayList<>();
         synchronized (membershipMonitor) {
+            old = membership;
+            List<NodeInfo> nodes = new ArrayList<>(fresh.nodes());
+            List<ServerInfo> servers = new ArrayList<>();
+            for (String service : fresh.services()) {
+                servers.addAll(fresh.servers(service));
+            }
+            for (NodeInfo n : old.nodes()) {
+                if (fresh.node(n.rank()).isEmpty() && n.rank() != rank) {
+                    carried.add(n);
+                    nodes.add(n);
+                    for (ServerInfo s : old.serversOn(n.rank())) {
+                        boolean taken = fresh.servers(s.service()).stream().anyMatch(x -> x.serverId() == s.serverId());
+                        if (!taken) {
+                            servers.add(s);
+                        }
+                    }
+                }
+            }
+            m = carried.isEmpty() ? fresh : Membership.of(fresh.version(), nodes, servers);
+            membership = m;
+            unconfirmed.clear();
+            for (NodeInfo n : carried) {
+                unconfirmed.add(n.rank());
+            }
             membershipMonitor.notifyAll();
         }
-        // Listeners learn what a (re)synchronising snapshot changed as the events it stands for.
+        for (NodeInfo n : carried) {
+            timer.schedule(() -> expireUnconfirmed(n), UNCONFIRMED_GRACE_NS);
+        }
+        // Listeners learn what the snapshot changed as the events it stands for.
         for (MembershipEvent e : MembershipDiff.between(old, m)) {
             notifyListeners(e, m);
         }
     }
 
+    /** A node carried over from an older view was never confirmed by the registry: it is gone. */
+    private void expireUnconfirmed(NodeInfo n) {
+        MembershipEvent left;
+        Membership m;
+        synchronized (membershipMonitor) {
+            NodeInfo current = membership.node(n.rank()).orElse(null);
+            if (!unconfirmed.remove(n.rank()) || current == null || current.nodeId() != n.nodeId()) {
+                return;
+            }
+            left = new MembershipEvent.NodeLeft(membership.version(), current);
+            m = membership.apply(left);
+            membership = m;
+            membershipMonitor.notifyAll();
+        }
+        Peer p = peers.remove(n.rank());
+        if (p != null) {
+            retire(p);
+        }
+        notifyListeners(left, m);
+    }
+
     @Override
     public void onEvent(MembershipEvent e) {
-        Membership m = membership.apply(e);
-        membership = m;
+        Membership m;
+        synchronized (membershipMonitor) {
+            m = membership.apply(e);
+            membership = m;
+            if (e instanceof MembershipEvent.NodeJoined || e instanceof MembershipEvent.NodeLeft) {
+                unconfirmed.remove(e instanceof MembershipEvent.NodeJoined j ? j.node().rank()
+                        : ((MembershipEvent.NodeLeft) e).node().rank());
+            }
+            membershipMonitor.notifyAll();
+        }
         switch (e) {
             case MembershipEvent.NodeLeft left -> {
                 Peer p = peers.remove(left.node().rank());

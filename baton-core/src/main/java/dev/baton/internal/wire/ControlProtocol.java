@@ -14,6 +14,50 @@ import java.util.List;
  * The registry protocol between nodes and the master: ordinary REQUEST/RESPONSE frames on service id 0,
  * with the bodies below (see docs/protocol.md). Membership events travel master to node as one-way
  * requests of method {@link #EVENT}.
+ *
+ * <h2>Coordination (methods 20 to 30, and {@link #KV_EVENT})</h2>
+ * Served by {@code MasterCoordination}; any connection may use them (JOIN is not required). Strings are
+ * {@code str} (i32 length, UTF-8; names and keys at most 4,096 chars), {@code bytes} is i32 length then the
+ * bytes, {@code u8} a boolean 0/1. A {@code token} is chosen by the client and, with the connection,
+ * identifies a lock holder or a barrier arrival. {@code timeoutMs} is measured by the master from receipt;
+ * 0 or less means "do not wait".
+ * <pre>
+ *   method          request body                                          answer body
+ *   BARRIER     20  name str | parties i32 | timeoutMs i64 | token i64    (empty)  sent when the round opens
+ *   LOCK        21  name str | token i64 | timeoutMs i64                  (empty)  sent when the lock is granted
+ *   TRY_LOCK    22  name str | token i64                                  acquired u8
+ *   UNLOCK      23  name str | token i64                                  released u8
+ *   NEXT_ID     24  key str                                               id i64   (0, 1, 2, ... per key)
+ *   KV_PUT      25  key str | value bytes                                 (empty)
+ *   KV_GET      26  key str                                               present u8 | value bytes (if present)
+ *   KV_DELETE   27  key str                                               existed u8
+ *   WATCH       28  watchId i64 | prefix str                              (empty)
+ *   UNWATCH     29  watchId i64                                           existed u8
+ *   LEAVE_BARRIER 30 name str | token i64                                 left u8
+ *
+ *   KV_EVENT   101  master to node, one-way, request id 0:
+ *   +---------+------------+------------------------------+-------------+------------------------+
+ *   | key str | present u8 | value bytes (only if present)| count i32   | watchId i64 x count    |
+ *   +---------+------------+------------------------------+-------------+------------------------+
+ * </pre>
+ * <ul>
+ *   <li>BARRIER: the first arrival of a round fixes {@code parties} (a different value is INVALID_ARGUMENT);
+ *       when {@code parties} arrivals are in, every one is answered and the next arrival starts a new round.
+ *       An arrival still waiting after {@code timeoutMs}, or withdrawn by LEAVE_BARRIER, is answered
+ *       DEADLINE_EXCEEDED and no longer counts. LEAVE_BARRIER answers 0 when the arrival was not waiting
+ *       (the round opened, or it expired).</li>
+ *   <li>LOCK: answered when (connection, token) holds the lock, at once if it is free or already held by
+ *       that holder; waiters are granted in arrival order; DEADLINE_EXCEEDED when not granted within
+ *       {@code timeoutMs}. UNLOCK releases the lock when (connection, token) holds it (answer 1, and the next
+ *       waiter is granted), otherwise withdraws its waiting LOCK (that LOCK is answered DEADLINE_EXCEEDED;
+ *       answer 0). A client that gave up waiting sends UNLOCK, so a grant that crossed it is released, never
+ *       leaked. Every lock, waiter, barrier arrival and watch of a connection goes when it closes.</li>
+ *   <li>KV_PUT: RESOURCE_EXHAUSTED for a value over 1 MiB or a new key beyond 65,536 keys. Each change is
+ *       pushed as one KV_EVENT per connection that has watches matching the key by prefix, listing their
+ *       ids, in change order (a deletion has present 0; deleting a missing key is no change).</li>
+ *   <li>NEXT_ID is RESOURCE_EXHAUSTED for a new key beyond 65,536 counters, WATCH beyond 4,096 watches on one
+ *       connection. A name, key or prefix that is null or over 4,096 chars is INVALID_ARGUMENT.</li>
+ * </ul>
  */
 public final class ControlProtocol {
 
@@ -28,8 +72,39 @@ public final class ControlProtocol {
     public static final int DEREGISTER_SERVER = 3;
     /** {} -> {snapshot}. */
     public static final int SNAPSHOT = 4;
+    /** {name str, parties i32, timeoutMs i64, token i64} -> {} once the round opens. */
+    public static final int BARRIER = 20;
+    /** {name str, token i64, timeoutMs i64} -> {} once granted. */
+    public static final int LOCK = 21;
+    /** {name str, token i64} -> {acquired u8}. */
+    public static final int TRY_LOCK = 22;
+    /** {name str, token i64} -> {released u8}; withdraws a waiting LOCK of that token when not held. */
+    public static final int UNLOCK = 23;
+    /** {key str} -> {id i64}. */
+    public static final int NEXT_ID = 24;
+    /** {key str, value bytes} -> {}. */
+    public static final int KV_PUT = 25;
+    /** {key str} -> {present u8, value bytes if present}. */
+    public static final int KV_GET = 26;
+    /** {key str} -> {existed u8}. */
+    public static final int KV_DELETE = 27;
+    /** {watchId i64, prefix str} -> {}. */
+    public static final int WATCH = 28;
+    /** {watchId i64} -> {existed u8}. */
+    public static final int UNWATCH = 29;
+    /** {name str, token i64} -> {left u8}; the withdrawn BARRIER is answered DEADLINE_EXCEEDED. */
+    public static final int LEAVE_BARRIER = 30;
     /** master to node, one-way: {event}. */
     public static final int EVENT = 100;
+    /** master to node, one-way: {key str, present u8, value bytes if present, count i32, watchId i64 x count}. */
+    public static final int KV_EVENT = 101;
+
+    /** The largest value KV_PUT accepts, in bytes. */
+    public static final int MAX_VALUE_BYTES = 1 << 20;
+    /** The most keys the master's key/value context holds. */
+    public static final int MAX_KEYS = 1 << 16;
+    /** The longest name, key or prefix the coordination methods accept, in chars. */
+    public static final int MAX_NAME_CHARS = 4096;
 
     private static final int NODE_JOINED = 1;
     private static final int NODE_LEFT = 2;
