@@ -40,8 +40,8 @@ public final class Master implements AutoCloseable {
      * {@code leaseTimeout} (crashed, frozen, cut off) is removed, and every node is told.
      */
     public static Master start(InetSocketAddress bind, Duration leaseTimeout) {
-        if (leaseTimeout.toMillis() < 30) {
-            throw new IllegalArgumentException("leaseTimeout must be at least 30 ms, was " + leaseTimeout);
+        if (leaseTimeout.toMillis() < 300) {
+            throw new IllegalArgumentException("leaseTimeout must be at least 300 ms, was " + leaseTimeout);
         }
         try {
             return new Master(MasterServer.start(bind, leaseTimeout.toMillis()));

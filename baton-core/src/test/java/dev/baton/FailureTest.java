@@ -31,12 +31,39 @@ class FailureTest {
                 silent.keepalive(0, 0);
                 Wait.until(() -> observer.membership().nodes().size() == 2, Duration.ofSeconds(5));
                 long t0 = System.nanoTime();
-                Wait.until(() -> observer.membership().nodes().size() == 1, Duration.ofSeconds(5));
+                try {
+                    Wait.until(() -> observer.membership().nodes().size() == 1, Duration.ofSeconds(5));
+                } catch (AssertionError e) {
+                    throw new AssertionError("observer sees " + observer.membership() + ", master " + master.membership(), e);
+                }
                 long ms = (System.nanoTime() - t0) / 1_000_000;
                 assertTrue(ms < 1_500, "removed after " + ms + " ms with a 300 ms lease");
             }
             // The observer, which renews, stays.
             assertEquals(List.of(observer.rank()), observer.membership().nodes().stream().map(NodeInfo::rank).toList());
+        }
+    }
+
+    @Test
+    void aNodeThatOnlyListensStillRenewsItsLease() throws Exception {
+        try (Master master = Master.start(new InetSocketAddress("127.0.0.1", 0), Duration.ofMillis(300));
+             Node listener = Node.join(NodeOptions.builder().master(master.address()).name("listener").build());
+             Node writer = Node.join(NodeOptions.builder().master(master.address()).name("writer").build())) {
+            List<MembershipEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            writer.addMembershipListener((e, m) -> seen.add(e));
+            java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
+            try (AutoCloseable w = listener.coordination().watch("k", (k, v) -> changes.incrementAndGet())) {
+                // The master talks to the listener all the time; the listener itself has nothing to say.
+                long end = System.nanoTime() + 1_500_000_000L;
+                int i = 0;
+                while (System.nanoTime() < end) {
+                    writer.coordination().put("k", new byte[]{(byte) i++});
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+                }
+                Wait.until(() -> changes.get() >= 10, Duration.ofSeconds(5));
+            }
+            assertTrue(seen.stream().noneMatch(e -> e instanceof MembershipEvent.NodeLeft), "events: " + seen);
+            assertEquals(2, master.membership().nodes().size());
         }
     }
 

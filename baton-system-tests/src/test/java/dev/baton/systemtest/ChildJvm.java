@@ -81,7 +81,16 @@ final class ChildJvm implements AutoCloseable {
      * exists; use {@link #awaitLine} to know it is ready.
      */
     static ChildJvm start(String name, Class<?> mainClass, String... args) {
-        List<String> command = new ArrayList<>();
+        return start(name, List.of(), mainClass, args);
+    }
+
+    /**
+     * Like {@link #start(String, Class, String...)}, with {@code commandPrefix} run in front of {@code java}:
+     * e.g. {@code ip netns exec NAME}, to start the JVM inside a network namespace. The prefix must exec the
+     * command (not fork it), so that {@link #pid()} is the JVM's pid and {@link #kill()} reaches the JVM itself.
+     */
+    static ChildJvm start(String name, List<String> commandPrefix, Class<?> mainClass, String... args) {
+        List<String> command = new ArrayList<>(commandPrefix);
         command.add(javaCommand());
         command.add("-Xmx256m");
         command.add("-XX:+ExitOnOutOfMemoryError");
@@ -149,6 +158,18 @@ final class ChildJvm implements AutoCloseable {
         synchronized (output) {
             return List.copyOf(output);
         }
+    }
+
+    /** The last stdout line so far that starts with {@code prefix}, or null; consumes nothing. */
+    String lastLine(String prefix) {
+        synchronized (output) {
+            for (int i = output.size() - 1; i >= 0; i--) {
+                if (output.get(i).startsWith(prefix)) {
+                    return output.get(i);
+                }
+            }
+        }
+        return null;
     }
 
     /**

@@ -1,34 +1,25 @@
 package dev.baton.systemtest;
 
-import dev.baton.BatonException;
-import dev.baton.CallOptions;
 import dev.baton.Client;
 import dev.baton.Node;
-import dev.baton.NodeOptions;
-import dev.baton.Status;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Predicate;
-import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.baton.systemtest.SystemTests.STARTUP;
+import static dev.baton.systemtest.SystemTests.assertEchoes;
+import static dev.baton.systemtest.SystemTests.awaitAddress;
+import static dev.baton.systemtest.SystemTests.awaitRank;
+import static dev.baton.systemtest.SystemTests.echoClient;
+import static dev.baton.systemtest.SystemTests.joinTestNode;
+import static dev.baton.systemtest.SystemTests.log;
+import static dev.baton.systemtest.SystemTests.msSince;
+import static dev.baton.systemtest.SystemTests.nodesExactly;
+import static dev.baton.systemtest.SystemTests.startServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,7 +30,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class MultiProcessTest {
 
-    private static final Duration STARTUP = Duration.ofSeconds(30);
     private static final Duration MEMBERSHIP_CHANGE = Duration.ofSeconds(10);
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
     /** What a blocked call may take beyond its deadline (the runtime's timer grace plus scheduling). */
@@ -47,20 +37,7 @@ class MultiProcessTest {
 
     @AfterEach
     void leavesNoProcessOrThreadBehind() {
-        List<ProcessHandle> left = ProcessHandle.current().descendants().toList();
-        left.forEach(ProcessHandle::destroyForcibly);
-        assertEquals(List.of(), left.stream().map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(),
-                "child processes left behind");
-        // Closing returns once threads are told to stop; give them a moment to finish.
-        Wait.until(() -> leakedThreads().isEmpty(), Duration.ofSeconds(5),
-                () -> "threads left behind: " + leakedThreads());
-    }
-
-    /** Live threads that the test node, the child readers or the load generator started. */
-    private static List<String> leakedThreads() {
-        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
-                .filter(n -> n.startsWith("baton-") || n.startsWith("child-") || n.startsWith("echo-load-"))
-                .sorted().toList();
+        LeakCheck.assertNothingLeftBehind("echo-load-");
     }
 
     @Test
@@ -92,7 +69,7 @@ class MultiProcessTest {
                 int leavingRank = awaitRank(leaving);
                 int stayingRank = awaitRank(staying);
                 try (Node node = joinTestNode(address)) {
-                    Client echo = echoClient(node);
+                    Client echo = echoClient(node, CALL_TIMEOUT);
                     echo.awaitServers(2, STARTUP);
                     master.awaitLine(nodesExactly(leavingRank, stayingRank, node.rank()), STARTUP);
                     staying.awaitLine(nodesExactly(leavingRank, stayingRank, node.rank()), STARTUP);
@@ -136,7 +113,7 @@ class MultiProcessTest {
                 int victimRank = awaitRank(victim);
                 int survivorRank = awaitRank(survivor);
                 try (Node node = joinTestNode(address)) {
-                    Client echo = echoClient(node);
+                    Client echo = echoClient(node, CALL_TIMEOUT);
                     echo.awaitServers(2, STARTUP);
                     master.awaitLine(nodesExactly(victimRank, survivorRank, node.rank()), STARTUP);
 
@@ -169,143 +146,6 @@ class MultiProcessTest {
                     assertEchoes(echo, 200);
                 }
             }
-        }
-    }
-
-    // ------------------------------------------------------------------ helpers
-
-    private static ChildJvm startServer(String name, String masterAddress) {
-        return ChildJvm.start(name, EchoServerMain.class, masterAddress);
-    }
-
-    /** The master's {@code host:port}, from its READY line. */
-    private static String awaitAddress(ChildJvm master) throws InterruptedException {
-        return master.awaitLine(line -> line.startsWith("READY "), STARTUP).substring("READY ".length());
-    }
-
-    /** The server's rank, from its READY line. */
-    private static int awaitRank(ChildJvm server) throws InterruptedException {
-        String ready = server.awaitLine(line -> line.startsWith("READY rank="), STARTUP);
-        return Integer.parseInt(ready.substring("READY rank=".length()));
-    }
-
-    private static Node joinTestNode(String masterAddress) {
-        return Node.join(NodeOptions.builder().master(masterAddress).name("test-node").build());
-    }
-
-    private static Client echoClient(Node node) {
-        return node.client(EchoServerMain.SERVICE).withOptions(CallOptions.DEFAULT.withTimeout(CALL_TIMEOUT));
-    }
-
-    /** Matches a {@code NODES [...]} line listing exactly {@code ranks}. */
-    private static Predicate<String> nodesExactly(int... ranks) {
-        String expected = ChildSupport.nodesLine(Arrays.stream(ranks).sorted().boxed().toList());
-        return expected::equals;
-    }
-
-    /** Makes {@code calls} calls one after another; each must come back intact. */
-    private static void assertEchoes(Client echo, int calls) {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        for (int i = 0; i < calls; i++) {
-            byte[] request = new byte[random.nextInt(16 * 1024 + 1)];
-            random.nextBytes(request);
-            assertArrayEquals(request, echo.call(EchoServerMain.ECHO, request), "echo of call " + i);
-        }
-    }
-
-    private static long msSince(long startNs) {
-        return (System.nanoTime() - startNs) / 1_000_000L;
-    }
-
-    private static void log(String format, Object... args) {
-        System.out.println("[test] " + String.format(format, args));
-    }
-
-    /** Threads that echo continuously through one client and record how every call ended. */
-    private static final class EchoLoad implements AutoCloseable {
-
-        final LongAdder succeeded = new LongAdder();
-        final LongAdder unavailable = new LongAdder();
-        final Queue<String> unexpected = new ConcurrentLinkedQueue<>();
-        final AtomicLong longestCallNs = new AtomicLong();
-        /** When each call that failed with UNAVAILABLE started, on the {@link System#nanoTime()} clock. */
-        private final Queue<Long> unavailableStartsNs = new ConcurrentLinkedQueue<>();
-        private final Client echo;
-        private final ExecutorService callers;
-        private final List<Future<?>> running = new ArrayList<>();
-        private volatile boolean stopping;
-
-        private EchoLoad(Client echo, int threads) {
-            this.echo = echo;
-            this.callers = Executors.newFixedThreadPool(threads, Thread.ofPlatform().name("echo-load-", 0).factory());
-        }
-
-        static EchoLoad start(Client echo, int threads) {
-            EchoLoad load = new EchoLoad(echo, threads);
-            for (int i = 0; i < threads; i++) {
-                load.running.add(load.callers.submit(load::callUntilStopped));
-            }
-            return load;
-        }
-
-        private void callUntilStopped() {
-            ThreadLocalRandom random = ThreadLocalRandom.current();
-            while (!stopping) {
-                byte[] request = new byte[random.nextInt(16 * 1024 + 1)];
-                random.nextBytes(request);
-                long startNs = System.nanoTime();
-                try {
-                    byte[] answer = echo.call(EchoServerMain.ECHO, request);
-                    if (Arrays.equals(request, answer)) {
-                        succeeded.increment();
-                    } else {
-                        unexpected.add("wrong echo: sent " + request.length + " bytes, got " + answer.length);
-                    }
-                } catch (BatonException e) {
-                    if (e.code() == Status.Code.UNAVAILABLE) {
-                        unavailable.increment();
-                        unavailableStartsNs.add(startNs);
-                    } else {
-                        unexpected.add(e.toString());
-                    }
-                } catch (RuntimeException e) {
-                    unexpected.add(e.toString());
-                } finally {
-                    longestCallNs.accumulateAndGet(System.nanoTime() - startNs, Math::max);
-                }
-            }
-        }
-
-        /** How many calls that started after {@code nanoTime} failed with UNAVAILABLE. */
-        long unavailableStartedAfter(long nanoTime) {
-            return unavailableStartsNs.stream().filter(startNs -> startNs - nanoTime > 0).count();
-        }
-
-        /** Stops the callers; each must finish the call it is making within {@code maxCall}. */
-        void stop(Duration maxCall) throws InterruptedException, ExecutionException {
-            stopping = true;
-            long end = System.nanoTime() + maxCall.toNanos();
-            for (Future<?> f : running) {
-                try {
-                    f.get(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS);
-                } catch (TimeoutException e) {
-                    throw new AssertionError("a caller is stuck in a call past its deadline: " + this, e);
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            stopping = true;
-            callers.shutdownNow();
-            callers.close();
-        }
-
-        @Override
-        public String toString() {
-            return "EchoLoad[succeeded=" + succeeded.sum() + ", unavailable=" + unavailable.sum() + ", unexpected="
-                    + unexpected.size() + Stream.of(unexpected.toArray()).limit(5).toList() + ", longest call "
-                    + longestCallNs.get() / 1_000_000 + " ms]";
         }
     }
 }

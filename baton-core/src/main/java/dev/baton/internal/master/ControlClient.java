@@ -62,7 +62,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
         this.eventSink = eventSink;
         this.kvEventSink = kvEventSink;
         this.closeSink = closeSink;
-        TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000, 1_000, 3_000);
+        TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000, 100, 3_000);
         this.transport = new TcpTransport(new TransportContext(name + "-ctl", nodeId, role, rank, this, settings),
                 new BufferPool(1 << 20));
         this.connection = transport.connect(master, c -> null);

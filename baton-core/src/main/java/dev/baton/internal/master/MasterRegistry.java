@@ -48,6 +48,7 @@ public final class MasterRegistry implements Registry {
     private volatile ControlClient client;
     private volatile CoordinationClient coordination;    // created once, under this
     private volatile int rank = -1;
+    private volatile Membership lastSnapshot = Membership.empty();
     private long nodeId;
     private InetSocketAddress address;
     private String name;
@@ -89,13 +90,21 @@ public final class MasterRegistry implements Registry {
             c.awaitOpen(timeout);
             WireWriter w = new WireWriter().putLong(nodeId).putInt(requestedRank).putString(address.getHostString())
                     .putInt(address.getPort()).putString(name);
+            // Our servers come back in the same step as the node (empty on the first join).
+            List<ServerInfo> ours = List.copyOf(servers.values());
+            w.putInt(ours.size());
+            for (ServerInfo s : ours) {
+                w.putString(s.service()).putInt(s.serviceId()).putInt(s.serverId());
+            }
             try (Message answer = c.callSync(ControlProtocol.JOIN, w.toBuffer(), timeout)) {
                 WireReader r = new WireReader(answer.buffer());
                 int newRank = r.getInt();
                 long leaseMs = r.getLong();
-                // Renew the lease three times per period; give the master the whole period to answer.
-                c.keepalive(Math.max(1, leaseMs / 3), leaseMs);
+                // Renew the lease three times per period. The master evicts at one period of silence; we
+                // give up on the master only after two, so a late pong never makes both sides drop at once.
+                c.keepalive(Math.max(1, leaseMs / 3), 2 * leaseMs);
                 Membership snapshot = ControlProtocol.readSnapshot(r);
+                lastSnapshot = snapshot;
                 if (rank >= 0 && newRank != rank) {
                     LOG.log(System.Logger.Level.WARNING, "rejoined the master as rank {0}; rank {1} was taken", newRank, rank);
                 }
@@ -261,9 +270,15 @@ public final class MasterRegistry implements Registry {
                 }
             }
             LockSupport.parkNanos(backoff);
+            synchronized (this) {
+                if (closed) {
+                    reconnector = null;
+                    return;
+                }
+            }
             try {
                 connectAndJoin(rank);
-                reregisterServers();
+                checkServersCameBack(lastSnapshot);
                 CoordinationClient k = coordination;
                 if (k != null) {
                     k.onReconnected(client);
@@ -284,28 +299,27 @@ public final class MasterRegistry implements Registry {
                     onMasterLost(Status.of(Status.Code.UNAVAILABLE, "lost again").asException());
                 }
                 return;
-            } catch (BatonException e) {
-                LOG.log(System.Logger.Level.DEBUG, "master still unreachable: {0}", e.getMessage());
+            } catch (RuntimeException e) {
+                // The join may have succeeded and a later step failed: drop that connection and start over.
+                ControlClient half = client;
+                if (half != null && half != old) {
+                    half.close();
+                }
+                LOG.log(e instanceof BatonException ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                        "rejoining the master failed: {0}", e.toString());
                 backoff = Math.min(MAX_BACKOFF_NS, backoff * 2);
             }
         }
     }
 
-    private void reregisterServers() {
-        ControlClient c = client;
-        for (ServerInfo s : List.copyOf(servers.values())) {
-            try {
-                ServerInfo again = register(c, s.service(), s.serverId(), s.serviceId(), timeout);
-                if (again.serviceId() != s.serviceId()) {
-                    LOG.log(System.Logger.Level.ERROR, "service ''{0}'' came back with id {1} instead of {2}; "
-                            + "calls addressed by the old id fail", s.service(), again.serviceId(), s.serviceId());
-                }
-            } catch (BatonException e) {
-                if (e.code() != Status.Code.ALREADY_EXISTS) {
-                    throw e;
-                }
-                LOG.log(System.Logger.Level.ERROR, "server {0} of ''{1}'' could not be registered again: {2}",
-                        s.serverId(), s.service(), e.getMessage());
+    /** Logs the servers the rejoin could not bring back (their id was taken meanwhile). */
+    private void checkServersCameBack(Membership m) {
+        for (ServerInfo s : servers.values()) {
+            boolean back = m.servers(s.service()).stream()
+                    .anyMatch(x -> x.serverId() == s.serverId() && x.rank() == rank && x.serviceId() == s.serviceId());
+            if (!back) {
+                LOG.log(System.Logger.Level.ERROR, "server {0} of ''{1}'' could not be registered again on the "
+                        + "restarted master (its id was taken); it no longer receives calls", s.serverId(), s.service());
             }
         }
     }

@@ -199,12 +199,31 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         c.attach(info);
         nodes.put(rank, new Joined(info, c));
         version++;
-        MembershipEvent event = new MembershipEvent.NodeJoined(version, info);
-        // The snapshot already contains the new node; everyone else learns of it by event.
+        List<MembershipEvent> events = new ArrayList<>();
+        events.add(new MembershipEvent.NodeJoined(version, info));
+        // A node rejoining a restarted master brings its servers in the same step, so no view ever shows the
+        // node without them. A server whose id was taken meanwhile is left out (the node logs it).
+        int count = r.hasRemaining() ? r.getCount(12) : 0;
+        for (int i = 0; i < count; i++) {
+            String service = r.getString();
+            int serviceId = r.getInt();
+            int serverId = r.getInt();
+            try {
+                ServerInfo s = addServer(service, serverId, serviceId, rank);
+                version++;
+                events.add(new MembershipEvent.ServerAdded(version, s));
+            } catch (BatonException e) {
+                LOG.log(System.Logger.Level.WARNING, "rank {0} could not bring back server {1} of ''{2}'': {3}",
+                        rank, serverId, service, e.getMessage());
+            }
+        }
+        // The snapshot already contains the node and its servers; everyone else learns of them by events.
         WireWriter w = new WireWriter().putInt(rank).putLong(leaseTimeoutMs);
         ControlProtocol.writeSnapshot(w, membership());
         c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.JOIN, w.toBuffer()));
-        broadcast(event, c);
+        for (MembershipEvent e : events) {
+            broadcast(e, c);
+        }
         LOG.log(System.Logger.Level.INFO, "node {0} ({1}) joined as rank {2}", info.address(), info.name(), rank);
         return null;
     }
@@ -215,13 +234,27 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         String service = r.getString();
         int requested = r.getInt();
         int requestedServiceId = r.hasRemaining() ? r.getInt() : -1;
+        ServerInfo info = addServer(service, requested, requestedServiceId, node.rank());
+        version++;
+        // Answer first, then the event: the registering node learns its id before the membership change.
+        WireWriter w = new WireWriter();
+        ControlProtocol.writeServer(w, info);
+        c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.REGISTER_SERVER, w.toBuffer()));
+        broadcast(new MembershipEvent.ServerAdded(version, info), null);
+        return null;
+    }
+
+    /**
+     * Records a server of {@code service} on {@code rank}. A requested service id is honoured when the
+     * service is new and the id free (a node re-registering after a master restart asks for the id the
+     * service had, so calls in flight keep their meaning). Caller holds the lock and bumps the version.
+     */
+    private ServerInfo addServer(String service, int requested, int requestedServiceId, int rank) {
         if (service == null || service.isEmpty()) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
         }
         ServiceRecord rec = services.get(service);
         if (rec == null) {
-            // A node re-registering after a master restart asks for the id the service had, so calls
-            // in flight keep their meaning.
             boolean free = requestedServiceId >= 1
                     && services.values().stream().noneMatch(x -> x.id == requestedServiceId);
             int serviceId = free ? requestedServiceId : nextServiceId;
@@ -242,15 +275,9 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
                 serverId = rec.nextServerId++;
             } while (rec.servers.containsKey(serverId));
         }
-        ServerInfo info = new ServerInfo(service, rec.id, serverId, node.rank());
+        ServerInfo info = new ServerInfo(service, rec.id, serverId, rank);
         rec.servers.put(serverId, info);
-        version++;
-        // Answer first, then the event: the registering node learns its id before the membership change.
-        WireWriter w = new WireWriter();
-        ControlProtocol.writeServer(w, info);
-        c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.REGISTER_SERVER, w.toBuffer()));
-        broadcast(new MembershipEvent.ServerAdded(version, info), null);
-        return null;
+        return info;
     }
 
     private synchronized ByteBuffer deregisterServer(TransportConnection c, WireReader r) {

@@ -450,7 +450,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         if (info == null) {
             return null;
         }
-        return peers.computeIfAbsent(r, k -> new Peer(k, info.address(), transport));
+        return peers.computeIfAbsent(r, k -> new Peer(k, info.nodeId(), info.address(), transport));
     }
 
     private void sendRemote(PendingCall call, ServerInfo target) {
@@ -522,9 +522,9 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     }
 
     /**
-     * A call that was never written (connection failed, peer unreachable): send it to another server of the
-     * service if it named none, otherwise fail it at once. Never executes a call twice: only unsent calls
-     * come here.
+     * A call that was never written (connection failed, peer unreachable), or an idempotent one whose
+     * connection broke after it was written: send it to another server of the service if it named none,
+     * otherwise fail it at once. Non-idempotent calls that may have run never come here.
      */
     void reroute(PendingCall call, Status cause) {
         if (call.isDone()) {
@@ -568,7 +568,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             c.attach(cs);
             if (id.role() == PeerIdentity.ROLE_NODE && id.rank() >= 0 && id.rank() != rank && !closed) {
                 Peer p = peer(id.rank());
-                if (p != null && p.adopt(c)) {
+                if (p != null && p.nodeId == id.nodeId() && p.adopt(c)) {
                     cs.peer = p;
                 }
             }
@@ -810,7 +810,9 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             }
             case MembershipEvent.NodeJoined joined -> {
                 Peer p = peers.get(joined.node().rank());
-                if (p != null) {
+                if (p != null && p.nodeId != joined.node().nodeId() && peers.remove(p.rank, p)) {
+                    retire(p);      // the rank now belongs to another process: never reuse the old one's connection
+                } else if (p != null) {
                     p.address(joined.node().address());
                 }
             }

@@ -18,6 +18,8 @@ final class Peer {
     private static final long MAX_BACKOFF_NS = 5_000_000_000L;
 
     final int rank;
+    /** The node incarnation this peer reaches; a new process with the same rank gets a new Peer. */
+    final long nodeId;
     private final Transport transport;
     private volatile InetSocketAddress address;
     private volatile TransportConnection connection;
@@ -25,8 +27,9 @@ final class Peer {
     private int failures;
     private volatile boolean closed;
 
-    Peer(int rank, InetSocketAddress address, Transport transport) {
+    Peer(int rank, long nodeId, InetSocketAddress address, Transport transport) {
         this.rank = rank;
+        this.nodeId = nodeId;
         this.address = address;
         this.transport = transport;
     }

@@ -92,6 +92,9 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
+        if (maybeRan && status.retrySafe()) {
+            status = status.withRetrySafe(false);   // an earlier attempt may have run: never claim otherwise
+        }
         cleanUp();
         runtime.stats.callsFailed.increment();
         future.completeExceptionally(status.asException());

@@ -33,13 +33,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * During connect and handshake the I/O thread holds the writer role, so frames offered early just queue.
  *
  * <h2>Receiving</h2>
- * Only the I/O thread reads. Frames that fit the 256 KiB read buffer are parsed in place and their payload
+ * One thread reads at a time: the I/O thread, or a caller that polls the connection while it spins for its
+ * response ({@link #poll()}); the {@code reading} flag decides. Frames that fit the 256 KiB read buffer are parsed in place and their payload
  * copied once into a pooled buffer; a larger frame's payload is read straight into its own pooled buffer.
  * The declared length is checked against the maximum before anything is allocated.
  */
 final class TcpConnection implements TransportConnection, IoLoop.Handler {
 
     private static final System.Logger LOG = System.getLogger(TcpConnection.class.getName());
+    private static final ThreadLocal<Boolean> POLLING = new ThreadLocal<>();
 
     private static final int CONNECTING = 0;
     private static final int HANDSHAKE = 1;
@@ -96,6 +98,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private boolean ioOwnsWriter = true;
     private volatile long lastReadNanos = System.nanoTime();
     private long lastPingNanos;
+    private volatile long lastWriteNanos = System.nanoTime();
     private volatile long keepaliveIntervalNs;
     private volatile long keepaliveTimeoutNs;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
@@ -199,7 +202,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                         remoteAddress, silent / 1_000_000L);
                 markClosed(unavailable("connection to " + remoteAddress + " timed out: nothing received for "
                         + silent / 1_000_000L + " ms", null));
-            } else if (interval > 0 && silent > interval && nowNanos - lastPingNanos > interval) {
+            } else if (interval > 0 && (silent > interval || nowNanos - lastWriteNanos > interval)
+                    && nowNanos - lastPingNanos > interval) {
+                // Ping when we heard nothing (is the peer alive?) and when we sent nothing (the peer's own
+                // timeout counts what it receives: a node that only listens must still renew its lease).
                 lastPingNanos = nowNanos;
                 offer(new ControlFrame(FrameType.PING, nowNanos));
             }
@@ -415,6 +421,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 return false;
             }
             batchWritten += n;
+            lastWriteNanos = System.nanoTime();
         }
         completeWritten();
         batchCount = 0;
@@ -507,6 +514,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         if (state.get() != OPEN || !reading.compareAndSet(false, true)) {
             return false;
         }
+        POLLING.set(Boolean.TRUE);
         try {
             long before = lastReadNanos;
             readAsWriter();
@@ -518,8 +526,14 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             onFailure(e);
             return false;
         } finally {
+            POLLING.remove();
             reading.set(false);
         }
+    }
+
+    /** True while the calling thread dispatches frames through {@link #poll()}. */
+    static boolean isPolling() {
+        return POLLING.get() != null;
     }
 
     private void readAndDispatch() throws IOException {
@@ -734,7 +748,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         synchronized (capacityMonitor) {
             capacityMonitor.notifyAll();
         }
-        transport.connectionClosed(this, cause);
+        // Reported from the loop's task queue, never inline: the thread that noticed may be a sender holding
+        // its own locks (the master's coordination lock, say), and the handler takes others.
+        loop.post(() -> transport.connectionClosed(this, cause));
         loop.execute(() -> {
             loop.removeTickHandler(this);
             if (largeTarget != null && reading.compareAndSet(false, true)) {

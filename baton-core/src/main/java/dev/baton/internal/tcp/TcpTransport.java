@@ -161,6 +161,9 @@ public final class TcpTransport implements Transport {
 
     @Override
     public boolean inTransportThread() {
+        if (TcpConnection.isPolling()) {
+            return true;    // a caller polling a connection dispatches like an I/O thread and must not block either
+        }
         for (IoLoop l : loops) {
             if (l.inLoop()) {
                 return true;

@@ -64,9 +64,13 @@ public final class ControlProtocol {
     /** Service id reserved for the control plane. User services get ids from 1. */
     public static final int SERVICE_ID = 0;
 
-    /** {nodeId i64, requestedRank i32, host str, port i32, name str} -> {rank i32, snapshot}. */
+    /**
+     * {nodeId i64, requestedRank i32, host str, port i32, name str, [count i32, {service str, serviceId i32,
+     * serverId i32} x count]} -> {rank i32, leaseMs i64, snapshot}. The optional servers are a rejoining
+     * node's, registered in the same step.
+     */
     public static final int JOIN = 1;
-    /** {service str, requestedServerId i32} -> {server}. */
+    /** {service str, requestedServerId i32, [requestedServiceId i32]} -> {server}. */
     public static final int REGISTER_SERVER = 2;
     /** {server} -> {}. */
     public static final int DEREGISTER_SERVER = 3;
