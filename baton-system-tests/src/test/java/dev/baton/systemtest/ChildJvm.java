@@ -3,6 +3,7 @@ package dev.baton.systemtest;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,8 +33,9 @@ import java.util.function.Predicate;
  * stdout is read line by line by a daemon thread into a queue that {@link #awaitLine} consumes; every line is
  * also kept (for failure messages) and echoed to this JVM's stdout prefixed with the child's name and pid.
  * stderr goes to a file under {@code target/child-jvms/} ({@link #stderrFile()}), whose tail failure messages
- * quote. stdin is a pipe held open until {@link #closeStdin()}; the mains in this package take its end-of-file
- * as "stop", so they also go away when this JVM dies.
+ * quote. stdin is a pipe held open until {@link #closeStdin()} (some mains read commands from it, sent with
+ * {@link #writeLine}); the mains in this package take its end-of-file as "stop", so they also go away when
+ * this JVM dies.
  *
  * <h2>Ending</h2>
  * {@link #close()} guarantees the process has exited (and the reader thread ended): it closes stdin, sends
@@ -192,6 +194,20 @@ final class ChildJvm implements AutoCloseable {
             if (matcher.test(line)) {
                 return line;
             }
+        }
+    }
+
+    /**
+     * Writes {@code line} and a newline to the child's stdin and flushes it, for mains that take commands there
+     * (e.g. {@link CoordinationMain}). {@link UncheckedIOException} when the pipe is closed or broken.
+     */
+    void writeLine(String line) {
+        try {
+            OutputStream in = process.getOutputStream();
+            in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(name + " (pid " + pid() + "): cannot write '" + line + "' to its stdin", e);
         }
     }
 
