@@ -1,0 +1,61 @@
+package dev.baton.bench;
+
+import dev.baton.NodeOptions;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The {@link NodeOptions} the harness changes for the Baton TCP system; null fields keep the defaults.
+ *
+ * @param ioSpin     {@link NodeOptions#ioSpin()} of the client node and every server node, or null
+ * @param callerSpin {@link NodeOptions#callerSpin()} of the client node and every server node, or null
+ */
+record BatonSettings(Duration ioSpin, Duration callerSpin) {
+
+    static final BatonSettings DEFAULTS = new BatonSettings(null, null);
+
+    NodeOptions.Builder apply(NodeOptions.Builder b) {
+        if (ioSpin != null) {
+            b.ioSpin(ioSpin);
+        }
+        if (callerSpin != null) {
+            b.callerSpin(callerSpin);
+        }
+        return b;
+    }
+
+    /** As passed to a child JVM: nanoseconds, -1 for the default. */
+    String toArgs() {
+        return (ioSpin == null ? -1 : ioSpin.toNanos()) + " " + (callerSpin == null ? -1 : callerSpin.toNanos());
+    }
+
+    static BatonSettings fromArgs(String ioSpinNs, String callerSpinNs) {
+        long io = Long.parseLong(ioSpinNs);
+        long caller = Long.parseLong(callerSpinNs);
+        return new BatonSettings(io < 0 ? null : Duration.ofNanos(io), caller < 0 ? null : Duration.ofNanos(caller));
+    }
+
+    /** The effective values, e.g. {@code ioThreads=1 ioSpin=0 callerSpin=50 µs}. */
+    String describe() {
+        NodeOptions o = effective();
+        return "ioThreads=" + o.ioThreads() + " ioSpin=" + Format.duration(o.ioSpin()) + " callerSpin="
+                + Format.duration(o.callerSpin());
+    }
+
+    /** The effective values for the JSON document. */
+    Map<String, Object> toJson() {
+        NodeOptions o = effective();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("io_threads", o.ioThreads());
+        m.put("io_spin_ns", o.ioSpin().toNanos());
+        m.put("caller_spin_ns", o.callerSpin().toNanos());
+        m.put("node_options_defaults", ioSpin == null && callerSpin == null);
+        return m;
+    }
+
+    private NodeOptions effective() {
+        return apply(NodeOptions.builder().master("127.0.0.1:1")).build();
+    }
+}

@@ -1,0 +1,143 @@
+package dev.baton.bench;
+
+import dev.baton.Client;
+import dev.baton.Master;
+import dev.baton.Message;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+import dev.baton.Server;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * Baton's client side: a client node joined to the master, calling service {@value #SERVICE}. In process, the
+ * master and the servers live on the same node as the client, and calls never touch a socket.
+ */
+final class BatonTarget implements Target {
+
+    static final String SERVICE = "echo";
+    static final int METHOD = 0;
+    private static final Duration SETUP_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Master master;           // in process only
+    private final List<Server> servers;    // in process only
+    private final Node node;
+    private final Client client;
+    private final Workload workload;
+    private final ByteBuffer request;
+
+    private BatonTarget(Master master, List<Server> servers, Node node, Workload workload) {
+        this.master = master;
+        this.servers = servers;
+        this.node = node;
+        this.client = node.client(SERVICE);
+        this.workload = workload;
+        // Sent from in place and never moved or modified: every call and every slot shares it.
+        this.request = ByteBuffer.allocateDirect(workload.payloadBytes);
+    }
+
+    /** The echo server of every Baton node in a benchmark: answers inline, on the thread that read the request. */
+    static Server serveEcho(Node node) {
+        return node.newServer(SERVICE).inline(METHOD, call -> call.reply(call.request().buffer())).start(SETUP_TIMEOUT);
+    }
+
+    /** Joins the master of a child JVM's server nodes. */
+    static BatonTarget remote(InetSocketAddress masterAddress, Workload w, BatonSettings settings) throws Exception {
+        Node node = Node.join(settings.apply(NodeOptions.builder().master(masterAddress).name("bench-client")).build());
+        return ready(new BatonTarget(null, List.of(), node, w));
+    }
+
+    /** Master, servers and client in this JVM, on one node: every call takes the in-process path. */
+    static BatonTarget inProcess(Workload w) throws Exception {
+        Master master = Master.start(0);
+        Node node = null;
+        List<Server> servers = new ArrayList<>();
+        try {
+            node = Node.join(NodeOptions.builder().master(master.address()).name("bench-inproc").build());
+            for (int i = 0; i < w.servers; i++) {
+                servers.add(serveEcho(node));
+            }
+            return ready(new BatonTarget(master, servers, node, w));
+        } catch (Exception | Error e) {
+            if (node != null) {
+                node.close();
+            }
+            master.close();
+            throw e;
+        }
+    }
+
+    private static BatonTarget ready(BatonTarget t) throws Exception {
+        try {
+            t.client.awaitServers(t.workload.servers, SETUP_TIMEOUT);
+            try (Message m = t.client.call(METHOD, t.request)) {
+                Target.checkEcho(t.workload.payloadBytes, m.size());
+            }
+            return t;
+        } catch (Exception | Error e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Lane lane(int index) {
+        int expected = workload.payloadBytes;
+        if (workload.sequential()) {
+            return Lane.sequential(() -> {
+                try (Message m = client.call(METHOD, request)) {
+                    Target.checkEcho(expected, m.size());
+                }
+            });
+        }
+        return new Lane.Async(workload.depth) {
+            @Override
+            protected Slot newSlot() {
+                return new BatonSlot(this, expected);
+            }
+
+            @Override
+            protected void start(Slot slot) {
+                client.callAsync(METHOD, request).whenComplete((BatonSlot) slot);
+            }
+        };
+    }
+
+    /** The slot is its own completion callback, so issuing a call allocates only what Baton allocates. */
+    private static final class BatonSlot extends Lane.Async.Slot implements BiConsumer<Message, Throwable> {
+        private final int expected;
+
+        BatonSlot(Lane.Async lane, int expected) {
+            super(lane);
+            this.expected = expected;
+        }
+
+        @Override
+        public void accept(Message m, Throwable error) {
+            if (m != null) {
+                int size = m.size();
+                m.close();
+                if (size != expected) {
+                    error = new IllegalStateException("echo returned " + size + " bytes, expected " + expected);
+                }
+            }
+            done(error);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Server s : servers) {
+            s.close();
+        }
+        node.close();
+        if (master != null) {
+            master.close();
+        }
+    }
+}

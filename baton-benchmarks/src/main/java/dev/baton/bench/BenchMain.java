@@ -1,0 +1,441 @@
+package dev.baton.bench;
+
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code bin/baton bench}: Baton against gRPC-java and against a raw NIO floor, in one run, on loopback, with the
+ * same payloads and JVM flags for everyone. For each system and workload it starts the servers (in a child JVM
+ * for the TCP systems), warms up, measures for a fixed time, and stops them; at the end it prints a table per
+ * workload and, with {@code --json}, writes every number.
+ *
+ * <p>Run it as {@code java -Xms1g -Xmx1g -XX:+UseParallelGC --sun-misc-unsafe-memory-access=allow
+ * --enable-native-access=ALL-UNNAMED -cp baton-benchmarks.jar:lib/* dev.baton.bench.BenchMain}; the server JVMs
+ * get this JVM's flags (the last two only silence JDK 25's warnings about Netty's and protobuf's use of
+ * {@code sun.misc.Unsafe} and native libraries).
+ */
+@Command(name = "baton bench", sortOptions = false, usageHelpAutoWidth = true,
+        description = {
+                "Measures Baton (TCP and in-process) against gRPC-java and a raw Java NIO socket floor, on loopback.",
+                "Servers of the TCP systems run in a child JVM with this JVM's flags. Workloads: "
+                        + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64."})
+public final class BenchMain implements Callable<Integer> {
+
+    private static final Duration DEFAULT_WARMUP = Duration.ofSeconds(5);
+    private static final Duration DEFAULT_DURATION = Duration.ofSeconds(10);
+    private static final Duration QUICK_WARMUP = Duration.ofSeconds(1);
+    private static final Duration QUICK_DURATION = Duration.ofSeconds(2);
+    private static final long TICK_MS = 100;
+    /**
+     * The first workload of each system warms up this many times longer: its server JVM is new and its code
+     * (client and server) has not run yet, and a 1 s warm-up leaves gRPC's much larger code path interpreted.
+     */
+    static final int FIRST_WARMUP_FACTOR = 3;
+
+    @Option(names = "--quick", description = "Short runs (warm-up 1 s, measure 2 s) for a smoke test; the whole "
+            + "matrix takes about a minute and a half.")
+    boolean quick;
+
+    @Option(names = "--warmup", paramLabel = "TIME", converter = DurationConverter.class,
+            description = "Warm-up per system and workload (default 5s; 1s with --quick). E.g. 10s, 500ms.")
+    Duration warmup;
+
+    @Option(names = "--duration", paramLabel = "TIME", converter = DurationConverter.class,
+            description = "Measuring time per system and workload (default 10s; 2s with --quick).")
+    Duration duration;
+
+    @Option(names = "--systems", split = ",", paramLabel = "SYSTEM",
+            description = "Systems to run, comma-separated (default all): baton-tcp, baton-inproc, grpc, raw-nio.")
+    List<String> systemIds;
+
+    @Option(names = "--workloads", split = ",", paramLabel = "WORKLOAD",
+            description = "Workloads to run, comma-separated (default all): seq-16b, pipe-16b-64, echo-1mib-1, "
+                    + "echo-1mib-8, fanout-4x64.")
+    List<String> workloadIds;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write every result to FILE as JSON.")
+    Path json;
+
+    @Option(names = "--io-spin", paramLabel = "TIME", converter = DurationConverter.class,
+            description = "NodeOptions.ioSpin of every baton-tcp node, client and servers (default: the default, 0).")
+    Duration ioSpin;
+
+    @Option(names = "--caller-spin", paramLabel = "TIME", converter = DurationConverter.class,
+            description = "NodeOptions.callerSpin of every baton-tcp node (default: the default, 50us).")
+    Duration callerSpin;
+
+    @Option(names = "--no-progress", description = "No progress bar (for logs and CI).")
+    boolean noProgress;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Held so that the level set on it stays (loggers are weakly referenced). */
+    private static final java.util.logging.Logger BATON_LOGGER = java.util.logging.Logger.getLogger("dev.baton");
+
+    private final PrintStream out;
+
+    public BenchMain() {
+        this(System.out);
+    }
+
+    BenchMain(PrintStream out) {
+        this.out = out;
+    }
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new BenchMain()).execute(args);
+        System.exit(code);
+    }
+
+    /** Picocli's converter for {@link Format#parseDuration}. */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return Format.parseDuration(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Baton logs joins and leaves at INFO, one per run here; they would break up the progress bar. Warnings still
+     * show. A logging configuration given with {@code -Djava.util.logging.config.file} is left alone.
+     */
+    static void quietBatonLogs() {
+        if (System.getProperty("java.util.logging.config.file") == null) {
+            BATON_LOGGER.setLevel(java.util.logging.Level.WARNING);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        quietBatonLogs();
+        List<SystemKind> systems = new ArrayList<>();
+        List<Workload> workloads = new ArrayList<>();
+        try {
+            for (String id : systemIds == null ? List.of(ids(SystemKind.values())) : new LinkedHashSet<>(systemIds)) {
+                systems.add(SystemKind.byId(id.trim()));
+            }
+            for (String id : workloadIds == null ? List.of(ids(Workload.values())) : new LinkedHashSet<>(workloadIds)) {
+                workloads.add(Workload.byId(id.trim()));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Duration warm = warmup != null ? warmup : quick ? QUICK_WARMUP : DEFAULT_WARMUP;
+        Duration measure = duration != null ? duration : quick ? QUICK_DURATION : DEFAULT_DURATION;
+        if (measure.isZero()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
+        }
+        BatonSettings baton = new BatonSettings(ioSpin, callerSpin);
+        Instant date = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        double loadAtStart = Report.loadAverage();
+        printHeader(date, warm, measure, baton, systems, workloads);
+
+        Duration firstWarm = warm.multipliedBy(FIRST_WARMUP_FACTOR);
+        long cellMs = warm.toMillis() + measure.toMillis();
+        long totalMs = systems.size() * (workloads.size() * cellMs + firstWarm.toMillis() - warm.toMillis());
+        List<Result> results = new ArrayList<>();
+        try (Progress progress = new Progress(!noProgress, totalMs)) {
+            for (SystemKind system : systems) {
+                ServerProcess child = null;
+                try {
+                    if (system.remote) {
+                        progress.message(system.id + ": starting the server JVM");
+                        child = ServerProcess.start();
+                    }
+                    for (Workload w : workloads) {
+                        Duration cellWarm = w == workloads.getFirst() ? firstWarm : warm;
+                        results.add(runCell(system, w, child, baton, cellWarm, measure, progress));
+                        progress.cellDone(cellWarm.toMillis() + measure.toMillis());
+                    }
+                } catch (IOException e) {
+                    for (Workload w : workloads) {
+                        if (results.stream().noneMatch(r -> r.system() == system && r.workload() == w)) {
+                            results.add(Result.failed(system, w, 0, e.getMessage()));
+                            progress.cellDone((w == workloads.getFirst() ? firstWarm : warm).toMillis()
+                                    + measure.toMillis());
+                        }
+                    }
+                } finally {
+                    if (child != null) {
+                        child.close();
+                    }
+                }
+            }
+        }
+
+        Report report = new Report(date, loadAtStart, warm, measure, baton, systems, workloads, results);
+        report.printTable(out);
+        if (json != null) {
+            Path parent = json.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(json, report.json(), StandardCharsets.UTF_8);
+            out.println("Wrote " + json);
+        }
+        out.flush();
+        long failed = results.stream().filter(r -> !r.ok()).count();
+        if (failed > 0) {
+            System.err.println("bench: " + failed + " of " + results.size() + " runs failed (see the table)");
+            return 1;
+        }
+        return 0;
+    }
+
+    private static String[] ids(Enum<?>[] values) {
+        String[] ids = new String[values.length];
+        for (int i = 0; i < values.length; i++) {
+            ids[i] = values[i] instanceof SystemKind s ? s.id : ((Workload) values[i]).id;
+        }
+        return ids;
+    }
+
+    private void printHeader(Instant date, Duration warm, Duration measure, BatonSettings baton,
+                             List<SystemKind> systems, List<Workload> workloads) {
+        out.println("Baton bench: " + Report.environment(date));
+        out.println("JVM flags (harness/client JVM and every server JVM): " + String.join(" ", ServerProcess.jvmFlags()));
+        out.println("Per system and workload: warm-up " + Format.duration(warm) + " (" + FIRST_WARMUP_FACTOR
+                + "x for each system's first workload: fresh server JVM, cold code), then measured for "
+                + Format.duration(measure) + "; " + systems.size() + " systems x " + workloads.size() + " workloads");
+        for (SystemKind s : systems) {
+            out.println("  " + s.id + ": " + s.description);
+        }
+        if (systems.contains(SystemKind.BATON_TCP)) {
+            out.println("  baton-tcp nodes: " + baton.describe() + "; echo handler inline on the I/O thread");
+        }
+        if (systems.contains(SystemKind.BATON_INPROC)) {
+            out.println("  baton-inproc node: " + BatonSettings.DEFAULTS.describe()
+                    + "; echo handler inline on the caller's thread");
+        }
+        out.println();
+        out.flush();
+    }
+
+    private Result runCell(SystemKind system, Workload w, ServerProcess child, BatonSettings baton,
+                           Duration warm, Duration measure, Progress progress) throws IOException {
+        String name = system.id + " " + w.id;
+        progress.message(name + ": starting");
+        List<InetSocketAddress> servers = child != null ? child.startServers(system, w.servers, baton) : List.of();
+        try (Target target = open(system, w, servers, baton)) {
+            return measure(system, w, target, warm, measure, progress, name);
+        } catch (Exception e) {
+            return Result.failed(system, w, 0, String.valueOf(e));
+        } finally {
+            if (child != null) {
+                child.stopServers();
+            }
+        }
+    }
+
+    private static Target open(SystemKind system, Workload w, List<InetSocketAddress> servers, BatonSettings baton)
+            throws Exception {
+        return switch (system) {
+            case BATON_TCP -> BatonTarget.remote(servers.getFirst(), w, baton);
+            case BATON_INPROC -> BatonTarget.inProcess(w);
+            case GRPC -> GrpcTarget.open(servers, w);
+            case RAW_NIO -> RawTarget.open(servers, w);
+        };
+    }
+
+    private static Result measure(SystemKind system, Workload w, Target target, Duration warm, Duration measure,
+                                  Progress progress, String name) throws Exception {
+        Measurement m = new Measurement();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < w.threads; i++) {
+            Lane lane = target.lane(i);
+            threads.add(Thread.ofPlatform().name("bench-lane-" + i).unstarted(() -> {
+                try {
+                    lane.run(m);
+                } catch (Exception | Error e) {
+                    m.error(e);
+                }
+            }));
+        }
+        AllocationMeter meter = AllocationMeter.create();
+        try {
+            threads.forEach(Thread::start);
+            progress.message(name + ": warming up");
+            if (!await(m, warm, progress, 0, false, name)) {
+                return failed(system, w, m, threads);
+            }
+            if (meter != null) {
+                meter.start();
+            }
+            progress.message(name + ": measuring");
+            m.phase(Measurement.Phase.MEASURE);
+            long start = System.nanoTime();
+            boolean ok = await(m, measure, progress, warm.toMillis(), true, name);
+            m.phase(Measurement.Phase.STOP);
+            long end = System.nanoTime();
+            Long allocated = meter != null ? meter.stop() : null;
+            if (!ok || !join(threads) || m.errors() > 0) {
+                return failed(system, w, m, threads);
+            }
+            long calls = m.calls();
+            double seconds = (end - start) / 1e9;
+            if (calls == 0) {
+                return Result.failed(system, w, 0, "no call completed in the " + Format.duration(measure)
+                        + " measuring window");
+            }
+            Histogram h = m.histogram();
+            double callsPerS = calls / seconds;
+            return new Result(system, w, us(h, 50), us(h, 99), us(h, 99.9), callsPerS,
+                    callsPerS * w.payloadBytes / 1e6,
+                    allocated == null || calls == 0 ? null : (double) allocated / calls, calls, 0, seconds, null);
+        } finally {
+            m.phase(Measurement.Phase.STOP);
+            join(threads);
+        }
+    }
+
+    private static Double us(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? null : h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    private static Result failed(SystemKind system, Workload w, Measurement m, List<Thread> threads) {
+        m.phase(Measurement.Phase.STOP);
+        join(threads);
+        Throwable t = m.firstError();
+        String why = t == null ? "lanes did not finish" : t.toString();
+        return Result.failed(system, w, m.errors(), why);
+    }
+
+    /**
+     * Waits {@code time}, moving the progress bar on from {@code offsetMs} into the cell; false as soon as a call
+     * failed.
+     */
+    private static boolean await(Measurement m, Duration time, Progress progress, long offsetMs, boolean measuring,
+                                 String name) {
+        long startNs = System.nanoTime();
+        long endNs = startNs + time.toNanos();
+        long lastCalls = 0;
+        long lastNs = startNs;
+        while (true) {
+            long now = System.nanoTime();
+            if (m.errors() > 0) {
+                return false;
+            }
+            if (now - endNs >= 0) {
+                return true;
+            }
+            LockSupportSleep.sleepNanos(Math.min(TimeUnit.MILLISECONDS.toNanos(TICK_MS), endNs - now));
+            progress.advance(offsetMs + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+            if (measuring && progress.enabled()) {
+                long calls = m.calls();
+                long t = System.nanoTime();
+                if (t - lastNs >= 500_000_000L) {
+                    progress.message(String.format(Locale.ROOT, "%s: measuring, %,.0f calls/s", name,
+                            (calls - lastCalls) / ((t - lastNs) / 1e9)));
+                    lastCalls = calls;
+                    lastNs = t;
+                }
+            }
+        }
+    }
+
+    private static boolean join(List<Thread> threads) {
+        long deadline = System.nanoTime() + Lane.DRAIN_TIMEOUT_NS + TimeUnit.SECONDS.toNanos(5);
+        for (Thread t : threads) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !t.join(Duration.ofNanos(left))) {
+                    return false;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Sleeps without allocating (the coordinating thread is excluded from allocation counts anyway). */
+    private static final class LockSupportSleep {
+        static void sleepNanos(long ns) {
+            long end = System.nanoTime() + ns;
+            long left = ns;
+            while (left > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(left);
+                left = end - System.nanoTime();
+            }
+        }
+    }
+
+    /** The progress bar over the whole run's planned warm-up and measuring time; silent when disabled. */
+    private static final class Progress implements AutoCloseable {
+        private final ProgressBar bar;
+        private long base;
+
+        Progress(boolean enabled, long totalMs) {
+            this.bar = enabled ? new ProgressBarBuilder()
+                    .setTaskName("bench")
+                    .setInitialMax(Math.max(1, totalMs))
+                    .setUnit(" s", 1000)
+                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+                    .setUpdateIntervalMillis(250)
+                    .setMaxRenderedLength(120)
+                    .build() : null;
+        }
+
+        boolean enabled() {
+            return bar != null;
+        }
+
+        void message(String text) {
+            if (bar != null) {
+                bar.setExtraMessage(text);
+            }
+        }
+
+        /** Sets the progress within the current cell. */
+        void advance(long cellElapsedMs) {
+            if (bar != null) {
+                bar.stepTo(Math.min(bar.getMax(), base + cellElapsedMs));
+            }
+        }
+
+        void cellDone(long cellMs) {
+            base += cellMs;
+            if (bar != null) {
+                bar.stepTo(Math.min(bar.getMax(), base));
+            }
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) {
+                bar.setExtraMessage("done");
+                bar.close();
+            }
+        }
+    }
+}

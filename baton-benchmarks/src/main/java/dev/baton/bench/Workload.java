@@ -1,0 +1,61 @@
+package dev.baton.bench;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * What the harness asks of every system: a payload size, how many calls each client thread keeps
+ * outstanding, how many client threads, and how many server nodes share the load. The same for every system.
+ *
+ * <p>A workload with one thread and one outstanding call is driven with the system's blocking call; the others
+ * with its asynchronous call in a closed loop (each completion issues the next call from the thread that
+ * completed it), which is how gRPC's own benchmark client drives load.
+ */
+enum Workload {
+
+    SEQ_16B("seq-16b", "sequential 16 B calls, 1 outstanding", 16, 1, 1, 1),
+    PIPE_16B_64("pipe-16b-64", "64 outstanding 16 B calls on one connection", 16, 64, 1, 1),
+    ECHO_1MIB_1("echo-1mib-1", "1 MiB echoes, 1 outstanding", 1 << 20, 1, 1, 1),
+    ECHO_1MIB_8("echo-1mib-8", "1 MiB echoes, 8 outstanding", 1 << 20, 8, 1, 1),
+    FANOUT_4X64("fanout-4x64", "4 client threads x 64 outstanding 16 B calls across 2 server nodes", 16, 64, 4, 2);
+
+    final String id;
+    final String description;
+    final int payloadBytes;
+    /** Calls each client thread keeps outstanding. */
+    final int depth;
+    final int threads;
+    final int servers;
+
+    Workload(String id, String description, int payloadBytes, int depth, int threads, int servers) {
+        this.id = id;
+        this.description = description;
+        this.payloadBytes = payloadBytes;
+        this.depth = depth;
+        this.threads = threads;
+        this.servers = servers;
+    }
+
+    /** True when driven with blocking calls (one thread, one call at a time). */
+    boolean sequential() {
+        return depth == 1 && threads == 1;
+    }
+
+    /** True for the bulk workloads, whose headline number is MB/s rather than calls/s. */
+    boolean bulk() {
+        return payloadBytes >= 64 * 1024;
+    }
+
+    static Workload byId(String id) {
+        for (Workload w : values()) {
+            if (w.id.equals(id)) {
+                return w;
+            }
+        }
+        throw new IllegalArgumentException("unknown workload '" + id + "'; known: " + ids());
+    }
+
+    static String ids() {
+        return Arrays.stream(values()).map(w -> w.id).collect(Collectors.joining(", "));
+    }
+}
