@@ -70,34 +70,6 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         final LongAdder lateResponses = new LongAdder();
     }
 
-    /** The servers of one service hosted here. */
-    private static final class LocalService {
-        final CopyOnWriteArrayList<ServerImpl> servers = new CopyOnWriteArrayList<>();
-        final AtomicInteger cursor = new AtomicInteger();
-
-        ServerImpl byId(int serverId) {
-            for (ServerImpl s : servers) {
-                if (s.serverId() == serverId) {
-                    return s;
-                }
-            }
-            return null;
-        }
-
-        ServerImpl next() {
-            List<ServerImpl> list = servers;
-            int n = list.size();
-            if (n == 0) {
-                return null;
-            }
-            try {
-                return list.get(Math.floorMod(cursor.getAndIncrement(), n));
-            } catch (IndexOutOfBoundsException e) {
-                return list.isEmpty() ? null : list.get(0);
-            }
-        }
-    }
-
     final Stats stats = new Stats();
     private final NodeOptions options;
     private final long nodeId = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
@@ -111,15 +83,13 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     private final long defaultTimeoutNs;
     private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
     private final java.util.Set<ConnState> connections = ConcurrentHashMap.newKeySet();
-    private final Map<Integer, LocalService> localServices = new ConcurrentHashMap<>();
+    private final LocalServers localServers = new LocalServers(this);
     private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
     private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong requestIds = new AtomicLong();
     private final AtomicInteger callsInFlight = new AtomicInteger();
     private final AtomicInteger serving = new AtomicInteger();
     private final Object membershipMonitor = new Object();
-    private final AtomicInteger registrationsInFlight = new AtomicInteger();
-    private final List<ServerCallImpl> parked = new ArrayList<>();   // guarded by itself
     private volatile Membership membership = Membership.empty();     // written under membershipMonitor
     private final java.util.Set<Integer> unconfirmed = new java.util.HashSet<>();   // guarded by membershipMonitor
     private volatile Coordination coordination;     // created on first use, under this
@@ -268,24 +238,12 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     Server registerServer(String service, int serverId, ServerImpl.Entry[] handlers, boolean acceptsDealers,
                           int dealerCapacity, Duration timeout) {
         checkOpen();
-        registrationsInFlight.incrementAndGet();
-        ServerImpl server = null;
-        try {
-            ServerInfo info = registry.registerServer(service, serverId, timeout);
-            server = new ServerImpl(this, info, handlers, acceptsDealers, dealerCapacity);
-            localServices.computeIfAbsent(info.serviceId(), id -> new LocalService()).servers.add(server);
-            return server;
-        } finally {
-            registrationsInFlight.decrementAndGet();
-            redispatchParked();
-        }
+        return localServers.register(registry, info -> new ServerImpl(this, info, handlers, acceptsDealers, dealerCapacity),
+                service, serverId, timeout);
     }
 
     void removeServer(ServerImpl server) {
-        LocalService ls = localServices.get(server.serviceId());
-        if (ls != null) {
-            ls.servers.remove(server);
-        }
+        localServers.remove(server);
         if (!closed) {
             try {
                 registry.deregisterServer(server.info(), options.joinTimeout());
@@ -551,7 +509,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
                 target.serverId(), call.method, call.requestId, rank, call.oneWay, call.deadlineNanos);
         call.written = true;
         call.maybeRan = true;
-        dispatchToServer(sc, null);
+        dispatchToServer(sc);
         if (call.oneWay) {
             call.complete(Message.empty());
         }
@@ -637,57 +595,14 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         if (!oneWay) {
             cs.serving.put(h.requestId(), sc);
         }
-        dispatchToServer(sc, cs);
+        dispatchToServer(sc);
     }
 
-    /** Finds the local server a request names and hands it the call. */
-    private void dispatchToServer(ServerCallImpl sc, ConnState cs) {
+    /** Hands a request to the local server it names (counted as served until its answer is sent). */
+    private void dispatchToServer(ServerCallImpl sc) {
         stats.requestsHandled.increment();
         serving.incrementAndGet();
-        LocalService ls = localServices.get(sc.serviceIdRequested());
-        ServerImpl server = null;
-        if (ls != null) {
-            server = sc.serverIdRequested() >= 0 ? ls.byId(sc.serverIdRequested()) : ls.next();
-        }
-        if (server == null || server.isClosed()) {
-            if (registrationsInFlight.get() > 0 && park(sc)) {
-                return;
-            }
-            sc.reject(ls == null
-                    ? Status.of(Status.Code.NO_SUCH_SERVICE, "rank " + rank + " serves no service with id "
-                    + sc.serviceIdRequested()).withRetrySafe(true)
-                    : Status.of(Status.Code.NO_SUCH_SERVER, "rank " + rank + " has no server " + sc.serverIdRequested()
-                    + " of service id " + sc.serviceIdRequested()).withRetrySafe(true));
-            return;
-        }
-        server.dispatch(sc);
-    }
-
-    /** Holds a request that may be for a server whose registration is completing right now. */
-    private boolean park(ServerCallImpl sc) {
-        synchronized (parked) {
-            if (registrationsInFlight.get() == 0) {
-                return false;
-            }
-            parked.add(sc);
-            serving.decrementAndGet();
-            return true;
-        }
-    }
-
-    private void redispatchParked() {
-        List<ServerCallImpl> again;
-        synchronized (parked) {
-            if (parked.isEmpty()) {
-                return;
-            }
-            again = new ArrayList<>(parked);
-            parked.clear();
-        }
-        for (ServerCallImpl sc : again) {
-            stats.requestsHandled.decrement();
-            dispatchToServer(sc, sc.conn);
-        }
+        localServers.dispatch(sc);
     }
 
     @Override

@@ -1,0 +1,132 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.Server;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import dev.baton.spi.Registry;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * The servers this node hosts, by service id, and the hand-off of each request to one of them.
+ *
+ * <p>A request can arrive for a server whose registration is still completing: the registry has told
+ * other nodes, but our own registration call has not returned yet. Such requests are parked (not refused)
+ * while a registration is in flight, and dispatched again when it ends.
+ *
+ * <p>Thread-safe: the table is concurrent; the parked list is guarded by itself.
+ */
+final class LocalServers {
+
+    /** The servers of one service hosted here. */
+    private static final class Service {
+        final CopyOnWriteArrayList<ServerImpl> servers = new CopyOnWriteArrayList<>();
+        final AtomicInteger cursor = new AtomicInteger();
+
+        ServerImpl byId(int serverId) {
+            for (ServerImpl s : servers) {
+                if (s.serverId() == serverId) {
+                    return s;
+                }
+            }
+            return null;
+        }
+
+        ServerImpl next() {
+            List<ServerImpl> list = servers;
+            int n = list.size();
+            if (n == 0) {
+                return null;
+            }
+            try {
+                return list.get(Math.floorMod(cursor.getAndIncrement(), n));
+            } catch (IndexOutOfBoundsException e) {
+                return list.isEmpty() ? null : list.get(0);    // a server left between size() and get()
+            }
+        }
+    }
+
+    private final NodeRuntime runtime;
+    private final Map<Integer, Service> services = new ConcurrentHashMap<>();
+    private final AtomicInteger registrationsInFlight = new AtomicInteger();
+    private final List<ServerCallImpl> parked = new ArrayList<>();   // guarded by itself
+
+    LocalServers(NodeRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    /** Registers with {@code registry}, then makes the server reachable here. */
+    Server register(Registry registry, Function<ServerInfo, ServerImpl> create, String service, int serverId,
+                    Duration timeout) {
+        registrationsInFlight.incrementAndGet();
+        try {
+            ServerInfo info = registry.registerServer(service, serverId, timeout);
+            ServerImpl server = create.apply(info);
+            services.computeIfAbsent(info.serviceId(), id -> new Service()).servers.add(server);
+            return server;
+        } finally {
+            registrationsInFlight.decrementAndGet();
+            redispatchParked();
+        }
+    }
+
+    void remove(ServerImpl server) {
+        Service s = services.get(server.serviceId());
+        if (s != null) {
+            s.servers.remove(server);
+        }
+    }
+
+    /** Finds the server a request names (or the next one of its service) and hands it the call. */
+    void dispatch(ServerCallImpl sc) {
+        Service s = services.get(sc.serviceIdRequested());
+        ServerImpl server = null;
+        if (s != null) {
+            server = sc.serverIdRequested() >= 0 ? s.byId(sc.serverIdRequested()) : s.next();
+        }
+        if (server == null || server.isClosed()) {
+            if (registrationsInFlight.get() > 0 && park(sc)) {
+                return;
+            }
+            int rank = runtime.rank();
+            sc.reject(s == null
+                    ? Status.of(Status.Code.NO_SUCH_SERVICE, "rank " + rank + " serves no service with id "
+                    + sc.serviceIdRequested()).withRetrySafe(true)
+                    : Status.of(Status.Code.NO_SUCH_SERVER, "rank " + rank + " has no server " + sc.serverIdRequested()
+                    + " of service id " + sc.serviceIdRequested()).withRetrySafe(true));
+            return;
+        }
+        server.dispatch(sc);
+    }
+
+    private boolean park(ServerCallImpl sc) {
+        synchronized (parked) {
+            if (registrationsInFlight.get() == 0) {
+                return false;
+            }
+            parked.add(sc);
+            return true;
+        }
+    }
+
+    private void redispatchParked() {
+        List<ServerCallImpl> again;
+        synchronized (parked) {
+            if (parked.isEmpty()) {
+                return;
+            }
+            again = new ArrayList<>(parked);
+            parked.clear();
+        }
+        for (ServerCallImpl sc : again) {
+            dispatch(sc);
+        }
+    }
+}
