@@ -27,12 +27,15 @@ import java.util.Properties;
         mixinStandardHelpOptions = true,
         versionProvider = BatonCli.Version.class,
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
-        subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
+                dev.baton.accumulator.cli.AccumulatorsCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
-                "  baton demo                          a master and 3 nodes, all calling each other",
-                "  baton master --port 9394            the registry daemon; stop it with Ctrl-C",
-                "  baton node --master 127.0.0.1:9394  a node serving the demo services"})
+                "  baton demo                        master + 3 nodes, all calling each other",
+                "  baton master --port 9394          the registry daemon; stop it with Ctrl-C",
+                "  baton node --master HOST:PORT     a node serving the demo services",
+                "  baton accumulators --master HOST:PORT [--json]   accumulator values",
+                "  baton bench [--quick] [--json F]  Baton vs gRPC-java vs raw NIO"})
 public final class BatonCli implements Runnable {
 
     @Spec

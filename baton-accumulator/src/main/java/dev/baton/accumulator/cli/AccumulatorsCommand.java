@@ -1,0 +1,193 @@
+package dev.baton.accumulator.cli;
+
+import dev.baton.BatonException;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+import dev.baton.Status;
+import dev.baton.accumulator.AccumulatorValue;
+import dev.baton.accumulator.Accumulators;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code baton accumulators --master HOST:PORT [--json]}: joins the cluster as a short-lived node (it attaches
+ * no accumulators, so it never hosts the server and is not waited for), reads every accumulator from the
+ * server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
+ * unreachable, no answer in time) throw {@link BatonException}, which picocli's execution-exception handler
+ * reports.
+ *
+ * <p>Output: a table ({@code NAME TYPE VALUE}, sorted by name), or with {@code --json} one object
+ * {@code {"accumulators": [...]}} whose entries have {@code name}, {@code type}, {@code rendered} and the
+ * typed fields: {@code value} for sums, maxima and minima; {@code count}, {@code sum}, {@code mean} for
+ * averages; {@code count}, {@code total}, {@code mean}, {@code variance}, {@code min}, {@code max} for timers.
+ * Non-finite numbers are JSON strings ({@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"}).
+ *
+ * <p>To add it to {@code bin/baton}: depend on {@code baton-accumulator} and list
+ * {@code AccumulatorsCommand.class} among the subcommands; it only needs picocli on the class path.
+ */
+@Command(name = "accumulators",
+        mixinStandardHelpOptions = true,
+        description = "Prints the current value of every accumulator in the cluster.",
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  baton accumulators --master 127.0.0.1:9394          a table",
+                "  baton accumulators --master 127.0.0.1:9394 --json   JSON, for scripts"})
+public final class AccumulatorsCommand implements Callable<Integer> {
+
+    /** How long to wait for a server when none is registered at all: the cluster may be electing one. */
+    private static final Duration NO_SERVER_WAIT = Duration.ofSeconds(2);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--master", required = true, paramLabel = "HOST:PORT", description = "The master's address.")
+    String master;
+
+    @Option(names = "--json", description = "Print JSON instead of a table.")
+    boolean json;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "How long to wait for the master and the server (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    /** A command to hand to picocli ({@code new CommandLine(new AccumulatorsCommand())}). */
+    public AccumulatorsCommand() {
+    }
+
+    /** Runs the command alone (the normal way is {@code bin/baton accumulators}). */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new AccumulatorsCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (timeoutSeconds <= 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive, was " + timeoutSeconds);
+        }
+        Duration timeout = Duration.ofSeconds(timeoutSeconds);
+        NodeOptions options = NodeOptions.builder().master(master).name("baton-accumulators")
+                .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ofMillis(200)).build();
+        Map<String, AccumulatorValue> values;
+        try (Node node = Node.join(options)) {
+            values = read(node, timeout);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(json ? toJson(values) : toTable(values));
+        out.flush();
+        return 0;
+    }
+
+    private Map<String, AccumulatorValue> read(Node node, Duration timeout) throws InterruptedException {
+        if (node.membership().servers(Accumulators.SERVICE).isEmpty()) {
+            try {
+                node.client(Accumulators.SERVICE).awaitServers(1, NO_SERVER_WAIT);
+            } catch (BatonException e) {
+                if (e.code() != Status.Code.DEADLINE_EXCEEDED) {
+                    throw e;
+                }
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("accumulators: no accumulator server in the cluster (no node has accumulators attached)");
+                err.flush();
+                return Map.of();
+            }
+        }
+        return Accumulators.readAll(node, timeout);
+    }
+
+    /** The values as an aligned table with a header, or a single line when there are none. */
+    static String toTable(Map<String, AccumulatorValue> values) {
+        if (values.isEmpty()) {
+            return "no accumulators\n";
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[]{"NAME", "TYPE", "VALUE"});
+        for (AccumulatorValue v : values.values()) {
+            rows.add(new String[]{v.name(), v.type(), v.render()});
+        }
+        int[] width = new int[2];
+        for (String[] r : rows) {
+            width[0] = Math.max(width[0], r[0].length());
+            width[1] = Math.max(width[1], r[1].length());
+        }
+        StringBuilder b = new StringBuilder();
+        for (String[] r : rows) {
+            b.append(pad(r[0], width[0])).append("  ").append(pad(r[1], width[1])).append("  ").append(r[2]);
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String pad(String s, int width) {
+        return s + " ".repeat(width - s.length());
+    }
+
+    /** The values as one JSON object (see the class comment). */
+    static String toJson(Map<String, AccumulatorValue> values) {
+        StringBuilder b = new StringBuilder("{\"accumulators\":[");
+        boolean first = true;
+        for (AccumulatorValue v : values.values()) {
+            b.append(first ? "\n  " : ",\n  ");
+            first = false;
+            b.append("{\"name\":").append(quote(v.name())).append(",\"type\":").append(quote(v.type()));
+            switch (v) {
+                case AccumulatorValue.LongValue l -> b.append(",\"value\":").append(l.value());
+                case AccumulatorValue.DoubleValue d -> b.append(",\"value\":").append(number(d.value()));
+                case AccumulatorValue.Average a -> b.append(",\"count\":").append(a.count())
+                        .append(",\"sum\":").append(number(a.sum())).append(",\"mean\":").append(number(a.mean()));
+                case AccumulatorValue.Timer t -> b.append(",\"count\":").append(t.count())
+                        .append(",\"total\":").append(number(t.total())).append(",\"mean\":").append(number(t.mean()))
+                        .append(",\"variance\":").append(number(t.variance()))
+                        .append(",\"min\":").append(t.count() == 0 ? "null" : Long.toString(t.min()))
+                        .append(",\"max\":").append(t.count() == 0 ? "null" : Long.toString(t.max()));
+                case AccumulatorValue.Custom c -> {
+                    // Only the rendering: the state's bytes mean something to the type's code only.
+                }
+            }
+            b.append(",\"rendered\":").append(quote(v.render())).append('}');
+        }
+        b.append(first ? "]}\n" : "\n]}\n");
+        return b.toString();
+    }
+
+    private static String number(double d) {
+        if (Double.isNaN(d)) {
+            return "\"NaN\"";
+        }
+        if (Double.isInfinite(d)) {
+            return d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+        }
+        return Double.toString(d);
+    }
+
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,2 @@
+/** The {@code bin/baton accumulators} command. */
+package dev.baton.accumulator.cli;

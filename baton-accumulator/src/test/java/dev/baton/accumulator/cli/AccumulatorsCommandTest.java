@@ -1,0 +1,123 @@
+package dev.baton.accumulator.cli;
+
+import dev.baton.Master;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+import dev.baton.accumulator.AccumulatorOptions;
+import dev.baton.accumulator.Accumulators;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code baton accumulators}: a table, JSON, an empty cluster, an unreachable master. */
+@Timeout(60)
+class AccumulatorsCommandTest {
+
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cmd = new CommandLine(new AccumulatorsCommand());
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int code = cmd.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+
+    /** A master and one node with a few accumulators, flushed. */
+    private static void withCluster(java.util.function.Consumer<Master> test) {
+        try (Master master = Master.start(0);
+             Node node = Node.join(NodeOptions.builder().master(master.address()).build());
+             Accumulators acc = Accumulators.attach(node, AccumulatorOptions.builder()
+                     .electionDelay(Duration.ofMillis(10)).build())) {
+            acc.longSum("bytes").write(1234);
+            acc.doubleMax("best").write(-0.5);
+            acc.average("loss").write(1);
+            acc.average("loss").write(2);
+            acc.timer("step").record(10);
+            acc.timer("step").record(30);
+            acc.doubleMin("empty");
+            acc.awaitFlushed(Duration.ofSeconds(20));
+            test.accept(master);
+        }
+    }
+
+    @Test
+    void printsATableSortedByName() {
+        withCluster(master -> {
+            Run r = run("--master", hostPort(master.address()));
+            assertEquals(0, r.exitCode(), r.err());
+            assertEquals("""
+                    NAME   TYPE        VALUE
+                    best   double-max  -0.5
+                    bytes  long-sum    1234
+                    empty  double-min  Infinity
+                    loss   average     1.5 (n=2)
+                    step   timer       count=2 total=40 mean=20 variance=100 min=10 max=30
+                    """, r.out());
+        });
+    }
+
+    @Test
+    void printsJson() {
+        withCluster(master -> {
+            Run r = run("--master", hostPort(master.address()), "--json");
+            assertEquals(0, r.exitCode(), r.err());
+            assertEquals("""
+                    {"accumulators":[
+                      {"name":"best","type":"double-max","value":-0.5,"rendered":"-0.5"},
+                      {"name":"bytes","type":"long-sum","value":1234,"rendered":"1234"},
+                      {"name":"empty","type":"double-min","value":"Infinity","rendered":"Infinity"},
+                      {"name":"loss","type":"average","count":2,"sum":3.0,"mean":1.5,"rendered":"1.5 (n=2)"},
+                      {"name":"step","type":"timer","count":2,"total":40.0,"mean":20.0,"variance":100.0,"min":10,"max":30,"rendered":"count=2 total=40 mean=20 variance=100 min=10 max=30"}
+                    ]}
+                    """, r.out());
+        });
+    }
+
+    @Test
+    void aClusterWithoutAccumulatorsPrintsNothingAndSucceeds() {
+        try (Master master = Master.start(0)) {
+            Run table = run("--master", hostPort(master.address()));
+            assertEquals(0, table.exitCode(), table.err());
+            assertEquals("no accumulators\n", table.out());
+            assertTrue(table.err().contains("no accumulator server"), table.err());
+            Run json = run("--master", hostPort(master.address()), "--json");
+            assertEquals("{\"accumulators\":[]}\n", json.out());
+        }
+    }
+
+    @Test
+    void anUnreachableMasterFails() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Run r = run("--master", "127.0.0.1:" + port, "--timeout", "2");
+        assertNotEquals(0, r.exitCode());
+        assertTrue(r.err().contains("127.0.0.1:" + port), r.err());
+    }
+
+    @Test
+    void theMasterOptionIsRequired() {
+        Run r = run();
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--master"), r.err());
+    }
+}
