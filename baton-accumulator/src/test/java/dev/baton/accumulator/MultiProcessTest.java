@@ -1,5 +1,6 @@
 package dev.baton.accumulator;
 
+import dev.baton.testkit.ChildJvm;
 import dev.baton.Master;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -139,7 +140,7 @@ class MultiProcessTest {
             awaitServer(w, serverRank);
         }
         int n = 100_000;
-        writers.values().forEach(w -> w.send("STREAM " + n));
+        writers.values().forEach(w -> w.writeLine("STREAM " + n));
         for (ChildJvm w : writers.values()) {
             w.awaitLine(l -> l.equals("STREAMING"), STEP);
         }
@@ -183,7 +184,10 @@ class MultiProcessTest {
         InetSocketAddress a = master.address();
         List<ChildJvm> started = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            ChildJvm c = ChildJvm.start("rank-" + (children.size() + i), RankMain.class,
+            // Up to 9 JVMs share 2 cores here: a small collector and the C1 compiler start faster and leave
+            // the cores to the work (the write path is not what these tests measure).
+            ChildJvm c = ChildJvm.start("rank-" + (children.size() + i), List.of(),
+                    List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), RankMain.class,
                     a.getHostString() + ":" + a.getPort(), placement);
             started.add(c);
         }
@@ -208,7 +212,7 @@ class MultiProcessTest {
 
     /** Sends {@code cmd} to every rank at once, then collects each one's output lines until DONE. */
     private static Map<Integer, List<String>> everyone(Map<Integer, ChildJvm> ranks, String cmd) throws InterruptedException {
-        ranks.values().forEach(c -> c.send(cmd));
+        ranks.values().forEach(c -> c.writeLine(cmd));
         Map<Integer, List<String>> out = new LinkedHashMap<>();
         for (Map.Entry<Integer, ChildJvm> e : ranks.entrySet()) {
             out.put(e.getKey(), collect(e.getValue(), cmd));
@@ -217,7 +221,7 @@ class MultiProcessTest {
     }
 
     private static List<String> command(ChildJvm c, String cmd) throws InterruptedException {
-        c.send(cmd);
+        c.writeLine(cmd);
         return collect(c, cmd);
     }
 

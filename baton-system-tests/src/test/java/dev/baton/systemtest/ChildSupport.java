@@ -1,5 +1,6 @@
 package dev.baton.systemtest;
 
+import dev.baton.testkit.ChildJvm;
 import dev.baton.Membership;
 import dev.baton.NodeInfo;
 

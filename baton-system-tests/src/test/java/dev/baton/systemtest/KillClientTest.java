@@ -1,5 +1,6 @@
 package dev.baton.systemtest;
 
+import dev.baton.testkit.ChildJvm;
 import dev.baton.Client;
 import dev.baton.Node;
 import org.junit.jupiter.api.AfterEach;

@@ -1,5 +1,6 @@
 package dev.baton.systemtest;
 
+import dev.baton.testkit.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

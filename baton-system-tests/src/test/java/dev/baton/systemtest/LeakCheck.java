@@ -1,5 +1,6 @@
 package dev.baton.systemtest;
 
+import dev.baton.testkit.ChildJvm;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;

@@ -1,5 +1,6 @@
 package dev.baton.systemtest;
 
+import dev.baton.testkit.ChildJvm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

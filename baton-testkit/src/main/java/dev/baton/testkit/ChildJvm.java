@@ -1,4 +1,4 @@
-package dev.baton.accumulator;
+package dev.baton.testkit;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -33,8 +33,9 @@ import java.util.function.Predicate;
  * stdout is read line by line by a daemon thread into a queue that {@link #awaitLine} consumes; every line is
  * also kept (for failure messages) and echoed to this JVM's stdout prefixed with the child's name and pid.
  * stderr goes to a file under {@code target/child-jvms/} ({@link #stderrFile()}), whose tail failure messages
- * quote. stdin is a pipe held open until {@link #closeStdin()}; the mains in this package take its end-of-file
- * as "stop", so they also go away when this JVM dies.
+ * quote. stdin is a pipe held open until {@link #closeStdin()} (some mains read commands from it, sent with
+ * {@link #writeLine}); the mains in this package take its end-of-file as "stop", so they also go away when
+ * this JVM dies.
  *
  * <h2>Ending</h2>
  * {@link #close()} guarantees the process has exited (and the reader thread ended): it closes stdin, sends
@@ -45,7 +46,7 @@ import java.util.function.Predicate;
  * One test thread should drive an instance; {@link #pid()}, {@link #isAlive()} and {@link #output()} may be
  * called from any thread.
  */
-final class ChildJvm implements AutoCloseable {
+public final class ChildJvm implements AutoCloseable {
 
     private static final int STOP_GRACE_SECONDS = 10;
     private static final Duration KILL_WAIT = Duration.ofSeconds(30);
@@ -78,10 +79,10 @@ final class ChildJvm implements AutoCloseable {
     }
 
     /**
-     * Starts {@code java -Xmx256m (...) -cp <this JVM's class path> mainClass args...}. Returns once the process
+     * Starts {@code java -Xmx256m -cp <this JVM's class path> mainClass args...}. Returns once the process
      * exists; use {@link #awaitLine} to know it is ready.
      */
-    static ChildJvm start(String name, Class<?> mainClass, String... args) {
+    public static ChildJvm start(String name, Class<?> mainClass, String... args) {
         return start(name, List.of(), mainClass, args);
     }
 
@@ -90,15 +91,21 @@ final class ChildJvm implements AutoCloseable {
      * e.g. {@code ip netns exec NAME}, to start the JVM inside a network namespace. The prefix must exec the
      * command (not fork it), so that {@link #pid()} is the JVM's pid and {@link #kill()} reaches the JVM itself.
      */
-    static ChildJvm start(String name, List<String> commandPrefix, Class<?> mainClass, String... args) {
+    public static ChildJvm start(String name, List<String> commandPrefix, Class<?> mainClass, String... args) {
+        return start(name, commandPrefix, List.of(), mainClass, args);
+    }
+
+    /**
+     * Like {@link #start(String, List, Class, String...)}, with extra options for the child JVM (after the
+     * defaults, so they win): e.g. {@code -XX:+UseSerialGC} when many children share few cores.
+     */
+    public static ChildJvm start(String name, List<String> commandPrefix, List<String> jvmOptions, Class<?> mainClass,
+                                 String... args) {
         List<String> command = new ArrayList<>(commandPrefix);
         command.add(javaCommand());
         command.add("-Xmx256m");
-        // Up to 9 JVMs share 2 cores in these tests: a small collector and the C1 compiler only start faster
-        // and leave the cores to the work (the write path is not what these tests measure).
-        command.add("-XX:+UseSerialGC");
-        command.add("-XX:TieredStopAtLevel=1");
         command.add("-XX:+ExitOnOutOfMemoryError");
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass.getName());
@@ -142,27 +149,39 @@ final class ChildJvm implements AutoCloseable {
         }
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 
-    Path stderrFile() {
+    public Path stderrFile() {
         return stderrFile;
     }
 
     /** Every stdout line so far, including those {@link #awaitLine} consumed. */
-    List<String> output() {
+    public List<String> output() {
         synchronized (output) {
             return List.copyOf(output);
         }
+    }
+
+    /** The last stdout line so far that starts with {@code prefix}, or null; consumes nothing. */
+    public String lastLine(String prefix) {
+        synchronized (output) {
+            for (int i = output.size() - 1; i >= 0; i--) {
+                if (output.get(i).startsWith(prefix)) {
+                    return output.get(i);
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -170,7 +189,7 @@ final class ChildJvm implements AutoCloseable {
      * {@link #output()}). Throws {@link AssertionError}, quoting the child's output, when none matches within
      * {@code timeout} or stdout ends first (the process died).
      */
-    String awaitLine(Predicate<String> matcher, Duration timeout) throws InterruptedException {
+    public String awaitLine(Predicate<String> matcher, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             String line = lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -188,19 +207,22 @@ final class ChildJvm implements AutoCloseable {
         }
     }
 
-    /** Writes {@code line} and a newline to the child's stdin. */
-    void send(String line) {
+    /**
+     * Writes {@code line} and a newline to the child's stdin and flushes it, for mains that take commands there
+     * (commands, one per line). {@link UncheckedIOException} when the pipe is closed or broken.
+     */
+    public void writeLine(String line) {
         try {
             OutputStream in = process.getOutputStream();
             in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
             in.flush();
         } catch (IOException e) {
-            throw failure("cannot send '" + line + "': " + e);
+            throw new UncheckedIOException(name + " (pid " + pid() + "): cannot write '" + line + "' to its stdin", e);
         }
     }
 
     /** Closes the child's stdin: the mains in this package take that as "stop gracefully". */
-    void closeStdin() {
+    public void closeStdin() {
         try {
             process.getOutputStream().close();
         } catch (IOException e) {
@@ -209,7 +231,7 @@ final class ChildJvm implements AutoCloseable {
     }
 
     /** Waits for the process to exit and returns its exit code; {@link AssertionError} if it does not in time. */
-    int awaitExit(Duration timeout) throws InterruptedException {
+    public int awaitExit(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
             throw failure("did not exit within " + timeout.toMillis() + " ms");
         }
@@ -217,13 +239,13 @@ final class ChildJvm implements AutoCloseable {
     }
 
     /** SIGKILL (no shutdown hooks, sockets reset by the kernel); returns the exit code once it is gone. */
-    int kill() throws InterruptedException {
+    public int kill() throws InterruptedException {
         process.destroyForcibly();
         return awaitExit(KILL_WAIT);
     }
 
     /** SIGTERM, up to {@value #STOP_GRACE_SECONDS} s to exit, then SIGKILL. Returns the exit code. */
-    int stop() throws InterruptedException {
+    public int stop() throws InterruptedException {
         process.destroy();
         if (!process.waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
             System.err.println("[" + name + " " + pid() + "] ignored SIGTERM for " + STOP_GRACE_SECONDS
