@@ -8,7 +8,9 @@ import java.nio.ByteBuffer;
  * {@code fail} methods may be called, once, from any thread; a second answer throws
  * {@link IllegalStateException}.
  *
- * <p>The request's {@link #request() message} stays valid until the answer has been sent; the buffer
+ * <p>The request's {@link #request() message} stays valid until the answer has been sent, and Baton
+ * releases it then: do not close it yourself (replying with its own buffer, as an echo does, is safe only
+ * because of that). The buffer
  * passed to {@code reply} must not be modified after the call (it is written from, or on the in-process
  * path handed to the caller, without a copy). Answering a one-way call does nothing but release it.
  */

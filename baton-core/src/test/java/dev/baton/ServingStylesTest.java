@@ -74,6 +74,44 @@ class ServingStylesTest {
     }
 
     @Test
+    void aBlockingCallFromAnInlineHandlerFailsFastInsteadOfDeadlocking() throws Exception {
+        try (Cluster c = Cluster.withNodes(2)) {
+            EchoTest.startEcho(c.node(1), "echo");
+            Client echo = c.node(0).client("echo");
+            echo.awaitServers(1, Duration.ofSeconds(5));
+            // An inline handler runs on the I/O thread that would have to read the nested call's response.
+            c.node(0).newServer("nested").inline(0, call -> {
+                try {
+                    echo.call(0, new byte[1]);
+                    call.reply("no error".getBytes());
+                } catch (BatonException e) {
+                    call.reply(e.code().name().getBytes());
+                }
+            }).start();
+            Client nested = c.node(1).client("nested");
+            nested.awaitServers(1, Duration.ofSeconds(5));
+            long t0 = System.nanoTime();
+            assertEquals("INVALID_ARGUMENT", new String(nested.call(0, new byte[0])));
+            assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "failed fast, not at the deadline");
+        }
+    }
+
+    @Test
+    void requestsNoDealerTookAreAnsweredWhenTheServerCloses() throws Exception {
+        try (Cluster c = Cluster.withNodes(2)) {
+            Server server = c.node(0).newServer("pull").start();
+            Client client = c.node(1).client("pull");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            CompletableFuture<Message> f = client.callAsync(0, new byte[1]);
+            Wait.until(() -> c.node(0).stats().requestsHandled() == 1, Duration.ofSeconds(5));
+            server.close();
+            java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+            assertEquals(Status.Code.UNAVAILABLE, ((BatonException) e.getCause()).code());
+        }
+    }
+
+    @Test
     void oneWayCallsRunTheHandlerAndExpectNoAnswer() throws Exception {
         try (Cluster c = Cluster.withNodes(2)) {
             CountDownLatch got = new CountDownLatch(100);

@@ -19,9 +19,11 @@ public interface FrameHandler {
     void onFrame(TransportConnection connection, InboundHeader header, Message payload);
 
     /**
-     * The connection closed or broke. Called once, on whichever thread noticed. Frames not yet written are
-     * dropped ({@link OutboundFrame#onDropped}) after this call; frames whose bytes (some or all) reached the
-     * socket were or will be reported {@link OutboundFrame#onWritten written}.
+     * The connection closed or broke. Called once, from the transport's task queue (never inside the call
+     * that noticed, so never under a sender's locks). Frames not yet written are dropped
+     * ({@link OutboundFrame#onDropped}) and frames whose bytes reached the socket reported
+     * {@link OutboundFrame#onWritten written}, before or after this call: handlers must not depend on the
+     * order.
      */
     void onClose(TransportConnection connection, BatonException cause);
 }

@@ -37,6 +37,14 @@ public interface TransportConnection {
         return false;
     }
 
+    /**
+     * True when the calling thread is the one that reads this connection right now (its I/O thread, or a
+     * caller polling it): such a thread must not block waiting for a frame of this connection.
+     */
+    default boolean readByCurrentThread() {
+        return false;
+    }
+
     /** The peer's identity; null until the handshake completed. */
     PeerIdentity remoteIdentity();
 

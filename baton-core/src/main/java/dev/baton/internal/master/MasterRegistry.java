@@ -289,11 +289,13 @@ public final class MasterRegistry implements Registry {
                 }
                 l.onRejoined(new NodeInfo(rank, nodeId, address, name));
                 LOG.log(System.Logger.Level.INFO, "rejoined the master at {0} as rank {1}", master, rank);
+                boolean closeNow;
                 synchronized (this) {
                     reconnector = null;
-                    if (closed) {
-                        client.close();
-                    }
+                    closeNow = closed;
+                }
+                if (closeNow) {
+                    client.close();     // outside the lock: closing waits for the I/O thread, which may need it
                 }
                 if (!client.isOpen()) {
                     onMasterLost(Status.of(Status.Code.UNAVAILABLE, "lost again").asException());

@@ -195,7 +195,7 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         } else {
             rank = nextRank++;
         }
-        NodeInfo info = new NodeInfo(rank, nodeId, new InetSocketAddress(host, port), name == null ? "node" : name);
+        NodeInfo info = new NodeInfo(rank, nodeId, ControlProtocol.address(host, port), name == null ? "node" : name);
         c.attach(info);
         nodes.put(rank, new Joined(info, c));
         version++;

@@ -13,7 +13,8 @@ import java.util.concurrent.locks.LockSupport;
  * the wheel at once, so nothing they reference is retained.
  *
  * <p>The thread visits one bucket per tick and expires the calls whose deadline has passed; calls due in a
- * later revolution stay. Deadlines fire at most about two ticks late. The thread also runs the node's rare
+ * later revolution stay. A call is never put into a bucket already visited for its tick (checked under the
+ * bucket's lock), so no deadline is missed by a revolution. Deadlines fire at most about two ticks late. The thread also runs the node's rare
  * delayed housekeeping tasks.
  */
 final class DeadlineTimer implements Runnable {
@@ -26,9 +27,10 @@ final class DeadlineTimer implements Runnable {
     private record Task(long atNanos, Runnable action) {
     }
 
-    /** A bucket's list head; its monitor guards the list and the links of the calls in it. */
+    /** A bucket's list head; its monitor guards the list, the links of the calls in it and visitedTick. */
     private static final class Bucket {
         PendingCall head;
+        long visitedTick = -1;
     }
 
     private final Bucket[] wheel = new Bucket[BUCKETS];
@@ -46,31 +48,29 @@ final class DeadlineTimer implements Runnable {
         thread.start();
     }
 
-    /** Watches {@code call}'s deadline. Any thread. */
+    /**
+     * Watches {@code call}'s deadline. Any thread. The call goes into the bucket of its due tick, unless the
+     * timer has already visited that bucket for that tick (the check is made under the bucket's lock, which
+     * the timer holds while it visits), in which case it goes into the next bucket still ahead.
+     */
     void add(PendingCall call) {
-        long dueTick = (call.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS;
+        long tick = Math.max((call.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS, processedTick + 1);
         while (true) {
-            long tick = Math.max(dueTick, processedTick + 2);
             int index = (int) (tick & MASK);
             Bucket b = wheel[index];
             synchronized (b) {
-                call.wheelBucket = index;
-                call.wheelNext = b.head;
-                call.wheelPrev = null;
-                if (b.head != null) {
-                    b.head.wheelPrev = call;
+                if (b.visitedTick < tick) {
+                    call.wheelBucket = index;
+                    call.wheelNext = b.head;
+                    call.wheelPrev = null;
+                    if (b.head != null) {
+                        b.head.wheelPrev = call;
+                    }
+                    b.head = call;
+                    return;
                 }
-                b.head = call;
             }
-            // If this thread was descheduled long enough for the timer to pass the bucket, this revolution's
-            // visit is gone: move the call to a bucket still ahead rather than fire a revolution late.
-            if (processedTick < tick) {
-                return;
-            }
-            remove(call);
-            if (call.isDone()) {
-                return;
-            }
+            tick = Math.max(tick + 1, processedTick + 1);
         }
     }
 
@@ -119,7 +119,7 @@ final class DeadlineTimer implements Runnable {
                 long now = System.nanoTime();
                 long nowTick = (now - startNanos) / TICK_NS;
                 for (long t = processedTick + 1; t <= nowTick; t++) {
-                    expire(wheel[(int) (t & MASK)], now, false);
+                    expire(wheel[(int) (t & MASK)], t, now, false);
                     processedTick = t;
                 }
                 runTasks(now);
@@ -130,9 +130,10 @@ final class DeadlineTimer implements Runnable {
         }
     }
 
-    private void expire(Bucket b, long now, boolean all) {
+    private void expire(Bucket b, long tick, long now, boolean all) {
         PendingCall due = null;
         synchronized (b) {
+            b.visitedTick = Math.max(b.visitedTick, tick);
             PendingCall c = b.head;
             while (c != null) {
                 PendingCall next = c.wheelNext;
@@ -147,7 +148,11 @@ final class DeadlineTimer implements Runnable {
         while (due != null) {
             PendingCall next = due.wheelNext;
             due.wheelNext = null;
-            due.onDeadline();
+            try {
+                due.onDeadline();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "failing a call at its deadline threw", e);
+            }
             due = next;
         }
     }
@@ -178,7 +183,7 @@ final class DeadlineTimer implements Runnable {
             }
         }
         for (Bucket b : wheel) {
-            expire(b, 0, true);
+            expire(b, Long.MAX_VALUE, 0, true);
         }
         synchronized (tasks) {
             tasks.clear();

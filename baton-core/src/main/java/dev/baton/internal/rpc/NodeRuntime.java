@@ -292,6 +292,13 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     /** Waits for a call the caller blocks on: spin briefly (a wake-up costs more than most calls), then park. */
     Message await(PendingCall call) {
         CallFuture f = call.future;
+        ConnState on = call.connection;
+        if (!f.isDone() && on != null && on.connection.readByCurrentThread()) {
+            // The response can only be read by this very thread: blocking would wait out the deadline.
+            call.fail(Status.of(Status.Code.INVALID_ARGUMENT, "a blocking call from the thread that reads its "
+                    + "connection (an I/O thread, or a handler run while a blocked call polls) cannot get its "
+                    + "response; use callAsync"));
+        }
         if (!f.isDone() && callerSpinNs > 0) {
             // Spin, reading the call's connection ourselves: the response is then handled on this thread and
             // neither the I/O thread nor this one has to be woken across cores.
@@ -618,9 +625,8 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         Status why = closed ? Status.of(Status.Code.CLOSED, "node closed") : cause.status();
         // Written calls may have run: they fail. Unwritten ones are dropped by the transport next, and re-routed.
         for (PendingCall call : List.copyOf(cs.pending.values())) {
-            if (call.written) {
-                cs.pending.remove(call.requestId, call);
-                call.onConnectionLost(why);
+            if (call.written && cs.pending.remove(call.requestId, call)) {
+                call.onConnectionLost(why);     // only if we removed it: onWritten may race us for it
             }
         }
         for (ServerCallImpl sc : cs.serving.values()) {

@@ -138,8 +138,8 @@ final class PendingCall extends OutboundFrame {
         // The connection may have closed between the write and this report, after its close handler
         // looked for written calls: fail the call here then, so it never waits for a response that cannot come.
         ConnState c = connection;
-        if (c != null && !c.connection.isOpen()) {
-            c.pending.remove(requestId, this);
+        if (c != null && !c.connection.isOpen() && c.pending.remove(requestId, this)) {
+            // Whoever removes the call from the table handles its loss: here, or the close handler.
             onConnectionLost(Status.of(Status.Code.UNAVAILABLE, "connection closed"));
         }
     }

@@ -183,6 +183,12 @@ final class ServerImpl implements Server {
         }
         closed = true;
         runtime.removeServer(this);
+        // Requests no dealer took will never be taken: answer them now rather than at their deadline.
+        ServerCallImpl left;
+        while ((left = dealerQueue.poll()) != null) {
+            left.reject(Status.of(Status.Code.UNAVAILABLE, "server " + info.serverId() + " of '" + info.service()
+                    + "' closed before a dealer took the request").withRetrySafe(true));
+        }
     }
 
     @Override

@@ -137,7 +137,11 @@ final class IoLoop implements Runnable {
     private void tick(long now) {
         nextTickNanos = now + TICK_NS;
         for (Handler h : List.copyOf(tickHandlers)) {
-            h.onTick(now);
+            try {
+                h.onTick(now);
+            } catch (RuntimeException e) {
+                h.onFailure(e);
+            }
         }
     }
 

@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class TcpConnection implements TransportConnection, IoLoop.Handler {
 
     private static final System.Logger LOG = System.getLogger(TcpConnection.class.getName());
-    private static final ThreadLocal<Boolean> POLLING = new ThreadLocal<>();
+    /** The connection the calling thread is polling (dispatching frames of), if any. */
+    private static final ThreadLocal<TcpConnection> POLLING = new ThreadLocal<>();
 
     private static final int CONNECTING = 0;
     private static final int HANDSHAKE = 1;
@@ -332,18 +333,20 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 dropAll();
                 return true;
             }
-            if (batchCount > 0) {
-                try {
-                    if (!writeBatch()) {
-                        return false;
-                    }
-                } catch (IOException e) {
-                    markClosed(unavailable("write to " + remoteAddress + " failed: " + e.getMessage(), null));
-                    continue;
+            try {
+                if (batchCount > 0 && !writeBatch()) {
+                    return false;
                 }
-            }
-            if (!buildBatch()) {
-                return true;
+                if (!buildBatch()) {
+                    return true;
+                }
+            } catch (IOException e) {
+                markClosed(unavailable("write to " + remoteAddress + " failed: " + e.getMessage(), null));
+            } catch (RuntimeException e) {
+                // E.g. a caller changed a payload buffer it had handed over. Never leave the writer role
+                // taken: close, and the next pass drops (or reports) every frame still held.
+                LOG.log(System.Logger.Level.ERROR, "send path of " + remoteAddress + " failed; closing it", e);
+                markClosed(Status.of(Status.Code.INTERNAL, "send path failed: " + e).withCause(e).asException());
             }
         }
     }
@@ -356,6 +359,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         long bytes = 0;
         batchCount = 0;
         batchDone = 0;
+        batchWritten = 0;
         iovCount = 0;
         iovIndex = 0;
         while (batchCount < MAX_BATCH_FRAMES) {
@@ -372,6 +376,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 carry = f;
                 break;
             }
+            // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
+            batch[batchCount] = f;
+            batchEnds[batchCount] = bytes + FrameCodec.HEADER_LENGTH + size;
+            batchCount++;
             FrameCodec.putHeader(buf, f, size);
             if (small) {
                 if (size > 0) {
@@ -385,9 +393,6 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 iov[iovCount++] = payload.duplicate();
             }
             bytes += FrameCodec.HEADER_LENGTH + size;
-            batch[batchCount] = f;
-            batchEnds[batchCount] = bytes;
-            batchCount++;
         }
         if (batchCount == 0) {
             return false;
@@ -514,10 +519,13 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         if (state.get() != OPEN || !reading.compareAndSet(false, true)) {
             return false;
         }
-        POLLING.set(Boolean.TRUE);
+        TcpConnection outer = POLLING.get();
+        POLLING.set(this);
         try {
             long before = lastReadNanos;
-            readAsWriter();
+            // Not as the writer: a handler or continuation run from here may send on this connection and
+            // must be able to write it itself.
+            readAndDispatch();
             return lastReadNanos != before;
         } catch (IOException e) {
             markClosed(unavailable("connection to " + remoteAddress + " broke: " + e.getMessage(), null));
@@ -526,7 +534,11 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             onFailure(e);
             return false;
         } finally {
-            POLLING.remove();
+            if (outer == null) {
+                POLLING.remove();
+            } else {
+                POLLING.set(outer);
+            }
             reading.set(false);
         }
     }
@@ -534,6 +546,11 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     /** True while the calling thread dispatches frames through {@link #poll()}. */
     static boolean isPolling() {
         return POLLING.get() != null;
+    }
+
+    @Override
+    public boolean readByCurrentThread() {
+        return loop.inLoop() || POLLING.get() == this;
     }
 
     private void readAndDispatch() throws IOException {
@@ -625,9 +642,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 b.position(p + FrameCodec.HEADER_LENGTH + len);
                 deliver(payload);
             } else if (FrameCodec.HEADER_LENGTH + len > b.capacity()) {
-                // Up to 16 MiB the payload's final buffer is allocated at once and read into directly. Beyond
-                // that it grows (doubling) as bytes actually arrive, so a peer that declares a huge frame and
-                // sends little cannot make us reserve it.
+                // Up to 16 MiB the payload's final buffer is allocated at once and read into directly (no
+                // second copy for common large messages). Beyond that it grows (doubling) as bytes actually
+                // arrive: a peer that declares a huge frame and sends little can make us reserve at most
+                // 16 MiB on its connection, and only after a valid handshake.
                 ByteBuffer target = pool.acquire(Math.min(len, INITIAL_LARGE_ALLOCATION));
                 int have = b.remaining() - FrameCodec.HEADER_LENGTH;
                 target.put(0, b, p + FrameCodec.HEADER_LENGTH, have);
@@ -729,6 +747,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
      * role) drop what was not sent.
      */
     private void markClosed(BatonException cause) {
+        if (closeCause == null) {
+            closeCause = cause;     // before CLOSED is visible, so a writer that sees CLOSED drops with it
+        }
         int s;
         do {
             s = state.get();
@@ -736,7 +757,6 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 return;
             }
         } while (!state.compareAndSet(s, CLOSED));
-        closeCause = cause;
         if (key != null) {
             key.cancel();
         }

@@ -117,6 +117,9 @@ public final class TcpTransport implements Transport {
         IoLoop loop = nextLoop();
         SocketChannel ch = null;
         try {
+            if (remote.isUnresolved()) {
+                remote = new InetSocketAddress(remote.getHostString(), remote.getPort());   // DNS, on the caller
+            }
             ch = SocketChannel.open();
             configure(ch);
             boolean connected = ch.connect(remote);

@@ -132,7 +132,19 @@ public final class ControlProtocol {
         if (host == null || port < 0 || port > 65535) {
             throw Status.of(Status.Code.PROTOCOL_ERROR, "bad node address").asException();
         }
-        return new NodeInfo(rank, nodeId, new InetSocketAddress(host, port), name);
+        return new NodeInfo(rank, nodeId, address(host, port), name);
+    }
+
+    /**
+     * An address from the wire without a DNS look-up: an IP literal is parsed, a host name is left unresolved
+     * (the transport resolves it when it connects, on the connecting thread).
+     */
+    public static InetSocketAddress address(String host, int port) {
+        try {
+            return new InetSocketAddress(java.net.InetAddress.ofLiteral(host), port);
+        } catch (IllegalArgumentException notALiteral) {
+            return InetSocketAddress.createUnresolved(host, port);
+        }
     }
 
     public static void writeServer(WireWriter w, ServerInfo s) {
