@@ -592,8 +592,18 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         PeerIdentity id = cs.connection.remoteIdentity();
         ServerCallImpl sc = new ServerCallImpl(this, cs, null, payload, h.serviceId(), h.serverId(), h.method(),
                 h.requestId(), id == null ? -1 : id.rank(), oneWay, deadline);
-        cs.inProgress.incrementAndGet();
-        if (cs.inProgress.get() > options.maxConcurrentRequestsPerConnection()) {
+        int inProgress = cs.inProgress.incrementAndGet();
+        if (inProgress > 2 * options.maxConcurrentRequestsPerConnection()) {
+            // Refusals are answers too, and they queue: a peer that keeps sending while it does not read
+            // them would grow our send queue without end. It is broken or hostile: hang up.
+            cs.inProgress.decrementAndGet();
+            payload.close();
+            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: {1} requests in progress, twice the limit",
+                    cs.connection.remoteAddress(), inProgress);
+            cs.connection.close();
+            return;
+        }
+        if (inProgress > options.maxConcurrentRequestsPerConnection()) {
             serving.incrementAndGet();
             sc.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "more than " + options.maxConcurrentRequestsPerConnection()
                     + " requests in progress on this connection").withRetrySafe(true));

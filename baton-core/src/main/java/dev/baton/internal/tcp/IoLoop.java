@@ -190,6 +190,14 @@ final class IoLoop implements Runnable {
     /** Stops the loop; tasks already queued still run. Waits for the thread up to {@code timeoutMs}. */
     void shutdown(long timeoutMs) {
         running = false;
+        if (thread.getState() == Thread.State.NEW) {
+            try {
+                selector.close();   // never started: nobody else will close it
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing selector", e);
+            }
+            return;
+        }
         selector.wakeup();
         if (!inLoop()) {
             try {

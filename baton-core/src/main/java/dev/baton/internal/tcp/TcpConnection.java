@@ -76,6 +76,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private final AtomicInteger wip = new AtomicInteger(1);          // the I/O thread is the writer until OPEN
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicInteger queuedRequests = new AtomicInteger();
+    private final AtomicInteger queuedFrames = new AtomicInteger();     // every frame held, requests or not
     private final Object capacityMonitor = new Object();
     private volatile int capacityWaiters;
 
@@ -247,6 +248,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             return BACK_PRESSURED;
         }
         queuedBytes.addAndGet(size);
+        queuedFrames.incrementAndGet();
         if (request) {
             queuedRequests.incrementAndGet();
         }
@@ -271,7 +273,8 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                     if (state.get() == CLOSED) {
                         return false;
                     }
-                    if (queuedRequests.get() < transport.settings().maxQueuedFrames() && (queued == 0 || queued + bytes <= max)) {
+                    if (queuedRequests.get() < transport.settings().maxQueuedFrames() && queuedFrames.get() < queue.capacity()
+                            && (queued == 0 || queued + bytes <= max)) {
                         return true;
                     }
                     long waitNs = deadlineNanos - System.nanoTime();
@@ -288,6 +291,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
 
     private void releaseQueued(OutboundFrame f) {
         queuedBytes.addAndGet(-f.payloadSize());
+        queuedFrames.decrementAndGet();
         if (f.frameType() == FrameType.REQUEST) {
             queuedRequests.decrementAndGet();
         }

@@ -266,7 +266,14 @@ public final class TcpTransport implements Transport {
                     continue;
                 }
                 IoLoop loop = nextLoop();
-                TcpConnection c = new TcpConnection(TcpTransport.this, loop, ch, String.valueOf(ch.getRemoteAddress()), false);
+                String remote;
+                try {
+                    remote = String.valueOf(ch.getRemoteAddress());
+                } catch (IOException e) {
+                    ch.close();     // reset between accept and now
+                    continue;
+                }
+                TcpConnection c = new TcpConnection(TcpTransport.this, loop, ch, remote, false);
                 connections.add(c);
                 loop.execute(() -> c.register(false));
             }
