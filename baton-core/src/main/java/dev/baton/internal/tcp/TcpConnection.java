@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <h2>Receiving</h2>
  * One thread reads at a time: the I/O thread, or a caller that polls the connection while it spins for its
- * response ({@link #poll()}); the {@code reading} flag decides. Frames that fit the 256 KiB read buffer are parsed in place and their payload
+ * response ({@link #poll()}); the {@code reading} flag decides. Frames that fit the 64 KiB read buffer are parsed in place and their payload
  * copied once into a pooled buffer; a larger frame's payload is read straight into its own pooled buffer.
  * The declared length is checked against the maximum before anything is allocated.
  */
@@ -50,7 +50,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private static final int CLOSED = 3;
 
     private static final int SEND_BUFFER_SIZE = 64 * 1024;
-    private static final int READ_BUFFER_SIZE = 256 * 1024;
+    private static final int READ_BUFFER_SIZE = 64 * 1024;
     /** Payloads up to this size are copied next to their header; larger ones are written in place. */
     private static final int SMALL_PAYLOAD = 4096;
     private static final int MAX_BATCH_FRAMES = 64;
