@@ -92,12 +92,32 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        if (maybeRan && status.retrySafe()) {
-            status = status.withRetrySafe(false);   // an earlier attempt may have run: never claim otherwise
+        cleanUp();
+        runtime.stats.callsFailed.increment();
+        future.completeExceptionally(finalStatus(status).asException());
+    }
+
+    /**
+     * Like {@link #fail}, but the caller's continuations run on the handler executor, not on this thread: the
+     * timer thread must not run user code, or one slow continuation would delay every other deadline.
+     */
+    private void failElsewhere(Status status) {
+        if (!finish()) {
+            return;
         }
         cleanUp();
         runtime.stats.callsFailed.increment();
-        future.completeExceptionally(status.asException());
+        BatonException e = finalStatus(status).asException();
+        try {
+            runtime.handlerExecutor().execute(() -> future.completeExceptionally(e));
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            future.completeExceptionally(e);
+        }
+    }
+
+    private Status finalStatus(Status status) {
+        // An earlier attempt may have run: never claim the call is safe to send again.
+        return maybeRan && status.retrySafe() ? status.withRetrySafe(false) : status;
     }
 
     /** After {@link CallFuture#cancel}: tell the server, release the slot. */
@@ -115,7 +135,7 @@ final class PendingCall extends OutboundFrame {
             fail(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
             return;
         }
-        fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
+        failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
                 + (options.timeout() != null ? options.timeout().toMillis() : runtime.defaultTimeoutMs()) + " ms"));
         sendCancelIfWritten();
     }
