@@ -17,7 +17,6 @@ final class ConnState {
     final ConcurrentHashMap<Long, PendingCall> pending = new ConcurrentHashMap<>();
     final ConcurrentHashMap<Long, ServerCallImpl> serving = new ConcurrentHashMap<>();
     final AtomicInteger inProgress = new AtomicInteger();
-    volatile boolean opened;
     volatile boolean goingAway;
     /** Set once a close-when-idle check runs for this connection (GOAWAY, the peer left). */
     final java.util.concurrent.atomic.AtomicBoolean closeScheduled = new java.util.concurrent.atomic.AtomicBoolean();

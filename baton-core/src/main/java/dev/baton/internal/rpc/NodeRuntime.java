@@ -540,7 +540,6 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         } else if (cs.peer != null) {
             cs.peer.onOpened(c);
         }
-        cs.opened = true;
         connections.add(cs);
         if (closed) {
             goAway(cs);
