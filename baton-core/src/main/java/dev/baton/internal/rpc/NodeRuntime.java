@@ -34,12 +34,10 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -79,19 +77,16 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     private final boolean ownsHandlerExecutor;
     private final DeadlineTimer timer;
     private final ExecutorService events;
+    private final MembershipView view;
     private final long callerSpinNs;
     private final long defaultTimeoutNs;
     private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
     private final java.util.Set<ConnState> connections = ConcurrentHashMap.newKeySet();
     private final LocalServers localServers = new LocalServers(this);
     private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
-    private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong requestIds = new AtomicLong();
     private final AtomicInteger callsInFlight = new AtomicInteger();
     private final AtomicInteger serving = new AtomicInteger();
-    private final Object membershipMonitor = new Object();
-    private volatile Membership membership = Membership.empty();     // written under membershipMonitor
-    private final java.util.Set<Integer> unconfirmed = new java.util.HashSet<>();   // guarded by membershipMonitor
     private volatile Coordination coordination;     // created on first use, under this
     private volatile int rank = -1;
     private InetSocketAddress address;
@@ -114,6 +109,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         this.timer = new DeadlineTimer(options.name());
         this.events = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true)
                 .name("baton-events-" + options.name()).unstarted(r));
+        this.view = new MembershipView(events);
     }
 
     /** Starts a node: listen, join, and return once a rank is assigned. Cleans up on failure. */
@@ -152,17 +148,17 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     @Override
     public Membership membership() {
-        return membership;
+        return view.current();
     }
 
     @Override
     public void addMembershipListener(MembershipListener listener) {
-        listeners.add(listener);
+        view.addListener(listener);
     }
 
     @Override
     public void removeMembershipListener(MembershipListener listener) {
-        listeners.remove(listener);
+        view.removeListener(listener);
     }
 
     @Override
@@ -333,7 +329,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     /** Picks a server for {@code call} and sends it there (in process or over a connection). */
     private void route(PendingCall call, AtomicInteger cursor) {
-        Membership m = membership;
+        Membership m = view.current();
         List<ServerInfo> servers = m.servers(call.service);
         CallOptions o = call.options;
         ServerInfo target = null;
@@ -411,7 +407,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         if (p != null) {
             return p;
         }
-        NodeInfo info = membership.node(r).orElse(null);
+        NodeInfo info = view.current().node(r).orElse(null);
         if (info == null) {
             return null;
         }
@@ -650,87 +646,25 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         rank = self.rank();
     }
 
-    /**
-     * A whole view from the registry: on join, after a gap in events, or after rejoining a restarted master.
-     * Nodes of the old view that the snapshot lacks may simply not have rejoined a restarted master yet: they
-     * and their servers are carried over, still routable, for a grace period, and dropped then only if the
-     * registry has not confirmed them meanwhile (a NodeJoined). So a master restart never makes live
-     * servers disappear from clients.
-     */
+    /** A whole view from the registry: on join, after a gap in events, or after rejoining a restarted master. */
     @Override
     public void onSnapshot(Membership fresh) {
-        Membership old;
-        Membership m;
-        List<NodeInfo> carried = new ArrayList<>();
-        synchronized (membershipMonitor) {
-            old = membership;
-            List<NodeInfo> nodes = new ArrayList<>(fresh.nodes());
-            List<ServerInfo> servers = new ArrayList<>();
-            for (String service : fresh.services()) {
-                servers.addAll(fresh.servers(service));
-            }
-            for (NodeInfo n : old.nodes()) {
-                if (fresh.node(n.rank()).isEmpty() && n.rank() != rank) {
-                    carried.add(n);
-                    nodes.add(n);
-                    for (ServerInfo s : old.serversOn(n.rank())) {
-                        boolean taken = fresh.servers(s.service()).stream().anyMatch(x -> x.serverId() == s.serverId());
-                        if (!taken) {
-                            servers.add(s);
-                        }
+        // Nodes the snapshot lacks are carried over (see MembershipView); dropped if still unconfirmed later.
+        for (NodeInfo n : view.applySnapshot(fresh, rank)) {
+            timer.schedule(() -> {
+                if (view.expireUnconfirmed(n)) {
+                    Peer p = peers.remove(n.rank());
+                    if (p != null) {
+                        retire(p);
                     }
                 }
-            }
-            m = carried.isEmpty() ? fresh : Membership.of(fresh.version(), nodes, servers);
-            membership = m;
-            unconfirmed.clear();
-            for (NodeInfo n : carried) {
-                unconfirmed.add(n.rank());
-            }
-            membershipMonitor.notifyAll();
+            }, UNCONFIRMED_GRACE_NS);
         }
-        for (NodeInfo n : carried) {
-            timer.schedule(() -> expireUnconfirmed(n), UNCONFIRMED_GRACE_NS);
-        }
-        // Listeners learn what the snapshot changed as the events it stands for.
-        for (MembershipEvent e : MembershipDiff.between(old, m)) {
-            notifyListeners(e, m);
-        }
-    }
-
-    /** A node carried over from an older view was never confirmed by the registry: it is gone. */
-    private void expireUnconfirmed(NodeInfo n) {
-        MembershipEvent left;
-        Membership m;
-        synchronized (membershipMonitor) {
-            NodeInfo current = membership.node(n.rank()).orElse(null);
-            if (!unconfirmed.remove(n.rank()) || current == null || current.nodeId() != n.nodeId()) {
-                return;
-            }
-            left = new MembershipEvent.NodeLeft(membership.version(), current);
-            m = membership.apply(left);
-            membership = m;
-            membershipMonitor.notifyAll();
-        }
-        Peer p = peers.remove(n.rank());
-        if (p != null) {
-            retire(p);
-        }
-        notifyListeners(left, m);
     }
 
     @Override
     public void onEvent(MembershipEvent e) {
-        Membership m;
-        synchronized (membershipMonitor) {
-            m = membership.apply(e);
-            membership = m;
-            if (e instanceof MembershipEvent.NodeJoined || e instanceof MembershipEvent.NodeLeft) {
-                unconfirmed.remove(e instanceof MembershipEvent.NodeJoined j ? j.node().rank()
-                        : ((MembershipEvent.NodeLeft) e).node().rank());
-            }
-            membershipMonitor.notifyAll();
-        }
+        view.applyEvent(e);
         switch (e) {
             case MembershipEvent.NodeLeft left -> {
                 Peer p = peers.remove(left.node().rank());
@@ -749,25 +683,6 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             default -> {
             }
         }
-        synchronized (membershipMonitor) {
-            membershipMonitor.notifyAll();
-        }
-        notifyListeners(e, m);
-    }
-
-    private void notifyListeners(MembershipEvent e, Membership m) {
-        if (listeners.isEmpty() || closed) {
-            return;
-        }
-        events.execute(() -> {
-            for (MembershipListener l : listeners) {
-                try {
-                    l.onChange(e, m);
-                } catch (RuntimeException ex) {
-                    LOG.log(System.Logger.Level.WARNING, "membership listener failed", ex);
-                }
-            }
-        });
     }
 
     /**
@@ -803,22 +718,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     }
 
     List<ServerInfo> awaitServers(String service, int count, Duration timeout) throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        synchronized (membershipMonitor) {
-            while (true) {
-                List<ServerInfo> s = membership.servers(service);
-                if (s.size() >= count) {
-                    return s;
-                }
-                checkOpen();
-                long left = end - System.nanoTime();
-                if (left <= 0) {
-                    throw Status.of(Status.Code.DEADLINE_EXCEEDED, "only " + s.size() + " of " + count + " servers of '"
-                            + service + "' known after " + timeout.toMillis() + " ms").asException();
-                }
-                TimeUnit.NANOSECONDS.timedWait(membershipMonitor, left);
-            }
-        }
+        return view.awaitServers(service, count, timeout, () -> closed);
     }
 
     // ================================================================== shutdown
@@ -837,9 +737,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "leaving the registry failed", e);
         }
-        synchronized (membershipMonitor) {
-            membershipMonitor.notifyAll();
-        }
+        view.close();
         // 2. GOAWAY on every connection: peers send nothing new, and close their side once the calls they
         //    have in flight here are answered. Requests that were already on the way are still served.
         for (ConnState cs : connections) {
@@ -861,6 +759,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     private void shutdownResources() {
         closed = true;
+        view.close();
         for (Peer p : peers.values()) {
             p.close();
         }
