@@ -24,17 +24,4 @@ public final class FrameType {
 
     private FrameType() {
     }
-
-    public static String name(int type) {
-        return switch (type) {
-            case HELLO -> "HELLO";
-            case REQUEST -> "REQUEST";
-            case RESPONSE -> "RESPONSE";
-            case CANCEL -> "CANCEL";
-            case PING -> "PING";
-            case PONG -> "PONG";
-            case GOAWAY -> "GOAWAY";
-            default -> "UNKNOWN(" + type + ")";
-        };
-    }
 }

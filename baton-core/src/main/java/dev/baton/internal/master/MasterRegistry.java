@@ -118,11 +118,6 @@ public final class MasterRegistry implements Registry {
         }
     }
 
-    /** This node's rank (it may change if the master restarted and the old rank was taken). */
-    public int rank() {
-        return rank;
-    }
-
     @Override
     public ServerInfo registerServer(String service, int serverId, Duration timeout) {
         ServerInfo info = register(client(), service, serverId, -1, timeout);

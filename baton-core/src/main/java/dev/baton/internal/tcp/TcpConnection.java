@@ -815,10 +815,6 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         this.attachment = attachment;
     }
 
-    boolean isOutbound() {
-        return outbound;
-    }
-
     @Override
     public String toString() {
         return "TcpConnection[" + remoteAddress + (outbound ? ", outbound" : ", inbound") + ", " + state.get() + "]";

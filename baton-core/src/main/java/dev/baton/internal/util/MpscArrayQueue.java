@@ -70,10 +70,4 @@ public final class MpscArrayQueue<E> {
         head = h + 1;
         return e;
     }
-
-    /** Approximate: exact only when no producer or consumer is running. */
-    public boolean isEmpty() {
-        long h = head;
-        return (long) SEQS.getAcquire(sequences, (int) h & mask) != h + 1;
-    }
 }
