@@ -16,6 +16,15 @@ import java.util.concurrent.CompletableFuture;
  * MESSAGE_TOO_LARGE, RESOURCE_EXHAUSTED, ...). A response that arrives after its call completed is dropped.
  * Cancelling the returned future cancels the call (the server is told).
  *
+ * <h2>Three ways to call</h2>
+ * <ul>
+ *   <li>{@link #call(int, ByteBuffer)}: blocks for the response, which the caller owns and closes;</li>
+ *   <li>{@link #callAsync(int, ByteBuffer)}: a {@link CompletableFuture} (allocates the future and the
+ *       response object; composable, cancellable);</li>
+ *   <li>{@link #call(int, ByteBuffer, CallOptions, ResponseListener)}: a callback that borrows the response;
+ *       nothing is allocated per call, the way to run millions of calls per second.</li>
+ * </ul>
+ *
  * <h2>Buffers</h2>
  * The request buffer is sent from in place (no copy for large payloads) and must not be modified until the
  * call completes. The response {@link Message} lends a pooled buffer: close it when done.
@@ -64,6 +73,19 @@ public interface Client {
 
     default CompletableFuture<Message> callAsync(int method, MemorySegment request) {
         return callAsync(method, request.asByteBuffer(), options());
+    }
+
+    /**
+     * Calls without allocating: the outcome goes to {@code listener}, which gets the response lent for the
+     * duration of {@link ResponseListener#onResponse} (see {@link ResponseListener} for threads and rules).
+     * Errors known before anything is sent (no such service, too large, closed node) reach the listener
+     * too, on this thread, before this method returns. The call ends at its deadline at the latest; it has no
+     * handle to cancel it by (use {@link #callAsync} for that).
+     */
+    void call(int method, ByteBuffer request, CallOptions options, ResponseListener listener);
+
+    default void call(int method, ByteBuffer request, ResponseListener listener) {
+        call(method, request, options(), listener);
     }
 
     /** Calls and waits for the response (or the deadline). Throws {@link BatonException} on failure. */

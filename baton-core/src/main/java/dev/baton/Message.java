@@ -1,46 +1,68 @@
 package dev.baton;
 
+import dev.baton.internal.buffer.MessageAccess;
+import dev.baton.internal.buffer.ObjectPool;
 import dev.baton.spi.BufferRecycler;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * A received payload: a request as a handler sees it, or a response as a caller sees it.
  *
  * <p>Bytes received from the network sit in a pooled direct buffer, which this object lends to you without a
- * copy. {@link #close()} gives the buffer back to the pool; it is optional (an unclosed message is reclaimed
- * by the garbage collector, the pool just misses it) but it is what keeps a busy process free of garbage.
- * Do not read a message after closing it. On the in-process path the message is the caller's (or handler's)
- * own buffer: it was never copied.
+ * copy. On the in-process path the message is the caller's (or handler's) own buffer: it was never copied.
  *
- * <p>Not thread-safe for concurrent reading through {@link #buffer()} positions; the views it returns are
- * independent, so hand each thread its own {@code buffer()}.
+ * <h2>Who releases it</h2>
+ * <ul>
+ *   <li>A response returned by {@link Client#call} or completing {@link Client#callAsync} is yours:
+ *       {@link #close()} gives its buffer back to the pool. Closing is optional (an unclosed message is
+ *       reclaimed by the garbage collector, the pool just misses it) but it is what keeps a busy process free
+ *       of garbage. Do not read a message after closing it.</li>
+ *   <li>A request ({@link ServerCall#request()}) and a response passed to a {@link ResponseListener} are
+ *       <em>lent</em>: Baton releases them (a request once its answer is sent, a response when the listener
+ *       returns) and reuses the object itself. {@code close()} on a lent message does nothing. Copy what you
+ *       need to keep.</li>
+ * </ul>
+ *
+ * <p>The absolute getters ({@link #getLong(int)}, {@link #copyTo}, ...) read without allocating anything;
+ * {@link #buffer()} and {@link #segment()} create a view. Multi-byte getters read little-endian, the byte order
+ * of Baton's wire protocol. Reading from several threads is safe; the views are independent.
  */
 public final class Message implements AutoCloseable {
 
     private static final ByteBuffer EMPTY_BUFFER = ByteBuffer.allocate(0).asReadOnlyBuffer();
+    private static final Message EMPTY = new Message(EMPTY_BUFFER, null, false);
     private static final AtomicIntegerFieldUpdater<Message> CLOSED =
             AtomicIntegerFieldUpdater.newUpdater(Message.class, "closed");
+    /** Lent message objects waiting for reuse (the runtime's, shared by every node of the process). */
+    private static final ObjectPool<Message> SHELLS = new ObjectPool<>(4096);
 
-    private final ByteBuffer data;
-    private final BufferRecycler recycler;
+    static {
+        MessageAccess.register(new Access());
+    }
+
+    private ByteBuffer data;
+    private BufferRecycler recycler;
+    private boolean lent;
     private volatile int closed;
 
-    private Message(ByteBuffer data, BufferRecycler recycler) {
+    private Message(ByteBuffer data, BufferRecycler recycler, boolean lent) {
         this.data = data;
         this.recycler = recycler;
+        this.lent = lent;
     }
 
     /** A message over {@code buffer}'s remaining bytes, with nothing to recycle. Does not copy. */
     public static Message wrap(ByteBuffer buffer) {
-        return new Message(buffer.slice(), null);
+        return new Message(buffer.slice(), null, false);
     }
 
     /** A message over {@code bytes}. Does not copy. */
     public static Message wrap(byte[] bytes) {
-        return new Message(ByteBuffer.wrap(bytes), null);
+        return new Message(ByteBuffer.wrap(bytes), null, false);
     }
 
     /**
@@ -48,12 +70,12 @@ public final class Message implements AutoCloseable {
      * on {@link #close()}.
      */
     public static Message pooled(ByteBuffer buffer, int size, BufferRecycler recycler) {
-        return new Message(buffer.limit(size).position(0), recycler);
+        return new Message(buffer.limit(size).position(0), recycler, false);
     }
 
-    /** An empty message. */
+    /** An empty message (one shared instance: closing it does nothing). */
     public static Message empty() {
-        return new Message(EMPTY_BUFFER, null);
+        return EMPTY;
     }
 
     /** The payload size in bytes. */
@@ -71,6 +93,34 @@ public final class Message implements AutoCloseable {
         return MemorySegment.ofBuffer(data.slice()).asReadOnly();
     }
 
+    /** The byte at {@code index} (0 is the first byte of the payload). */
+    public byte getByte(int index) {
+        return data.get(offset(index, 1));
+    }
+
+    /** The little-endian int at {@code index}. */
+    public int getInt(int index) {
+        int v = data.getInt(offset(index, 4));
+        return data.order() == ByteOrder.LITTLE_ENDIAN ? v : Integer.reverseBytes(v);
+    }
+
+    /** The little-endian long at {@code index}. */
+    public long getLong(int index) {
+        long v = data.getLong(offset(index, 8));
+        return data.order() == ByteOrder.LITTLE_ENDIAN ? v : Long.reverseBytes(v);
+    }
+
+    /**
+     * Copies as much of the payload as fits into {@code dst}, from its position on, and advances that
+     * position. Returns the number of bytes copied.
+     */
+    public int copyTo(ByteBuffer dst) {
+        int n = Math.min(size(), dst.remaining());
+        dst.put(dst.position(), data, data.position(), n);
+        dst.position(dst.position() + n);
+        return n;
+    }
+
     /** A copy of the payload. */
     public byte[] toByteArray() {
         byte[] out = new byte[size()];
@@ -78,10 +128,21 @@ public final class Message implements AutoCloseable {
         return out;
     }
 
-    /** Returns the buffer to its pool. Idempotent. */
+    private int offset(int index, int width) {
+        if (index < 0 || index > size() - width) {
+            throw new IndexOutOfBoundsException("index " + index + " (+" + width + ") outside a payload of "
+                    + size() + " bytes");
+        }
+        return data.position() + index;
+    }
+
+    /**
+     * Returns the buffer to its pool. Idempotent. Does nothing on a lent message (a request, or a response
+     * given to a {@link ResponseListener}): Baton releases those itself.
+     */
     @Override
     public void close() {
-        if (CLOSED.compareAndSet(this, 0, 1) && recycler != null) {
+        if (!lent && CLOSED.compareAndSet(this, 0, 1) && recycler != null) {
             recycler.recycle(data);
         }
     }
@@ -89,5 +150,58 @@ public final class Message implements AutoCloseable {
     @Override
     public String toString() {
         return "Message[" + size() + " bytes]";
+    }
+
+    /** The runtime's side of lent messages; see {@link MessageAccess}. */
+    private static final class Access implements MessageAccess {
+
+        @Override
+        public Message lend(ByteBuffer buffer, BufferRecycler recycler) {
+            Message m = SHELLS.poll();
+            if (m == null) {
+                return new Message(buffer, recycler, true);
+            }
+            m.data = buffer;
+            m.recycler = recycler;
+            m.lent = true;
+            m.closed = 0;
+            return m;
+        }
+
+        @Override
+        public void release(Message m) {
+            if (!m.lent) {
+                m.close();
+                return;
+            }
+            BufferRecycler r = m.recycler;
+            ByteBuffer b = m.data;
+            recycleShell(m);
+            if (r != null) {
+                r.recycle(b);
+            }
+        }
+
+        @Override
+        public Message own(Message m) {
+            if (!m.lent) {
+                return m;
+            }
+            Message owned = new Message(m.data, m.recycler, false);
+            recycleShell(m);
+            return owned;
+        }
+
+        @Override
+        public ByteBuffer data(Message m) {
+            return m.data;
+        }
+
+        private static void recycleShell(Message m) {
+            m.data = EMPTY_BUFFER;
+            m.recycler = null;
+            m.closed = 1;
+            SHELLS.offer(m);
+        }
     }
 }

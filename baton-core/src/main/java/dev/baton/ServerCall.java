@@ -13,6 +13,10 @@ import java.nio.ByteBuffer;
  * because of that). The buffer
  * passed to {@code reply} must not be modified after the call (it is written from, or on the in-process
  * path handed to the caller, without a copy). Answering a one-way call does nothing but release it.
+ *
+ * <p>Baton reuses call objects: once a call is answered <em>and</em> its handler has returned (for a
+ * {@link Dealer}: once it is answered), the object may already carry another request. Do not keep a
+ * reference to it past that point.
  */
 public interface ServerCall {
 
@@ -42,6 +46,13 @@ public interface ServerCall {
 
     /** Answers with the remaining bytes of {@code response}. */
     void reply(ByteBuffer response);
+
+    /**
+     * Answers with {@code response}'s bytes, without a copy; {@code call.reply(call.request())} is an echo
+     * that allocates nothing. The message must stay valid until the answer is sent (the call's own request
+     * does).
+     */
+    void reply(Message response);
 
     /** Answers with {@code response}. */
     default void reply(byte[] response) {

@@ -1,10 +1,12 @@
 package dev.baton.bench;
 
+import dev.baton.BatonException;
 import dev.baton.Client;
 import dev.baton.Master;
 import dev.baton.Message;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.ResponseListener;
 import dev.baton.Server;
 
 import java.net.InetSocketAddress;
@@ -12,7 +14,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiConsumer;
 
 /**
  * Baton's client side: a client node joined to the master, calling service {@value #SERVICE}. In process, the
@@ -43,7 +44,7 @@ final class BatonTarget implements Target {
 
     /** The echo server of every Baton node in a benchmark: answers inline, on the thread that read the request. */
     static Server serveEcho(Node node) {
-        return node.newServer(SERVICE).inline(METHOD, call -> call.reply(call.request().buffer())).start(SETUP_TIMEOUT);
+        return node.newServer(SERVICE).inline(METHOD, call -> call.reply(call.request())).start(SETUP_TIMEOUT);
     }
 
     /** Joins the master of a child JVM's server nodes. */
@@ -103,13 +104,16 @@ final class BatonTarget implements Target {
 
             @Override
             protected void start(Slot slot) {
-                client.callAsync(METHOD, request).whenComplete((BatonSlot) slot);
+                client.call(METHOD, request, (BatonSlot) slot);
             }
         };
     }
 
-    /** The slot is its own completion callback, so issuing a call allocates only what Baton allocates. */
-    private static final class BatonSlot extends Lane.Async.Slot implements BiConsumer<Message, Throwable> {
+    /**
+     * The slot is its own response listener (Baton's allocation-free way to call), so issuing a call allocates
+     * only what Baton allocates.
+     */
+    private static final class BatonSlot extends Lane.Async.Slot implements ResponseListener {
         private final int expected;
 
         BatonSlot(Lane.Async lane, int expected) {
@@ -118,14 +122,14 @@ final class BatonTarget implements Target {
         }
 
         @Override
-        public void accept(Message m, Throwable error) {
-            if (m != null) {
-                int size = m.size();
-                m.close();
-                if (size != expected) {
-                    error = new IllegalStateException("echo returned " + size + " bytes, expected " + expected);
-                }
-            }
+        public void onResponse(Message m) {
+            int size = m.size();
+            done(size == expected ? null
+                    : new IllegalStateException("echo returned " + size + " bytes, expected " + expected));
+        }
+
+        @Override
+        public void onFailure(BatonException error) {
             done(error);
         }
     }

@@ -14,7 +14,9 @@ public interface FrameHandler {
 
     /**
      * A frame arrived. {@code header} is valid only during this call; {@code payload} now belongs to the
-     * handler, which closes it when done.
+     * handler, which closes it when done. Baton's own transports lend it instead (see {@link Message}), and
+     * Baton's own handlers give it back to the pool themselves; a lent payload that is never given back is
+     * simply left to the garbage collector.
      */
     void onFrame(TransportConnection connection, InboundHeader header, Message payload);
 

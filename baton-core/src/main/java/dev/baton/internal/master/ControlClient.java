@@ -4,6 +4,7 @@ import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.Status;
 import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.spi.FrameHandler;
@@ -137,7 +138,8 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     }
 
     @Override
-    public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
+    public void onFrame(TransportConnection c, InboundHeader h, Message frame) {
+        Message payload = MessageAccess.get().own(frame);     // kept past this call: answers, events
         if (h.type() == FrameType.RESPONSE) {
             CompletableFuture<Message> f = pending.remove(h.requestId());
             if (f == null) {

@@ -8,6 +8,7 @@ import dev.baton.NodeInfo;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
 import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.internal.wire.WireReader;
@@ -121,7 +122,7 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
 
     @Override
     public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
-        try (payload) {
+        try {
             if (h.type() != FrameType.REQUEST) {
                 return;
             }
@@ -137,6 +138,8 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "master failed on method " + h.method(), e);
                 reply(c, id, h.method(), Status.of(Status.Code.INTERNAL, e.toString()));
             }
+        } finally {
+            MessageAccess.get().release(payload);     // requests are read before this returns
         }
     }
 

@@ -1,8 +1,10 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Client;
 import dev.baton.Message;
+import dev.baton.ResponseListener;
 import dev.baton.ServerInfo;
 
 import java.nio.ByteBuffer;
@@ -54,20 +56,34 @@ final class ClientImpl implements Client {
 
     @Override
     public CompletableFuture<Message> callAsync(int method, ByteBuffer request, CallOptions options) {
-        return runtime.start(this, method, request, options, false).future;
+        PendingCall call = runtime.start(this, method, request, options, PendingCall.FUTURE, null);
+        CompletableFuture<Message> f = call.future;
+        call.release();
+        return f;
+    }
+
+    @Override
+    public void call(int method, ByteBuffer request, CallOptions options, ResponseListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        runtime.start(this, method, request, options, PendingCall.LISTENER, listener).release();
     }
 
     @Override
     public Message call(int method, ByteBuffer request, CallOptions options) {
-        return runtime.await(runtime.start(this, method, request, options, false));
+        return runtime.await(runtime.start(this, method, request, options, PendingCall.BLOCKING, null));
     }
 
     @Override
     public void oneWay(int method, ByteBuffer request, CallOptions options) {
-        PendingCall call = runtime.start(this, method, request, options, true);
-        // One-way calls complete when written; fail now only for errors known before sending.
-        if (call.future.isCompletedExceptionally()) {
-            runtime.await(call);
+        PendingCall call = runtime.start(this, method, request, options, PendingCall.ONE_WAY, null);
+        try {
+            // One-way calls complete when written; fail now only for errors known before sending.
+            BatonException e = call.delivered ? call.error : null;
+            if (e != null) {
+                throw new BatonException(e.status());
+            }
+        } finally {
+            call.release();
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.baton.internal.rpc;
 
 import dev.baton.spi.TransportConnection;
 
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -14,8 +13,8 @@ final class ConnState {
     final TransportConnection connection;
     /** The peer whose FrontEnd owns (or adopted) this connection; null for an inbound one it did not adopt. */
     volatile Peer peer;
-    final ConcurrentHashMap<Long, PendingCall> pending = new ConcurrentHashMap<>();
-    final ConcurrentHashMap<Long, ServerCallImpl> serving = new ConcurrentHashMap<>();
+    final LongMap<PendingCall> pending = new LongMap<>();
+    final LongMap<ServerCallImpl> serving = new LongMap<>();
     final AtomicInteger inProgress = new AtomicInteger();
     volatile boolean goingAway;
     /** Set once a close-when-idle check runs for this connection (GOAWAY, the peer left). */

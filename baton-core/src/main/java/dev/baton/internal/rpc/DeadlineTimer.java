@@ -139,6 +139,7 @@ final class DeadlineTimer implements Runnable {
                 PendingCall next = c.wheelNext;
                 if (all || c.deadlineNanos - now <= 0) {
                     unlink(b, c);
+                    c.retain();             // still referenced by its owner while in the wheel
                     c.wheelNext = due;      // reuse the link for a private list of due calls
                     due = c;
                 }
@@ -152,6 +153,8 @@ final class DeadlineTimer implements Runnable {
                 due.onDeadline();
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "failing a call at its deadline threw", e);
+            } finally {
+                due.release();
             }
             due = next;
         }

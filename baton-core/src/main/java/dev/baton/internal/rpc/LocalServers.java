@@ -111,6 +111,7 @@ final class LocalServers {
             if (registrationsInFlight.get() == 0) {
                 return false;
             }
+            sc.retain();        // parked's, until dispatched again
             parked.add(sc);
             return true;
         }
@@ -126,7 +127,11 @@ final class LocalServers {
             parked.clear();
         }
         for (ServerCallImpl sc : again) {
-            dispatch(sc);
+            try {
+                dispatch(sc);
+            } finally {
+                sc.release();
+            }
         }
     }
 }

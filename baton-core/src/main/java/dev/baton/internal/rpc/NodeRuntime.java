@@ -12,9 +12,12 @@ import dev.baton.Node;
 import dev.baton.NodeInfo;
 import dev.baton.NodeOptions;
 import dev.baton.NodeStats;
+import dev.baton.ResponseListener;
 import dev.baton.Server;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
+import dev.baton.internal.buffer.MessageAccess;
+import dev.baton.internal.buffer.ObjectPool;
 import dev.baton.internal.master.MasterRegistry;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.FrameHandler;
@@ -34,16 +37,14 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -58,6 +59,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     private static final System.Logger LOG = System.getLogger(NodeRuntime.class.getName());
     private static final long UNCONFIRMED_GRACE_NS = 10_000_000_000L;
+    private static final MessageAccess MESSAGES = MessageAccess.get();
 
     static final class Stats {
         final LongAdder callsStarted = new LongAdder();
@@ -87,6 +89,9 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     private final AtomicLong requestIds = new AtomicLong();
     private final AtomicInteger callsInFlight = new AtomicInteger();
     private final AtomicInteger serving = new AtomicInteger();
+    // Recycled call records (see PendingCall and ServerCallImpl for when they come back).
+    private final ObjectPool<PendingCall> callPool = new ObjectPool<>(4096);
+    private final ObjectPool<ServerCallImpl> serverCallPool = new ObjectPool<>(4096);
     private volatile Coordination coordination;     // created on first use, under this
     private volatile int rank = -1;
     private InetSocketAddress address;
@@ -251,12 +256,19 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     // ================================================================== calls
 
-    /** Creates and routes a call. Errors known up front complete the returned call's future at once. */
-    PendingCall start(ClientImpl client, int method, ByteBuffer request, CallOptions opts, boolean oneWay) {
+    /**
+     * Creates and routes a call. Errors known up front complete it at once. The caller holds the starter's
+     * reference on the returned call and must {@link PendingCall#release} it when done looking at it.
+     */
+    PendingCall start(ClientImpl client, int method, ByteBuffer request, CallOptions opts, int mode,
+                      ResponseListener listener) {
         long now = System.nanoTime();
         long timeoutNs = opts.timeout() != null ? opts.timeout().toNanos() : defaultTimeoutNs;
-        PendingCall call = new PendingCall(this, client.service(), opts, method, request,
-                requestIds.incrementAndGet(), now + timeoutNs, oneWay);
+        PendingCall call = mode == PendingCall.FUTURE ? null : callPool.poll();
+        if (call == null) {
+            call = new PendingCall(this);
+        }
+        call.init(client.service(), opts, method, request, requestIds.incrementAndGet(), now + timeoutNs, mode, listener);
         stats.callsStarted.increment();
         callsInFlight.incrementAndGet();
         if (closed) {
@@ -281,49 +293,78 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         callsInFlight.decrementAndGet();
     }
 
+    void recycle(PendingCall call) {
+        callPool.offer(call);
+    }
+
+    void recycle(ServerCallImpl call) {
+        serverCallPool.offer(call);
+    }
+
+    private ServerCallImpl serverCall() {
+        ServerCallImpl sc = serverCallPool.poll();
+        return sc != null ? sc : new ServerCallImpl(this);
+    }
+
     void servingEnded() {
         serving.decrementAndGet();
     }
 
-    /** Waits for a call the caller blocks on: spin briefly (a wake-up costs more than most calls), then park. */
+    /**
+     * Waits for a blocking call: spin briefly (a wake-up costs more than most calls), reading the call's
+     * connection on this thread, then park until the outcome is delivered. Releases the starter's reference.
+     */
     Message await(PendingCall call) {
-        CallFuture f = call.future;
-        ConnState on = call.connection;
-        if (!f.isDone() && on != null && on.connection.readByCurrentThread()) {
-            // The response can only be read by this very thread: blocking would wait out the deadline.
-            call.fail(Status.of(Status.Code.INVALID_ARGUMENT, "a blocking call from the thread that reads its "
-                    + "connection (an I/O thread, or a handler run while a blocked call polls) cannot get its "
-                    + "response; use callAsync"));
-        }
-        if (!f.isDone() && callerSpinNs > 0) {
-            // Spin, reading the call's connection ourselves: the response is then handled on this thread and
-            // neither the I/O thread nor this one has to be woken across cores.
-            long end = System.nanoTime() + callerSpinNs;
-            while (!f.isDone() && System.nanoTime() - end < 0) {
-                ConnState cs = call.connection;
-                if (cs == null || !cs.connection.poll()) {
-                    Thread.onSpinWait();
+        try {
+            ConnState on = call.connection;
+            if (!call.delivered && on != null && on.connection.readByCurrentThread()) {
+                // The response can only be read by this very thread: blocking would wait out the deadline.
+                call.fail(Status.of(Status.Code.INVALID_ARGUMENT, "a blocking call from the thread that reads its "
+                        + "connection (an I/O thread, or a handler run while a blocked call polls) cannot get its "
+                        + "response; use callAsync"));
+            }
+            if (!call.delivered && callerSpinNs > 0) {
+                // Spin, reading the call's connection ourselves: the response is then handled on this thread and
+                // neither the I/O thread nor this one has to be woken across cores.
+                long end = System.nanoTime() + callerSpinNs;
+                while (!call.delivered && System.nanoTime() - end < 0) {
+                    ConnState cs = call.connection;
+                    if (cs == null || !cs.connection.poll()) {
+                        Thread.onSpinWait();
+                    }
                 }
             }
-        }
-        try {
-            // The deadline timer completes the call; the grace covers a stalled timer thread.
-            long left = call.deadlineNanos - System.nanoTime() + 1_000_000_000L;
-            return f.get(Math.max(left, 1), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof BatonException b) {
-                throw new BatonException(b.status());
+            if (!call.delivered) {
+                park(call);
             }
-            throw Status.of(Status.Code.INTERNAL, String.valueOf(e.getCause())).withCause(e.getCause()).asException();
-        } catch (CancellationException e) {
-            throw Status.of(Status.Code.CANCELLED, "call cancelled").asException();
-        } catch (TimeoutException e) {
-            call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "deadline passed"));
-            throw Status.of(Status.Code.DEADLINE_EXCEEDED, "deadline passed").asException();
-        } catch (InterruptedException e) {
+            BatonException e = call.error;
+            if (e != null) {
+                throw new BatonException(e.status());     // a fresh one: its stack trace is the caller's
+            }
+            return call.result;
+        } finally {
+            call.release();
+        }
+    }
+
+    private void park(PendingCall call) {
+        call.waiter = Thread.currentThread();
+        boolean interrupted = false;
+        // The deadline timer completes the call; the grace covers a stalled timer thread.
+        long giveUp = call.deadlineNanos + 1_000_000_000L;
+        while (!call.delivered) {
+            if (Thread.interrupted()) {
+                interrupted = true;
+                call.cancel(Status.of(Status.Code.CANCELLED, "interrupted while waiting for the response"));
+            }
+            long left = giveUp - System.nanoTime();
+            if (left <= 0) {
+                call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "deadline passed"));
+            }
+            LockSupport.parkNanos(this, Math.max(left, 1_000L));
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
-            f.cancel(true);
-            throw Status.of(Status.Code.CANCELLED, "interrupted while waiting for the response").asException();
         }
     }
 
@@ -439,10 +480,11 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         call.setPayload(call.request);
         while (true) {
             call.setTimeoutNs(Math.max(1, call.deadlineNanos - System.nanoTime()));
-            if (!call.oneWay) {
+            if (!call.oneWay()) {
                 call.connection = cs;
                 cs.pending.put(call.requestId, call);
             }
+            call.retain();      // the transport's, until onWritten or onDropped
             int r = c.offer(call);
             if (r == TransportConnection.OFFERED) {
                 if (call.isDone()) {
@@ -450,6 +492,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
                 }
                 return;
             }
+            call.release();     // not taken
             cs.pending.remove(call.requestId, call);
             call.connection = null;
             if (r == TransportConnection.CLOSED) {
@@ -508,12 +551,13 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     private void dispatchLocal(PendingCall call, ServerInfo target) {
         stats.localCalls.increment();
-        ServerCallImpl sc = new ServerCallImpl(this, null, call, Message.wrap(call.request), target.serviceId(),
-                target.serverId(), call.method, call.requestId, rank, call.oneWay, call.deadlineNanos);
+        call.retain();      // the server call's, until it is recycled
+        ServerCallImpl sc = serverCall().init(null, call, MESSAGES.lend(call.request, null), target.serviceId(),
+                target.serverId(), call.method, call.requestId, rank, call.oneWay(), call.deadlineNanos);
         call.written = true;
         call.maybeRan = true;
         dispatchToServer(sc);
-        if (call.oneWay) {
+        if (call.oneWay()) {
             call.complete(Message.empty());
         }
     }
@@ -549,34 +593,50 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             case FrameType.RESPONSE -> onResponse(cs, h, payload);
             case FrameType.REQUEST -> onRequest(cs, h, payload);
             case FrameType.CANCEL -> {
-                payload.close();
-                ServerCallImpl sc = cs.serving.get(h.requestId());
-                if (sc != null) {
-                    sc.cancelled = true;
+                MESSAGES.release(payload);
+                synchronized (cs.serving) {     // a call leaves the table before it is recycled
+                    ServerCallImpl sc = cs.serving.get(h.requestId());
+                    if (sc != null) {
+                        sc.cancelled = true;
+                    }
                 }
             }
             case FrameType.GOAWAY -> {
-                payload.close();
+                MESSAGES.release(payload);
                 cs.goingAway = true;
+                Peer p = cs.peer;
+                if (p != null) {
+                    // The node is leaving: once this connection closes, never connect to it again (until the
+                    // registry says the rank belongs to a new process, which replaces this Peer).
+                    p.retire();
+                }
                 closeWhenIdle(cs, System.nanoTime() + options.drainTimeout().toNanos());
             }
-            default -> payload.close();
+            default -> MESSAGES.release(payload);
         }
     }
 
     private void onResponse(ConnState cs, InboundHeader h, Message payload) {
-        PendingCall call = cs.pending.remove(h.requestId());
-        if (call == null) {
-            stats.lateResponses.increment();
-            payload.close();
-            return;
+        PendingCall call;
+        synchronized (cs.pending) {
+            call = cs.pending.remove(h.requestId());
+            if (call == null) {
+                stats.lateResponses.increment();
+                MESSAGES.release(payload);
+                return;
+            }
+            call.retain();      // still in the table, so not yet released by its owner
         }
-        if (h.status() == 0) {
-            call.complete(payload);
-        } else {
-            String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
-            payload.close();
-            call.fail(Status.of(Status.Code.of(h.status()), why));
+        try {
+            if (h.status() == 0) {
+                call.complete(payload);
+            } else {
+                String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
+                MESSAGES.release(payload);
+                call.fail(Status.of(Status.Code.of(h.status()), why));
+            }
+        } finally {
+            call.release();
         }
     }
 
@@ -585,23 +645,24 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         long deadline = timeoutNs > 0 ? System.nanoTime() + timeoutNs : Long.MAX_VALUE;
         boolean oneWay = (h.flags() & FrameType.FLAG_ONE_WAY) != 0;
         PeerIdentity id = cs.connection.remoteIdentity();
-        ServerCallImpl sc = new ServerCallImpl(this, cs, null, payload, h.serviceId(), h.serverId(), h.method(),
-                h.requestId(), id == null ? -1 : id.rank(), oneWay, deadline);
         int inProgress = cs.inProgress.incrementAndGet();
         if (inProgress > 2 * options.maxConcurrentRequestsPerConnection()) {
             // Refusals are answers too, and they queue: a peer that keeps sending while it does not read
             // them would grow our send queue without end. It is broken or hostile: hang up.
             cs.inProgress.decrementAndGet();
-            payload.close();
+            MESSAGES.release(payload);
             LOG.log(System.Logger.Level.WARNING, "closing connection {0}: {1} requests in progress, twice the limit",
                     cs.connection.remoteAddress(), inProgress);
             cs.connection.close();
             return;
         }
+        ServerCallImpl sc = serverCall().init(cs, null, payload, h.serviceId(), h.serverId(), h.method(),
+                h.requestId(), id == null ? -1 : id.rank(), oneWay, deadline);
         if (inProgress > options.maxConcurrentRequestsPerConnection()) {
             serving.incrementAndGet();
             sc.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "more than " + options.maxConcurrentRequestsPerConnection()
                     + " requests in progress on this connection").withRetrySafe(true));
+            sc.release();       // the dispatcher's reference: no handler will run
             return;
         }
         if (!oneWay) {
@@ -610,11 +671,19 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         dispatchToServer(sc);
     }
 
-    /** Hands a request to the local server it names (counted as served until its answer is sent). */
+    /**
+     * Hands a request to the local server it names (counted as served until its answer is sent). The
+     * dispatcher's reference covers the hand-off; whatever keeps the call longer (an executor, a dealer queue)
+     * takes its own.
+     */
     private void dispatchToServer(ServerCallImpl sc) {
         stats.requestsHandled.increment();
         serving.incrementAndGet();
-        localServers.dispatch(sc);
+        try {
+            localServers.dispatch(sc);
+        } finally {
+            sc.release();
+        }
     }
 
     @Override
@@ -629,14 +698,25 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         }
         Status why = closed ? Status.of(Status.Code.CLOSED, "node closed") : cause.status();
         // Written calls may have run: they fail. Unwritten ones are dropped by the transport next, and re-routed.
-        for (PendingCall call : List.copyOf(cs.pending.values())) {
-            if (call.written && cs.pending.remove(call.requestId, call)) {
-                call.onConnectionLost(why);     // only if we removed it: onWritten may race us for it
+        // Only calls we remove are ours to fail (onWritten may race us for them); each is referenced while in
+        // the table, so we take a reference under its lock.
+        List<PendingCall> lost = new ArrayList<>();
+        synchronized (cs.pending) {
+            for (PendingCall call : cs.pending.values()) {
+                if (call.written && cs.pending.remove(call.requestId, call)) {
+                    call.retain();
+                    lost.add(call);
+                }
             }
         }
-        for (ServerCallImpl sc : cs.serving.values()) {
-            sc.cancelled = true;
+        for (PendingCall call : lost) {
+            try {
+                call.onConnectionLost(why);
+            } finally {
+                call.release();
+            }
         }
+        cs.serving.forEach(sc -> sc.cancelled = true);
     }
 
     // ================================================================== membership

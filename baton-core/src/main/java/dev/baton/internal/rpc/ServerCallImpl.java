@@ -5,6 +5,7 @@ import dev.baton.Message;
 import dev.baton.Server;
 import dev.baton.ServerCall;
 import dev.baton.Status;
+import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.TransportConnection;
@@ -17,31 +18,44 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * One request on the server's side. For a remote caller it is also the response frame (queued on the
  * connection the request came in on); for an in-process caller the answer completes the caller's
  * {@link PendingCall} directly, with no copy.
+ *
+ * <p>Reused: {@link #refs} counts the answer (released once the answer left, or could not) and the dispatcher
+ * (released when the hand-off to the handler returns; an executor, an async stage or a dealer queue that keeps
+ * the call longer takes its own reference). The last release recycles the object, so a handler may keep
+ * using its call until it returns, and the call's table entry is gone before the object is reused.
  */
 final class ServerCallImpl extends OutboundFrame implements ServerCall {
 
     private static final System.Logger LOG = System.getLogger(ServerCallImpl.class.getName());
+    private static final MessageAccess MESSAGES = MessageAccess.get();
     private static final AtomicIntegerFieldUpdater<ServerCallImpl> ANSWERED =
             AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "answered");
+    private static final AtomicIntegerFieldUpdater<ServerCallImpl> REFS =
+            AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "refs");
 
     private final NodeRuntime runtime;
-    final ConnState conn;              // remote caller; null in process
-    private final PendingCall local;   // in-process caller; null for remote
-    private final Message request;
-    private final int reqServiceId;
-    private final int reqServerId;
-    private final int reqMethod;
-    private final long reqId;
-    private final int sourceRank;
-    private final boolean oneWay;
-    private final long deadlineNanos;
+    private ConnState conn;              // remote caller; null in process
+    private PendingCall local;           // in-process caller (referenced until recycled); null for remote
+    private Message request;             // lent
+    private int reqServiceId;
+    private int reqServerId;
+    private int reqMethod;
+    private long reqId;
+    private int sourceRank;
+    private boolean oneWay;
+    private long deadlineNanos;
     ServerImpl server;
     volatile boolean cancelled;
     private volatile int answered;
+    private volatile int refs;
 
-    ServerCallImpl(NodeRuntime runtime, ConnState conn, PendingCall local, Message request, int serviceId,
-                   int serverId, int method, long requestId, int sourceRank, boolean oneWay, long deadlineNanos) {
+    ServerCallImpl(NodeRuntime runtime) {
         this.runtime = runtime;
+    }
+
+    /** Sets the call up for one request; it starts with the answer's and the dispatcher's references. */
+    ServerCallImpl init(ConnState conn, PendingCall local, Message request, int serviceId, int serverId, int method,
+                        long requestId, int sourceRank, boolean oneWay, long deadlineNanos) {
         this.conn = conn;
         this.local = local;
         this.request = request;
@@ -52,6 +66,35 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         this.sourceRank = sourceRank;
         this.oneWay = oneWay;
         this.deadlineNanos = deadlineNanos;
+        this.server = null;
+        this.cancelled = false;
+        this.refs = 2;
+        this.answered = 0;      // last: a volatile write that publishes the rest
+        return this;
+    }
+
+    /** Takes a reference; only while one is held. */
+    void retain() {
+        REFS.getAndIncrement(this);
+    }
+
+    /** Drops a reference; the last one recycles the call (and releases the in-process caller's call). */
+    void release() {
+        int left = REFS.decrementAndGet(this);
+        if (left == 0) {
+            PendingCall caller = local;
+            conn = null;
+            local = null;
+            request = null;
+            server = null;
+            setPayload(null);
+            runtime.recycle(this);
+            if (caller != null) {
+                caller.release();
+            }
+        } else if (left < 0) {
+            throw new IllegalStateException("call " + reqId + " released more often than retained");
+        }
     }
 
     int serviceIdRequested() {
@@ -114,11 +157,16 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     }
 
     @Override
+    public void reply(Message response) {
+        reply(MESSAGES.data(response));
+    }
+
+    @Override
     public void reply(ByteBuffer response) {
         claim();
         if (local != null) {
             if (!oneWay) {
-                local.complete(Message.wrap(response));
+                local.complete(MESSAGES.lend(response, null));  // the caller's side decides whether to own it
             }
             finished();
             return;
@@ -201,13 +249,17 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         finished();
     }
 
-    /** Releases the request and the connection's slot. Runs once, after the answer left (or could not). */
+    /**
+     * Releases the request, the connection's slot and the answer's reference. Runs once, after the answer
+     * left (or could not).
+     */
     private void finished() {
-        request.close();
+        MESSAGES.release(request);
         if (conn != null) {
             conn.serving.remove(reqId, this);
             conn.inProgress.decrementAndGet();
         }
         runtime.servingEnded();
+        release();
     }
 }

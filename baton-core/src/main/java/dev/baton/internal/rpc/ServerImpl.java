@@ -80,19 +80,31 @@ final class ServerImpl implements Server {
         if (e == null) {
             if (!acceptsDealers) {
                 call.reject(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
-            } else if (closed || !dealerQueue.offer(call)) {
-                call.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "dealer queue of '" + info.service()
-                        + "' server " + info.serverId() + (closed ? " is closed" : " is full")).withRetrySafe(true));
+            } else {
+                call.retain();      // the queue's, until a dealer takes the call
+                if (closed || !dealerQueue.offer(call)) {
+                    call.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "dealer queue of '" + info.service()
+                            + "' server " + info.serverId() + (closed ? " is closed" : " is full")).withRetrySafe(true));
+                    call.release();
+                }
             }
             return;
         }
         switch (e.mode()) {
             case INLINE -> invoke(e.handler(), call);
             case BLOCKING -> {
+                call.retain();      // the task's, until the handler returns
                 try {
-                    runtime.handlerExecutor().execute(() -> invoke(e.handler(), call));
+                    runtime.handlerExecutor().execute(() -> {
+                        try {
+                            invoke(e.handler(), call);
+                        } finally {
+                            call.release();
+                        }
+                    });
                 } catch (RejectedExecutionException ex) {
                     call.reject(Status.of(Status.Code.UNAVAILABLE, "handler executor rejected the call").withRetrySafe(true));
+                    call.release();
                 }
             }
             case ASYNC -> invokeAsync(e.async(), call);
@@ -108,19 +120,25 @@ final class ServerImpl implements Server {
     }
 
     private static void invokeAsync(AsyncHandler h, ServerCallImpl call) {
+        call.retain();      // the stage's, until it completes
         try {
             h.handle(call).whenComplete((response, error) -> {
-                if (error == null) {
-                    if (!call.isAnswered()) {
-                        call.reply(response == null ? EMPTY : response);
+                try {
+                    if (error == null) {
+                        if (!call.isAnswered()) {
+                            call.reply(response == null ? EMPTY : response);
+                        }
+                    } else {
+                        failFromHandler(call, error instanceof CompletionException && error.getCause() != null
+                                ? error.getCause() : error);
                     }
-                } else {
-                    failFromHandler(call, error instanceof CompletionException && error.getCause() != null
-                            ? error.getCause() : error);
+                } finally {
+                    call.release();
                 }
             });
         } catch (Throwable t) {
             failFromHandler(call, t);
+            call.release();
         }
     }
 
@@ -150,7 +168,19 @@ final class ServerImpl implements Server {
         };
     }
 
+    /**
+     * The next queued request, or null after {@code timeout}. The queue's reference is dropped on the way out:
+     * from then on the answer's keeps the call, which is recycled once answered.
+     */
     private ServerCall take(Duration timeout) throws InterruptedException {
+        ServerCallImpl c = poll(timeout);
+        if (c != null) {
+            c.release();
+        }
+        return c;
+    }
+
+    private ServerCallImpl poll(Duration timeout) throws InterruptedException {
         ServerCallImpl c = dealerQueue.poll();
         if (c != null) {
             return c;
@@ -188,6 +218,7 @@ final class ServerImpl implements Server {
         while ((left = dealerQueue.poll()) != null) {
             left.reject(Status.of(Status.Code.UNAVAILABLE, "server " + info.serverId() + " of '" + info.service()
                     + "' closed before a dealer took the request").withRetrySafe(true));
+            left.release();
         }
     }
 

@@ -5,10 +5,10 @@ import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * One I/O thread: a selector over its connections, plus a task queue for work other threads hand it
@@ -41,6 +41,7 @@ final class IoLoop implements Runnable {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final List<Handler> tickHandlers = new ArrayList<>();
+    private final Consumer<SelectionKey> keyAction = this::onKey;
     private final long ioSpinNs;
     private volatile boolean selecting;
     private volatile boolean running = true;
@@ -100,7 +101,7 @@ final class IoLoop implements Runnable {
         while (running) {
             try {
                 int work = runTasks();
-                work += processKeysAfter(selector.selectNow());
+                work += selector.selectNow(keyAction);
                 long now = System.nanoTime();
                 if (now - nextTickNanos >= 0) {
                     tick(now);
@@ -115,11 +116,10 @@ final class IoLoop implements Runnable {
                 }
                 selecting = true;
                 if (tasks.isEmpty()) {
-                    selector.select(TICK_NS / 1_000_000L);
+                    selector.select(keyAction, TICK_NS / 1_000_000L);
                 }
                 selecting = false;
                 wakeupPending.set(false);
-                processKeys();
                 idleSince = System.nanoTime();
             } catch (Throwable t) {
                 selecting = false;
@@ -159,32 +159,18 @@ final class IoLoop implements Runnable {
         return n;
     }
 
-    private int processKeysAfter(int selected) {
-        return selected == 0 && selector.selectedKeys().isEmpty() ? 0 : processKeys();
-    }
-
-    private int processKeys() {
-        var selected = selector.selectedKeys();
-        if (selected.isEmpty()) {
-            return 0;
-        }
-        int n = 0;
-        for (Iterator<SelectionKey> it = selected.iterator(); it.hasNext(); ) {
-            SelectionKey key = it.next();
-            it.remove();
-            n++;
-            Handler h = (Handler) key.attachment();
-            try {
-                if (key.isValid()) {
-                    h.onReady(key);
-                }
-            } catch (CancelledKeyException e) {
-                // closed concurrently; the owner already handled it
-            } catch (Throwable t) {
-                h.onFailure(t);
+    /** One ready key. Selection with an action uses no selected-key set, so there is no iterator per round. */
+    private void onKey(SelectionKey key) {
+        Handler h = (Handler) key.attachment();
+        try {
+            if (key.isValid()) {
+                h.onReady(key);
             }
+        } catch (CancelledKeyException e) {
+            // closed concurrently; the owner already handled it
+        } catch (Throwable t) {
+            h.onFailure(t);
         }
-        return n;
     }
 
     /** Stops the loop; tasks already queued still run. Waits for the thread up to {@code timeoutMs}. */

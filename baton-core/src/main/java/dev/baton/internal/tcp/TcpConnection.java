@@ -4,6 +4,7 @@ import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.Status;
 import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.internal.util.MpscArrayQueue;
 import dev.baton.internal.wire.FrameCodec;
 import dev.baton.spi.FrameType;
@@ -42,6 +43,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private static final System.Logger LOG = System.getLogger(TcpConnection.class.getName());
     /** The connection the calling thread is polling (dispatching frames of), if any. */
     private static final ThreadLocal<TcpConnection> POLLING = new ThreadLocal<>();
+    private static final MessageAccess MESSAGES = MessageAccess.get();
 
     private static final int CONNECTING = 0;
     private static final int HANDSHAKE = 1;
@@ -537,11 +539,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             onFailure(e);
             return false;
         } finally {
-            if (outer == null) {
-                POLLING.remove();
-            } else {
-                POLLING.set(outer);
-            }
+            POLLING.set(outer);     // not remove(): the thread's entry stays, so the next poll allocates none
             reading.set(false);
         }
     }
@@ -574,7 +572,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                     }
                     ByteBuffer target = largeTarget;
                     largeTarget = null;
-                    deliver(Message.pooled(target, largeLength, pool));
+                    deliver(MESSAGES.lend(target.limit(largeLength).position(0), pool));
                     continue;
                 }
                 if (n == 0) {
@@ -640,7 +638,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 } else {
                     ByteBuffer target = pool.acquire(len);
                     target.put(0, b, p + FrameCodec.HEADER_LENGTH, len);
-                    payload = Message.pooled(target, len, pool);
+                    payload = MESSAGES.lend(target.limit(len).position(0), pool);
                 }
                 b.position(p + FrameCodec.HEADER_LENGTH + len);
                 deliver(payload);
@@ -706,12 +704,12 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private void deliver(Message payload) {
         // Liveness is the transport's business: PING is answered here, PONG only proves the peer alive.
         if (header.type == FrameType.PING) {
-            payload.close();
+            MESSAGES.release(payload);
             offer(new ControlFrame(FrameType.PONG, header.requestId));
             return;
         }
         if (header.type == FrameType.PONG) {
-            payload.close();
+            MESSAGES.release(payload);
             return;
         }
         transport.context().handler().onFrame(this, header, payload);

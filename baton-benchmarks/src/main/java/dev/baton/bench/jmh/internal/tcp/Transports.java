@@ -3,6 +3,7 @@ package dev.baton.bench.jmh.internal.tcp;
 import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.internal.buffer.BufferPool;
+import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.InboundHeader;
@@ -47,7 +48,7 @@ final class Transports {
         @Override
         public void onFrame(TransportConnection c, InboundHeader header, Message payload) {
             lastRequestId = header.requestId();
-            payload.close();
+            MessageAccess.get().release(payload);
             frames.increment();
         }
 
