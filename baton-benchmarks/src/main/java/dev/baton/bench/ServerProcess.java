@@ -43,7 +43,8 @@ final class ServerProcess implements AutoCloseable {
     static List<String> jvmFlags() {
         List<String> flags = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-agentlib:") && !a.startsWith("-javaagent:") && !a.startsWith("-Xrunjdwp")) {
+            if (!a.startsWith("-agentlib:") && !a.startsWith("-agentpath:") && !a.startsWith("-javaagent:")
+                    && !a.startsWith("-Xrunjdwp")) {
                 flags.add(a);
             }
         }

@@ -42,6 +42,10 @@ final class IoLoop implements Runnable {
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final List<Handler> tickHandlers = new ArrayList<>();
     private final Consumer<SelectionKey> keyAction = this::onKey;
+    // Loop thread only: connections whose writes wait for the end of the current round (see deferFlush).
+    private boolean dispatching;
+    private TcpConnection[] deferred = new TcpConnection[16];
+    private int deferredCount;
     private final long ioSpinNs;
     private volatile boolean selecting;
     private volatile boolean running = true;
@@ -101,7 +105,7 @@ final class IoLoop implements Runnable {
         while (running) {
             try {
                 int work = runTasks();
-                work += selector.selectNow(keyAction);
+                work += selectNow();
                 long now = System.nanoTime();
                 if (now - nextTickNanos >= 0) {
                     tick(now);
@@ -116,7 +120,12 @@ final class IoLoop implements Runnable {
                 }
                 selecting = true;
                 if (tasks.isEmpty()) {
-                    selector.select(keyAction, TICK_NS / 1_000_000L);
+                    dispatching = true;
+                    try {
+                        selector.select(keyAction, TICK_NS / 1_000_000L);
+                    } finally {
+                        flushDeferred();
+                    }
                 }
                 selecting = false;
                 wakeupPending.set(false);
@@ -157,6 +166,47 @@ final class IoLoop implements Runnable {
             }
         }
         return n;
+    }
+
+    private int selectNow() throws IOException {
+        dispatching = true;
+        try {
+            return selector.selectNow(keyAction);
+        } finally {
+            flushDeferred();
+        }
+    }
+
+    /**
+     * Called on this loop's thread by a connection of this loop whose writer role the thread just took. While
+     * the loop dispatches the frames of a round (answers and follow-up calls made by inline handlers and
+     * listeners), the connection's write waits for the end of the round: a round that reads 64 responses from
+     * one connection and issues 64 calls spread over others writes each of those once, not once per call.
+     * Returns false outside a round: the caller writes at once.
+     */
+    boolean deferFlush(TcpConnection c) {
+        if (!dispatching) {
+            return false;
+        }
+        if (deferredCount == deferred.length) {
+            deferred = java.util.Arrays.copyOf(deferred, deferredCount * 2);
+        }
+        deferred[deferredCount++] = c;
+        return true;
+    }
+
+    private void flushDeferred() {
+        dispatching = false;        // writes made while flushing (a one-way call's follow-up) go out at once
+        for (int i = 0; i < deferredCount; i++) {
+            TcpConnection c = deferred[i];
+            deferred[i] = null;
+            try {
+                c.flushDeferred();
+            } catch (Throwable t) {
+                c.onFailure(t);
+            }
+        }
+        deferredCount = 0;
     }
 
     /** One ready key. Selection with an action uses no selected-key set, so there is no iterator per round. */

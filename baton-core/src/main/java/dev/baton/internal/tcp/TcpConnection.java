@@ -32,6 +32,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * passes to the I/O thread (OP_WRITE) and the caller returns; other callers only enqueue meanwhile.
  * During connect and handshake the I/O thread holds the writer role, so frames offered early just queue.
  *
+ * <p>Batching on the I/O thread: while it dispatches a read batch it holds the writer role of the connection
+ * it reads, so the answers (and follow-up calls) of the batch share writes, sent every
+ * {@value #MID_BATCH_FLUSH_FRAMES} frames and at the end of the batch; a connection whose writer role it takes
+ * meanwhile is written once at the end of the selector round ({@link IoLoop#deferFlush}).
+ *
  * <h2>Receiving</h2>
  * One thread reads at a time: the I/O thread, or a caller that polls the connection while it spins for its
  * response ({@link #poll()}); the {@code reading} flag decides. Frames that fit the 64 KiB read buffer are parsed in place and their payload
@@ -56,6 +61,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private static final int SMALL_PAYLOAD = 4096;
     private static final int MAX_BATCH_FRAMES = 64;
     private static final int MAX_READS_PER_EVENT = 16;
+    private static final int MID_BATCH_FLUSH_FRAMES = 16;
     private static final int INITIAL_LARGE_ALLOCATION = BufferPool.MAX_POOLED_SIZE;
 
     private final TcpTransport transport;
@@ -86,6 +92,8 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private final OutboundFrame[] batch = new OutboundFrame[MAX_BATCH_FRAMES];
     private final long[] batchEnds = new long[MAX_BATCH_FRAMES];        // cumulative bytes up to each frame's end
     private final ByteBuffer[] iov = new ByteBuffer[MAX_BATCH_FRAMES * 2 + 1];
+    /** Views of sendBuffer for gathering writes: one per header segment a batch can have. */
+    private final ByteBuffer[] sendViews = new ByteBuffer[MAX_BATCH_FRAMES + 1];
     private int batchCount;
     private int batchDone;          // frames of the batch already reported written
     private int iovCount;
@@ -96,6 +104,8 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
 
     // ---- reader state: owned by whoever holds `reading` (the I/O thread, or a polling caller)
     private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean();
+    /** True while the I/O thread dispatches a read batch holding the writer role (see readAsWriter). */
+    private boolean dispatchingAsWriter;
 
     // ---- I/O thread only
     private boolean ioOwnsWriter = true;
@@ -106,6 +116,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private volatile long keepaliveTimeoutNs;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     private final Header header = new Header();
+    private final Runnable takeWriterRole = this::takeWriterRole;
     private ByteBuffer largeTarget;
     private int largeLength;
 
@@ -120,6 +131,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         // Requests are held to maxQueuedFrames; the rest of the ring is for responses and control frames,
         // which are bounded by the requests the peer has in progress here and must never be refused.
         this.queue = new MpscArrayQueue<>(2 * transport.settings().maxQueuedFrames());
+        for (int i = 0; i < sendViews.length; i++) {
+            sendViews[i] = sendBuffer.duplicate();
+        }
         this.state.set(outbound ? CONNECTING : HANDSHAKE);
         keepalive(transport.settings().keepaliveIntervalMs(), transport.settings().keepaliveTimeoutMs());
     }
@@ -257,10 +271,15 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             releaseQueued(frame);
             return BACK_PRESSURED;
         }
-        if (wip.getAndIncrement() == 0) {
+        if (wip.getAndIncrement() == 0 && !(loop.inLoop() && loop.deferFlush(this))) {
             writeLoop();
         }
         return OFFERED;
+    }
+
+    /** Writes what queued while the I/O thread held the writer role to the end of its round. Loop thread. */
+    void flushDeferred() {
+        writeLoop();
     }
 
     @Override
@@ -321,14 +340,17 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     }
 
     private void handOffToLoop() {
-        loop.execute(() -> {
-            ioOwnsWriter = true;
-            if (state.get() == CLOSED) {
-                resumeWriting();
-            } else {
-                key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-            }
-        });
+        loop.execute(takeWriterRole);
+    }
+
+    /** On the I/O thread: the socket was full; write again once it is writable. One instance per connection. */
+    private void takeWriterRole() {
+        ioOwnsWriter = true;
+        if (state.get() == CLOSED) {
+            resumeWriting();
+        } else {
+            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+        }
     }
 
     /** Writes until the queue is empty (true) or the socket is full (false). Writer only. */
@@ -393,9 +415,9 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 }
             } else {
                 gathering = true;
-                iov[iovCount++] = buf.slice(segmentStart, buf.position() - segmentStart);
+                iov[iovCount++] = sendSegment(segmentStart, buf.position());
                 segmentStart = buf.position();
-                iov[iovCount++] = payload.duplicate();
+                iov[iovCount++] = payload.duplicate();      // a view: the caller's position must not move
             }
             bytes += FrameCodec.HEADER_LENGTH + size;
         }
@@ -404,7 +426,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         }
         if (gathering) {
             if (buf.position() > segmentStart) {
-                iov[iovCount++] = buf.slice(segmentStart, buf.position() - segmentStart);
+                iov[iovCount++] = sendSegment(segmentStart, buf.position());
             }
         } else {
             buf.flip();
@@ -412,6 +434,13 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         batchBytes = bytes;
         batchWritten = 0;
         return true;
+    }
+
+    /** The send buffer's bytes [start, end) as the next of its preallocated views (no slice per batch). */
+    private ByteBuffer sendSegment(int start, int end) {
+        ByteBuffer view = sendViews[iovCount >> 1];
+        view.clear().limit(end).position(start);
+        return view;
     }
 
     /** Writes the current batch; true when all of it went out. */
@@ -505,9 +534,11 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
 
     private void readAsWriter() throws IOException {
         boolean writer = state.get() == OPEN && wip.getAndIncrement() == 0;
+        dispatchingAsWriter = writer;
         try {
             readAndDispatch();
         } finally {
+            dispatchingAsWriter = false;
             if (writer) {
                 writeLoop();
             }
@@ -642,6 +673,12 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 }
                 b.position(p + FrameCodec.HEADER_LENGTH + len);
                 deliver(payload);
+                if (dispatchingAsWriter && queuedFrames.get() >= MID_BATCH_FLUSH_FRAMES) {
+                    // Send what the batch produced so far, so the peer works on it while we go on: 64
+                    // pipelined calls, one connection: 0.76 M -> 1.2-1.3 M calls/s. (It costs syscalls:
+                    // 4 x 64 calls spread over 2 servers, CPU-bound on 2 cores: 1.7 M -> 1.35 M.)
+                    flushAll();
+                }
             } else if (FrameCodec.HEADER_LENGTH + len > b.capacity()) {
                 // Up to 16 MiB the payload's final buffer is allocated at once and read into directly (no
                 // second copy for common large messages). Beyond that it grows (doubling) as bytes actually
