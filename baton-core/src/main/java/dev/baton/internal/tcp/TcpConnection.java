@@ -8,7 +8,6 @@ import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.internal.util.MpscArrayQueue;
 import dev.baton.internal.wire.FrameCodec;
 import dev.baton.spi.FrameType;
-import dev.baton.spi.InboundHeader;
 import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.TransportConnection;
@@ -27,8 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <h2>Sending</h2>
  * Any thread calls {@link #offer}: the frame goes into a bounded multi-producer queue and the caller that
  * moves the work-in-progress counter from 0 becomes the <em>writer</em>. The writer drains the queue in
- * batches: small payloads are copied next to their headers into one direct buffer, large payloads are
- * written from the caller's buffer by a gathering write. When the socket would block, the writer role
+ * batches ({@link SendBatch}: small payloads copied next to their headers, large ones written from the
+ * caller's buffer by a gathering write). When the socket would block, the writer role
  * passes to the I/O thread (OP_WRITE) and the caller returns; other callers only enqueue meanwhile.
  * During connect and handshake the I/O thread holds the writer role, so frames offered early just queue.
  *
@@ -39,8 +38,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <h2>Receiving</h2>
  * One thread reads at a time: the I/O thread, or a caller that polls the connection while it spins for its
- * response ({@link #poll()}); the {@code reading} flag decides. Frames that fit the 64 KiB read buffer are parsed in place and their payload
- * copied once into a pooled buffer; a larger frame's payload is read straight into its own pooled buffer.
+ * response ({@link #poll()}); the {@code reading} flag decides. Frames that fit the 64 KiB read buffer are
+ * parsed in place and their payload copied once into a pooled buffer; a larger frame's payload is read
+ * straight into its own pooled buffer.
  * The declared length is checked against the maximum before anything is allocated.
  */
 final class TcpConnection implements TransportConnection, IoLoop.Handler {
@@ -55,11 +55,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private static final int OPEN = 2;
     private static final int CLOSED = 3;
 
-    private static final int SEND_BUFFER_SIZE = 64 * 1024;
     private static final int READ_BUFFER_SIZE = 64 * 1024;
-    /** Payloads up to this size are copied next to their header; larger ones are written in place. */
-    private static final int SMALL_PAYLOAD = 4096;
-    private static final int MAX_BATCH_FRAMES = 64;
     private static final int MAX_READS_PER_EVENT = 16;
     private static final int MID_BATCH_FLUSH_FRAMES = 16;
     private static final int INITIAL_LARGE_ALLOCATION = BufferPool.MAX_POOLED_SIZE;
@@ -88,19 +84,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private volatile int capacityWaiters;
 
     // ---- send side: owned by whoever holds the writer role
-    private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(SEND_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    private final OutboundFrame[] batch = new OutboundFrame[MAX_BATCH_FRAMES];
-    private final long[] batchEnds = new long[MAX_BATCH_FRAMES];        // cumulative bytes up to each frame's end
-    private final ByteBuffer[] iov = new ByteBuffer[MAX_BATCH_FRAMES * 2 + 1];
-    /** Views of sendBuffer for gathering writes: one per header segment a batch can have. */
-    private final ByteBuffer[] sendViews = new ByteBuffer[MAX_BATCH_FRAMES + 1];
-    private int batchCount;
-    private int batchDone;          // frames of the batch already reported written
-    private int iovCount;
-    private int iovIndex;
-    private long batchBytes;
-    private long batchWritten;
-    private OutboundFrame carry;    // polled but did not fit in the previous batch
+    private final SendBatch sendBatch = new SendBatch(this::frameWritten, this::frameDropped);
 
     // ---- reader state: owned by whoever holds `reading` (the I/O thread, or a polling caller)
     private final java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean();
@@ -111,11 +95,10 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private boolean ioOwnsWriter = true;
     private volatile long lastReadNanos = System.nanoTime();
     private long lastPingNanos;
-    private volatile long lastWriteNanos = System.nanoTime();
     private volatile long keepaliveIntervalNs;
     private volatile long keepaliveTimeoutNs;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    private final Header header = new Header();
+    private final FrameHeader header = new FrameHeader();
     private final Runnable takeWriterRole = this::takeWriterRole;
     private ByteBuffer largeTarget;
     private int largeLength;
@@ -131,9 +114,6 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         // Requests are held to maxQueuedFrames; the rest of the ring is for responses and control frames,
         // which are bounded by the requests the peer has in progress here and must never be refused.
         this.queue = new MpscArrayQueue<>(2 * transport.settings().maxQueuedFrames());
-        for (int i = 0; i < sendViews.length; i++) {
-            sendViews[i] = sendBuffer.duplicate();
-        }
         this.state.set(outbound ? CONNECTING : HANDSHAKE);
         keepalive(transport.settings().keepaliveIntervalMs(), transport.settings().keepaliveTimeoutMs());
     }
@@ -219,7 +199,7 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                         remoteAddress, silent / 1_000_000L);
                 markClosed(unavailable("connection to " + remoteAddress + " timed out: nothing received for "
                         + silent / 1_000_000L + " ms", null));
-            } else if (interval > 0 && (silent > interval || nowNanos - lastWriteNanos > interval)
+            } else if (interval > 0 && (silent > interval || nowNanos - sendBatch.lastWriteNanos() > interval)
                     && nowNanos - lastPingNanos > interval) {
                 // Ping when we heard nothing (is the peer alive?) and when we sent nothing (the peer's own
                 // timeout counts what it receives: a node that only listens must still renew its lease).
@@ -357,14 +337,15 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private boolean flushAll() {
         while (true) {
             if (state.get() == CLOSED) {
-                dropAll();
+                sendBatch.dropAll(queue, closeCause != null ? closeCause
+                        : unavailable("connection to " + remoteAddress + " closed", null));
                 return true;
             }
             try {
-                if (batchCount > 0 && !writeBatch()) {
+                if (sendBatch.pending() && !sendBatch.write(channel)) {
                     return false;
                 }
-                if (!buildBatch()) {
+                if (!sendBatch.build(queue)) {
                     return true;
                 }
             } catch (IOException e) {
@@ -378,135 +359,14 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
         }
     }
 
-    /** Fills the next batch from the queue; false when there was nothing to send. */
-    private boolean buildBatch() {
-        ByteBuffer buf = sendBuffer.clear();
-        int segmentStart = 0;
-        boolean gathering = false;
-        long bytes = 0;
-        batchCount = 0;
-        batchDone = 0;
-        batchWritten = 0;
-        iovCount = 0;
-        iovIndex = 0;
-        while (batchCount < MAX_BATCH_FRAMES) {
-            OutboundFrame f = carry != null ? carry : queue.poll();
-            carry = null;
-            if (f == null) {
-                break;
-            }
-            ByteBuffer payload = f.payload();
-            int size = f.payloadSize();
-            boolean small = size <= SMALL_PAYLOAD;
-            int need = FrameCodec.HEADER_LENGTH + (small ? size : 0);
-            if (buf.remaining() < need) {
-                carry = f;
-                break;
-            }
-            // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
-            batch[batchCount] = f;
-            batchEnds[batchCount] = bytes + FrameCodec.HEADER_LENGTH + size;
-            batchCount++;
-            FrameCodec.putHeader(buf, f, size);
-            if (small) {
-                if (size > 0) {
-                    buf.put(buf.position(), payload, payload.position(), size);
-                    buf.position(buf.position() + size);
-                }
-            } else {
-                gathering = true;
-                iov[iovCount++] = sendSegment(segmentStart, buf.position());
-                segmentStart = buf.position();
-                iov[iovCount++] = payload.duplicate();      // a view: the caller's position must not move
-            }
-            bytes += FrameCodec.HEADER_LENGTH + size;
-        }
-        if (batchCount == 0) {
-            return false;
-        }
-        if (gathering) {
-            if (buf.position() > segmentStart) {
-                iov[iovCount++] = sendSegment(segmentStart, buf.position());
-            }
-        } else {
-            buf.flip();
-        }
-        batchBytes = bytes;
-        batchWritten = 0;
-        return true;
+    private void frameWritten(OutboundFrame f) {
+        releaseQueued(f);
+        transport.frameWritten(f);
     }
 
-    /** The send buffer's bytes [start, end) as the next of its preallocated views (no slice per batch). */
-    private ByteBuffer sendSegment(int start, int end) {
-        ByteBuffer view = sendViews[iovCount >> 1];
-        view.clear().limit(end).position(start);
-        return view;
-    }
-
-    /** Writes the current batch; true when all of it went out. */
-    private boolean writeBatch() throws IOException {
-        while (batchWritten < batchBytes) {
-            long n;
-            if (iovCount == 0) {
-                n = channel.write(sendBuffer);
-            } else {
-                n = channel.write(iov, iovIndex, iovCount - iovIndex);
-                while (iovIndex < iovCount && !iov[iovIndex].hasRemaining()) {
-                    iov[iovIndex++] = null;
-                }
-            }
-            if (n <= 0) {
-                completeWritten();
-                return false;
-            }
-            batchWritten += n;
-            lastWriteNanos = System.nanoTime();
-        }
-        completeWritten();
-        batchCount = 0;
-        return true;
-    }
-
-    /** Reports every frame whose last byte has been written. */
-    private void completeWritten() {
-        while (batchDone < batchCount && batchEnds[batchDone] <= batchWritten) {
-            OutboundFrame f = batch[batchDone];
-            batch[batchDone++] = null;
-            releaseQueued(f);
-            transport.frameWritten(f);
-        }
-    }
-
-    /**
-     * After close: frames with any byte on the wire count as written (the peer may have them), all others
-     * are dropped, so that the runtime can re-route them safely.
-     */
-    private void dropAll() {
-        BatonException cause = closeCause != null ? closeCause : unavailable("connection to " + remoteAddress + " closed", null);
-        for (int i = batchDone; i < batchCount; i++) {
-            OutboundFrame f = batch[i];
-            batch[i] = null;
-            releaseQueued(f);
-            long frameStart = i == 0 ? 0 : batchEnds[i - 1];
-            if (frameStart < batchWritten) {
-                transport.frameWritten(f);
-            } else {
-                transport.frameDropped(f, cause);
-            }
-        }
-        batchCount = 0;
-        batchDone = 0;
-        for (int i = 0; i < iovCount; i++) {
-            iov[i] = null;
-        }
-        iovCount = 0;
-        OutboundFrame f = carry;
-        carry = null;
-        while (f != null || (f = queue.poll()) != null) {
-            releaseQueued(f);
-            transport.frameDropped(f, cause);
-            f = null;
-        }
+    private void frameDropped(OutboundFrame f, BatonException cause) {
+        releaseQueued(f);
+        transport.frameDropped(f, cause);
     }
 
     @Override
@@ -858,75 +718,5 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
     private static BatonException unavailable(String message, Throwable cause) {
         Status s = Status.of(Status.Code.UNAVAILABLE, message);
         return (cause == null ? s : s.withCause(cause)).asException();
-    }
-
-    /** The header of the frame being delivered; reused, valid during one {@code onFrame} call. */
-    private static final class Header implements InboundHeader {
-        int type;
-        int flags;
-        int status;
-        long requestId;
-        int serviceId;
-        int serverId;
-        int method;
-        long timeoutNs;
-        int length;
-
-        void read(ByteBuffer b, int p, int length) {
-            this.length = length;
-            type = b.get(p + FrameCodec.OFF_TYPE);
-            flags = Byte.toUnsignedInt(b.get(p + FrameCodec.OFF_FLAGS));
-            status = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_STATUS));
-            requestId = b.getLong(p + FrameCodec.OFF_REQUEST_ID);
-            serviceId = b.getInt(p + FrameCodec.OFF_SERVICE_ID);
-            serverId = b.getInt(p + FrameCodec.OFF_SERVER_ID);
-            method = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_METHOD));
-            timeoutNs = b.getLong(p + FrameCodec.OFF_TIMEOUT);
-        }
-
-        @Override
-        public int type() {
-            return type;
-        }
-
-        @Override
-        public int flags() {
-            return flags;
-        }
-
-        @Override
-        public int status() {
-            return status;
-        }
-
-        @Override
-        public long requestId() {
-            return requestId;
-        }
-
-        @Override
-        public int serviceId() {
-            return serviceId;
-        }
-
-        @Override
-        public int serverId() {
-            return serverId;
-        }
-
-        @Override
-        public int method() {
-            return method;
-        }
-
-        @Override
-        public long timeoutNs() {
-            return timeoutNs;
-        }
-
-        @Override
-        public int length() {
-            return length;
-        }
     }
 }

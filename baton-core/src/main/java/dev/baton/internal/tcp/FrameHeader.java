@@ -1,0 +1,79 @@
+package dev.baton.internal.tcp;
+
+import dev.baton.internal.wire.FrameCodec;
+import dev.baton.spi.InboundHeader;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The header of the frame being delivered, decoded from the read buffer: one instance per connection, reused
+ * for every frame, valid during one {@code onFrame} call. Owned by whoever holds the connection's reader role.
+ */
+final class FrameHeader implements InboundHeader {
+    int type;
+    int flags;
+    int status;
+    long requestId;
+    int serviceId;
+    int serverId;
+    int method;
+    long timeoutNs;
+    int length;
+
+    void read(ByteBuffer b, int p, int length) {
+        this.length = length;
+        type = b.get(p + FrameCodec.OFF_TYPE);
+        flags = Byte.toUnsignedInt(b.get(p + FrameCodec.OFF_FLAGS));
+        status = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_STATUS));
+        requestId = b.getLong(p + FrameCodec.OFF_REQUEST_ID);
+        serviceId = b.getInt(p + FrameCodec.OFF_SERVICE_ID);
+        serverId = b.getInt(p + FrameCodec.OFF_SERVER_ID);
+        method = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_METHOD));
+        timeoutNs = b.getLong(p + FrameCodec.OFF_TIMEOUT);
+    }
+
+    @Override
+    public int type() {
+        return type;
+    }
+
+    @Override
+    public int flags() {
+        return flags;
+    }
+
+    @Override
+    public int status() {
+        return status;
+    }
+
+    @Override
+    public long requestId() {
+        return requestId;
+    }
+
+    @Override
+    public int serviceId() {
+        return serviceId;
+    }
+
+    @Override
+    public int serverId() {
+        return serverId;
+    }
+
+    @Override
+    public int method() {
+        return method;
+    }
+
+    @Override
+    public long timeoutNs() {
+        return timeoutNs;
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+}

@@ -1,0 +1,194 @@
+package dev.baton.internal.tcp;
+
+import dev.baton.BatonException;
+import dev.baton.internal.util.MpscArrayQueue;
+import dev.baton.internal.wire.FrameCodec;
+import dev.baton.spi.OutboundFrame;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SocketChannel;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * The frames one write of a connection carries, and the buffers it writes them from: the writer's side of
+ * the combining send ({@link TcpConnection}). Owned by whoever holds the connection's writer role; not
+ * thread-safe, and allocation-free after construction except for one view per large payload.
+ *
+ * <p>Small payloads ({@value #SMALL_PAYLOAD} B or less) are copied next to their 40-byte headers into one
+ * direct buffer, written with one {@code write}. A larger payload is written from the caller's own buffer by a
+ * gathering write, between the segments of the send buffer that hold the headers around it. A frame is
+ * reported written once its last byte went out; after a close, frames with any byte on the wire count as
+ * written (the peer may have them) and all others as dropped, so the runtime re-routes only what never left.
+ */
+final class SendBatch {
+
+    /** Payloads up to this size are copied next to their header; larger ones are written in place. */
+    static final int SMALL_PAYLOAD = 4096;
+    private static final int SEND_BUFFER_SIZE = 64 * 1024;
+    private static final int MAX_FRAMES = 64;
+
+    private final Consumer<OutboundFrame> written;
+    private final BiConsumer<OutboundFrame, BatonException> dropped;
+    private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(SEND_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    private final OutboundFrame[] frames = new OutboundFrame[MAX_FRAMES];
+    private final long[] ends = new long[MAX_FRAMES];        // cumulative bytes up to each frame's end
+    private final ByteBuffer[] iov = new ByteBuffer[MAX_FRAMES * 2 + 1];
+    /** Views of sendBuffer for gathering writes: one per header segment a batch can have. */
+    private final ByteBuffer[] sendViews = new ByteBuffer[MAX_FRAMES + 1];
+    private int count;
+    private int done;               // frames of the batch already reported written
+    private int iovCount;
+    private int iovIndex;
+    private long bytes;
+    private long bytesWritten;
+    private OutboundFrame carry;    // polled but did not fit in the previous batch
+    private volatile long lastWriteNanos = System.nanoTime();
+
+    /** {@code written} and {@code dropped} are told of each frame once, on the writer's thread. */
+    SendBatch(Consumer<OutboundFrame> written, BiConsumer<OutboundFrame, BatonException> dropped) {
+        this.written = written;
+        this.dropped = dropped;
+        for (int i = 0; i < sendViews.length; i++) {
+            sendViews[i] = sendBuffer.duplicate();
+        }
+    }
+
+    /** True while part of the current batch has not been written. */
+    boolean pending() {
+        return count > 0;
+    }
+
+    /** When bytes last went out (keepalive: a connection that writes needs no PING). Any thread. */
+    long lastWriteNanos() {
+        return lastWriteNanos;
+    }
+
+    /** Fills the next batch from {@code queue}; false when there was nothing to send. */
+    boolean build(MpscArrayQueue<OutboundFrame> queue) {
+        ByteBuffer buf = sendBuffer.clear();
+        int segmentStart = 0;
+        boolean gathering = false;
+        long total = 0;
+        count = 0;
+        done = 0;
+        bytesWritten = 0;
+        iovCount = 0;
+        iovIndex = 0;
+        while (count < MAX_FRAMES) {
+            OutboundFrame f = carry != null ? carry : queue.poll();
+            carry = null;
+            if (f == null) {
+                break;
+            }
+            ByteBuffer payload = f.payload();
+            int size = f.payloadSize();
+            boolean small = size <= SMALL_PAYLOAD;
+            int need = FrameCodec.HEADER_LENGTH + (small ? size : 0);
+            if (buf.remaining() < need) {
+                carry = f;
+                break;
+            }
+            // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
+            frames[count] = f;
+            ends[count] = total + FrameCodec.HEADER_LENGTH + size;
+            count++;
+            FrameCodec.putHeader(buf, f, size);
+            if (small) {
+                if (size > 0) {
+                    buf.put(buf.position(), payload, payload.position(), size);
+                    buf.position(buf.position() + size);
+                }
+            } else {
+                gathering = true;
+                iov[iovCount++] = segment(segmentStart, buf.position());
+                segmentStart = buf.position();
+                iov[iovCount++] = payload.duplicate();      // a view: the caller's position must not move
+            }
+            total += FrameCodec.HEADER_LENGTH + size;
+        }
+        if (count == 0) {
+            return false;
+        }
+        if (gathering) {
+            if (buf.position() > segmentStart) {
+                iov[iovCount++] = segment(segmentStart, buf.position());
+            }
+        } else {
+            buf.flip();
+        }
+        bytes = total;
+        return true;
+    }
+
+    /** The send buffer's bytes [start, end) as the next of its preallocated views (no slice per batch). */
+    private ByteBuffer segment(int start, int end) {
+        ByteBuffer view = sendViews[iovCount >> 1];
+        view.clear().limit(end).position(start);
+        return view;
+    }
+
+    /** Writes the current batch; true when all of it went out, false when the socket is full. */
+    boolean write(SocketChannel channel) throws IOException {
+        while (bytesWritten < bytes) {
+            long n;
+            if (iovCount == 0) {
+                n = channel.write(sendBuffer);
+            } else {
+                n = channel.write(iov, iovIndex, iovCount - iovIndex);
+                while (iovIndex < iovCount && !iov[iovIndex].hasRemaining()) {
+                    iov[iovIndex++] = null;
+                }
+            }
+            if (n <= 0) {
+                reportWritten();
+                return false;
+            }
+            bytesWritten += n;
+            lastWriteNanos = System.nanoTime();
+        }
+        reportWritten();
+        count = 0;
+        return true;
+    }
+
+    /** Reports every frame whose last byte has been written. */
+    private void reportWritten() {
+        while (done < count && ends[done] <= bytesWritten) {
+            OutboundFrame f = frames[done];
+            frames[done++] = null;
+            written.accept(f);
+        }
+    }
+
+    /**
+     * After a close: the rest of the batch (frames with any byte on the wire count as written) and everything
+     * still in {@code queue} (dropped with {@code cause}).
+     */
+    void dropAll(MpscArrayQueue<OutboundFrame> queue, BatonException cause) {
+        for (int i = done; i < count; i++) {
+            OutboundFrame f = frames[i];
+            frames[i] = null;
+            long frameStart = i == 0 ? 0 : ends[i - 1];
+            if (frameStart < bytesWritten) {
+                written.accept(f);
+            } else {
+                dropped.accept(f, cause);
+            }
+        }
+        count = 0;
+        done = 0;
+        for (int i = 0; i < iovCount; i++) {
+            iov[i] = null;
+        }
+        iovCount = 0;
+        OutboundFrame f = carry;
+        carry = null;
+        while (f != null || (f = queue.poll()) != null) {
+            dropped.accept(f, cause);
+            f = null;
+        }
+    }
+}
