@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * the garbage collector. A buffer that is never recycled is simply collected: forgetting to close a
  * {@link dev.baton.Message} costs a pool miss, never a leak.
  *
- * <p>Thread-safe. Each class is a small array stack under its own lock (uncontended in practice: a buffer
- * is taken by an I/O thread and given back by the handler or caller that used it).
+ * <p>Thread-safe. Each class is an {@link ObjectPool}: small array stacks, striped by thread, each under its
+ * own lock (uncontended in practice: a buffer is mostly taken and given back by the same I/O thread).
  */
 public final class BufferPool implements BufferRecycler {
 
@@ -23,14 +23,15 @@ public final class BufferPool implements BufferRecycler {
     static final int MAX_SHIFT = 24;                      // 16 MiB
     public static final int MAX_POOLED_SIZE = 1 << MAX_SHIFT;
 
-    private final Stack[] classes = new Stack[MAX_SHIFT - MIN_SHIFT + 1];
+    @SuppressWarnings("unchecked")
+    private final ObjectPool<ByteBuffer>[] classes = new ObjectPool[MAX_SHIFT - MIN_SHIFT + 1];
     private final AtomicLong allocations = new AtomicLong();
 
     public BufferPool(long maxRetainedBytes) {
         for (int i = 0; i < classes.length; i++) {
             long size = 1L << (i + MIN_SHIFT);
             int depth = (int) Math.max(2, Math.min(256, maxRetainedBytes / classes.length / size));
-            classes[i] = new Stack(depth);
+            classes[i] = new ObjectPool<>(depth);
         }
     }
 
@@ -41,7 +42,7 @@ public final class BufferPool implements BufferRecycler {
             return ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
         }
         int index = classIndex(size);
-        ByteBuffer b = classes[index].pop();
+        ByteBuffer b = classes[index].poll();
         if (b == null) {
             allocations.incrementAndGet();
             b = ByteBuffer.allocateDirect(1 << (index + MIN_SHIFT)).order(ByteOrder.LITTLE_ENDIAN);
@@ -56,7 +57,7 @@ public final class BufferPool implements BufferRecycler {
                 || capacity < (1 << MIN_SHIFT)) {
             return;
         }
-        classes[Integer.numberOfTrailingZeros(capacity) - MIN_SHIFT].push(buffer);
+        classes[Integer.numberOfTrailingZeros(capacity) - MIN_SHIFT].offer(buffer);
     }
 
     /** How many buffers were newly allocated since start (a pool miss each). */
@@ -67,29 +68,5 @@ public final class BufferPool implements BufferRecycler {
     static int classIndex(int size) {
         int shift = size <= (1 << MIN_SHIFT) ? MIN_SHIFT : 32 - Integer.numberOfLeadingZeros(size - 1);
         return shift - MIN_SHIFT;
-    }
-
-    private static final class Stack {
-        private final ByteBuffer[] items;
-        private int count;
-
-        Stack(int depth) {
-            items = new ByteBuffer[depth];
-        }
-
-        synchronized ByteBuffer pop() {
-            if (count == 0) {
-                return null;
-            }
-            ByteBuffer b = items[--count];
-            items[count] = null;
-            return b;
-        }
-
-        synchronized void push(ByteBuffer b) {
-            if (count < items.length) {
-                items[count++] = b;
-            }
-        }
     }
 }

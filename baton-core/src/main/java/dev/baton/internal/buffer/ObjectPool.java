@@ -9,21 +9,25 @@ package dev.baton.internal.buffer;
  * <p>Thread-safe. The pool is striped: each thread uses the stack its id hashes to, under that stack's
  * monitor, so threads that call at once (four caller threads of one node, say) rarely meet on a lock; an
  * object is mostly taken and given back by the same thread, so its stack is also where it is looked for. A
- * thread whose stack is empty (or full) tries the next one before it gives up.
+ * thread whose stack is empty (or full) tries the next one before it gives up. Up to 8 stripes share the
+ * capacity (fewer for a small pool), so the pool never holds more than its capacity.
  */
 public final class ObjectPool<T> {
 
-    private static final int STRIPES = 8;       // a power of two
+    private static final int MAX_STRIPES = 8;       // a power of two
 
-    private final Stripe[] stripes = new Stripe[STRIPES];
+    private final Stripe[] stripes;
+    private final int mask;
 
     public ObjectPool(int capacity) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be positive, was " + capacity);
         }
-        int each = Math.max(1, capacity / STRIPES);
-        for (int i = 0; i < STRIPES; i++) {
-            stripes[i] = new Stripe(each);
+        int n = Math.min(MAX_STRIPES, Integer.highestOneBit(capacity));
+        stripes = new Stripe[n];
+        mask = n - 1;
+        for (int i = 0; i < n; i++) {
+            stripes[i] = new Stripe(capacity / n);
         }
     }
 
@@ -33,7 +37,7 @@ public final class ObjectPool<T> {
         int i = home();
         Object o = stripes[i].poll();
         if (o == null) {
-            o = stripes[(i + 1) & (STRIPES - 1)].poll();
+            o = stripes[(i + 1) & mask].poll();
         }
         return (T) o;
     }
@@ -41,7 +45,7 @@ public final class ObjectPool<T> {
     /** Gives {@code item} back; false (and the item is left to the garbage collector) when the pool is full. */
     public boolean offer(T item) {
         int i = home();
-        return stripes[i].offer(item) || stripes[(i + 1) & (STRIPES - 1)].offer(item);
+        return stripes[i].offer(item) || stripes[(i + 1) & mask].offer(item);
     }
 
     /** How many objects the pool holds now. */
@@ -53,9 +57,9 @@ public final class ObjectPool<T> {
         return n;
     }
 
-    private static int home() {
+    private int home() {
         long id = Thread.currentThread().threadId();
-        return (int) (id ^ (id >>> 3)) & (STRIPES - 1);
+        return (int) (id ^ (id >>> 3)) & mask;
     }
 
     /** One stack under its own monitor; padded so two stripes' headers (the lock words) share no cache line. */
