@@ -106,6 +106,25 @@ class ErrorsTest {
     }
 
     @Test
+    void aTooLargeFirstCallFailsAloneWhileTheConnectionStillShakesHands() throws Exception {
+        Node small = cluster.join(cluster.options("small-first").maxMessageSize(1 << 20).build());
+        small.newServer("small-first").inline(0, call -> call.reply(call.request())).start();
+        Client toSmall = cluster.node(0).client("small-first");
+        toSmall.awaitServers(1, Duration.ofSeconds(5));
+        // Both offered at once on a connection that is only starting: the peer's limit is not known yet.
+        CompletableFuture<Message> big = toSmall.callAsync(0, ByteBuffer.allocate(2 << 20));
+        CompletableFuture<Message> tiny = toSmall.callAsync(0, ByteBuffer.allocate(10));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> big.get(10, TimeUnit.SECONDS));
+        BatonException cause = (BatonException) e.getCause();
+        assertEquals(Status.Code.MESSAGE_TOO_LARGE, cause.code());
+        assertTrue(cause.status().retrySafe());
+        try (Message m = tiny.get(10, TimeUnit.SECONDS)) {
+            assertEquals(10, m.size());
+        }
+        assertEquals(0, small.stats().protocolErrors(), "the small node never saw the oversized frame");
+    }
+
+    @Test
     void requestLargerThanTheServersMaximumFailsOnTheSender() throws Exception {
         cluster.node(1).newServer("small").inline(0, call -> call.reply(call.request().buffer())).start();
         Client toSmall = cluster.node(0).client("small");

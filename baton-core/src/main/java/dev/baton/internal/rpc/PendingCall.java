@@ -320,7 +320,9 @@ final class PendingCall extends OutboundFrame {
                 c.pending.remove(requestId, this);
             }
             connection = null;
-            if (!isDone()) {
+            if (cause.code() == Status.Code.MESSAGE_TOO_LARGE) {
+                fail(cause.status());       // too large for that peer; another server would likely refuse it too
+            } else if (!isDone()) {
                 runtime.reroute(this, cause.status());
             }
         } finally {

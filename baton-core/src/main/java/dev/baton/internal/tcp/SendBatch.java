@@ -1,6 +1,7 @@
 package dev.baton.internal.tcp;
 
 import dev.baton.BatonException;
+import dev.baton.Status;
 import dev.baton.internal.util.MpscArrayQueue;
 import dev.baton.internal.wire.FrameCodec;
 import dev.baton.spi.OutboundFrame;
@@ -66,8 +67,13 @@ final class SendBatch {
         return lastWriteNanos;
     }
 
-    /** Fills the next batch from {@code queue}; false when there was nothing to send. */
-    boolean build(MpscArrayQueue<OutboundFrame> queue) {
+    /**
+     * Fills the next batch from {@code queue}; false when there was nothing to send. A frame whose payload is
+     * larger than {@code peerMax} (the peer's maximum message size, from its HELLO) is dropped with
+     * MESSAGE_TOO_LARGE instead: sent, it would make the peer close the connection as a protocol error. That
+     * happens to a frame offered before the handshake told the peer's maximum.
+     */
+    boolean build(MpscArrayQueue<OutboundFrame> queue, long peerMax) {
         ByteBuffer buf = sendBuffer.clear();
         int segmentStart = 0;
         boolean gathering = false;
@@ -85,6 +91,11 @@ final class SendBatch {
             }
             ByteBuffer payload = f.payload();
             int size = f.payloadSize();
+            if (size > peerMax) {
+                dropped.accept(f, Status.of(Status.Code.MESSAGE_TOO_LARGE, "payload of " + size
+                        + " bytes exceeds the peer's maximum message size " + peerMax).withRetrySafe(true).asException());
+                continue;
+            }
             boolean small = size <= SMALL_PAYLOAD;
             int need = FrameCodec.HEADER_LENGTH + (small ? size : 0);
             if (buf.remaining() < need) {

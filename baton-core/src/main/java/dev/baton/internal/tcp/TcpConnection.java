@@ -345,7 +345,8 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
                 if (sendBatch.pending() && !sendBatch.write(channel)) {
                     return false;
                 }
-                if (!sendBatch.build(queue)) {
+                PeerIdentity peer = remoteIdentity;
+                if (!sendBatch.build(queue, peer == null ? Long.MAX_VALUE : peer.maxMessageSize())) {
                     return true;
                 }
             } catch (IOException e) {
