@@ -39,7 +39,10 @@ public interface Node extends AutoCloseable {
     /** This incarnation's random id. */
     long nodeId();
 
-    /** Where this node accepts connections. */
+    /**
+     * Where this node accepts connections, as other nodes are told: for a wildcard bind, this host's address
+     * on the route to the master.
+     */
     InetSocketAddress address();
 
     /** The latest membership view. */

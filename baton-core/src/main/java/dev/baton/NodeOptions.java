@@ -96,7 +96,10 @@ public final class NodeOptions {
         return transport;
     }
 
-    /** Where the node listens: default 127.0.0.1, port 0 (a free port). */
+    /**
+     * Where the node listens: default 127.0.0.1, port 0 (a free port). A wildcard address (0.0.0.0) listens on
+     * every interface and advertises this host's address on the route to the master.
+     */
     public InetSocketAddress bind() {
         return bind;
     }

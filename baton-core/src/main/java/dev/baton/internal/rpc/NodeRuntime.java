@@ -33,7 +33,10 @@ import dev.baton.spi.TransportSettings;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -123,7 +126,7 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
     public static NodeRuntime start(NodeOptions options) {
         NodeRuntime rt = new NodeRuntime(options);
         try {
-            rt.address = rt.transport.listen(options.bind());
+            rt.address = advertised(rt.transport.listen(options.bind()), options.master());
             NodeInfo self = rt.registry.join(rt.nodeId, rt.address, options.name(), rt, options.joinTimeout());
             rt.rank = self.rank();
             return rt;
@@ -134,6 +137,34 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
             rt.shutdownResources();
             throw e;
         }
+    }
+
+    /**
+     * The address other nodes are told to connect to. A wildcard bind (0.0.0.0, ::) is replaced by this
+     * host's address on the route to the master (a connected UDP socket picks it; nothing is sent), else by
+     * the host's name address: "0.0.0.0" is not an address another host can reach.
+     */
+    static InetSocketAddress advertised(InetSocketAddress bound, InetSocketAddress master) {
+        if (bound.getAddress() == null || !bound.getAddress().isAnyLocalAddress()) {
+            return bound;
+        }
+        InetAddress host = null;
+        if (master != null && !master.isUnresolved()) {
+            try (DatagramSocket probe = new DatagramSocket()) {
+                probe.connect(master);
+                host = probe.getLocalAddress();
+            } catch (IOException | UncheckedIOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "no route to the master to advertise", e);
+            }
+        }
+        if (host == null || host.isAnyLocalAddress()) {
+            try {
+                host = InetAddress.getLocalHost();
+            } catch (UnknownHostException e) {
+                host = InetAddress.getLoopbackAddress();
+            }
+        }
+        return new InetSocketAddress(host, bound.getPort());
     }
 
     // ================================================================== Node API
