@@ -128,5 +128,16 @@ public interface Coordination {
 
         /** True when the calling thread holds the lock. */
         boolean isHeldByCurrentThread();
+
+        /**
+         * The fencing token of the current hold: a number the registry makes larger with every grant (of any
+         * lock). Hand it to the resource the lock guards with every request, and have the resource refuse a
+         * token smaller than the largest it has seen: a holder that lost the lock without knowing (paused,
+         * cut off, its lease expired) can then no longer change the resource. A reentrant hold has the token
+         * of the first. The master starts its tokens from its wall clock, so a restarted master's are larger.
+         *
+         * @throws IllegalMonitorStateException when the calling thread does not hold the lock
+         */
+        long fencingToken();
     }
 }

@@ -239,6 +239,37 @@ class CoordinationTest {
     }
 
     @Test
+    void everyGrantCarriesALargerFencingToken() throws Exception {
+        try (Cluster c = Cluster.withNodes(2); ExecutorService other = Executors.newSingleThreadExecutor()) {
+            DistributedLock a = c.node(0).coordination().lock("fenced");
+            DistributedLock b = c.node(1).coordination().lock("fenced");
+            assertThrows(IllegalMonitorStateException.class, a::fencingToken);
+            a.lock(LONG);
+            long first = a.fencingToken();
+            assertTrue(a.tryLock(), "reentrant");
+            assertEquals(first, a.fencingToken(), "a reentrant hold keeps the token of the first");
+            // b waits; a's last unlock hands the lock over with a larger token.
+            Future<Long> granted = other.submit(() -> {
+                b.lock(LONG);
+                try {
+                    return b.fencingToken();
+                } finally {
+                    b.unlock();
+                }
+            });
+            a.unlock();
+            a.unlock();
+            long second = granted.get(20, TimeUnit.SECONDS);
+            assertTrue(second > first, second + " > " + first);
+            assertTrue(a.tryLock());
+            long third = a.fencingToken();
+            assertTrue(third > second, third + " > " + second);
+            a.unlock();
+            assertThrows(IllegalMonitorStateException.class, a::fencingToken);
+        }
+    }
+
+    @Test
     void aLockHeldByANodeThatLeavesGoesToTheNodeWaitingForIt() throws Exception {
         try (Cluster c = Cluster.withNodes(2); ExecutorService pool = Executors.newSingleThreadExecutor()) {
             DistributedLock held = c.node(0).coordination().lock("d");

@@ -116,6 +116,7 @@ final class CoordinationClient implements Coordination, AutoCloseable {
         private final ReentrantLock local = new ReentrantLock(true);
         // ---- used only by the thread holding `local`
         private long token;
+        private long fence;
         private ControlClient grantedOn;
 
         LockImpl(String name) {
@@ -151,8 +152,9 @@ final class CoordinationClient implements Coordination, AutoCloseable {
             ControlClient c = client();
             CompletableFuture<Message> f = c.call(ControlProtocol.LOCK, new WireWriter().putString(name).putLong(t)
                     .putLong(millis(leftNs)).toBuffer());
-            try {
-                await(f, saturatedAdd(leftNs, GRACE_NS)).close();
+            long granted;
+            try (Message m = await(f, saturatedAdd(leftNs, GRACE_NS))) {
+                granted = new WireReader(m.buffer()).getLong();
             } catch (TimeoutException e) {
                 forget(f);
                 withdraw(c, t);
@@ -164,6 +166,7 @@ final class CoordinationClient implements Coordination, AutoCloseable {
                 throw e;
             }
             token = t;
+            fence = granted;
             grantedOn = c;
         }
 
@@ -182,8 +185,11 @@ final class CoordinationClient implements Coordination, AutoCloseable {
                 ControlClient c = client();
                 CompletableFuture<Message> f = c.call(ControlProtocol.TRY_LOCK,
                         new WireWriter().putString(name).putLong(t).toBuffer());
+                long granted;
                 try (Message m = await(f, nanos(callTimeout))) {
-                    held = new WireReader(m.buffer()).getByte() != 0;
+                    WireReader r = new WireReader(m.buffer());
+                    held = r.getByte() != 0;
+                    granted = r.getLong();
                 } catch (TimeoutException e) {
                     forget(f);
                     withdraw(c, t);
@@ -197,6 +203,7 @@ final class CoordinationClient implements Coordination, AutoCloseable {
                 }
                 if (held) {
                     token = t;
+                    fence = granted;
                     grantedOn = c;
                 }
                 return held;
@@ -205,6 +212,14 @@ final class CoordinationClient implements Coordination, AutoCloseable {
                     local.unlock();
                 }
             }
+        }
+
+        @Override
+        public long fencingToken() {
+            if (!local.isHeldByCurrentThread()) {
+                throw new IllegalMonitorStateException("lock '" + name + "' is not held by this thread");
+            }
+            return fence;
         }
 
         @Override

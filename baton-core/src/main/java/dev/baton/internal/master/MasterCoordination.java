@@ -56,6 +56,7 @@ final class MasterCoordination implements AutoCloseable {
         final long requestId;
         final int method;
         final long token;
+        long fence;                 // the fencing token of a lock grant, once granted
         ScheduledFuture<?> expiry;
 
         Waiter(TransportConnection connection, long requestId, int method, long token) {
@@ -95,6 +96,12 @@ final class MasterCoordination implements AutoCloseable {
     // ---- guarded by this
     private final Map<String, Barrier> barriers = new HashMap<>();
     private final Map<String, LockState> locks = new HashMap<>();
+    /**
+     * The last fencing token granted, for every lock: it starts at the wall clock in ms shifted left by 16,
+     * so a restarted master's tokens stay above its predecessor's (unless the clock stepped back, or that one
+     * granted more than 65 536 locks per ms of its life).
+     */
+    private long fencing = System.currentTimeMillis() << 16;
     private final Map<String, Long> ids = new HashMap<>();
     private final Map<String, byte[]> values = new HashMap<>();
     private final Map<TransportConnection, Map<Long, String>> watches = new LinkedHashMap<>();
@@ -211,8 +218,9 @@ final class MasterCoordination implements AutoCloseable {
         if (s.holder == null || s.holder.is(c, token)) {
             if (s.holder == null) {
                 s.holder = new Waiter(c, requestId, ControlProtocol.LOCK, token);
+                s.holder.fence = ++fencing;
             }
-            return empty();
+            return new WireWriter().putLong(s.holder.fence).toBuffer();
         }
         if (timeoutMs <= 0) {
             throw Status.of(Status.Code.DEADLINE_EXCEEDED, "lock '" + name + "' is held").asException();
@@ -239,8 +247,10 @@ final class MasterCoordination implements AutoCloseable {
         LockState s = locks.computeIfAbsent(name, LockState::new);
         if (s.holder == null) {
             s.holder = new Waiter(c, requestId, ControlProtocol.TRY_LOCK, token);
+            s.holder.fence = ++fencing;
         }
-        return bool(s.holder.is(c, token));
+        boolean held = s.holder.is(c, token);
+        return new WireWriter().putByte(held ? 1 : 0).putLong(held ? s.holder.fence : 0).toBuffer();
     }
 
     private synchronized ByteBuffer unlock(TransportConnection c, WireReader r) {
@@ -275,7 +285,8 @@ final class MasterCoordination implements AutoCloseable {
             return;
         }
         cancelExpiry(s.holder);
-        answer(s.holder, empty());
+        s.holder.fence = ++fencing;
+        answer(s.holder, new WireWriter().putLong(s.holder.fence).toBuffer());
     }
 
     // ------------------------------------------------------------------ ids and key/value

@@ -24,8 +24,8 @@ import java.util.List;
  * <pre>
  *   method          request body                                          answer body
  *   BARRIER     20  name str | parties i32 | timeoutMs i64 | token i64    (empty)  sent when the round opens
- *   LOCK        21  name str | token i64 | timeoutMs i64                  (empty)  sent when the lock is granted
- *   TRY_LOCK    22  name str | token i64                                  acquired u8
+ *   LOCK        21  name str | token i64 | timeoutMs i64                  fence i64  sent when the lock is granted
+ *   TRY_LOCK    22  name str | token i64                                  acquired u8 | fence i64 (0 if not)
  *   UNLOCK      23  name str | token i64                                  released u8
  *   NEXT_ID     24  key str                                               id i64   (0, 1, 2, ... per key)
  *   KV_PUT      25  key str | value bytes                                 (empty)
@@ -78,9 +78,9 @@ public final class ControlProtocol {
     public static final int SNAPSHOT = 4;
     /** {name str, parties i32, timeoutMs i64, token i64} -> {} once the round opens. */
     public static final int BARRIER = 20;
-    /** {name str, token i64, timeoutMs i64} -> {} once granted. */
+    /** {name str, token i64, timeoutMs i64} -> {fence i64} once granted. */
     public static final int LOCK = 21;
-    /** {name str, token i64} -> {acquired u8}. */
+    /** {name str, token i64} -> {acquired u8, fence i64}. */
     public static final int TRY_LOCK = 22;
     /** {name str, token i64} -> {released u8}; withdraws a waiting LOCK of that token when not held. */
     public static final int UNLOCK = 23;
