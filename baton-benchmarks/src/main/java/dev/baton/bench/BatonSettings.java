@@ -16,6 +16,22 @@ record BatonSettings(Duration ioSpin, Duration callerSpin) {
 
     static final BatonSettings DEFAULTS = new BatonSettings(null, null);
 
+    /**
+     * {@code ioSpin} and {@code callerSpin} of every baton-tcp node with {@code --busy-poll}: far longer than any
+     * wait between two calls of a run, so the nodes never park while measured, like the floor's polling threads.
+     * Finite because the options take a duration, and so that an idle node (between workloads) does stop spinning.
+     */
+    static final Duration BUSY_POLL_SPIN = Duration.ofSeconds(1);
+
+    /**
+     * The settings of a run: the spins given on the command line (null: not given); in busy-poll mode the others
+     * are {@link #BUSY_POLL_SPIN}, so that Baton waits the way the busy-polling floor does.
+     */
+    static BatonSettings forRun(Duration ioSpin, Duration callerSpin, boolean busyPoll) {
+        Duration spin = busyPoll ? BUSY_POLL_SPIN : null;
+        return new BatonSettings(ioSpin != null ? ioSpin : spin, callerSpin != null ? callerSpin : spin);
+    }
+
     NodeOptions.Builder apply(NodeOptions.Builder b) {
         if (ioSpin != null) {
             b.ioSpin(ioSpin);

@@ -30,6 +30,13 @@ import java.util.concurrent.TimeUnit;
  * for the TCP systems), warms up, measures for a fixed time, and stops them; at the end it prints a table per
  * workload and, with {@code --json}, writes every number.
  *
+ * <p>Latency depends on how threads wait for a socket, so the run has a wait mode, named in the header, the table
+ * and the JSON. By default ({@code blocking/default}) the raw floor blocks in its reads while Baton's nodes spin
+ * briefly and then park, as their {@code NodeOptions} say. With {@code --busy-poll} both spin all the time: the
+ * floor's sequential client and its server poll non-blocking sockets, and every baton-tcp node gets long
+ * {@code ioSpin} and {@code callerSpin}. Baton and the floor can then be compared in the same mode; gRPC has no
+ * busy-poll mode and baton-inproc no socket, so neither changes.
+ *
  * <p>Run it as {@code java -Xms1g -Xmx1g -XX:+UseParallelGC --sun-misc-unsafe-memory-access=allow
  * --enable-native-access=ALL-UNNAMED -cp baton-benchmarks.jar:lib/* dev.baton.bench.BenchMain}; the server JVMs
  * get this JVM's flags (the last two only silence JDK 25's warnings about Netty's and protobuf's use of
@@ -39,7 +46,9 @@ import java.util.concurrent.TimeUnit;
         description = {
                 "Measures Baton (TCP and in-process) against gRPC-java and a raw Java NIO socket floor, on loopback.",
                 "Servers of the TCP systems run in a child JVM with this JVM's flags. Workloads: "
-                        + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64."})
+                        + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64.",
+                "Wait mode: blocking/default (raw-nio blocks in reads, Baton spins briefly then parks), or with "
+                        + "--busy-poll both spin."})
 public final class BenchMain implements Callable<Integer> {
 
     private static final Duration DEFAULT_WARMUP = Duration.ofSeconds(5);
@@ -78,12 +87,20 @@ public final class BenchMain implements Callable<Integer> {
     Path json;
 
     @Option(names = "--io-spin", paramLabel = "TIME", converter = DurationConverter.class,
-            description = "NodeOptions.ioSpin of every baton-tcp node, client and servers (default: the default, 0).")
+            description = "NodeOptions.ioSpin of every baton-tcp node, client and servers (default: the default, 0; "
+                    + "1s with --busy-poll).")
     Duration ioSpin;
 
     @Option(names = "--caller-spin", paramLabel = "TIME", converter = DurationConverter.class,
-            description = "NodeOptions.callerSpin of every baton-tcp node (default: the default, 50us).")
+            description = "NodeOptions.callerSpin of every baton-tcp node (default: the default, 50us; 1s with "
+                    + "--busy-poll).")
     Duration callerSpin;
+
+    @Option(names = "--busy-poll", description = "Busy-poll wait mode, to compare Baton with the floor in the same "
+            + "mode: raw-nio's sequential client and its servers spin on non-blocking reads instead of blocking, and "
+            + "every baton-tcp node spins (ioSpin and callerSpin 1s unless --io-spin/--caller-spin say otherwise). "
+            + "gRPC (no busy-poll mode) and baton-inproc are unaffected. Every spinning thread takes a core.")
+    boolean busyPoll;
 
     @Option(names = "--no-progress", description = "No progress bar (for logs and CI).")
     boolean noProgress;
@@ -154,7 +171,7 @@ public final class BenchMain implements Callable<Integer> {
         if (measure.isZero()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
         }
-        BatonSettings baton = new BatonSettings(ioSpin, callerSpin);
+        BatonSettings baton = BatonSettings.forRun(ioSpin, callerSpin, busyPoll);
         Instant date = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         double loadAtStart = Report.loadAverage();
         printHeader(date, warm, measure, baton, systems, workloads);
@@ -192,7 +209,7 @@ public final class BenchMain implements Callable<Integer> {
             }
         }
 
-        Report report = new Report(date, loadAtStart, warm, measure, baton, systems, workloads, results);
+        Report report = new Report(date, loadAtStart, warm, measure, baton, busyPoll, systems, workloads, results);
         report.printTable(out);
         if (json != null) {
             Path parent = json.toAbsolutePath().getParent();
@@ -226,8 +243,12 @@ public final class BenchMain implements Callable<Integer> {
         out.println("Per system and workload: warm-up " + Format.duration(warm) + " (" + FIRST_WARMUP_FACTOR
                 + "x for each system's first workload: fresh server JVM, cold code), then measured for "
                 + Format.duration(measure) + "; " + systems.size() + " systems x " + workloads.size() + " workloads");
+        out.println("Wait mode: " + Report.waitMode(busyPoll) + (busyPoll
+                ? " (--busy-poll: raw-nio's sequential client and its servers spin on non-blocking reads, baton-tcp's"
+                        + " nodes spin; gRPC and baton-inproc as always)"
+                : " (raw-nio blocks in socket reads; Baton's nodes spin, then park, as their NodeOptions say)"));
         for (SystemKind s : systems) {
-            out.println("  " + s.id + ": " + s.description);
+            out.println("  " + s.id + ": " + s.description(busyPoll));
         }
         if (systems.contains(SystemKind.BATON_TCP)) {
             out.println("  baton-tcp nodes: " + baton.describe() + "; echo handler inline on the I/O thread");
@@ -244,8 +265,9 @@ public final class BenchMain implements Callable<Integer> {
                            Duration warm, Duration measure, Progress progress) throws IOException {
         String name = system.id + " " + w.id;
         progress.message(name + ": starting");
-        List<InetSocketAddress> servers = child != null ? child.startServers(system, w.servers, baton) : List.of();
-        try (Target target = open(system, w, servers, baton)) {
+        List<InetSocketAddress> servers = child != null
+                ? child.startServers(system, w.servers, baton, busyPoll) : List.of();
+        try (Target target = open(system, w, servers, baton, busyPoll)) {
             return measure(system, w, target, warm, measure, progress, name);
         } catch (Exception e) {
             return Result.failed(system, w, 0, String.valueOf(e));
@@ -256,13 +278,13 @@ public final class BenchMain implements Callable<Integer> {
         }
     }
 
-    private static Target open(SystemKind system, Workload w, List<InetSocketAddress> servers, BatonSettings baton)
-            throws Exception {
+    private static Target open(SystemKind system, Workload w, List<InetSocketAddress> servers, BatonSettings baton,
+                               boolean busyPoll) throws Exception {
         return switch (system) {
             case BATON_TCP -> BatonTarget.remote(servers.getFirst(), w, baton);
             case BATON_INPROC -> BatonTarget.inProcess(w);
             case GRPC -> GrpcTarget.open(servers, w);
-            case RAW_NIO -> RawTarget.open(servers, w);
+            case RAW_NIO -> RawTarget.open(servers, w, busyPoll);
         };
     }
 

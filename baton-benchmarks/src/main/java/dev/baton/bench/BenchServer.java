@@ -20,13 +20,16 @@ import java.util.stream.Collectors;
  * stdout (diagnostics go to stderr):
  *
  * <pre>
- * start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS   ->  READY HOST:PORT [HOST:PORT...]  |  ERROR message
- * stop                                           ->  STOPPED
+ * start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS BUSY   ->  READY HOST:PORT [HOST:PORT...]  |  ERROR message
+ * stop                                                ->  STOPPED
  * </pre>
  *
  * For {@code baton-tcp} the one address is the master's (with COUNT server nodes joined to it); for
  * {@code grpc} and {@code raw-nio} the COUNT servers' own. The spin values (-1: default) apply to Baton's
- * nodes. The process stops its servers and exits when stdin closes, so it never outlives the harness.
+ * nodes; in busy-poll mode the harness sends them already set to spin. BUSY is the wait mode, 1 for busy-poll
+ * ({@code --busy-poll}), 0 otherwise: it applies to {@code raw-nio}, whose servers then spin on non-blocking
+ * reads ({@link RawEchoServer}). The process stops its servers and exits when stdin closes, so it never outlives
+ * the harness.
  */
 public final class BenchServer {
 
@@ -48,7 +51,12 @@ public final class BenchServer {
                         running = null;
                     }
                     try {
-                        running = start(SystemKind.byId(f[1]), Integer.parseInt(f[2]), BatonSettings.fromArgs(f[3], f[4]));
+                        if (f.length != 6) {
+                            throw new IllegalArgumentException("expected start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS"
+                                    + " BUSY, got '" + line + "'");
+                        }
+                        running = start(SystemKind.byId(f[1]), Integer.parseInt(f[2]),
+                                BatonSettings.fromArgs(f[3], f[4]), busy(f[5]));
                         out.println("READY " + running.addresses.stream()
                                 .map(a -> a.getHostString() + ":" + a.getPort()).collect(Collectors.joining(" ")));
                     } catch (Exception | Error e) {
@@ -91,7 +99,17 @@ public final class BenchServer {
         }
     }
 
-    private static Servers start(SystemKind system, int count, BatonSettings baton) throws Exception {
+    /** The BUSY field of {@code start}: 1 for busy-poll, 0 for the default wait mode. */
+    private static boolean busy(String field) {
+        return switch (field) {
+            case "1" -> true;
+            case "0" -> false;
+            default -> throw new IllegalArgumentException("BUSY must be 0 or 1, not '" + field + "'");
+        };
+    }
+
+    private static Servers start(SystemKind system, int count, BatonSettings baton, boolean busyPoll)
+            throws Exception {
         Servers s = new Servers();
         try {
             switch (system) {
@@ -118,7 +136,7 @@ public final class BenchServer {
                 }
                 case RAW_NIO -> {
                     for (int i = 0; i < count; i++) {
-                        RawEchoServer server = RawEchoServer.start();
+                        RawEchoServer server = RawEchoServer.start(busyPoll);
                         s.resources.add(server);
                         s.addresses.add(server.address());
                     }

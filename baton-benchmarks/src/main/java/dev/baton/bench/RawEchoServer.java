@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The floor's server: blocking NIO, one thread per connection, echoing length-prefixed messages.
+ * The floor's server: NIO, one thread per connection, echoing length-prefixed messages. Its threads wait in
+ * blocking reads, or in busy-poll mode ({@code --busy-poll}) spin on non-blocking ones ({@link BusyPoll}).
  *
  * <pre>
  * message: | length: i32, big-endian | length payload bytes |
@@ -20,23 +21,27 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * complete message in the buffer with one write (a batch, when several arrived together), and keeps the
  * incomplete rest for the next read. No parsing beyond the length, no copy beyond moving that rest to the front.
  *
- * <p>Thread-safe; {@link #close()} closes every socket and waits for the threads.
+ * <p>Thread-safe; {@link #close()} closes every socket and waits for the threads: a thread waiting in a read, blocked
+ * or spinning, sees its socket closed and ends.
  */
 final class RawEchoServer implements AutoCloseable {
 
     private static final int INITIAL_BUFFER = 4 << 20;
 
     private final ServerSocketChannel listener;
+    private final boolean busyPoll;
     private final Thread acceptor;
     private final List<SocketChannel> connections = new CopyOnWriteArrayList<>();
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
-    private RawEchoServer(ServerSocketChannel listener) {
+    private RawEchoServer(ServerSocketChannel listener, boolean busyPoll) {
         this.listener = listener;
+        this.busyPoll = busyPoll;
         this.acceptor = Thread.ofPlatform().name("raw-echo-accept").unstarted(this::accept);
     }
 
-    static RawEchoServer start() throws IOException {
+    /** Listens on a free loopback port; with {@code busyPoll} its connections are served spinning. */
+    static RawEchoServer start(boolean busyPoll) throws IOException {
         ServerSocketChannel l = ServerSocketChannel.open();
         try {
             l.bind(new InetSocketAddress("127.0.0.1", 0));
@@ -44,7 +49,7 @@ final class RawEchoServer implements AutoCloseable {
             l.close();
             throw e;
         }
-        RawEchoServer s = new RawEchoServer(l);
+        RawEchoServer s = new RawEchoServer(l, busyPoll);
         s.acceptor.start();
         return s;
     }
@@ -58,8 +63,11 @@ final class RawEchoServer implements AutoCloseable {
             while (true) {
                 SocketChannel c = listener.accept();
                 c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                if (busyPoll) {
+                    c.configureBlocking(false);
+                }
                 connections.add(c);
-                Thread t = Thread.ofPlatform().name("raw-echo-" + connections.size()).start(() -> echo(c));
+                Thread t = Thread.ofPlatform().name("raw-echo-" + connections.size()).start(() -> echo(c, busyPoll));
                 threads.add(t);
             }
         } catch (IOException e) {
@@ -67,10 +75,11 @@ final class RawEchoServer implements AutoCloseable {
         }
     }
 
-    private static void echo(SocketChannel c) {
+    /** Serves one connection until it closes; {@code busyPoll}: the channel is non-blocking and polled. */
+    private static void echo(SocketChannel c, boolean busyPoll) {
         ByteBuffer buf = ByteBuffer.allocateDirect(INITIAL_BUFFER);
         try (c) {
-            while (c.read(buf) >= 0) {
+            while ((busyPoll ? BusyPoll.read(c, buf) : c.read(buf)) >= 0) {
                 int end = buf.position();
                 int p = 0;
                 while (end - p >= 4) {
@@ -87,14 +96,18 @@ final class RawEchoServer implements AutoCloseable {
                     continue;
                 }
                 ByteBuffer out = buf.duplicate().position(0).limit(p);
-                while (out.hasRemaining()) {
-                    c.write(out);
+                if (busyPoll) {
+                    BusyPoll.write(c, out);
+                } else {
+                    while (out.hasRemaining()) {
+                        c.write(out);
+                    }
                 }
                 buf.limit(end).position(p);
                 buf.compact();
             }
         } catch (IOException e) {
-            // The client went away (or the server closed): this connection is done.
+            // The client went away, the server closed, or (busy-polling) the thread was interrupted: done.
         }
     }
 

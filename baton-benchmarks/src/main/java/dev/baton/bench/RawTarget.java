@@ -18,12 +18,13 @@ import java.util.concurrent.TimeoutException;
  * {@code thread % servers}.
  *
  * <ul>
- *   <li>Sequential: a blocking ping-pong: one write of length and payload from one buffer, then blocking reads
- *       until the whole echo is in.</li>
+ *   <li>Sequential: a ping-pong: one write of length and payload from one buffer, then reads until the whole echo
+ *       is in. The reads block, or in busy-poll mode ({@code --busy-poll}) spin on a non-blocking socket
+ *       ({@link BusyPoll}), the server's echo loop too.</li>
  *   <li>Outstanding calls: one thread, a non-blocking socket and a selector. Whenever fewer than {@code depth}
  *       messages are outstanding it appends new ones to the send stream, writes what the socket takes, reads
  *       what has arrived and counts whole echoes (they come back in order); it blocks in the selector only when
- *       it can do nothing else.</li>
+ *       it can do nothing else. Busy-poll mode leaves it as it is (only its server spins).</li>
  * </ul>
  * Messages are those of {@link RawEchoServer}: a 4-byte length, then the payload.
  */
@@ -33,15 +34,18 @@ final class RawTarget implements Target {
 
     private final List<InetSocketAddress> servers;
     private final Workload workload;
+    private final boolean busyPoll;
     private final List<SocketChannel> channels = new ArrayList<>();
 
-    private RawTarget(List<InetSocketAddress> servers, Workload workload) {
+    private RawTarget(List<InetSocketAddress> servers, Workload workload, boolean busyPoll) {
         this.servers = servers;
         this.workload = workload;
+        this.busyPoll = busyPoll;
     }
 
-    static RawTarget open(List<InetSocketAddress> servers, Workload w) {
-        return new RawTarget(List.copyOf(servers), w);
+    /** {@code busyPoll}: the sequential lanes spin on non-blocking reads instead of blocking. */
+    static RawTarget open(List<InetSocketAddress> servers, Workload w, boolean busyPoll) {
+        return new RawTarget(List.copyOf(servers), w, busyPoll);
     }
 
     @Override
@@ -53,20 +57,31 @@ final class RawTarget implements Target {
         c.setOption(StandardSocketOptions.TCP_NODELAY, true);
         c.connect(servers.get(index % servers.size()));
         int message = 4 + workload.payloadBytes;
-        return workload.sequential() ? sequential(c, message) : new Pipelined(c, message, workload.depth);
+        if (!workload.sequential()) {
+            return new Pipelined(c, message, workload.depth);
+        }
+        if (busyPoll) {
+            c.configureBlocking(false);
+        }
+        return sequential(c, message, busyPoll);
     }
 
-    private static Lane sequential(SocketChannel c, int message) {
+    /** {@code busyPoll}: {@code c} is non-blocking, and the lane spins on it. */
+    private static Lane sequential(SocketChannel c, int message, boolean busyPoll) {
         ByteBuffer request = ByteBuffer.allocateDirect(message).putInt(0, message - 4);
         ByteBuffer response = ByteBuffer.allocateDirect(message);
         return Lane.sequential(() -> {
             request.clear();
-            while (request.hasRemaining()) {
-                c.write(request);
+            if (busyPoll) {
+                BusyPoll.write(c, request);
+            } else {
+                while (request.hasRemaining()) {
+                    c.write(request);
+                }
             }
             response.clear();
             while (response.hasRemaining()) {
-                if (c.read(response) < 0) {
+                if ((busyPoll ? BusyPoll.read(c, response) : c.read(response)) < 0) {
                     throw new EOFException("raw echo server closed the connection");
                 }
             }

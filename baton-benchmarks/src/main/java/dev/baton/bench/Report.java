@@ -16,18 +16,20 @@ final class Report {
     private final Duration warmup;
     private final Duration duration;
     private final BatonSettings baton;
+    private final boolean busyPoll;
     private final List<SystemKind> systems;
     private final List<Workload> workloads;
     private final List<Result> results;
     private final double loadAtStart;
 
-    Report(Instant date, double loadAtStart, Duration warmup, Duration duration, BatonSettings baton,
+    Report(Instant date, double loadAtStart, Duration warmup, Duration duration, BatonSettings baton, boolean busyPoll,
            List<SystemKind> systems, List<Workload> workloads, List<Result> results) {
         this.loadAtStart = loadAtStart;
         this.date = date;
         this.warmup = warmup;
         this.duration = duration;
         this.baton = baton;
+        this.busyPoll = busyPoll;
         this.systems = systems;
         this.workloads = workloads;
         this.results = results;
@@ -43,6 +45,15 @@ final class Report {
     }
 
     /**
+     * How the run's clients and servers wait for the socket: {@code busy-poll} ({@code --busy-poll}: raw-nio and
+     * baton-tcp spin), or {@code blocking/default} (raw-nio blocks in reads, Baton's nodes spin as long as their
+     * {@code NodeOptions} say, then park). Latencies of the two modes are not comparable, so every output names it.
+     */
+    static String waitMode(boolean busyPoll) {
+        return busyPoll ? "busy-poll" : "blocking/default";
+    }
+
+    /**
      * The system's one-minute load average, -1 where unknown. Printed because on a small machine anything else
      * running makes the numbers noise, and this shows it.
      */
@@ -53,8 +64,8 @@ final class Report {
     /** One block per workload: a row per system. */
     void printTable(PrintStream out) {
         out.println();
-        out.println("Results (" + environment(date) + " at the end, " + String.format(Locale.ROOT, "%.2f", loadAtStart)
-                + " at the start)");
+        out.println("Results, wait mode " + waitMode(busyPoll) + " (" + environment(date) + " at the end, "
+                + String.format(Locale.ROOT, "%.2f", loadAtStart) + " at the start)");
         for (Workload w : workloads) {
             out.println();
             out.println(w.id + ": " + w.description + " (measured " + Format.duration(duration) + " each)");
@@ -110,6 +121,7 @@ final class Report {
         env.put("jvm_flags", ServerProcess.jvmFlags());
         env.put("load_average_start", loadAtStart);
         env.put("load_average_end", loadAverage());
+        env.put("wait_mode", waitMode(busyPoll));
 
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("warmup_s", warmup.toNanos() / 1e9);
@@ -156,7 +168,7 @@ final class Report {
 
         Map<String, Object> systemsDoc = new LinkedHashMap<>();
         for (SystemKind s : systems) {
-            systemsDoc.put(s.id, s.description);
+            systemsDoc.put(s.id, s.description(busyPoll));
         }
 
         Map<String, Object> doc = new LinkedHashMap<>();

@@ -77,9 +77,14 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
-    /** Starts {@code count} servers of {@code system}; returns the addresses the client connects to. */
-    List<InetSocketAddress> startServers(SystemKind system, int count, BatonSettings baton) throws IOException {
-        String reply = request("start " + system.id + " " + count + " " + baton.toArgs(), START_TIMEOUT);
+    /**
+     * Starts {@code count} servers of {@code system}, raw-nio's busy-polling with {@code busyPoll}; returns the
+     * addresses the client connects to.
+     */
+    List<InetSocketAddress> startServers(SystemKind system, int count, BatonSettings baton, boolean busyPoll)
+            throws IOException {
+        String reply = request("start " + system.id + " " + count + " " + baton.toArgs() + " " + (busyPoll ? 1 : 0),
+                START_TIMEOUT);
         if (!reply.startsWith("READY ")) {
             throw failure("server JVM could not start " + system.id + ": " + reply);
         }

@@ -3,24 +3,43 @@ package dev.baton.bench;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** The systems the harness compares. Those with {@link #remote} true run their servers in a child JVM. */
+/**
+ * The systems the harness compares. Those with {@link #remote} true run their servers in a child JVM. Each has a
+ * description per wait mode: {@code --busy-poll} changes how baton-tcp and raw-nio wait, and the description
+ * printed and written with the numbers says so.
+ */
 enum SystemKind {
 
-    BATON_TCP("baton-tcp", "Baton over TCP loopback (server nodes and master in a child JVM)", true),
-    BATON_INPROC("baton-inproc", "Baton in-process (client, servers and master in the harness JVM)", false),
+    BATON_TCP("baton-tcp", "Baton over TCP loopback (server nodes and master in a child JVM)",
+            "Baton over TCP loopback (server nodes and master in a child JVM); I/O threads and callers spin as long as"
+                    + " the nodes' settings below say", true),
+    BATON_INPROC("baton-inproc", "Baton in-process (client, servers and master in the harness JVM)",
+            "Baton in-process (client, servers and master in the harness JVM); no socket to wait on: busy-poll"
+                    + " does not apply", false),
     GRPC("grpc", "gRPC-java 1.85.1, netty-shaded, direct executor on both sides, unary echo of a protobuf BytesValue",
-            true),
+            "gRPC-java 1.85.1, netty-shaded, direct executor on both sides, unary echo of a protobuf BytesValue;"
+                    + " gRPC has no busy-poll mode: it waits as always", true),
     RAW_NIO("raw-nio", "the floor: raw Java NIO echo of length-prefixed messages, no framework (blocking ping-pong;"
-            + " a selector loop for outstanding calls; a connection per client thread)", true);
+            + " a selector loop for outstanding calls; a connection per client thread)",
+            "the floor: raw Java NIO echo of length-prefixed messages, no framework (busy-poll ping-pong: client and"
+                    + " server spin on non-blocking reads; a selector loop for outstanding calls; a connection per"
+                    + " client thread)", true);
 
     final String id;
-    final String description;
+    private final String description;
+    private final String busyPollDescription;
     final boolean remote;
 
-    SystemKind(String id, String description, boolean remote) {
+    SystemKind(String id, String description, String busyPollDescription, boolean remote) {
         this.id = id;
         this.description = description;
+        this.busyPollDescription = busyPollDescription;
         this.remote = remote;
+    }
+
+    /** What the system does in the run's wait mode. */
+    String description(boolean busyPoll) {
+        return busyPoll ? busyPollDescription : description;
     }
 
     static SystemKind byId(String id) {

@@ -44,6 +44,7 @@ class BenchMainTest {
         Map<?, ?> doc = assertInstanceOf(Map.class, MiniJson.parse(Files.readString(json)));
         Map<?, ?> env = assertInstanceOf(Map.class, doc.get("environment"));
         assertEquals((double) Runtime.getRuntime().availableProcessors(), env.get("cpus"));
+        assertEquals("blocking/default", env.get("wait_mode"));
         Map<?, ?> results = assertInstanceOf(Map.class, doc.get("results"));
         assertEquals(SYSTEMS, List.copyOf(results.keySet()));
         for (String system : SYSTEMS) {
@@ -67,6 +68,38 @@ class BenchMainTest {
                 assertEquals((Double) r.get("calls_per_s") * 16 / 1e6, (Double) r.get("mb_per_s"), 0.01, where);
             }
         }
+        assertNoChildProcessLeft();
+    }
+
+    /** The floor spinning on non-blocking sockets, client and server; the header and the JSON name the mode. */
+    @Test
+    void busyPollsTheRawFloorAndRecordsTheWaitMode(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        int code = new CommandLine(new BenchMain(new PrintStream(console, true, StandardCharsets.UTF_8))).execute(
+                "--systems", "raw-nio", "--workloads", "seq-16b", "--busy-poll",
+                "--warmup", "200ms", "--duration", "300ms", "--json", json.toString(), "--no-progress");
+        String output = console.toString(StandardCharsets.UTF_8);
+        System.out.println(output);
+        assertEquals(0, code, output);
+        assertTrue(output.contains("Wait mode: busy-poll"), output);
+        assertTrue(output.contains("Results, wait mode busy-poll"), output);
+
+        Map<?, ?> doc = assertInstanceOf(Map.class, MiniJson.parse(Files.readString(json)));
+        Map<?, ?> env = assertInstanceOf(Map.class, doc.get("environment"));
+        assertEquals("busy-poll", env.get("wait_mode"));
+        // Written for every run, whatever the systems: what baton-tcp's nodes would have used.
+        Map<?, ?> settings = assertInstanceOf(Map.class, doc.get("settings"));
+        Map<?, ?> batonTcp = assertInstanceOf(Map.class, settings.get("baton_tcp"));
+        assertEquals(1e9, batonTcp.get("io_spin_ns"));
+        assertEquals(1e9, batonTcp.get("caller_spin_ns"));
+        Map<?, ?> results = assertInstanceOf(Map.class, doc.get("results"));
+        Map<?, ?> raw = assertInstanceOf(Map.class, results.get("raw-nio"));
+        Map<?, ?> r = assertInstanceOf(Map.class, raw.get("seq-16b"));
+        assertNull(r.get("error"));
+        assertEquals(0.0, r.get("errors"));
+        assertTrue((Double) r.get("calls") > 0, String.valueOf(r));
+        assertTrue((Double) r.get("p50_us") > 0, String.valueOf(r));
         assertNoChildProcessLeft();
     }
 
