@@ -23,6 +23,7 @@ import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
@@ -324,6 +325,15 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
 
     void callEnded(PendingCall call) {
         callsInFlight.decrementAndGet();
+    }
+
+    /** Offers {@code frame} from the handler executor: for threads that must not become a connection's writer. */
+    void offerElsewhere(TransportConnection c, OutboundFrame frame) {
+        try {
+            handlerExecutor.execute(() -> c.offer(frame));
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            c.offer(frame);
+        }
     }
 
     void recycle(PendingCall call) {

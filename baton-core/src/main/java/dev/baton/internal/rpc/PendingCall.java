@@ -241,22 +241,23 @@ final class PendingCall extends OutboundFrame {
      * on this thread: the timer thread must not run user code, or one slow continuation would delay every
      * other deadline.
      */
-    private void failElsewhere(Status status) {
+    private boolean failElsewhere(Status status) {
         if (!finish()) {
-            return;
+            return false;
         }
         cleanUp();
         runtime.stats.callsFailed.increment();
         BatonException e = finalStatus(status).asException();
         if (mode == BLOCKING || mode == ONE_WAY) {
             deliver(null, e);
-            return;
+            return true;
         }
         try {
             runtime.handlerExecutor().execute(() -> deliver(null, e));
         } catch (RejectedExecutionException shuttingDown) {
             deliver(null, e);
         }
+        return true;
     }
 
     private Status finalStatus(Status status) {
@@ -279,21 +280,33 @@ final class PendingCall extends OutboundFrame {
             fail(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
             return;
         }
-        failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
-                + (options.timeout() != null ? options.timeout().toMillis() : runtime.defaultTimeoutMs()) + " ms"));
-        sendCancelIfWritten();
+        ConnState c = connection;
+        SimpleFrame cancel = written && c != null ? cancelFrame() : null;
+        if (failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
+                + (options.timeout() != null ? options.timeout().toMillis() : runtime.defaultTimeoutMs()) + " ms"))
+                && cancel != null) {
+            // Not from this (the timer) thread: it could become the connection's writer and run its callbacks.
+            runtime.offerElsewhere(c.connection, cancel);
+        }
+    }
+
+    private SimpleFrame cancelFrame() {
+        return new SimpleFrame(FrameType.CANCEL, 0, 0, requestId, frameServiceId(), frameServerId(), method, null);
     }
 
     private void sendCancelIfWritten() {
         ConnState c = connection;
         if (written && c != null) {
-            c.connection.offer(new SimpleFrame(FrameType.CANCEL, 0, 0, requestId, frameServiceId(), frameServerId(), method, null));
+            c.connection.offer(cancelFrame());
         }
     }
 
     @Override
     public void onWritten() {
         try {
+            // Read before `written` is set: the close handler takes only calls it sees written, so until then
+            // `connection` is still this attempt's (afterwards a re-route may already have moved the call on).
+            ConnState c = connection;
             written = true;
             maybeRan = true;
             if (oneWay()) {
@@ -302,7 +315,6 @@ final class PendingCall extends OutboundFrame {
             }
             // The connection may have closed between the write and this report, after its close handler
             // looked for written calls: fail the call here then, so it never waits for a response that cannot come.
-            ConnState c = connection;
             if (c != null && !c.connection.isOpen() && c.pending.remove(requestId, this)) {
                 // Whoever removes the call from the table handles its loss: here, or the close handler.
                 onConnectionLost(Status.of(Status.Code.UNAVAILABLE, "connection closed"));
@@ -321,7 +333,9 @@ final class PendingCall extends OutboundFrame {
             }
             connection = null;
             if (cause.code() == Status.Code.MESSAGE_TOO_LARGE) {
-                fail(cause.status());       // too large for that peer; another server would likely refuse it too
+                // Too large for that peer (another server would likely refuse it too). Delivered elsewhere: this
+                // is the writer, in the middle of building a batch, and must not run a listener.
+                failElsewhere(cause.status());
             } else if (!isDone()) {
                 runtime.reroute(this, cause.status());
             }

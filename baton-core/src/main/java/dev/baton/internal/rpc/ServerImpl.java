@@ -82,7 +82,9 @@ final class ServerImpl implements Server {
                 call.reject(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
             } else {
                 call.retain();      // the queue's, until a dealer takes the call
-                if (closed || !dealerQueue.offer(call)) {
+                boolean queued = !closed && dealerQueue.offer(call);
+                // close() may have emptied the queue between the check and the offer: take the call back then.
+                if (!queued || (closed && dealerQueue.remove(call))) {
                     call.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "dealer queue of '" + info.service()
                             + "' server " + info.serverId() + (closed ? " is closed" : " is full")).withRetrySafe(true));
                     call.release();
