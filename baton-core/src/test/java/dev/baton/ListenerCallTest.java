@@ -253,6 +253,56 @@ class ListenerCallTest {
         }
     }
 
+    /**
+     * A closed loop run by listeners on the client's I/O thread, spread over two server nodes: each response
+     * issues the next call, to either server, from inside the selector round that read it. Those writes wait for
+     * the end of the round (deferred flushes) or go out mid-batch; none may be stranded, or the loop would stall.
+     */
+    @Test
+    void listenersThatCallBothServersFromTheIoThreadNeverStrandAWrite() throws Exception {
+        try (Cluster c = Cluster.withNodes(3)) {
+            startEcho(c.node(0));
+            startEcho(c.node(1));
+            Client client = c.node(2).client("echo");
+            client.awaitServers(2, Duration.ofSeconds(5));
+            int window = 64;
+            int total = 50_000;
+            AtomicInteger issued = new AtomicInteger();
+            AtomicInteger answered = new AtomicInteger();
+            AtomicReference<BatonException> failure = new AtomicReference<>();
+            CountDownLatch done = new CountDownLatch(1);
+            ByteBuffer request = ByteBuffer.allocateDirect(16);
+            ResponseListener loop = new ResponseListener() {
+                @Override
+                public void onResponse(Message response) {
+                    next();
+                }
+
+                @Override
+                public void onFailure(BatonException error) {
+                    failure.compareAndSet(null, error);
+                    next();
+                }
+
+                private void next() {
+                    if (answered.incrementAndGet() == total) {
+                        done.countDown();
+                    } else if (issued.incrementAndGet() <= total) {
+                        client.call(ECHO, request, this);
+                    }
+                }
+            };
+            for (int i = 0; i < window; i++) {
+                issued.incrementAndGet();
+                client.call(ECHO, request, loop);
+            }
+            assertTrue(done.await(60, TimeUnit.SECONDS), "stalled at " + answered.get() + " of " + total);
+            assertEquals(null, failure.get());
+            assertTrue(c.node(0).stats().requestsHandled() > 0 && c.node(1).stats().requestsHandled() > 0,
+                    "both servers served");
+        }
+    }
+
     private static void check(int seq, long echoed, ConcurrentLinkedQueue<String> wrong) {
         if (echoed != seq) {
             wrong.add("call " + seq + " got the response of call " + echoed);
