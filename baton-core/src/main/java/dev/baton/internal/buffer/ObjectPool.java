@@ -1,5 +1,8 @@
 package dev.baton.internal.buffer;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * A bounded pool of reusable objects: the call records and message shells that keep the call path free of
  * garbage. {@link #poll()} returns null when the pool has nothing at hand (the caller allocates);
@@ -7,7 +10,7 @@ package dev.baton.internal.buffer;
  * more than its capacity.
  *
  * <p>Thread-safe. The pool is striped: each thread uses the stack its id hashes to, under that stack's
- * monitor, so threads that call at once (four caller threads of one node, say) rarely meet on a lock; an
+ * try-lock, so threads that call at once (four caller threads of one node, say) rarely meet on one; an
  * object is mostly taken and given back by the same thread, so its stack is also where it is looked for. A
  * thread whose stack is empty (or full) tries the next one before it gives up. Up to 8 stripes share the
  * capacity (fewer for a small pool), so the pool never holds more than its capacity.
@@ -62,36 +65,73 @@ public final class ObjectPool<T> {
         return (int) (id ^ (id >>> 3)) & mask;
     }
 
-    /** One stack under its own monitor; padded so two stripes' headers (the lock words) share no cache line. */
+    /**
+     * One stack guarded by a try-lock: a thread that finds it taken does not wait but treats the stack as
+     * empty (it allocates) or full (it drops the object), so taking and giving back never block and cost one
+     * CAS and one release store. Padded so two stripes' flags share no cache line.
+     */
     @SuppressWarnings("unused")
     private static final class Stripe {
+        private static final VarHandle BUSY;
+
+        static {
+            try {
+                BUSY = MethodHandles.lookup().findVarHandle(Stripe.class, "busy", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final Object[] items;
-        private int count;
+        private int count;              // guarded by busy
+        private volatile int busy;
         private long p1, p2, p3, p4, p5, p6, p7;
 
         Stripe(int capacity) {
             items = new Object[capacity];
         }
 
-        synchronized Object poll() {
-            if (count == 0) {
+        Object poll() {
+            if (!BUSY.compareAndSet(this, 0, 1)) {
                 return null;
             }
-            Object o = items[--count];
-            items[count] = null;
-            return o;
+            try {
+                if (count == 0) {
+                    return null;
+                }
+                Object o = items[--count];
+                items[count] = null;
+                return o;
+            } finally {
+                BUSY.setRelease(this, 0);
+            }
         }
 
-        synchronized boolean offer(Object item) {
-            if (count == items.length) {
+        boolean offer(Object item) {
+            if (!BUSY.compareAndSet(this, 0, 1)) {
                 return false;
             }
-            items[count++] = item;
-            return true;
+            try {
+                if (count == items.length) {
+                    return false;
+                }
+                items[count++] = item;
+                return true;
+            } finally {
+                BUSY.setRelease(this, 0);
+            }
         }
 
-        synchronized int size() {
-            return count;
+        /** For diagnostics and tests: waits for the flag. */
+        int size() {
+            while (!BUSY.compareAndSet(this, 0, 1)) {
+                Thread.onSpinWait();
+            }
+            try {
+                return count;
+            } finally {
+                BUSY.setRelease(this, 0);
+            }
         }
     }
 }
