@@ -234,19 +234,22 @@ final class TcpConnection implements TransportConnection, IoLoop.Handler {
             return TransportConnection.CLOSED;
         }
         int size = frame.payloadSize();
-        long queued = queuedBytes.get();
         // Responses, cancels and pongs are bounded by the requests the peer sent us (which the runtime caps),
-        // and refusing them would lose answers: only requests are held to the byte limit.
+        // and refusing them would lose answers: only requests are held to the limits. The room is reserved
+        // first and given back if that passed a limit, so concurrent offers can never pass one together.
+        // (A request alone larger than the byte limit still goes when nothing else is queued.)
         boolean request = frame.frameType() == FrameType.REQUEST;
-        if (request && ((queued > 0 && queued + size > transport.settings().maxQueuedBytes())
-                || queuedRequests.get() >= transport.settings().maxQueuedFrames())) {
-            return BACK_PRESSURED;
-        }
-        queuedBytes.addAndGet(size);
-        queuedFrames.incrementAndGet();
+        long queued = queuedBytes.addAndGet(size);
         if (request) {
-            queuedRequests.incrementAndGet();
+            int requests = queuedRequests.incrementAndGet();
+            if (requests > transport.settings().maxQueuedFrames()
+                    || (queued - size > 0 && queued > transport.settings().maxQueuedBytes())) {
+                queuedRequests.decrementAndGet();
+                queuedBytes.addAndGet(-size);
+                return BACK_PRESSURED;
+            }
         }
+        queuedFrames.incrementAndGet();
         if (!queue.offer(frame)) {
             releaseQueued(frame);
             return BACK_PRESSURED;
