@@ -23,7 +23,6 @@ import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
-import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
@@ -47,6 +46,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -327,12 +327,15 @@ public final class NodeRuntime implements Node, FrameHandler, Registry.Listener 
         callsInFlight.decrementAndGet();
     }
 
-    /** Offers {@code frame} from the handler executor: for threads that must not become a connection's writer. */
-    void offerElsewhere(TransportConnection c, OutboundFrame frame) {
+    /**
+     * Runs {@code work} on the handler executor, or here when the node is shutting down and the executor
+     * refuses it: for threads that must not run user code or become a connection's writer (the timer, a writer).
+     */
+    void runElsewhere(Runnable work) {
         try {
-            handlerExecutor.execute(() -> c.offer(frame));
-        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-            c.offer(frame);
+            handlerExecutor.execute(work);
+        } catch (RejectedExecutionException shuttingDown) {
+            work.run();
         }
     }
 

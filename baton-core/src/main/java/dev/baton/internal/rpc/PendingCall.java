@@ -10,7 +10,6 @@ import dev.baton.spi.FrameType;
 import dev.baton.spi.OutboundFrame;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 
@@ -252,11 +251,7 @@ final class PendingCall extends OutboundFrame {
             deliver(null, e);
             return true;
         }
-        try {
-            runtime.handlerExecutor().execute(() -> deliver(null, e));
-        } catch (RejectedExecutionException shuttingDown) {
-            deliver(null, e);
-        }
+        runtime.runElsewhere(() -> deliver(null, e));
         return true;
     }
 
@@ -286,7 +281,7 @@ final class PendingCall extends OutboundFrame {
                 + (options.timeout() != null ? options.timeout().toMillis() : runtime.defaultTimeoutMs()) + " ms"))
                 && cancel != null) {
             // Not from this (the timer) thread: it could become the connection's writer and run its callbacks.
-            runtime.offerElsewhere(c.connection, cancel);
+            runtime.runElsewhere(() -> c.connection.offer(cancel));
         }
     }
 

@@ -105,7 +105,7 @@ final class IoLoop implements Runnable {
         while (running) {
             try {
                 int work = runTasks();
-                work += selectNow();
+                work += selectRound(0);
                 long now = System.nanoTime();
                 if (now - nextTickNanos >= 0) {
                     tick(now);
@@ -120,12 +120,7 @@ final class IoLoop implements Runnable {
                 }
                 selecting = true;
                 if (tasks.isEmpty()) {
-                    dispatching = true;
-                    try {
-                        selector.select(keyAction, TICK_NS / 1_000_000L);
-                    } finally {
-                        flushDeferred();
-                    }
+                    selectRound(TICK_NS / 1_000_000L);
                 }
                 selecting = false;
                 wakeupPending.set(false);
@@ -168,10 +163,14 @@ final class IoLoop implements Runnable {
         return n;
     }
 
-    private int selectNow() throws IOException {
+    /**
+     * One selector round: dispatches the ready keys (waiting up to {@code timeoutMs} for some, or not at all
+     * for 0), then writes the connections deferred meanwhile. Returns how many keys were ready.
+     */
+    private int selectRound(long timeoutMs) throws IOException {
         dispatching = true;
         try {
-            return selector.selectNow(keyAction);
+            return timeoutMs == 0 ? selector.selectNow(keyAction) : selector.select(keyAction, timeoutMs);
         } finally {
             flushDeferred();
         }
