@@ -1,8 +1,14 @@
 /**
- * Baton core: the public API ({@code dev.baton}), the SPI for transports and registries
- * ({@code dev.baton.spi}), and the internals (master, TCP transport, runtime) that are not exported.
+ * Baton core: the public API ({@code dev.baton}), the SPI for transports and registries ({@code dev.baton.spi}),
+ * the transport-neutral connection core other transports build on ({@code dev.baton.spi.connection}), and the
+ * internals (runtime, master, TCP transport) that are not exported. The public API reaches its implementation
+ * through {@link dev.baton.spi.BatonProvider}, found with the ServiceLoader, so it never names an internal class.
  */
 module dev.baton {
     exports dev.baton;
     exports dev.baton.spi;
+    exports dev.baton.spi.connection;
+
+    uses dev.baton.spi.BatonProvider;
+    provides dev.baton.spi.BatonProvider with dev.baton.internal.DefaultProvider;
 }

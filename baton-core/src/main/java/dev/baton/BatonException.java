@@ -13,8 +13,17 @@ public final class BatonException extends RuntimeException {
     private final transient Status status;
 
     public BatonException(Status status) {
-        super(status.toString(), status.cause());
-        this.status = Objects.requireNonNull(status, "status");
+        this(status, true);
+    }
+
+    /**
+     * An exception carrying {@code status}; with {@code stackTrace} false no stack trace is captured, which is
+     * much cheaper: Baton does so for failures it hands to futures and listeners from its own threads, where the
+     * stack would show only Baton's internals (a blocking call throws one made on the caller's thread).
+     */
+    public BatonException(Status status, boolean stackTrace) {
+        super(null, Objects.requireNonNull(status, "status").cause(), true, stackTrace);
+        this.status = status;
     }
 
     public Status status() {
@@ -23,5 +32,11 @@ public final class BatonException extends RuntimeException {
 
     public Status.Code code() {
         return status.code();
+    }
+
+    /** The status as text: its code, and its description when it has one. */
+    @Override
+    public String getMessage() {
+        return status.toString();
     }
 }

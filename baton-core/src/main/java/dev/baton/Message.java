@@ -1,7 +1,7 @@
 package dev.baton;
 
-import dev.baton.internal.buffer.MessageAccess;
-import dev.baton.internal.buffer.ObjectPool;
+import dev.baton.spi.MessageAccess;
+import dev.baton.spi.ObjectPool;
 import dev.baton.spi.BufferRecycler;
 
 import java.lang.foreign.MemorySegment;

@@ -1,6 +1,5 @@
 package dev.baton;
 
-import dev.baton.internal.rpc.NodeRuntime;
 
 import java.net.InetSocketAddress;
 
@@ -30,7 +29,7 @@ public interface Node extends AutoCloseable {
 
     /** Starts a node and joins the cluster; blocks until it has a rank (or throws {@link BatonException}). */
     static Node join(NodeOptions options) {
-        return NodeRuntime.start(options);
+        return Providers.get().join(options);
     }
 
     /** The global rank: 0, 1, 2, ... in join order. */

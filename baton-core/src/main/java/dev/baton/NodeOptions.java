@@ -1,6 +1,6 @@
 package dev.baton;
 
-import dev.baton.spi.Registry;
+import dev.baton.spi.RegistryFactory;
 import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
@@ -15,7 +15,7 @@ import java.util.concurrent.ExecutorService;
 public final class NodeOptions {
 
     private final InetSocketAddress master;
-    private final Registry registry;
+    private final RegistryFactory registry;
     private final TransportFactory transport;
     private final InetSocketAddress bind;
     private final String name;
@@ -86,12 +86,15 @@ public final class NodeOptions {
         return master;
     }
 
-    /** A custom registry, or null for the master at {@link #master()}. */
-    public Registry registry() {
+    /** The registry nodes join through, or null for the master at {@link #master()}. */
+    public RegistryFactory registry() {
         return registry;
     }
 
-    /** The transport for data connections, or null for TCP. */
+    /**
+     * The transport of the node's connections, or null for TCP: its data connections and its connection to the
+     * master (whose transport must match).
+     */
     public TransportFactory transport() {
         return transport;
     }
@@ -187,7 +190,7 @@ public final class NodeOptions {
     /** Builds {@link NodeOptions}. Not thread-safe. */
     public static final class Builder {
         private InetSocketAddress master;
-        private Registry registry;
+        private RegistryFactory registry;
         private TransportFactory transport;
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private String name = "node";
@@ -218,7 +221,11 @@ public final class NodeOptions {
             return master(parseHostPort(hostPort));
         }
 
-        public Builder registry(Registry registry) {
+        /**
+         * Joins through this registry instead of a master (a ZooKeeper ensemble, say). Each node made with these
+         * options gets a registry of its own from the factory.
+         */
+        public Builder registry(RegistryFactory registry) {
             this.registry = registry;
             return this;
         }

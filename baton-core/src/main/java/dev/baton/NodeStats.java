@@ -1,20 +1,33 @@
 package dev.baton;
 
 /**
- * Counters of one node since it started. A snapshot; call {@link Node#stats()} again for fresh numbers.
+ * Counters of one node since it started, and what it holds now. A snapshot; call {@link Node#stats()} again for
+ * fresh numbers.
  *
- * @param callsStarted       calls made by this node's clients
- * @param callsSucceeded     of those, completed with a response
- * @param callsFailed        of those, completed with an error (any code, including cancelled)
- * @param localCalls         calls delivered in process, without a socket
- * @param requestsHandled    requests received by this node's servers (local and remote)
- * @param lateResponses      responses dropped because their call had already completed
- * @param connectionsOpened  connections that completed a handshake, both directions
- * @param openConnections    connections open now
- * @param protocolErrors     connections closed because the peer broke the protocol
- * @param bufferAllocations  pooled buffers allocated (pool misses)
+ * @param callsStarted          calls made by this node's clients
+ * @param callsSucceeded        of those, completed with a response
+ * @param callsFailed           of those, completed with an error (any code, including cancelled)
+ * @param localCalls            attempts delivered in process, without a socket
+ * @param requestsReceived      requests that arrived for this node's servers (remote and in process)
+ * @param requestsHandled       of those, handed to a handler or taken by a dealer
+ * @param requestsRefused       of those, refused before any handler saw them (no such service, server or method, a
+ *                              limit reached, a closed server): the caller got a retry-safe error
+ * @param lateResponses         responses dropped because their call had already completed
+ * @param connectionsOpened     data connections that completed a handshake since start, both directions
+ * @param openConnections       data connections open now (to and from other nodes)
+ * @param controlConnections    connections to the registry open now (the master connection: 1 while connected)
+ * @param pendingHandshakes     accepted data connections still in their handshake
+ * @param refusedConnections    accepted connections closed at once: too many were in their handshake
+ * @param protocolErrors        connections closed because the peer broke the protocol or stopped reading
+ * @param queuedBytes           payload bytes queued on data connections, not yet written
+ * @param connectionBufferBytes read and send buffers the data connections hold now (an idle connection holds none)
+ * @param pooledBufferBytes     buffers idle in the node's pool, kept for reuse
+ * @param receiveBytesReserved  bytes held by large frames arriving now (bounded by the receive budget)
+ * @param bufferAllocations     pooled buffers allocated since start (pool misses)
  */
 public record NodeStats(long callsStarted, long callsSucceeded, long callsFailed, long localCalls,
-                        long requestsHandled, long lateResponses, long connectionsOpened, int openConnections,
-                        long protocolErrors, long bufferAllocations) {
+                        long requestsReceived, long requestsHandled, long requestsRefused, long lateResponses,
+                        long connectionsOpened, int openConnections, int controlConnections, int pendingHandshakes,
+                        long refusedConnections, long protocolErrors, long queuedBytes, long connectionBufferBytes,
+                        long pooledBufferBytes, long receiveBytesReserved, long bufferAllocations) {
 }

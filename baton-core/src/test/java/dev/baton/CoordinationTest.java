@@ -1,7 +1,8 @@
 package dev.baton;
 
 import dev.baton.Coordination.DistributedLock;
-import dev.baton.internal.master.ControlClient;
+import dev.baton.internal.registry.ControlClient;
+import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.internal.wire.WireWriter;
 import dev.baton.spi.PeerIdentity;
@@ -296,13 +297,13 @@ class CoordinationTest {
         try (Master master = Master.start(new InetSocketAddress("127.0.0.1", 0), Duration.ofMillis(300));
              Node node = Node.join(NodeOptions.builder().master(master.address()).name("waiter").build());
              ControlClient frozen = new ControlClient("frozen", 77, PeerIdentity.ROLE_NODE, () -> -1,
-                     master.address(), m -> m.close(), e -> { })) {
+                     master.address(), TcpTransport.factory(), m -> m.close(), e -> { })) {
             frozen.awaitOpen(Duration.ofSeconds(5));
             WireWriter w = new WireWriter().putString("z").putLong(1).putLong(0);
             frozen.callSync(ControlProtocol.LOCK, w.toBuffer(), Duration.ofSeconds(5)).close();
             DistributedLock lock = node.coordination().lock("z");
             assertFalse(lock.tryLock());
-            frozen.keepalive(0, 0);     // stops renewing, as a frozen or cut-off process would
+            frozen.keepalive(Duration.ZERO, Duration.ZERO);     // stops renewing, as a frozen or cut-off process would
             long t0 = System.nanoTime();
             lock.lock(LONG);
             long ms = (System.nanoTime() - t0) / 1_000_000;

@@ -1,6 +1,7 @@
 package dev.baton;
 
-import dev.baton.internal.master.ControlClient;
+import dev.baton.internal.registry.ControlClient;
+import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.internal.wire.WireWriter;
 import dev.baton.spi.PeerIdentity;
@@ -24,11 +25,11 @@ class FailureTest {
              Node observer = Node.join(NodeOptions.builder().master(master.address()).name("observer").build())) {
             // A "node" that joins and then goes silent, as a frozen or cut-off process would.
             try (ControlClient silent = new ControlClient("silent", 99, PeerIdentity.ROLE_NODE, () -> -1,
-                    master.address(), m -> m.close(), e -> { })) {
+                    master.address(), TcpTransport.factory(), m -> m.close(), e -> { })) {
                 silent.awaitOpen(Duration.ofSeconds(5));
                 WireWriter w = new WireWriter().putLong(99).putInt(-1).putString("127.0.0.1").putInt(1).putString("silent");
                 silent.callSync(ControlProtocol.JOIN, w.toBuffer(), Duration.ofSeconds(5)).close();
-                silent.keepalive(0, 0);
+                silent.keepalive(Duration.ZERO, Duration.ZERO);
                 Wait.until(() -> observer.membership().nodes().size() == 2, Duration.ofSeconds(5));
                 long t0 = System.nanoTime();
                 try {

@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Timeout;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -97,17 +99,50 @@ class ServingStylesTest {
     }
 
     @Test
-    void requestsNoDealerTookAreAnsweredWhenTheServerCloses() throws Exception {
+    void dealersStillTakeWhatWasQueuedWhenTheServerClosesThenGetNull() throws Exception {
         try (Cluster c = Cluster.withNodes(2)) {
             Server server = c.node(0).newServer("pull").start();
             Client client = c.node(1).client("pull");
             client.awaitServers(1, Duration.ofSeconds(5));
+            List<CompletableFuture<Message>> calls = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                calls.add(client.callAsync(0, new byte[]{(byte) i}));
+            }
+            Wait.until(() -> c.node(0).stats().requestsReceived() == 3, Duration.ofSeconds(5));
+            server.close();
+            Dealer dealer = server.dealer();
+            for (int i = 0; i < 3; i++) {
+                ServerCall call = dealer.recvRequest(Duration.ofSeconds(5));
+                assertNotNull(call, "request " + i + " queued before the close is still handed out");
+                call.reply(call.request());
+            }
+            long t0 = System.nanoTime();
+            assertNull(dealer.recvRequest(Duration.ofSeconds(5)), "closed and drained");
+            assertTrue(System.nanoTime() - t0 < 1_000_000_000L, "null at once once closed and drained");
+            for (int i = 0; i < 3; i++) {
+                try (Message m = calls.get(i).get(5, TimeUnit.SECONDS)) {
+                    assertEquals(i, m.getByte(0));
+                }
+            }
+        }
+    }
+
+    @Test
+    void requestsNoDealerTookByTheDrainTimeoutAreRefusedRetrySafe() throws Exception {
+        try (Cluster c = new Cluster()) {
+            Node serverNode = c.join(c.options("server").drainTimeout(Duration.ofMillis(300)).build());
+            Node callerNode = c.join("caller");
+            Server server = serverNode.newServer("pull").start();
+            Client client = callerNode.client("pull");
+            client.awaitServers(1, Duration.ofSeconds(5));
             CompletableFuture<Message> f = client.callAsync(0, new byte[1]);
-            Wait.until(() -> c.node(0).stats().requestsHandled() == 1, Duration.ofSeconds(5));
+            Wait.until(() -> serverNode.stats().requestsReceived() == 1, Duration.ofSeconds(5));
             server.close();
             java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
                     java.util.concurrent.ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
-            assertEquals(Status.Code.UNAVAILABLE, ((BatonException) e.getCause()).code());
+            BatonException b = (BatonException) e.getCause();
+            assertEquals(Status.Code.UNAVAILABLE, b.code());
+            assertTrue(b.status().retrySafe(), "no dealer took it: it never ran");
         }
     }
 

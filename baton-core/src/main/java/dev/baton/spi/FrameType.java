@@ -21,6 +21,11 @@ public final class FrameType {
     public static final int FLAG_ONE_WAY = 1;
     /** The caller marked the call idempotent (safe to run twice). */
     public static final int FLAG_IDEMPOTENT = 1 << 1;
+    /**
+     * On an error RESPONSE: the server refused the request before any handler saw it (no such method, a
+     * limit reached, the server closing), so it did not run and sending it again is safe.
+     */
+    public static final int FLAG_REFUSED = 1 << 2;
 
     private FrameType() {
     }

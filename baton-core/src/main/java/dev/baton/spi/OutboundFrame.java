@@ -10,8 +10,9 @@ import java.nio.ByteBuffer;
  *
  * <p>Ownership: from {@link TransportConnection#offer} until the transport calls exactly one of
  * {@link #onWritten()} or {@link #onDropped(BatonException)}, the frame and its payload belong to the
- * transport; the payload must not be modified. Callers subclass it so that a pending call <em>is</em> its own
- * frame (no allocation per send).
+ * transport; the payload must not be modified, and the frame must not be offered again. Callers subclass it
+ * so that a pending call <em>is</em> its own frame (no allocation per send); the frame is also its own link in
+ * the transport's {@link FrameQueue}, so queueing allocates nothing either.
  */
 public abstract class OutboundFrame {
 
@@ -24,6 +25,8 @@ public abstract class OutboundFrame {
     private int method;
     private long timeoutNs;
     private ByteBuffer payload;
+    /** The next frame in the {@link FrameQueue} this frame is in (a frame is in at most one at a time). */
+    volatile OutboundFrame queueNext;
 
     /** Sets every header field. {@code timeoutNs} is the time left until the deadline, 0 for none. */
     public final void setHeader(int type, int flags, int status, long requestId, int serviceId, int serverId,

@@ -3,12 +3,15 @@ package dev.baton.spi;
 /**
  * Who is at the other end of a connection, as its handshake said.
  *
- * @param nodeId random 64-bit id of the peer process's node incarnation (unique per start)
- * @param rank   the peer's global rank, or -1 before it joined (or for a master)
- * @param role   what the peer is: {@link #ROLE_NODE}, {@link #ROLE_MASTER} or {@link #ROLE_TOOL}
- * @param maxMessageSize the largest payload the peer accepts; larger messages to it fail on the sender
+ * @param nodeId                random 64-bit id of the peer process's node incarnation (unique per start)
+ * @param rank                  the peer's global rank, or -1 before it joined (or for a master)
+ * @param role                  what the peer is: {@link #ROLE_NODE}, {@link #ROLE_MASTER} or {@link #ROLE_TOOL}
+ * @param maxMessageSize        the largest payload the peer accepts; larger messages to it fail on the sender
+ * @param maxConcurrentRequests how many requests the peer serves at once on this connection before it refuses
+ *                              more (RESOURCE_EXHAUSTED); a sender keeps its two-way requests in flight within
+ *                              it, queueing the rest locally. 0 when the peer did not say (no limit known)
  */
-public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize) {
+public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests) {
     public static final int ROLE_NODE = 0;
     public static final int ROLE_MASTER = 1;
     /** A short-lived client such as the CLI; the master refuses to let it join the membership. */

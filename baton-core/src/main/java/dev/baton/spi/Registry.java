@@ -50,6 +50,11 @@ public interface Registry extends AutoCloseable {
      */
     dev.baton.Coordination coordination(java.util.concurrent.Executor events);
 
+    /** Connections to the registry this node holds open now, for {@link dev.baton.NodeStats}; 0 by default. */
+    default int openConnections() {
+        return 0;
+    }
+
     /** Leaves the cluster (the node's servers go with it) and releases resources. Idempotent. */
     @Override
     void close();

@@ -58,11 +58,11 @@ public interface TransportConnection {
     long queuedBytes();
 
     /**
-     * Liveness for this connection: when nothing arrived for {@code intervalMs} a PING goes out (the peer's
-     * transport answers PONG); when nothing arrived for {@code timeoutMs} the connection is closed with
+     * Liveness for this connection: when nothing was received or sent for {@code interval} a PING goes out (the
+     * peer's transport answers PONG); when nothing arrived for {@code timeout} the connection is closed with
      * UNAVAILABLE. Zero turns either off. Over the master connection this is the node's lease.
      */
-    void keepalive(long intervalMs, long timeoutMs);
+    void keepalive(java.time.Duration interval, java.time.Duration timeout);
 
     /** Closes the connection; unsent frames are dropped with {@code CLOSED}. Idempotent. */
     void close();

@@ -1,21 +1,283 @@
 package dev.baton.spi;
 
+import java.time.Duration;
+import java.util.Objects;
+
 /**
- * Limits and threading for a transport. All sizes in bytes.
+ * Limits, timeouts and threading for one {@link Transport}. Immutable; build with {@link #builder()}, derive
+ * with {@link #toBuilder()}; {@link Builder#build()} checks every value and names the bad one. A node fills it
+ * from its {@code NodeOptions}; a transport reads it from its {@link TransportContext}.
  *
- * @param ioThreads             number of I/O threads (each runs a selector loop)
- * @param maxMessageSize        the largest payload accepted or sent; checked before any allocation
- * @param maxQueuedBytes        bytes queued to one peer but not yet written before {@code offer} refuses more
- *                              REQUEST frames (a single message larger than this is still accepted into an
- *                              empty queue); responses and control frames are never refused
- * @param maxQueuedFrames       REQUEST frames queued to one peer before {@code offer} refuses more
- * @param ioSpinNs            how long an idle I/O thread polls before it parks in the selector
- * @param handshakeTimeoutMs    a connection that has not completed its handshake by then is closed
- * @param keepaliveIntervalMs   a connection that received nothing for this long sends a PING (0: never)
- * @param keepaliveTimeoutMs    a connection that received nothing for this long is closed as dead (0: never);
- *                              {@link TransportConnection#keepalive} changes both for one connection
+ * <h2>Queue limits</h2>
+ * {@link #maxQueuedFrames()} and {@link #maxQueuedBytes()} bound the REQUEST frames queued to one peer and not
+ * yet written: beyond them {@link TransportConnection#offer} returns {@code BACK_PRESSURED}. Other frames are
+ * never refused for them: responses are bounded by the requests the peer may have in progress here
+ * ({@link #maxConcurrentRequests()}), and a peer that keeps sending but stops reading the answers (more than
+ * {@code maxConcurrentRequests} + {@value #ANSWER_BACKLOG_RESERVE} answers queued unsent) is disconnected.
+ *
+ * <h2>Before the handshake</h2>
+ * A connection that has not completed its handshake holds only a small fixed amount of memory. At most
+ * {@link #maxPendingHandshakes()} accepted connections may be in their handshake at once, and at most
+ * {@link #maxPendingHandshakesPerAddress()} from one remote address (loopback excepted); a connection
+ * accepted over either bound is closed at once.
+ *
+ * <h2>Large frames</h2>
+ * A frame larger than a connection's read buffer (64 KiB) is received into a buffer of its own, reserved from
+ * a budget every connection of the transport shares ({@link #receiveBudgetBytes()}). A connection whose frame
+ * finds the budget spent stops reading until there is room; a frame larger than the whole budget waits until
+ * no other large frame is in progress. A large frame that gains less than 64 KiB in 5 seconds is closed as
+ * stalled (a peer that declares a big frame and then trickles bytes would otherwise hold its reservation).
  */
-public record TransportSettings(int ioThreads, int maxMessageSize, long maxQueuedBytes, int maxQueuedFrames,
-                                long ioSpinNs, long handshakeTimeoutMs, long keepaliveIntervalMs,
-                                long keepaliveTimeoutMs) {
+public final class TransportSettings {
+
+    /** Answers (responses, PONGs) a peer may leave unread beyond {@link #maxConcurrentRequests()}. */
+    public static final int ANSWER_BACKLOG_RESERVE = 4096;
+
+    private final int ioThreads;
+    private final int maxMessageSize;
+    private final long maxQueuedBytes;
+    private final int maxQueuedFrames;
+    private final int maxConcurrentRequests;
+    private final Duration ioSpin;
+    private final Duration handshakeTimeout;
+    private final Duration keepaliveInterval;
+    private final Duration keepaliveTimeout;
+    private final int maxPendingHandshakes;
+    private final int maxPendingHandshakesPerAddress;
+    private final long receiveBudgetBytes;
+
+    private TransportSettings(Builder b) {
+        ioThreads = b.ioThreads;
+        maxMessageSize = b.maxMessageSize;
+        maxQueuedBytes = b.maxQueuedBytes;
+        maxQueuedFrames = b.maxQueuedFrames;
+        maxConcurrentRequests = b.maxConcurrentRequests;
+        ioSpin = b.ioSpin;
+        handshakeTimeout = b.handshakeTimeout;
+        keepaliveInterval = b.keepaliveInterval;
+        keepaliveTimeout = b.keepaliveTimeout;
+        maxPendingHandshakes = b.maxPendingHandshakes;
+        maxPendingHandshakesPerAddress = b.maxPendingHandshakesPerAddress;
+        receiveBudgetBytes = b.receiveBudgetBytes;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.ioThreads = ioThreads;
+        b.maxMessageSize = maxMessageSize;
+        b.maxQueuedBytes = maxQueuedBytes;
+        b.maxQueuedFrames = maxQueuedFrames;
+        b.maxConcurrentRequests = maxConcurrentRequests;
+        b.ioSpin = ioSpin;
+        b.handshakeTimeout = handshakeTimeout;
+        b.keepaliveInterval = keepaliveInterval;
+        b.keepaliveTimeout = keepaliveTimeout;
+        b.maxPendingHandshakes = maxPendingHandshakes;
+        b.maxPendingHandshakesPerAddress = maxPendingHandshakesPerAddress;
+        b.receiveBudgetBytes = receiveBudgetBytes;
+        return b;
+    }
+
+    /** I/O threads (each runs one event loop): default 1. */
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /** The largest payload accepted or sent, in bytes; checked before anything is allocated. Default 256 MiB. */
+    public int maxMessageSize() {
+        return maxMessageSize;
+    }
+
+    /**
+     * Request bytes queued to one peer and not yet written before {@code offer} refuses more requests: default
+     * 64 MiB. A single request larger than this is still accepted into an empty queue.
+     */
+    public long maxQueuedBytes() {
+        return maxQueuedBytes;
+    }
+
+    /** Request frames queued to one peer and not yet written before {@code offer} refuses more: default 65,536. */
+    public int maxQueuedFrames() {
+        return maxQueuedFrames;
+    }
+
+    /**
+     * Requests this side serves at once on one connection before it refuses more: default 65,536. Told to every
+     * peer in the handshake ({@link PeerIdentity#maxConcurrentRequests()}), so Baton peers keep within it.
+     */
+    public int maxConcurrentRequests() {
+        return maxConcurrentRequests;
+    }
+
+    /** How long an idle I/O thread polls before it blocks: default 0. */
+    public Duration ioSpin() {
+        return ioSpin;
+    }
+
+    /** A connection whose handshake has not completed by then is closed: default 10 s. */
+    public Duration handshakeTimeout() {
+        return handshakeTimeout;
+    }
+
+    /** A connection that received or sent nothing for this long sends a PING (zero: never). Default 1 s. */
+    public Duration keepaliveInterval() {
+        return keepaliveInterval;
+    }
+
+    /**
+     * A connection that received nothing for this long is closed as dead (zero: never). Default 5 s;
+     * {@link TransportConnection#keepalive} changes both for one connection.
+     */
+    public Duration keepaliveTimeout() {
+        return keepaliveTimeout;
+    }
+
+    /** Accepted connections that may be in their handshake at once: default 1,024. */
+    public int maxPendingHandshakes() {
+        return maxPendingHandshakes;
+    }
+
+    /** Of those, from one remote address (loopback is exempt): default 128. */
+    public int maxPendingHandshakesPerAddress() {
+        return maxPendingHandshakesPerAddress;
+    }
+
+    /**
+     * Bytes that frames larger than a read buffer may hold while they arrive, across every connection of the
+     * transport: default a quarter of the JVM's maximum heap (the default limit of direct memory too), at
+     * least 64 MiB and at most 1 GiB.
+     */
+    public long receiveBudgetBytes() {
+        return receiveBudgetBytes;
+    }
+
+    @Override
+    public String toString() {
+        return "TransportSettings[ioThreads=" + ioThreads + ", maxMessageSize=" + maxMessageSize
+                + ", maxQueuedBytes=" + maxQueuedBytes + ", maxQueuedFrames=" + maxQueuedFrames
+                + ", maxConcurrentRequests=" + maxConcurrentRequests + ", ioSpin=" + ioSpin
+                + ", handshakeTimeout=" + handshakeTimeout + ", keepaliveInterval=" + keepaliveInterval
+                + ", keepaliveTimeout=" + keepaliveTimeout + ", maxPendingHandshakes=" + maxPendingHandshakes
+                + ", maxPendingHandshakesPerAddress=" + maxPendingHandshakesPerAddress
+                + ", receiveBudgetBytes=" + receiveBudgetBytes + "]";
+    }
+
+    /** Builds {@link TransportSettings}. Not thread-safe. */
+    public static final class Builder {
+        private int ioThreads = 1;
+        private int maxMessageSize = 256 << 20;
+        private long maxQueuedBytes = 64L << 20;
+        private int maxQueuedFrames = 65_536;
+        private int maxConcurrentRequests = 65_536;
+        private Duration ioSpin = Duration.ZERO;
+        private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private Duration keepaliveInterval = Duration.ofSeconds(1);
+        private Duration keepaliveTimeout = Duration.ofSeconds(5);
+        private int maxPendingHandshakes = 1024;
+        private int maxPendingHandshakesPerAddress = 128;
+        private long receiveBudgetBytes = defaultReceiveBudget();
+
+        private Builder() {
+        }
+
+        public Builder ioThreads(int ioThreads) {
+            this.ioThreads = ioThreads;
+            return this;
+        }
+
+        public Builder maxMessageSize(int bytes) {
+            this.maxMessageSize = bytes;
+            return this;
+        }
+
+        public Builder maxQueuedBytes(long bytes) {
+            this.maxQueuedBytes = bytes;
+            return this;
+        }
+
+        public Builder maxQueuedFrames(int frames) {
+            this.maxQueuedFrames = frames;
+            return this;
+        }
+
+        public Builder maxConcurrentRequests(int requests) {
+            this.maxConcurrentRequests = requests;
+            return this;
+        }
+
+        public Builder ioSpin(Duration spin) {
+            this.ioSpin = spin;
+            return this;
+        }
+
+        public Builder handshakeTimeout(Duration timeout) {
+            this.handshakeTimeout = timeout;
+            return this;
+        }
+
+        /** Zero turns the PING off. */
+        public Builder keepaliveInterval(Duration interval) {
+            this.keepaliveInterval = interval;
+            return this;
+        }
+
+        /** Zero turns the close on silence off. */
+        public Builder keepaliveTimeout(Duration timeout) {
+            this.keepaliveTimeout = timeout;
+            return this;
+        }
+
+        public Builder maxPendingHandshakes(int connections) {
+            this.maxPendingHandshakes = connections;
+            return this;
+        }
+
+        public Builder maxPendingHandshakesPerAddress(int connections) {
+            this.maxPendingHandshakesPerAddress = connections;
+            return this;
+        }
+
+        public Builder receiveBudgetBytes(long bytes) {
+            this.receiveBudgetBytes = bytes;
+            return this;
+        }
+
+        public TransportSettings build() {
+            check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
+            check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
+                    "between 0 and 2^31 - 65");
+            check(maxQueuedBytes > 0, "maxQueuedBytes", maxQueuedBytes, "positive");
+            check(maxQueuedFrames >= 1, "maxQueuedFrames", maxQueuedFrames, "positive");
+            check(maxConcurrentRequests >= 1, "maxConcurrentRequests", maxConcurrentRequests, "positive");
+            notNegative(ioSpin, "ioSpin");
+            notNegative(handshakeTimeout, "handshakeTimeout");
+            check(!handshakeTimeout.isZero(), "handshakeTimeout", handshakeTimeout, "positive");
+            notNegative(keepaliveInterval, "keepaliveInterval");
+            notNegative(keepaliveTimeout, "keepaliveTimeout");
+            check(maxPendingHandshakes >= 1, "maxPendingHandshakes", maxPendingHandshakes, "positive");
+            check(maxPendingHandshakesPerAddress >= 1, "maxPendingHandshakesPerAddress",
+                    maxPendingHandshakesPerAddress, "positive");
+            check(receiveBudgetBytes > 0, "receiveBudgetBytes", receiveBudgetBytes, "positive");
+            return new TransportSettings(this);
+        }
+
+        private static void notNegative(Duration d, String field) {
+            Objects.requireNonNull(d, field);
+            check(!d.isNegative(), field, d, "zero or positive");
+        }
+
+        private static void check(boolean ok, String field, Object value, String expected) {
+            if (!ok) {
+                throw new IllegalArgumentException(field + " must be " + expected + ", was " + value);
+            }
+        }
+
+        private static long defaultReceiveBudget() {
+            return Math.clamp(Runtime.getRuntime().maxMemory() / 4, 64L << 20, 1L << 30);
+        }
+    }
 }

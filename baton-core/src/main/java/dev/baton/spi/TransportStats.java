@@ -1,12 +1,21 @@
 package dev.baton.spi;
 
 /**
- * Counters of one transport since it started.
+ * Counters of one transport since it started, and what it holds now.
  *
- * @param connectionsOpened connections that completed a handshake, both directions
- * @param openConnections   connections open now
- * @param protocolErrors    connections closed because the peer broke the protocol
- * @param bufferAllocations receive buffers newly allocated (misses of the transport's buffer pool)
+ * @param connectionsOpened    connections that completed a handshake, both directions
+ * @param openConnections      connections open now (in their handshake or open)
+ * @param pendingHandshakes    accepted connections still in their handshake
+ * @param refusedConnections   accepted connections closed at once: too many in their handshake
+ * @param protocolErrors       connections closed because the peer broke the protocol (or stopped reading)
+ * @param queuedBytes          payload bytes queued on its connections and not yet written
+ * @param connectionBufferBytes read and send buffers its connections hold now (an idle connection holds none)
+ * @param pooledBufferBytes    buffers idle in its pool, ready for reuse
+ * @param receiveBytesReserved bytes reserved by large frames in progress (see {@link TransportSettings#receiveBudgetBytes()})
+ * @param bufferAllocations    buffers newly allocated since start (misses of its pool)
  */
-public record TransportStats(long connectionsOpened, int openConnections, long protocolErrors, long bufferAllocations) {
+public record TransportStats(long connectionsOpened, int openConnections, int pendingHandshakes,
+                             long refusedConnections, long protocolErrors, long queuedBytes,
+                             long connectionBufferBytes, long pooledBufferBytes, long receiveBytesReserved,
+                             long bufferAllocations) {
 }

@@ -1,7 +1,7 @@
 /**
  * JMH microbenchmarks of Baton's hot path, in packages that mirror what they measure: {@code dev.baton} (whole
- * calls, here), {@code dev.baton.internal.wire} (frame encoding) and {@code dev.baton.internal.tcp} (frame
- * decoding, the combining send). Run with the GC profiler to see allocation per operation:
+ * calls, here), {@code dev.baton.spi.connection} (the connection core every transport shares: frame encoding and
+ * decoding) and {@code dev.baton.internal.tcp} (the combining send over TCP). Run with the GC profiler to see allocation per operation:
  *
  * <pre>
  * java -cp 'baton-benchmarks/target/baton-benchmarks.jar:baton-benchmarks/target/lib/*' org.openjdk.jmh.Main \

@@ -1,6 +1,7 @@
 package dev.baton.internal.master;
 
 import dev.baton.Status;
+import dev.baton.internal.wire.ControlFrame;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.internal.wire.WireReader;
 import dev.baton.internal.wire.WireWriter;

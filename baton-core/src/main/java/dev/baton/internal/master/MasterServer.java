@@ -7,18 +7,19 @@ import dev.baton.Message;
 import dev.baton.NodeInfo;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
-import dev.baton.internal.buffer.BufferPool;
-import dev.baton.internal.buffer.MessageAccess;
-import dev.baton.internal.tcp.TcpTransport;
+import dev.baton.internal.wire.ControlFrame;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.internal.wire.WireReader;
 import dev.baton.internal.wire.WireWriter;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.MessageAccess;
 import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportFactory;
 import dev.baton.spi.TransportSettings;
 
 import java.io.IOException;
@@ -43,11 +44,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Coordination requests (barriers, locks, ids, key/value; {@link ControlProtocol} methods 20 to 30) go to
  * {@link MasterCoordination}, which keeps its state under its own lock (taken after this one, never before).
  */
-public final class MasterServer implements FrameHandler, AutoCloseable {
+public final class MasterServer implements dev.baton.Master, FrameHandler {
 
     private static final System.Logger LOG = System.getLogger(MasterServer.class.getName());
 
-    private final TcpTransport transport;
+    private final Transport transport;
     private final MasterCoordination coordination = new MasterCoordination();
     private InetSocketAddress address;
 
@@ -76,19 +77,27 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
 
     private final long leaseTimeoutMs;
 
-    private MasterServer(long leaseTimeoutMs) {
+    private MasterServer(long leaseTimeoutMs, TransportFactory transports) {
         this.leaseTimeoutMs = leaseTimeoutMs;
         // The lease: a node pings every third of the lease; a connection that carries nothing for
         // leaseTimeoutMs is closed by the transport, and closing it removes the node. The master itself never
         // pings (its probe would be answered by a node's transport even when the node no longer renews).
-        TransportSettings settings = new TransportSettings(1, 16 << 20, 256L << 20, 1 << 16, 0, 10_000,
-                0, leaseTimeoutMs);
-        transport = new TcpTransport(new TransportContext("master", ThreadLocalRandom.current().nextLong(),
-                PeerIdentity.ROLE_MASTER, () -> -1, this, settings), new BufferPool(4 << 20));
+        TransportSettings settings = TransportSettings.builder()
+                .ioThreads(1)
+                .maxMessageSize(16 << 20)
+                .maxQueuedBytes(256L << 20)
+                .maxQueuedFrames(1 << 16)
+                .keepaliveInterval(java.time.Duration.ZERO)
+                .keepaliveTimeout(java.time.Duration.ofMillis(leaseTimeoutMs))
+                .build();
+        transport = transports.create(new TransportContext("master", ThreadLocalRandom.current().nextLong(),
+                PeerIdentity.ROLE_MASTER, () -> -1, this, settings));
     }
 
-    public static MasterServer start(InetSocketAddress bind, long leaseTimeoutMs) throws IOException {
-        MasterServer m = new MasterServer(leaseTimeoutMs);
+    /** Starts a master on {@code bind}, its connections made by {@code transports}. */
+    public static MasterServer start(InetSocketAddress bind, long leaseTimeoutMs, TransportFactory transports)
+            throws IOException {
+        MasterServer m = new MasterServer(leaseTimeoutMs, transports);
         try {
             m.address = m.transport.listen(bind);
         } catch (IOException | RuntimeException e) {
@@ -98,10 +107,12 @@ public final class MasterServer implements FrameHandler, AutoCloseable {
         return m;
     }
 
+    @Override
     public InetSocketAddress address() {
         return address;
     }
 
+    @Override
     public synchronized Membership membership() {
         List<NodeInfo> n = new ArrayList<>();
         for (Joined j : nodes.values()) {

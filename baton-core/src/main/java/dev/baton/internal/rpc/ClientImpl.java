@@ -14,16 +14,21 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A client of one service: options plus a round-robin cursor; everything else is the runtime's. */
+/** A client of one service: options plus the service's round-robin cursor; the sender does the rest. */
 final class ClientImpl implements Client {
 
-    private final NodeRuntime runtime;
+    private final CallSender sender;
+    private final CallWaiter waiter;
+    private final NodeRuntime node;
     private final String service;
     private final CallOptions options;
-    final AtomicInteger cursor;
+    private final AtomicInteger cursor;
 
-    ClientImpl(NodeRuntime runtime, String service, CallOptions options, AtomicInteger cursor) {
-        this.runtime = runtime;
+    ClientImpl(CallSender sender, CallWaiter waiter, NodeRuntime node, String service, CallOptions options,
+               AtomicInteger cursor) {
+        this.sender = sender;
+        this.waiter = waiter;
+        this.node = node;
         this.service = Objects.requireNonNull(service, "service");
         this.options = Objects.requireNonNull(options, "options");
         this.cursor = cursor;
@@ -41,23 +46,23 @@ final class ClientImpl implements Client {
 
     @Override
     public Client withOptions(CallOptions options) {
-        return new ClientImpl(runtime, service, options, cursor);
+        return new ClientImpl(sender, waiter, node, service, options, cursor);
     }
 
     @Override
     public List<ServerInfo> servers() {
-        return runtime.membership().servers(service);
+        return node.membership().servers(service);
     }
 
     @Override
     public List<ServerInfo> awaitServers(int count, Duration timeout) throws InterruptedException {
-        return runtime.awaitServers(service, count, timeout);
+        return node.awaitServers(service, count, timeout);
     }
 
     @Override
     public CompletableFuture<Message> callAsync(int method, ByteBuffer request, CallOptions options) {
-        PendingCall call = runtime.start(this, method, request, options, PendingCall.FUTURE, null);
-        CompletableFuture<Message> f = call.future;
+        PendingCall call = sender.start(service, cursor, method, request, options, PendingCall.FUTURE, null);
+        CompletableFuture<Message> f = call.future();
         call.release();
         return f;
     }
@@ -65,20 +70,20 @@ final class ClientImpl implements Client {
     @Override
     public void call(int method, ByteBuffer request, CallOptions options, ResponseListener listener) {
         Objects.requireNonNull(listener, "listener");
-        runtime.start(this, method, request, options, PendingCall.LISTENER, listener).release();
+        sender.start(service, cursor, method, request, options, PendingCall.LISTENER, listener).release();
     }
 
     @Override
     public Message call(int method, ByteBuffer request, CallOptions options) {
-        return runtime.await(runtime.start(this, method, request, options, PendingCall.BLOCKING, null));
+        return waiter.await(sender.start(service, cursor, method, request, options, PendingCall.BLOCKING, null));
     }
 
     @Override
     public void oneWay(int method, ByteBuffer request, CallOptions options) {
-        PendingCall call = runtime.start(this, method, request, options, PendingCall.ONE_WAY, null);
+        PendingCall call = sender.start(service, cursor, method, request, options, PendingCall.ONE_WAY, null);
         try {
             // One-way calls complete when written; fail now only for errors known before sending.
-            BatonException e = call.delivered ? call.error : null;
+            BatonException e = call.delivered() ? call.error() : null;
             if (e != null) {
                 throw new BatonException(e.status());
             }

@@ -4,9 +4,11 @@ import java.util.PriorityQueue;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Enforces call deadlines: a hashed timing wheel of 1 ms ticks and 1024 buckets, driven by one thread.
+ * Enforces deadlines, of calls made here ({@link PendingCall}) and of requests served here
+ * ({@link ServerCallImpl}): a hashed timing wheel of 1 ms ticks and 1024 buckets, driven by one thread.
  *
- * <p>Each bucket is an intrusive doubly linked list of {@link PendingCall}s under the bucket's own monitor,
+ * <p>Each bucket is an intrusive doubly linked list of {@link Entry entries} (each call record owns one, reused
+ * with it) under the bucket's own monitor,
  * so adding a call and removing it when it completes are an uncontended lock and a few pointer writes: no
  * allocation, no wake-up of the timer thread (a {@code ScheduledExecutorService} would allocate a task per
  * call and, whenever the new task is the earliest, wake its thread across cores). Completed calls leave
@@ -27,9 +29,30 @@ final class DeadlineTimer implements Runnable {
     private record Task(long atNanos, Runnable action) {
     }
 
-    /** A bucket's list head; its monitor guards the list, the links of the calls in it and visitedTick. */
+    /**
+     * What the wheel holds: a deadline and the links, owned by one call record and reused with it. The owner
+     * unlinks it ({@link #remove}) before it releases its own reference, so an entry in the wheel always belongs
+     * to a live record; the timer takes a reference ({@link #retain}) under the bucket's monitor before it
+     * {@link #expire expires} the entry with no lock held.
+     */
+    abstract static class Entry {
+        long deadlineNanos;
+        private Entry prev;
+        private Entry next;
+        private int bucket = -1;
+
+        /** Called under the bucket's monitor while linked: keep the owner from being recycled. */
+        abstract void retain();
+
+        abstract void release();
+
+        /** The deadline passed. The timer thread, no lock held, between {@link #retain} and {@link #release}. */
+        abstract void expire();
+    }
+
+    /** A bucket's list head; its monitor guards the list, the links of the entries in it and visitedTick. */
     private static final class Bucket {
-        PendingCall head;
+        Entry head;
         long visitedTick = -1;
     }
 
@@ -37,36 +60,44 @@ final class DeadlineTimer implements Runnable {
     private final long startNanos = System.nanoTime();
     private final PriorityQueue<Task> tasks = new PriorityQueue<>((a, b) -> Long.compare(a.atNanos, b.atNanos));
     private final Thread thread;
+    private final Runnable afterExpiries;
     private volatile long processedTick = -1;
     private volatile boolean running = true;
 
-    DeadlineTimer(String name) {
+    /** {@code afterExpiries} runs on the timer thread after each round of expiries (to hand off their batch). */
+    DeadlineTimer(String name, Runnable afterExpiries) {
+        this.afterExpiries = afterExpiries;
         for (int i = 0; i < BUCKETS; i++) {
             wheel[i] = new Bucket();
         }
         this.thread = Thread.ofPlatform().name("baton-timer-" + name).daemon(true).unstarted(this);
+    }
+
+    /** Starts the timer thread (once whoever {@code afterExpiries} calls exists). */
+    void start() {
         thread.start();
     }
 
     /**
-     * Watches {@code call}'s deadline. Any thread. The call goes into the bucket of its due tick, unless the
-     * timer has already visited that bucket for that tick (the check is made under the bucket's lock, which
-     * the timer holds while it visits), in which case it goes into the next bucket still ahead.
+     * Watches {@code e}'s deadline ({@link Entry#deadlineNanos}). Any thread. The entry goes into the bucket of
+     * its due tick, unless the timer has already visited that bucket for that tick (the check is made under the
+     * bucket's lock, which the timer holds while it visits), in which case it goes into the next bucket still
+     * ahead.
      */
-    void add(PendingCall call) {
-        long tick = Math.max((call.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS, processedTick + 1);
+    void add(Entry e) {
+        long tick = Math.max((e.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS, processedTick + 1);
         while (true) {
             int index = (int) (tick & MASK);
             Bucket b = wheel[index];
             synchronized (b) {
                 if (b.visitedTick < tick) {
-                    call.wheelBucket = index;
-                    call.wheelNext = b.head;
-                    call.wheelPrev = null;
+                    e.bucket = index;
+                    e.next = b.head;
+                    e.prev = null;
                     if (b.head != null) {
-                        b.head.wheelPrev = call;
+                        b.head.prev = e;
                     }
-                    b.head = call;
+                    b.head = e;
                     return;
                 }
             }
@@ -74,35 +105,40 @@ final class DeadlineTimer implements Runnable {
         }
     }
 
-    /** Stops watching {@code call} (it completed). Any thread; a no-op when it is not in the wheel. */
-    void remove(PendingCall call) {
-        int index = call.wheelBucket;
+    /** Stops watching {@code e}. Any thread; a no-op when it is not in the wheel. */
+    void remove(Entry e) {
+        int index = e.bucket;
         if (index < 0) {
             return;
         }
         Bucket b = wheel[index];
         synchronized (b) {
-            if (call.wheelBucket != index) {
+            if (e.bucket != index) {
                 return;
             }
-            unlink(b, call);
+            unlink(b, e);
         }
     }
 
-    private static void unlink(Bucket b, PendingCall call) {
-        PendingCall prev = call.wheelPrev;
-        PendingCall next = call.wheelNext;
+    private static void unlink(Bucket b, Entry e) {
+        Entry prev = e.prev;
+        Entry next = e.next;
         if (prev == null) {
             b.head = next;
         } else {
-            prev.wheelNext = next;
+            prev.next = next;
         }
         if (next != null) {
-            next.wheelPrev = prev;
+            next.prev = prev;
         }
-        call.wheelPrev = null;
-        call.wheelNext = null;
-        call.wheelBucket = -1;
+        e.prev = null;
+        e.next = null;
+        e.bucket = -1;
+    }
+
+    /** True on the timer thread. */
+    boolean isTimerThread() {
+        return Thread.currentThread() == thread;
     }
 
     /** Runs {@code action} on the timer thread after {@code delayNs}. */
@@ -122,6 +158,7 @@ final class DeadlineTimer implements Runnable {
                     expire(wheel[(int) (t & MASK)], t, now, false);
                     processedTick = t;
                 }
+                afterExpiries.run();
                 runTasks(now);
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.ERROR, "deadline timer failed", t);
@@ -131,28 +168,28 @@ final class DeadlineTimer implements Runnable {
     }
 
     private void expire(Bucket b, long tick, long now, boolean all) {
-        PendingCall due = null;
+        Entry due = null;
         synchronized (b) {
             b.visitedTick = Math.max(b.visitedTick, tick);
-            PendingCall c = b.head;
-            while (c != null) {
-                PendingCall next = c.wheelNext;
-                if (all || c.deadlineNanos - now <= 0) {
-                    unlink(b, c);
-                    c.retain();             // still referenced by its owner while in the wheel
-                    c.wheelNext = due;      // reuse the link for a private list of due calls
-                    due = c;
+            Entry e = b.head;
+            while (e != null) {
+                Entry next = e.next;
+                if (all || e.deadlineNanos - now <= 0) {
+                    unlink(b, e);
+                    e.retain();             // still referenced by its owner while in the wheel
+                    e.next = due;           // reuse the link for a private list of due entries
+                    due = e;
                 }
-                c = next;
+                e = next;
             }
         }
         while (due != null) {
-            PendingCall next = due.wheelNext;
-            due.wheelNext = null;
+            Entry next = due.next;
+            due.next = null;
             try {
-                due.onDeadline();
+                due.expire();
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "failing a call at its deadline threw", e);
+                LOG.log(System.Logger.Level.ERROR, "expiring a deadline threw", e);
             } finally {
                 due.release();
             }
@@ -174,11 +211,11 @@ final class DeadlineTimer implements Runnable {
         }
     }
 
-    /** Stops the thread, then expires every call still in the wheel (the runtime fails them as closed). */
+    /** Stops the thread, then expires every entry still in the wheel (the runtime fails its calls as closed). */
     void shutdown() {
         running = false;
         LockSupport.unpark(thread);
-        if (Thread.currentThread() != thread) {
+        if (Thread.currentThread() != thread && thread.isAlive()) {
             try {
                 thread.join(2_000);
             } catch (InterruptedException e) {
@@ -188,6 +225,7 @@ final class DeadlineTimer implements Runnable {
         for (Bucket b : wheel) {
             expire(b, Long.MAX_VALUE, 0, true);
         }
+        afterExpiries.run();
         synchronized (tasks) {
             tasks.clear();
         }

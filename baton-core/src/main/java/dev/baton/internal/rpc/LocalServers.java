@@ -53,13 +53,13 @@ final class LocalServers {
         }
     }
 
-    private final NodeRuntime runtime;
+    private final NodeRuntime node;
     private final Map<Integer, Service> services = new ConcurrentHashMap<>();
     private final AtomicInteger registrationsInFlight = new AtomicInteger();
     private final List<ServerCallImpl> parked = new ArrayList<>();   // guarded by itself
 
-    LocalServers(NodeRuntime runtime) {
-        this.runtime = runtime;
+    LocalServers(NodeRuntime node) {
+        this.node = node;
     }
 
     /** Registers with {@code registry}, then makes the server reachable here. */
@@ -75,6 +75,15 @@ final class LocalServers {
             registrationsInFlight.decrementAndGet();
             redispatchParked();
         }
+    }
+
+    /** Every server hosted here (for the node's close). */
+    List<ServerImpl> all() {
+        List<ServerImpl> out = new ArrayList<>();
+        for (Service s : services.values()) {
+            out.addAll(s.servers);
+        }
+        return out;
     }
 
     void remove(ServerImpl server) {
@@ -95,12 +104,13 @@ final class LocalServers {
             if (registrationsInFlight.get() > 0 && park(sc)) {
                 return;
             }
-            int rank = runtime.rank();
-            sc.reject(s == null
+            int rank = node.rank();
+            node.counters().requestRefused();
+            sc.refuse(s == null
                     ? Status.of(Status.Code.NO_SUCH_SERVICE, "rank " + rank + " serves no service with id "
-                    + sc.serviceIdRequested()).withRetrySafe(true)
+                    + sc.serviceIdRequested())
                     : Status.of(Status.Code.NO_SUCH_SERVER, "rank " + rank + " has no server " + sc.serverIdRequested()
-                    + " of service id " + sc.serviceIdRequested()).withRetrySafe(true));
+                    + " of service id " + sc.serviceIdRequested()));
             return;
         }
         server.dispatch(sc);

@@ -62,7 +62,7 @@ final class Peer {
     }
 
     private static boolean usable(TransportConnection c) {
-        return c != null && c.isOpen() && !((ConnState) c.attachment()).goingAway;
+        return c != null && c.isOpen() && !((ConnState) c.attachment()).goingAway();
     }
 
     /** False while backing off after a failure, or leaving (load balancing skips the peer). */

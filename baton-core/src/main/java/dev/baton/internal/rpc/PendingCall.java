@@ -5,8 +5,8 @@ import dev.baton.CallOptions;
 import dev.baton.Message;
 import dev.baton.ResponseListener;
 import dev.baton.Status;
-import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.spi.FrameType;
+import dev.baton.spi.MessageAccess;
 import dev.baton.spi.OutboundFrame;
 
 import java.nio.ByteBuffer;
@@ -19,8 +19,16 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>How the outcome is delivered</h2>
  * By {@link #mode}: a {@link CallFuture} ({@link #FUTURE}), a {@link ResponseListener} that borrows the response
- * ({@link #LISTENER}), a thread blocked in {@link NodeRuntime#await} ({@link #BLOCKING}), or nobody
- * ({@link #ONE_WAY}: the starter only checks for an early error).
+ * ({@link #LISTENER}), a thread blocked in {@link CallWaiter} ({@link #BLOCKING}), or nobody ({@link #ONE_WAY}:
+ * the starter only checks for an early error).
+ *
+ * <h2>Attempts</h2>
+ * A call may be sent more than once: after its attempt was dropped unsent, refused by the server before any
+ * handler ran, or (when idempotent) lost with its connection. {@link #written} says whether the current attempt
+ * may have reached a handler; {@link #priorMayHaveRun} remembers it of earlier attempts, so a failure is
+ * retry-safe only while no attempt may have run. A refusal that arrives while the transport still holds the
+ * attempt's frame is kept until the transport reports the frame ({@link #sendState}): a frame is never offered
+ * twice at once.
  *
  * <h2>Reuse</h2>
  * Except for {@link #FUTURE} calls (the future the caller holds can cancel its call at any time), a call is
@@ -38,47 +46,57 @@ final class PendingCall extends OutboundFrame {
     static final int BLOCKING = 2;
     static final int ONE_WAY = 3;
 
+    private static final int NOT_SENDING = 0;
+    private static final int SENDING = 1;
+    private static final int SENDING_REFUSED = 2;
+
     private static final System.Logger LOG = System.getLogger(PendingCall.class.getName());
     private static final MessageAccess MESSAGES = MessageAccess.get();
     private static final AtomicIntegerFieldUpdater<PendingCall> DONE =
             AtomicIntegerFieldUpdater.newUpdater(PendingCall.class, "done");
     private static final AtomicIntegerFieldUpdater<PendingCall> REFS =
             AtomicIntegerFieldUpdater.newUpdater(PendingCall.class, "refs");
+    private static final AtomicIntegerFieldUpdater<PendingCall> SEND_STATE =
+            AtomicIntegerFieldUpdater.newUpdater(PendingCall.class, "sendState");
 
-    final NodeRuntime runtime;
-    String service;
-    CallOptions options;
-    int method;
-    ByteBuffer request;
-    long requestId;
-    long deadlineNanos;
-    int mode;
-    CallFuture future;                  // FUTURE only
-    private ResponseListener listener;  // LISTENER only
+    private final CallHost host;
+    /** This call's place in the deadline wheel. */
+    final DeadlineTimer.Entry deadline = new Deadline();
+    private String service;
+    private CallOptions options;
+    private int method;
+    private ByteBuffer request;
+    private long requestId;
+    private int mode;
+    private CallFuture future;                  // FUTURE only
+    private ResponseListener listener;          // LISTENER only
 
     private volatile int done;
     private volatile int refs;
-    volatile boolean written;
-    /** Sticky: some attempt of this call reached a server (or may have), so a failure is not retry-safe. */
-    volatile boolean maybeRan;
+    private volatile int sendState;
+    private volatile Status refusalWhileSending;
+    /** The current attempt may have reached a handler: written (a byte on the wire) or handed to a local server. */
+    private volatile boolean written;
+    /** Sticky: an earlier attempt may have run. */
+    private volatile boolean priorMayHaveRun;
     /** The connection whose pending table holds this call, while it waits for a response. */
-    volatile ConnState connection;
+    private volatile ConnState connection;
     /** Rank it was last sent to (so a re-route avoids it). */
-    volatile int lastRank = -1;
-    int attempts;
-    // Links in the deadline wheel, guarded by the bucket's monitor (see DeadlineTimer).
-    PendingCall wheelPrev;
-    PendingCall wheelNext;
-    int wheelBucket = -1;
+    private volatile int lastRank = -1;
+    private int attempts;
 
     // The outcome, for BLOCKING and ONE_WAY: written before `delivered`, read after it.
-    Message result;
-    BatonException error;
-    volatile boolean delivered;
-    volatile Thread waiter;
+    private Message result;
+    private BatonException error;
+    private volatile boolean delivered;
+    private volatile Thread waiter;
+    /** A failure claimed by a thread that must not deliver it (see {@link #failElsewhere}). */
+    private Status failureToDeliver;
+    /** Links the calls whose deliveries the timer batches (the timer thread's own list). */
+    PendingCall nextDelivery;
 
-    PendingCall(NodeRuntime runtime) {
-        this.runtime = runtime;
+    PendingCall(CallHost host) {
+        this.host = host;
     }
 
     /** Sets the call up for one use; it starts with two references, the owner's and the starter's. */
@@ -89,17 +107,20 @@ final class PendingCall extends OutboundFrame {
         this.method = method;
         this.request = request;
         this.requestId = requestId;
-        this.deadlineNanos = deadlineNanos;
+        this.deadline.deadlineNanos = deadlineNanos;
         this.mode = mode;
         this.listener = listener;
         this.future = mode == FUTURE ? new CallFuture(this) : null;
         written = false;
-        maybeRan = false;
+        priorMayHaveRun = false;
+        sendState = NOT_SENDING;
+        refusalWhileSending = null;
         connection = null;
         lastRank = -1;
         attempts = 0;
         result = null;
         error = null;
+        failureToDeliver = null;
         waiter = null;
         delivered = false;
         refs = 2;
@@ -107,17 +128,132 @@ final class PendingCall extends OutboundFrame {
         return this;
     }
 
+    // ================================================================== what the sender reads
+
+    String service() {
+        return service;
+    }
+
+    CallOptions options() {
+        return options;
+    }
+
+    int method() {
+        return method;
+    }
+
+    ByteBuffer request() {
+        return request;
+    }
+
+    long requestId() {
+        return requestId;
+    }
+
+    long deadlineNanos() {
+        return deadline.deadlineNanos;
+    }
+
+    CallFuture future() {
+        return future;
+    }
+
     boolean oneWay() {
         return mode == ONE_WAY;
+    }
+
+    boolean addressed() {
+        return options.serverId() >= 0 || options.rank() >= 0;
     }
 
     int requestFlags() {
         return (oneWay() ? FrameType.FLAG_ONE_WAY : 0) | (options.idempotent() ? FrameType.FLAG_IDEMPOTENT : 0);
     }
 
+    int attempts() {
+        return attempts;
+    }
+
+    int lastRank() {
+        return lastRank;
+    }
+
+    ConnState connection() {
+        return connection;
+    }
+
+    boolean written() {
+        return written;
+    }
+
+    boolean maybeRan() {
+        return priorMayHaveRun || written;
+    }
+
     boolean isDone() {
         return done != 0;
     }
+
+    // ================================================================== what a waiting caller reads
+
+    /** True once a BLOCKING or ONE_WAY outcome is published. */
+    boolean delivered() {
+        return delivered;
+    }
+
+    /** The thread to unpark when the outcome is published; set before re-checking {@link #delivered()}. */
+    void waitingThread(Thread t) {
+        waiter = t;
+    }
+
+    /** The BLOCKING call's response (the caller owns it), after {@link #delivered()}. */
+    Message result() {
+        return result;
+    }
+
+    /** The failure, after {@link #delivered()}; null on success. */
+    BatonException error() {
+        return error;
+    }
+
+    // ================================================================== attempts (the sender's side)
+
+    /** This attempt goes to {@code rank}. */
+    void target(int rank) {
+        lastRank = rank;
+    }
+
+    /** This attempt waits for its response in {@code cs}'s pending table (set before the call goes in). */
+    void awaitOn(ConnState cs) {
+        connection = cs;
+    }
+
+    /** Offered to a transport: it holds the frame until onWritten or onDropped. Takes the transport's reference. */
+    void sending() {
+        sendState = SENDING;
+        retain();
+    }
+
+    /** The offer was not taken: the frame is ours again. */
+    void notSent() {
+        sendState = NOT_SENDING;
+        connection = null;
+        release();
+    }
+
+    /** Handed to a server of this node: it may run. */
+    void dispatchedLocally() {
+        written = true;
+    }
+
+    /** Starts another attempt; returns how many came before. The current one never ran, unless it was written. */
+    int nextAttempt() {
+        priorMayHaveRun |= written;
+        written = false;
+        return ++attempts;
+    }
+
+    // ================================================================== completion
 
     /** Claims the right to complete the call; true exactly once. */
     boolean finish() {
@@ -141,20 +277,21 @@ final class PendingCall extends OutboundFrame {
             error = null;
             waiter = null;
             connection = null;
+            failureToDeliver = null;
             setPayload(null);
-            runtime.recycle(this);
+            host.recycle(this);
         } else if (left < 0) {
             throw new IllegalStateException(this + " released more often than retained");
         }
     }
 
-    private void cleanUp() {
-        runtime.timer().remove(this);
+    private void cleanUp(boolean succeeded) {
+        host.timer().remove(deadline);
         ConnState c = connection;
         if (c != null) {
-            c.pending.remove(requestId, this);
+            c.removePending(this);
         }
-        runtime.callEnded(this);
+        host.ended(succeeded);
     }
 
     void complete(Message response) {
@@ -162,8 +299,7 @@ final class PendingCall extends OutboundFrame {
             MESSAGES.release(response);
             return;
         }
-        cleanUp();
-        runtime.stats.callsSucceeded.increment();
+        cleanUp(true);
         deliver(response, null);
     }
 
@@ -171,19 +307,23 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp();
-        runtime.stats.callsFailed.increment();
+        cleanUp(false);
         deliver(null, finalStatus(status).asException());
     }
 
     /** Fails the call and, if it was written, tells the server: a blocked caller interrupted, say. */
     void cancel(Status status) {
         if (finish()) {
-            cleanUp();
-            runtime.stats.callsFailed.increment();
+            cleanUp(false);
             sendCancelIfWritten();
             deliver(null, finalStatus(status).asException());
         }
+    }
+
+    /** After {@link CallFuture#cancel}: tell the server, release the slot. */
+    void afterCancel() {
+        cleanUp(false);
+        sendCancelIfWritten();
     }
 
     /**
@@ -237,80 +377,77 @@ final class PendingCall extends OutboundFrame {
 
     /**
      * Like {@link #fail}, but user code (a listener, a future's continuations) runs on the handler executor, not
-     * on this thread: the timer thread must not run user code, or one slow continuation would delay every
-     * other deadline.
+     * on this thread: the timer and a connection's writer must not run user code (one slow continuation would
+     * delay every other deadline, or hold a connection's writes).
      */
-    private boolean failElsewhere(Status status) {
+    private void failElsewhere(Status status) {
         if (!finish()) {
-            return false;
+            return;
         }
-        cleanUp();
-        runtime.stats.callsFailed.increment();
-        BatonException e = finalStatus(status).asException();
+        cleanUp(false);
         if (mode == BLOCKING || mode == ONE_WAY) {
-            deliver(null, e);
-            return true;
+            deliver(null, finalStatus(status).asException());
+        } else {
+            failureToDeliver = status;
+            host.deliverElsewhere(this);
         }
-        runtime.runElsewhere(() -> deliver(null, e));
-        return true;
+    }
+
+    /** Delivers the failure {@link #failElsewhere} claimed; on the handler executor. */
+    void deliverClaimedFailure() {
+        Status s = failureToDeliver;
+        failureToDeliver = null;
+        // No stack trace: made on a Baton thread, it would show only Baton's internals, and a flood of expiries
+        // must not cost a stack walk each.
+        deliver(null, new BatonException(finalStatus(s), false));
     }
 
     private Status finalStatus(Status status) {
-        // An earlier attempt may have run: never claim the call is safe to send again.
-        return maybeRan && status.retrySafe() ? status.withRetrySafe(false) : status;
+        // An attempt may have run: never claim the call is safe to send again.
+        return maybeRan() && status.retrySafe() ? status.withRetrySafe(false) : status;
     }
 
-    /** After {@link CallFuture#cancel}: tell the server, release the slot. */
-    void afterCancel() {
-        cleanUp();
-        runtime.stats.callsFailed.increment();
-        sendCancelIfWritten();
-    }
-
-    void onDeadline() {
+    /** The deadline passed. The server enforces the same deadline itself, so no CANCEL is sent for it. */
+    private void onDeadline() {
         if (isDone()) {
             return;
         }
-        if (runtime.isClosed()) {
-            fail(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
+        if (host.closing()) {
+            failElsewhere(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
             return;
         }
-        ConnState c = connection;
-        SimpleFrame cancel = written && c != null ? cancelFrame() : null;
-        if (failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
-                + (options.timeout() != null ? options.timeout().toMillis() : runtime.defaultTimeoutMs()) + " ms"))
-                && cancel != null) {
-            // Not from this (the timer) thread: it could become the connection's writer and run its callbacks.
-            runtime.runElsewhere(() -> c.connection.offer(cancel));
-        }
-    }
-
-    private SimpleFrame cancelFrame() {
-        return new SimpleFrame(FrameType.CANCEL, 0, 0, requestId, frameServiceId(), frameServerId(), method, null);
+        failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
+                + (options.timeout() != null ? options.timeout().toMillis() : host.defaultTimeoutMs()) + " ms"));
     }
 
     private void sendCancelIfWritten() {
         ConnState c = connection;
         if (written && c != null) {
-            c.connection.offer(cancelFrame());
+            c.connection.offer(new SimpleFrame(FrameType.CANCEL, 0, 0, requestId, frameServiceId(), frameServerId(),
+                    method, null));
         }
     }
+
+    // ================================================================== from the transport and the server
 
     @Override
     public void onWritten() {
         try {
             // Read before `written` is set: the close handler takes only calls it sees written, so until then
-            // `connection` is still this attempt's (afterwards a re-route may already have moved the call on).
+            // `connection` is still this attempt's.
             ConnState c = connection;
+            if (SEND_STATE.getAndSet(this, NOT_SENDING) == SENDING_REFUSED) {
+                rerouteRefused();       // the server refused the attempt before this report came
+                return;
+            }
             written = true;
-            maybeRan = true;
             if (oneWay()) {
                 complete(Message.empty());
                 return;
             }
-            // The connection may have closed between the write and this report, after its close handler
-            // looked for written calls: fail the call here then, so it never waits for a response that cannot come.
-            if (c != null && !c.connection.isOpen() && c.pending.remove(requestId, this)) {
+            // The connection may have closed between the write and this report, after its close handler looked
+            // for written calls: fail the call here then, so it never waits for a response that cannot come.
+            if (c != null && !c.connection.isOpen() && c.removePending(this)) {
                 // Whoever removes the call from the table handles its loss: here, or the close handler.
                 onConnectionLost(Status.of(Status.Code.UNAVAILABLE, "connection closed"));
             }
@@ -322,17 +459,20 @@ final class PendingCall extends OutboundFrame {
     @Override
     public void onDropped(BatonException cause) {
         try {
+            boolean refused = SEND_STATE.getAndSet(this, NOT_SENDING) == SENDING_REFUSED;
             ConnState c = connection;
             if (c != null) {
-                c.pending.remove(requestId, this);
+                c.removePending(this);
             }
             connection = null;
-            if (cause.code() == Status.Code.MESSAGE_TOO_LARGE) {
-                // Too large for that peer (another server would likely refuse it too). Delivered elsewhere: this
-                // is the writer, in the middle of building a batch, and must not run a listener.
+            if (refused) {
+                rerouteRefused();
+            } else if (cause.code() == Status.Code.MESSAGE_TOO_LARGE) {
+                // Too large for that peer (another server would likely refuse it too). Delivered elsewhere: this is
+                // the writer, in the middle of building a batch, and must not run a listener.
                 failElsewhere(cause.status());
             } else if (!isDone()) {
-                runtime.reroute(this, cause.status());
+                host.reroute(this, cause.status());
             }
         } finally {
             release();      // the transport's reference
@@ -342,21 +482,62 @@ final class PendingCall extends OutboundFrame {
     /** The connection broke after the request was (possibly) delivered. */
     void onConnectionLost(Status cause) {
         connection = null;
-        if (cause.code() == Status.Code.CLOSED && runtime.isClosed()) {
+        if (cause.code() == Status.Code.CLOSED && host.closing()) {
             fail(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
             return;
         }
         Status lost = Status.of(Status.Code.UNAVAILABLE, "connection to rank " + lastRank
                 + " lost after the request was sent (" + cause.description() + ")");
         if (options.idempotent()) {
-            runtime.reroute(this, lost);      // safe to run again: try another server within the deadline
+            host.reroute(this, lost);      // safe to run again: try another server within the deadline
         } else {
-            fail(lost);                             // it may have run: never run it twice
+            fail(lost);                     // it may have run: never run it twice
+        }
+    }
+
+    /**
+     * The server refused this attempt before any handler saw it ({@code refusal} is retry-safe): it did not run,
+     * so it goes to another server, or fails with the refusal once none is left. Waits for the transport's
+     * report when the transport still holds the frame.
+     */
+    void onRefused(Status refusal) {
+        connection = null;
+        refusalWhileSending = refusal;
+        if (SEND_STATE.compareAndSet(this, SENDING, SENDING_REFUSED)) {
+            return;         // onWritten or onDropped takes it from here
+        }
+        rerouteRefused();
+    }
+
+    private void rerouteRefused() {
+        Status refusal = refusalWhileSending;
+        refusalWhileSending = null;
+        written = false;    // this attempt never ran
+        if (!isDone()) {
+            host.rerouteRefused(this, refusal);
         }
     }
 
     @Override
     public String toString() {
         return "PendingCall[" + service + "#" + method + ", id " + requestId + "]";
+    }
+
+    /** The call's entry in the deadline wheel. */
+    private final class Deadline extends DeadlineTimer.Entry {
+        @Override
+        void retain() {
+            PendingCall.this.retain();
+        }
+
+        @Override
+        void release() {
+            PendingCall.this.release();
+        }
+
+        @Override
+        void expire() {
+            onDeadline();
+        }
     }
 }

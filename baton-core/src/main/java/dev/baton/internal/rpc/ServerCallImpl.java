@@ -5,8 +5,8 @@ import dev.baton.Message;
 import dev.baton.Server;
 import dev.baton.ServerCall;
 import dev.baton.Status;
-import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.spi.FrameType;
+import dev.baton.spi.MessageAccess;
 import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.TransportConnection;
 
@@ -19,10 +19,28 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * connection the request came in on); for an in-process caller the answer completes the caller's
  * {@link PendingCall} directly, with no copy.
  *
- * <p>Reused: {@link #refs} counts the answer (released once the answer left, or could not) and the dispatcher
- * (released when the hand-off to the handler returns; an executor, an async stage or a dealer queue that keeps
- * the call longer takes its own reference). The last release recycles the object, so a handler may keep
- * using its call until it returns, and the call's table entry is gone before the object is reused.
+ * <h2>The slot</h2>
+ * A request holds a slot from its arrival: it counts against its connection's
+ * {@code maxConcurrentRequestsPerConnection}, sits in the connection's serving table (so a CANCEL finds it) and
+ * in the node's drain count. The slot is let go once ({@link #releaseSlot}): when the request is answered (the
+ * answer then only has to be written), when a one-way request's handler returns, or, for a request never
+ * answered, when it is cancelled (CANCEL, its connection closed) or its deadline passes, as soon as no handler
+ * thread runs it. So a handler that never answers (an inline handler that returns
+ * without replying, an async stage never completed) cannot hold its connection's capacity beyond its deadline;
+ * a blocking handler that never returns keeps its slot (its thread and request are held anyway), which the limit
+ * bounds. An answer given after the slot was let go is dropped: the caller has already given up.
+ *
+ * <h2>Refusals</h2>
+ * {@link #refuse} answers a request the runtime turned away before any handler saw it (no such method, a limit
+ * reached, a closed server): the status is retry-safe and the response carries
+ * {@link FrameType#FLAG_REFUSED}, so the caller knows the request did not run and may send it elsewhere. Failures
+ * of a handler, or given by one, are never marked so.
+ *
+ * <h2>Reuse</h2>
+ * {@link #refs} counts the answer (released once the answer left, or could not) and the dispatcher (released
+ * when the hand-off to the handler returns; an executor, an async stage or a dealer queue that keeps the call
+ * longer takes its own reference). The last release recycles the object, so a handler may keep using its call
+ * until it returns, and the call's table entry (and wheel entry) is gone before the object is reused.
  */
 final class ServerCallImpl extends OutboundFrame implements ServerCall {
 
@@ -32,8 +50,12 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "answered");
     private static final AtomicIntegerFieldUpdater<ServerCallImpl> REFS =
             AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "refs");
+    private static final AtomicIntegerFieldUpdater<ServerCallImpl> SLOT =
+            AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "slot");
 
-    private final NodeRuntime runtime;
+    private final ServingHost host;
+    /** This call's place in the deadline wheel, once it outlives its dispatch. */
+    private final DeadlineTimer.Entry deadline = new Deadline();
     private ConnState conn;              // remote caller; null in process
     private PendingCall local;           // in-process caller (referenced until recycled); null for remote
     private Message request;             // lent
@@ -43,19 +65,23 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     private long reqId;
     private int sourceRank;
     private boolean oneWay;
-    private long deadlineNanos;
-    ServerImpl server;
-    volatile boolean cancelled;
+    private ServerImpl server;
+    private volatile boolean cancelled;
+    private volatile boolean handlerRunning;
     private volatile int answered;
     private volatile int refs;
+    private volatile int slot;
 
-    ServerCallImpl(NodeRuntime runtime) {
-        this.runtime = runtime;
+    ServerCallImpl(ServingHost host) {
+        this.host = host;
     }
 
-    /** Sets the call up for one request; it starts with the answer's and the dispatcher's references. */
+    /**
+     * Sets the call up for one request; it starts with the answer's and the dispatcher's references, and with
+     * its slot held when {@code holdsSlot} (a refusal of a request over the limit holds none).
+     */
     ServerCallImpl init(ConnState conn, PendingCall local, Message request, int serviceId, int serverId, int method,
-                        long requestId, int sourceRank, boolean oneWay, long deadlineNanos) {
+                        long requestId, int sourceRank, boolean oneWay, long deadlineNanos, boolean holdsSlot) {
         this.conn = conn;
         this.local = local;
         this.request = request;
@@ -65,15 +91,17 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         this.reqId = requestId;
         this.sourceRank = sourceRank;
         this.oneWay = oneWay;
-        this.deadlineNanos = deadlineNanos;
+        this.deadline.deadlineNanos = deadlineNanos;
         this.server = null;
         this.cancelled = false;
+        this.handlerRunning = false;
+        this.slot = holdsSlot ? 1 : 0;
         this.refs = 2;
         this.answered = 0;      // last: a volatile write that publishes the rest
         return this;
     }
 
-    /** Takes a reference; only while one is held. */
+    /** Takes a reference; only while one is held (or under the serving table's lock, where the call still is). */
     void retain() {
         REFS.getAndIncrement(this);
     }
@@ -88,7 +116,7 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             request = null;
             server = null;
             setPayload(null);
-            runtime.recycle(this);
+            host.recycle(this);
             if (caller != null) {
                 caller.release();
             }
@@ -104,6 +132,12 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     int serverIdRequested() {
         return reqServerId;
     }
+
+    void routedTo(ServerImpl server) {
+        this.server = server;
+    }
+
+    // ================================================================== ServerCall
 
     @Override
     public Message request() {
@@ -137,13 +171,13 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
 
     @Override
     public long deadlineNanos() {
-        return deadlineNanos;
+        return deadline.deadlineNanos;
     }
 
     @Override
     public boolean isCancelled() {
-        return cancelled || (local != null && local.isDone())
-                || (deadlineNanos != Long.MAX_VALUE && System.nanoTime() - deadlineNanos > 0);
+        long d = deadline.deadlineNanos;
+        return cancelled || (local != null && local.isDone()) || (d != Long.MAX_VALUE && System.nanoTime() - d > 0);
     }
 
     boolean isAnswered() {
@@ -172,17 +206,17 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             return;
         }
         if (oneWay || cancelled) {
-            finished();
+            finished();     // nobody waits for it
             return;
         }
-        int max = runtime.maxMessageSize();
+        int max = host.maxMessageSize();
         var peer = conn.connection.remoteIdentity();
         if (peer != null) {
             max = Math.min(max, peer.maxMessageSize());
         }
         if (response.remaining() > max) {
             sendError(Status.of(Status.Code.MESSAGE_TOO_LARGE, "response of " + response.remaining()
-                    + " bytes exceeds the maximum message size " + max));
+                    + " bytes exceeds the maximum message size " + max), 0);
             return;
         }
         setHeader(FrameType.RESPONSE, 0, 0, reqId, reqServiceId, reqServerId, reqMethod, 0);
@@ -193,45 +227,57 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     @Override
     public void fail(Status status) {
         claim();
+        answerFailure(status.retrySafe() ? status.withRetrySafe(false) : status, false);
+    }
+
+    /** Fails the call for its handler (it threw, or its stage failed); loses silently if it was answered. */
+    void failFromHandler(Status status) {
+        if (ANSWERED.compareAndSet(this, 0, 1)) {
+            answerFailure(status.retrySafe() ? status.withRetrySafe(false) : status, false);
+        }
+    }
+
+    /**
+     * Refuses the request before any handler saw it: retry-safe, marked {@link FrameType#FLAG_REFUSED} on the
+     * wire. Loses silently if the call was already answered.
+     */
+    void refuse(Status status) {
+        if (ANSWERED.compareAndSet(this, 0, 1)) {
+            answerFailure(status.withRetrySafe(true), true);
+        }
+    }
+
+    private void answerFailure(Status status, boolean refused) {
         if (local != null) {
             if (!oneWay) {
-                local.fail(status);
+                if (refused) {
+                    local.onRefused(status);
+                } else {
+                    local.fail(status);
+                }
             }
             finished();
-            return;
-        }
-        if (oneWay || cancelled) {
+        } else if (oneWay || cancelled) {
             finished();
-            return;
-        }
-        sendError(status);
-    }
-
-    /** Fails the call without the "answer once" check; for errors the runtime raises before any handler ran. */
-    void reject(Status status) {
-        if (ANSWERED.compareAndSet(this, 0, 1)) {
-            if (local != null) {
-                local.fail(status);
-                finished();
-            } else if (oneWay) {
-                finished();
-            } else {
-                sendError(status);
-            }
+        } else {
+            sendError(status, refused ? FrameType.FLAG_REFUSED : 0);
         }
     }
 
-    private void sendError(Status status) {
+    private void sendError(Status status, int flags) {
         String why = status.description() == null ? "" : status.description();
-        setHeader(FrameType.RESPONSE, 0, status.code().value(), reqId, reqServiceId, reqServerId, reqMethod, 0);
+        setHeader(FrameType.RESPONSE, flags, status.code().value(), reqId, reqServiceId, reqServerId, reqMethod, 0);
         setPayload(StandardCharsets.UTF_8.encode(why));
         send();
     }
 
     private void send() {
+        // The request is done: its slot goes now, not once the answer is written. A Baton caller frees its own
+        // place when the answer arrives, which is later, so it never sends a request this side has no slot for.
+        releaseSlot();
         int r = conn.connection.offer(this);
         if (r == TransportConnection.BACK_PRESSURED) {
-            // Cannot happen while requests in progress stay within the queue's reserve; never drop silently.
+            // Answers are never refused for the queue limits; never drop one silently.
             LOG.log(System.Logger.Level.ERROR, "response to request {0} could not be queued; the caller will time out", reqId);
         }
         if (r != TransportConnection.OFFERED) {
@@ -250,16 +296,95 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     }
 
     /**
-     * Releases the request, the connection's slot and the answer's reference. Runs once, after the answer
-     * left (or could not).
+     * Releases the request, the slot, the wheel entry and the answer's reference. Runs once, after the answer
+     * left (or could not, or was not sent).
      */
     private void finished() {
         MESSAGES.release(request);
-        if (conn != null) {
-            conn.serving.remove(reqId, this);
-            conn.inProgress.decrementAndGet();
-        }
-        runtime.servingEnded();
+        host.timer().remove(deadline);
+        releaseSlot();
         release();
+    }
+
+    // ================================================================== the slot
+
+    /**
+     * The dispatch returned and the call is not answered yet: watch its deadline, so its slot goes when it
+     * passes. The dispatcher holds its reference.
+     */
+    void watchDeadline() {
+        if (deadline.deadlineNanos == Long.MAX_VALUE || slot == 0) {
+            return;
+        }
+        host.timer().add(deadline);
+        if (isAnswered()) {
+            host.timer().remove(deadline);      // answered meanwhile: its finish may have missed the add
+        }
+    }
+
+    /** A blocking handler is about to run (set before the task is handed to the executor). */
+    void handlerStarting() {
+        handlerRunning = true;
+    }
+
+    /**
+     * The handler returned (a blocking handler's thread, an inline handler, an async stage completing): a one-way
+     * request is done, and a call cancelled meanwhile and still unanswered lets go of its slot now.
+     */
+    void handlerReturned() {
+        handlerRunning = false;
+        if (cancelled || oneWay) {
+            releaseSlot();
+        }
+    }
+
+    /**
+     * The caller gave up (CANCEL), the connection closed, or the deadline passed: the handler can see it
+     * ({@link #isCancelled()}), its answer will be dropped, and the slot goes as soon as no handler thread runs.
+     */
+    void cancel() {
+        cancelled = true;
+        if (!handlerRunning) {
+            releaseSlot();
+        }
+    }
+
+    /** Lets go of the slot, once. */
+    private void releaseSlot() {
+        if (SLOT.compareAndSet(this, 1, 0)) {
+            ConnState c = conn;
+            if (c != null) {
+                c.serving.remove(reqId, this);
+                c.inProgress.decrementAndGet();
+            }
+            host.servingEnded();
+        }
+    }
+
+    /** A queued call a dealer found cancelled: nobody waits for its answer, so it ends without one. */
+    void abandon() {
+        if (ANSWERED.compareAndSet(this, 0, 1)) {
+            finished();
+        }
+    }
+
+    /** The call's entry in the deadline wheel. */
+    private final class Deadline extends DeadlineTimer.Entry {
+        @Override
+        void retain() {
+            ServerCallImpl.this.retain();
+        }
+
+        @Override
+        void release() {
+            ServerCallImpl.this.release();
+        }
+
+        @Override
+        void expire() {
+            if (!isAnswered()) {
+                cancel();
+            }
+        }
     }
 }

@@ -16,8 +16,16 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
-/** A server instance hosted by this node: its handlers by method, and its dealer queue. */
+/**
+ * A server instance hosted by this node: its handlers by method, and its dealer queue.
+ *
+ * <p>Closing it deregisters it (clients stop choosing it; requests that still arrive are refused, retry-safe)
+ * and lets its dealers drain what is already queued: {@code recvRequest} keeps returning queued requests and
+ * returns null once the queue is empty. Whatever no dealer took within the node's drain timeout is refused
+ * then (retry-safe: it never ran).
+ */
 final class ServerImpl implements Server {
 
     private static final System.Logger LOG = System.getLogger(ServerImpl.class.getName());
@@ -28,16 +36,16 @@ final class ServerImpl implements Server {
     record Entry(Mode mode, Handler handler, AsyncHandler async) {
     }
 
-    private final NodeRuntime runtime;
+    private final NodeRuntime node;
     private final ServerInfo info;
     private final Entry[] handlers;
     private final boolean acceptsDealers;
     private final ArrayBlockingQueue<ServerCallImpl> dealerQueue;
     private volatile boolean closed;
-    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean closing = new AtomicBoolean();
 
-    ServerImpl(NodeRuntime runtime, ServerInfo info, Entry[] handlers, boolean acceptsDealers, int dealerCapacity) {
-        this.runtime = runtime;
+    ServerImpl(NodeRuntime node, ServerInfo info, Entry[] handlers, boolean acceptsDealers, int dealerCapacity) {
+        this.node = node;
         this.info = info;
         this.handlers = handlers;
         this.acceptsDealers = acceptsDealers;
@@ -65,51 +73,47 @@ final class ServerImpl implements Server {
 
     @Override
     public Node node() {
-        return runtime;
+        return node;
     }
 
     boolean isClosed() {
         return closed;
     }
 
-    /** Runs or queues {@code call} according to its method's registration. */
+    /** Runs or queues {@code call} according to its method's registration. The dispatcher holds a reference. */
     void dispatch(ServerCallImpl call) {
-        call.server = this;
+        call.routedTo(this);
         int m = call.method();
         Entry e = m < handlers.length ? handlers[m] : null;
         if (e == null) {
-            if (!acceptsDealers) {
-                call.reject(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
+            if (acceptsDealers) {
+                enqueue(call);
             } else {
-                call.retain();      // the queue's, until a dealer takes the call
-                boolean queued = !closed && dealerQueue.offer(call);
-                // close() may have emptied the queue between the check and the offer: take the call back then.
-                if (!queued || (closed && dealerQueue.remove(call))) {
-                    call.reject(Status.of(Status.Code.RESOURCE_EXHAUSTED, "dealer queue of '" + info.service()
-                            + "' server " + info.serverId() + (closed ? " is closed" : " is full")).withRetrySafe(true));
-                    call.release();
-                }
+                node.counters().requestRefused();
+                call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
             }
             return;
         }
+        node.counters().requestHandled();
         switch (e.mode()) {
-            case INLINE -> invoke(e.handler(), call);
-            case BLOCKING -> {
-                call.retain();      // the task's, until the handler returns
-                try {
-                    runtime.handlerExecutor().execute(() -> {
-                        try {
-                            invoke(e.handler(), call);
-                        } finally {
-                            call.release();
-                        }
-                    });
-                } catch (RejectedExecutionException ex) {
-                    call.reject(Status.of(Status.Code.UNAVAILABLE, "handler executor rejected the call").withRetrySafe(true));
-                    call.release();
-                }
+            case INLINE -> {
+                invoke(e.handler(), call);
+                call.handlerReturned();
             }
+            case BLOCKING -> invokeBlocking(e.handler(), call);
             case ASYNC -> invokeAsync(e.async(), call);
+        }
+    }
+
+    private void enqueue(ServerCallImpl call) {
+        call.retain();      // the queue's, until a dealer takes the call
+        boolean queued = !closed && dealerQueue.offer(call);
+        // close() may have emptied the queue between the check and the offer: take the call back then.
+        if (!queued || (closed && dealerQueue.remove(call))) {
+            node.counters().requestRefused();
+            call.refuse(Status.of(closed ? Status.Code.UNAVAILABLE : Status.Code.RESOURCE_EXHAUSTED,
+                    "dealer queue of '" + info.service() + "' server " + info.serverId() + (closed ? " is closed" : " is full")));
+            call.release();
         }
     }
 
@@ -118,6 +122,26 @@ final class ServerImpl implements Server {
             h.handle(call);
         } catch (Throwable t) {
             failFromHandler(call, t);
+        }
+    }
+
+    private void invokeBlocking(Handler h, ServerCallImpl call) {
+        call.handlerStarting();
+        call.retain();      // the task's, until the handler returns
+        try {
+            node.handlerExecutor().execute(() -> {
+                try {
+                    invoke(h, call);
+                } finally {
+                    call.handlerReturned();
+                    call.release();
+                }
+            });
+        } catch (RejectedExecutionException ex) {
+            call.handlerReturned();
+            call.refuse(Status.of(Status.Code.UNAVAILABLE, "the handler executor of '" + info.service()
+                    + "' rejected the call"));
+            call.release();
         }
     }
 
@@ -135,11 +159,13 @@ final class ServerImpl implements Server {
                                 ? error.getCause() : error);
                     }
                 } finally {
+                    call.handlerReturned();
                     call.release();
                 }
             });
         } catch (Throwable t) {
             failFromHandler(call, t);
+            call.handlerReturned();
             call.release();
         }
     }
@@ -152,8 +178,10 @@ final class ServerImpl implements Server {
             LOG.log(System.Logger.Level.WARNING, "handler threw after answering call " + call.requestId(), t);
             return;
         }
-        call.reject(s);
+        call.failFromHandler(s);
     }
+
+    // ------------------------------------------------------------------ dealers
 
     @Override
     public Dealer dealer() {
@@ -171,34 +199,43 @@ final class ServerImpl implements Server {
     }
 
     /**
-     * The next queued request, or null after {@code timeout}. The queue's reference is dropped on the way out:
-     * from then on the answer's keeps the call, which is recycled once answered.
+     * The next queued request, or null after {@code timeout} (at once once the server is closed and its queue
+     * drained). Requests whose caller gave up meanwhile are skipped. The queue's reference is dropped on the way
+     * out: from then on the answer's keeps the call, which is recycled once answered.
      */
     private ServerCall take(Duration timeout) throws InterruptedException {
-        ServerCallImpl c = poll(timeout);
-        if (c != null) {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            ServerCallImpl c = poll(end);
+            if (c == null) {
+                return null;
+            }
+            if (!c.isCancelled()) {
+                node.counters().requestHandled();
+                c.release();
+                return c;
+            }
+            c.abandon();
             c.release();
         }
-        return c;
     }
 
-    private ServerCallImpl poll(Duration timeout) throws InterruptedException {
+    private ServerCallImpl poll(long endNanos) throws InterruptedException {
         ServerCallImpl c = dealerQueue.poll();
         if (c != null) {
             return c;
         }
-        long spinEnd = System.nanoTime() + runtime.callerSpinNs();
+        long spinEnd = System.nanoTime() + node.callerSpinNs();
         while (System.nanoTime() - spinEnd < 0) {
             Thread.onSpinWait();
             if ((c = dealerQueue.poll()) != null) {
                 return c;
             }
         }
-        long end = System.nanoTime() + timeout.toNanos();
         while (true) {
-            long left = end - System.nanoTime();
-            if (left <= 0 || (closed && dealerQueue.isEmpty())) {
-                return dealerQueue.poll();
+            long left = endNanos - System.nanoTime();
+            if (left <= 0 || closed) {
+                return dealerQueue.poll();      // once closed, queued requests are still handed out, then null
             }
             // Bounded slices so a close is noticed even when nothing arrives.
             c = dealerQueue.poll(Math.min(left, 50_000_000L), TimeUnit.NANOSECONDS);
@@ -214,12 +251,20 @@ final class ServerImpl implements Server {
             return;
         }
         closed = true;
-        runtime.removeServer(this);
-        // Requests no dealer took will never be taken: answer them now rather than at their deadline.
+        node.removeServer(this);
+        if (!dealerQueue.isEmpty()) {
+            // Dealers drain what is queued; what they leave by the drain timeout never ran: refuse it then.
+            node.timer().schedule(this::refuseQueued, node.options().drainTimeout().toNanos());
+        }
+    }
+
+    /** Refuses every request still queued (retry-safe: none ran). */
+    void refuseQueued() {
         ServerCallImpl left;
         while ((left = dealerQueue.poll()) != null) {
-            left.reject(Status.of(Status.Code.UNAVAILABLE, "server " + info.serverId() + " of '" + info.service()
-                    + "' closed before a dealer took the request").withRetrySafe(true));
+            node.counters().requestRefused();
+            left.refuse(Status.of(Status.Code.UNAVAILABLE, "server " + info.serverId() + " of '" + info.service()
+                    + "' closed before a dealer took the request"));
             left.release();
         }
     }

@@ -1,5 +1,7 @@
 package dev.baton.internal.tcp;
 
+import dev.baton.spi.connection.ConnectionLoop;
+
 import java.io.IOException;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
@@ -18,7 +20,7 @@ import java.util.function.Consumer;
  * {@code ioSpinNs} before it blocks in {@code select()}, so a response that arrives within the spin window
  * is read without a cross-core wake-up (20-40 µs on a 2-vCPU VM).
  */
-final class IoLoop implements Runnable {
+final class IoLoop implements Runnable, ConnectionLoop {
 
     private static final System.Logger LOG = System.getLogger(IoLoop.class.getName());
     // Keepalive and handshake checks run on this tick; 25 ms keeps a 300 ms lease renewed with margin.
@@ -28,8 +30,8 @@ final class IoLoop implements Runnable {
         /** The key is ready for its interest ops. */
         void onReady(SelectionKey key) throws IOException;
 
-        /** Periodic check on the I/O thread (handshake timeouts). */
-        default void onTick(long nowNanos) {
+        /** Periodic check on the I/O thread (handshake and keepalive timeouts, idle buffers). */
+        default void tick(long nowNanos) {
         }
 
         /** An unexpected exception escaped {@link #onReady}. */
@@ -44,7 +46,7 @@ final class IoLoop implements Runnable {
     private final Consumer<SelectionKey> keyAction = this::onKey;
     // Loop thread only: connections whose writes wait for the end of the current round (see deferFlush).
     private boolean dispatching;
-    private TcpConnection[] deferred = new TcpConnection[16];
+    private Runnable[] deferred = new Runnable[16];
     private int deferredCount;
     private final long ioSpinNs;
     private volatile boolean selecting;
@@ -65,12 +67,14 @@ final class IoLoop implements Runnable {
         return selector;
     }
 
-    boolean inLoop() {
+    @Override
+    public boolean inLoop() {
         return Thread.currentThread() == thread;
     }
 
     /** Runs {@code task} on this loop's thread: at once when called from it, else soon. */
-    void execute(Runnable task) {
+    @Override
+    public void execute(Runnable task) {
         if (inLoop()) {
             task.run();
             return;
@@ -82,14 +86,15 @@ final class IoLoop implements Runnable {
     }
 
     /** Runs {@code task} on this loop's thread later, never inline (even when called from the loop). */
-    void post(Runnable task) {
+    @Override
+    public void post(Runnable task) {
         tasks.add(task);
         if (!inLoop() && selecting && wakeupPending.compareAndSet(false, true)) {
             selector.wakeup();
         }
     }
 
-    /** Calls {@code handler.onTick} about every 25 ms. Loop thread only. */
+    /** Calls {@code handler.tick} about every 25 ms. Loop thread only. */
     void addTickHandler(Handler handler) {
         tickHandlers.add(handler);
     }
@@ -142,7 +147,7 @@ final class IoLoop implements Runnable {
         nextTickNanos = now + TICK_NS;
         for (Handler h : List.copyOf(tickHandlers)) {
             try {
-                h.onTick(now);
+                h.tick(now);
             } catch (RuntimeException e) {
                 h.onFailure(e);
             }
@@ -183,7 +188,8 @@ final class IoLoop implements Runnable {
      * one connection and issues 64 calls spread over others writes each of those once, not once per call.
      * Returns false outside a round: the caller writes at once.
      */
-    boolean deferFlush(TcpConnection c) {
+    @Override
+    public boolean deferFlush(Runnable c) {
         if (!dispatching) {
             return false;
         }
@@ -197,12 +203,12 @@ final class IoLoop implements Runnable {
     private void flushDeferred() {
         dispatching = false;        // writes made while flushing (a one-way call's follow-up) go out at once
         for (int i = 0; i < deferredCount; i++) {
-            TcpConnection c = deferred[i];
+            Runnable flush = deferred[i];
             deferred[i] = null;
             try {
-                c.flushDeferred();
+                flush.run();
             } catch (Throwable t) {
-                c.onFailure(t);
+                LOG.log(System.Logger.Level.ERROR, "deferred flush failed", t);
             }
         }
         deferredCount = 0;

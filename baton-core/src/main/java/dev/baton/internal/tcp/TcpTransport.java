@@ -1,17 +1,19 @@
 package dev.baton.internal.tcp;
 
-import dev.baton.BatonException;
-import dev.baton.internal.buffer.BufferPool;
-import dev.baton.spi.OutboundFrame;
+import dev.baton.Status;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
-import dev.baton.spi.TransportSettings;
 import dev.baton.spi.TransportFactory;
+import dev.baton.spi.TransportSettings;
 import dev.baton.spi.TransportStats;
+import dev.baton.spi.connection.BufferPool;
+import dev.baton.spi.connection.FramedConnection;
+import dev.baton.spi.connection.TransportCore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
@@ -19,38 +21,33 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
  * The TCP transport: {@code ioThreads} selector loops; connections are spread over them round-robin.
- * Listening sockets live on the first loop.
+ * Listening sockets live on the first loop. Everything but the socket glue is the shared connection core
+ * ({@link FramedConnection}, {@link TransportCore}).
  */
 public final class TcpTransport implements Transport {
 
     private static final System.Logger LOG = System.getLogger(TcpTransport.class.getName());
+    /** Connections accepted per readiness event, so a flood of connects cannot starve the loop's other work. */
+    private static final int ACCEPTS_PER_EVENT = 64;
 
-    private final TransportContext context;
-    private final BufferPool pool;
+    private final TransportCore core;
     private final IoLoop[] loops;
     private final AtomicInteger nextLoop = new AtomicInteger();
-    private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<ServerSocketChannel> listeners = new ArrayList<>();
-    private final AtomicLong connectionsOpened = new AtomicLong();
-    final AtomicLong protocolErrors = new AtomicLong();
     private volatile boolean closed;
 
     public TcpTransport(TransportContext context, BufferPool pool) {
-        this.context = context;
-        this.pool = pool;
+        this.core = new TransportCore(context, pool);
         TransportSettings s = context.settings();
-        loops = new IoLoop[Math.max(1, s.ioThreads())];
+        loops = new IoLoop[s.ioThreads()];
         try {
             for (int i = 0; i < loops.length; i++) {
-                loops[i] = new IoLoop("baton-io-" + context.name() + "-" + i, s.ioSpinNs());
+                loops[i] = new IoLoop("baton-io-" + context.name() + "-" + i, s.ioSpin().toNanos());
             }
         } catch (IOException e) {
             for (IoLoop l : loops) {
@@ -65,26 +62,14 @@ public final class TcpTransport implements Transport {
         }
     }
 
-    TransportContext context() {
-        return context;
-    }
-
-    TransportSettings settings() {
-        return context.settings();
-    }
-
-    BufferPool pool() {
-        return pool;
-    }
-
-    /** The default transport of a node: TCP with a 64 MiB receive-buffer pool. */
+    /** The default transport of a node: TCP with a 64 MiB buffer pool. */
     public static TransportFactory factory() {
         return context -> new TcpTransport(context, new BufferPool(64L << 20));
     }
 
     @Override
     public TransportStats stats() {
-        return new TransportStats(connectionsOpened.get(), connections.size(), protocolErrors.get(), pool.allocations());
+        return core.stats();
     }
 
     @Override
@@ -123,25 +108,20 @@ public final class TcpTransport implements Transport {
             ch = SocketChannel.open();
             configure(ch);
             boolean connected = ch.connect(remote);
-            TcpConnection c = new TcpConnection(this, loop, ch, remote.toString(), true);
-            c.attach(attachment.apply(c));
-            connections.add(c);
-            loop.execute(() -> c.register(!connected));
-            return c;
+            return start(new TcpConnection(core, loop, ch, remote.toString(), true, null), attachment, !connected);
         } catch (IOException | RuntimeException e) {
-            if (ch != null) {
-                try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // already failing
-                }
-            }
-            TcpConnection c = new TcpConnection(this, loop, failedChannel(), remote.toString(), true);
-            c.attach(attachment.apply(c));
-            connections.add(c);
-            loop.execute(() -> c.register(true));
-            return c;
+            closeQuietly(ch);
+            // Reported like any other failed connect: the connection closes (on its loop) with UNAVAILABLE.
+            return start(new TcpConnection(core, loop, failedChannel(), remote.toString(), true, null), attachment, true);
         }
+    }
+
+    private TransportConnection start(TcpConnection c, Function<TransportConnection, Object> attachment,
+                                      boolean connectPending) {
+        c.attach(attachment.apply(c));
+        core.track(c);
+        c.ioLoop().execute(() -> c.register(connectPending));
+        return c;
     }
 
     /** A channel whose connect fails at once, so a failed connect is reported like any other: on close. */
@@ -162,9 +142,19 @@ public final class TcpTransport implements Transport {
         ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
     }
 
+    private static void closeQuietly(SocketChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing a socket", e);
+            }
+        }
+    }
+
     @Override
     public boolean inTransportThread() {
-        if (TcpConnection.isPolling()) {
+        if (FramedConnection.isPollingThread()) {
             return true;    // a caller polling a connection dispatches like an I/O thread and must not block either
         }
         for (IoLoop l : loops) {
@@ -181,39 +171,7 @@ public final class TcpTransport implements Transport {
 
     private void ensureOpen() {
         if (closed) {
-            throw dev.baton.Status.of(dev.baton.Status.Code.CLOSED, "transport closed").asException();
-        }
-    }
-
-    // ---------------------------------------------------------------- callbacks from connections
-
-    void connectionOpened(TcpConnection c) {
-        connectionsOpened.incrementAndGet();
-        context.handler().onOpen(c);
-    }
-
-    void connectionClosed(TcpConnection c, BatonException cause) {
-        connections.remove(c);
-        try {
-            context.handler().onClose(c, cause);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "connection close handler failed", e);
-        }
-    }
-
-    void frameWritten(OutboundFrame f) {
-        try {
-            f.onWritten();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "onWritten failed", e);
-        }
-    }
-
-    void frameDropped(OutboundFrame f, BatonException cause) {
-        try {
-            f.onDropped(cause);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "onDropped failed", e);
+            throw Status.of(Status.Code.CLOSED, "transport closed").asException();
         }
     }
 
@@ -232,9 +190,7 @@ public final class TcpTransport implements Transport {
                 LOG.log(System.Logger.Level.DEBUG, "closing listener", e);
             }
         }
-        for (TcpConnection c : List.copyOf(connections)) {
-            c.close();
-        }
+        core.closeAll();
         for (IoLoop l : loops) {
             l.shutdown(2_000);
         }
@@ -250,32 +206,45 @@ public final class TcpTransport implements Transport {
 
         @Override
         public void onReady(SelectionKey key) throws IOException {
-            for (int i = 0; i < 64; i++) {
+            for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
                 SocketChannel ch = server.accept();
                 if (ch == null) {
                     return;
                 }
+                accept(ch);
+            }
+        }
+
+        /** Every path that does not hand {@code ch} to a connection closes it: no descriptor outlives a failure. */
+        private void accept(SocketChannel ch) {
+            InetAddress from = null;
+            boolean admitted = false;
+            try {
                 if (closed) {
-                    ch.close();
+                    closeQuietly(ch);
                     return;
                 }
-                try {
-                    configure(ch);
-                } catch (IOException e) {
-                    ch.close();
-                    continue;
+                InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
+                from = remote.getAddress();
+                if (!core.admitHandshake(from)) {
+                    closeQuietly(ch);
+                    return;
                 }
-                IoLoop loop = nextLoop();
-                String remote;
-                try {
-                    remote = String.valueOf(ch.getRemoteAddress());
-                } catch (IOException e) {
-                    ch.close();     // reset between accept and now
-                    continue;
+                admitted = true;
+                configure(ch);
+                TcpConnection c = new TcpConnection(core, nextLoop(), ch, String.valueOf(remote), false, from);
+                core.track(c);
+                admitted = false;       // the connection releases its place from now on
+                c.ioLoop().execute(() -> c.register(false));
+            } catch (IOException | RuntimeException | Error e) {
+                if (admitted) {
+                    core.releaseAdmission(from);
                 }
-                TcpConnection c = new TcpConnection(TcpTransport.this, loop, ch, remote, false);
-                connections.add(c);
-                loop.execute(() -> c.register(false));
+                closeQuietly(ch);
+                if (e instanceof Error err && !(e instanceof OutOfMemoryError)) {
+                    throw err;
+                }
+                LOG.log(System.Logger.Level.WARNING, "accepting a connection failed; its socket is closed: {0}", e.toString());
             }
         }
 

@@ -2,15 +2,17 @@ package dev.baton.bench.jmh.internal.tcp;
 
 import dev.baton.BatonException;
 import dev.baton.Message;
-import dev.baton.internal.buffer.BufferPool;
-import dev.baton.internal.buffer.MessageAccess;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.MessageAccess;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportSettings;
+import dev.baton.spi.connection.BufferPool;
+
+import java.time.Duration;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
@@ -21,7 +23,12 @@ import java.util.concurrent.atomic.LongAdder;
 final class Transports {
 
     /** 1 I/O thread, 1 MiB messages, the node's default queue limits, no spin, no keepalive. */
-    static final TransportSettings SETTINGS = new TransportSettings(1, 1 << 20, 64L << 20, 65_536, 0, 5_000, 0, 0);
+    static final TransportSettings SETTINGS = TransportSettings.builder()
+            .maxMessageSize(1 << 20)
+            .handshakeTimeout(Duration.ofSeconds(5))
+            .keepaliveInterval(Duration.ZERO)
+            .keepaliveTimeout(Duration.ZERO)
+            .build();
 
     private Transports() {
     }

@@ -1,13 +1,15 @@
-package dev.baton.internal.buffer;
+package dev.baton.spi;
 
 import dev.baton.Message;
-import dev.baton.spi.BufferRecycler;
 
 import java.nio.ByteBuffer;
 
 /**
- * The runtime's access to {@link Message} internals that are not public API: lent messages, whose object
- * and buffer the runtime recycles itself once the code it lent them to is done with them.
+ * Lent messages, for transports and the runtime (not for applications): a transport lends the pooled buffer
+ * a frame was received into, without allocating a {@link Message} per frame; the runtime recycles the message
+ * object and gives the buffer back to the transport's {@link BufferRecycler} once the code it lent them to is
+ * done with them. This is how a transport in another module hands received buffers to the runtime exactly
+ * as Baton's own TCP transport does.
  *
  * <p>A lent message is valid while its borrower runs (a handler until it answers, a response listener until it
  * returns); its {@link Message#close()} does nothing, so a borrower that closes it cannot free what the

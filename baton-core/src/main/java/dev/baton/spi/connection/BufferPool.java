@@ -1,6 +1,7 @@
-package dev.baton.internal.buffer;
+package dev.baton.spi.connection;
 
 import dev.baton.spi.BufferRecycler;
+import dev.baton.spi.ObjectPool;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -84,6 +85,15 @@ public final class BufferPool implements BufferRecycler {
     /** How many buffers were newly allocated since start (a pool miss each). */
     public long allocations() {
         return allocations.get();
+    }
+
+    /** Bytes of the buffers the pool holds now, idle (a sum over the classes: for statistics, not hot paths). */
+    public long retainedBytes() {
+        long bytes = 0;
+        for (int i = 0; i < classes.length; i++) {
+            bytes += (long) classes[i].size() << (i + MIN_SHIFT);
+        }
+        return bytes;
     }
 
     static int classIndex(int size) {

@@ -1,11 +1,11 @@
-package dev.baton.internal.buffer;
+package dev.baton.spi;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A bounded pool of reusable objects: the call records and message shells that keep the call path free of
- * garbage. {@link #poll()} returns null when the pool has nothing at hand (the caller allocates);
+ * A bounded pool of reusable objects: the call records, message shells and buffers that keep the call path
+ * free of garbage, for the runtime and for transports that want the same. {@link #poll()} returns null when the pool has nothing at hand (the caller allocates);
  * {@link #offer} drops the object (to the garbage collector) when the pool is full, so the pool never holds
  * more than its capacity.
  *

@@ -1,7 +1,7 @@
-package dev.baton.bench.jmh.internal.wire;
+package dev.baton.bench.jmh.spi.connection;
 
 import dev.baton.BatonException;
-import dev.baton.internal.wire.FrameCodec;
+import dev.baton.spi.connection.FrameLayout;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.OutboundFrame;
 
@@ -22,7 +22,7 @@ import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Frame encoding: {@link FrameCodec#putHeader}, the 40-byte header the TCP writer puts in front of every frame,
+ * Frame encoding: {@link FrameLayout#putHeader}, the 40-byte header every transport's writer puts in front of every frame,
  * into a direct little-endian buffer as the send path uses. {@code header}: one frame;
  * {@code batchOf64Headers}: a full batch (64 frames, the writer's maximum) back to back, per frame.
  */
@@ -49,7 +49,7 @@ public class FrameEncodeBenchmark {
     @Benchmark
     public ByteBuffer header() {
         out.clear();
-        FrameCodec.putHeader(out, frame, frame.payloadSize());
+        FrameLayout.putHeader(out, frame, frame.payloadSize());
         return out;
     }
 
@@ -58,7 +58,7 @@ public class FrameEncodeBenchmark {
     public ByteBuffer batchOf64Headers() {
         out.clear();
         for (int i = 0; i < BATCH; i++) {
-            FrameCodec.putHeader(out, frame, frame.payloadSize());
+            FrameLayout.putHeader(out, frame, frame.payloadSize());
         }
         return out;
     }

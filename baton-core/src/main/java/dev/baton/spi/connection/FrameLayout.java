@@ -1,12 +1,13 @@
-package dev.baton.internal.wire;
+package dev.baton.spi.connection;
 
 import dev.baton.spi.OutboundFrame;
 
 import java.nio.ByteBuffer;
 
 /**
- * Encodes and decodes Baton frames. Every integer is little-endian. A connection starts, in each direction,
- * with an 8-byte preface and a HELLO frame; then frames follow back to back.
+ * The byte layout of Baton frames (docs/protocol.md). Every integer is little-endian. A connection starts,
+ * in each direction, with an 8-byte preface and a HELLO frame ({@link Handshake}); then frames follow back to
+ * back.
  *
  * <pre>
  * Preface (8 bytes)
@@ -38,18 +39,14 @@ import java.nio.ByteBuffer;
  * | 32  timeout: i64, nanoseconds left until the deadline, 0=none |
  * |                                                               |
  * +---------------------------------------------------------------+
- *
- * HELLO payload (24 bytes)
- * | 0 node id: i64 | 8 rank: i32 | 12 role: u8 | 13..15 reserved | 16 max message size: i64 |
  * </pre>
  */
-public final class FrameCodec {
+public final class FrameLayout {
 
     public static final int MAGIC = 0x4E544142;           // "BATN" read as little-endian bytes
     public static final int VERSION = 1;
     public static final int PREFACE_LENGTH = 8;
     public static final int HEADER_LENGTH = 40;
-    public static final int HELLO_LENGTH = 24;
 
     public static final int OFF_LENGTH = 0;
     public static final int OFF_TYPE = 4;
@@ -61,7 +58,7 @@ public final class FrameCodec {
     public static final int OFF_METHOD = 24;
     public static final int OFF_TIMEOUT = 32;
 
-    private FrameCodec() {
+    private FrameLayout() {
     }
 
     /** Writes the preface at {@code buf}'s position (little-endian buffer) and advances it. */
@@ -71,18 +68,25 @@ public final class FrameCodec {
 
     /** Writes {@code frame}'s header, with {@code length} as its payload length, at {@code buf}'s position. */
     public static void putHeader(ByteBuffer buf, OutboundFrame frame, int length) {
+        putHeader(buf, length, frame.frameType(), frame.frameFlags(), frame.frameStatus(), frame.frameRequestId(),
+                frame.frameServiceId(), frame.frameServerId(), frame.frameMethod(), frame.frameTimeoutNs());
+    }
+
+    /** Writes a header from its fields at {@code buf}'s position (little-endian buffer) and advances it. */
+    public static void putHeader(ByteBuffer buf, int length, int type, int flags, int status, long requestId,
+                                 int serviceId, int serverId, int method, long timeoutNs) {
         int p = buf.position();
         buf.putInt(p + OFF_LENGTH, length)
-                .put(p + OFF_TYPE, (byte) frame.frameType())
-                .put(p + OFF_FLAGS, (byte) frame.frameFlags())
-                .putShort(p + OFF_STATUS, (short) frame.frameStatus())
-                .putLong(p + OFF_REQUEST_ID, frame.frameRequestId())
-                .putInt(p + OFF_SERVICE_ID, frame.frameServiceId())
-                .putInt(p + OFF_SERVER_ID, frame.frameServerId())
-                .putShort(p + OFF_METHOD, (short) frame.frameMethod())
+                .put(p + OFF_TYPE, (byte) type)
+                .put(p + OFF_FLAGS, (byte) flags)
+                .putShort(p + OFF_STATUS, (short) status)
+                .putLong(p + OFF_REQUEST_ID, requestId)
+                .putInt(p + OFF_SERVICE_ID, serviceId)
+                .putInt(p + OFF_SERVER_ID, serverId)
+                .putShort(p + OFF_METHOD, (short) method)
                 .putShort(p + 26, (short) 0)
                 .putInt(p + 28, 0)
-                .putLong(p + OFF_TIMEOUT, frame.frameTimeoutNs());
+                .putLong(p + OFF_TIMEOUT, timeoutNs);
         buf.position(p + HEADER_LENGTH);
     }
 }

@@ -1,17 +1,18 @@
-package dev.baton.internal.master;
+package dev.baton.internal.registry;
 
 import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.Status;
-import dev.baton.internal.buffer.BufferPool;
-import dev.baton.internal.buffer.MessageAccess;
-import dev.baton.internal.tcp.TcpTransport;
+import dev.baton.internal.wire.ControlFrame;
 import dev.baton.internal.wire.ControlProtocol;
+import dev.baton.spi.MessageAccess;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportFactory;
 import dev.baton.spi.TransportSettings;
 
 import java.net.InetSocketAddress;
@@ -30,12 +31,21 @@ import java.util.function.IntSupplier;
 
 /**
  * One connection to the master, with request/response matching for control calls. Used by the node's
- * registry client and by tools. Owns a one-thread transport of its own so the control plane never competes
- * with the data path's I/O threads.
+ * registry client and by tools. Owns a one-thread transport of its own, made by the node's transport factory
+ * (so a TLS transport covers the control plane too), so the control plane never competes with the data path's
+ * I/O threads.
  */
 public final class ControlClient implements FrameHandler, AutoCloseable {
 
-    private final TcpTransport transport;
+    /** The control connection's own transport: one I/O thread, no spinning, a short keepalive until JOIN. */
+    private static final TransportSettings SETTINGS = TransportSettings.builder()
+            .ioThreads(1)
+            .maxMessageSize(64 << 20)
+            .keepaliveInterval(Duration.ofMillis(100))
+            .keepaliveTimeout(Duration.ofSeconds(3))
+            .build();
+
+    private final Transport transport;
     private final TransportConnection connection;
     private final Map<Long, CompletableFuture<Message>> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -49,8 +59,8 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
      * {@code closeSink} is told once when the connection is lost.
      */
     public ControlClient(String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
-                         Consumer<Message> eventSink, Consumer<BatonException> closeSink) {
-        this(name, nodeId, role, rank, master, eventSink, Message::close, closeSink);
+                         TransportFactory transports, Consumer<Message> eventSink, Consumer<BatonException> closeSink) {
+        this(name, nodeId, role, rank, master, transports, eventSink, Message::close, closeSink);
     }
 
     /**
@@ -58,15 +68,20 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
      * order the master sent them) and must close it.
      */
     public ControlClient(String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
-                         Consumer<Message> eventSink, Consumer<Message> kvEventSink,
+                         TransportFactory transports, Consumer<Message> eventSink, Consumer<Message> kvEventSink,
                          Consumer<BatonException> closeSink) {
         this.eventSink = eventSink;
         this.kvEventSink = kvEventSink;
         this.closeSink = closeSink;
-        TransportSettings settings = new TransportSettings(1, 64 << 20, 64L << 20, 65_536, 0, 10_000, 100, 3_000);
-        this.transport = new TcpTransport(new TransportContext(name + "-ctl", nodeId, role, rank, this, settings),
-                new BufferPool(1 << 20));
-        this.connection = transport.connect(master, c -> null);
+        this.transport = transports.create(new TransportContext(name + "-ctl", nodeId, role, rank, this, SETTINGS));
+        TransportConnection c;
+        try {
+            c = transport.connect(master, x -> null);
+        } catch (RuntimeException e) {
+            transport.close();
+            throw e;
+        }
+        this.connection = c;
     }
 
     /** Waits for the handshake with the master. */
@@ -128,8 +143,8 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     }
 
     /** Sets this connection's liveness check (the node's lease renewal). */
-    public void keepalive(long intervalMs, long timeoutMs) {
-        connection.keepalive(intervalMs, timeoutMs);
+    public void keepalive(Duration interval, Duration timeout) {
+        connection.keepalive(interval, timeout);
     }
 
     @Override

@@ -1,43 +1,53 @@
-package dev.baton.internal.tcp;
+package dev.baton.spi.connection;
 
 import dev.baton.BatonException;
 import dev.baton.Status;
-import dev.baton.internal.util.MpscArrayQueue;
-import dev.baton.internal.wire.FrameCodec;
+import dev.baton.spi.FrameQueue;
 import dev.baton.spi.OutboundFrame;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.SocketChannel;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 
 /**
  * The frames one write of a connection carries, and the buffers it writes them from: the writer's side of
- * the combining send ({@link TcpConnection}). Owned by whoever holds the connection's writer role; not
- * thread-safe, and allocation-free after construction except for one view per large payload.
+ * the combining send ({@link FramedConnection}). Owned by whoever holds the connection's writer role; not
+ * thread-safe, and allocation-free in steady state except for one view per large payload.
  *
  * <p>Small payloads ({@value #SMALL_PAYLOAD} B or less) are copied next to their 40-byte headers into one
- * direct buffer, written with one {@code write}. A larger payload is written from the caller's own buffer by a
- * gathering write, between the segments of the send buffer that hold the headers around it. A frame is
+ * direct send buffer, written with one {@code write}. A larger payload is written from the caller's own buffer
+ * by a gathering write, between the segments of the send buffer that hold the headers around it. A frame is
  * reported written once its last byte went out; after a close, frames with any byte on the wire count as
  * written (the peer may have them) and all others as dropped, so the runtime re-routes only what never left.
+ *
+ * <p>The send buffer ({@value #SEND_BUFFER_SIZE} bytes) comes from the transport's pool when a batch needs it
+ * and goes back once the connection has written nothing for a while ({@link #releaseIfIdle}), so an idle
+ * connection holds none.
  */
 final class SendBatch {
 
     /** Payloads up to this size are copied next to their header; larger ones are written in place. */
     static final int SMALL_PAYLOAD = 4096;
-    private static final int SEND_BUFFER_SIZE = 64 * 1024;
+    static final int SEND_BUFFER_SIZE = 64 * 1024;
     private static final int MAX_FRAMES = 64;
 
-    private final Consumer<OutboundFrame> written;
-    private final BiConsumer<OutboundFrame, BatonException> dropped;
-    private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(SEND_BUFFER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    /** Where a batch goes, and who is told of each frame's fate (once, on the writer's thread). */
+    interface Sink {
+        int write(ByteBuffer src) throws IOException;
+
+        long write(ByteBuffer[] srcs, int offset, int length) throws IOException;
+
+        void written(OutboundFrame frame);
+
+        void dropped(OutboundFrame frame, BatonException cause);
+    }
+
+    private final Sink sink;
+    private final BufferPool pool;
+    private ByteBuffer sendBuffer;                              // null while idle
     private final OutboundFrame[] frames = new OutboundFrame[MAX_FRAMES];
-    private final long[] ends = new long[MAX_FRAMES];        // cumulative bytes up to each frame's end
+    private final long[] ends = new long[MAX_FRAMES];           // cumulative bytes up to each frame's end
     private final ByteBuffer[] iov = new ByteBuffer[MAX_FRAMES * 2 + 1];
-    /** Views of sendBuffer for gathering writes: one per header segment a batch can have. */
+    /** Views of sendBuffer for gathering writes, one per header segment a batch can have; made on first use. */
     private final ByteBuffer[] sendViews = new ByteBuffer[MAX_FRAMES + 1];
     private int count;
     private int done;               // frames of the batch already reported written
@@ -48,13 +58,9 @@ final class SendBatch {
     private OutboundFrame carry;    // polled but did not fit in the previous batch
     private volatile long lastWriteNanos = System.nanoTime();
 
-    /** {@code written} and {@code dropped} are told of each frame once, on the writer's thread. */
-    SendBatch(Consumer<OutboundFrame> written, BiConsumer<OutboundFrame, BatonException> dropped) {
-        this.written = written;
-        this.dropped = dropped;
-        for (int i = 0; i < sendViews.length; i++) {
-            sendViews[i] = sendBuffer.duplicate();
-        }
+    SendBatch(Sink sink, BufferPool pool) {
+        this.sink = sink;
+        this.pool = pool;
     }
 
     /** True while part of the current batch has not been written. */
@@ -73,8 +79,7 @@ final class SendBatch {
      * MESSAGE_TOO_LARGE instead: sent, it would make the peer close the connection as a protocol error. That
      * happens to a frame offered before the handshake told the peer's maximum.
      */
-    boolean build(MpscArrayQueue<OutboundFrame> queue, long peerMax) {
-        ByteBuffer buf = sendBuffer.clear();
+    boolean build(FrameQueue queue, long peerMax) {
         int segmentStart = 0;
         boolean gathering = false;
         long total = 0;
@@ -83,30 +88,34 @@ final class SendBatch {
         bytesWritten = 0;
         iovCount = 0;
         iovIndex = 0;
+        ByteBuffer buf = null;
         while (count < MAX_FRAMES) {
             OutboundFrame f = carry != null ? carry : queue.poll();
             carry = null;
             if (f == null) {
                 break;
             }
-            ByteBuffer payload = f.payload();
             int size = f.payloadSize();
             if (size > peerMax) {
-                dropped.accept(f, Status.of(Status.Code.MESSAGE_TOO_LARGE, "payload of " + size
+                sink.dropped(f, Status.of(Status.Code.MESSAGE_TOO_LARGE, "payload of " + size
                         + " bytes exceeds the peer's maximum message size " + peerMax).withRetrySafe(true).asException());
                 continue;
             }
+            if (buf == null) {
+                buf = buffer().clear();
+            }
             boolean small = size <= SMALL_PAYLOAD;
-            int need = FrameCodec.HEADER_LENGTH + (small ? size : 0);
+            int need = FrameLayout.HEADER_LENGTH + (small ? size : 0);
             if (buf.remaining() < need) {
                 carry = f;
                 break;
             }
             // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
             frames[count] = f;
-            ends[count] = total + FrameCodec.HEADER_LENGTH + size;
+            ends[count] = total + FrameLayout.HEADER_LENGTH + size;
             count++;
-            FrameCodec.putHeader(buf, f, size);
+            FrameLayout.putHeader(buf, f, size);
+            ByteBuffer payload = f.payload();
             if (small) {
                 if (size > 0) {
                     buf.put(buf.position(), payload, payload.position(), size);
@@ -118,7 +127,7 @@ final class SendBatch {
                 segmentStart = buf.position();
                 iov[iovCount++] = payload.duplicate();      // a view: the caller's position must not move
             }
-            total += FrameCodec.HEADER_LENGTH + size;
+            total += FrameLayout.HEADER_LENGTH + size;
         }
         if (count == 0) {
             return false;
@@ -134,21 +143,32 @@ final class SendBatch {
         return true;
     }
 
-    /** The send buffer's bytes [start, end) as the next of its preallocated views (no slice per batch). */
+    private ByteBuffer buffer() {
+        if (sendBuffer == null) {
+            sendBuffer = pool.acquire(SEND_BUFFER_SIZE);
+        }
+        return sendBuffer;
+    }
+
+    /** The send buffer's bytes [start, end) as the next of its views (no slice per batch). */
     private ByteBuffer segment(int start, int end) {
-        ByteBuffer view = sendViews[iovCount >> 1];
+        int i = iovCount >> 1;
+        ByteBuffer view = sendViews[i];
+        if (view == null) {
+            view = sendViews[i] = sendBuffer.duplicate();
+        }
         view.clear().limit(end).position(start);
         return view;
     }
 
-    /** Writes the current batch; true when all of it went out, false when the socket is full. */
-    boolean write(SocketChannel channel) throws IOException {
+    /** Writes the current batch; true when all of it went out, false when the sink is full. */
+    boolean write() throws IOException {
         while (bytesWritten < bytes) {
             long n;
             if (iovCount == 0) {
-                n = channel.write(sendBuffer);
+                n = sink.write(sendBuffer);
             } else {
-                n = channel.write(iov, iovIndex, iovCount - iovIndex);
+                n = sink.write(iov, iovIndex, iovCount - iovIndex);
                 while (iovIndex < iovCount && !iov[iovIndex].hasRemaining()) {
                     iov[iovIndex++] = null;
                 }
@@ -170,23 +190,44 @@ final class SendBatch {
         while (done < count && ends[done] <= bytesWritten) {
             OutboundFrame f = frames[done];
             frames[done++] = null;
-            written.accept(f);
+            sink.written(f);
         }
+    }
+
+    /** Gives the send buffer back to the pool when nothing is pending and nothing went out for {@code idleNs}. */
+    void releaseIfIdle(long nowNanos, long idleNs) {
+        if (nowNanos - lastWriteNanos >= idleNs) {
+            releaseBuffer();
+        }
+    }
+
+    private void releaseBuffer() {
+        if (sendBuffer != null && count == 0 && carry == null) {
+            ByteBuffer b = sendBuffer;
+            sendBuffer = null;
+            java.util.Arrays.fill(sendViews, null);     // views of a buffer that may now serve another connection
+            pool.recycle(b);
+        }
+    }
+
+    /** True while the connection holds a send buffer (for memory statistics and tests). */
+    boolean holdsBuffer() {
+        return sendBuffer != null;
     }
 
     /**
      * After a close: the rest of the batch (frames with any byte on the wire count as written) and everything
-     * still in {@code queue} (dropped with {@code cause}).
+     * still in {@code queue} (dropped with {@code cause}). Gives the send buffer back.
      */
-    void dropAll(MpscArrayQueue<OutboundFrame> queue, BatonException cause) {
+    void dropAll(FrameQueue queue, BatonException cause) {
         for (int i = done; i < count; i++) {
             OutboundFrame f = frames[i];
             frames[i] = null;
             long frameStart = i == 0 ? 0 : ends[i - 1];
             if (frameStart < bytesWritten) {
-                written.accept(f);
+                sink.written(f);
             } else {
-                dropped.accept(f, cause);
+                sink.dropped(f, cause);
             }
         }
         count = 0;
@@ -198,8 +239,9 @@ final class SendBatch {
         OutboundFrame f = carry;
         carry = null;
         while (f != null || (f = queue.poll()) != null) {
-            dropped.accept(f, cause);
+            sink.dropped(f, cause);
             f = null;
         }
+        releaseBuffer();
     }
 }

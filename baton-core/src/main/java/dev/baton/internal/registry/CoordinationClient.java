@@ -1,4 +1,4 @@
-package dev.baton.internal.master;
+package dev.baton.internal.registry;
 
 import dev.baton.BatonException;
 import dev.baton.Coordination;

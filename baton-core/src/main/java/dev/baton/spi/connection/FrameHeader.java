@@ -1,6 +1,5 @@
-package dev.baton.internal.tcp;
+package dev.baton.spi.connection;
 
-import dev.baton.internal.wire.FrameCodec;
 import dev.baton.spi.InboundHeader;
 
 import java.nio.ByteBuffer;
@@ -22,14 +21,14 @@ final class FrameHeader implements InboundHeader {
 
     void read(ByteBuffer b, int p, int length) {
         this.length = length;
-        type = b.get(p + FrameCodec.OFF_TYPE);
-        flags = Byte.toUnsignedInt(b.get(p + FrameCodec.OFF_FLAGS));
-        status = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_STATUS));
-        requestId = b.getLong(p + FrameCodec.OFF_REQUEST_ID);
-        serviceId = b.getInt(p + FrameCodec.OFF_SERVICE_ID);
-        serverId = b.getInt(p + FrameCodec.OFF_SERVER_ID);
-        method = Short.toUnsignedInt(b.getShort(p + FrameCodec.OFF_METHOD));
-        timeoutNs = b.getLong(p + FrameCodec.OFF_TIMEOUT);
+        type = b.get(p + FrameLayout.OFF_TYPE);
+        flags = Byte.toUnsignedInt(b.get(p + FrameLayout.OFF_FLAGS));
+        status = Short.toUnsignedInt(b.getShort(p + FrameLayout.OFF_STATUS));
+        requestId = b.getLong(p + FrameLayout.OFF_REQUEST_ID);
+        serviceId = b.getInt(p + FrameLayout.OFF_SERVICE_ID);
+        serverId = b.getInt(p + FrameLayout.OFF_SERVER_ID);
+        method = Short.toUnsignedInt(b.getShort(p + FrameLayout.OFF_METHOD));
+        timeoutNs = b.getLong(p + FrameLayout.OFF_TIMEOUT);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.baton.internal.buffer;
+package dev.baton.spi;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,4 +1,4 @@
-package dev.baton.internal.master;
+package dev.baton.internal.registry;
 
 import dev.baton.BatonException;
 import dev.baton.Coordination;
@@ -13,6 +13,7 @@ import dev.baton.internal.wire.WireReader;
 import dev.baton.internal.wire.WireWriter;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
+import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -44,6 +45,7 @@ public final class MasterRegistry implements Registry {
     private static final long MAX_BACKOFF_NS = 2_000_000_000L;
 
     private final InetSocketAddress master;
+    private final TransportFactory transports;
     private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();   // ours, by service/serverId
     private volatile ControlClient client;
     private volatile CoordinationClient coordination;    // created once, under this
@@ -61,8 +63,10 @@ public final class MasterRegistry implements Registry {
     private boolean closed;
     private Thread reconnector;
 
-    public MasterRegistry(InetSocketAddress master) {
+    /** The node's side of the master at {@code master}; its control connection is made by {@code transports}. */
+    public MasterRegistry(InetSocketAddress master, TransportFactory transports) {
         this.master = master;
+        this.transports = transports;
     }
 
     @Override
@@ -84,7 +88,7 @@ public final class MasterRegistry implements Registry {
             version = -1;       // events from this connection are held until its snapshot is applied
             early.clear();
         }
-        ControlClient c = new ControlClient(name, nodeId, PeerIdentity.ROLE_NODE, () -> rank, master,
+        ControlClient c = new ControlClient(name, nodeId, PeerIdentity.ROLE_NODE, () -> rank, master, transports,
                 this::onEventMessage, this::onKvEvent, this::onMasterLost);
         try {
             c.awaitOpen(timeout);
@@ -102,7 +106,7 @@ public final class MasterRegistry implements Registry {
                 long leaseMs = r.getLong();
                 // Renew the lease three times per period. The master evicts at one period of silence; we
                 // give up on the master only after two, so a late pong never makes both sides drop at once.
-                c.keepalive(Math.max(1, leaseMs / 3), 2 * leaseMs);
+                c.keepalive(Duration.ofMillis(Math.max(1, leaseMs / 3)), Duration.ofMillis(2 * leaseMs));
                 Membership snapshot = ControlProtocol.readSnapshot(r);
                 lastSnapshot = snapshot;
                 if (rank >= 0 && newRank != rank) {
@@ -319,6 +323,12 @@ public final class MasterRegistry implements Registry {
                         + "restarted master (its id was taken); it no longer receives calls", s.serverId(), s.service());
             }
         }
+    }
+
+    @Override
+    public int openConnections() {
+        ControlClient c = client;
+        return c != null && c.isOpen() ? 1 : 0;
     }
 
     @Override

@@ -1,0 +1,95 @@
+package dev.baton;
+
+import dev.baton.spi.TransportFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link Master} runs. Immutable; build with {@link #builder()}, derive with {@link #toBuilder()}.
+ * {@link Builder#build()} checks every value and names the bad one.
+ */
+public final class MasterOptions {
+
+    /** The shortest lease accepted: a node pings every third of it, and the I/O tick checks it every 25 ms. */
+    public static final Duration MIN_LEASE_TIMEOUT = Duration.ofMillis(300);
+
+    private final InetSocketAddress bind;
+    private final Duration leaseTimeout;
+    private final TransportFactory transport;
+
+    private MasterOptions(Builder b) {
+        bind = b.bind;
+        leaseTimeout = b.leaseTimeout;
+        transport = b.transport;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return new Builder().bind(bind).leaseTimeout(leaseTimeout).transport(transport);
+    }
+
+    /** Where the master listens: default 127.0.0.1, port 0 (a free port). */
+    public InetSocketAddress bind() {
+        return bind;
+    }
+
+    /**
+     * A node holds its membership by a lease over its master connection: it pings every third of the lease; a
+     * node the master hears nothing from for this long (crashed, frozen, cut off) is removed, and every node is
+     * told. Default {@link Master#DEFAULT_LEASE_TIMEOUT}; at least {@link #MIN_LEASE_TIMEOUT}.
+     */
+    public Duration leaseTimeout() {
+        return leaseTimeout;
+    }
+
+    /** The transport of the master's connections, or null for TCP. */
+    public TransportFactory transport() {
+        return transport;
+    }
+
+    /** Builds {@link MasterOptions}. Not thread-safe. */
+    public static final class Builder {
+        private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
+        private Duration leaseTimeout = Master.DEFAULT_LEASE_TIMEOUT;
+        private TransportFactory transport;
+
+        private Builder() {
+        }
+
+        public Builder bind(InetSocketAddress bind) {
+            this.bind = bind;
+            return this;
+        }
+
+        /** Listens on 127.0.0.1:{@code port}. */
+        public Builder port(int port) {
+            return bind(new InetSocketAddress("127.0.0.1", port));
+        }
+
+        public Builder leaseTimeout(Duration leaseTimeout) {
+            this.leaseTimeout = leaseTimeout;
+            return this;
+        }
+
+        /** Replaces TCP with another transport (it must be the one the nodes use). */
+        public Builder transport(TransportFactory transport) {
+            this.transport = transport;
+            return this;
+        }
+
+        public MasterOptions build() {
+            Objects.requireNonNull(bind, "bind");
+            Objects.requireNonNull(leaseTimeout, "leaseTimeout");
+            if (leaseTimeout.compareTo(MIN_LEASE_TIMEOUT) < 0) {
+                throw new IllegalArgumentException("leaseTimeout must be at least " + MIN_LEASE_TIMEOUT.toMillis()
+                        + " ms, was " + leaseTimeout);
+            }
+            return new MasterOptions(this);
+        }
+    }
+}

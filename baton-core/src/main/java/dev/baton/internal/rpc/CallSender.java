@@ -1,0 +1,368 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.CallOptions;
+import dev.baton.ResponseListener;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.ObjectPool;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.TransportConnection;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sends calls: creates each {@link PendingCall}, has {@link CallRouter} pick its server, and hands it over, in
+ * process ({@link InboundDispatcher#serveInProcess}) or as a frame on the peer's connection, waiting for room
+ * when the connection pushes back. Re-routes calls whose attempt never ran. The {@link CallHost} its calls
+ * talk to.
+ *
+ * <h2>Back-pressure</h2>
+ * A connection pushes back in two ways: its send queue is full of requests ({@code BACK_PRESSURED}), or the peer
+ * already has as many of our two-way calls as it serves at once (the limit its handshake told). Either way the
+ * call waits for room up to its deadline, unless it is fail-fast, a re-route, or made on a transport thread:
+ * those fail at once with RESOURCE_EXHAUSTED (retry-safe).
+ */
+final class CallSender implements CallHost {
+
+    private final NodeRuntime node;
+    private final PeerTable peers;
+    private final InboundDispatcher inbound;
+    private final NodeCounters counters;
+    private final DeadlineTimer timer;
+    private final long defaultTimeoutNs;
+    private final int maxMessageSize;
+    private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    private final AtomicInteger callsInFlight = new AtomicInteger();
+    private final ObjectPool<PendingCall> callPool = new ObjectPool<>(4096);
+    /** Failures the timer claimed this round, delivered together on the handler executor (timer thread only). */
+    private PendingCall deliveries;
+
+    CallSender(NodeRuntime node, PeerTable peers, InboundDispatcher inbound, NodeCounters counters, DeadlineTimer timer) {
+        this.node = node;
+        this.peers = peers;
+        this.inbound = inbound;
+        this.counters = counters;
+        this.timer = timer;
+        this.defaultTimeoutNs = node.options().defaultTimeout().toNanos();
+        this.maxMessageSize = node.options().maxMessageSize();
+    }
+
+    /** The round-robin cursor of {@code service}, shared by every client of it on this node. */
+    AtomicInteger cursor(String service) {
+        return cursors.computeIfAbsent(service, s -> new AtomicInteger());
+    }
+
+    int callsInFlight() {
+        return callsInFlight.get();
+    }
+
+    /**
+     * Creates and routes a call. Errors known up front complete it at once. The caller holds the starter's
+     * reference on the returned call and must {@link PendingCall#release} it when done looking at it.
+     */
+    PendingCall start(String service, AtomicInteger cursor, int method, ByteBuffer request, CallOptions opts, int mode,
+                      ResponseListener listener) {
+        long now = System.nanoTime();
+        long timeoutNs = opts.timeout() != null ? opts.timeout().toNanos() : defaultTimeoutNs;
+        PendingCall call = mode == PendingCall.FUTURE ? null : callPool.poll();
+        if (call == null) {
+            call = new PendingCall(this);
+        }
+        call.init(service, opts, method, request, requestIds.incrementAndGet(), now + timeoutNs, mode, listener);
+        counters.callStarted();
+        callsInFlight.incrementAndGet();
+        if (node.isClosed()) {
+            call.fail(Status.of(Status.Code.CLOSED, "node is closed").withRetrySafe(true));
+            return call;
+        }
+        if (method < 0 || method > 0xFFFF) {
+            call.fail(Status.of(Status.Code.INVALID_ARGUMENT, "method must be between 0 and 65535, was " + method));
+            return call;
+        }
+        if (request.remaining() > maxMessageSize) {
+            call.fail(Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + request.remaining()
+                    + " bytes exceeds the maximum message size " + maxMessageSize).withRetrySafe(true));
+            return call;
+        }
+        timer.add(call.deadline);
+        ServerInfo target = choose(call, cursor, false);
+        if (target == null) {
+            call.fail(CallRouter.noRoute(peers.membership(), service, opts));
+        } else {
+            send(call, target, now);
+        }
+        return call;
+    }
+
+    /** The server for the call's next attempt, or null; see {@link CallRouter}. */
+    private ServerInfo choose(PendingCall call, AtomicInteger cursor, boolean strictAvoid) {
+        return CallRouter.route(peers.membership(), call.service(), call.options(), call.lastRank(), strictAvoid,
+                node.rank(), peers::available, cursor);
+    }
+
+    /** Sends the attempt to {@code target}: in process, or over the peer's connection. */
+    private void send(PendingCall call, ServerInfo target, long now) {
+        call.target(target.rank());
+        if (target.rank() == node.rank()) {
+            counters.localCall();
+            call.dispatchedLocally();
+            inbound.serveInProcess(call, target, target.rank());
+        } else {
+            sendRemote(call, target, now);
+        }
+    }
+
+    private void sendRemote(PendingCall call, ServerInfo target, long now) {
+        Peer p = peers.peer(target.rank());
+        TransportConnection c = p == null ? null : p.connection();
+        if (c == null) {
+            reroute(call, Status.of(Status.Code.UNAVAILABLE, "rank " + target.rank() + " is unreachable (backing off)"));
+            return;
+        }
+        ConnState cs = ConnState.of(c);
+        long left = call.deadlineNanos() - now;
+        if (left <= 0) {
+            call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "the deadline passed before the call was sent"));
+            return;
+        }
+        PeerIdentity id = c.remoteIdentity();
+        if (id == null && mayWait(call)) {
+            // A new connection: wait for its handshake, which tells the peer's limits, rather than queue requests
+            // the peer may have to refuse. (A caller that must not wait queues them; the peer refuses the excess,
+            // retry-safe.)
+            id = awaitHandshake(call, cs, target.rank());
+            if (id == null) {
+                return;
+            }
+        }
+        if (id != null && call.request().remaining() > id.maxMessageSize()) {
+            call.fail(Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + call.request().remaining()
+                    + " bytes exceeds rank " + target.rank() + "'s maximum message size " + id.maxMessageSize())
+                    .withRetrySafe(true));
+            return;
+        }
+        call.setHeader(FrameType.REQUEST, call.requestFlags(), 0, call.requestId(), target.serviceId(),
+                target.serverId(), call.method(), left);
+        call.setPayload(call.request());
+        int limit = id == null ? 0 : id.maxConcurrentRequests();
+        while (true) {
+            call.setTimeoutNs(Math.max(1, left));
+            int r;
+            boolean atPeerLimit = !call.oneWay() && !cs.reservePending(limit);
+            if (atPeerLimit) {
+                r = TransportConnection.BACK_PRESSURED;
+            } else {
+                if (!call.oneWay()) {
+                    call.awaitOn(cs);
+                    cs.addPending(call);
+                }
+                call.sending();
+                r = c.offer(call);
+                if (r == TransportConnection.OFFERED) {
+                    if (call.isDone()) {
+                        cs.removePending(call);     // completed meanwhile (deadline, cancel)
+                    }
+                    return;
+                }
+                cs.removePending(call);
+                call.notSent();
+            }
+            if (r == TransportConnection.CLOSED) {
+                reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + target.rank() + " closed"));
+                return;
+            }
+            if (!awaitRoom(call, c, cs, atPeerLimit ? limit : 0, target.rank())) {
+                return;
+            }
+            left = call.deadlineNanos() - System.nanoTime();
+        }
+    }
+
+    /** Only the caller's own first attempt may wait: a re-route runs on whatever thread saw the failure. */
+    private boolean mayWait(PendingCall call) {
+        return !call.options().failFast() && call.attempts() == 0 && !node.inTransportThread();
+    }
+
+    /** Waits for a new connection's handshake; null when the call ended or moved instead. */
+    private PeerIdentity awaitHandshake(PendingCall call, ConnState cs, int rank) {
+        try {
+            if (cs.awaitOpen(call.deadlineNanos())) {
+                return cs.connection.remoteIdentity();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            call.fail(Status.of(Status.Code.CANCELLED, "interrupted while connecting").withRetrySafe(true));
+            return null;
+        }
+        if (call.deadlineNanos() - System.nanoTime() <= 0) {
+            call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "rank " + rank + " did not answer the handshake "
+                    + "before the deadline").withRetrySafe(true));
+        } else {
+            reroute(call, Status.of(Status.Code.UNAVAILABLE, "cannot connect to rank " + rank));
+        }
+        return null;
+    }
+
+    /**
+     * Waits for room on the connection after a push-back: for the peer's answers when {@code peerLimit} > 0 (that
+     * many of our calls already await one), else in the send queue. False when the call ended instead (failed
+     * fast, deadline, interrupted) or was re-routed (the connection closed).
+     */
+    private boolean awaitRoom(PendingCall call, TransportConnection c, ConnState cs, int peerLimit, int rank) {
+        if (!mayWait(call)) {
+            call.fail(Status.of(Status.Code.RESOURCE_EXHAUSTED, "rank " + rank + " is busy: " + (peerLimit > 0
+                    ? peerLimit + " calls already await its answers, as many as it serves at once"
+                    : "the send queue is full (" + c.queuedBytes() + " bytes queued)")).withRetrySafe(true));
+            return false;
+        }
+        try {
+            boolean room = peerLimit > 0 ? cs.awaitPendingRoom(peerLimit, call.deadlineNanos())
+                    : c.awaitCapacity(call.payloadSize(), call.deadlineNanos());
+            if (!room) {
+                if (call.deadlineNanos() - System.nanoTime() <= 0) {
+                    call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "no room to send to rank " + rank
+                            + " before the deadline"));
+                } else {
+                    reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + rank + " closed"));
+                }
+                return false;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            call.fail(Status.of(Status.Code.CANCELLED, "interrupted while waiting for send capacity").withRetrySafe(true));
+            return false;
+        }
+        return !call.isDone();
+    }
+
+    // ================================================================== CallHost
+
+    /**
+     * A call whose attempt never ran (not written, or dropped), or an idempotent one whose connection broke after
+     * it was written: send it to another server of the service if it named none, otherwise fail it.
+     */
+    @Override
+    public void reroute(PendingCall call, Status cause) {
+        if (!startAgain(call, cause, Status.Code.UNAVAILABLE)) {
+            return;
+        }
+        ServerInfo target = choose(call, cursor(call.service()), false);
+        if (target == null) {
+            call.fail(CallRouter.noRoute(peers.membership(), call.service(), call.options()));
+        } else {
+            send(call, target, System.nanoTime());
+        }
+    }
+
+    /**
+     * The server refused the call's attempt before any handler saw it: send it to another server of the service,
+     * never back to the one that refused; fail with the refusal when there is none (or the call named its
+     * server, or the method is missing: another server of the service would have none either).
+     */
+    @Override
+    public void rerouteRefused(PendingCall call, Status refusal) {
+        if (refusal.code() == Status.Code.NO_SUCH_METHOD) {
+            call.fail(refusal);
+            return;
+        }
+        if (!startAgain(call, refusal, refusal.code())) {
+            return;
+        }
+        ServerInfo target = choose(call, cursor(call.service()), true);
+        if (target == null) {
+            call.fail(refusal);
+        } else {
+            send(call, target, System.nanoTime());
+        }
+    }
+
+    /** Counts another attempt; false (the call failed with {@code giveUpCode}) when none may be made. */
+    private boolean startAgain(PendingCall call, Status cause, Status.Code giveUpCode) {
+        if (call.isDone()) {
+            return false;
+        }
+        int attempts = call.nextAttempt();
+        if (node.isClosed()) {
+            call.fail(Status.of(Status.Code.CLOSED, "the node closed before '" + call.service() + "' answered")
+                    .withRetrySafe(true));
+            return false;
+        }
+        if (call.addressed() || attempts > 3 || call.deadlineNanos() - System.nanoTime() <= 0) {
+            call.fail(Status.of(giveUpCode, cause.description()).withRetrySafe(true));
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public DeadlineTimer timer() {
+        return timer;
+    }
+
+    @Override
+    public void ended(boolean succeeded) {
+        counters.callEnded(succeeded);
+        callsInFlight.decrementAndGet();
+    }
+
+    @Override
+    public void recycle(PendingCall call) {
+        callPool.offer(call);
+    }
+
+    @Override
+    public boolean closing() {
+        return node.isClosed();
+    }
+
+    @Override
+    public long defaultTimeoutMs() {
+        return defaultTimeoutNs / 1_000_000L;
+    }
+
+    @Override
+    public void deliverElsewhere(PendingCall call) {
+        if (timer.isTimerThread()) {
+            call.nextDelivery = deliveries;     // batched: one task per timer round, not one per call
+            deliveries = call;
+        } else {
+            runElsewhere(call::deliverClaimedFailure);
+        }
+    }
+
+    /** After each timer round: hands the round's deliveries to the handler executor as one task. Timer thread. */
+    void flushDeliveries() {
+        PendingCall batch = deliveries;
+        if (batch == null) {
+            return;
+        }
+        deliveries = null;
+        runElsewhere(() -> {
+            PendingCall c = batch;
+            while (c != null) {
+                PendingCall next = c.nextDelivery;
+                c.nextDelivery = null;
+                c.deliverClaimedFailure();
+                c = next;
+            }
+        });
+    }
+
+    /** Runs {@code work} on the handler executor, or here when it refuses (the node is shutting down). */
+    private void runElsewhere(Runnable work) {
+        ExecutorService executor = node.handlerExecutor();
+        try {
+            executor.execute(work);
+        } catch (RejectedExecutionException shuttingDown) {
+            work.run();
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.BatonException;
+import dev.baton.Message;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import dev.baton.spi.FrameHandler;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.MessageAccess;
+import dev.baton.spi.ObjectPool;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.TransportConnection;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What arrives: the transport's {@link FrameHandler}, called on I/O threads (or on a caller polling its
+ * connection). Responses complete their calls; requests are admitted against the connection's limit, turned
+ * into {@link ServerCallImpl}s and handed to the local server they name; CANCEL and GOAWAY go to the call and
+ * the peer table. Also serves in-process calls ({@link #serveInProcess}), and is the {@link ServingHost} of
+ * every served call.
+ *
+ * <h2>Admission</h2>
+ * A request beyond {@code maxConcurrentRequestsPerConnection} in progress on its connection is refused at once
+ * with RESOURCE_EXHAUSTED (retry-safe, {@link FrameType#FLAG_REFUSED}), however many arrive: the connection and
+ * the requests it already carries are never affected. (A Baton caller never sends that many: the handshake told
+ * it the limit. A peer that keeps sending and does not read the refusals is disconnected by the transport.)
+ */
+final class InboundDispatcher implements FrameHandler, ServingHost {
+
+    private static final MessageAccess MESSAGES = MessageAccess.get();
+
+    private final NodeRuntime node;
+    private final PeerTable peers;
+    private final LocalServers servers;
+    private final NodeCounters counters;
+    private final DeadlineTimer timer;
+    private final int maxConcurrentRequests;
+    private final int maxMessageSize;
+    /** Requests being served (queued, running or answering): what the node's close waits for. */
+    private final AtomicInteger serving = new AtomicInteger();
+    private final ObjectPool<ServerCallImpl> serverCallPool = new ObjectPool<>(4096);
+
+    InboundDispatcher(NodeRuntime node, PeerTable peers, LocalServers servers, NodeCounters counters, DeadlineTimer timer) {
+        this.node = node;
+        this.peers = peers;
+        this.servers = servers;
+        this.counters = counters;
+        this.timer = timer;
+        this.maxConcurrentRequests = node.options().maxConcurrentRequestsPerConnection();
+        this.maxMessageSize = node.options().maxMessageSize();
+    }
+
+    int serving() {
+        return serving.get();
+    }
+
+    // ================================================================== FrameHandler
+
+    @Override
+    public void onOpen(TransportConnection c) {
+        peers.connectionOpened(c);
+    }
+
+    @Override
+    public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
+        ConnState cs = ConnState.of(c);
+        switch (h.type()) {
+            case FrameType.RESPONSE -> onResponse(cs, h, payload);
+            case FrameType.REQUEST -> onRequest(cs, h, payload);
+            case FrameType.CANCEL -> {
+                MESSAGES.release(payload);
+                cs.cancelServed(h.requestId());
+            }
+            case FrameType.GOAWAY -> {
+                MESSAGES.release(payload);
+                peers.goAwayReceived(cs);
+            }
+            default -> MESSAGES.release(payload);
+        }
+    }
+
+    private void onResponse(ConnState cs, InboundHeader h, Message payload) {
+        PendingCall call = cs.takeForResponse(h.requestId());
+        if (call == null) {
+            counters.lateResponse();
+            MESSAGES.release(payload);
+            return;
+        }
+        try {
+            if (h.status() == 0) {
+                call.complete(payload);
+                return;
+            }
+            String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
+            MESSAGES.release(payload);
+            Status status = Status.of(Status.Code.of(h.status()), why);
+            if ((h.flags() & FrameType.FLAG_REFUSED) != 0) {
+                call.onRefused(status.withRetrySafe(true));     // the server says it did not run
+            } else {
+                call.fail(status);
+            }
+        } finally {
+            call.release();
+        }
+    }
+
+    private void onRequest(ConnState cs, InboundHeader h, Message payload) {
+        counters.requestReceived();
+        long timeoutNs = h.timeoutNs();
+        long deadline = timeoutNs > 0 ? System.nanoTime() + timeoutNs : Long.MAX_VALUE;
+        boolean oneWay = (h.flags() & FrameType.FLAG_ONE_WAY) != 0;
+        PeerIdentity id = cs.connection.remoteIdentity();
+        int sourceRank = id == null ? -1 : id.rank();
+        boolean admitted = cs.inProgress.incrementAndGet() <= maxConcurrentRequests;
+        if (admitted) {
+            serving.incrementAndGet();      // until its slot goes
+        } else {
+            cs.inProgress.decrementAndGet();
+        }
+        ServerCallImpl sc = serverCall().init(cs, null, payload, h.serviceId(), h.serverId(), h.method(),
+                h.requestId(), sourceRank, oneWay, deadline, admitted);
+        if (!admitted) {
+            counters.requestRefused();
+            sc.refuse(Status.of(Status.Code.RESOURCE_EXHAUSTED, "more than " + maxConcurrentRequests
+                    + " requests in progress on this connection"));
+            sc.release();       // the dispatcher's reference: no handler will run
+            return;
+        }
+        if (!oneWay) {
+            cs.serving.put(h.requestId(), sc);
+        }
+        dispatch(sc);
+    }
+
+    /**
+     * Serves an in-process call: the request is the caller's buffer, lent to the handler without a copy, and
+     * the answer completes the caller's call directly.
+     */
+    void serveInProcess(PendingCall call, ServerInfo target, int selfRank) {
+        counters.requestReceived();
+        call.retain();      // the server call's, until it is recycled
+        serving.incrementAndGet();
+        ServerCallImpl sc = serverCall().init(null, call, MESSAGES.lend(call.request(), null), target.serviceId(),
+                target.serverId(), call.method(), call.requestId(), selfRank, call.oneWay(), call.deadlineNanos(), true);
+        dispatch(sc);
+        if (call.oneWay()) {
+            call.complete(Message.empty());
+        }
+    }
+
+    /**
+     * Hands a request to the local server it names. The dispatcher's reference covers the hand-off; whatever
+     * keeps the call longer (an executor, a dealer queue) takes its own. A call still unanswered when the
+     * hand-off returns has its deadline watched from then on.
+     */
+    private void dispatch(ServerCallImpl sc) {
+        try {
+            servers.dispatch(sc);
+            if (!sc.isAnswered()) {
+                sc.watchDeadline();
+            }
+        } finally {
+            sc.release();
+        }
+    }
+
+    private ServerCallImpl serverCall() {
+        ServerCallImpl sc = serverCallPool.poll();
+        return sc != null ? sc : new ServerCallImpl(this);
+    }
+
+    @Override
+    public void onClose(TransportConnection c, BatonException cause) {
+        ConnState cs = ConnState.of(c);
+        if (cs == null) {
+            return;
+        }
+        peers.connectionClosed(cs);
+        Status why = node.isClosed() ? Status.of(Status.Code.CLOSED, "node closed") : cause.status();
+        // Written calls may have run: they fail (or, idempotent, move). Unwritten ones are dropped by the transport
+        // next, and re-routed. Only calls taken out of the table are ours to handle (onWritten may race us).
+        for (PendingCall call : cs.takeWritten()) {
+            try {
+                call.onConnectionLost(why);
+            } finally {
+                call.release();
+            }
+        }
+        cs.cancelAllServed();
+    }
+
+    // ================================================================== ServingHost
+
+    @Override
+    public int maxMessageSize() {
+        return maxMessageSize;
+    }
+
+    @Override
+    public DeadlineTimer timer() {
+        return timer;
+    }
+
+    @Override
+    public void recycle(ServerCallImpl call) {
+        serverCallPool.offer(call);
+    }
+
+    @Override
+    public void servingEnded() {
+        serving.decrementAndGet();
+    }
+}

@@ -1,0 +1,219 @@
+package dev.baton.internal.rpc;
+
+import dev.baton.Membership;
+import dev.baton.MembershipEvent;
+import dev.baton.NodeInfo;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.Registry;
+import dev.baton.spi.Transport;
+import dev.baton.spi.TransportConnection;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The way to every other node: one {@link Peer} (prpc's FrontEnd) per remote rank, created on first use and
+ * connecting lazily; the open connections; and the registry's listener, which keeps the {@link MembershipView}
+ * and retires the peers of nodes that left. A retired peer opens no new connection; its current one closes once
+ * neither side waits on it, or after the drain timeout ({@link #closeWhenIdle}).
+ *
+ * <p>Thread-safe. Registry callbacks arrive on the registry's thread, connection callbacks on I/O threads;
+ * closes of idle connections run on the timer thread, never under a lock.
+ */
+final class PeerTable implements Registry.Listener {
+
+    private static final long UNCONFIRMED_GRACE_NS = 10_000_000_000L;
+    /** How often a connection that is going away is checked for idleness. */
+    static final long CLOSE_WHEN_IDLE_CHECK_NS = 5_000_000L;
+
+    private final NodeRuntime node;
+    private final MembershipView view;
+    private final DeadlineTimer timer;
+    private final long drainTimeoutNs;
+    private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
+    private final Set<ConnState> connections = ConcurrentHashMap.newKeySet();
+    private volatile Transport transport;
+
+    PeerTable(NodeRuntime node, MembershipView view, DeadlineTimer timer) {
+        this.node = node;
+        this.view = view;
+        this.timer = timer;
+        this.drainTimeoutNs = node.options().drainTimeout().toNanos();
+    }
+
+    /** The transport peers connect with (set once, before any call). */
+    void useTransport(Transport t) {
+        this.transport = t;
+    }
+
+    Membership membership() {
+        return view.current();
+    }
+
+    /** The peer of {@code rank}, created on first use from the membership; null when no node has the rank. */
+    Peer peer(int rank) {
+        Peer p = peers.get(rank);
+        if (p != null) {
+            return p;
+        }
+        NodeInfo info = view.current().node(rank).orElse(null);
+        if (info == null) {
+            return null;
+        }
+        return peers.computeIfAbsent(rank, k -> new Peer(k, info.nodeId(), info.address(), transport));
+    }
+
+    /** False while the peer of {@code rank} backs off after a failure or is leaving: load balancing skips it. */
+    boolean available(int rank) {
+        Peer p = peers.get(rank);
+        return p == null || p.available();
+    }
+
+    /** True when no connection is open (the node's close waits for peers to hang up). */
+    boolean noConnections() {
+        return connections.isEmpty();
+    }
+
+    // ================================================================== connections
+
+    /** A connection completed its handshake: adopt an inbound one from a node we have none to. */
+    void connectionOpened(TransportConnection c) {
+        ConnState cs = ConnState.of(c);
+        PeerIdentity id = c.remoteIdentity();
+        if (cs == null) {
+            cs = new ConnState(c, null);
+            c.attach(cs);
+            if (id.role() == PeerIdentity.ROLE_NODE && id.rank() >= 0 && id.rank() != node.rank() && !node.isClosed()) {
+                Peer p = peer(id.rank());
+                if (p != null && p.nodeId == id.nodeId() && p.adopt(c)) {
+                    cs.adoptedBy(p);
+                }
+            }
+        } else if (cs.peer() != null) {
+            cs.peer().onOpened(c);
+        }
+        connections.add(cs);
+        cs.opened();
+        if (node.isClosed()) {
+            goAway(cs);
+        }
+    }
+
+    void connectionClosed(ConnState cs) {
+        connections.remove(cs);
+        if (cs.peer() != null) {
+            cs.peer().onClosed(cs.connection);
+        }
+    }
+
+    /** The peer said GOAWAY: it is leaving. Send it nothing new, and close once neither side waits. */
+    void goAwayReceived(ConnState cs) {
+        cs.markGoingAway();
+        Peer p = cs.peer();
+        if (p != null) {
+            // Once this connection closes, never connect to it again (until the registry says the rank belongs to a
+            // new process, which replaces this Peer).
+            p.retire();
+        }
+        closeWhenIdle(cs);
+    }
+
+    /** This node is closing: GOAWAY on every open connection (peers send nothing new, and hang up once done). */
+    void goAwayAll() {
+        for (ConnState cs : connections) {
+            goAway(cs);
+        }
+    }
+
+    private static void goAway(ConnState cs) {
+        cs.connection.offer(new SimpleFrame(FrameType.GOAWAY, 0, 0, 0, 0, 0, 0, null));
+    }
+
+    /** Closes every peer's connection (the node's last step). */
+    void closeAll() {
+        for (Peer p : peers.values()) {
+            p.close();
+        }
+        peers.clear();
+    }
+
+    /**
+     * Closes a connection once neither side waits on it: no call of ours awaits a response and no request from
+     * the peer is being served (or once the drain timeout passed). Checked on the timer thread, never under a lock.
+     */
+    private void closeWhenIdle(ConnState cs) {
+        if (cs.scheduleClose()) {
+            checkIdle(cs, System.nanoTime() + drainTimeoutNs);
+        }
+    }
+
+    private void checkIdle(ConnState cs, long untilNanos) {
+        timer.schedule(() -> {
+            if (node.isClosed() || cs.idle() || System.nanoTime() - untilNanos >= 0) {
+                cs.connection.close();
+            } else {
+                checkIdle(cs, untilNanos);
+            }
+        }, CLOSE_WHEN_IDLE_CHECK_NS);
+    }
+
+    /**
+     * A node that left may still be answering our calls (it drains before closing): keep its connection until
+     * those calls complete or the drain timeout passes. A crashed node's connection is already closed.
+     */
+    private void retire(Peer p) {
+        p.retire();
+        TransportConnection c = p.current();
+        if (c != null && c.attachment() != null) {
+            closeWhenIdle(ConnState.of(c));
+        }
+    }
+
+    // ================================================================== Registry.Listener
+
+    @Override
+    public void onRejoined(NodeInfo self) {
+        node.rankChanged(self.rank());
+    }
+
+    /** A whole view from the registry: on join, after a gap in events, or after rejoining a restarted master. */
+    @Override
+    public void onSnapshot(Membership fresh) {
+        // Nodes the snapshot lacks are carried over (see MembershipView); dropped if still unconfirmed later.
+        for (NodeInfo n : view.applySnapshot(fresh, node.rank())) {
+            timer.schedule(() -> {
+                if (view.expireUnconfirmed(n)) {
+                    Peer p = peers.remove(n.rank());
+                    if (p != null) {
+                        retire(p);
+                    }
+                }
+            }, UNCONFIRMED_GRACE_NS);
+        }
+    }
+
+    @Override
+    public void onEvent(MembershipEvent e) {
+        view.applyEvent(e);
+        switch (e) {
+            case MembershipEvent.NodeLeft left -> {
+                Peer p = peers.remove(left.node().rank());
+                if (p != null) {
+                    retire(p);
+                }
+            }
+            case MembershipEvent.NodeJoined joined -> {
+                Peer p = peers.get(joined.node().rank());
+                if (p != null && p.nodeId != joined.node().nodeId() && peers.remove(p.rank, p)) {
+                    retire(p);      // the rank now belongs to another process: never reuse the old one's connection
+                } else if (p != null) {
+                    p.address(joined.node().address());
+                }
+            }
+            default -> {
+            }
+        }
+    }
+}

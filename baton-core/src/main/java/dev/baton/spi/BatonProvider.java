@@ -1,0 +1,25 @@
+package dev.baton.spi;
+
+import dev.baton.Master;
+import dev.baton.MasterOptions;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+
+import java.net.InetSocketAddress;
+
+/**
+ * The implementation behind {@link Node#join}, {@link Master#start} and {@link Master#registry}, found once with
+ * {@link java.util.ServiceLoader}. baton-core provides the one implementation (and names its defaults, the TCP
+ * transport and the master's registry, in that one place); the public API never refers to it directly.
+ */
+public interface BatonProvider {
+
+    /** Starts a node and joins its cluster (see {@link Node#join}). */
+    Node join(NodeOptions options);
+
+    /** Starts a master (see {@link Master#start(MasterOptions)}). */
+    Master startMaster(MasterOptions options);
+
+    /** The registry of a node that joins through the master at {@code master}. */
+    RegistryFactory masterRegistry(InetSocketAddress master);
+}

@@ -1,0 +1,318 @@
+package dev.baton.spi.connection;
+
+import dev.baton.Message;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.MessageAccess;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The receive side of a {@link FramedConnection}: reads the peer's opening, then frames, from the connection's
+ * byte stream, and hands each to the connection. Owned by whoever holds the connection's reading role (the
+ * loop, or a polling caller); the fields the loop's tick samples from outside the role are volatile.
+ *
+ * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
+ * once into a pooled buffer of its size. A larger frame first reserves its length from the transport's
+ * {@link ReceiveBudget}; its payload is then read straight into a buffer of its own (up to 16 MiB at once;
+ * beyond, the buffer grows as bytes arrive). When the budget is spent the reader stops (the connection stops
+ * reading its stream) and the tick retries. The declared length is checked against the maximum before
+ * anything is allocated, and nothing is allocated for a frame whose bytes have not arrived, except the
+ * reservation's buffer.
+ */
+final class FrameReader {
+
+    static final int READ_BUFFER_SIZE = 64 * 1024;
+    private static final int MAX_READS_PER_EVENT = 16;
+    /** A large frame must gain at least this many bytes per {@link #PROGRESS_WINDOW_NS}, or it is stalled. */
+    static final int MIN_PROGRESS_BYTES = 64 * 1024;
+    static final long PROGRESS_WINDOW_NS = 5_000_000_000L;
+    private static final MessageAccess MESSAGES = MessageAccess.get();
+
+    private final FramedConnection connection;
+    private final TransportCore core;
+    private final BufferPool pool;
+    private final ReceiveBudget budget;
+    private final int maxMessageSize;
+    private final FrameHeader header = new FrameHeader();
+    private final Handshake handshake = new Handshake();
+    private ByteBuffer readBuffer;          // from the pool while traffic needs it; null while idle
+    private ByteBuffer largeTarget;         // the payload of a frame larger than the read buffer, as it arrives
+    private int largeLength;
+    private long reservedBytes;             // budget held for the large frame in progress (or about to start)
+    private int awaitedBytes;               // budget the reader waits for; 0 when not waiting
+    private volatile boolean waitingForBudget;      // awaitedBytes > 0, for the loop's read interest
+    private boolean parseFirst;             // resumed after a wait: the read buffer holds a frame to parse
+
+    volatile long lastReadNanos = System.nanoTime();
+    /** Bytes read from the stream since start; with {@link #largeInProgress}, what the progress check samples. */
+    private volatile long bytesRead;
+    private volatile boolean largeInProgress;
+
+    // ---- the loop's tick only
+    private long windowStartNanos;
+    private long windowStartBytes;
+
+    FrameReader(FramedConnection connection, TransportCore core) {
+        this.connection = connection;
+        this.core = core;
+        this.pool = core.pool();
+        this.budget = core.budget();
+        this.maxMessageSize = core.settings().maxMessageSize();
+    }
+
+    /** Reads and dispatches what has arrived. Reading role held. */
+    void readAndDispatch() throws IOException {
+        try {
+            for (int i = 0; i < MAX_READS_PER_EVENT && connection.state() != FramedConnection.CLOSED; i++) {
+                if (awaitedBytes > 0) {
+                    return;     // waiting for budget: the tick resumes
+                }
+                if (largeTarget != null) {
+                    if (!readLarge()) {
+                        return;
+                    }
+                    continue;
+                }
+                if (readBuffer == null) {
+                    readBuffer = pool.acquire(READ_BUFFER_SIZE);
+                    core.bufferHeld(readBuffer.capacity());
+                }
+                if (parseFirst) {
+                    // The header that waited for budget is still here, and the buffer may be full: parse before
+                    // reading, or no read would ever make room for it.
+                    parseFirst = false;
+                    readBuffer.flip();
+                    try {
+                        parse();
+                    } finally {
+                        readBuffer.compact();
+                    }
+                    continue;
+                }
+                int n = connection.readBytes(readBuffer);
+                if (n < 0) {
+                    connection.endOfStream();
+                    return;
+                }
+                if (n == 0) {
+                    return;
+                }
+                received(n);
+                readBuffer.flip();
+                try {
+                    parse();
+                } finally {
+                    readBuffer.compact();
+                }
+            }
+        } finally {
+            if (connection.state() == FramedConnection.CLOSED) {
+                releaseAll();
+            }
+        }
+    }
+
+    private void received(int n) {
+        lastReadNanos = System.nanoTime();
+        bytesRead += n;
+    }
+
+    /** Reads into the large frame's own buffer; false when nothing more is ready. */
+    private boolean readLarge() throws IOException {
+        int n = connection.readBytes(largeTarget);
+        if (n < 0) {
+            connection.endOfStream();
+            return false;
+        }
+        if (n > 0) {
+            received(n);
+        }
+        if (!largeTarget.hasRemaining()) {
+            if (largeTarget.limit() < largeLength) {
+                growLargeTarget();
+                return true;
+            }
+            ByteBuffer target = largeTarget;
+            largeTarget = null;
+            largeInProgress = false;
+            budget.release(reservedBytes);
+            reservedBytes = 0;
+            connection.deliver(header, MESSAGES.lend(target.limit(largeLength).position(0), pool));
+            return true;
+        }
+        return n > 0;
+    }
+
+    private void growLargeTarget() {
+        ByteBuffer old = largeTarget;
+        int size = (int) Math.min(largeLength, (long) old.capacity() * 2);
+        ByteBuffer bigger = pool.acquire(size);
+        bigger.put(0, old, 0, old.limit());
+        bigger.limit(size).position(old.limit());
+        pool.recycle(old);
+        largeTarget = bigger;
+    }
+
+    private void parse() {
+        ByteBuffer b = readBuffer;
+        if (connection.state() == FramedConnection.HANDSHAKE && !parseHandshake(b)) {
+            return;
+        }
+        while (connection.state() == FramedConnection.OPEN && b.remaining() >= FrameLayout.HEADER_LENGTH) {
+            int p = b.position();
+            long length = Integer.toUnsignedLong(b.getInt(p + FrameLayout.OFF_LENGTH));
+            int type = b.get(p + FrameLayout.OFF_TYPE);
+            if (type <= FrameType.HELLO || type > FrameType.MAX) {
+                connection.protocolError("unknown frame type " + type);
+                return;
+            }
+            if (length > maxMessageSize) {
+                connection.protocolError("frame declares " + length + " payload bytes, more than the maximum " + maxMessageSize);
+                return;
+            }
+            int len = (int) length;
+            if (b.remaining() >= FrameLayout.HEADER_LENGTH + len) {
+                header.read(b, p, len);
+                Message payload;
+                if (len == 0) {
+                    payload = Message.empty();
+                } else {
+                    ByteBuffer target = pool.acquire(len);
+                    target.put(0, b, p + FrameLayout.HEADER_LENGTH, len);
+                    payload = MESSAGES.lend(target.limit(len).position(0), pool);
+                }
+                b.position(p + FrameLayout.HEADER_LENGTH + len);
+                connection.deliver(header, payload);
+            } else if (FrameLayout.HEADER_LENGTH + len > b.capacity()) {
+                if (!startLarge(b, p, len)) {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    /**
+     * A frame too large for the read buffer: reserve its length, then read its payload into a buffer of its own.
+     * False when the budget is spent: the header stays in the read buffer and reading stops until the tick
+     * finds room ({@link #retryBudget}).
+     */
+    private boolean startLarge(ByteBuffer b, int p, int len) {
+        if (reservedBytes == 0) {
+            if (!budget.tryReserve(len)) {
+                awaitedBytes = len;
+                waitingForBudget = true;
+                connection.syncReadInterestLater();
+                return false;
+            }
+            reservedBytes = len;
+        }
+        header.read(b, p, len);
+        // Up to 16 MiB the payload's final buffer is allocated at once and read into directly (no second copy);
+        // beyond, it grows (doubling) as bytes actually arrive.
+        ByteBuffer target = pool.acquire(Math.min(len, BufferPool.MAX_POOLED_SIZE));
+        int have = b.remaining() - FrameLayout.HEADER_LENGTH;
+        target.put(0, b, p + FrameLayout.HEADER_LENGTH, have);
+        target.limit(Math.min(len, target.capacity())).position(have);
+        b.position(b.limit());
+        largeTarget = target;
+        largeLength = len;
+        largeInProgress = true;
+        return true;
+    }
+
+    private boolean parseHandshake(ByteBuffer b) {
+        return switch (handshake.decode(b)) {
+            case DONE -> {
+                connection.onHandshake(handshake.identity());
+                yield connection.state() == FramedConnection.OPEN;
+            }
+            case NEED_MORE -> false;
+            case INVALID -> {
+                connection.protocolError(handshake.error());
+                yield false;
+            }
+        };
+    }
+
+    // ---- from the loop's tick
+
+    /** Takes the budget the reader waits for, if it is free now; true when reading may resume. Reading role held. */
+    boolean retryBudget() {
+        if (awaitedBytes == 0 || !budget.tryReserve(awaitedBytes)) {
+            return false;
+        }
+        reservedBytes = awaitedBytes;
+        awaitedBytes = 0;
+        waitingForBudget = false;
+        parseFirst = true;
+        return true;
+    }
+
+    /**
+     * Null, or why the large frame in progress counts as stalled: it gained fewer than
+     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). The loop thread, without the reading role.
+     */
+    String checkProgress(long nowNanos) {
+        if (!largeInProgress) {
+            windowStartNanos = 0;
+            return null;
+        }
+        long read = bytesRead;
+        if (windowStartNanos == 0) {
+            windowStartNanos = nowNanos;
+            windowStartBytes = read;
+            return null;
+        }
+        if (nowNanos - windowStartNanos < PROGRESS_WINDOW_NS) {
+            return null;
+        }
+        long gained = read - windowStartBytes;
+        windowStartNanos = nowNanos;
+        windowStartBytes = read;
+        return gained >= MIN_PROGRESS_BYTES ? null : "a large frame gained only " + gained + " bytes in "
+                + PROGRESS_WINDOW_NS / 1_000_000L + " ms";
+    }
+
+    /** Gives the read buffer back when it holds no partial frame and nothing arrived for {@code idleNs}. */
+    void releaseIfIdle(long nowNanos, long idleNs) {
+        ByteBuffer b = readBuffer;
+        if (b != null && b.position() == 0 && largeTarget == null && awaitedBytes == 0
+                && nowNanos - lastReadNanos >= idleNs) {
+            readBuffer = null;
+            core.bufferHeld(-b.capacity());
+            pool.recycle(b);
+        }
+    }
+
+    /** After a close: gives every buffer and reservation back. Idempotent; reading role held. */
+    void releaseAll() {
+        if (readBuffer != null) {
+            core.bufferHeld(-readBuffer.capacity());
+            pool.recycle(readBuffer);
+            readBuffer = null;
+        }
+        if (largeTarget != null) {
+            pool.recycle(largeTarget);
+            largeTarget = null;
+        }
+        largeInProgress = false;
+        if (reservedBytes > 0) {
+            budget.release(reservedBytes);
+            reservedBytes = 0;
+        }
+        awaitedBytes = 0;
+        waitingForBudget = false;
+    }
+
+    /** True while reading waits for room in the receive budget. Any thread. */
+    boolean waitingForBudget() {
+        return waitingForBudget;
+    }
+
+    boolean holdsBuffer() {
+        return readBuffer != null;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.baton;
+
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.connection.FrameLayout;
+import dev.baton.spi.connection.Handshake;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * A Baton peer written from the protocol page, for tests that need to behave as a node never would (ignore a
+ * limit, never read, send bytes one at a time): a blocking socket speaking the wire format by hand.
+ */
+final class RawPeer implements AutoCloseable {
+
+    /** One received frame. */
+    record Frame(int type, int flags, int status, long requestId, byte[] payload) {
+    }
+
+    final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+
+    RawPeer(InetSocketAddress address) throws IOException {
+        socket = new Socket();
+        socket.connect(address, 5_000);
+        socket.setSoTimeout(10_000);
+        socket.setTcpNoDelay(true);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    /** Sends a tool's opening (rank -1, no concurrency limit said) and reads the node's; returns the node. */
+    PeerIdentity handshake() throws IOException {
+        ByteBuffer mine = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        Handshake.encode(mine, 4242, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20);
+        out.write(mine.array());
+        out.flush();
+        byte[] theirs = new byte[Handshake.LENGTH];
+        in.readFully(theirs);
+        Handshake h = new Handshake();
+        if (h.decode(ByteBuffer.wrap(theirs).order(ByteOrder.LITTLE_ENDIAN)) != Handshake.Outcome.DONE) {
+            throw new IOException("bad opening from the node: " + h.error());
+        }
+        return h.identity();
+    }
+
+    /** Encodes a REQUEST frame. */
+    static byte[] request(long id, int serviceId, int serverId, int method, long timeoutNs, byte[] payload) {
+        ByteBuffer b = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH + payload.length).order(ByteOrder.LITTLE_ENDIAN);
+        FrameLayout.putHeader(b, payload.length, dev.baton.spi.FrameType.REQUEST, 0, 0, id, serviceId, serverId,
+                method, timeoutNs);
+        b.put(payload);
+        return b.array();
+    }
+
+    void send(byte[] bytes) throws IOException {
+        out.write(bytes);
+    }
+
+    void flush() throws IOException {
+        out.flush();
+    }
+
+    /** Reads the next frame other than a keepalive PING (blocking up to the socket timeout). */
+    Frame read() throws IOException {
+        while (true) {
+            Frame f = readAny();
+            if (f.type() != dev.baton.spi.FrameType.PING) {
+                return f;
+            }
+        }
+    }
+
+    private Frame readAny() throws IOException {
+        byte[] h = new byte[FrameLayout.HEADER_LENGTH];
+        in.readFully(h);
+        ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
+        int length = b.getInt(FrameLayout.OFF_LENGTH);
+        byte[] payload = new byte[length];
+        in.readFully(payload);
+        return new Frame(b.get(FrameLayout.OFF_TYPE), Byte.toUnsignedInt(b.get(FrameLayout.OFF_FLAGS)),
+                Short.toUnsignedInt(b.getShort(FrameLayout.OFF_STATUS)), b.getLong(FrameLayout.OFF_REQUEST_ID), payload);
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
