@@ -1,4 +1,4 @@
-package dev.baton.accumulator.cli;
+package dev.baton.cli;
 
 import dev.baton.BatonException;
 import dev.baton.Node;
@@ -32,8 +32,9 @@ import java.util.concurrent.Callable;
  * averages; {@code count}, {@code total}, {@code mean}, {@code variance}, {@code min}, {@code max} for timers.
  * Non-finite numbers are JSON strings ({@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"}).
  *
- * <p>To add it to {@code bin/baton}: depend on {@code baton-accumulator} and list
- * {@code AccumulatorsCommand.class} among the subcommands; it only needs picocli on the class path.
+ * <p>It reads through the accumulators' public API only ({@link Accumulators#readAll(Node, Duration)},
+ * {@link Accumulators#SERVICE}, {@link AccumulatorValue}); it lives here, not in {@code baton-accumulator},
+ * so that the library needs no command-line parser and never ends a process.
  */
 @Command(name = "accumulators",
         mixinStandardHelpOptions = true,
@@ -42,7 +43,7 @@ import java.util.concurrent.Callable;
         footer = {
                 "  baton accumulators --master 127.0.0.1:9394          a table",
                 "  baton accumulators --master 127.0.0.1:9394 --json   JSON, for scripts"})
-public final class AccumulatorsCommand implements Callable<Integer> {
+final class AccumulatorsCommand implements Callable<Integer> {
 
     /** How long to wait for a server when none is registered at all: the cluster may be electing one. */
     private static final Duration NO_SERVER_WAIT = Duration.ofSeconds(2);
@@ -59,15 +60,6 @@ public final class AccumulatorsCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
             description = "How long to wait for the master and the server (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
-
-    /** A command to hand to picocli ({@code new CommandLine(new AccumulatorsCommand())}). */
-    public AccumulatorsCommand() {
-    }
-
-    /** Runs the command alone (the normal way is {@code bin/baton accumulators}). */
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new AccumulatorsCommand()).execute(args));
-    }
 
     @Override
     public Integer call() throws InterruptedException {
