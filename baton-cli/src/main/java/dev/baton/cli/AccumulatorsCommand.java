@@ -29,8 +29,8 @@ import java.util.concurrent.Callable;
  * {@code baton accumulators --master HOST:PORT [--json]}: joins the cluster as a short-lived node (it attaches
  * no accumulators, so it never hosts the server and is not waited for), reads every accumulator from the
  * server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
- * unreachable, no answer in time) throw {@link BatonException}, which picocli's execution-exception handler
- * reports.
+ * unreachable, no answer in time) throw {@link BatonException}, which {@code bin/baton} reports on one line of
+ * stderr with exit code 1.
  *
  * <p>Output: a table ({@code NAME TYPE VALUE}, sorted by name), or with {@code --json} one object
  * {@code {"accumulators": [...]}} whose entries have {@code name}, {@code type}, {@code rendered} and the
