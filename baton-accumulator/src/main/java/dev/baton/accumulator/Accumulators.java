@@ -5,7 +5,6 @@ import dev.baton.CallOptions;
 import dev.baton.Client;
 import dev.baton.Message;
 import dev.baton.Node;
-import dev.baton.Server;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
 
@@ -105,7 +104,6 @@ public final class Accumulators implements AutoCloseable {
     private final AtomicInteger errorCount = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     final Flusher flusher;
-    private Server peer;
 
     private Accumulators(Node node, AccumulatorOptions options) {
         this.node = node;
@@ -133,18 +131,9 @@ public final class Accumulators implements AutoCloseable {
         }
         Accumulators a = new Accumulators(node, options);
         try {
-            a.peer = node.newServer(Protocol.PEER_SERVICE)
-                    .blocking(Protocol.NOTIFY, a.flusher::onNotify)
-                    .blocking(Protocol.TAKEOVER, a.flusher::onTakeover)
-                    .start();
-            node.addMembershipListener(a.flusher);
             a.flusher.start();
             return a;
         } catch (RuntimeException e) {
-            node.removeMembershipListener(a.flusher);
-            if (a.peer != null) {
-                a.peer.close();
-            }
             ATTACHED.remove(node);
             throw e;
         }
@@ -436,12 +425,6 @@ public final class Accumulators implements AutoCloseable {
         try {
             flusher.close(options.closeTimeout());
         } finally {
-            node.removeMembershipListener(flusher);
-            try {
-                peer.close();
-            } catch (BatonException e) {
-                LOG.log(System.Logger.Level.DEBUG, "could not deregister the accumulator peer server: {0}", e.getMessage());
-            }
             ATTACHED.remove(node);
         }
     }

@@ -23,8 +23,11 @@
  *       {@code AggregatorType} and {@code Aggregators} (user-defined types), {@code ServerPlacement},
  *       {@code AccumulatorStats}.</li>
  *   <li>Package-private: {@code Cells} (the write path), {@code Partial} (partial aggregates and their
- *       encodings), {@code Flusher} (the node's agent: rounds, rebuild, election, hosting, hand-over),
- *       {@code AccumulatorServer}, {@code Protocol} (messages, with wire diagrams), {@code Wire}.</li>
+ *       encodings), {@code Flusher} (the node's background side: three {@code Duty} roles that a
+ *       {@code DutyRunner} drives on ONE flush thread: {@code FlushRounds} for rounds and rebuilds,
+ *       {@code ServerHosting} for election, hosting and hand-over, {@code PeerService} for the peer server),
+ *       {@code ServerWatch} (where the server is), {@code AccumulatorServer}, {@code Protocol} (messages, with
+ *       wire diagrams), {@code Wire}.</li>
  * </ul>
  */
 package dev.baton.accumulator;

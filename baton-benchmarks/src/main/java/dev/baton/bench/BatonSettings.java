@@ -1,10 +1,9 @@
 package dev.baton.bench;
 
+import com.google.gson.JsonObject;
 import dev.baton.NodeOptions;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The {@link NodeOptions} the harness changes for the Baton TCP system; null fields keep the defaults.
@@ -61,13 +60,13 @@ record BatonSettings(Duration ioSpin, Duration callerSpin) {
     }
 
     /** The effective values for the JSON document. */
-    Map<String, Object> toJson() {
+    JsonObject toJson() {
         NodeOptions o = effective();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("io_threads", o.ioThreads());
-        m.put("io_spin_ns", o.ioSpin().toNanos());
-        m.put("caller_spin_ns", o.callerSpin().toNanos());
-        m.put("node_options_defaults", ioSpin == null && callerSpin == null);
+        JsonObject m = new JsonObject();
+        m.addProperty("io_threads", o.ioThreads());
+        m.addProperty("io_spin_ns", o.ioSpin().toNanos());
+        m.addProperty("caller_spin_ns", o.callerSpin().toNanos());
+        m.addProperty("node_options_defaults", ioSpin == null && callerSpin == null);
         return m;
     }
 

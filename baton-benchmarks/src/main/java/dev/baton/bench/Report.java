@@ -1,16 +1,28 @@
 package dev.baton.bench;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** The end of a run: the table on the console and the {@code --json} document. */
 final class Report {
+
+    /** Indented two spaces, nulls kept (a result's {@code error}, numbers not measured). */
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping()
+            .create();
 
     private final Instant date;
     private final Duration warmup;
@@ -111,134 +123,89 @@ final class Report {
 
     /** The JSON document: environment, settings, workloads, and results by system, then workload. */
     String json() {
-        Map<String, Object> env = new LinkedHashMap<>();
-        env.put("date", date.toString());
-        env.put("java_version", System.getProperty("java.runtime.version"));
-        env.put("jvm", System.getProperty("java.vm.name") + ", " + System.getProperty("java.vm.vendor"));
-        env.put("cpus", Runtime.getRuntime().availableProcessors());
-        env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+        JsonObject env = new JsonObject();
+        env.addProperty("date", date.toString());
+        env.addProperty("java_version", System.getProperty("java.runtime.version"));
+        env.addProperty("jvm", System.getProperty("java.vm.name") + ", " + System.getProperty("java.vm.vendor"));
+        env.addProperty("cpus", Runtime.getRuntime().availableProcessors());
+        env.addProperty("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
-        env.put("jvm_flags", ServerProcess.jvmFlags());
-        env.put("load_average_start", loadAtStart);
-        env.put("load_average_end", loadAverage());
-        env.put("wait_mode", waitMode(busyPoll));
+        JsonArray flags = new JsonArray();
+        ServerProcess.jvmFlags().forEach(flags::add);
+        env.add("jvm_flags", flags);
+        env.add("load_average_start", number(loadAtStart));
+        env.add("load_average_end", number(loadAverage()));
+        env.addProperty("wait_mode", waitMode(busyPoll));
 
-        Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("warmup_s", warmup.toNanos() / 1e9);
-        settings.put("first_workload_warmup_s", warmup.toNanos() * BenchMain.FIRST_WARMUP_FACTOR / 1e9);
-        settings.put("duration_s", duration.toNanos() / 1e9);
-        settings.put("baton_tcp", baton.toJson());
-        settings.put("baton_inproc", BatonSettings.DEFAULTS.toJson());
+        JsonObject settings = new JsonObject();
+        settings.add("warmup_s", number(warmup.toNanos() / 1e9));
+        settings.add("first_workload_warmup_s", number(warmup.toNanos() * BenchMain.FIRST_WARMUP_FACTOR / 1e9));
+        settings.add("duration_s", number(duration.toNanos() / 1e9));
+        settings.add("baton_tcp", baton.toJson());
+        settings.add("baton_inproc", BatonSettings.DEFAULTS.toJson());
 
-        Map<String, Object> ws = new LinkedHashMap<>();
+        JsonObject ws = new JsonObject();
         for (Workload w : workloads) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("description", w.description);
-            m.put("payload_bytes", w.payloadBytes);
-            m.put("outstanding_per_thread", w.depth);
-            m.put("client_threads", w.threads);
-            m.put("server_nodes", w.servers);
-            ws.put(w.id, m);
+            JsonObject m = new JsonObject();
+            m.addProperty("description", w.description);
+            m.addProperty("payload_bytes", w.payloadBytes);
+            m.addProperty("outstanding_per_thread", w.depth);
+            m.addProperty("client_threads", w.threads);
+            m.addProperty("server_nodes", w.servers);
+            ws.add(w.id, m);
         }
 
-        Map<String, Object> bySystem = new LinkedHashMap<>();
+        JsonObject bySystem = new JsonObject();
         for (SystemKind s : systems) {
-            Map<String, Object> byWorkload = new LinkedHashMap<>();
+            JsonObject byWorkload = new JsonObject();
             for (Workload w : workloads) {
                 Result r = find(s, w);
-                if (r == null) {
-                    continue;
+                if (r != null) {
+                    byWorkload.add(w.id, json(r));
                 }
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("p50_us", r.p50Us());
-                m.put("p99_us", r.p99Us());
-                m.put("p999_us", r.p999Us());
-                m.put("calls_per_s", r.callsPerS());
-                m.put("mb_per_s", r.mbPerS());
-                m.put("alloc_bytes_per_call", r.allocBytesPerCall());
-                m.put("alloc_scope", r.allocScope());
-                m.put("calls", r.calls());
-                m.put("errors", r.errors());
-                m.put("measured_s", r.seconds());
-                m.put("error", r.error());
-                byWorkload.put(w.id, m);
             }
-            bySystem.put(s.id, byWorkload);
+            bySystem.add(s.id, byWorkload);
         }
 
-        Map<String, Object> systemsDoc = new LinkedHashMap<>();
+        JsonObject systemsDoc = new JsonObject();
         for (SystemKind s : systems) {
-            systemsDoc.put(s.id, s.description(busyPoll));
+            systemsDoc.addProperty(s.id, s.description(busyPoll));
         }
 
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("environment", env);
-        doc.put("settings", settings);
-        doc.put("systems", systemsDoc);
-        doc.put("workloads", ws);
-        doc.put("results", bySystem);
-        StringBuilder b = new StringBuilder();
-        write(b, doc, "");
-        return b.append('\n').toString();
+        JsonObject doc = new JsonObject();
+        doc.add("environment", env);
+        doc.add("settings", settings);
+        doc.add("systems", systemsDoc);
+        doc.add("workloads", ws);
+        doc.add("results", bySystem);
+        return GSON.toJson(doc) + "\n";
     }
 
-    private static void write(StringBuilder b, Object v, String indent) {
-        switch (v) {
-            case null -> b.append("null");
-            case Map<?, ?> m -> {
-                if (m.isEmpty()) {
-                    b.append("{}");
-                    return;
-                }
-                b.append("{\n");
-                String inner = indent + "  ";
-                int i = 0;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    b.append(inner);
-                    string(b, String.valueOf(e.getKey()));
-                    b.append(": ");
-                    write(b, e.getValue(), inner);
-                    b.append(++i < m.size() ? ",\n" : "\n");
-                }
-                b.append(indent).append('}');
-            }
-            case List<?> l -> {
-                b.append('[');
-                for (int i = 0; i < l.size(); i++) {
-                    if (i > 0) {
-                        b.append(", ");
-                    }
-                    write(b, l.get(i), indent);
-                }
-                b.append(']');
-            }
-            case Double d -> b.append(d.isNaN() || d.isInfinite() ? "null"
-                    : String.format(Locale.ROOT, "%.3f", d).replaceAll("\\.?0+$", ""));
-            case Number n -> b.append(n);
-            case Boolean bool -> b.append(bool);
-            default -> string(b, v.toString());
-        }
+    private static JsonObject json(Result r) {
+        JsonObject m = new JsonObject();
+        m.add("p50_us", number(r.p50Us()));
+        m.add("p99_us", number(r.p99Us()));
+        m.add("p999_us", number(r.p999Us()));
+        m.add("calls_per_s", number(r.callsPerS()));
+        m.add("mb_per_s", number(r.mbPerS()));
+        m.add("alloc_bytes_per_call", number(r.allocBytesPerCall()));
+        m.addProperty("alloc_scope", r.allocScope());
+        m.addProperty("calls", r.calls());
+        m.addProperty("errors", r.errors());
+        m.add("measured_s", number(r.seconds()));
+        m.addProperty("error", r.error());
+        return m;
     }
 
-    private static void string(StringBuilder b, String s) {
-        b.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
+    /**
+     * {@code d} with at most three decimals and no trailing zeros ({@code 41.3}, {@code 1200}); null when not
+     * measured, and for NaN and the infinities, which JSON has no numbers for.
+     */
+    static JsonElement number(Double d) {
+        if (d == null || d.isNaN() || d.isInfinite()) {
+            return JsonNull.INSTANCE;
         }
-        b.append('"');
+        BigDecimal rounded = BigDecimal.valueOf(d).setScale(3, RoundingMode.HALF_UP).stripTrailingZeros();
+        return new JsonPrimitive(rounded.scale() <= 0 ? rounded.toBigIntegerExact() : rounded);
     }
 }

@@ -17,8 +17,9 @@ import java.util.Properties;
 
 /**
  * {@code bin/baton}: the command line of Baton. Subcommands: {@code master} (the registry daemon),
- * {@code node} (a process that joins and serves the demo services) and {@code demo} (a master and several
- * nodes as child JVMs calling each other, with a latency table at the end).
+ * {@code node} (a process that joins and serves the demo services), {@code demo} (a master and several
+ * nodes as child JVMs calling each other, with a latency table at the end) and {@code accumulators} (the
+ * cluster's accumulator values).
  *
  * <p>Only {@link #main} ends the process; everything else returns an exit code, so the commands can be run
  * in process (tests do) through {@link #newCommandLine()}.
@@ -28,7 +29,7 @@ import java.util.Properties;
         versionProvider = BatonCli.Version.class,
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
         subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
-                dev.baton.accumulator.cli.AccumulatorsCommand.class, CommandLine.HelpCommand.class},
+                AccumulatorsCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton demo                        master + 3 nodes, all calling each other",

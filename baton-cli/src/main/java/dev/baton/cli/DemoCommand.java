@@ -1,5 +1,6 @@
 package dev.baton.cli;
 
+import dev.baton.process.ChildJvm;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -82,7 +83,8 @@ final class DemoCommand implements Callable<Integer> {
     Path logDir;
 
     private final List<ChildJvm> children = new CopyOnWriteArrayList<>();
-    private final BlockingQueue<ChildJvm.Event> events = new LinkedBlockingQueue<>();
+    /** Every child's output lines and ends, in one queue: the demo waits for whichever child speaks first. */
+    private final BlockingQueue<ChildJvm.Line> events = new LinkedBlockingQueue<>();
     /** Set when the JVM is exiting (signal): children ending then is expected, not a failure to explain. */
     private volatile boolean stopping;
 
@@ -110,13 +112,30 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Nodes first, so that they leave a master that is still there; then the master. */
+    /**
+     * Nodes first, so that they leave a master that is still there; then the master. Each: end of input (they
+     * run {@code --supervised} and exit 0), then SIGTERM, then SIGKILL, {@link #STOP_GRACE} apart.
+     */
     private void stopChildren(PrintWriter err) {
         List<ChildJvm> all = List.copyOf(children);
         if (all.size() > 1) {
-            ChildJvm.stopAll(all.subList(1, all.size()), STOP_GRACE, err);
+            ChildJvm.stopAll(all.subList(1, all.size()), note -> err.println("baton demo: " + note));
         }
-        ChildJvm.stopAll(all.subList(0, Math.min(1, all.size())), STOP_GRACE, err);
+        ChildJvm.stopAll(all.subList(0, Math.min(1, all.size())), note -> err.println("baton demo: " + note));
+        err.flush();
+    }
+
+    /**
+     * Starts {@code java <jvmOptions> -cp <this class path> dev.baton.cli.BatonCli <args>}, its output (stdout
+     * and stderr) to {@code log} and to {@link #events}. Not killed by the launcher's shutdown hook: the demo's
+     * own hook stops the children, nodes first, gently.
+     */
+    private ChildJvm startChild(String name, List<String> jvmOptions, List<String> args, Path log) throws IOException {
+        ChildJvm child = ChildJvm.builder(name, BatonCli.class).jvmOptions(jvmOptions).args(args).outputLog(log)
+                .lines(events).readerThreadName("baton-demo-" + name + "-output").stopGrace(STOP_GRACE, STOP_GRACE)
+                .killOnExit(false).start();
+        children.add(child);
+        return child;
     }
 
     private int run(PrintWriter out, Path logs) throws IOException, InterruptedException {
@@ -125,9 +144,8 @@ final class DemoCommand implements Callable<Integer> {
         long startNs = System.nanoTime();
         long deadline = startNs + TimeUnit.SECONDS.toNanos(timeoutSeconds);
 
-        ChildJvm master = ChildJvm.start("master", MASTER_JVM, List.of("master", "--port", "0", "--supervised"),
-                logs.resolve("master.log"), events);
-        children.add(master);
+        ChildJvm master = startChild("master", MASTER_JVM, List.of("master", "--port", "0", "--supervised"),
+                logs.resolve("master.log"));
         String masterAddress = awaitMaster(master, deadline);
         out.printf("  %-8s pid %-7d listening on %s%n", "master", master.pid(), masterAddress);
         out.flush();
@@ -147,7 +165,7 @@ final class DemoCommand implements Callable<Integer> {
             String name = "node-" + i;
             List<String> args = new ArrayList<>(List.of("node", "--name", name));
             args.addAll(nodeOptions);
-            children.add(ChildJvm.start(name, NODE_JVM, args, logs.resolve(name + ".log"), events));
+            startChild(name, NODE_JVM, args, logs.resolve(name + ".log"));
         }
         List<ChildJvm> nodeProcesses = children.subList(1, children.size());
         List<NodeReport> reports = awaitNodes(nodeProcesses, out, deadline);
@@ -179,11 +197,11 @@ final class DemoCommand implements Callable<Integer> {
 
     private String awaitMaster(ChildJvm master, long deadline) throws InterruptedException {
         while (true) {
-            ChildJvm.Event e = next(deadline, List.of(master), "the master to listen");
-            if (e.ended()) {
+            ChildJvm.Line e = next(deadline, List.of(master), "the master to listen");
+            if (e.isEnd()) {
                 throw failed(e.child(), "before it was listening");
             }
-            Matcher m = MASTER_READY.matcher(e.line());
+            Matcher m = MASTER_READY.matcher(e.text());
             if (m.matches()) {
                 return m.group(1);
             }
@@ -204,15 +222,15 @@ final class DemoCommand implements Callable<Integer> {
                     .filter(c -> ranks.size() < nodeProcesses.size() ? !ranks.containsKey(c) : !reports.containsKey(c))
                     .toList();
             String what = ranks.size() < nodeProcesses.size() ? "every node to join" : "every node's results";
-            ChildJvm.Event e = next(deadline, waiting, what);
+            ChildJvm.Line e = next(deadline, waiting, what);
             ChildJvm c = e.child();
-            if (e.ended()) {
+            if (e.isEnd()) {
                 if (c.name().equals("master") || !reports.containsKey(c)) {
                     throw failed(c, "while the demo was waiting for " + what);
                 }
                 continue;
             }
-            Matcher ready = NODE_READY.matcher(e.line());
+            Matcher ready = NODE_READY.matcher(e.text());
             if (ready.matches() && !ranks.containsKey(c)) {
                 ranks.put(c, Integer.parseInt(ready.group(1)));
                 out.printf("  %-8s pid %-7d rank %s, listening on %s%n", c.name(), c.pid(), ready.group(1),
@@ -225,8 +243,8 @@ final class DemoCommand implements Callable<Integer> {
                     out.flush();
                     deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
                 }
-            } else if (e.line().startsWith(NodeReport.PREFIX)) {
-                reports.put(c, parseReport(c, e.line()));
+            } else if (e.text().startsWith(NodeReport.PREFIX)) {
+                reports.put(c, parseReport(c, e.text()));
             }
         }
         return List.copyOf(reports.values());
@@ -248,9 +266,9 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The next line (or end of output) from any child; a timeout fails the demo naming those still awaited. */
-    private ChildJvm.Event next(long deadline, List<ChildJvm> awaited, String what) throws InterruptedException {
+    private ChildJvm.Line next(long deadline, List<ChildJvm> awaited, String what) throws InterruptedException {
         long left = deadline - System.nanoTime();
-        ChildJvm.Event e = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : events.poll();
+        ChildJvm.Line e = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : events.poll();
         if (e != null) {
             return e;
         }

@@ -1,5 +1,13 @@
 package dev.baton.cli;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
 import org.HdrHistogram.Histogram;
 
 import java.nio.ByteBuffer;
@@ -7,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.DataFormatException;
 
 /**
@@ -30,6 +37,9 @@ record NodeReport(int rank, String name, List<Integer> targets, int callsPerTarg
                   int warmupCalls, long elapsedNs, List<Row> rows) {
 
     static final String PREFIX = "RESULT ";
+    /** Compact, nulls kept ({@code first_error}), strict when reading: a node's line is taken as it is or refused. */
+    private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping()
+            .setStrictness(Strictness.STRICT).create();
 
     NodeReport {
         targets = List.copyOf(targets);
@@ -65,50 +75,59 @@ record NodeReport(int rank, String name, List<Integer> targets, int callsPerTarg
 
     /** The {@code RESULT} line, without a line terminator. */
     String toLine() {
-        StringBuilder b = new StringBuilder(PREFIX).append('{')
-                .append("\"rank\":").append(rank)
-                .append(",\"name\":").append(Json.quote(name))
-                .append(",\"targets\":").append(targets.toString().replace(" ", ""))
-                .append(",\"calls_per_target\":").append(callsPerTarget)
-                .append(",\"payload\":").append(payloadBytes)
-                .append(",\"warmup\":").append(warmupCalls)
-                .append(",\"elapsed_ns\":").append(elapsedNs)
-                .append(",\"rows\":[");
-        for (int i = 0; i < rows.size(); i++) {
-            Row r = rows.get(i);
-            b.append(i == 0 ? "" : ",").append('{')
-                    .append("\"service\":").append(Json.quote(r.service()))
-                    .append(",\"calls\":").append(r.calls())
-                    .append(",\"errors\":").append(r.errors())
-                    .append(",\"p50_us\":").append(round(r.p50Us()))
-                    .append(",\"p99_us\":").append(round(r.p99Us()))
-                    .append(",\"elapsed_ns\":").append(r.elapsedNs())
-                    .append(",\"calls_per_s\":").append(round(r.callsPerSecond()))
-                    .append(",\"first_error\":").append(Json.quote(r.firstError()))
-                    .append(",\"histogram\":").append(Json.quote(encode(r.latencyNs())))
-                    .append('}');
+        JsonObject o = new JsonObject();
+        o.addProperty("rank", rank);
+        o.addProperty("name", name);
+        JsonArray t = new JsonArray();
+        targets.forEach(t::add);
+        o.add("targets", t);
+        o.addProperty("calls_per_target", callsPerTarget);
+        o.addProperty("payload", payloadBytes);
+        o.addProperty("warmup", warmupCalls);
+        o.addProperty("elapsed_ns", elapsedNs);
+        JsonArray rowsJson = new JsonArray();
+        for (Row r : rows) {
+            JsonObject row = new JsonObject();
+            row.addProperty("service", r.service());
+            row.addProperty("calls", r.calls());
+            row.addProperty("errors", r.errors());
+            row.addProperty("p50_us", round(r.p50Us()));
+            row.addProperty("p99_us", round(r.p99Us()));
+            row.addProperty("elapsed_ns", r.elapsedNs());
+            row.addProperty("calls_per_s", round(r.callsPerSecond()));
+            row.addProperty("first_error", r.firstError());
+            row.addProperty("histogram", encode(r.latencyNs()));
+            rowsJson.add(row);
         }
-        return b.append("]}").toString();
+        o.add("rows", rowsJson);
+        return PREFIX + GSON.toJson(o);
     }
 
     /** Parses a {@code RESULT} line (with or without its prefix); {@link IllegalArgumentException} if malformed. */
     static NodeReport parse(String line) {
         String json = line.startsWith(PREFIX) ? line.substring(PREFIX.length()) : line;
+        JsonObject o;
         try {
-            Map<String, Object> o = Json.object(Json.parse(json), "RESULT");
-            List<Row> rows = new ArrayList<>();
-            for (Object item : list(o, "rows")) {
-                Map<String, Object> r = Json.object(item, "row");
-                rows.add(new Row(string(r, "service"), number(r, "calls"), number(r, "errors"),
-                        number(r, "elapsed_ns"), (String) r.get("first_error"), decode(string(r, "histogram"))));
-            }
-            List<Integer> targets = list(o, "targets").stream().map(t -> ((Number) t).intValue()).toList();
-            return new NodeReport((int) number(o, "rank"), string(o, "name"), targets,
-                    (int) number(o, "calls_per_target"), (int) number(o, "payload"), (int) number(o, "warmup"),
-                    number(o, "elapsed_ns"), rows);
-        } catch (ClassCastException | NullPointerException e) {
-            throw new IllegalArgumentException("malformed RESULT line: " + e.getMessage(), e);
+            o = GSON.fromJson(json, JsonObject.class);
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException("malformed RESULT line, not JSON: " + e.getMessage(), e);
         }
+        if (o == null) {
+            throw new IllegalArgumentException("malformed RESULT line: empty");
+        }
+        List<Row> rows = new ArrayList<>();
+        for (JsonElement item : array(o, "rows")) {
+            JsonObject r = object(item, "row");
+            rows.add(new Row(string(r, "service"), number(r, "calls"), number(r, "errors"),
+                    number(r, "elapsed_ns"), optionalString(r, "first_error"), decode(string(r, "histogram"))));
+        }
+        List<Integer> targets = new ArrayList<>();
+        for (JsonElement t : array(o, "targets")) {
+            targets.add((int) number(t, "targets[]"));
+        }
+        return new NodeReport((int) number(o, "rank"), string(o, "name"), targets,
+                (int) number(o, "calls_per_target"), (int) number(o, "payload"), (int) number(o, "warmup"),
+                number(o, "elapsed_ns"), rows);
     }
 
     private static double round(double v) {
@@ -129,24 +148,39 @@ record NodeReport(int rank, String name, List<Integer> targets, int callsPerTarg
         }
     }
 
-    private static long number(Map<String, Object> o, String key) {
-        if (o.get(key) instanceof Number n) {
-            return n.longValue();
-        }
-        throw new IllegalArgumentException("RESULT: '" + key + "' must be a number, was " + o.get(key));
+    private static long number(JsonObject o, String key) {
+        return number(o.get(key), key);
     }
 
-    private static String string(Map<String, Object> o, String key) {
-        if (o.get(key) instanceof String s) {
-            return s;
+    private static long number(JsonElement e, String what) {
+        if (e instanceof JsonPrimitive p && p.isNumber()) {
+            return p.getAsLong();
+        }
+        throw new IllegalArgumentException("RESULT: '" + what + "' must be a number, was " + e);
+    }
+
+    private static String string(JsonObject o, String key) {
+        if (o.get(key) instanceof JsonPrimitive p && p.isString()) {
+            return p.getAsString();
         }
         throw new IllegalArgumentException("RESULT: '" + key + "' must be a string, was " + o.get(key));
     }
 
-    private static List<?> list(Map<String, Object> o, String key) {
-        if (o.get(key) instanceof List<?> l) {
-            return l;
+    private static String optionalString(JsonObject o, String key) {
+        return o.get(key) == null || o.get(key).isJsonNull() ? null : string(o, key);
+    }
+
+    private static JsonArray array(JsonObject o, String key) {
+        if (o.get(key) instanceof JsonArray a) {
+            return a;
         }
         throw new IllegalArgumentException("RESULT: '" + key + "' must be an array, was " + o.get(key));
+    }
+
+    private static JsonObject object(JsonElement e, String what) {
+        if (e instanceof JsonObject o) {
+            return o;
+        }
+        throw new IllegalArgumentException("RESULT: '" + what + "' must be an object, was " + e);
     }
 }

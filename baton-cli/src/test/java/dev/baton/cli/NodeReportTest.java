@@ -1,13 +1,15 @@
 package dev.baton.cli;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,9 +47,21 @@ class NodeReportTest {
         assertEquals(1, row.errors());
         assertEquals(4, row.latencyNs().getTotalCount());
         assertEquals(sent.rows().getFirst().p99Us(), row.p99Us(), 0.0);
-        Map<String, Object> json = Json.object(Json.parse(line.substring(NodeReport.PREFIX.length())), "line");
-        assertEquals(4.0, ((Number) Json.object(((List<?>) json.get("rows")).getFirst(), "row").get("calls_per_s"))
-                .doubleValue(), 0.0);
+        JsonObject json = JsonParser.parseString(line.substring(NodeReport.PREFIX.length())).getAsJsonObject();
+        JsonObject jsonRow = json.getAsJsonArray("rows").get(0).getAsJsonObject();
+        assertEquals(4.0, jsonRow.get("calls_per_s").getAsDouble(), 0.0);
+        assertEquals(List.of("rank", "name", "targets", "calls_per_target", "payload", "warmup", "elapsed_ns", "rows"),
+                List.copyOf(json.keySet()));
+        assertEquals(List.of("service", "calls", "errors", "p50_us", "p99_us", "elapsed_ns", "calls_per_s",
+                "first_error", "histogram"), List.copyOf(jsonRow.keySet()));
+    }
+
+    @Test
+    void aRowWithoutErrorsCarriesANullFirstError() {
+        String line = report(1, 2, 0, null, 5_000, 6_000).toLine();
+
+        assertTrue(line.contains("\"first_error\":null,"), line);
+        assertNull(NodeReport.parse(line).rows().getFirst().firstError());
     }
 
     @Test

@@ -1,5 +1,10 @@
-package dev.baton.accumulator.cli;
+package dev.baton.cli;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 import dev.baton.BatonException;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
@@ -17,14 +22,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 
 /**
  * {@code baton accumulators --master HOST:PORT [--json]}: joins the cluster as a short-lived node (it attaches
  * no accumulators, so it never hosts the server and is not waited for), reads every accumulator from the
  * server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
- * unreachable, no answer in time) throw {@link BatonException}, which picocli's execution-exception handler
- * reports.
+ * unreachable, no answer in time) throw {@link BatonException}, which {@code bin/baton} reports on one line of
+ * stderr with exit code 1.
  *
  * <p>Output: a table ({@code NAME TYPE VALUE}, sorted by name), or with {@code --json} one object
  * {@code {"accumulators": [...]}} whose entries have {@code name}, {@code type}, {@code rendered} and the
@@ -32,8 +38,9 @@ import java.util.concurrent.Callable;
  * averages; {@code count}, {@code total}, {@code mean}, {@code variance}, {@code min}, {@code max} for timers.
  * Non-finite numbers are JSON strings ({@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"}).
  *
- * <p>To add it to {@code bin/baton}: depend on {@code baton-accumulator} and list
- * {@code AccumulatorsCommand.class} among the subcommands; it only needs picocli on the class path.
+ * <p>It reads through the accumulators' public API only ({@link Accumulators#readAll(Node, Duration)},
+ * {@link Accumulators#SERVICE}, {@link AccumulatorValue}); it lives here, not in {@code baton-accumulator},
+ * so that the library needs no command-line parser and never ends a process.
  */
 @Command(name = "accumulators",
         mixinStandardHelpOptions = true,
@@ -42,10 +49,12 @@ import java.util.concurrent.Callable;
         footer = {
                 "  baton accumulators --master 127.0.0.1:9394          a table",
                 "  baton accumulators --master 127.0.0.1:9394 --json   JSON, for scripts"})
-public final class AccumulatorsCommand implements Callable<Integer> {
+final class AccumulatorsCommand implements Callable<Integer> {
 
     /** How long to wait for a server when none is registered at all: the cluster may be electing one. */
     private static final Duration NO_SERVER_WAIT = Duration.ofSeconds(2);
+    /** Nulls written (a timer's min and max when empty), and '=' or '<' in a rendering left as they are. */
+    private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
 
     @Spec
     CommandSpec spec;
@@ -59,15 +68,6 @@ public final class AccumulatorsCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
             description = "How long to wait for the master and the server (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
-
-    /** A command to hand to picocli ({@code new CommandLine(new AccumulatorsCommand())}). */
-    public AccumulatorsCommand() {
-    }
-
-    /** Runs the command alone (the normal way is {@code bin/baton accumulators}). */
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new AccumulatorsCommand()).execute(args));
-    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -131,63 +131,57 @@ public final class AccumulatorsCommand implements Callable<Integer> {
         return s + " ".repeat(width - s.length());
     }
 
-    /** The values as one JSON object (see the class comment). */
+    /**
+     * The values as one JSON object (see the class comment), one accumulator per line: {@code {"accumulators":[},
+     * then each entry as compact JSON on a line of its own, then {@code ]}}.
+     */
     static String toJson(Map<String, AccumulatorValue> values) {
-        StringBuilder b = new StringBuilder("{\"accumulators\":[");
-        boolean first = true;
-        for (AccumulatorValue v : values.values()) {
-            b.append(first ? "\n  " : ",\n  ");
-            first = false;
-            b.append("{\"name\":").append(quote(v.name())).append(",\"type\":").append(quote(v.type()));
-            switch (v) {
-                case AccumulatorValue.LongValue l -> b.append(",\"value\":").append(l.value());
-                case AccumulatorValue.DoubleValue d -> b.append(",\"value\":").append(number(d.value()));
-                case AccumulatorValue.Average a -> b.append(",\"count\":").append(a.count())
-                        .append(",\"sum\":").append(number(a.sum())).append(",\"mean\":").append(number(a.mean()));
-                case AccumulatorValue.Timer t -> b.append(",\"count\":").append(t.count())
-                        .append(",\"total\":").append(number(t.total())).append(",\"mean\":").append(number(t.mean()))
-                        .append(",\"variance\":").append(number(t.variance()))
-                        .append(",\"min\":").append(t.count() == 0 ? "null" : Long.toString(t.min()))
-                        .append(",\"max\":").append(t.count() == 0 ? "null" : Long.toString(t.max()));
-                case AccumulatorValue.Custom c -> {
-                    // Only the rendering: the state's bytes mean something to the type's code only.
-                }
-            }
-            b.append(",\"rendered\":").append(quote(v.render())).append('}');
+        if (values.isEmpty()) {
+            return "{\"accumulators\":[]}\n";
         }
-        b.append(first ? "]}\n" : "\n]}\n");
-        return b.toString();
+        StringJoiner entries = new StringJoiner(",\n  ", "{\"accumulators\":[\n  ", "\n]}\n");
+        for (AccumulatorValue v : values.values()) {
+            entries.add(GSON.toJson(toJsonObject(v)));
+        }
+        return entries.toString();
     }
 
-    private static String number(double d) {
+    private static JsonObject toJsonObject(AccumulatorValue v) {
+        JsonObject o = new JsonObject();
+        o.addProperty("name", v.name());
+        o.addProperty("type", v.type());
+        switch (v) {
+            case AccumulatorValue.LongValue l -> o.addProperty("value", l.value());
+            case AccumulatorValue.DoubleValue d -> o.add("value", number(d.value()));
+            case AccumulatorValue.Average a -> {
+                o.addProperty("count", a.count());
+                o.add("sum", number(a.sum()));
+                o.add("mean", number(a.mean()));
+            }
+            case AccumulatorValue.Timer t -> {
+                o.addProperty("count", t.count());
+                o.add("total", number(t.total()));
+                o.add("mean", number(t.mean()));
+                o.add("variance", number(t.variance()));
+                o.add("min", t.count() == 0 ? JsonNull.INSTANCE : new JsonPrimitive(t.min()));
+                o.add("max", t.count() == 0 ? JsonNull.INSTANCE : new JsonPrimitive(t.max()));
+            }
+            case AccumulatorValue.Custom c -> {
+                // Only the rendering: the state's bytes mean something to the type's code only.
+            }
+        }
+        o.addProperty("rendered", v.render());
+        return o;
+    }
+
+    /** A finite number as a JSON number; NaN and the infinities, which JSON has no numbers for, as strings. */
+    private static JsonPrimitive number(double d) {
         if (Double.isNaN(d)) {
-            return "\"NaN\"";
+            return new JsonPrimitive("NaN");
         }
         if (Double.isInfinite(d)) {
-            return d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+            return new JsonPrimitive(d > 0 ? "Infinity" : "-Infinity");
         }
-        return Double.toString(d);
-    }
-
-    static String quote(String s) {
-        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
+        return new JsonPrimitive(d);
     }
 }

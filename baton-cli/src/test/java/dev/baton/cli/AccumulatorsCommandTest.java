@@ -1,4 +1,4 @@
-package dev.baton.accumulator.cli;
+package dev.baton.cli;
 
 import dev.baton.Master;
 import dev.baton.Node;
@@ -112,6 +112,28 @@ class AccumulatorsCommandTest {
         Run r = run("--master", "127.0.0.1:" + port, "--timeout", "2");
         assertNotEquals(0, r.exitCode());
         assertTrue(r.err().contains("127.0.0.1:" + port), r.err());
+    }
+
+    @Test
+    void theBatonCommandLineRunsItAndReportsAFailureOnOneLine() throws Exception {
+        try (Master master = Master.start(0)) {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int code = BatonCli.newCommandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                    .execute("accumulators", "--master", hostPort(master.address()));
+            assertEquals(0, code, err::toString);
+            assertEquals("no accumulators\n", out.toString());
+        }
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        StringWriter err = new StringWriter();
+        int code = BatonCli.newCommandLine().setErr(new PrintWriter(err, true))
+                .execute("accumulators", "--master", "127.0.0.1:" + port, "--timeout", "2");
+        assertEquals(1, code, err::toString);
+        assertTrue(err.toString().startsWith("baton accumulators: ") && err.toString().contains("127.0.0.1:" + port)
+                && err.toString().strip().lines().count() == 1, err::toString);
     }
 
     @Test

@@ -1,2 +1,0 @@
-/** The {@code bin/baton accumulators} command. */
-package dev.baton.accumulator.cli;
