@@ -1,5 +1,6 @@
 package dev.baton;
 
+import dev.baton.spi.BatonProvider;
 import dev.baton.spi.RegistryFactory;
 
 import java.net.InetSocketAddress;
@@ -38,7 +39,7 @@ public interface Master extends AutoCloseable {
 
     /** Starts a master as {@code options} say; throws {@link java.io.UncheckedIOException} if it cannot listen. */
     static Master start(MasterOptions options) {
-        return Providers.get().startMaster(options);
+        return BatonProvider.get().startMaster(options);
     }
 
     /**
@@ -46,7 +47,7 @@ public interface Master extends AutoCloseable {
      * sets, for code that works with {@link RegistryFactory registry factories} (a registry conformance test, say).
      */
     static RegistryFactory registry(InetSocketAddress master) {
-        return Providers.get().masterRegistry(master);
+        return BatonProvider.get().masterRegistry(master);
     }
 
     /** The address nodes connect to. */

@@ -1,5 +1,6 @@
 package dev.baton;
 
+import dev.baton.spi.BatonProvider;
 
 import java.net.InetSocketAddress;
 
@@ -29,7 +30,7 @@ public interface Node extends AutoCloseable {
 
     /** Starts a node and joins the cluster; blocks until it has a rank (or throws {@link BatonException}). */
     static Node join(NodeOptions options) {
-        return Providers.get().join(options);
+        return BatonProvider.get().join(options);
     }
 
     /** The global rank: 0, 1, 2, ... in join order. */

@@ -48,6 +48,11 @@ public final class DefaultProvider implements BatonProvider {
     }
 
     @Override
+    public TransportFactory tcpTransport() {
+        return TcpTransport.factory();
+    }
+
+    @Override
     public RegistryFactory masterRegistry(InetSocketAddress master) {
         return context -> new MasterRegistry(master, context.transports());
     }

@@ -6,6 +6,7 @@ import dev.baton.Node;
 import dev.baton.NodeOptions;
 
 import java.net.InetSocketAddress;
+import java.util.ServiceLoader;
 
 /**
  * The implementation behind {@link Node#join}, {@link Master#start} and {@link Master#registry}, found once with
@@ -13,6 +14,11 @@ import java.net.InetSocketAddress;
  * transport and the master's registry, in that one place); the public API never refers to it directly.
  */
 public interface BatonProvider {
+
+    /** The implementation, found once. */
+    static BatonProvider get() {
+        return Holder.PROVIDER;
+    }
 
     /** Starts a node and joins its cluster (see {@link Node#join}). */
     Node join(NodeOptions options);
@@ -22,4 +28,19 @@ public interface BatonProvider {
 
     /** The registry of a node that joins through the master at {@code master}. */
     RegistryFactory masterRegistry(InetSocketAddress master);
+
+    /** Baton's TCP transport, the default of nodes and masters. */
+    TransportFactory tcpTransport();
+
+    /** Loads the provider on first use. */
+    final class Holder {
+        private static final BatonProvider PROVIDER = ServiceLoader.load(BatonProvider.class,
+                        BatonProvider.class.getClassLoader())
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no Baton implementation found: baton-core's "
+                        + "META-INF/services/dev.baton.spi.BatonProvider (or its module's 'provides') is missing"));
+
+        private Holder() {
+        }
+    }
 }
