@@ -5,15 +5,16 @@ import java.lang.invoke.VarHandle;
 
 /**
  * A bounded pool of reusable objects: the call records, message shells and buffers that keep the call path
- * free of garbage, for the runtime and for transports that want the same. {@link #poll()} returns null when the pool has nothing at hand (the caller allocates);
- * {@link #offer} drops the object (to the garbage collector) when the pool is full, so the pool never holds
- * more than its capacity.
+ * free of garbage, for the runtime and for transports that want the same. {@link #poll()} returns null when the
+ * pool has nothing at hand (the caller allocates); {@link #offer} drops the object (to the garbage collector)
+ * when the pool is full, so the pool never holds more than its capacity.
  *
- * <p>Thread-safe. The pool is striped: each thread uses the stack its id hashes to, under that stack's
- * try-lock, so threads that call at once (four caller threads of one node, say) rarely meet on one; an
- * object is mostly taken and given back by the same thread, so its stack is also where it is looked for. A
- * thread whose stack is empty (or full) tries the next one before it gives up. Up to 8 stripes share the
- * capacity (fewer for a small pool), so the pool never holds more than its capacity.
+ * <p>Thread-safe. The pool is striped: each thread uses the stack its id hashes to ({@link #homeStripe()}),
+ * under that stack's try-lock, so threads that call at once (four caller threads of one node, say) rarely meet
+ * on one. An object that one thread takes and another gives back (a call record a caller takes and the I/O
+ * thread releases after the response) goes back to the taker's stripe ({@link #offer(Object, int)}), where the
+ * taker looks first; a thread whose stripe is empty (or full) tries the others before it gives up. Up to 8
+ * stripes share the capacity (fewer for a small pool), so the pool never holds more than its capacity.
  */
 public final class ObjectPool<T> {
 
@@ -34,21 +35,35 @@ public final class ObjectPool<T> {
         }
     }
 
-    /** A pooled object, or null when there is none at hand. */
+    /** A pooled object, or null when there is none at hand. Looks in the calling thread's stripe first. */
     @SuppressWarnings("unchecked")
     public T poll() {
-        int i = home();
-        Object o = stripes[i].poll();
-        if (o == null) {
-            o = stripes[(i + 1) & mask].poll();
+        int home = homeStripe();
+        for (int k = 0; k <= mask; k++) {
+            Object o = stripes[(home + k) & mask].poll();
+            if (o != null) {
+                return (T) o;
+            }
         }
-        return (T) o;
+        return null;
     }
 
-    /** Gives {@code item} back; false (and the item is left to the garbage collector) when the pool is full. */
+    /** Gives {@code item} back to the calling thread's stripe (or another with room). */
     public boolean offer(T item) {
-        int i = home();
-        return stripes[i].offer(item) || stripes[(i + 1) & mask].offer(item);
+        return offer(item, homeStripe());
+    }
+
+    /**
+     * Gives {@code item} back to stripe {@code stripe} (the {@link #homeStripe()} of the thread that will take it
+     * again), or another with room; false (and the item is left to the garbage collector) when the pool is full.
+     */
+    public boolean offer(T item, int stripe) {
+        for (int k = 0; k <= mask; k++) {
+            if (stripes[(stripe + k) & mask].offer(item)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** How many objects the pool holds now. */
@@ -60,7 +75,8 @@ public final class ObjectPool<T> {
         return n;
     }
 
-    private int home() {
+    /** The stripe the calling thread takes from and gives back to. */
+    public int homeStripe() {
         long id = Thread.currentThread().threadId();
         return (int) (id ^ (id >>> 3)) & mask;
     }

@@ -40,8 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ul>
  * {@code *Call} blocks in {@link Client#call(int, ByteBuffer)} (the caller owns the response);
  * {@code *Listener} calls with a {@link ResponseListener} (the allocation-free API) and waits by spinning;
- * {@code tcpPipelined64} keeps 64 listener calls in flight and reports the time per call. All use
- * {@link NodeOptions} defaults.
+ * {@code tcpPipelined16} and {@code tcpPipelined64} keep 16 and 64 listener calls in flight and report the time
+ * (and allocation) per call. All use {@link NodeOptions} defaults.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -111,6 +111,12 @@ public class CallBenchmark {
     @Benchmark
     public int tcpListener() {
         return countdown.run(overTcp, request, 1);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(16)
+    public int tcpPipelined16() {
+        return countdown.run(overTcp, request, 16);
     }
 
     @Benchmark

@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntPredicate;
 
 /**
  * Sends calls: creates each {@link PendingCall}, has {@link CallRouter} pick its server, and hands it over, in
@@ -42,6 +43,8 @@ final class CallSender implements CallHost {
     private final AtomicLong requestIds = new AtomicLong();
     private final AtomicInteger callsInFlight = new AtomicInteger();
     private final ObjectPool<PendingCall> callPool = new ObjectPool<>(4096);
+    /** Whether a rank may be called now; one instance (a method reference made per call would be garbage). */
+    private final IntPredicate reachable;
     /** Failures the timer claimed this round, delivered together on the handler executor (timer thread only). */
     private PendingCall deliveries;
 
@@ -53,6 +56,7 @@ final class CallSender implements CallHost {
         this.timer = timer;
         this.defaultTimeoutNs = node.options().defaultTimeout().toNanos();
         this.maxMessageSize = node.options().maxMessageSize();
+        this.reachable = peers::available;
     }
 
     /** The round-robin cursor of {@code service}, shared by every client of it on this node. */
@@ -76,7 +80,8 @@ final class CallSender implements CallHost {
         if (call == null) {
             call = new PendingCall(this);
         }
-        call.init(service, opts, method, request, requestIds.incrementAndGet(), now + timeoutNs, mode, listener);
+        call.init(service, opts, method, request, requestIds.incrementAndGet(), now + timeoutNs, mode, listener,
+                callPool.homeStripe());
         counters.callStarted();
         callsInFlight.incrementAndGet();
         if (node.isClosed()) {
@@ -105,7 +110,7 @@ final class CallSender implements CallHost {
     /** The server for the call's next attempt, or null; see {@link CallRouter}. */
     private ServerInfo choose(PendingCall call, AtomicInteger cursor, boolean strictAvoid) {
         return CallRouter.route(peers.membership(), call.service(), call.options(), call.lastRank(), strictAvoid,
-                node.rank(), peers::available, cursor);
+                node.rank(), reachable, cursor);
     }
 
     /** Sends the attempt to {@code target}: in process, or over the peer's connection. */
@@ -315,7 +320,7 @@ final class CallSender implements CallHost {
 
     @Override
     public void recycle(PendingCall call) {
-        callPool.offer(call);
+        callPool.offer(call, call.poolStripe());     // back where its next starter (this call's) looks
     }
 
     @Override

@@ -167,9 +167,14 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         }
     }
 
+    /** A served-call record, which goes back to this thread's pool stripe when the call is recycled. */
     private ServerCallImpl serverCall() {
         ServerCallImpl sc = serverCallPool.poll();
-        return sc != null ? sc : new ServerCallImpl(this);
+        if (sc == null) {
+            sc = new ServerCallImpl(this);
+        }
+        sc.poolStripe(serverCallPool.homeStripe());
+        return sc;
     }
 
     @Override
@@ -206,7 +211,7 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
 
     @Override
     public void recycle(ServerCallImpl call) {
-        serverCallPool.offer(call);
+        serverCallPool.offer(call, call.poolStripe());
     }
 
     @Override

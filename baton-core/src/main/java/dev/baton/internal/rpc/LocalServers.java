@@ -7,10 +7,10 @@ import dev.baton.spi.Registry;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -25,31 +25,51 @@ import java.util.function.Function;
  */
 final class LocalServers {
 
-    /** The servers of one service hosted here. */
+    /**
+     * The servers of one service hosted here: an array replaced on every change (copy on write), so a request
+     * looks its server up by index, allocating nothing (an iterator per lookup would be garbage per call).
+     */
     private static final class Service {
-        final CopyOnWriteArrayList<ServerImpl> servers = new CopyOnWriteArrayList<>();
-        final AtomicInteger cursor = new AtomicInteger();
+        private static final ServerImpl[] NONE = new ServerImpl[0];
+        private volatile ServerImpl[] servers = NONE;
+        private final AtomicInteger cursor = new AtomicInteger();
+
+        synchronized void add(ServerImpl s) {
+            ServerImpl[] now = Arrays.copyOf(servers, servers.length + 1);
+            now[now.length - 1] = s;
+            servers = now;
+        }
+
+        synchronized void remove(ServerImpl s) {
+            ServerImpl[] now = servers;
+            for (int i = 0; i < now.length; i++) {
+                if (now[i] == s) {
+                    ServerImpl[] fewer = new ServerImpl[now.length - 1];
+                    System.arraycopy(now, 0, fewer, 0, i);
+                    System.arraycopy(now, i + 1, fewer, i, now.length - i - 1);
+                    servers = fewer;
+                    return;
+                }
+            }
+        }
+
+        ServerImpl[] all() {
+            return servers;
+        }
 
         ServerImpl byId(int serverId) {
-            for (ServerImpl s : servers) {
-                if (s.serverId() == serverId) {
-                    return s;
+            ServerImpl[] now = servers;
+            for (int i = 0; i < now.length; i++) {
+                if (now[i].serverId() == serverId) {
+                    return now[i];
                 }
             }
             return null;
         }
 
         ServerImpl next() {
-            List<ServerImpl> list = servers;
-            int n = list.size();
-            if (n == 0) {
-                return null;
-            }
-            try {
-                return list.get(Math.floorMod(cursor.getAndIncrement(), n));
-            } catch (IndexOutOfBoundsException e) {
-                return list.isEmpty() ? null : list.get(0);    // a server left between size() and get()
-            }
+            ServerImpl[] now = servers;
+            return now.length == 0 ? null : now[Math.floorMod(cursor.getAndIncrement(), now.length)];
         }
     }
 
@@ -69,7 +89,7 @@ final class LocalServers {
         try {
             ServerInfo info = registry.registerServer(service, serverId, timeout);
             ServerImpl server = create.apply(info);
-            services.computeIfAbsent(info.serviceId(), id -> new Service()).servers.add(server);
+            services.computeIfAbsent(info.serviceId(), id -> new Service()).add(server);
             return server;
         } finally {
             registrationsInFlight.decrementAndGet();
@@ -81,7 +101,7 @@ final class LocalServers {
     List<ServerImpl> all() {
         List<ServerImpl> out = new ArrayList<>();
         for (Service s : services.values()) {
-            out.addAll(s.servers);
+            out.addAll(Arrays.asList(s.all()));
         }
         return out;
     }
@@ -89,7 +109,7 @@ final class LocalServers {
     void remove(ServerImpl server) {
         Service s = services.get(server.serviceId());
         if (s != null) {
-            s.servers.remove(server);
+            s.remove(server);
         }
     }
 

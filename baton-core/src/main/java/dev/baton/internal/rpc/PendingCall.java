@@ -84,6 +84,7 @@ final class PendingCall extends OutboundFrame {
     /** Rank it was last sent to (so a re-route avoids it). */
     private volatile int lastRank = -1;
     private int attempts;
+    private int poolStripe;
 
     // The outcome, for BLOCKING and ONE_WAY: written before `delivered`, read after it.
     private Message result;
@@ -101,7 +102,8 @@ final class PendingCall extends OutboundFrame {
 
     /** Sets the call up for one use; it starts with two references, the owner's and the starter's. */
     PendingCall init(String service, CallOptions options, int method, ByteBuffer request, long requestId,
-                     long deadlineNanos, int mode, ResponseListener listener) {
+                     long deadlineNanos, int mode, ResponseListener listener, int poolStripe) {
+        this.poolStripe = poolStripe;
         this.service = service;
         this.options = options;
         this.method = method;
@@ -129,6 +131,11 @@ final class PendingCall extends OutboundFrame {
     }
 
     // ================================================================== what the sender reads
+
+    /** The pool stripe of the thread that started the call: the record goes back there. */
+    int poolStripe() {
+        return poolStripe;
+    }
 
     String service() {
         return service;

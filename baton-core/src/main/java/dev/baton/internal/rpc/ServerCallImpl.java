@@ -71,6 +71,7 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     private volatile int answered;
     private volatile int refs;
     private volatile int slot;
+    private int poolStripe;
 
     ServerCallImpl(ServingHost host) {
         this.host = host;
@@ -99,6 +100,15 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         this.refs = 2;
         this.answered = 0;      // last: a volatile write that publishes the rest
         return this;
+    }
+
+    /** The pool stripe of the thread that took this record: it goes back there. Set before {@link #init}. */
+    void poolStripe(int stripe) {
+        this.poolStripe = stripe;
+    }
+
+    int poolStripe() {
+        return poolStripe;
     }
 
     /** Takes a reference; only while one is held (or under the serving table's lock, where the call still is). */
