@@ -12,9 +12,11 @@ import java.util.Objects;
  *   <li>{@code timeout}: the deadline is the call's start plus this; a default applies ({@link NodeOptions}).</li>
  *   <li>{@code serverId}: call exactly this server of the service ({@code -1}: any server, load-balanced).</li>
  *   <li>{@code rank}: call the service's server on the node with this rank ({@code -1}: any node).</li>
- *   <li>{@code idempotent}: the call may safely run twice. Sent to the server as a flag. Calls that were never
- *       written are re-routed whatever this says; written calls whose connection breaks fail with
- *       UNAVAILABLE (resending idempotent ones is planned with leases and failover).</li>
+ *   <li>{@code idempotent}: the call may safely run twice. Sent to the server as a flag. Attempts that never ran
+ *       (never written, or refused by the server before any handler saw them) move to another server whatever
+ *       this says; a written call whose connection breaks is sent again to another server of the service when
+ *       idempotent (within three moves and its deadline), and otherwise fails with UNAVAILABLE, not retry-safe
+ *       (docs/failure-semantics.md).</li>
  *   <li>{@code failFast}: when the peer's send queue is full, fail at once with RESOURCE_EXHAUSTED instead
  *       of waiting (up to the deadline) for room.</li>
  * </ul>

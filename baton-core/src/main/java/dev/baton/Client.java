@@ -13,8 +13,13 @@ import java.util.concurrent.CompletableFuture;
  * <h2>Completion</h2>
  * Every call completes exactly once: with its response, or with a {@link BatonException} whose status says
  * why (NO_SUCH_SERVICE, NO_SUCH_SERVER, NO_SUCH_RANK, DEADLINE_EXCEEDED, UNAVAILABLE, HANDLER_FAILED,
- * MESSAGE_TOO_LARGE, RESOURCE_EXHAUSTED, ...). A response that arrives after its call completed is dropped.
- * Cancelling the returned future cancels the call (the server is told).
+ * MESSAGE_TOO_LARGE, RESOURCE_EXHAUSTED, ...), and {@link Status#retrySafe()} says whether it is known not to have
+ * run. A call the server refused before any handler saw it moves to another server of the service when it named
+ * none. A response that arrives after its call completed is dropped.
+ * Cancelling the returned future cancels the call: the future is cancelled ({@code get()} throws
+ * {@link java.util.concurrent.CancellationException}, as {@link java.util.concurrent.Future} specifies) and, if the
+ * request was sent, the server is told (its {@link ServerCall#isCancelled()} turns true and the request's slot is
+ * freed). Interrupting a thread blocked in {@link #call(int, ByteBuffer)} fails it with CANCELLED.
  *
  * <h2>Three ways to call</h2>
  * <ul>
@@ -31,10 +36,12 @@ import java.util.concurrent.CompletableFuture;
  *
  * <h2>Back-pressure</h2>
  * When the requests queued to a peer pass {@link NodeOptions#maxQueuedBytesPerPeer()} or
- * {@link NodeOptions#maxQueuedFramesPerPeer()}, a call waits for room, up to its deadline, in whichever
- * method started it ({@code callAsync} and {@code oneWay} included); with
- * {@link CallOptions#withFailFast(boolean) failFast} it fails at once with RESOURCE_EXHAUSTED instead. Calls
- * made on an I/O thread (from an inline handler) always fail fast.
+ * {@link NodeOptions#maxQueuedFramesPerPeer()}, or the peer already has as many of this node's two-way calls as
+ * it serves at once (its {@link NodeOptions#maxConcurrentRequestsPerConnection()}, told in the handshake), a call
+ * waits for room, up to its deadline, in whichever method started it ({@code callAsync} and {@code oneWay}
+ * included); with {@link CallOptions#withFailFast(boolean) failFast} it fails at once with RESOURCE_EXHAUSTED
+ * (retry-safe) instead. The first call on a new connection also waits for its handshake. Calls made on an I/O
+ * thread (from an inline handler) always fail fast.
  *
  * <h2>Threads</h2>
  * Asynchronous completions run on the I/O thread that read the response (or, in process, the handler's

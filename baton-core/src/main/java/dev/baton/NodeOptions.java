@@ -130,7 +130,12 @@ public final class NodeOptions {
         return maxQueuedFramesPerPeer;
     }
 
-    /** Requests one connection may have in progress on this node's servers before more are refused. */
+    /**
+     * Requests one connection may have in progress on this node's servers before more are refused (with
+     * RESOURCE_EXHAUSTED, retry-safe; the connection stays): default 65,536. Told to every peer in the handshake,
+     * so Baton callers keep within it and queue the rest locally. A request is in progress from its arrival
+     * until it is answered, cancelled or past its deadline (or, for one-way requests, until its handler returns).
+     */
     public int maxConcurrentRequestsPerConnection() {
         return maxConcurrentRequestsPerConnection;
     }

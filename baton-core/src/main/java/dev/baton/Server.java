@@ -7,8 +7,11 @@ import java.time.Duration;
  * {@link Node#newServer(String)}; visible to every node's clients once {@link Builder#start()} returns and
  * the registration has propagated.
  *
- * <p>Thread-safe. {@link #close()} deregisters it: clients stop choosing it, requests already received
- * are still answered, and dealers' {@code recvRequest} returns null once the queue is drained.
+ * <p>Thread-safe. {@link #close()} deregisters it: clients stop choosing it, requests that still arrive are refused
+ * (retry-safe: the caller moves them to another server), requests already received are still answered, and
+ * dealers' {@code recvRequest} keeps handing out queued requests and returns null once the queue is drained.
+ * What no dealer took within the node's {@link NodeOptions#drainTimeout()} is refused then (retry-safe: it never
+ * ran). {@code close} does not wait for the drain.
  */
 public interface Server extends AutoCloseable {
 
