@@ -7,6 +7,9 @@ import java.util.List;
 /** A master and nodes in this JVM, on loopback; closes everything in reverse order. */
 final class Cluster implements AutoCloseable {
 
+    /** The method {@link #startEcho} serves. */
+    static final int ECHO = 0;
+
     final Master master;
     final List<Node> nodes = new ArrayList<>();
 
@@ -25,6 +28,11 @@ final class Cluster implements AutoCloseable {
             c.close();
             throw e;
         }
+    }
+
+    /** An echo server of {@code service} on {@code node}: method {@link #ECHO} answers with the request. */
+    static Server startEcho(Node node, String service) {
+        return node.newServer(service).inline(ECHO, call -> call.reply(call.request().buffer())).start();
     }
 
     NodeOptions.Builder options(String name) {

@@ -144,7 +144,7 @@ class ConcurrencyLimitTest {
                 never.countDown();
             }
             Wait.until(() -> server.stats().protocolErrors() == 1, Duration.ofSeconds(10));
-            EchoTest.startEcho(server, "echo");
+            Cluster.startEcho(server, "echo");
             Client echo = c.join("caller").client("echo");
             echo.awaitServers(1, Duration.ofSeconds(5));
             assertEquals("still serves", new String(echo.call(0, "still serves".getBytes())));

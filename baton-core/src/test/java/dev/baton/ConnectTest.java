@@ -27,7 +27,7 @@ class ConnectTest {
         int n = 20;
         try (Cluster c = Cluster.withNodes(n); ExecutorService threads = Executors.newFixedThreadPool(n)) {
             for (Node node : c.nodes) {
-                EchoTest.startEcho(node, "echo");
+                Cluster.startEcho(node, "echo");
             }
             List<Future<?>> done = new ArrayList<>();
             for (Node node : c.nodes) {
@@ -39,7 +39,7 @@ class ConnectTest {
                         byte[] payload = new byte[r.nextInt(4 << 20)];
                         r.nextBytes(payload);
                         CallOptions to = CallOptions.DEFAULT.withServerId(r.nextInt(n));
-                        try (Message m = client.call(EchoTest.ECHO, ByteBuffer.wrap(payload), to)) {
+                        try (Message m = client.call(Cluster.ECHO, ByteBuffer.wrap(payload), to)) {
                             assertEquals(0, m.buffer().compareTo(ByteBuffer.wrap(payload)));
                         }
                     }

@@ -33,7 +33,7 @@ class HostileInputTest {
     static void start() throws Exception {
         cluster = Cluster.withNodes(2);
         server = cluster.node(0);
-        EchoTest.startEcho(server, "echo");
+        Cluster.startEcho(server, "echo");
         client = cluster.node(1).client("echo");
         client.awaitServers(1, Duration.ofSeconds(5));
     }
@@ -85,7 +85,7 @@ class HostileInputTest {
     }
 
     void assertStillServes() {
-        byte[] answer = client.call(EchoTest.ECHO, "still here".getBytes());
+        byte[] answer = client.call(Cluster.ECHO, "still here".getBytes());
         assertEquals("still here", new String(answer));
     }
 

@@ -41,7 +41,7 @@ class MembershipTest {
     void aNodeThatClosesLeavesEveryViewAndItsServersDisappearFromClients() throws Exception {
         try (Cluster c = Cluster.withNodes(3)) {
             for (int i = 1; i < 3; i++) {
-                EchoTest.startEcho(c.node(i), "echo");
+                Cluster.startEcho(c.node(i), "echo");
             }
             Client client = c.node(0).client("echo");
             client.awaitServers(2, Duration.ofSeconds(5));

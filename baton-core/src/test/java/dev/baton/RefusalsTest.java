@@ -30,7 +30,7 @@ class RefusalsTest {
     @Test
     void aMissingMethodIsRefusedRetrySafeRemotelyAndInProcess() throws Exception {
         try (Cluster c = Cluster.withNodes(2)) {
-            EchoTest.startEcho(c.node(0), "svc");
+            Cluster.startEcho(c.node(0), "svc");
             Client remote = c.node(1).client("svc");
             remote.awaitServers(1, Duration.ofSeconds(5));
             Client local = c.node(0).client("svc");

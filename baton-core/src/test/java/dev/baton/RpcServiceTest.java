@@ -25,7 +25,7 @@ class RpcServiceTest {
     @BeforeAll
     static void start() throws Exception {
         cluster = Cluster.withNodes(2);
-        EchoTest.startEcho(cluster.node(0), "echo");
+        Cluster.startEcho(cluster.node(0), "echo");
         client = cluster.node(1).client("echo");
         client.awaitServers(1, Duration.ofSeconds(5));
     }
@@ -36,7 +36,7 @@ class RpcServiceTest {
     }
 
     static void echoRoundTrip(byte[] payload) {
-        try (Message m = client.call(EchoTest.ECHO, ByteBuffer.wrap(payload))) {
+        try (Message m = client.call(Cluster.ECHO, ByteBuffer.wrap(payload))) {
             assertArrayEquals(payload, m.toByteArray());
         }
     }
@@ -77,7 +77,7 @@ class RpcServiceTest {
         for (int i = 0; i < direct.capacity(); i++) {
             direct.put(i, (byte) (i * 31));
         }
-        try (Message m = client.call(EchoTest.ECHO, direct)) {
+        try (Message m = client.call(Cluster.ECHO, direct)) {
             assertEquals(direct.capacity(), m.size());
             assertEquals(0, m.buffer().compareTo(direct.duplicate().clear()));
         }
@@ -86,7 +86,7 @@ class RpcServiceTest {
             for (long i = 0; i < seg.byteSize(); i++) {
                 seg.set(ValueLayout.JAVA_BYTE, i, (byte) i);
             }
-            try (Message m = client.call(EchoTest.ECHO, seg)) {
+            try (Message m = client.call(Cluster.ECHO, seg)) {
                 assertEquals(-1, m.segment().mismatch(seg));
             }
         }

@@ -120,6 +120,10 @@ public final class TcpTransport implements Transport {
                                       boolean connectPending) {
         c.attach(attachment.apply(c));
         core.track(c);
+        if (closed) {
+            c.close();      // close() ran since connect checked, and its closeAll may have missed c
+            return c;
+        }
         c.ioLoop().execute(() -> c.register(connectPending));
         return c;
     }
@@ -235,6 +239,10 @@ public final class TcpTransport implements Transport {
                 TcpConnection c = new TcpConnection(core, nextLoop(), ch, String.valueOf(remote), false, from);
                 core.track(c);
                 admitted = false;       // the connection releases its place from now on
+                if (closed) {
+                    c.close();          // close() ran since the check above, and its closeAll may have missed c
+                    return;
+                }
                 c.ioLoop().execute(() -> c.register(false));
             } catch (IOException | RuntimeException | Error e) {
                 if (admitted) {

@@ -1,4 +1,15 @@
-package dev.baton;
+package dev.baton.testkit.behaviour;
+
+import dev.baton.BatonException;
+import dev.baton.CallOptions;
+import dev.baton.Client;
+import dev.baton.Dealer;
+import dev.baton.Message;
+import dev.baton.Node;
+import dev.baton.Server;
+import dev.baton.ServerCall;
+import dev.baton.Status;
+import dev.baton.testkit.Wait;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -9,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -19,13 +31,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Inline, blocking, async handlers and dealers, over TCP and in process. */
+/** Inline, blocking, async handlers and dealers, over the transport under test and in process. */
 @Timeout(60)
-class ServingStylesTest {
+public abstract class ServingStylesTest extends BehaviourTest {
 
     @Test
-    void asyncHandlerAnswersWhenItsStageCompletes() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void asyncHandlerAnswersWhenItsStageCompletes() throws Exception {
+        try (Cluster c = cluster(2)) {
             c.node(0).newServer("async")
                     .async(0, call -> CompletableFuture.supplyAsync(() -> ByteBuffer.wrap(("async:" + call.request().size()).getBytes())))
                     .async(1, call -> CompletableFuture.failedFuture(new IllegalArgumentException("nope")))
@@ -40,8 +52,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void blockingHandlerRunsOffTheIoThreadOnAVirtualThread() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void blockingHandlerRunsOffTheIoThreadOnAVirtualThread() throws Exception {
+        try (Cluster c = cluster(2)) {
             AtomicReference<Thread> ran = new AtomicReference<>();
             c.node(0).newServer("blocking").blocking(0, call -> {
                 ran.set(Thread.currentThread());
@@ -55,8 +67,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void dealerPullsRequestsAndAnswersThem() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void dealerPullsRequestsAndAnswersThem() throws Exception {
+        try (Cluster c = cluster(2)) {
             Server server = c.node(0).newServer("pull").start();
             Dealer dealer = server.dealer();
             assertNull(dealer.recvRequest(Duration.ofMillis(10)));
@@ -76,9 +88,9 @@ class ServingStylesTest {
     }
 
     @Test
-    void aBlockingCallFromAnInlineHandlerFailsFastInsteadOfDeadlocking() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
-            EchoTest.startEcho(c.node(1), "echo");
+    public void aBlockingCallFromAnInlineHandlerFailsFastInsteadOfDeadlocking() throws Exception {
+        try (Cluster c = cluster(2)) {
+            Cluster.startEcho(c.node(1), "echo");
             Client echo = c.node(0).client("echo");
             echo.awaitServers(1, Duration.ofSeconds(5));
             // An inline handler runs on the I/O thread that would have to read the nested call's response.
@@ -99,8 +111,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void dealersStillTakeWhatWasQueuedWhenTheServerClosesThenGetNull() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void dealersStillTakeWhatWasQueuedWhenTheServerClosesThenGetNull() throws Exception {
+        try (Cluster c = cluster(2)) {
             Server server = c.node(0).newServer("pull").start();
             Client client = c.node(1).client("pull");
             client.awaitServers(1, Duration.ofSeconds(5));
@@ -128,8 +140,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void requestsNoDealerTookByTheDrainTimeoutAreRefusedRetrySafe() throws Exception {
-        try (Cluster c = new Cluster()) {
+    public void requestsNoDealerTookByTheDrainTimeoutAreRefusedRetrySafe() throws Exception {
+        try (Cluster c = cluster()) {
             Node serverNode = c.join(c.options("server").drainTimeout(Duration.ofMillis(300)).build());
             Node callerNode = c.join("caller");
             Server server = serverNode.newServer("pull").start();
@@ -138,8 +150,7 @@ class ServingStylesTest {
             CompletableFuture<Message> f = client.callAsync(0, new byte[1]);
             Wait.until(() -> serverNode.stats().requestsReceived() == 1, Duration.ofSeconds(5));
             server.close();
-            java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
-                    java.util.concurrent.ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
             BatonException b = (BatonException) e.getCause();
             assertEquals(Status.Code.UNAVAILABLE, b.code());
             assertTrue(b.status().retrySafe(), "no dealer took it: it never ran");
@@ -147,8 +158,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void oneWayCallsRunTheHandlerAndExpectNoAnswer() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void oneWayCallsRunTheHandlerAndExpectNoAnswer() throws Exception {
+        try (Cluster c = cluster(2)) {
             CountDownLatch got = new CountDownLatch(100);
             AtomicInteger oneWayFlags = new AtomicInteger();
             c.node(0).newServer("sink").inline(0, call -> {
@@ -169,8 +180,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void inProcessCallsHandTheBufferOverWithoutACopy() throws Exception {
-        try (Cluster c = Cluster.withNodes(1)) {
+    public void inProcessCallsHandTheBufferOverWithoutACopy() throws Exception {
+        try (Cluster c = cluster(1)) {
             Node node = c.node(0);
             AtomicReference<ByteBuffer> seen = new AtomicReference<>();
             node.newServer("local").inline(0, call -> {
@@ -193,8 +204,8 @@ class ServingStylesTest {
     }
 
     @Test
-    void failFastCallsGetResourceExhaustedWhenThePeerStopsReading() throws Exception {
-        try (Cluster c = new Cluster()) {
+    public void failFastCallsGetResourceExhaustedWhenThePeerStopsReading() throws Exception {
+        try (Cluster c = cluster()) {
             Node server = c.join("server");
             Node caller = c.join(c.options("caller").maxQueuedBytesPerPeer(1 << 20).build());
             CountDownLatch release = new CountDownLatch(1);

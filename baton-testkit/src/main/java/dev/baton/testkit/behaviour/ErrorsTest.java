@@ -1,46 +1,59 @@
-package dev.baton;
+package dev.baton.testkit.behaviour;
 
+import dev.baton.BatonException;
+import dev.baton.CallOptions;
+import dev.baton.Client;
+import dev.baton.Message;
+import dev.baton.Node;
+import dev.baton.Status;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
+import static dev.baton.testkit.behaviour.Cluster.ECHO;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every error a caller can cause comes back typed. */
+/**
+ * Every error a caller can cause comes back typed, over the transport under test. One cluster serves the whole
+ * class (a server node, and a client node whose maximum message size is 1 MiB).
+ */
 @Timeout(60)
-class ErrorsTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class ErrorsTest extends BehaviourTest {
 
     static final int SLEEPY = 1;
     static final int THROWS = 2;
     static final int BIG_ANSWER = 3;
-    static Cluster cluster;
-    static Client client;
-    static final CountDownLatch cancelled = new CountDownLatch(1);
+    private Cluster cluster;
+    private Client client;
+    private final CountDownLatch cancelled = new CountDownLatch(1);
 
     @BeforeAll
-    static void start() throws Exception {
-        cluster = new Cluster();
+    protected final void startCluster() throws Exception {
+        cluster = cluster();
         cluster.join("server");
         cluster.join(cluster.options("client").maxMessageSize(1 << 20).build());
         cluster.node(0).newServer("svc")
-                .inline(EchoTest.ECHO, call -> call.reply(call.request().buffer()))
+                .inline(ECHO, call -> call.reply(call.request().buffer()))
                 .blocking(SLEEPY, call -> {
                     long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(call.request().buffer().getInt());
                     while (System.nanoTime() < until) {
                         if (call.isCancelled()) {
                             cancelled.countDown();
                         }
-                        Thread.sleep(5);
+                        Thread.sleep(5);        // the handler's work, not a wait for a condition
                     }
                     call.reply(call.request().buffer());
                 })
@@ -54,8 +67,10 @@ class ErrorsTest {
     }
 
     @AfterAll
-    static void stop() {
-        cluster.close();
+    protected final void closeCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     static Status.Code codeOf(Runnable r) {
@@ -63,7 +78,7 @@ class ErrorsTest {
     }
 
     @Test
-    void unknownServiceIsNoSuchService() {
+    public void unknownServiceIsNoSuchService() {
         Client nobody = cluster.node(1).client("nobody");
         BatonException e = assertThrows(BatonException.class, () -> nobody.call(0, new byte[1]));
         assertEquals(Status.Code.NO_SUCH_SERVICE, e.code());
@@ -71,24 +86,24 @@ class ErrorsTest {
     }
 
     @Test
-    void unknownServerIdIsNoSuchServer() {
+    public void unknownServerIdIsNoSuchServer() {
         assertEquals(Status.Code.NO_SUCH_SERVER,
                 codeOf(() -> client.call(0, ByteBuffer.allocate(1), CallOptions.DEFAULT.withServerId(7))));
     }
 
     @Test
-    void unknownRankIsNoSuchRank() {
+    public void unknownRankIsNoSuchRank() {
         assertEquals(Status.Code.NO_SUCH_RANK,
                 codeOf(() -> client.call(0, ByteBuffer.allocate(1), CallOptions.DEFAULT.withRank(42))));
     }
 
     @Test
-    void unknownMethodIsNoSuchMethod() {
+    public void unknownMethodIsNoSuchMethod() {
         assertEquals(Status.Code.NO_SUCH_METHOD, codeOf(() -> client.call(99, new byte[1])));
     }
 
     @Test
-    void oversizedRequestFailsOnTheSenderBeforeSending() {
+    public void oversizedRequestFailsOnTheSenderBeforeSending() {
         long before = cluster.node(0).stats().requestsHandled();
         BatonException e = assertThrows(BatonException.class, () -> client.call(0, new byte[(1 << 20) + 1]));
         assertEquals(Status.Code.MESSAGE_TOO_LARGE, e.code());
@@ -99,14 +114,14 @@ class ErrorsTest {
     }
 
     @Test
-    void responseLargerThanTheCallersMaximumIsMessageTooLarge() {
+    public void responseLargerThanTheCallersMaximumIsMessageTooLarge() {
         BatonException e = assertThrows(BatonException.class, () -> client.call(BIG_ANSWER, new byte[1]));
         assertEquals(Status.Code.MESSAGE_TOO_LARGE, e.code());
         assertEquals(3, client.call(0, new byte[3]).length);
     }
 
     @Test
-    void aTooLargeFirstCallFailsAloneWhileTheConnectionStillShakesHands() throws Exception {
+    public void aTooLargeFirstCallFailsAloneWhileTheConnectionStillShakesHands() throws Exception {
         Node small = cluster.join(cluster.options("small-first").maxMessageSize(1 << 20).build());
         small.newServer("small-first").inline(0, call -> call.reply(call.request())).start();
         Client toSmall = cluster.node(0).client("small-first");
@@ -125,7 +140,7 @@ class ErrorsTest {
     }
 
     @Test
-    void requestLargerThanTheServersMaximumFailsOnTheSender() throws Exception {
+    public void requestLargerThanTheServersMaximumFailsOnTheSender() throws Exception {
         cluster.node(1).newServer("small").inline(0, call -> call.reply(call.request().buffer())).start();
         Client toSmall = cluster.node(0).client("small");
         toSmall.awaitServers(1, Duration.ofSeconds(5));
@@ -137,14 +152,14 @@ class ErrorsTest {
     }
 
     @Test
-    void throwingHandlerIsHandlerFailedWithItsMessage() {
+    public void throwingHandlerIsHandlerFailedWithItsMessage() {
         BatonException e = assertThrows(BatonException.class, () -> client.call(THROWS, new byte[1]));
         assertEquals(Status.Code.HANDLER_FAILED, e.code());
         assertTrue(e.getMessage().contains("bad state in handler"), e.getMessage());
     }
 
     @Test
-    void handlerSleepingPastTheDeadlineGivesDeadlineExceededAndTheLateResponseIsDropped() throws Exception {
+    public void handlerSleepingPastTheDeadlineGivesDeadlineExceededAndTheLateResponseIsDropped() throws Exception {
         Client c = client.withOptions(CallOptions.DEFAULT.withTimeout(Duration.ofMillis(200)));
         long late = cluster.node(1).stats().lateResponses();
         long t0 = System.nanoTime();
@@ -163,16 +178,16 @@ class ErrorsTest {
     }
 
     @Test
-    void cancellingTheFutureCompletesItOnceAndTellsTheServer() throws Exception {
+    public void cancellingTheFutureCompletesItOnceAndTellsTheServer() throws Exception {
         CompletableFuture<Message> f = client.callAsync(SLEEPY, ByteBuffer.allocate(4).putInt(0, 300));
         assertTrue(f.cancel(true));
         assertTrue(f.isCancelled());
-        assertThrows(java.util.concurrent.CancellationException.class, f::get);
+        assertThrows(CancellationException.class, f::get);
         assertTrue(f.isDone());
     }
 
     @Test
-    void asyncCallFailsWithTypedErrorToo() {
+    public void asyncCallFailsWithTypedErrorToo() {
         CompletableFuture<Message> f = client.callAsync(THROWS, new byte[1]);
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
         assertEquals(Status.Code.HANDLER_FAILED, ((BatonException) e.getCause()).code());

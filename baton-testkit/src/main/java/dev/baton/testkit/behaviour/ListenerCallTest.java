@@ -1,4 +1,13 @@
-package dev.baton;
+package dev.baton.testkit.behaviour;
+
+import dev.baton.BatonException;
+import dev.baton.CallOptions;
+import dev.baton.Client;
+import dev.baton.Message;
+import dev.baton.Node;
+import dev.baton.ResponseListener;
+import dev.baton.Server;
+import dev.baton.Status;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -24,16 +33,15 @@ import java.util.concurrent.locks.LockSupport;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The allocation-free call API ({@link ResponseListener}) and the reuse of call records and messages behind
- * it: every outcome reaches the right caller, once, however calls of every style interleave.
+ * it, over the transport under test: every outcome reaches the right caller, once, however calls of every style
+ * interleave.
  */
 @Timeout(120)
-class ListenerCallTest {
+public abstract class ListenerCallTest extends BehaviourTest {
 
     static final int ECHO = 0;
     static final int SLOW_ECHO = 1;
@@ -50,8 +58,8 @@ class ListenerCallTest {
     }
 
     @Test
-    void theListenerBorrowsTheResponseOverTcpAndInProcess() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void theListenerBorrowsTheResponseRemotelyAndInProcess() throws Exception {
+        try (Cluster c = cluster(2)) {
             startEcho(c.node(0));
             Client remote = c.node(1).client("echo");
             Client local = c.node(0).client("echo");
@@ -68,8 +76,8 @@ class ListenerCallTest {
     }
 
     @Test
-    void errorsKnownBeforeSendingReachTheListenerBeforeTheCallReturns() throws Exception {
-        try (Cluster c = Cluster.withNodes(1)) {
+    public void errorsKnownBeforeSendingReachTheListenerBeforeTheCallReturns() throws Exception {
+        try (Cluster c = cluster(1)) {
             Recorder r = new Recorder();
             c.node(0).client("nobody").call(ECHO, ByteBuffer.allocate(4), r);
             assertEquals(0, r.done.getCount(), "the listener ran inside call()");
@@ -79,8 +87,8 @@ class ListenerCallTest {
     }
 
     @Test
-    void aDeadlineReachesTheListenerOnTheHandlerExecutorNotTheTimer() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void aDeadlineReachesTheListenerOnTheHandlerExecutorNotTheTimer() throws Exception {
+        try (Cluster c = cluster(2)) {
             CountDownLatch arrived = new CountDownLatch(1);
             c.node(0).newServer("silent").inline(0, call -> arrived.countDown()).start();   // never answers
             Client client = c.node(1).client("silent").withOptions(CallOptions.DEFAULT.withTimeout(Duration.ofMillis(200)));
@@ -97,8 +105,8 @@ class ListenerCallTest {
     }
 
     @Test
-    void closingALentResponseDoesNotFreeIt() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void closingALentResponseDoesNotFreeIt() throws Exception {
+        try (Cluster c = cluster(2)) {
             startEcho(c.node(0));
             Client client = c.node(1).client("echo");
             client.awaitServers(1, Duration.ofSeconds(5));
@@ -123,8 +131,8 @@ class ListenerCallTest {
     }
 
     @Test
-    void aThrowingListenerDoesNotBreakTheConnection() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void aThrowingListenerDoesNotBreakTheConnection() throws Exception {
+        try (Cluster c = cluster(2)) {
             startEcho(c.node(0));
             Client client = c.node(1).client("echo");
             client.awaitServers(1, Duration.ofSeconds(5));
@@ -152,8 +160,8 @@ class ListenerCallTest {
      * call must end exactly once.
      */
     @Test
-    void recycledCallsNeverCrossWires() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void recycledCallsNeverCrossWires() throws Exception {
+        try (Cluster c = cluster(2)) {
             startEcho(c.node(0));
             Client remote = c.node(1).client("echo");
             Client local = c.node(0).client("echo");
@@ -255,12 +263,12 @@ class ListenerCallTest {
 
     /**
      * A closed loop run by listeners on the client's I/O thread, spread over two server nodes: each response
-     * issues the next call, to either server, from inside the selector round that read it. Those writes wait for
+     * issues the next call, to either server, from inside the loop round that read it. Those writes wait for
      * the end of the round (deferred flushes) or go out mid-batch; none may be stranded, or the loop would stall.
      */
     @Test
-    void listenersThatCallBothServersFromTheIoThreadNeverStrandAWrite() throws Exception {
-        try (Cluster c = Cluster.withNodes(3)) {
+    public void listenersThatCallBothServersFromTheIoThreadNeverStrandAWrite() throws Exception {
+        try (Cluster c = cluster(3)) {
             startEcho(c.node(0));
             startEcho(c.node(1));
             Client client = c.node(2).client("echo");
@@ -315,23 +323,6 @@ class ListenerCallTest {
         } else {
             wrong.add(e.toString());
         }
-    }
-
-    @Test
-    void messageGettersReadLittleEndianWithoutAView() {
-        ByteBuffer big = ByteBuffer.allocate(12);       // big-endian, as ByteBuffer.allocate makes it
-        big.order(ByteOrder.LITTLE_ENDIAN).putInt(0, 7).putLong(4, Long.MIN_VALUE + 1);
-        Message m = Message.wrap(big);
-        assertEquals(7, m.getInt(0));
-        assertEquals(Long.MIN_VALUE + 1, m.getLong(4));
-        assertEquals(7, m.getByte(0));
-        ByteBuffer dst = ByteBuffer.allocate(5);
-        assertEquals(5, m.copyTo(dst));
-        assertEquals(5, dst.position());
-        assertThrows(IndexOutOfBoundsException.class, () -> m.getLong(5));
-        assertThrows(IndexOutOfBoundsException.class, () -> m.getInt(-1));
-        assertSame(Message.empty(), Message.empty());
-        assertEquals(0, Message.empty().size());
     }
 
     /** Records one outcome and the thread it arrived on. */

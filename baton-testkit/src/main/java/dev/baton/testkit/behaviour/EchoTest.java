@@ -1,5 +1,14 @@
-package dev.baton;
+package dev.baton.testkit.behaviour;
 
+import dev.baton.CallOptions;
+import dev.baton.Client;
+import dev.baton.Message;
+import dev.baton.Node;
+import dev.baton.NodeInfo;
+import dev.baton.NodeStats;
+import dev.baton.Server;
+import dev.baton.ServerCall;
+import dev.baton.testkit.Wait;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -8,23 +17,18 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
+import static dev.baton.testkit.behaviour.Cluster.ECHO;
+import static dev.baton.testkit.behaviour.Cluster.startEcho;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** prpc's rpc_test: ok, ok2, p2p. */
+/** prpc's rpc_test (ok, ok2, p2p) over the transport under test. */
 @Timeout(60)
-class EchoTest {
-
-    static final int ECHO = 0;
-
-    static Server startEcho(Node node, String service) {
-        return node.newServer(service).inline(ECHO, call -> call.reply(call.request().buffer())).start();
-    }
+public abstract class EchoTest extends BehaviourTest {
 
     @Test
-    void oneEchoAcrossTwoNodes() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void oneEchoAcrossTwoNodes() throws Exception {
+        try (Cluster c = cluster(2)) {
             startEcho(c.node(0), "echo");
             Client client = c.node(1).client("echo");
             client.awaitServers(1, Duration.ofSeconds(5));
@@ -34,8 +38,8 @@ class EchoTest {
     }
 
     @Test
-    void ranksAreAssignedInJoinOrderAndEveryNodeSeesEveryOther() throws Exception {
-        try (Cluster c = Cluster.withNodes(3)) {
+    public void ranksAreAssignedInJoinOrderAndEveryNodeSeesEveryOther() throws Exception {
+        try (Cluster c = cluster(3)) {
             for (int i = 0; i < 3; i++) {
                 assertEquals(i, c.node(i).rank());
             }
@@ -47,8 +51,8 @@ class EchoTest {
     }
 
     @Test
-    void twoServersOfOneServiceAddressedById() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void twoServersOfOneServiceAddressedById() throws Exception {
+        try (Cluster c = cluster(2)) {
             Server s0 = c.node(0).newServer("asdf").inline(ECHO, call -> call.reply(("s0:" + text(call)).getBytes())).start();
             Server s1 = c.node(0).newServer("asdf").inline(ECHO, call -> call.reply(("s1:" + text(call)).getBytes())).start();
             assertEquals(0, s0.serverId());
@@ -64,8 +68,8 @@ class EchoTest {
     }
 
     @Test
-    void aNodeCallingItselfByRankUsesNoSocket() throws Exception {
-        try (Cluster c = Cluster.withNodes(1)) {
+    public void aNodeCallingItselfByRankOpensNoConnection() throws Exception {
+        try (Cluster c = cluster(1)) {
             Node node = c.node(0);
             startEcho(node, "p2p");
             Client client = node.client("p2p");
@@ -83,8 +87,8 @@ class EchoTest {
     }
 
     @Test
-    void zeroLengthMessagesWork() throws Exception {
-        try (Cluster c = Cluster.withNodes(2)) {
+    public void zeroLengthMessagesWork() throws Exception {
+        try (Cluster c = cluster(2)) {
             startEcho(c.node(0), "echo");
             Client client = c.node(1).client("echo");
             client.awaitServers(1, Duration.ofSeconds(5));

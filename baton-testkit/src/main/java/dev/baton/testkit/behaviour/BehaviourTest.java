@@ -1,0 +1,36 @@
+package dev.baton.testkit.behaviour;
+
+import dev.baton.spi.TransportFactory;
+
+/**
+ * The base of the node behaviour suites ({@link EchoTest}, {@link ErrorsTest}, {@link ListenerCallTest},
+ * {@link ServingStylesTest}, {@link FailureTest}): whole masters and nodes, every one of them on the transport the
+ * subclass names. A transport module runs a suite with a subclass in its tests that implements one method:
+ *
+ * <pre>{@code
+ * class ShmEchoTest extends EchoTest {
+ *     @Override
+ *     protected TransportFactory transportFactory() {
+ *         return ShmTransport.factory();
+ *     }
+ * }
+ * }</pre>
+ */
+public abstract class BehaviourTest {
+
+    /**
+     * The transport under test. Called once per cluster; every master and node of that cluster uses the factory
+     * returned, so its transports must reach each other's listening addresses (a loopback factory is one network).
+     */
+    protected abstract TransportFactory transportFactory();
+
+    /** A master and {@code nodes} nodes on the transport under test. */
+    protected final Cluster cluster(int nodes) {
+        return Cluster.withNodes(transportFactory(), nodes);
+    }
+
+    /** A master without nodes, on the transport under test. */
+    protected final Cluster cluster() {
+        return Cluster.start(transportFactory());
+    }
+}
