@@ -6,11 +6,16 @@ import dev.baton.spi.MessageAccess;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The receive side of a {@link FramedConnection}: reads the peer's opening, then frames, from the connection's
  * byte stream, and hands each to the connection. Owned by whoever holds the connection's reading role (the
  * loop, or a polling caller); the fields the loop's tick samples from outside the role are volatile.
+ *
+ * <p>Until the handshake completes only the peer's opening is read, into a buffer of just its size
+ * ({@value Handshake#LENGTH} bytes): a connection that sends its opening a byte at a time, or never, holds no
+ * read buffer.
  *
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
  * once into a pooled buffer of its size. A larger frame first reserves its length from the transport's
@@ -36,6 +41,7 @@ final class FrameReader {
     private final int maxMessageSize;
     private final FrameHeader header = new FrameHeader();
     private final Handshake handshake = new Handshake();
+    private ByteBuffer opening;             // the peer's opening as it arrives; null once the handshake is over
     private ByteBuffer readBuffer;          // from the pool while traffic needs it; null while idle
     private ByteBuffer largeTarget;         // the payload of a frame larger than the read buffer, as it arrives
     private int largeLength;
@@ -67,6 +73,12 @@ final class FrameReader {
             for (int i = 0; i < MAX_READS_PER_EVENT && connection.state() != FramedConnection.CLOSED; i++) {
                 if (awaitedBytes > 0) {
                     return;     // waiting for budget: the tick resumes
+                }
+                if (connection.state() == FramedConnection.HANDSHAKE) {
+                    if (!readOpening()) {
+                        return;
+                    }
+                    continue;
                 }
                 if (largeTarget != null) {
                     if (!readLarge()) {
@@ -113,6 +125,32 @@ final class FrameReader {
         }
     }
 
+    /**
+     * Reads the peer's opening and no byte beyond it (frames that follow are read into the read buffer); true
+     * once the handshake completed.
+     */
+    private boolean readOpening() throws IOException {
+        if (opening == null) {
+            opening = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        int n = connection.readBytes(opening);
+        if (n < 0) {
+            connection.endOfStream();
+            return false;
+        }
+        if (n == 0) {
+            return false;
+        }
+        received(n);
+        opening.flip();
+        boolean open = parseHandshake(opening);
+        opening.compact();
+        if (open) {
+            opening = null;
+        }
+        return open;
+    }
+
     private void received(int n) {
         lastReadNanos = System.nanoTime();
         bytesRead += n;
@@ -156,9 +194,6 @@ final class FrameReader {
 
     private void parse() {
         ByteBuffer b = readBuffer;
-        if (connection.state() == FramedConnection.HANDSHAKE && !parseHandshake(b)) {
-            return;
-        }
         while (connection.state() == FramedConnection.OPEN && b.remaining() >= FrameLayout.HEADER_LENGTH) {
             int p = b.position();
             long length = Integer.toUnsignedLong(b.getInt(p + FrameLayout.OFF_LENGTH));
@@ -289,6 +324,7 @@ final class FrameReader {
 
     /** After a close: gives every buffer and reservation back. Idempotent; reading role held. */
     void releaseAll() {
+        opening = null;
         if (readBuffer != null) {
             core.bufferHeld(-readBuffer.capacity());
             pool.recycle(readBuffer);
