@@ -20,10 +20,13 @@ import java.nio.ByteOrder;
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
  * once into a pooled buffer of its size. A larger frame first reserves its length from the transport's
  * {@link ReceiveBudget}; its payload is then read straight into a buffer of its own (up to 16 MiB at once;
- * beyond, the buffer grows as bytes arrive). When the budget is spent the reader stops (the connection stops
- * reading its stream) and the tick retries. The declared length is checked against the maximum before
- * anything is allocated, and nothing is allocated for a frame whose bytes have not arrived, except the
- * reservation's buffer.
+ * beyond, the buffer grows as bytes arrive). When the budget is spent the frame waits, and the tick retries: its
+ * bytes go on arriving into the read buffer until that is full, and only then does the reader stop (the
+ * connection stops reading its stream). So a large frame is checked for progress from its header on, holding
+ * budget or waiting for it: one that trickles is closed as stalled either way, while one whose sender is ahead
+ * of us (a full read buffer) waits without counting as stalled or silent. The declared length is checked
+ * against the maximum before anything is allocated, and nothing is allocated for a frame whose bytes have not
+ * arrived, except the reservation's buffer.
  */
 final class FrameReader {
 
@@ -47,7 +50,7 @@ final class FrameReader {
     private int largeLength;
     private long reservedBytes;             // budget held for the large frame in progress (or about to start)
     private int awaitedBytes;               // budget the reader waits for; 0 when not waiting
-    private volatile boolean waitingForBudget;      // awaitedBytes > 0, for the loop's read interest
+    private volatile boolean waitingForBudget;      // awaitedBytes > 0 and the read buffer full: reading stopped
     private boolean parseFirst;             // resumed after a wait: the read buffer holds a frame to parse
 
     volatile long lastReadNanos = System.nanoTime();
@@ -72,7 +75,10 @@ final class FrameReader {
         try {
             for (int i = 0; i < MAX_READS_PER_EVENT && connection.state() != FramedConnection.CLOSED; i++) {
                 if (awaitedBytes > 0) {
-                    return;     // waiting for budget: the tick resumes
+                    if (!readWhileWaiting()) {
+                        return;     // the tick resumes once the budget has room
+                    }
+                    continue;
                 }
                 if (connection.state() == FramedConnection.HANDSHAKE) {
                     if (!readOpening()) {
@@ -149,6 +155,30 @@ final class FrameReader {
             opening = null;
         }
         return open;
+    }
+
+    /**
+     * Waiting for budget: reads more of the frame into the read buffer, which holds its header, until the buffer
+     * is full; then stops reading the stream. False when nothing more can be read now.
+     */
+    private boolean readWhileWaiting() throws IOException {
+        if (!readBuffer.hasRemaining()) {
+            if (!waitingForBudget) {
+                waitingForBudget = true;
+                connection.syncReadInterestLater();
+            }
+            return false;
+        }
+        int n = connection.readBytes(readBuffer);
+        if (n < 0) {
+            connection.endOfStream();
+            return false;
+        }
+        if (n == 0) {
+            return false;
+        }
+        received(n);
+        return true;
     }
 
     private void received(int n) {
@@ -231,15 +261,14 @@ final class FrameReader {
 
     /**
      * A frame too large for the read buffer: reserve its length, then read its payload into a buffer of its own.
-     * False when the budget is spent: the header stays in the read buffer and reading stops until the tick
-     * finds room ({@link #retryBudget}).
+     * False when the budget is spent: the header stays in the read buffer, which takes the bytes that follow
+     * until it is full, and the tick retries ({@link #retryBudget}). The frame's progress is checked from now on.
      */
     private boolean startLarge(ByteBuffer b, int p, int len) {
         if (reservedBytes == 0) {
             if (!budget.tryReserve(len)) {
                 awaitedBytes = len;
-                waitingForBudget = true;
-                connection.syncReadInterestLater();
+                largeInProgress = true;
                 return false;
             }
             reservedBytes = len;
@@ -288,10 +317,12 @@ final class FrameReader {
 
     /**
      * Null, or why the large frame in progress counts as stalled: it gained fewer than
-     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). The loop thread, without the reading role.
+     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). A frame that waits for budget with a full read
+     * buffer cannot gain (this side stopped reading it): the window starts again once it resumes. The loop
+     * thread, without the reading role.
      */
     String checkProgress(long nowNanos) {
-        if (!largeInProgress) {
+        if (!largeInProgress || waitingForBudget) {
             windowStartNanos = 0;
             return null;
         }
@@ -343,7 +374,7 @@ final class FrameReader {
         waitingForBudget = false;
     }
 
-    /** True while reading waits for room in the receive budget. Any thread. */
+    /** True while reading stopped until the receive budget has room (a frame waits, its read buffer full). */
     boolean waitingForBudget() {
         return waitingForBudget;
     }
