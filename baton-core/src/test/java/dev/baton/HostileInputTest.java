@@ -13,6 +13,8 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -151,6 +153,39 @@ class HostileInputTest {
             s.connect(server.address(), 2000);
             assertStillServes();
             // No preface: the node gives up on it (handshake timeout) without affecting anyone else.
+        }
+        assertStillServes();
+    }
+
+    @Test
+    void peersTricklingTheirOpeningHoldNoReadBuffer() throws IOException {
+        int peers = 20;
+        int pendingBefore = server.stats().pendingHandshakes();
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < peers; i++) {
+                Socket s = new Socket();
+                sockets.add(s);
+                s.connect(server.address(), 2000);
+                s.setSoTimeout(5000);
+                // 10 of the 72 bytes of an opening: the node reads them and waits for the rest.
+                s.getOutputStream().write(handshake().array(), 0, 10);
+                s.getOutputStream().flush();
+            }
+            for (Socket s : sockets) {
+                s.getInputStream().readNBytes(72);      // the node's opening: it registered the connection
+            }
+            // A round trip through the node's one I/O loop, after every one of those bytes had arrived: it has
+            // read them by the time the answer comes.
+            assertStillServes();
+            assertEquals(pendingBefore + peers, server.stats().pendingHandshakes());
+            // Read buffers are 64 KiB: at most the client's connection may hold one (and a send buffer).
+            long held = server.stats().connectionBufferBytes();
+            assertTrue(held <= 2 * 64 * 1024, "connections in their handshake hold " + held + " bytes of buffers");
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
         }
         assertStillServes();
     }

@@ -24,9 +24,11 @@ import java.util.Objects;
  * <h2>Large frames</h2>
  * A frame larger than a connection's read buffer (64 KiB) is received into a buffer of its own, reserved from
  * a budget every connection of the transport shares ({@link #receiveBudgetBytes()}). A connection whose frame
- * finds the budget spent stops reading until there is room; a frame larger than the whole budget waits until
- * no other large frame is in progress. A large frame that gains less than 64 KiB in 5 seconds is closed as
- * stalled (a peer that declares a big frame and then trickles bytes would otherwise hold its reservation).
+ * finds the budget spent waits until there is room, reading no more than its read buffer holds; a frame larger
+ * than the whole budget waits until no other large frame is in progress. A large frame that gains less than
+ * 64 KiB in 5 seconds, holding budget or waiting for it, is closed as stalled (a peer that declares a big frame
+ * and then trickles bytes would otherwise hold its reservation, or its place in the wait); a frame that waits
+ * with a full read buffer is not stalled, and its connection is not silent: this side stopped reading it.
  */
 public final class TransportSettings {
 

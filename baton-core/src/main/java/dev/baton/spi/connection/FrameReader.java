@@ -6,19 +6,27 @@ import dev.baton.spi.MessageAccess;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The receive side of a {@link FramedConnection}: reads the peer's opening, then frames, from the connection's
  * byte stream, and hands each to the connection. Owned by whoever holds the connection's reading role (the
  * loop, or a polling caller); the fields the loop's tick samples from outside the role are volatile.
  *
+ * <p>Until the handshake completes only the peer's opening is read, into a buffer of just its size
+ * ({@value Handshake#LENGTH} bytes): a connection that sends its opening a byte at a time, or never, holds no
+ * read buffer.
+ *
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
  * once into a pooled buffer of its size. A larger frame first reserves its length from the transport's
  * {@link ReceiveBudget}; its payload is then read straight into a buffer of its own (up to 16 MiB at once;
- * beyond, the buffer grows as bytes arrive). When the budget is spent the reader stops (the connection stops
- * reading its stream) and the tick retries. The declared length is checked against the maximum before
- * anything is allocated, and nothing is allocated for a frame whose bytes have not arrived, except the
- * reservation's buffer.
+ * beyond, the buffer grows as bytes arrive). When the budget is spent the frame waits, and the tick retries: its
+ * bytes go on arriving into the read buffer until that is full, and only then does the reader stop (the
+ * connection stops reading its stream). So a large frame is checked for progress from its header on, holding
+ * budget or waiting for it: one that trickles is closed as stalled either way, while one whose sender is ahead
+ * of us (a full read buffer) waits without counting as stalled or silent. The declared length is checked
+ * against the maximum before anything is allocated, and nothing is allocated for a frame whose bytes have not
+ * arrived, except the reservation's buffer.
  */
 final class FrameReader {
 
@@ -36,12 +44,13 @@ final class FrameReader {
     private final int maxMessageSize;
     private final FrameHeader header = new FrameHeader();
     private final Handshake handshake = new Handshake();
+    private ByteBuffer opening;             // the peer's opening as it arrives; null once the handshake is over
     private ByteBuffer readBuffer;          // from the pool while traffic needs it; null while idle
     private ByteBuffer largeTarget;         // the payload of a frame larger than the read buffer, as it arrives
     private int largeLength;
     private long reservedBytes;             // budget held for the large frame in progress (or about to start)
     private int awaitedBytes;               // budget the reader waits for; 0 when not waiting
-    private volatile boolean waitingForBudget;      // awaitedBytes > 0, for the loop's read interest
+    private volatile boolean waitingForBudget;      // awaitedBytes > 0 and the read buffer full: reading stopped
     private boolean parseFirst;             // resumed after a wait: the read buffer holds a frame to parse
 
     volatile long lastReadNanos = System.nanoTime();
@@ -66,7 +75,16 @@ final class FrameReader {
         try {
             for (int i = 0; i < MAX_READS_PER_EVENT && connection.state() != FramedConnection.CLOSED; i++) {
                 if (awaitedBytes > 0) {
-                    return;     // waiting for budget: the tick resumes
+                    if (!readWhileWaiting()) {
+                        return;     // the tick resumes once the budget has room
+                    }
+                    continue;
+                }
+                if (connection.state() == FramedConnection.HANDSHAKE) {
+                    if (!readOpening()) {
+                        return;
+                    }
+                    continue;
                 }
                 if (largeTarget != null) {
                     if (!readLarge()) {
@@ -113,6 +131,56 @@ final class FrameReader {
         }
     }
 
+    /**
+     * Reads the peer's opening and no byte beyond it (frames that follow are read into the read buffer); true
+     * once the handshake completed.
+     */
+    private boolean readOpening() throws IOException {
+        if (opening == null) {
+            opening = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        int n = connection.readBytes(opening);
+        if (n < 0) {
+            connection.endOfStream();
+            return false;
+        }
+        if (n == 0) {
+            return false;
+        }
+        received(n);
+        opening.flip();
+        boolean open = parseHandshake(opening);
+        opening.compact();
+        if (open) {
+            opening = null;
+        }
+        return open;
+    }
+
+    /**
+     * Waiting for budget: reads more of the frame into the read buffer, which holds its header, until the buffer
+     * is full; then stops reading the stream. False when nothing more can be read now.
+     */
+    private boolean readWhileWaiting() throws IOException {
+        if (!readBuffer.hasRemaining()) {
+            if (!waitingForBudget) {
+                waitingForBudget = true;
+                connection.syncReadInterestLater();
+            }
+            return false;
+        }
+        int n = connection.readBytes(readBuffer);
+        if (n < 0) {
+            connection.endOfStream();
+            return false;
+        }
+        if (n == 0) {
+            return false;
+        }
+        received(n);
+        return true;
+    }
+
     private void received(int n) {
         lastReadNanos = System.nanoTime();
         bytesRead += n;
@@ -156,9 +224,6 @@ final class FrameReader {
 
     private void parse() {
         ByteBuffer b = readBuffer;
-        if (connection.state() == FramedConnection.HANDSHAKE && !parseHandshake(b)) {
-            return;
-        }
         while (connection.state() == FramedConnection.OPEN && b.remaining() >= FrameLayout.HEADER_LENGTH) {
             int p = b.position();
             long length = Integer.toUnsignedLong(b.getInt(p + FrameLayout.OFF_LENGTH));
@@ -196,15 +261,14 @@ final class FrameReader {
 
     /**
      * A frame too large for the read buffer: reserve its length, then read its payload into a buffer of its own.
-     * False when the budget is spent: the header stays in the read buffer and reading stops until the tick
-     * finds room ({@link #retryBudget}).
+     * False when the budget is spent: the header stays in the read buffer, which takes the bytes that follow
+     * until it is full, and the tick retries ({@link #retryBudget}). The frame's progress is checked from now on.
      */
     private boolean startLarge(ByteBuffer b, int p, int len) {
         if (reservedBytes == 0) {
             if (!budget.tryReserve(len)) {
                 awaitedBytes = len;
-                waitingForBudget = true;
-                connection.syncReadInterestLater();
+                largeInProgress = true;
                 return false;
             }
             reservedBytes = len;
@@ -253,10 +317,12 @@ final class FrameReader {
 
     /**
      * Null, or why the large frame in progress counts as stalled: it gained fewer than
-     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). The loop thread, without the reading role.
+     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). A frame that waits for budget with a full read
+     * buffer cannot gain (this side stopped reading it): the window starts again once it resumes. The loop
+     * thread, without the reading role.
      */
     String checkProgress(long nowNanos) {
-        if (!largeInProgress) {
+        if (!largeInProgress || waitingForBudget) {
             windowStartNanos = 0;
             return null;
         }
@@ -289,6 +355,7 @@ final class FrameReader {
 
     /** After a close: gives every buffer and reservation back. Idempotent; reading role held. */
     void releaseAll() {
+        opening = null;
         if (readBuffer != null) {
             core.bufferHeld(-readBuffer.capacity());
             pool.recycle(readBuffer);
@@ -307,7 +374,7 @@ final class FrameReader {
         waitingForBudget = false;
     }
 
-    /** True while reading waits for room in the receive budget. Any thread. */
+    /** True while reading stopped until the receive budget has room (a frame waits, its read buffer full). */
     boolean waitingForBudget() {
         return waitingForBudget;
     }

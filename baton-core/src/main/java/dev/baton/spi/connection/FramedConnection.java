@@ -203,7 +203,8 @@ public abstract class FramedConnection implements TransportConnection {
     }
 
     private void tickOpen(long nowNanos) {
-        long silent = nowNanos - reader.lastReadNanos;
+        // While the reader has stopped to wait for receive budget, the silence is this side's, not the peer's.
+        long silent = reader.waitingForBudget() ? 0 : nowNanos - reader.lastReadNanos;
         long timeout = keepaliveTimeoutNs;
         long interval = keepaliveIntervalNs;
         if (timeout > 0 && silent > timeout) {

@@ -1,0 +1,115 @@
+package dev.baton.systemtest;
+
+import dev.baton.Client;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A legitimate caller: one thread ({@code call-probe-N}) that echoes a {@code payloadBytes} request through a
+ * client at a steady pace, one call at a time, and records how long each took and how each ended. Its latencies
+ * show what an attack on the server costs everyone else. Start with {@link #start}, end with {@link #stop};
+ * the figures may be read from any thread.
+ */
+final class CallProbe {
+
+    static final String THREAD_PREFIX = "call-probe-";
+    private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+    private final Client echo;
+    private final byte[] request;
+    private final long paceNs;
+    private final Thread caller;
+    private final List<String> failures = new ArrayList<>();    // guarded by this
+    private long[] latenciesNs = new long[1024];                // guarded by this
+    private int succeeded;                                      // guarded by this
+    private volatile boolean stopping;
+
+    private CallProbe(Client echo, int payloadBytes, Duration pace) {
+        this.echo = echo;
+        this.request = new byte[payloadBytes];
+        new Random(payloadBytes).nextBytes(request);
+        this.paceNs = pace.toNanos();
+        this.caller = Thread.ofPlatform().daemon(true).name(THREAD_PREFIX + SEQUENCE.incrementAndGet())
+                .unstarted(this::callUntilStopped);
+    }
+
+    /** Starts calling: a call every {@code pace} (at once after a call that took longer). */
+    static CallProbe start(Client echo, int payloadBytes, Duration pace) {
+        CallProbe probe = new CallProbe(echo, payloadBytes, pace);
+        probe.caller.start();
+        return probe;
+    }
+
+    private void callUntilStopped() {
+        long next = System.nanoTime();
+        while (!stopping) {
+            long start = System.nanoTime();
+            String failure = null;
+            try {
+                if (!Arrays.equals(request, echo.call(EchoServerMain.ECHO, request))) {
+                    failure = "wrong echo";
+                }
+            } catch (RuntimeException e) {
+                failure = e.toString();
+            }
+            record(System.nanoTime() - start, failure);
+            next += paceNs;
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+            } else {
+                next = System.nanoTime();
+            }
+        }
+    }
+
+    private synchronized void record(long latencyNs, String failure) {
+        if (failure != null) {
+            failures.add(failure);
+            return;
+        }
+        if (succeeded == latenciesNs.length) {
+            latenciesNs = Arrays.copyOf(latenciesNs, succeeded * 2);
+        }
+        latenciesNs[succeeded++] = latencyNs;
+    }
+
+    synchronized int succeeded() {
+        return succeeded;
+    }
+
+    synchronized List<String> failures() {
+        return List.copyOf(failures);
+    }
+
+    /** The {@code p}-th percentile (0-100) of the successful calls' latencies, in ms; -1 before any. */
+    synchronized double percentileMs(double p) {
+        if (succeeded == 0) {
+            return -1;
+        }
+        long[] sorted = Arrays.copyOf(latenciesNs, succeeded);
+        Arrays.sort(sorted);
+        int index = (int) Math.min(succeeded - 1, Math.ceil(p / 100 * succeeded) - 1);
+        return sorted[Math.max(0, index)] / 1e6;
+    }
+
+    /** Stops calling once the call in progress ends (it ends by its deadline). */
+    void stop() throws InterruptedException {
+        stopping = true;
+        caller.join();
+    }
+
+    @Override
+    public synchronized String toString() {
+        return String.format("%d B calls: %d succeeded, %d failed%s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                request.length, succeeded, failures.size(),
+                failures.isEmpty() ? "" : " " + failures.stream().limit(3).toList(),
+                percentileMs(50), percentileMs(99), percentileMs(100));
+    }
+}
