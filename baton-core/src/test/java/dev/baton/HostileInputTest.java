@@ -190,6 +190,40 @@ class HostileInputTest {
         assertStillServes();
     }
 
+    @Test
+    void aSmallFrameTrickledAByteAtATimeIsClosedAsStalled() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 2000);
+            s.setSoTimeout(200);
+            var out = s.getOutputStream();
+            ByteBuffer hs = handshake();
+            out.write(hs.array(), 0, hs.limit());
+            ByteBuffer h = frameHeader(1000, 2);        // fits the read buffer: it would wait there for its bytes
+            out.write(h.array(), 0, h.limit());
+            out.flush();
+            s.getInputStream().readNBytes(72);
+            // One byte every 200 ms: never silent long enough for the keepalive timeout, never a whole frame.
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            boolean closed = false;
+            long t0 = System.nanoTime();
+            while (!closed && System.nanoTime() < deadline) {
+                try {
+                    out.write(0);
+                    out.flush();
+                    closed = s.getInputStream().read() < 0;
+                } catch (java.net.SocketTimeoutException stillOpen) {
+                    // nothing to read: the node keeps the connection so far
+                } catch (IOException reset) {
+                    closed = true;
+                }
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(closed, "a frame that never completes is closed as stalled");
+            assertTrue(seconds < 12, "closed after " + seconds + " s");
+        }
+        assertStillServes();
+    }
+
     static long directMemoryUsed() {
         for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
             if (b.getName().equals("direct")) {

@@ -36,7 +36,7 @@ class LargeFrameBudgetTest {
     void aFrameWaitingForBudgetOutlivesTheKeepaliveTimeoutWhileATrickledOneIsClosed() throws Exception {
         try (Cluster c = new Cluster()) {
             Node server = c.join(c.options("server").transport(LargeFrameBudgetTest::smallBudget).build());
-            EchoTest.startEcho(server, "echo");
+            Cluster.startEcho(server, "echo");
             Client echo = c.join("caller").client("echo")
                     .withOptions(CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(30)));
             echo.awaitServers(1, Duration.ofSeconds(5));
@@ -55,7 +55,7 @@ class LargeFrameBudgetTest {
 
                 byte[] request = new byte[256 * 1024];
                 new Random(1).nextBytes(request);
-                var call = echo.callAsync(EchoTest.ECHO, request);
+                var call = echo.callAsync(Cluster.ECHO, request);
                 long start = System.nanoTime();
                 boolean tricklerClosed = false;
                 while (System.nanoTime() - start < HOLD.toNanos()) {

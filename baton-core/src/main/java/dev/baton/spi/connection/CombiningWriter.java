@@ -64,7 +64,7 @@ final class CombiningWriter {
         this.maxQueuedFrames = s.maxQueuedFrames();
         this.maxQueuedBytes = s.maxQueuedBytes();
         this.maxQueuedAnswers = s.maxConcurrentRequests() + TransportSettings.ANSWER_BACKLOG_RESERVE;
-        this.batch = new SendBatch(new Sink(), core.pool());
+        this.batch = new SendBatch(new Sink(), core.pool(), core::bufferHeld);
     }
 
     int offer(OutboundFrame frame) {

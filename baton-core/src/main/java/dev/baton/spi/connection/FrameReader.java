@@ -18,7 +18,9 @@ import java.nio.ByteOrder;
  * read buffer.
  *
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
- * once into a pooled buffer of its size. A larger frame first reserves its length from the transport's
+ * once into a pooled buffer of its size. The read buffer starts at {@value #IDLE_READ_BUFFER_SIZE} bytes (enough
+ * for the PINGs and small calls of a quiet connection) and grows to its full size as soon as traffic needs it: a
+ * read that fills it, or a frame that does not fit it. It goes back to the pool when the connection is idle. A larger frame first reserves its length from the transport's
  * {@link ReceiveBudget}; its payload is then read straight into a buffer of its own (up to 16 MiB at once;
  * beyond, the buffer grows as bytes arrive). When the budget is spent the frame waits, and the tick retries: its
  * bytes go on arriving into the read buffer until that is full, and only then does the reader stop (the
@@ -31,8 +33,13 @@ import java.nio.ByteOrder;
 final class FrameReader {
 
     static final int READ_BUFFER_SIZE = 64 * 1024;
+    /** The read buffer a connection starts with, and goes back to after being idle. */
+    static final int IDLE_READ_BUFFER_SIZE = 4 * 1024;
     private static final int MAX_READS_PER_EVENT = 16;
-    /** A large frame must gain at least this many bytes per {@link #PROGRESS_WINDOW_NS}, or it is stalled. */
+    /**
+     * A frame in progress must complete, or gain at least this many bytes, within {@link #PROGRESS_WINDOW_NS}, or it
+     * is stalled.
+     */
     static final int MIN_PROGRESS_BYTES = 64 * 1024;
     static final long PROGRESS_WINDOW_NS = 5_000_000_000L;
     private static final MessageAccess MESSAGES = MessageAccess.get();
@@ -52,15 +59,21 @@ final class FrameReader {
     private int awaitedBytes;               // budget the reader waits for; 0 when not waiting
     private volatile boolean waitingForBudget;      // awaitedBytes > 0 and the read buffer full: reading stopped
     private boolean parseFirst;             // resumed after a wait: the read buffer holds a frame to parse
+    private boolean growReadBuffer;         // a frame in the read buffer needs the full-size buffer
 
     volatile long lastReadNanos = System.nanoTime();
-    /** Bytes read from the stream since start; with {@link #largeInProgress}, what the progress check samples. */
+    /** Bytes read from the stream since start: with the frames delivered, what the progress check samples. */
     private volatile long bytesRead;
+    private volatile long framesDelivered;
+    /** A large frame is arriving (or waiting for budget). */
     private volatile boolean largeInProgress;
+    /** The read buffer holds part of a frame. */
+    private volatile boolean partialFrame;
 
     // ---- the loop's tick only
     private long windowStartNanos;
     private long windowStartBytes;
+    private long windowStartFrames;
 
     FrameReader(FramedConnection connection, TransportCore core) {
         this.connection = connection;
@@ -93,8 +106,10 @@ final class FrameReader {
                     continue;
                 }
                 if (readBuffer == null) {
-                    readBuffer = pool.acquire(READ_BUFFER_SIZE);
+                    readBuffer = pool.acquire(IDLE_READ_BUFFER_SIZE);
                     core.bufferHeld(readBuffer.capacity());
+                } else if (growReadBuffer) {
+                    growReadBuffer();
                 }
                 if (parseFirst) {
                     // The header that waited for budget is still here, and the buffer may be full: parse before
@@ -108,6 +123,7 @@ final class FrameReader {
                     }
                     continue;
                 }
+                int room = readBuffer.remaining();
                 int n = connection.readBytes(readBuffer);
                 if (n < 0) {
                     connection.endOfStream();
@@ -117,6 +133,7 @@ final class FrameReader {
                     return;
                 }
                 received(n);
+                growReadBuffer |= n == room && readBuffer.capacity() < READ_BUFFER_SIZE;    // more is coming
                 readBuffer.flip();
                 try {
                     parse();
@@ -125,10 +142,25 @@ final class FrameReader {
                 }
             }
         } finally {
+            partialFrame = readBuffer != null && readBuffer.position() > 0;
             if (connection.state() == FramedConnection.CLOSED) {
                 releaseAll();
             }
         }
+    }
+
+    /** Moves what the read buffer holds into a full-size one. */
+    private void growReadBuffer() {
+        growReadBuffer = false;
+        ByteBuffer small = readBuffer;
+        if (small.capacity() >= READ_BUFFER_SIZE) {
+            return;
+        }
+        ByteBuffer full = pool.acquire(READ_BUFFER_SIZE);
+        full.put(small.flip());
+        core.bufferHeld(full.capacity() - small.capacity());
+        pool.recycle(small);
+        readBuffer = full;
     }
 
     /**
@@ -206,6 +238,7 @@ final class FrameReader {
             largeInProgress = false;
             budget.release(reservedBytes);
             reservedBytes = 0;
+            framesDelivered++;
             connection.deliver(header, MESSAGES.lend(target.limit(largeLength).position(0), pool));
             return true;
         }
@@ -248,12 +281,14 @@ final class FrameReader {
                     payload = MESSAGES.lend(target.limit(len).position(0), pool);
                 }
                 b.position(p + FrameLayout.HEADER_LENGTH + len);
+                framesDelivered++;
                 connection.deliver(header, payload);
-            } else if (FrameLayout.HEADER_LENGTH + len > b.capacity()) {
+            } else if (FrameLayout.HEADER_LENGTH + len > READ_BUFFER_SIZE) {
                 if (!startLarge(b, p, len)) {
                     return;
                 }
             } else {
+                growReadBuffer |= FrameLayout.HEADER_LENGTH + len > b.capacity();   // it will not fit otherwise
                 return;
             }
         }
@@ -316,30 +351,35 @@ final class FrameReader {
     }
 
     /**
-     * Null, or why the large frame in progress counts as stalled: it gained fewer than
-     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). A frame that waits for budget with a full read
-     * buffer cannot gain (this side stopped reading it): the window starts again once it resumes. The loop
-     * thread, without the reading role.
+     * Null, or why the frame in progress counts as stalled: it neither completed nor gained
+     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). That holds for a large frame (which holds budget,
+     * or waits for it) and for part of a small one sitting in the read buffer, so a peer that trickles a frame holds
+     * its buffers for 5 s at most. A frame that waits for budget with a full read buffer cannot gain (this side
+     * stopped reading it): the window starts again once it resumes. The loop thread, without the reading role.
      */
     String checkProgress(long nowNanos) {
-        if (!largeInProgress || waitingForBudget) {
+        if (!(largeInProgress || partialFrame) || waitingForBudget) {
             windowStartNanos = 0;
             return null;
         }
         long read = bytesRead;
+        long frames = framesDelivered;
         if (windowStartNanos == 0) {
             windowStartNanos = nowNanos;
             windowStartBytes = read;
+            windowStartFrames = frames;
             return null;
         }
         if (nowNanos - windowStartNanos < PROGRESS_WINDOW_NS) {
             return null;
         }
         long gained = read - windowStartBytes;
+        boolean completed = frames != windowStartFrames;
         windowStartNanos = nowNanos;
         windowStartBytes = read;
-        return gained >= MIN_PROGRESS_BYTES ? null : "a large frame gained only " + gained + " bytes in "
-                + PROGRESS_WINDOW_NS / 1_000_000L + " ms";
+        windowStartFrames = frames;
+        return completed || gained >= MIN_PROGRESS_BYTES ? null : "a frame in progress gained only " + gained
+                + " bytes in " + PROGRESS_WINDOW_NS / 1_000_000L + " ms";
     }
 
     /** Gives the read buffer back when it holds no partial frame and nothing arrived for {@code idleNs}. */
@@ -348,6 +388,7 @@ final class FrameReader {
         if (b != null && b.position() == 0 && largeTarget == null && awaitedBytes == 0
                 && nowNanos - lastReadNanos >= idleNs) {
             readBuffer = null;
+            growReadBuffer = false;
             core.bufferHeld(-b.capacity());
             pool.recycle(b);
         }
@@ -366,6 +407,8 @@ final class FrameReader {
             largeTarget = null;
         }
         largeInProgress = false;
+        partialFrame = false;
+        growReadBuffer = false;
         if (reservedBytes > 0) {
             budget.release(reservedBytes);
             reservedBytes = 0;

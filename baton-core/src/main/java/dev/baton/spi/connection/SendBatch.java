@@ -19,15 +19,18 @@ import java.nio.ByteBuffer;
  * reported written once its last byte went out; after a close, frames with any byte on the wire count as
  * written (the peer may have them) and all others as dropped, so the runtime re-routes only what never left.
  *
- * <p>The send buffer ({@value #SEND_BUFFER_SIZE} bytes) comes from the transport's pool when a batch needs it
- * and goes back once the connection has written nothing for a while ({@link #releaseIfIdle}), so an idle
- * connection holds none.
+ * <p>The send buffer comes from the transport's pool when a batch needs it and goes back once the connection has
+ * written nothing for a while ({@link #releaseIfIdle}), so an idle connection holds none. It starts at
+ * {@value #IDLE_SEND_BUFFER_SIZE} bytes (a PING, a few small calls) and grows to {@value #SEND_BUFFER_SIZE} as soon
+ * as a batch finds it full.
  */
 final class SendBatch {
 
     /** Payloads up to this size are copied next to their header; larger ones are written in place. */
     static final int SMALL_PAYLOAD = 4096;
     static final int SEND_BUFFER_SIZE = 64 * 1024;
+    /** The send buffer a connection starts with: a header and the largest payload copied next to it fit. */
+    static final int IDLE_SEND_BUFFER_SIZE = 8 * 1024;
     private static final int MAX_FRAMES = 64;
 
     /** Where a batch goes, and who is told of each frame's fate (once, on the writer's thread). */
@@ -43,7 +46,9 @@ final class SendBatch {
 
     private final Sink sink;
     private final BufferPool pool;
+    private final java.util.function.IntConsumer held;      // told of every change of the bytes it holds
     private ByteBuffer sendBuffer;                              // null while idle
+    private boolean growSendBuffer;                             // the last batch found it full
     private final OutboundFrame[] frames = new OutboundFrame[MAX_FRAMES];
     private final long[] ends = new long[MAX_FRAMES];           // cumulative bytes up to each frame's end
     private final ByteBuffer[] iov = new ByteBuffer[MAX_FRAMES * 2 + 1];
@@ -58,9 +63,10 @@ final class SendBatch {
     private OutboundFrame carry;    // polled but did not fit in the previous batch
     private volatile long lastWriteNanos = System.nanoTime();
 
-    SendBatch(Sink sink, BufferPool pool) {
+    SendBatch(Sink sink, BufferPool pool, java.util.function.IntConsumer held) {
         this.sink = sink;
         this.pool = pool;
+        this.held = held;
     }
 
     /** True while part of the current batch has not been written. */
@@ -108,6 +114,7 @@ final class SendBatch {
             int need = FrameLayout.HEADER_LENGTH + (small ? size : 0);
             if (buf.remaining() < need) {
                 carry = f;
+                growSendBuffer = true;
                 break;
             }
             // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
@@ -144,8 +151,12 @@ final class SendBatch {
     }
 
     private ByteBuffer buffer() {
+        if (sendBuffer != null && growSendBuffer && sendBuffer.capacity() < SEND_BUFFER_SIZE) {
+            releaseBuffer();            // nothing of it is pending: build() runs only once the last batch went out
+        }
         if (sendBuffer == null) {
-            sendBuffer = pool.acquire(SEND_BUFFER_SIZE);
+            sendBuffer = pool.acquire(growSendBuffer ? SEND_BUFFER_SIZE : IDLE_SEND_BUFFER_SIZE);
+            held.accept(sendBuffer.capacity());
         }
         return sendBuffer;
     }
@@ -196,16 +207,18 @@ final class SendBatch {
 
     /** Gives the send buffer back to the pool when nothing is pending and nothing went out for {@code idleNs}. */
     void releaseIfIdle(long nowNanos, long idleNs) {
-        if (nowNanos - lastWriteNanos >= idleNs) {
+        if (nowNanos - lastWriteNanos >= idleNs && carry == null) {
             releaseBuffer();
+            growSendBuffer = false;
         }
     }
 
     private void releaseBuffer() {
-        if (sendBuffer != null && count == 0 && carry == null) {
+        if (sendBuffer != null && count == 0) {
             ByteBuffer b = sendBuffer;
             sendBuffer = null;
             java.util.Arrays.fill(sendViews, null);     // views of a buffer that may now serve another connection
+            held.accept(-b.capacity());
             pool.recycle(b);
         }
     }

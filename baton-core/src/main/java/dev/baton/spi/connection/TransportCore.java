@@ -132,7 +132,7 @@ public final class TransportCore {
 
     // ---------------------------------------------------------------- from connections
 
-    void bufferHeld(long bytes) {
+    void bufferHeld(int bytes) {
         heldBufferBytes.addAndGet(bytes);
     }
 
