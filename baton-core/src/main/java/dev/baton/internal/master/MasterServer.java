@@ -55,7 +55,6 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     // ---- guarded by this
     private long version;
     private int nextRank;
-    private int nextServiceId = 1;
     private final Map<Integer, Joined> nodes = new LinkedHashMap<>();
     private final Map<String, ServiceRecord> services = new HashMap<>();
     private boolean closed;
@@ -261,7 +260,8 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     /**
      * Records a server of {@code service} on {@code rank}. A requested service id is honoured when the
      * service is new and the id free (a node re-registering after a master restart asks for the id the
-     * service had, so calls in flight keep their meaning). Caller holds the lock and bumps the version.
+     * service had, so calls in flight keep their meaning); otherwise a new service's id comes from its name.
+     * Caller holds the lock and bumps the version.
      */
     private ServerInfo addServer(String service, int requested, int requestedServiceId, int rank) {
         if (service == null || service.isEmpty()) {
@@ -269,10 +269,10 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         }
         ServiceRecord rec = services.get(service);
         if (rec == null) {
-            boolean free = requestedServiceId >= 1
-                    && services.values().stream().noneMatch(x -> x.id == requestedServiceId);
-            int serviceId = free ? requestedServiceId : nextServiceId;
-            nextServiceId = Math.max(nextServiceId, serviceId + 1);
+            int serviceId = serviceIdFree(requestedServiceId) ? requestedServiceId : idFromName(service);
+            while (!serviceIdFree(serviceId)) {
+                serviceId = serviceId == Integer.MAX_VALUE ? 1 : serviceId + 1;
+            }
             rec = new ServiceRecord(service, serviceId);
             services.put(service, rec);
         }
@@ -292,6 +292,24 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         ServerInfo info = new ServerInfo(service, rec.id, serverId, rank);
         rec.servers.put(serverId, info);
         return info;
+    }
+
+    private boolean serviceIdFree(int serviceId) {
+        return serviceId >= 1 && services.values().stream().noneMatch(x -> x.id == serviceId);
+    }
+
+    /**
+     * A new service's id comes from its name, not from the order of registration: a restarted master then gives
+     * a service registered before its old nodes are back another id than theirs (they ask for their old ids
+     * when they rejoin), except for the rare names whose ids collide. Counting from 1 instead gave such a
+     * service the id of an old one: the old service's servers then received no calls (their node knows them by
+     * the old id), and a node hosting servers of both ran requests of one on servers of the other (a request
+     * carries only ids).
+     */
+    private static int idFromName(String service) {
+        int h = service.hashCode() * 0x9E3779B9;     // spread: similar names get distant ids
+        h = (h ^ (h >>> 16)) & Integer.MAX_VALUE;
+        return h == 0 ? 1 : h;
     }
 
     private synchronized ByteBuffer deregisterServer(TransportConnection c, WireReader r) {

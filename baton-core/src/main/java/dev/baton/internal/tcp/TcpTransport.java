@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -89,8 +90,9 @@ public final class TcpTransport implements Transport {
         loop.execute(() -> {
             try {
                 server.register(loop.selector(), SelectionKey.OP_ACCEPT, new Acceptor(server));
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.ERROR, "cannot register listener " + bind, e);
+            } catch (ClosedChannelException e) {
+                // Only close() closes a listener: the transport was closed right after listen (a master stopped
+                // at once). Nothing is wrong.
             }
         });
         return (InetSocketAddress) server.getLocalAddress();

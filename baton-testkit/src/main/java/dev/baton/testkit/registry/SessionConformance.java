@@ -1,0 +1,169 @@
+package dev.baton.testkit.registry;
+
+import dev.baton.Coordination;
+import dev.baton.Coordination.DistributedLock;
+import dev.baton.MembershipEvent;
+import dev.baton.Node;
+import dev.baton.NodeInfo;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Sessions (the master's lease): a node that stops renewing is removed, its coordination state released, and
+ * it comes back once it reaches the registry again. Uses the fixture's {@link RegistryUnderTest#cutOff} and
+ * {@link RegistryUnderTest#sessionExpiry()}; see {@link RegistryConformanceTest} for what is pinned.
+ */
+@SuppressWarnings("try")     // try-with-resources holds cut-offs and watches open; bodies need not name them
+abstract class SessionConformance extends ConformanceBase {
+
+    SessionConformance(Supplier<RegistryUnderTest> starter) {
+        super(starter);
+    }
+
+    @Test
+    void aNodeThatStopsRenewingIsRemovedEverywhereServersFirstWithinTheSessionExpiry() throws Exception {
+        Member a = members.join("a");
+        Member b = members.join("b");
+        Member lost = members.join("lost");
+        Set<ServerInfo> servers = Set.of(lost.register("p", -1), lost.register("p", -1));
+        for (Member m : List.of(a, b)) {
+            m.recorder().awaitView("sees the servers", v -> Set.copyOf(v.serversOn(lost.rank())).equals(servers),
+                    CONVERGE);
+        }
+        int markA = a.recorder().mark();
+        int markB = b.recorder().mark();
+        long t0 = System.nanoTime();
+        try (AutoCloseable cut = fixture.cutOff(lost.registry())) {
+            for (Member m : List.of(a, b)) {
+                List<MembershipEvent> events = m.recorder().awaitEventsSince(m == a ? markA : markB, 3,
+                        left(t0, fixture.sessionExpiry()));
+                assertEquals(servers.stream().map(MembershipConformance::removed).collect(Collectors.toSet()),
+                        Set.copyOf(MembershipConformance.changes(events.subList(0, 2))), m.name() + ": servers first");
+                assertEquals(MembershipConformance.left(lost.self()), MembershipConformance.change(events.get(2)));
+                assertEquals(List.of(a.self(), b.self()), m.view().nodes(), m.name() + ": the others stay");
+            }
+        }
+        a.recorder().assertContractKept();
+        b.recorder().assertContractKept();
+    }
+
+    @Test
+    void idleNodesThatRenewKeepTheirSessions() {
+        Member a = members.join("a");
+        Member b = members.join("b");
+        List<NodeInfo> both = List.of(a.self(), b.self());
+        a.recorder().awaitView("sees b", v -> v.nodes().equals(both), CONVERGE);
+        int mark = a.recorder().mark();
+        // Silent longer than a node that does not renew would last: renewing is the registry client's job.
+        Await.holds("both stay members", () -> a.view().nodes().equals(both) && b.view().nodes().equals(both),
+                fixture.sessionExpiry().plusMillis(500), () -> a.view() + " / " + b.view());
+        assertEquals(List.of(), a.recorder().eventsSince(mark), "a was told of no change");
+    }
+
+    @Test
+    void aNodeThatWasCutOffJoinsAgainWithItsRankAndServersOnceItReachesTheRegistry() throws Exception {
+        Member a = members.join("a");
+        Member back = members.join("back");
+        Set<ServerInfo> servers = Set.of(back.register("p", -1), back.register("p", -1), back.register("q", 9));
+        a.recorder().awaitView("sees the servers", v -> Set.copyOf(v.serversOn(back.rank())).equals(servers), CONVERGE);
+        try (AutoCloseable cut = fixture.cutOff(back.registry())) {
+            a.recorder().awaitView("no longer sees the node", v -> v.node(back.rank()).isEmpty(),
+                    fixture.sessionExpiry());
+        }
+        for (Member m : List.of(a, back)) {
+            m.recorder().awaitView("sees the node back with its rank and servers",
+                    v -> v.nodes().equals(List.of(a.self(), back.self()))
+                            && Set.copyOf(v.serversOn(back.rank())).equals(servers), CONVERGE);
+            m.recorder().assertContractKept();
+        }
+        for (NodeInfo self : back.recorder().rejoins()) {
+            assertEquals(back.self(), self, "onRejoined tells the node it has its old rank");
+        }
+    }
+
+    @Test
+    void aLockOfANodeThatLosesItsSessionPassesToTheNextWaiterWithALargerFencingToken() throws Exception {
+        Node holder = members.node("holder");
+        Node other = members.node("other");
+        DistributedLock held = holder.coordination().lock("L");
+        held.lock(LONG);
+        long token = held.fencingToken();
+        DistributedLock wanted = other.coordination().lock("L");
+        assertFalse(wanted.tryLock());
+        long t0 = System.nanoTime();
+        try (AutoCloseable cut = fixture.cutOff(members.registryOf(holder))) {
+            wanted.lock(fixture.sessionExpiry());
+            long ms = Await.msSince(t0);
+            assertTrue(wanted.isHeldByCurrentThread());
+            assertTrue(ms <= fixture.sessionExpiry().plus(TIMEOUT_SLACK).toMillis(), "granted after " + ms + " ms");
+            assertTrue(wanted.fencingToken() > token, wanted.fencingToken() + " > " + token);
+            assertTrue(held.isHeldByCurrentThread(), "the old holder cannot know: that is what fencing tokens are for");
+            wanted.unlock();
+        }
+        held.unlock();      // never throws for a registry failure
+        assertFalse(held.isHeldByCurrentThread());
+    }
+
+    @Test
+    void aBarrierArrivalOfANodeThatLosesItsSessionIsWithdrawnAndItsWaitFailsWithUnavailable() throws Exception {
+        Node lost = members.node("lost");
+        Node b = members.node("b");
+        Node c = members.node("c");
+        try (ExecutorService pool = Executors.newSingleThreadExecutor()) {
+            Future<Status.Code> waiting = pool.submit(() -> outcome(() -> lost.coordination().barrier("w", 2, LONG)));
+            BarrierConformance.awaitRoundOf(c.coordination(), "w", 2);
+            long t0 = System.nanoTime();
+            try (AutoCloseable cut = fixture.cutOff(members.registryOf(lost))) {
+                assertEquals(Status.Code.UNAVAILABLE, waiting.get(left(t0, fixture.sessionExpiry().plus(TIMEOUT_SLACK))
+                        .toMillis(), TimeUnit.MILLISECONDS));
+                Await.until("the arrival is withdrawn", () -> BarrierConformance.roundIsEmpty(c.coordination(), "w", 2),
+                        left(t0, fixture.sessionExpiry()));
+            }
+        }
+        BarrierConformance.openTogether(b.coordination(), c.coordination(), "w");
+    }
+
+    @Test
+    void aLockWaitOfANodeThatLosesItsSessionFailsWithUnavailableAndIsNeverGranted() throws Exception {
+        Node holder = members.node("holder");
+        Node lost = members.node("lost");
+        Node third = members.node("third");
+        DistributedLock held = holder.coordination().lock("L");
+        held.lock(LONG);
+        try (ExecutorService pool = Executors.newSingleThreadExecutor()) {
+            Coordination co = lost.coordination();
+            Future<Status.Code> waiting = startWaiting(pool, "the lock wait is in progress",
+                    () -> outcome(() -> co.lock("L").lock(LONG)));
+            long t0 = System.nanoTime();
+            try (AutoCloseable cut = fixture.cutOff(members.registryOf(lost))) {
+                assertEquals(Status.Code.UNAVAILABLE, waiting.get(left(t0, fixture.sessionExpiry().plus(TIMEOUT_SLACK))
+                        .toMillis(), TimeUnit.MILLISECONDS));
+            }
+        }
+        held.unlock();
+        DistributedLock free = third.coordination().lock("L");
+        assertTrue(free.tryLock(), "the lock went to nobody");
+        free.unlock();
+    }
+
+    /** What is left of {@code budget} since {@code startNs}; never negative. */
+    private static Duration left(long startNs, Duration budget) {
+        Duration rest = budget.minusNanos(System.nanoTime() - startNs);
+        return rest.isNegative() ? Duration.ZERO : rest;
+    }
+}
