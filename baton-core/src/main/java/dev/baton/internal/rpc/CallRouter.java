@@ -48,9 +48,6 @@ final class CallRouter {
             return null;
         }
         if (o.rank() >= 0) {
-            if (m.node(o.rank()).isEmpty()) {
-                return null;
-            }
             for (int i = 0; i < servers.size(); i++) {
                 if (servers.get(i).rank() == o.rank()) {
                     return servers.get(i);

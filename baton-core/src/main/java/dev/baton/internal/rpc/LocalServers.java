@@ -9,8 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -74,7 +72,7 @@ final class LocalServers {
     }
 
     private final NodeRuntime node;
-    private final Map<Integer, Service> services = new ConcurrentHashMap<>();
+    private final IntTable<Service> services = new IntTable<>();
     private final AtomicInteger registrationsInFlight = new AtomicInteger();
     private final List<ServerCallImpl> parked = new ArrayList<>();   // guarded by itself
 

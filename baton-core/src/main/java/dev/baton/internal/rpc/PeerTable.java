@@ -9,7 +9,6 @@ import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -32,7 +31,7 @@ final class PeerTable implements Registry.Listener {
     private final MembershipView view;
     private final DeadlineTimer timer;
     private final long drainTimeoutNs;
-    private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
+    private final IntTable<Peer> peers = new IntTable<>();
     private final Set<ConnState> connections = ConcurrentHashMap.newKeySet();
     private volatile Transport transport;
 
