@@ -31,6 +31,7 @@ class AllocationTest {
             startEcho(c.node(0));
             Client inProcess = c.node(0).client("echo");
             Client overTcp = c.node(1).client("echo");
+            inProcess.awaitServers(1, Duration.ofSeconds(5));
             overTcp.awaitServers(1, Duration.ofSeconds(5));
             ByteBuffer request = ByteBuffer.allocateDirect(16);
             assertAllocatesAtMost(0.5, "in process", () -> listenerCalls(inProcess, request, 1));
@@ -44,6 +45,7 @@ class AllocationTest {
         try (Cluster c = Cluster.withNodes(1)) {
             startEcho(c.node(0));
             Client inProcess = c.node(0).client("echo");
+            inProcess.awaitServers(1, Duration.ofSeconds(5));
             ByteBuffer request = ByteBuffer.allocateDirect(16);
             assertAllocatesAtMost(33, "blocking, in process", () -> {
                 for (int i = 0; i < CALLS; i++) {
