@@ -161,14 +161,14 @@ final class CallSender implements CallHost {
         while (true) {
             call.setTimeoutNs(Math.max(1, left));
             int r;
-            boolean atPeerLimit = !call.oneWay() && !cs.reservePending(limit);
+            if (!call.oneWay()) {
+                call.awaitOn(cs);       // before the call is in the table, where a fast response finds it
+            }
+            boolean atPeerLimit = !call.oneWay() && !cs.addPendingWithin(call, limit);
             if (atPeerLimit) {
+                call.awaitOn(null);
                 r = TransportConnection.BACK_PRESSURED;
             } else {
-                if (!call.oneWay()) {
-                    call.awaitOn(cs);
-                    cs.addPending(call);
-                }
                 call.sending();
                 r = c.offer(call);
                 if (r == TransportConnection.OFFERED) {

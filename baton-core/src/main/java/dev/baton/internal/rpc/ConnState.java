@@ -14,9 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Both directions have a limit. Requests the peer may have in progress here are counted in
  * {@link #inProgress} ({@code maxConcurrentRequestsPerConnection}); calls we may have awaiting a response on it
- * are bounded by the limit the peer told in its handshake: a call {@link #reservePending reserves} its place
- * before it goes into the table and gives it back when it leaves, so we never send the peer a two-way request
- * it would have to refuse, and a caller beyond the limit waits here ({@link #awaitPendingRoom}) instead.
+ * are bounded by the limit the peer told in its handshake: a call goes into the pending table only while the
+ * table holds fewer ({@link #addPendingWithin}, under the table's own lock, so it costs no extra atomic), so we
+ * never send the peer a two-way request it would have to refuse, and a caller beyond the limit waits here
+ * ({@link #awaitPendingRoom}) instead.
  *
  * <p>Thread-safe. The tables are {@link LongMap}s, whose monitors callers may hold to combine a lookup with
  * taking a reference.
@@ -25,7 +26,6 @@ final class ConnState {
 
     final TransportConnection connection;
     private final LongMap<PendingCall> pending = new LongMap<>();
-    private final AtomicInteger pendingReserved = new AtomicInteger();
     private final Object roomMonitor = new Object();
     private volatile int roomWaiters;
     final LongMap<ServerCallImpl> serving = new LongMap<>();
@@ -76,29 +76,20 @@ final class ConnState {
     // ------------------------------------------------------------------ our calls awaiting responses
 
     /**
-     * Reserves a place for one more two-way call within the peer's limit ({@code limit} 0: none known, always
-     * room). False when the peer already has that many of our calls.
+     * Puts a two-way call in the pending table if the peer's limit leaves room ({@code limit} 0: none known, always
+     * room); false when the peer already has that many of our calls.
      */
-    boolean reservePending(int limit) {
-        if (pendingReserved.incrementAndGet() > limit && limit > 0) {
-            releasePending();
-            return false;
-        }
-        return true;
+    boolean addPendingWithin(PendingCall call, int limit) {
+        return pending.putIfBelow(call.requestId(), call, limit);
     }
 
+    /** A call left the table: a caller waiting for room may go on. */
     private void releasePending() {
-        pendingReserved.decrementAndGet();
         if (roomWaiters > 0) {
             synchronized (roomMonitor) {
                 roomMonitor.notifyAll();
             }
         }
-    }
-
-    /** Puts a call that {@link #reservePending reserved} its place. */
-    void addPending(PendingCall call) {
-        pending.put(call.requestId(), call);
     }
 
     /** Removes {@code call} if the table still holds it, giving its place back; true when this removed it. */
@@ -182,7 +173,7 @@ final class ConnState {
         synchronized (roomMonitor) {
             roomWaiters++;
             try {
-                while (pendingReserved.get() >= limit) {
+                while (pending.size() >= limit) {
                     long waitNs = deadlineNanos - System.nanoTime();
                     if (waitNs <= 0 || !connection.isOpen()) {
                         return false;

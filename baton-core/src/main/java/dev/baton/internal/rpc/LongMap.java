@@ -40,6 +40,18 @@ final class LongMap<V> {
         }
     }
 
+    /**
+     * Puts {@code value} unless the map already holds {@code limit} or more entries ({@code limit} 0: no limit);
+     * false (nothing put) when it is full.
+     */
+    synchronized boolean putIfBelow(long key, V value, int limit) {
+        if (limit > 0 && size >= limit) {
+            return false;
+        }
+        put(key, value);
+        return true;
+    }
+
     @SuppressWarnings("unchecked")
     synchronized V get(long key) {
         int i = find(key);

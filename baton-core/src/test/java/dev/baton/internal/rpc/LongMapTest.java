@@ -48,6 +48,20 @@ class LongMapTest {
     }
 
     @Test
+    void putIfBelowPutsOnlyWhileTheMapHoldsFewerThanTheLimit() {
+        LongMap<String> map = new LongMap<>();
+        assertTrue(map.putIfBelow(1, "a", 2));
+        assertTrue(map.putIfBelow(2, "b", 2));
+        assertFalse(map.putIfBelow(3, "c", 2), "full at the limit");
+        assertNull(map.get(3));
+        assertEquals(2, map.size());
+        map.remove(1);
+        assertTrue(map.putIfBelow(3, "c", 2), "room again after a removal");
+        assertTrue(map.putIfBelow(4, "d", 0), "limit 0: no limit");
+        assertEquals(3, map.size());
+    }
+
+    @Test
     void removeWithValueRemovesOnlyThatMapping() {
         LongMap<Object> map = new LongMap<>();
         Object a = new Object();

@@ -166,7 +166,12 @@ abstract class MembershipConformance extends ConformanceBase {
         leaving.close();
         leaving.close();
 
-        // A change made afterwards marks the end: versions are in order, so nothing else came in between.
+        // close() does not promise that the registry has seen the departure when it returns (another node's
+        // change may come first), so the marker is made once both have seen it. Versions are in order, so a
+        // change after the marker shows that nothing else (no duplicate removal) came in between.
+        for (Member m : List.of(a, b)) {
+            m.recorder().awaitView("sees the node leave", v -> v.node(leaving.rank()).isEmpty(), CONVERGE);
+        }
         ServerInfo marker = a.register("marker", -1);
         for (Member m : List.of(a, b)) {
             int mark = m == a ? markA : markB;
