@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * get this JVM's flags (the last two only silence JDK 25's warnings about Netty's and protobuf's use of
  * {@code sun.misc.Unsafe} and native libraries).
  */
-@Command(name = "baton bench", sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "baton bench", sortOptions = false, usageHelpAutoWidth = true, subcommands = RegistryBench.class,
         description = {
                 "Measures Baton (TCP and in-process) against gRPC-java and a raw Java NIO socket floor, on loopback.",
                 "Servers of the TCP systems run in a child JVM with this JVM's flags. Workloads: "

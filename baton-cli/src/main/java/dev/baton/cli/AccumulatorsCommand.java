@@ -26,8 +26,8 @@ import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 
 /**
- * {@code baton accumulators --master HOST:PORT [--json]}: joins the cluster as a short-lived node (it attaches
- * no accumulators, so it never hosts the server and is not waited for), reads every accumulator from the
+ * {@code baton accumulators (--master HOST:PORT | --zookeeper HOSTS [--cluster NAME]) [--json]}: joins the
+ * cluster as a short-lived node (it attaches no accumulators, so it never hosts the server and is not waited for), reads every accumulator from the
  * server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
  * unreachable, no answer in time) throw {@link BatonException}, which {@code bin/baton} reports on one line of
  * stderr with exit code 1.
@@ -48,7 +48,8 @@ import java.util.concurrent.Callable;
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton accumulators --master 127.0.0.1:9394          a table",
-                "  baton accumulators --master 127.0.0.1:9394 --json   JSON, for scripts"})
+                "  baton accumulators --master 127.0.0.1:9394 --json   JSON, for scripts",
+                "  baton accumulators --zookeeper 127.0.0.1:2181 --cluster mycluster"})
 final class AccumulatorsCommand implements Callable<Integer> {
 
     /** How long to wait for a server when none is registered at all: the cluster may be electing one. */
@@ -59,8 +60,8 @@ final class AccumulatorsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--master", required = true, paramLabel = "HOST:PORT", description = "The master's address.")
-    String master;
+    @picocli.CommandLine.Mixin
+    RegistryOptions registry;
 
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
@@ -75,7 +76,7 @@ final class AccumulatorsCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive, was " + timeoutSeconds);
         }
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
-        NodeOptions options = NodeOptions.builder().master(master).name("baton-accumulators")
+        NodeOptions options = registry.applyTo(NodeOptions.builder()).name("baton-accumulators")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ofMillis(200)).build();
         Map<String, AccumulatorValue> values;
         try (Node node = Node.join(options)) {

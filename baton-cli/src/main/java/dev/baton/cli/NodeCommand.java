@@ -17,14 +17,14 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
- * {@code baton node}: a process that joins a master and serves the demo services ({@link DemoServices}).
+ * {@code baton node}: a process that joins a master (or a ZooKeeper ensemble) and serves the demo services ({@link DemoServices}).
  * Prints {@code baton node rank R listening on HOST:PORT} once its servers are registered. With
  * {@code --drive} it then calls every other node ({@link Driver}) and prints one {@code RESULT} line
  * ({@link NodeReport}). Either way it serves until SIGTERM or Ctrl-C (or, supervised, end of stdin).
  */
 @Command(name = "node",
         mixinStandardHelpOptions = true,
-        header = "Runs a node that joins a master and serves the demo services.",
+        header = "Runs a node that joins a master (or ZooKeeper) and serves the demo services.",
         description = {
                 "Services: 'echo' (method 0 answers the request's bytes) and 'compute' (method 0: the sum of N "
                         + "little-endian doubles; method 1: the request's SHA-256, on a blocking handler).",
@@ -36,8 +36,8 @@ final class NodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--master", required = true, paramLabel = "HOST:PORT", description = "The master to join.")
-    String master;
+    @picocli.CommandLine.Mixin
+    RegistryOptions registry;
 
     @Option(names = "--name", defaultValue = "node", paramLabel = "NAME", description = "This node's name, for people. Default: ${DEFAULT-VALUE}.")
     String name;
@@ -103,8 +103,7 @@ final class NodeCommand implements Callable<Integer> {
         Set<String> serve = validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        NodeOptions.Builder builder = NodeOptions.builder()
-                .master(master)
+        NodeOptions.Builder builder = registry.applyTo(NodeOptions.builder())
                 .bind(new InetSocketAddress(host, port))
                 .name(name);
         if (callerSpinUs != null) {

@@ -22,7 +22,8 @@ import java.util.function.BooleanSupplier;
 /**
  * Child process: a node that serves service {@value #SERVICE}, echoing method {@value #ECHO} inline.
  *
- * <p>Usage: {@code EchoServerMain <master host:port> [--bind HOST] [--executions FILE] [--leak-report]}.
+ * <p>Usage: {@code EchoServerMain <master host:port | zk:CONNECT/ROOT> [--bind HOST] [--executions FILE]
+ * [--leak-report]}.
  * Prints {@code READY rank=R} once its server is registered, {@code NODES [ranks...]} after each node joins or
  * leaves its membership view, and, when stdin reaches end-of-file, {@code SERVED n} (the requests it handled),
  * then closes the node (leaving the membership) and exits 0. On SIGTERM it closes the node too.
@@ -66,7 +67,7 @@ public final class EchoServerMain {
         }
         LongAdder served = new LongAdder();
         ExecutionLog executions = executionsFile == null ? null : new ExecutionLog(executionsFile);
-        NodeOptions options = NodeOptions.builder().master(args[0]).bind(new InetSocketAddress(bindHost, 0))
+        NodeOptions options = SystemTests.joinOptions(args[0]).bind(new InetSocketAddress(bindHost, 0))
                 .name("echo-server").build();
         Node node = Node.join(options);
         try {

@@ -5,6 +5,7 @@ import dev.baton.CallOptions;
 import dev.baton.Client;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.zookeeper.ZooKeeperRegistry;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -47,7 +48,23 @@ final class SystemTests {
     }
 
     static Node joinTestNode(String masterAddress) {
-        return Node.join(NodeOptions.builder().master(masterAddress).name("test-node").build());
+        return Node.join(joinOptions(masterAddress).name("test-node").build());
+    }
+
+    /** The prefix of a registry given as {@code zk:CONNECT/ROOT} instead of a master's {@code host:port}. */
+    static final String ZOOKEEPER = "zk:";
+
+    /**
+     * Options that join through {@code where}: a master's {@code host:port}, or {@code zk:CONNECT/ROOT} for a
+     * ZooKeeper ensemble (the connect string has no '/', the root starts with one).
+     */
+    static NodeOptions.Builder joinOptions(String where) {
+        if (!where.startsWith(ZOOKEEPER)) {
+            return NodeOptions.builder().master(where);
+        }
+        String rest = where.substring(ZOOKEEPER.length());
+        int slash = rest.indexOf('/');
+        return NodeOptions.builder().registry(ZooKeeperRegistry.of(rest.substring(0, slash), rest.substring(slash)));
     }
 
     static Client echoClient(Node node, Duration callTimeout) {

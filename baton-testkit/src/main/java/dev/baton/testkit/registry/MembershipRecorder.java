@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * and notes every breach of the listener contract as it happens:
  * <ul>
  *   <li>an event before the first snapshot;</li>
- *   <li>an event whose version is not exactly one more than the view's (a gap or a duplicate; after a snapshot,
- *       counting restarts from the snapshot's version);</li>
+ *   <li>an event whose version is not larger than the view's (a duplicate or out of order; after a snapshot,
+ *       counting restarts from the snapshot's version). Versions need not be consecutive: the master's are,
+ *       ZooKeeper's come from its transaction ids;</li>
  *   <li>an event that does not fit the view: a node that joins twice, a node or server removed that was not
  *       there, a server added twice or on a rank that is not a member, a node that leaves while servers of its
  *       rank are still listed (its servers must be removed first);</li>
@@ -60,9 +61,8 @@ final class MembershipRecorder implements Registry.Listener {
             violations.add(event + " before the first snapshot");
             return;
         }
-        if (event.version() != view.version() + 1) {
-            violations.add(event + " after v" + view.version() + ": "
-                    + (event.version() <= view.version() ? "a duplicate or out of order" : "a gap"));
+        if (event.version() <= view.version()) {
+            violations.add(event + " after v" + view.version() + ": a duplicate or out of order");
         }
         String misfit = misfit(view, event);
         if (misfit != null) {

@@ -43,8 +43,8 @@ import org.junit.jupiter.api.Timeout;
  *       join returns it (its rank, and the node id, address and name it gave);</li>
  *   <li>ranks count 0, 1, 2, ... in join order; nodes joining at once get distinct ranks 0..N-1; a node keeps
  *       its rank while others come and go, and a new node never gets the rank of one that left;</li>
- *   <li>every node is told every later change once, in version order with no gap or duplicate (each event one
- *       more than the view's version; counting restarts at a new snapshot), including its own servers; two
+ *   <li>every node is told every later change once, in version order with no duplicate (each event's version
+ *       larger than the view's; counting restarts at a new snapshot), including its own servers; two
  *       nodes told of the same version were told the same change; every event fits the view (no node joins
  *       twice, nothing is removed that was not there, no server on a non-member);</li>
  *   <li>a node that leaves ({@code close}, idempotent) is removed everywhere: one ServerRemoved per server it

@@ -1,0 +1,535 @@
+package dev.baton.zookeeper;
+
+import dev.baton.BatonException;
+import dev.baton.Coordination;
+import dev.baton.NodeInfo;
+import dev.baton.ServerInfo;
+import dev.baton.Status;
+import dev.baton.spi.Registry;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.retry.RetryNTimes;
+import org.apache.zookeeper.AddWatchMode;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Op;
+import org.apache.zookeeper.data.Stat;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A node's registry on a ZooKeeper ensemble (see {@link ZooKeeperRegistry} and {@link ZkLayout}).
+ *
+ * <h2>Sessions</h2>
+ * The node is a member while its ZooKeeper session lives. A disconnection shorter than the session timeout
+ * changes nothing but a resynchronisation of the view when it ends (notifications may have been missed). When
+ * the session ends (expired, or Curator gave it up after a session timeout without a connection), ZooKeeper has
+ * removed the node everywhere; once connected again with a new session the node joins again: its old rank
+ * when still free (it is, unless an administrator deleted it by hand), its servers with their old ids, then a
+ * fresh snapshot and {@link Listener#onRejoined}. Data-plane connections to other nodes never depend on it.
+ *
+ * <h2>Threads</h2>
+ * One worker thread ({@code baton-zk-NAME}) creates the ZooKeeper client (so ZooKeeper's own threads are named
+ * after it) and does the slow work that notifications ask for: resynchronising, rejoining, removing stale
+ * entries. The listener is called on ZooKeeper's event thread for changes and on the calling or worker thread for
+ * snapshots, one at a time ({@link ZkMembershipView}'s lock).
+ */
+final class ZkRegistry implements Registry {
+
+    private static final System.Logger LOG = System.getLogger(ZkRegistry.class.getName());
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+
+    private final ZooKeeperRegistry.ZkSettings settings;
+    private final String name;
+    private final ZkLayout layout;
+    private final ExecutorService worker;
+    private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();
+
+    private volatile CuratorFramework client;
+    private volatile ZkAllocator allocator;
+    private volatile ZkMembershipView view;
+    private volatile NodeInfo self;
+    private volatile long session;
+    private Listener listener;
+    private Duration timeout = Duration.ofSeconds(10);
+    private ZkCoordination coordination;
+    private volatile boolean closed;
+
+    ZkRegistry(ZooKeeperRegistry.ZkSettings settings, String name) {
+        this.settings = settings;
+        this.name = name;
+        this.layout = new ZkLayout(settings.root());
+        this.worker = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "baton-zk-" + name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    // ------------------------------------------------------------------ joining
+
+    @Override
+    public NodeInfo join(long nodeId, InetSocketAddress address, String nodeName, Listener listener, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            checkOpen();
+            this.listener = listener;
+            this.timeout = timeout;
+        }
+        try {
+            client = onWorker(() -> {
+                CuratorFramework c = CuratorFrameworkFactory.builder()
+                        .connectString(settings.connectString())
+                        .sessionTimeoutMs((int) settings.sessionTimeout().toMillis())
+                        .connectionTimeoutMs((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+                        .retryPolicy(new RetryNTimes(0, 0))     // Baton's calls retry within their own deadlines
+                        .authorization(settings.authScheme() == null ? List.of() : List.of(
+                                new org.apache.curator.framework.AuthInfo(settings.authScheme(), settings.auth())))
+                        .build();
+                c.start();
+                return c;
+            });
+            awaitConnected(deadline);
+            allocator = new ZkAllocator(client, layout);
+            prepareRoot();
+            ZkMembershipView v = new ZkMembershipView(layout.members, listener, this::nodeGone, this::resyncLater);
+            view = v;
+            watchMembers(v);
+            NodeInfo wanted = new NodeInfo(-1, nodeId, address, nodeName);
+            self = createNodeEntry(wanted, -1, deadline);
+            readSnapshot(v);
+            client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state), worker);
+            worker.execute(this::removeStaleEntries);
+            return self;
+        } catch (RuntimeException e) {
+            closeClient();
+            throw e;
+        }
+    }
+
+    /**
+     * ROOT and its skeleton: created by the first node, checked by every other in one read. The layout znode is
+     * created last, so a node that finds it finds the skeleton complete.
+     */
+    private void prepareRoot() {
+        try {
+            try {
+                checkLayout(client.getData().forPath(layout.layout));
+                return;
+            } catch (KeeperException.NoNodeException firstNode) {
+                // the cluster is new (or a first node died half-way): make what is missing
+            }
+            Stat rootStat = client.checkExists().forPath(layout.root);
+            if (rootStat != null && rootStat.getNumChildren() > 0) {
+                List<String> children = client.getChildren().forPath(layout.root);
+                if (!List.of(layout.skeletonNames()).containsAll(children)) {
+                    throw Status.of(Status.Code.INVALID_ARGUMENT, "ZooKeeper root " + layout.root + " holds "
+                            + "something that is not a Baton cluster (" + children + "); choose another root")
+                            .asException();
+                }
+            }
+            for (String path : layout.skeleton()) {
+                createIfAbsent(path, new byte[0]);
+            }
+            createIfAbsent(layout.nextRank, "0".getBytes(StandardCharsets.UTF_8));
+            try {
+                client.create().forPath(layout.layout, ZkLayout.VERSION.getBytes(StandardCharsets.UTF_8));
+            } catch (KeeperException.NodeExistsException raced) {
+                checkLayout(client.getData().forPath(layout.layout));
+            }
+        } catch (BatonException e) {
+            throw e;
+        } catch (Exception e) {
+            throw failure("preparing root " + layout.root, e);
+        }
+    }
+
+    private void checkLayout(byte[] found) {
+        String version = new String(found, StandardCharsets.UTF_8);
+        if (!ZkLayout.VERSION.equals(version)) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "ZooKeeper root " + layout.root + " holds a Baton cluster "
+                    + "of layout '" + version + "'; this Baton reads '" + ZkLayout.VERSION + "'").asException();
+        }
+    }
+
+    private void createIfAbsent(String path, byte[] data) throws Exception {
+        try {
+            client.create().creatingParentsIfNeeded().forPath(path, data);   // ROOT's parents are persistent
+        } catch (KeeperException.NodeExistsException already) {
+            // made by another node
+        }
+    }
+
+    private void watchMembers(ZkMembershipView v) {
+        try {
+            // On ZooKeeper's handle, not through Curator: Curator's watcher wrapper drops the event's zxid.
+            client.getZookeeperClient().getZooKeeper().addWatch(layout.members, v::onWatch,
+                    AddWatchMode.PERSISTENT_RECURSIVE);
+        } catch (Exception e) {
+            throw failure("watching " + layout.members, e);
+        }
+    }
+
+    /**
+     * Creates this session's node entry with {@code requestedRank} when it is free, or a new rank; returns
+     * the node as joined. A retried attempt finds the entry it made before.
+     */
+    private NodeInfo createNodeEntry(NodeInfo wanted, int requestedRank, long deadline) {
+        long s = sessionId();
+        for (int attempt = 0; attempt < ZkAllocator.MAX_ATTEMPTS; attempt++) {
+            awaitConnected(deadline);
+            try {
+                for (String child : attempt == 0 ? List.<String>of() : client.getChildren().forPath(layout.members)) {
+                    if (ZkLayout.parse(child) instanceof ZkLayout.NodeEntry n && n.session() == s) {
+                        session = s;    // an earlier attempt made it, and lost the answer
+                        return n.node();
+                    }
+                }
+                int rank = requestedRank >= 0 && attempt == 0 ? requestedRank : allocator.nextRank();
+                NodeInfo node = new NodeInfo(rank, wanted.nodeId(), wanted.address(), wanted.name());
+                ZkLayout.NodeEntry entry = new ZkLayout.NodeEntry(s, node);
+                try {
+                    allocator.multi(List.of(Op.create(layout.rank(rank), new byte[0], ZkAllocator.acl(), CreateMode.EPHEMERAL),
+                            Op.create(layout.member(entry.name()), new byte[0], ZkAllocator.acl(),
+                                    CreateMode.EPHEMERAL)));
+                    session = s;
+                    return node;
+                } catch (KeeperException.NodeExistsException taken) {
+                    if (requestedRank >= 0) {
+                        LOG.log(System.Logger.Level.WARNING, "rank {0} is taken; joining with a new rank", rank);
+                    }
+                }
+            } catch (BatonException e) {
+                throw e;
+            } catch (Exception e) {
+                if (!(e instanceof KeeperException.ConnectionLossException) || System.nanoTime() > deadline) {
+                    throw failure("joining", e);
+                }
+            }
+        }
+        throw Status.of(Status.Code.UNAVAILABLE, "could not take a rank in " + layout.ranks).asException();
+    }
+
+    private void readSnapshot(ZkMembershipView v) {
+        try {
+            Stat stat = new Stat();
+            List<String> children = client.getChildren().storingStatIn(stat).forPath(layout.members);
+            v.install(stat.getPzxid(), children);
+        } catch (Exception e) {
+            throw failure("reading the membership", e);
+        }
+    }
+
+    // ------------------------------------------------------------------ servers
+
+    @Override
+    public ServerInfo registerServer(String service, int serverId, Duration timeout) {
+        if (service == null || service.isEmpty()) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
+        }
+        checkOpen();
+        ServerInfo info = register(service, serverId, -1, System.nanoTime() + timeout.toNanos());
+        servers.put(key(info), info);
+        return info;
+    }
+
+    private ServerInfo register(String service, int requested, int requestedServiceId, long deadline) {
+        awaitConnected(deadline);
+        NodeInfo me = self;
+        try {
+            int serviceId = allocator.serviceId(service, requestedServiceId);
+            for (int attempt = 0; attempt < ZkAllocator.MAX_ATTEMPTS; attempt++) {
+                int serverId = allocator.takeServerId(service, requested);
+                ServerInfo info = new ServerInfo(service, serviceId, serverId, me.rank());
+                ZkLayout.ServerEntry entry = new ZkLayout.ServerEntry(session, info);
+                try {
+                    allocator.multi(List.of(Op.check(layout.member(new ZkLayout.NodeEntry(session, me).name()), -1),
+                            Op.create(layout.serverGuard(service, serverId), new byte[0], ZkAllocator.acl(),
+                                    CreateMode.EPHEMERAL),
+                            Op.create(layout.member(entry.name()), new byte[0], ZkAllocator.acl(),
+                                    CreateMode.PERSISTENT)));
+                    return info;
+                } catch (KeeperException.NodeExistsException taken) {
+                    if (requested >= 0) {
+                        throw Status.of(Status.Code.ALREADY_EXISTS, "service '" + service + "' already has server id "
+                                + requested).asException();
+                    }
+                } catch (KeeperException.NoNodeException gone) {
+                    throw Status.of(Status.Code.UNAVAILABLE, "this node's ZooKeeper session ended; it is joining "
+                            + "again").withRetrySafe(true).asException();
+                }
+            }
+            throw Status.of(Status.Code.RESOURCE_EXHAUSTED, "no free server id for '" + service + "'").asException();
+        } catch (BatonException e) {
+            throw e;
+        } catch (Exception e) {
+            throw failure("registering a server of '" + service + "'", e);
+        }
+    }
+
+    @Override
+    public void deregisterServer(ServerInfo server, Duration timeout) {
+        checkOpen();
+        ServerInfo ours = servers.get(key(server));
+        if (ours == null || !ours.equals(server)) {
+            throw Status.of(Status.Code.NO_SUCH_SERVER, "no server " + server.serverId() + " of '" + server.service()
+                    + "' on this node").asException();
+        }
+        awaitConnected(System.nanoTime() + timeout.toNanos());
+        try {
+            allocator.multi(List.of(Op.delete(layout.serverGuard(server.service(), server.serverId()), -1),
+                    Op.delete(layout.member(new ZkLayout.ServerEntry(session, server).name()), -1)));
+            servers.remove(key(server));
+        } catch (KeeperException.NoNodeException gone) {
+            servers.remove(key(server));
+            throw Status.of(Status.Code.NO_SUCH_SERVER, "server " + server.serverId() + " of '" + server.service()
+                    + "' is not registered").asException();
+        } catch (Exception e) {
+            throw failure("removing a server of '" + server.service() + "'", e);
+        }
+    }
+
+    private static String key(ServerInfo s) {
+        return s.service() + "/" + s.serverId();
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    private void onConnectionState(ConnectionState state) {
+        if (closed) {
+            return;
+        }
+        switch (state) {
+            case SUSPENDED -> LOG.log(System.Logger.Level.WARNING, "{0}: lost the connection to ZooKeeper; the last "
+                    + "membership stays in use", name);
+            case LOST -> LOG.log(System.Logger.Level.WARNING, "{0}: the ZooKeeper session ended; the node will join "
+                    + "again when ZooKeeper is back", name);
+            case RECONNECTED -> recover();
+            default -> { }
+        }
+    }
+
+    /** Connected again (worker thread): the same session resynchronises, a new one joins again. */
+    private void recover() {
+        try {
+            ZkMembershipView v = view;
+            if (sessionId() == session) {
+                resync(v);
+                return;
+            }
+            v.hold();
+            watchMembers(v);
+            NodeInfo old = self;
+            NodeInfo rejoined = createNodeEntry(old, old.rank(), System.nanoTime() + timeout.toNanos());
+            self = rejoined;
+            for (ServerInfo s : List.copyOf(servers.values())) {
+                try {
+                    ServerInfo again = register(s.service(), s.serverId(), s.serviceId(),
+                            System.nanoTime() + timeout.toNanos());
+                    servers.put(key(again), again);
+                } catch (BatonException e) {
+                    LOG.log(System.Logger.Level.WARNING, "{0}: server {1} of ''{2}'' could not be registered again: {3}",
+                            name, s.serverId(), s.service(), e.getMessage());
+                }
+            }
+            readSnapshot(v);
+            LOG.log(System.Logger.Level.INFO, "{0}: joined ZooKeeper again as rank {1}", name, rejoined.rank());
+            listener.onRejoined(rejoined);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: could not join ZooKeeper again ({1}); retrying on the next "
+                    + "reconnection", name, e.getMessage());
+        }
+    }
+
+    private void resyncLater() {
+        if (!closed) {
+            worker.execute(() -> resync(view));
+        }
+    }
+
+    private void resync(ZkMembershipView v) {
+        v.hold();
+        try {
+            readSnapshot(v);
+        } catch (BatonException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: could not resynchronise the membership: {1}", name,
+                    e.getMessage());
+        }
+    }
+
+    /** A node left (under the view's lock): the lowest-ranked member removes the entries it left behind. */
+    private void nodeGone(long goneSession) {
+        if (!closed) {
+            worker.execute(this::removeStaleEntries);
+        }
+    }
+
+    /** Deletes server entries whose node has left (best effort; any node may do it, deletions are idempotent). */
+    private void removeStaleEntries() {
+        ZkMembershipView v = view;
+        if (closed || v == null) {
+            return;
+        }
+        try {
+            for (String child : client.getChildren().forPath(layout.members)) {
+                if (ZkLayout.parse(child) instanceof ZkLayout.ServerEntry s && !v.isMember(s.session())) {
+                    try {
+                        client.delete().forPath(layout.member(child));
+                    } catch (KeeperException.NoNodeException done) {
+                        // another node removed it
+                    }
+                }
+            }
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.DEBUG, "stale entries stay for now: {0}", e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ coordination, stats, close
+
+    @Override
+    public synchronized Coordination coordination(Executor events) {
+        if (coordination == null) {
+            if (client == null) {
+                throw Status.of(Status.Code.UNAVAILABLE, "join first").asException();
+            }
+            coordination = new ZkCoordination(client, layout.coordination, events, timeout);
+            if (closed) {
+                coordination.close();
+            }
+        }
+        return coordination;
+    }
+
+    @Override
+    public int openConnections() {
+        CuratorFramework c = client;
+        return c != null && c.getZookeeperClient().isConnected() ? 1 : 0;
+    }
+
+    /**
+     * Leaves: the node entry goes first (one transaction, so every node removes its servers and then the node),
+     * then this node's server entries, then the session. Bounded: if ZooKeeper does not answer, the session's
+     * end removes the node anyway and the others clean up.
+     */
+    @Override
+    public void close() {
+        ZkCoordination k;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            k = coordination;
+        }
+        if (k != null) {
+            k.close();
+        }
+        ZkMembershipView v = view;
+        if (v != null) {
+            v.close();
+        }
+        CuratorFramework c = client;
+        NodeInfo me = self;
+        if (c != null && me != null && c.getZookeeperClient().isConnected()) {
+            try {
+                allocator.multi(List.of(Op.delete(layout.member(new ZkLayout.NodeEntry(session, me).name()), -1),
+                        Op.delete(layout.rank(me.rank()), -1)));
+                for (ServerInfo s : servers.values()) {
+                    allocator.multi(List.of(Op.delete(layout.serverGuard(s.service(), s.serverId()), -1),
+                            Op.delete(layout.member(new ZkLayout.ServerEntry(session, s).name()), -1)));
+                }
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.DEBUG, "leaving ZooKeeper by closing the session: {0}", e.getMessage());
+            }
+        }
+        closeClient();
+    }
+
+    private void closeClient() {
+        CuratorFramework c = client;
+        if (c != null) {
+            try {
+                worker.submit(c::close).get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                c.close();
+            }
+        }
+        worker.shutdownNow();
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private void checkOpen() {
+        if (closed) {
+            throw Status.of(Status.Code.CLOSED, "registry closed").asException();
+        }
+    }
+
+    private long sessionId() {
+        try {
+            return client.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            throw failure("reading the session", e);
+        }
+    }
+
+    private void awaitConnected(long deadline) {
+        long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+        try {
+            if (!client.blockUntilConnected((int) Math.min(Integer.MAX_VALUE, ms), TimeUnit.MILLISECONDS)) {
+                throw Status.of(Status.Code.UNAVAILABLE, "ZooKeeper at " + settings.connectString()
+                        + " is not reachable").withRetrySafe(true).asException();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Status.of(Status.Code.UNAVAILABLE, "interrupted while waiting for ZooKeeper").asException();
+        }
+    }
+
+    private <T> T onWorker(java.util.concurrent.Callable<T> task) {
+        try {
+            return worker.submit(task).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Status.of(Status.Code.UNAVAILABLE, "interrupted while starting the ZooKeeper client").asException();
+        } catch (ExecutionException e) {
+            throw failure("starting the ZooKeeper client", e.getCause());
+        }
+    }
+
+    /** A ZooKeeper or Curator failure as Baton's typed error. */
+    BatonException failure(String what, Throwable e) {
+        if (e instanceof BatonException b) {
+            return b;
+        }
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        Status.Code code = switch (e) {
+            case KeeperException.NoAuthException x -> Status.Code.INVALID_ARGUMENT;
+            case KeeperException.AuthFailedException x -> Status.Code.INVALID_ARGUMENT;
+            case KeeperException.ConnectionLossException x -> Status.Code.UNAVAILABLE;
+            case KeeperException.SessionExpiredException x -> Status.Code.UNAVAILABLE;
+            case KeeperException.SessionMovedException x -> Status.Code.UNAVAILABLE;
+            case KeeperException.OperationTimeoutException x -> Status.Code.UNAVAILABLE;
+            case InterruptedException x -> Status.Code.UNAVAILABLE;
+            default -> Status.Code.INTERNAL;
+        };
+        String why = code == Status.Code.INVALID_ARGUMENT
+                ? "ZooKeeper refused access to " + layout.root + " (check the ACLs and the authorization)"
+                : "ZooKeeper at " + settings.connectString() + ": " + e;
+        return Status.of(code, what + " failed: " + why).withCause(e).asException();
+    }
+}
