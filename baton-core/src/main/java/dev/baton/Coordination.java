@@ -134,9 +134,13 @@ public interface Coordination {
          * lock). Hand it to the resource the lock guards with every request, and have the resource refuse a
          * token smaller than the largest it has seen: a holder that lost the lock without knowing (paused,
          * cut off, its lease expired) can then no longer change the resource. A reentrant hold has the token
-         * of the first. The master starts its tokens from its wall clock, so a restarted master's are larger.
+         * of the first. The master starts its tokens from its wall clock, so a restarted master's are larger;
+         * ZooKeeper's are transaction ids, which only grow.
          *
          * @throws IllegalMonitorStateException when the calling thread does not hold the lock
+         * @throws BatonException UNAVAILABLE once this node knows that the registry released the lock (it lost
+         *         its connection to the master, or its ZooKeeper session ended, while holding it): the hold is
+         *         void, so unlock it
          */
         long fencingToken();
     }

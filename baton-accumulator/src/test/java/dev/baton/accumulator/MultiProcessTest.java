@@ -2,6 +2,7 @@ package dev.baton.accumulator;
 
 import dev.baton.testkit.ChildJvm;
 import dev.baton.Master;
+import dev.baton.zookeeper.LocalZooKeeper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,8 @@ class MultiProcessTest {
 
     private final List<ChildJvm> children = new ArrayList<>();
     private Master master;
+    /** Where the ranks join when not the master: {@code zk:CONNECT/ROOT}. */
+    private String registry;
 
     @BeforeAll
     static void registerTypes() {
@@ -101,6 +104,25 @@ class MultiProcessTest {
     @Test
     void serverKilledAndReplacedLosesNoAcknowledgedData() throws Exception {
         master = Master.start(0);
+        killServersInTurn();
+    }
+
+    /**
+     * The same through a ZooKeeper server (a separate process) instead of the master: the accumulator's server
+     * is elected by registering its fixed server id, which ZooKeeper grants to one node at a time, and a dead
+     * server's registration goes with its session (2 s here).
+     */
+    @Test
+    void serverKilledAndReplacedThroughZooKeeperLosesNoAcknowledgedData() throws Exception {
+        try (LocalZooKeeper zk = new LocalZooKeeper(1, Duration.ofMillis(200))) {
+            zk.startAll();
+            registry = RankMain.ZOOKEEPER + zk.connectString() + "/baton/accumulator-test";
+            killServersInTurn();
+            children.forEach(ChildJvm::close);
+        }
+    }
+
+    private void killServersInTurn() throws Exception {
         Map<Integer, ChildJvm> server = startRanks(1, "PREFER");
         int serverRank = server.keySet().iterator().next();
         Map<Integer, ChildJvm> writers = startRanks(3, "DEFAULT");
@@ -181,14 +203,17 @@ class MultiProcessTest {
 
     /** Starts {@code n} rank processes at once; returns them by rank. */
     private Map<Integer, ChildJvm> startRanks(int n, String placement) throws InterruptedException {
-        InetSocketAddress a = master.address();
+        String where = registry;
+        if (where == null) {
+            InetSocketAddress a = master.address();
+            where = a.getHostString() + ":" + a.getPort();
+        }
         List<ChildJvm> started = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             // Up to 9 JVMs share 2 cores here: a small collector and the C1 compiler start faster and leave
             // the cores to the work (the write path is not what these tests measure).
             ChildJvm c = ChildJvm.start("rank-" + (children.size() + i), List.of(),
-                    List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), RankMain.class,
-                    a.getHostString() + ":" + a.getPort(), placement);
+                    List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), RankMain.class, where, placement);
             started.add(c);
         }
         children.addAll(started);

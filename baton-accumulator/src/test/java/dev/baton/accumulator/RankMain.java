@@ -3,6 +3,7 @@ package dev.baton.accumulator;
 import dev.baton.BatonException;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.zookeeper.ZooKeeperRegistry;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -33,6 +34,20 @@ public final class RankMain {
     private RankMain() {
     }
 
+    /** The prefix of a ZooKeeper registry given as {@code zk:CONNECT/ROOT} instead of a master's address. */
+    static final String ZOOKEEPER = "zk:";
+
+    /** Joins the master at {@code where}, or with {@code zk:CONNECT/ROOT} a ZooKeeper server (sessions of 2 s). */
+    private static NodeOptions.Builder joinOptions(String where) {
+        if (!where.startsWith(ZOOKEEPER)) {
+            return NodeOptions.builder().master(where);
+        }
+        String rest = where.substring(ZOOKEEPER.length());
+        int slash = rest.indexOf('/');
+        return NodeOptions.builder().registry(ZooKeeperRegistry.builder(rest.substring(0, slash), rest.substring(slash))
+                .sessionTimeout(Duration.ofSeconds(2)).build());
+    }
+
     public static void main(String[] args) throws IOException {
         Scenario.registerTypes();
         AccumulatorOptions options = AccumulatorOptions.builder()
@@ -40,8 +55,7 @@ public final class RankMain {
                 .serverPlacement(ServerPlacement.valueOf(args[1]))
                 .electionDelay(Duration.ofMillis(20))
                 .build();
-        Node node = Node.join(NodeOptions.builder().master(args[0]).name("rank").defaultTimeout(Duration.ofSeconds(30))
-                .build());
+        Node node = Node.join(joinOptions(args[0]).name("rank").defaultTimeout(Duration.ofSeconds(30)).build());
         Accumulators acc = Accumulators.attach(node, options);
         println("READY " + node.rank());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

@@ -1,6 +1,7 @@
 package dev.baton.cli;
 
 import dev.baton.process.ChildJvm;
+import dev.baton.zookeeper.LocalZooKeeper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -24,7 +25,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code baton demo}: a master and {@code --nodes} nodes, each a child JVM on loopback ({@link ChildJvm}).
+ * {@code baton demo}: a master (or, with {@code --zookeeper}, a three-member ZooKeeper ensemble) and {@code --nodes}
+ * nodes, each a child JVM on loopback ({@link ChildJvm}).
  * Every node serves {@link DemoServices} and, once all have joined, calls every other node
  * ({@code baton node --drive}); the demo collects their {@code RESULT} lines and prints a table.
  *
@@ -53,6 +55,8 @@ final class DemoCommand implements Callable<Integer> {
     /** The caller and the I/O thread: what runs on a driving node. */
     private static final int BUSY_THREADS_PER_NODE = 2;
     private static final Duration STOP_GRACE = Duration.ofSeconds(5);
+    /** ZooKeeper's tick for the demo's ensemble: sessions of 1 to 10 s. */
+    private static final Duration ENSEMBLE_TICK = Duration.ofMillis(500);
 
     @Spec
     CommandSpec spec;
@@ -76,6 +80,13 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
             description = "Limit for starting the processes, and again for the calls. Default: ${DEFAULT-VALUE}.")
     int timeoutSeconds;
+
+    @Option(names = "--zookeeper",
+            description = "Join the nodes through a ZooKeeper ensemble of three JVMs started here, not a master.")
+    boolean zookeeper;
+
+    /** With --zookeeper: the ensemble, stopped after the nodes. */
+    private volatile LocalZooKeeper ensemble;
 
     @Option(names = "--log-dir", paramLabel = "DIR",
             description = "Where the child processes' output goes, one file each. "
@@ -118,6 +129,17 @@ final class DemoCommand implements Callable<Integer> {
      */
     private void stopChildren(PrintWriter err) {
         List<ChildJvm> all = List.copyOf(children);
+        LocalZooKeeper zk = ensemble;
+        if (zk != null) {
+            ChildJvm.stopAll(all, note -> err.println("baton demo: " + note));
+            try {
+                zk.close();
+            } catch (IOException e) {
+                err.println("baton demo: could not remove the ensemble's data: " + e.getMessage());
+            }
+            err.flush();
+            return;
+        }
         if (all.size() > 1) {
             ChildJvm.stopAll(all.subList(1, all.size()), note -> err.println("baton demo: " + note));
         }
@@ -139,18 +161,14 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int run(PrintWriter out, Path logs) throws IOException, InterruptedException {
-        out.printf("baton demo: a master and %d nodes, each its own JVM on loopback (logs: %s)%n", nodes, logs);
+        out.printf("baton demo: %s and %d nodes, each its own JVM on loopback (logs: %s)%n",
+                zookeeper ? "a ZooKeeper ensemble of 3" : "a master", nodes, logs);
         out.flush();
         long startNs = System.nanoTime();
         long deadline = startNs + TimeUnit.SECONDS.toNanos(timeoutSeconds);
 
-        ChildJvm master = startChild("master", MASTER_JVM, List.of("master", "--port", "0", "--supervised"),
-                logs.resolve("master.log"));
-        String masterAddress = awaitMaster(master, deadline);
-        out.printf("  %-8s pid %-7d listening on %s%n", "master", master.pid(), masterAddress);
-        out.flush();
-
-        List<String> nodeOptions = new ArrayList<>(List.of("--master", masterAddress, "--supervised",
+        List<String> nodeOptions = new ArrayList<>(zookeeper ? startEnsemble(out) : startMaster(out, logs, deadline));
+        nodeOptions.addAll(List.of("--supervised",
                 "--drive", "--nodes", String.valueOf(nodes), "--calls", String.valueOf(calls),
                 "--payload", String.valueOf(payload), "--warmup", String.valueOf(warmup),
                 "--wait-seconds", String.valueOf(timeoutSeconds)));
@@ -167,7 +185,7 @@ final class DemoCommand implements Callable<Integer> {
             args.addAll(nodeOptions);
             startChild(name, NODE_JVM, args, logs.resolve(name + ".log"));
         }
-        List<ChildJvm> nodeProcesses = children.subList(1, children.size());
+        List<ChildJvm> nodeProcesses = children.subList(zookeeper ? 0 : 1, children.size());
         List<NodeReport> reports = awaitNodes(nodeProcesses, out, deadline);
 
         List<String> table = SummaryTable.render(reports, micro());
@@ -193,6 +211,26 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.flush();
         return errors == 0 ? 0 : 1;
+    }
+
+    /** Starts the master; returns the nodes' options to join it. */
+    private List<String> startMaster(PrintWriter out, Path logs, long deadline) throws IOException, InterruptedException {
+        ChildJvm master = startChild("master", MASTER_JVM, List.of("master", "--port", "0", "--supervised"),
+                logs.resolve("master.log"));
+        String masterAddress = awaitMaster(master, deadline);
+        out.printf("  %-8s pid %-7d listening on %s%n", "master", master.pid(), masterAddress);
+        out.flush();
+        return List.of("--master", masterAddress);
+    }
+
+    /** Starts a three-member ZooKeeper ensemble (child JVMs); returns the nodes' options to join through it. */
+    private List<String> startEnsemble(PrintWriter out) throws IOException, InterruptedException {
+        ensemble = new LocalZooKeeper(3, ENSEMBLE_TICK);
+        ensemble.startAll();
+        out.printf("  %-8s %s (leader: member %d)%n", "zookeeper", ensemble.connectString(),
+                ensemble.leader(Duration.ofSeconds(timeoutSeconds)) + 1);
+        out.flush();
+        return List.of("--zookeeper", ensemble.connectString(), "--cluster", "demo");
     }
 
     private String awaitMaster(ChildJvm master, long deadline) throws InterruptedException {

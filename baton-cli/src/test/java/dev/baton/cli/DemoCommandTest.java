@@ -41,6 +41,18 @@ class DemoCommandTest {
     }
 
     @Test
+    void withZooKeeperTheNodesJoinThroughAThreeMemberEnsembleOfChildJvms() {
+        int code = demo("--zookeeper", "--nodes", "2", "--calls", "100", "--warmup", "10");
+
+        String table = out.toString();
+        assertEquals(0, code, () -> "stdout:\n" + table + "\nstderr:\n" + err);
+        assertTrue(table.contains("a ZooKeeper ensemble of 3"), table);
+        assertTrue(Pattern.compile("(?m)^  zookeeper +127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+ ")
+                .matcher(table).find(), table);
+        assertTrue(table.contains("OK: 600 calls between 2 nodes"), table);
+    }
+
+    @Test
     void twoNodesCallEachOtherWithoutErrorsAndTheTableHasARowPerRankAndService() {
         int code = demo("--nodes", "2", "--calls", "200", "--warmup", "20");
 

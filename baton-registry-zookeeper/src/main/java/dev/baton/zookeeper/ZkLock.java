@@ -49,8 +49,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * as soon as the session reconnects, or goes with it). A wait outlives a short disconnection; it fails with
  * UNAVAILABLE when the session is LOST (ZooKeeper deleted the request) or the node closes. A holder whose
  * session is lost no longer holds the lock in ZooKeeper (the next request gets it, with a larger token), but
- * {@link #isHeldByCurrentThread()} says true until it unlocks, as the master's locks do: the holder cannot know,
- * which is what fencing tokens are for. Unlock never throws for a registry failure: a request it could not
+ * {@link #isHeldByCurrentThread()} says true until it unlocks, as the master's locks do. Once the node knows
+ * (Curator reports the session LOST), {@link #fencingToken()} throws UNAVAILABLE: the loss is never silent. Until
+ * then the holder cannot know, which is what fencing tokens are for. Unlock never throws for a registry failure: a request it could not
  * delete goes with the session, or is deleted as soon as the session reconnects.
  */
 final class ZkLock implements Coordination.DistributedLock {
@@ -63,6 +64,8 @@ final class ZkLock implements Coordination.DistributedLock {
     private ZooKeeper session;
     private String request;
     private long token;
+    /** {@link ZkCoordination#sessionsLost()} when the hold was granted: a later count means the hold is void. */
+    private long grantedAfterLosses;
 
     ZkLock(ZkCoordination co, String name, String path) {
         this.co = co;
@@ -167,6 +170,7 @@ final class ZkLock implements Coordination.DistributedLock {
                 }
                 if (at == 0) {
                     token = fencingToken(zk, what);
+                    grantedAfterLosses = lost;
                     session = zk;
                     request = mine;
                     granted = true;
@@ -290,6 +294,10 @@ final class ZkLock implements Coordination.DistributedLock {
         if (!local.isHeldByCurrentThread()) {
             throw new IllegalMonitorStateException("lock '" + name + "' is not held by "
                     + Thread.currentThread().getName());
+        }
+        if (!co.sameSession(session, grantedAfterLosses)) {
+            throw ZkOps.unavailable("lock '" + name + "' was released by ZooKeeper: this node's session ended "
+                    + "while it was held; unlock it, the hold is void");
         }
         return token;
     }

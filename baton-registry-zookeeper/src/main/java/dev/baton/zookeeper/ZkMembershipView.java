@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.LongConsumer;
+import java.util.function.BiConsumer;
 
 /**
  * Turns ZooKeeper's notifications about ROOT/members into Baton's membership: a snapshot, then events in
@@ -43,7 +43,7 @@ final class ZkMembershipView {
 
     private final String members;
     private final Registry.Listener listener;
-    private final LongConsumer nodeGone;
+    private final BiConsumer<Long, Membership> nodeGone;
     private final Runnable resync;
 
     private Membership view;
@@ -59,11 +59,12 @@ final class ZkMembershipView {
     /**
      * @param members  the path of ROOT/members
      * @param nodeGone told (under the lock; must not block) the session of a node that left, whose server entries
-     *                 are now stale
+     *                 are now stale, and the view after it left
      * @param resync   asked (must not block) for a new snapshot, when a notification cannot be placed (a server
      *                 older than 3.9 gives no zxid)
      */
-    ZkMembershipView(String members, Registry.Listener listener, LongConsumer nodeGone, Runnable resync) {
+    ZkMembershipView(String members, Registry.Listener listener, BiConsumer<Long, Membership> nodeGone,
+                     Runnable resync) {
         this.members = members;
         this.listener = listener;
         this.nodeGone = nodeGone;
@@ -203,7 +204,7 @@ final class ZkMembershipView {
         }
         NodeInfo node = view.node(rank).orElse(n.node());
         tell(new MembershipEvent.NodeLeft(version(zxid, index), node));
-        nodeGone.accept(n.session());
+        nodeGone.accept(n.session(), view);
     }
 
     private void tell(MembershipEvent event) {

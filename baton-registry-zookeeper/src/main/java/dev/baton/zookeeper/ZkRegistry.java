@@ -2,6 +2,7 @@ package dev.baton.zookeeper;
 
 import dev.baton.BatonException;
 import dev.baton.Coordination;
+import dev.baton.Membership;
 import dev.baton.NodeInfo;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
@@ -239,13 +240,13 @@ final class ZkRegistry implements Registry {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
         }
         checkOpen();
-        ServerInfo info = register(service, serverId, -1, System.nanoTime() + timeout.toNanos());
+        ServerInfo info = register(service, serverId, -1);
         servers.put(key(info), info);
         return info;
     }
 
-    private ServerInfo register(String service, int requested, int requestedServiceId, long deadline) {
-        awaitConnected(deadline);
+    private ServerInfo register(String service, int requested, int requestedServiceId) {
+        checkConnected();
         NodeInfo me = self;
         try {
             int serviceId = allocator.serviceId(service, requestedServiceId);
@@ -286,7 +287,7 @@ final class ZkRegistry implements Registry {
             throw Status.of(Status.Code.NO_SUCH_SERVER, "no server " + server.serverId() + " of '" + server.service()
                     + "' on this node").asException();
         }
-        awaitConnected(System.nanoTime() + timeout.toNanos());
+        checkConnected();
         try {
             allocator.multi(List.of(Op.delete(layout.serverGuard(server.service(), server.serverId()), -1),
                     Op.delete(layout.member(new ZkLayout.ServerEntry(session, server).name()), -1)));
@@ -331,12 +332,12 @@ final class ZkRegistry implements Registry {
             v.hold();
             watchMembers(v);
             NodeInfo old = self;
+            awaitOldSessionGone(old);
             NodeInfo rejoined = createNodeEntry(old, old.rank(), System.nanoTime() + timeout.toNanos());
             self = rejoined;
             for (ServerInfo s : List.copyOf(servers.values())) {
                 try {
-                    ServerInfo again = register(s.service(), s.serverId(), s.serviceId(),
-                            System.nanoTime() + timeout.toNanos());
+                    ServerInfo again = register(s.service(), s.serverId(), s.serviceId());
                     servers.put(key(again), again);
                 } catch (BatonException e) {
                     LOG.log(System.Logger.Level.WARNING, "{0}: server {1} of ''{2}'' could not be registered again: {3}",
@@ -349,6 +350,27 @@ final class ZkRegistry implements Registry {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "{0}: could not join ZooKeeper again ({1}); retrying on the next "
                     + "reconnection", name, e.getMessage());
+            resync(view);       // the view keeps following the cluster meanwhile
+        }
+    }
+
+    /**
+     * Curator may give a session up (LOST) before the ensemble expires it: until the ensemble does, the old
+     * session's ephemeral znodes (node entry, rank, server ids) still stand and would make this node lose its
+     * rank and server ids. They all go in one transaction, so waiting for the node entry is enough; bounded by
+     * the session timeout and a little more.
+     */
+    private void awaitOldSessionGone(NodeInfo old) {
+        String entry = layout.member(new ZkLayout.NodeEntry(session, old).name());
+        long until = System.nanoTime() + settings.sessionTimeout().plusSeconds(2).toNanos();
+        try {
+            while (client.checkExists().forPath(entry) != null && System.nanoTime() < until) {
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            throw failure("waiting for the old session to end", e);
         }
     }
 
@@ -369,8 +391,9 @@ final class ZkRegistry implements Registry {
     }
 
     /** A node left (under the view's lock): the lowest-ranked member removes the entries it left behind. */
-    private void nodeGone(long goneSession) {
-        if (!closed) {
+    private void nodeGone(long goneSession, Membership after) {
+        NodeInfo me = self;
+        if (!closed && me != null && !after.nodes().isEmpty() && after.nodes().getFirst().rank() == me.rank()) {
             worker.execute(this::removeStaleEntries);
         }
     }
@@ -482,6 +505,17 @@ final class ZkRegistry implements Registry {
             return client.getZookeeperClient().getZooKeeper().getSessionId();
         } catch (Exception e) {
             throw failure("reading the session", e);
+        }
+    }
+
+    /**
+     * Registry calls fail at once while ZooKeeper is away, as they do while the master is: a caller that wants to
+     * wait retries (the error is retry-safe).
+     */
+    private void checkConnected() {
+        if (!client.getZookeeperClient().isConnected()) {
+            throw Status.of(Status.Code.UNAVAILABLE, "not connected to ZooKeeper at " + settings.connectString())
+                    .withRetrySafe(true).asException();
         }
     }
 

@@ -219,6 +219,11 @@ final class CoordinationClient implements Coordination, AutoCloseable {
             if (!local.isHeldByCurrentThread()) {
                 throw new IllegalMonitorStateException("lock '" + name + "' is not held by this thread");
             }
+            if (!grantedOn.isOpen()) {
+                // The connection the grant came on is gone, and the master released every lock it held.
+                throw Status.of(Status.Code.UNAVAILABLE, "lock '" + name + "' was released by the master: this "
+                        + "node lost its connection while it was held; unlock it, the hold is void").asException();
+            }
             return fence;
         }
 
