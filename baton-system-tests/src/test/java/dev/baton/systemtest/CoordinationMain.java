@@ -2,7 +2,6 @@ package dev.baton.systemtest;
 
 import dev.baton.Coordination;
 import dev.baton.Node;
-import dev.baton.NodeOptions;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -22,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * Child process: a node that runs one {@link Coordination} scenario and reports it on stdout, for
  * {@link CoordinationProcessTest}.
  *
- * <p>Usage: {@code CoordinationMain <master host:port> <scenario> [args...]}. Joins the master, prints
+ * <p>Usage: {@code CoordinationMain <master host:port | zk:CONNECT/ROOT> <scenario> [args...]}. Joins, prints
  * {@code READY rank=R}, then runs the scenario. Timestamps ({@code T}) are wall-clock microseconds since the
  * epoch, comparable between processes on one host.
  * <ul>
@@ -71,7 +70,7 @@ public final class CoordinationMain {
         }
         Thread.ofPlatform().daemon(true).name("stdin-reader").start(CoordinationMain::readStdin);
         String scenario = args[1];
-        try (Node node = Node.join(NodeOptions.builder().master(args[0]).name("coordination-" + scenario).build())) {
+        try (Node node = Node.join(SystemTests.joinOptions(args[0]).name("coordination-" + scenario).build())) {
             ChildSupport.println("READY rank=" + node.rank());
             Coordination co = node.coordination();
             switch (scenario) {

@@ -53,6 +53,7 @@ final class SystemTests {
 
     /** The prefix of a registry given as {@code zk:CONNECT/ROOT} instead of a master's {@code host:port}. */
     static final String ZOOKEEPER = "zk:";
+    static final Duration ZOOKEEPER_SESSION = Duration.ofSeconds(3);
 
     /**
      * Options that join through {@code where}: a master's {@code host:port}, or {@code zk:CONNECT/ROOT} for a
@@ -64,7 +65,9 @@ final class SystemTests {
         }
         String rest = where.substring(ZOOKEEPER.length());
         int slash = rest.indexOf('/');
-        return NodeOptions.builder().registry(ZooKeeperRegistry.of(rest.substring(0, slash), rest.substring(slash)));
+        // Sessions of 3 s, so that a killed node is gone within seconds (the default is 10 s).
+        return NodeOptions.builder().registry(ZooKeeperRegistry.builder(rest.substring(0, slash), rest.substring(slash))
+                .sessionTimeout(ZOOKEEPER_SESSION).build());
     }
 
     static Client echoClient(Node node, Duration callTimeout) {
