@@ -1,6 +1,8 @@
 package dev.baton.cli;
 
 import dev.baton.Master;
+import dev.baton.zookeeper.LocalZooKeeper;
+import dev.baton.zookeeper.ZooKeeperRegistry;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.accumulator.AccumulatorOptions;
@@ -137,9 +139,26 @@ class AccumulatorsCommandTest {
     }
 
     @Test
-    void theMasterOptionIsRequired() {
+    void theMasterOrZooKeeperOptionIsRequired() {
         Run r = run();
         assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("--master"), r.err());
+        assertTrue(r.err().contains("--master") && r.err().contains("--zookeeper"), r.err());
+    }
+
+    @Test
+    void readsTheAccumulatorsOfAClusterJoinedThroughZooKeeper() throws Exception {
+        try (LocalZooKeeper zk = new LocalZooKeeper(1, Duration.ofMillis(200))) {
+            zk.startAll();
+            try (Node node = Node.join(NodeOptions.builder()
+                         .registry(ZooKeeperRegistry.of(zk.connectString(), "/baton/acc-test")).build());
+                 Accumulators acc = Accumulators.attach(node, AccumulatorOptions.builder()
+                         .electionDelay(Duration.ofMillis(10)).build())) {
+                acc.longSum("bytes").write(1234);
+                acc.awaitFlushed(Duration.ofSeconds(20));
+                Run r = run("--zookeeper", zk.connectString(), "--cluster", "acc-test");
+                assertEquals(0, r.exitCode(), r.err());
+                assertEquals("NAME   TYPE      VALUE\nbytes  long-sum  1234\n", r.out());
+            }
+        }
     }
 }
