@@ -31,7 +31,8 @@ import java.util.concurrent.Callable;
         description = "Join time and leave/death propagation time with N nodes: the master against ZooKeeper.")
 final class RegistryBench implements Callable<Integer> {
 
-    @Option(names = "--nodes", defaultValue = "20", description = "Nodes joined in this JVM. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--nodes", defaultValue = "20",
+            description = "Nodes joined in this JVM. Default: ${DEFAULT-VALUE}.")
     int nodes;
 
     @Option(names = "--rounds", defaultValue = "5", description = "Leaves and deaths measured per registry. "

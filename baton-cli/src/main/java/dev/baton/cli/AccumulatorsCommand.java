@@ -27,8 +27,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code baton accumulators (--master HOST:PORT | --zookeeper HOSTS [--cluster NAME]) [--json]}: joins the
- * cluster as a short-lived node (it attaches no accumulators, so it never hosts the server and is not waited for), reads every accumulator from the
- * server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
+ * cluster as a short-lived node (it attaches no accumulators, so it never hosts the server and is not waited
+ * for), reads every accumulator from the server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
  * unreachable, no answer in time) throw {@link BatonException}, which {@code bin/baton} reports on one line of
  * stderr with exit code 1.
  *

@@ -51,8 +51,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * session is lost no longer holds the lock in ZooKeeper (the next request gets it, with a larger token), but
  * {@link #isHeldByCurrentThread()} says true until it unlocks, as the master's locks do. Once the node knows
  * (Curator reports the session LOST), {@link #fencingToken()} throws UNAVAILABLE: the loss is never silent. Until
- * then the holder cannot know, which is what fencing tokens are for. Unlock never throws for a registry failure: a request it could not
- * delete goes with the session, or is deleted as soon as the session reconnects.
+ * then the holder cannot know, which is what fencing tokens are for. Unlock never throws for a registry
+ * failure: a request it could not delete goes with the session, or is deleted as soon as the session
+ * reconnects.
  */
 final class ZkLock implements Coordination.DistributedLock {
 

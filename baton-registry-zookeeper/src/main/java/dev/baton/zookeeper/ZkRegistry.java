@@ -201,7 +201,8 @@ final class ZkRegistry implements Registry {
                 NodeInfo node = new NodeInfo(rank, wanted.nodeId(), wanted.address(), wanted.name());
                 ZkLayout.NodeEntry entry = new ZkLayout.NodeEntry(s, node);
                 try {
-                    allocator.multi(List.of(Op.create(layout.rank(rank), new byte[0], ZkAllocator.acl(), CreateMode.EPHEMERAL),
+                    allocator.multi(List.of(
+                            Op.create(layout.rank(rank), new byte[0], ZkAllocator.acl(), CreateMode.EPHEMERAL),
                             Op.create(layout.member(entry.name()), new byte[0], ZkAllocator.acl(),
                                     CreateMode.EPHEMERAL)));
                     session = s;
@@ -340,7 +341,8 @@ final class ZkRegistry implements Registry {
                     ServerInfo again = register(s.service(), s.serverId(), s.serviceId());
                     servers.put(key(again), again);
                 } catch (BatonException e) {
-                    LOG.log(System.Logger.Level.WARNING, "{0}: server {1} of ''{2}'' could not be registered again: {3}",
+                    LOG.log(System.Logger.Level.WARNING,
+                            "{0}: server {1} of ''{2}'' could not be registered again: {3}",
                             name, s.serverId(), s.service(), e.getMessage());
                 }
             }

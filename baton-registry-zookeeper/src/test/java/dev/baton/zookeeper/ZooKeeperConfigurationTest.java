@@ -39,7 +39,8 @@ class ZooKeeperConfigurationTest {
     void startServer() throws Exception {
         server = new TestingServer(true);
         admin = CuratorFrameworkFactory.builder().connectString(server.getConnectString())
-                .retryPolicy(new RetryOneTime(100)).authorization("digest", "admin:secret".getBytes(StandardCharsets.UTF_8))
+                .retryPolicy(new RetryOneTime(100))
+                .authorization("digest", "admin:secret".getBytes(StandardCharsets.UTF_8))
                 .build();
         admin.start();
     }
