@@ -26,10 +26,12 @@ final class ZkAllocator {
 
     private final CuratorFramework client;
     private final ZkLayout layout;
+    private final List<ACL> acl;
 
-    ZkAllocator(CuratorFramework client, ZkLayout layout) {
+    ZkAllocator(CuratorFramework client, ZkLayout layout, List<ACL> acl) {
         this.client = client;
         this.layout = layout;
+        this.acl = acl;
     }
 
     /** The next new rank (ranks are never given twice: a counter, compare-and-set). */
@@ -135,8 +137,14 @@ final class ZkAllocator {
         throw Status.of(Status.Code.UNAVAILABLE, "too much contention on " + path).asException();
     }
 
-    static List<ACL> acl() {
-        return ZooDefs.Ids.OPEN_ACL_UNSAFE;
+    /** The ACL of every znode this registry creates: its creator's alone when the client authenticates. */
+    List<ACL> acl() {
+        return acl;
+    }
+
+    /** Open without authentication; with it, all rights to the authenticated identity that created the znode. */
+    static List<ACL> aclFor(boolean authenticated) {
+        return authenticated ? ZooDefs.Ids.CREATOR_ALL_ACL : ZooDefs.Ids.OPEN_ACL_UNSAFE;
     }
 
 }

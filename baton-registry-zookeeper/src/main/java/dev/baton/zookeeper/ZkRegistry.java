@@ -15,6 +15,7 @@ import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Op;
+import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Stat;
 
 import java.net.InetSocketAddress;
@@ -56,6 +57,8 @@ final class ZkRegistry implements Registry {
     private final ZkLayout layout;
     private final ExecutorService worker;
     private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();
+    /** The ACL of the znodes this node creates (its creator's alone when it authenticates). */
+    private final List<ACL> acl;
 
     private volatile CuratorFramework client;
     private volatile ZkAllocator allocator;
@@ -71,6 +74,7 @@ final class ZkRegistry implements Registry {
         this.settings = settings;
         this.name = name;
         this.layout = new ZkLayout(settings.root());
+        this.acl = ZkAllocator.aclFor(settings.authScheme() != null);
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "baton-zk-" + name);
             t.setDaemon(true);
@@ -97,12 +101,25 @@ final class ZkRegistry implements Registry {
                         .retryPolicy(new RetryNTimes(0, 0))     // Baton's calls retry within their own deadlines
                         .authorization(settings.authScheme() == null ? List.of() : List.of(
                                 new org.apache.curator.framework.AuthInfo(settings.authScheme(), settings.auth())))
+                        .aclProvider(new org.apache.curator.framework.api.ACLProvider() {
+                            @Override
+                            public List<ACL> getDefaultAcl() {
+                                return acl;
+                            }
+
+                            @Override
+                            public List<ACL> getAclForPath(String path) {
+                                // The root's parents (made if missing) may be shared by other clusters: open.
+                                return path.equals(layout.root) || path.startsWith(layout.root + "/") ? acl
+                                        : ZkAllocator.aclFor(false);
+                            }
+                        })
                         .build();
                 c.start();
                 return c;
             });
             awaitConnected(deadline);
-            allocator = new ZkAllocator(client, layout);
+            allocator = new ZkAllocator(client, layout, acl);
             prepareRoot();
             ZkMembershipView v = new ZkMembershipView(layout.members, listener, this::nodeGone, this::resyncLater);
             view = v;
@@ -202,8 +219,8 @@ final class ZkRegistry implements Registry {
                 ZkLayout.NodeEntry entry = new ZkLayout.NodeEntry(s, node);
                 try {
                     allocator.multi(List.of(
-                            Op.create(layout.rank(rank), new byte[0], ZkAllocator.acl(), CreateMode.EPHEMERAL),
-                            Op.create(layout.member(entry.name()), new byte[0], ZkAllocator.acl(),
+                            Op.create(layout.rank(rank), new byte[0], allocator.acl(), CreateMode.EPHEMERAL),
+                            Op.create(layout.member(entry.name()), new byte[0], allocator.acl(),
                                     CreateMode.EPHEMERAL)));
                     session = s;
                     return node;
@@ -257,9 +274,9 @@ final class ZkRegistry implements Registry {
                 ZkLayout.ServerEntry entry = new ZkLayout.ServerEntry(session, info);
                 try {
                     allocator.multi(List.of(Op.check(layout.member(new ZkLayout.NodeEntry(session, me).name()), -1),
-                            Op.create(layout.serverGuard(service, serverId), new byte[0], ZkAllocator.acl(),
+                            Op.create(layout.serverGuard(service, serverId), new byte[0], allocator.acl(),
                                     CreateMode.EPHEMERAL),
-                            Op.create(layout.member(entry.name()), new byte[0], ZkAllocator.acl(),
+                            Op.create(layout.member(entry.name()), new byte[0], allocator.acl(),
                                     CreateMode.PERSISTENT)));
                     return info;
                 } catch (KeeperException.NodeExistsException taken) {

@@ -70,7 +70,12 @@ public final class ZooKeeperRegistry {
             return this;
         }
 
-        /** Authenticates the connection (e.g. scheme "digest", "user:password") for ensembles with ACLs. */
+        /**
+         * Authenticates the connection (e.g. scheme "digest", "user:password") for ensembles with ACLs. The cluster's
+         * znodes (the root and below) are then created for their creator's identity alone (ZooKeeper's
+         * {@code CREATOR_ALL_ACL}), so every node of the cluster must authenticate as the same identity, and
+         * nobody else can read or change the cluster. Without it, znodes are open to every client.
+         */
         public Builder authorization(String scheme, byte[] auth) {
             this.authScheme = Objects.requireNonNull(scheme, "scheme");
             this.auth = auth.clone();

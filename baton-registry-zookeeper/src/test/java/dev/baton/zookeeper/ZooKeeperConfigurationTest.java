@@ -103,6 +103,28 @@ class ZooKeeperConfigurationTest {
     }
 
     @Test
+    void aClusterJoinedWithAuthorizationIsClosedToOtherClients() throws Exception {
+        byte[] user = "cluster:pw".getBytes(StandardCharsets.UTF_8);
+        try (Node a = join(ZooKeeperRegistry.builder(server.getConnectString(), "/baton/private")
+                .authorization("digest", user).build());
+             Node b = join(ZooKeeperRegistry.builder(server.getConnectString(), "/baton/private")
+                     .authorization("digest", user).build())) {
+            assertEquals(List.of(0, 1), List.of(a.rank(), b.rank()), "the same identity shares the cluster");
+            a.coordination().put("k", new byte[] {1});
+            assertEquals(1, b.coordination().get("k").orElseThrow()[0]);
+            try (CuratorFramework stranger = CuratorFrameworkFactory.newClient(server.getConnectString(),
+                    new RetryOneTime(100))) {
+                stranger.start();
+                assertThrows(org.apache.zookeeper.KeeperException.NoAuthException.class,
+                        () -> stranger.getChildren().forPath("/baton/private/members"));
+                assertEquals(List.of("private"), stranger.getChildren().forPath("/baton"),
+                        "the root's parent stays open to other clusters");
+            }
+            fails(Status.Code.INVALID_ARGUMENT, () -> join("/baton/private"));
+        }
+    }
+
+    @Test
     void anUnreachableEnsembleFailsWithUnavailableWithinTheJoinTimeout() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
