@@ -172,9 +172,18 @@ final class ZkKeyValues {
         ZooKeeper zk = co.ready(deadline);
         String head = kv + "/" + ZkCoordination.nodeName(key);
         try {
+            // A value another node put before this call must be seen even if our server lags the leader: sync
+            // first (the read is queued behind it on this session, so both go in one round trip).
+            Reply synced = co.ops.sync(zk, kv);
+            boolean first = true;
             while (true) {
                 ZkCoordination.checkDeadline(deadline, what);
-                Reply r = co.ops.await(co.ops.getData(zk, head, null), deadline, what);
+                Reply pending = co.ops.getData(zk, head, null);
+                if (first) {
+                    co.ops.await(synced, deadline, what).check(what + ": sync");
+                    first = false;
+                }
+                Reply r = co.ops.await(pending, deadline, what);
                 if (r.code == KeeperException.Code.NONODE) {
                     return Optional.empty();
                 }

@@ -157,6 +157,16 @@ final class ZkOps {
         return r;
     }
 
+    /**
+     * Makes the server this client reads from catch up with the leader: a read sent after it (on the same session,
+     * so served after it) sees every write that completed anywhere before the sync was sent.
+     */
+    Reply sync(ZooKeeper zk, String path) {
+        Reply r = new Reply();
+        zk.sync(path, r, null);
+        return r;
+    }
+
     Reply multi(ZooKeeper zk, List<Op> ops) {
         Reply r = new Reply();
         zk.multi(ops, r, null);

@@ -99,6 +99,7 @@ final class ZkRegistry implements Registry {
                         .sessionTimeoutMs((int) settings.sessionTimeout().toMillis())
                         .connectionTimeoutMs((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
                         .retryPolicy(new RetryNTimes(0, 0))     // Baton's calls retry within their own deadlines
+                        .ensembleTracker(settings.followEnsemble())
                         .authorization(settings.authScheme() == null ? List.of() : List.of(
                                 new org.apache.curator.framework.AuthInfo(settings.authScheme(), settings.auth())))
                         .aclProvider(new org.apache.curator.framework.api.ACLProvider() {
@@ -341,6 +342,9 @@ final class ZkRegistry implements Registry {
 
     /** Connected again (worker thread): the same session resynchronises, a new one joins again. */
     private void recover() {
+        if (closed) {
+            return;
+        }
         try {
             ZkMembershipView v = view;
             if (sessionId() == session) {
@@ -383,7 +387,7 @@ final class ZkRegistry implements Registry {
         String entry = layout.member(new ZkLayout.NodeEntry(session, old).name());
         long until = System.nanoTime() + settings.sessionTimeout().plusSeconds(2).toNanos();
         try {
-            while (client.checkExists().forPath(entry) != null && System.nanoTime() < until) {
+            while (!closed && client.checkExists().forPath(entry) != null && System.nanoTime() < until) {
                 Thread.sleep(100);
             }
         } catch (InterruptedException e) {
@@ -499,16 +503,24 @@ final class ZkRegistry implements Registry {
         closeClient();
     }
 
+    /**
+     * Stops the worker first (a rejoin in progress would otherwise make Curator open a new ZooKeeper handle, and
+     * its threads, after the close), then closes the client and with it the handle's threads.
+     */
     private void closeClient() {
+        worker.shutdownNow();
+        try {
+            if (!worker.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: the registry's worker did not stop within {1} ms", name,
+                        CLOSE_TIMEOUT.toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         CuratorFramework c = client;
         if (c != null) {
-            try {
-                worker.submit(c::close).get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (Exception e) {
-                c.close();
-            }
+            c.close();
         }
-        worker.shutdownNow();
     }
 
     // ------------------------------------------------------------------ plumbing

@@ -49,6 +49,7 @@ public final class ZooKeeperRegistry {
         private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
         private String authScheme;
         private byte[] auth;
+        private boolean followEnsemble = true;
 
         private Builder(String connectString, String root) {
             if (connectString == null || connectString.isBlank()) {
@@ -82,14 +83,25 @@ public final class ZooKeeperRegistry {
             return this;
         }
 
+        /**
+         * Whether the client follows the ensemble's own list of members ({@code /zookeeper/config}) when it
+         * changes, instead of the connect string (default true). Turn it off when clients reach the servers
+         * through other addresses than the servers know themselves by (proxies, NAT, tunnels).
+         */
+        public Builder followEnsembleChanges(boolean follow) {
+            this.followEnsemble = follow;
+            return this;
+        }
+
         public RegistryFactory build() {
             ZkSettings settings = new ZkSettings(connectString, root, sessionTimeout, authScheme,
-                    auth == null ? null : auth.clone());
+                    auth == null ? null : auth.clone(), followEnsemble);
             return context -> new ZkRegistry(settings, context.name());
         }
     }
 
     /** What a registry needs to reach its cluster. */
-    record ZkSettings(String connectString, String root, Duration sessionTimeout, String authScheme, byte[] auth) {
+    record ZkSettings(String connectString, String root, Duration sessionTimeout, String authScheme, byte[] auth,
+                      boolean followEnsemble) {
     }
 }

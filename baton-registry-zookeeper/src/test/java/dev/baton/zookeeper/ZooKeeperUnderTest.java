@@ -3,8 +3,6 @@ package dev.baton.zookeeper;
 import dev.baton.spi.Registry;
 import dev.baton.spi.RegistryFactory;
 import dev.baton.testkit.registry.RegistryUnderTest;
-import org.apache.curator.test.InstanceSpec;
-import org.apache.curator.test.TestingServer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,34 +16,40 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A real ZooKeeper server (Curator's {@link TestingServer}, in this JVM) as the registry under test. Each node
- * reaches it through a {@link SeverableProxy} of its own, so a test can cut one node off; a restart stops the
- * server and starts it again on the same port with the same data (ZooKeeper keeps its state, unlike the
- * master).
+ * Real ZooKeeper servers in this JVM ({@link TestServers}: a standalone server or a three-member ensemble) as the
+ * registry under test. Each node reaches every member through a {@link SeverableProxy} of its own, so a test can
+ * cut one node off; a restart stops every member and starts it again on the same port with the same data
+ * (ZooKeeper keeps its state, unlike the master).
  */
 final class ZooKeeperUnderTest implements RegistryUnderTest {
 
     /** Short, so that expiry tests are quick; the server's tick (100 ms) allows sessions of 0.2 to 2 s. */
     static final Duration SESSION = Duration.ofSeconds(2);
-    private static final int TICK_MS = 100;
+    private static final int TICK_MS = TestServers.TICK_MS;
     private static final AtomicInteger CLUSTERS = new AtomicInteger();
 
-    private final TestingServer server;
+    private final TestServers servers;
     private final String root = "/baton/test-" + CLUSTERS.incrementAndGet();
-    private final Map<Registry, SeverableProxy> proxies = Collections.synchronizedMap(new IdentityHashMap<>());
+    private final Map<Registry, List<SeverableProxy>> proxies = Collections.synchronizedMap(new IdentityHashMap<>());
     private final List<SeverableProxy> all = Collections.synchronizedList(new ArrayList<>());
 
+    /** On a standalone server. */
     ZooKeeperUnderTest() {
+        this(false);
+    }
+
+    /** On a three-member ensemble ({@code ensemble}) or a standalone server. */
+    ZooKeeperUnderTest(boolean ensemble) {
         try {
-            InstanceSpec spec = new InstanceSpec(null, -1, -1, -1, true, -1, TICK_MS, -1);
-            server = new TestingServer(spec, true);
+            servers = ensemble ? TestServers.ensemble(3) : TestServers.standalone();
         } catch (Exception e) {
-            throw new IllegalStateException("could not start a ZooKeeper test server", e);
+            throw new IllegalStateException("could not start ZooKeeper test servers", e);
         }
     }
 
+    /** The members' own addresses (no proxy). */
     String connectString() {
-        return server.getConnectString();
+        return String.join(",", servers.ports().stream().map(p -> "127.0.0.1:" + p).toList());
     }
 
     String root() {
@@ -55,16 +59,21 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     @Override
     public RegistryFactory factory() {
         return context -> {
-            SeverableProxy proxy;
+            List<SeverableProxy> mine = new ArrayList<>();
             try {
-                proxy = new SeverableProxy(server.getPort());
+                for (int port : servers.ports()) {
+                    mine.add(new SeverableProxy(port));
+                }
             } catch (IOException e) {
+                mine.forEach(SeverableProxy::close);
                 throw new UncheckedIOException(e);
             }
-            all.add(proxy);
-            Registry r = ZooKeeperRegistry.builder(proxy.connectString(), root).sessionTimeout(SESSION).build()
-                    .create(context);
-            proxies.put(r, proxy);
+            all.addAll(mine);
+            String connect = String.join(",", mine.stream().map(SeverableProxy::connectString).toList());
+            // The proxies' addresses, not the ones the ensemble announces: otherwise a node could not be cut off.
+            Registry r = ZooKeeperRegistry.builder(connect, root).sessionTimeout(SESSION).followEnsembleChanges(false)
+                    .build().create(context);
+            proxies.put(r, mine);
             return r;
         };
     }
@@ -72,26 +81,26 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     @Override
     public void stop() {
         try {
-            server.stop();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            servers.stopAll();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not stop the ZooKeeper test servers", e);
         }
     }
 
     @Override
     public void start() {
         try {
-            server.restart();
+            servers.startAll();
         } catch (Exception e) {
-            throw new IllegalStateException("could not restart the ZooKeeper test server", e);
+            throw new IllegalStateException("could not restart the ZooKeeper test servers", e);
         }
     }
 
     @Override
     public AutoCloseable cutOff(Registry registry) {
-        SeverableProxy p = Objects.requireNonNull(proxies.get(registry), "not made by this fixture's factory");
-        p.sever();
-        return p::heal;
+        List<SeverableProxy> mine = Objects.requireNonNull(proxies.get(registry), "not made by this fixture's factory");
+        mine.forEach(SeverableProxy::sever);
+        return () -> mine.forEach(SeverableProxy::heal);
     }
 
     /**
@@ -109,7 +118,7 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
             all.forEach(SeverableProxy::close);
         }
         try {
-            server.close();
+            servers.close();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
