@@ -50,7 +50,11 @@ import java.util.concurrent.TimeUnit;
 final class ZkRegistry implements Registry {
 
     private static final System.Logger LOG = System.getLogger(ZkRegistry.class.getName());
-    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * How long close waits for the worker: a rejoin stops between steps and its calls are interrupted, so this is
+     * a bound on one ZooKeeper round trip, not the usual wait.
+     */
+    private static final Duration WORKER_STOP_TIMEOUT = Duration.ofSeconds(10);
 
     private final ZooKeeperRegistry.ZkSettings settings;
     private final String name;
@@ -355,9 +359,11 @@ final class ZkRegistry implements Registry {
             watchMembers(v);
             NodeInfo old = self;
             awaitOldSessionGone(old);
+            stopIfClosing();
             NodeInfo rejoined = createNodeEntry(old, old.rank(), System.nanoTime() + timeout.toNanos());
             self = rejoined;
             for (ServerInfo s : List.copyOf(servers.values())) {
+                stopIfClosing();
                 try {
                     ServerInfo again = register(s.service(), s.serverId(), s.serviceId());
                     servers.put(key(again), again);
@@ -367,13 +373,24 @@ final class ZkRegistry implements Registry {
                             name, s.serverId(), s.service(), e.getMessage());
                 }
             }
+            stopIfClosing();
             readSnapshot(v);
             LOG.log(System.Logger.Level.INFO, "{0}: joined ZooKeeper again as rank {1}", name, rejoined.rank());
             listener.onRejoined(rejoined);
         } catch (RuntimeException e) {
+            if (closed || Thread.currentThread().isInterrupted()) {
+                return;         // closing: the rejoin is abandoned
+            }
             LOG.log(System.Logger.Level.WARNING, "{0}: could not join ZooKeeper again ({1}); retrying on the next "
                     + "reconnection", name, e.getMessage());
             resync(view);       // the view keeps following the cluster meanwhile
+        }
+    }
+
+    /** A rejoin stops between its steps once the registry closes (close waits for it before closing the client). */
+    private void stopIfClosing() {
+        if (closed || Thread.currentThread().isInterrupted()) {
+            throw Status.of(Status.Code.CLOSED, "registry closed").asException();
         }
     }
 
@@ -404,6 +421,9 @@ final class ZkRegistry implements Registry {
     }
 
     private void resync(ZkMembershipView v) {
+        if (closed) {
+            return;
+        }
         v.hold();
         try {
             readSnapshot(v);
@@ -510,9 +530,9 @@ final class ZkRegistry implements Registry {
     private void closeClient() {
         worker.shutdownNow();
         try {
-            if (!worker.awaitTermination(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!worker.awaitTermination(WORKER_STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.log(System.Logger.Level.WARNING, "{0}: the registry's worker did not stop within {1} ms", name,
-                        CLOSE_TIMEOUT.toMillis());
+                        WORKER_STOP_TIMEOUT.toMillis());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

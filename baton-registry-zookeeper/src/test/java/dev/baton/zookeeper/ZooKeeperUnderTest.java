@@ -40,11 +40,23 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
 
     /** On a three-member ensemble ({@code ensemble}) or a standalone server. */
     ZooKeeperUnderTest(boolean ensemble) {
-        try {
-            servers = ensemble ? TestServers.ensemble(3) : TestServers.standalone();
-        } catch (Exception e) {
-            throw new IllegalStateException("could not start ZooKeeper test servers", e);
+        servers = start(ensemble);
+    }
+
+    /**
+     * The servers' ports are picked free before they bind, so another process may take one in between: a failed
+     * start is tried again, a few times.
+     */
+    private static TestServers start(boolean ensemble) {
+        Exception last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                return ensemble ? TestServers.ensemble(3) : TestServers.standalone();
+            } catch (Exception e) {
+                last = e;
+            }
         }
+        throw new IllegalStateException("could not start ZooKeeper test servers", last);
     }
 
     /** The members' own addresses (no proxy). */
