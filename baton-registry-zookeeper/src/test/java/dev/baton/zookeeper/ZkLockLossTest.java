@@ -1,6 +1,7 @@
 package dev.baton.zookeeper;
 
 import dev.baton.BatonException;
+import dev.baton.MembershipEvent;
 import dev.baton.Coordination.DistributedLock;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
@@ -35,6 +36,14 @@ class ZkLockLossTest {
             };
             try (Node holder = Node.join(NodeOptions.builder().name("holder").registry(tracking).build());
                  Node other = Node.join(NodeOptions.builder().name("other").registry(tracking).build())) {
+                List<String> seenByOther = new CopyOnWriteArrayList<>();
+                other.addMembershipListener((event, membership) -> {
+                    if (event instanceof MembershipEvent.NodeLeft l && l.node().rank() == holder.rank()) {
+                        seenByOther.add("left");
+                    } else if (event instanceof MembershipEvent.NodeJoined j && j.node().rank() == holder.rank()) {
+                        seenByOther.add("joined");
+                    }
+                });
                 DistributedLock held = holder.coordination().lock("L");
                 held.lock(Duration.ofSeconds(5));
                 long token = held.fencingToken();
@@ -59,6 +68,13 @@ class ZkLockLossTest {
                     assertTrue(held.isHeldByCurrentThread(), "the local hold stays until unlock");
                 }
                 held.unlock();      // never throws for a registry failure
+                // The holder joins again with a new session (and its rank). Closing only then keeps this test
+                // clear of Curator replacing its client handle while the node closes.
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (!seenByOther.equals(List.of("left", "joined"))) {
+                    assertTrue(System.nanoTime() < deadline, "the holder did not join again: " + seenByOther);
+                    Thread.sleep(20);
+                }
             }
         }
     }
