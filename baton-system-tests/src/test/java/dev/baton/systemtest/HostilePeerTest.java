@@ -65,6 +65,11 @@ class HostilePeerTest {
     private static final Duration STALLED_CLOSED = Duration.ofSeconds(12);
     /** Direct memory the node's buffer pool may keep on top of the budget (its large classes: 32 MiB). */
     private static final long POOL_RETAINED = 32L << 20;
+    /**
+     * Direct memory the legitimate 1 MiB calls made during the attack use (their request and response buffers on
+     * the node, and the JDK's per-thread temporary buffers for socket writes): a few MiB.
+     */
+    private static final long LEGITIMATE_LARGE_CALLS = 8L << 20;
     /** The master's default lease (its connections' keepalive timeout) and the default handshake timeout. */
     private static final Duration LEASE = Duration.ofSeconds(3);
     private static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -233,7 +238,7 @@ class HostilePeerTest {
                 assertTrue(closedWithinMs <= STALLED_CLOSED.toMillis(), "stalled connections closed after "
                         + closedWithinMs + " ms");
                 assertTrue(peak.reserved <= budget, "frames held " + peak.reserved + " bytes, the budget is " + budget);
-                assertTrue(peak.direct - get(before, "direct") <= budget + POOL_RETAINED,
+                assertTrue(peak.direct - get(before, "direct") <= budget + POOL_RETAINED + LEGITIMATE_LARGE_CALLS,
                         "direct memory grew by " + (peak.direct - get(before, "direct")) + " bytes");
                 assertEquals(List.of(), small.failures(), "small calls that failed");
                 assertEquals(List.of(), large.failures(), "1 MiB calls that failed");
