@@ -602,13 +602,11 @@ final class ZkRegistry implements Registry {
         if (e instanceof InterruptedException) {
             Thread.currentThread().interrupt();
         }
+        // The same classification as the coordination side's (ZkOps), so both report a code alike.
         Status.Code code = switch (e) {
             case KeeperException.NoAuthException x -> Status.Code.INVALID_ARGUMENT;
             case KeeperException.AuthFailedException x -> Status.Code.INVALID_ARGUMENT;
-            case KeeperException.ConnectionLossException x -> Status.Code.UNAVAILABLE;
-            case KeeperException.SessionExpiredException x -> Status.Code.UNAVAILABLE;
-            case KeeperException.SessionMovedException x -> Status.Code.UNAVAILABLE;
-            case KeeperException.OperationTimeoutException x -> Status.Code.UNAVAILABLE;
+            case KeeperException k when ZkOps.isConnectionProblem(k.code()) -> Status.Code.UNAVAILABLE;
             case InterruptedException x -> Status.Code.UNAVAILABLE;
             default -> Status.Code.INTERNAL;
         };
