@@ -24,10 +24,18 @@ package dev.baton;
  * @param pooledBufferBytes     buffers idle in the node's pool, kept for reuse
  * @param receiveBytesReserved  bytes held by large frames arriving now (bounded by the receive budget)
  * @param bufferAllocations     pooled buffers allocated since start (pool misses)
+ * @param pathsByRank           how this node reaches each node it has a data connection open to, by rank, in rank
+ *                              order: {@code "tcp"}, or {@code "shm"} for shared memory (see
+ *                              {@link dev.baton.spi.Transport#pathOf})
  */
 public record NodeStats(long callsStarted, long callsSucceeded, long callsFailed, long localCalls,
                         long requestsReceived, long requestsHandled, long requestsRefused, long lateResponses,
                         long connectionsOpened, int openConnections, int controlConnections, int pendingHandshakes,
                         long refusedConnections, long protocolErrors, long queuedBytes, long connectionBufferBytes,
-                        long pooledBufferBytes, long receiveBytesReserved, long bufferAllocations) {
+                        long pooledBufferBytes, long receiveBytesReserved, long bufferAllocations,
+                        java.util.SortedMap<Integer, String> pathsByRank) {
+
+    public NodeStats {
+        pathsByRank = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(pathsByRank));
+    }
 }

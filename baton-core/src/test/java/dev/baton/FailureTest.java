@@ -31,7 +31,8 @@ class FailureTest {
             try (ControlClient silent = new ControlClient("silent", 99, PeerIdentity.ROLE_NODE, () -> -1,
                     master.address(), TcpTransport.factory(), m -> m.close(), e -> { })) {
                 silent.awaitOpen(Duration.ofSeconds(5));
-                WireWriter w = new WireWriter().putLong(99).putInt(-1).putString("127.0.0.1").putInt(1).putString("silent");
+                WireWriter w = new WireWriter().putLong(99).putInt(-1).putString("127.0.0.1").putInt(1).putString("silent")
+                        .putString("");
                 silent.callSync(ControlProtocol.JOIN, w.toBuffer(), Duration.ofSeconds(5)).close();
                 silent.keepalive(Duration.ZERO, Duration.ZERO);
                 Wait.until(() -> observer.membership().nodes().size() == 2, Duration.ofSeconds(5));

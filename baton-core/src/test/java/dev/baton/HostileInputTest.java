@@ -48,7 +48,7 @@ class HostileInputTest {
     /** A valid preface and HELLO, as a Baton peer would send. */
     static ByteBuffer handshake() {
         ByteBuffer b = ByteBuffer.allocate(8 + 40 + 24).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(0x4E544142).putShort((short) 1).putShort((short) 0);
+        b.putInt(0x4E544142).putShort((short) dev.baton.spi.connection.FrameLayout.VERSION).putShort((short) 0);
         b.putInt(24).put((byte) 1).put(new byte[35]);
         b.putLong(12345L).putInt(-1).put((byte) 2).put(new byte[3]).putLong(1 << 20);
         return b.flip();

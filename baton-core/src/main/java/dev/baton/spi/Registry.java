@@ -30,10 +30,11 @@ public interface Registry extends AutoCloseable {
     }
 
     /**
-     * Joins the cluster as a node reachable at {@code address}. The listener gets the first snapshot before
-     * this returns. Returns this node's entry, with its rank.
+     * Joins the cluster as {@code self}: its node id, the address it accepts connections on, its name and host
+     * identity (its rank is -1: the registry assigns one). The listener gets the first snapshot before this
+     * returns. Returns this node's entry, {@code self} with its rank.
      */
-    NodeInfo join(long nodeId, InetSocketAddress address, String name, Listener listener, Duration timeout);
+    NodeInfo join(NodeInfo self, Listener listener, Duration timeout);
 
     /** Registers a server of {@code service} on this node; {@code serverId} -1 lets the registry choose. */
     ServerInfo registerServer(String service, int serverId, Duration timeout);

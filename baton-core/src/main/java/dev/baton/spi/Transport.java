@@ -1,5 +1,7 @@
 package dev.baton.spi;
 
+import dev.baton.NodeInfo;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.function.Function;
@@ -21,6 +23,24 @@ public interface Transport extends AutoCloseable {
      * immediately; they are sent once the handshake completes, or dropped with UNAVAILABLE if it fails.
      */
     TransportConnection connect(InetSocketAddress remote, Function<TransportConnection, Object> attachment);
+
+    /**
+     * Starts connecting to the member {@code node}, as {@link #connect(InetSocketAddress, Function)} does. The node
+     * connects to its peers this way, so a transport that reaches some nodes by another path (shared memory for
+     * a node with this {@link dev.baton.NodeInfo#hostId() host}) chooses it here; the default connects to the
+     * node's address.
+     */
+    default TransportConnection connect(NodeInfo node, Function<TransportConnection, Object> attachment) {
+        return connect(node.address(), attachment);
+    }
+
+    /**
+     * How this transport reaches {@code connection}'s peer, for {@link dev.baton.NodeStats} and logs: "tcp",
+     * "shm"... The default is the transport's kind for all its connections.
+     */
+    default String pathOf(TransportConnection connection) {
+        return "tcp";
+    }
 
     /** True when the calling thread is one of this transport's I/O threads (which must never block). */
     boolean inTransportThread();

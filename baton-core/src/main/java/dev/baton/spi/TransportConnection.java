@@ -1,5 +1,7 @@
 package dev.baton.spi;
 
+import dev.baton.BatonException;
+
 /**
  * One bidirectional connection to a peer. Carries calls in both directions.
  *
@@ -53,6 +55,15 @@ public interface TransportConnection {
 
     /** True until closed or broken. */
     boolean isOpen();
+
+    /**
+     * Why the connection closed, as it will be reported to {@link FrameHandler#onClose}; null while open (or when
+     * the transport cannot say). Set before {@link #isOpen()} turns false, so a caller that sees it closed can
+     * tell its user why.
+     */
+    default BatonException closeCause() {
+        return null;
+    }
 
     /** Bytes queued but not yet written. */
     long queuedBytes();

@@ -14,9 +14,9 @@ import java.nio.charset.StandardCharsets;
  * draws the same tree.
  *
  * <pre>
- * ROOT/layout              "baton-registry/1": the layout this code reads and writes
+ * ROOT/layout              "baton-registry/2": the layout this code reads and writes
  * ROOT/members/            the membership, flat, so one getChildren is a consistent snapshot:
- *   n~RANK~SESSION~NODEID~HOST~PORT~NAME      a node (ephemeral: it goes with the node's session)
+ *   n~RANK~SESSION~NODEID~HOST~PORT~NAME~HOSTID   a node (ephemeral: it goes with the node's session)
  *   s~SESSION~RANK~SERVICEID~SERVERID~SERVICE a server (persistent; valid only while node SESSION is a member)
  * ROOT/ranks/RANK          ephemeral: the rank is taken (by the session that owns it)
  * ROOT/next-rank           the next new rank (a counter, changed by compare-and-set)
@@ -35,7 +35,7 @@ import java.nio.charset.StandardCharsets;
 final class ZkLayout {
 
     /** The layout version written at ROOT/layout; a root with another is refused. */
-    static final String VERSION = "baton-registry/1";
+    static final String VERSION = "baton-registry/2";
 
     final String root;
     final String layout;
@@ -88,7 +88,7 @@ final class ZkLayout {
         String name() {
             return "n~" + node.rank() + "~" + Long.toHexString(session) + "~" + Long.toHexString(node.nodeId()) + "~"
                     + encode(node.address().getHostString()) + "~" + node.address().getPort() + "~"
-                    + encode(node.name());
+                    + encode(node.name()) + "~" + encode(node.hostId());
         }
     }
 
@@ -109,11 +109,12 @@ final class ZkLayout {
     static Record parse(String name) {
         String[] f = name.split("~", -1);
         try {
-            if (f.length == 7 && f[0].equals("n")) {
+            if (f.length == 8 && f[0].equals("n")) {
                 int rank = Integer.parseInt(f[1]);
                 InetSocketAddress address = InetSocketAddress.createUnresolved(decode(f[4]), Integer.parseInt(f[5]));
                 return new NodeEntry(Long.parseUnsignedLong(f[2], 16),
-                        new NodeInfo(rank, Long.parseUnsignedLong(f[3], 16), resolved(address), decode(f[6])));
+                        new NodeInfo(rank, Long.parseUnsignedLong(f[3], 16), resolved(address), decode(f[6]),
+                        decode(f[7])));
             }
             if (f.length == 6 && f[0].equals("s")) {
                 return new ServerEntry(Long.parseUnsignedLong(f[1], 16), new ServerInfo(decode(f[5]),

@@ -19,7 +19,6 @@ import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Stat;
 
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +62,7 @@ final class ZkRegistry implements Registry {
     private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();
     /** The ACL of the znodes this node creates (its creator's alone when it authenticates). */
     private final List<ACL> acl;
+    private final ZkHandles handles = new ZkHandles();
 
     private volatile CuratorFramework client;
     private volatile ZkAllocator allocator;
@@ -89,7 +89,7 @@ final class ZkRegistry implements Registry {
     // ------------------------------------------------------------------ joining
 
     @Override
-    public NodeInfo join(long nodeId, InetSocketAddress address, String nodeName, Listener listener, Duration timeout) {
+    public NodeInfo join(NodeInfo wanted, Listener listener, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
             checkOpen();
@@ -104,6 +104,7 @@ final class ZkRegistry implements Registry {
                         .connectionTimeoutMs((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
                         .retryPolicy(new RetryNTimes(0, 0))     // Baton's calls retry within their own deadlines
                         .ensembleTracker(settings.followEnsemble())
+                        .zookeeperFactory(handles)
                         .authorization(settings.authScheme() == null ? List.of() : List.of(
                                 new org.apache.curator.framework.AuthInfo(settings.authScheme(), settings.auth())))
                         .aclProvider(new org.apache.curator.framework.api.ACLProvider() {
@@ -129,7 +130,6 @@ final class ZkRegistry implements Registry {
             ZkMembershipView v = new ZkMembershipView(layout.members, listener, this::nodeGone, this::resyncLater);
             view = v;
             watchMembers(v);
-            NodeInfo wanted = new NodeInfo(-1, nodeId, address, nodeName);
             self = createNodeEntry(wanted, -1, deadline);
             readSnapshot(v);
             client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state), worker);
@@ -141,56 +141,13 @@ final class ZkRegistry implements Registry {
         }
     }
 
-    /**
-     * ROOT and its skeleton: created by the first node, checked by every other in one read. The layout znode is
-     * created last, so a node that finds it finds the skeleton complete.
-     */
     private void prepareRoot() {
         try {
-            try {
-                checkLayout(client.getData().forPath(layout.layout));
-                return;
-            } catch (KeeperException.NoNodeException firstNode) {
-                // the cluster is new (or a first node died half-way): make what is missing
-            }
-            Stat rootStat = client.checkExists().forPath(layout.root);
-            if (rootStat != null && rootStat.getNumChildren() > 0) {
-                List<String> children = client.getChildren().forPath(layout.root);
-                if (!List.of(layout.skeletonNames()).containsAll(children)) {
-                    throw Status.of(Status.Code.INVALID_ARGUMENT, "ZooKeeper root " + layout.root + " holds "
-                            + "something that is not a Baton cluster (" + children + "); choose another root")
-                            .asException();
-                }
-            }
-            for (String path : layout.skeleton()) {
-                createIfAbsent(path, new byte[0]);
-            }
-            createIfAbsent(layout.nextRank, "0".getBytes(StandardCharsets.UTF_8));
-            try {
-                client.create().forPath(layout.layout, ZkLayout.VERSION.getBytes(StandardCharsets.UTF_8));
-            } catch (KeeperException.NodeExistsException raced) {
-                checkLayout(client.getData().forPath(layout.layout));
-            }
+            ZkRoot.prepare(client, layout);
         } catch (BatonException e) {
             throw e;
         } catch (Exception e) {
             throw failure("preparing root " + layout.root, e);
-        }
-    }
-
-    private void checkLayout(byte[] found) {
-        String version = new String(found, StandardCharsets.UTF_8);
-        if (!ZkLayout.VERSION.equals(version)) {
-            throw Status.of(Status.Code.INVALID_ARGUMENT, "ZooKeeper root " + layout.root + " holds a Baton cluster "
-                    + "of layout '" + version + "'; this Baton reads '" + ZkLayout.VERSION + "'").asException();
-        }
-    }
-
-    private void createIfAbsent(String path, byte[] data) throws Exception {
-        try {
-            client.create().creatingParentsIfNeeded().forPath(path, data);   // ROOT's parents are persistent
-        } catch (KeeperException.NodeExistsException already) {
-            // made by another node
         }
     }
 
@@ -220,7 +177,7 @@ final class ZkRegistry implements Registry {
                     }
                 }
                 int rank = requestedRank >= 0 && attempt == 0 ? requestedRank : allocator.nextRank();
-                NodeInfo node = new NodeInfo(rank, wanted.nodeId(), wanted.address(), wanted.name());
+                NodeInfo node = wanted.withRank(rank);
                 ZkLayout.NodeEntry entry = new ZkLayout.NodeEntry(s, node);
                 try {
                     allocator.multi(List.of(
@@ -541,6 +498,7 @@ final class ZkRegistry implements Registry {
         if (c != null) {
             c.close();
         }
+        handles.closeAll();     // a handle Curator made while it was closing (see ZkHandles)
     }
 
     // ------------------------------------------------------------------ plumbing

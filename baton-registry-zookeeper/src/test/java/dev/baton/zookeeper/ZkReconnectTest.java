@@ -62,8 +62,8 @@ class ZkReconnectTest {
             Registry b = zk.factory().create(new RegistryContext("b", TransportFactory.tcp()));
             try (a; b) {
                 Recorder seenByA = new Recorder();
-                a.join(1, new InetSocketAddress("127.0.0.1", 41_001), "a", seenByA, TIMEOUT);
-                b.join(2, new InetSocketAddress("127.0.0.1", 41_002), "b", new Recorder(), TIMEOUT);
+                a.join(new NodeInfo(-1, 1, new InetSocketAddress("127.0.0.1", 41_001), "a"), seenByA, TIMEOUT);
+                b.join(new NodeInfo(-1, 2, new InetSocketAddress("127.0.0.1", 41_002), "b"), new Recorder(), TIMEOUT);
 
                 ServerInfo x;
                 ServerInfo y;

@@ -191,6 +191,7 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         String host = r.getString();
         int port = r.getInt();
         String name = r.getString();
+        String hostId = r.getString();
         if (host == null || port <= 0 || port > 65535) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "bad node address " + host + ":" + port).asException();
         }
@@ -208,7 +209,8 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         } else {
             rank = nextRank++;
         }
-        NodeInfo info = new NodeInfo(rank, nodeId, ControlProtocol.address(host, port), name == null ? "node" : name);
+        NodeInfo info = new NodeInfo(rank, nodeId, ControlProtocol.address(host, port), name == null ? "node" : name,
+                hostId == null ? "" : hostId);
         c.attach(info);
         nodes.put(rank, new Joined(info, c));
         version++;

@@ -51,9 +51,7 @@ public final class MasterRegistry implements Registry {
     private volatile CoordinationClient coordination;    // created once, under this
     private volatile int rank = -1;
     private volatile Membership lastSnapshot = Membership.empty();
-    private long nodeId;
-    private InetSocketAddress address;
-    private String name;
+    private NodeInfo self;      // as it asked to join (rank -1)
     private Duration timeout;
 
     // ---- guarded by this
@@ -70,16 +68,14 @@ public final class MasterRegistry implements Registry {
     }
 
     @Override
-    public NodeInfo join(long nodeId, InetSocketAddress address, String name, Listener listener, Duration timeout) {
+    public NodeInfo join(NodeInfo self, Listener listener, Duration timeout) {
         synchronized (this) {
             this.listener = listener;
         }
-        this.nodeId = nodeId;
-        this.address = address;
-        this.name = name;
+        this.self = self;
         this.timeout = timeout;
         connectAndJoin(-1);
-        return new NodeInfo(rank, nodeId, address, name);
+        return self.withRank(rank);
     }
 
     /** Connects, joins (asking for {@code requestedRank}) and applies the snapshot. Throws on failure. */
@@ -88,12 +84,14 @@ public final class MasterRegistry implements Registry {
             version = -1;       // events from this connection are held until its snapshot is applied
             early.clear();
         }
-        ControlClient c = new ControlClient(name, nodeId, PeerIdentity.ROLE_NODE, () -> rank, master, transports,
+        ControlClient c = new ControlClient(self.name(), self.nodeId(), PeerIdentity.ROLE_NODE, () -> rank, master,
+                transports,
                 this::onEventMessage, this::onKvEvent, this::onMasterLost);
         try {
             c.awaitOpen(timeout);
-            WireWriter w = new WireWriter().putLong(nodeId).putInt(requestedRank).putString(address.getHostString())
-                    .putInt(address.getPort()).putString(name);
+            WireWriter w = new WireWriter().putLong(self.nodeId()).putInt(requestedRank)
+                    .putString(self.address().getHostString()).putInt(self.address().getPort())
+                    .putString(self.name()).putString(self.hostId());
             // Our servers come back in the same step as the node (empty on the first join).
             List<ServerInfo> ours = List.copyOf(servers.values());
             w.putInt(ours.size());
@@ -251,7 +249,7 @@ public final class MasterRegistry implements Registry {
             }
             LOG.log(System.Logger.Level.WARNING, "lost the master at {0} ({1}); the last membership stays in use "
                     + "while reconnecting", master, cause.getMessage());
-            reconnector = Thread.ofPlatform().daemon(true).name("baton-registry-" + name).start(this::reconnect);
+            reconnector = Thread.ofPlatform().daemon(true).name("baton-registry-" + self.name()).start(this::reconnect);
         }
     }
 
@@ -286,7 +284,7 @@ public final class MasterRegistry implements Registry {
                 synchronized (this) {
                     l = listener;
                 }
-                l.onRejoined(new NodeInfo(rank, nodeId, address, name));
+                l.onRejoined(self.withRank(rank));
                 LOG.log(System.Logger.Level.INFO, "rejoined the master at {0} as rank {1}", master, rank);
                 boolean closeNow;
                 synchronized (this) {

@@ -1,5 +1,6 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.ResponseListener;
 import dev.baton.ServerInfo;
@@ -211,7 +212,9 @@ final class CallSender implements CallHost {
             call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "rank " + rank + " did not answer the handshake "
                     + "before the deadline").withRetrySafe(true));
         } else {
-            reroute(call, Status.of(Status.Code.UNAVAILABLE, "cannot connect to rank " + rank));
+            BatonException why = cs.connection.closeCause();
+            reroute(call, Status.of(Status.Code.UNAVAILABLE, "cannot connect to rank " + rank
+                    + (why == null ? "" : ": " + why.status().description())));
         }
         return null;
     }
@@ -261,7 +264,11 @@ final class CallSender implements CallHost {
         }
         ServerInfo target = choose(call, cursor(call.service()), false);
         if (target == null) {
-            call.fail(CallRouter.noRoute(peers.membership(), call.service(), call.options()));
+            Status none = CallRouter.noRoute(peers.membership(), call.service(), call.options());
+            call.fail(none.code() == Status.Code.UNAVAILABLE && cause.description() != null
+                    ? Status.of(none.code(), none.description() + "; last: " + cause.description())
+                            .withCause(cause.cause()).withRetrySafe(none.retrySafe())
+                    : none);
         } else {
             send(call, target, System.nanoTime());
         }

@@ -12,6 +12,7 @@ import dev.baton.NodeStats;
 import dev.baton.Server;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
+import dev.baton.spi.HostIdentity;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
@@ -125,7 +126,8 @@ public final class NodeRuntime implements Node {
         }
         try {
             rt.address = advertised(rt.transport.listen(options.bind()), options.master());
-            NodeInfo self = rt.registry.join(rt.nodeId, rt.address, options.name(), rt.peers, options.joinTimeout());
+            NodeInfo self = rt.registry.join(new NodeInfo(-1, rt.nodeId, rt.address, options.name(),
+                    HostIdentity.current()), rt.peers, options.joinTimeout());
             rt.rank = self.rank();
             return rt;
         } catch (IOException e) {
@@ -235,7 +237,7 @@ public final class NodeRuntime implements Node {
                 counters.requestsRefused.sum(), counters.lateResponses.sum(), t.connectionsOpened(),
                 t.openConnections(), registry.openConnections(), t.pendingHandshakes(), t.refusedConnections(),
                 t.protocolErrors(), t.queuedBytes(), t.connectionBufferBytes(), t.pooledBufferBytes(),
-                t.receiveBytesReserved(), t.bufferAllocations());
+                t.receiveBytesReserved(), t.bufferAllocations(), peers.paths());
     }
 
     // ================================================================== for the roles

@@ -1,9 +1,8 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.NodeInfo;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
-
-import java.net.InetSocketAddress;
 
 /**
  * prpc's FrontEnd: the way to one remote node. Connects on first use, reconnects with exponential backoff
@@ -21,24 +20,25 @@ final class Peer {
     /** The node incarnation this peer reaches; a new process with the same rank gets a new Peer. */
     final long nodeId;
     private final Transport transport;
-    private volatile InetSocketAddress address;
+    private volatile NodeInfo node;
     private volatile TransportConnection connection;
     private volatile long retryAtNanos;
     private int failures;
     private volatile boolean closed;
 
-    Peer(int rank, long nodeId, InetSocketAddress address, Transport transport) {
-        this.rank = rank;
-        this.nodeId = nodeId;
-        this.address = address;
+    Peer(NodeInfo node, Transport transport) {
+        this.rank = node.rank();
+        this.nodeId = node.nodeId();
+        this.node = node;
         this.transport = transport;
     }
 
-    void address(InetSocketAddress address) {
-        this.address = address;
+    /** The same node incarnation, joined again (perhaps at a new address). */
+    void node(NodeInfo node) {
+        this.node = node;
     }
 
-    /** The open connection, connecting if allowed; null while backing off, closed, or with no address. */
+    /** The open connection, connecting if allowed; null while backing off or closed. */
     TransportConnection connection() {
         TransportConnection c = connection;
         if (usable(c)) {
@@ -52,10 +52,10 @@ final class Peer {
             if (c != null && c.isOpen()) {
                 return null;    // the peer said GOAWAY: it is leaving, send it nothing new
             }
-            if (closed || address == null || System.nanoTime() - retryAtNanos < 0) {
+            if (closed || System.nanoTime() - retryAtNanos < 0) {
                 return null;
             }
-            c = transport.connect(address, conn -> new ConnState(conn, this));
+            c = transport.connect(node, conn -> new ConnState(conn, this));
             connection = c;
             return c;
         }
@@ -127,6 +127,6 @@ final class Peer {
 
     @Override
     public String toString() {
-        return "Peer[rank " + rank + " at " + address + "]";
+        return "Peer[rank " + rank + " at " + node.address() + "]";
     }
 }

@@ -10,6 +10,8 @@ import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -61,7 +63,7 @@ final class PeerTable implements Registry.Listener {
         if (info == null) {
             return null;
         }
-        return peers.computeIfAbsent(rank, k -> new Peer(k, info.nodeId(), info.address(), transport));
+        return peers.computeIfAbsent(rank, k -> new Peer(info, transport));
     }
 
     /** False while the peer of {@code rank} backs off after a failure or is leaving: load balancing skips it. */
@@ -128,6 +130,19 @@ final class PeerTable implements Registry.Listener {
 
     private static void goAway(ConnState cs) {
         cs.connection.offer(new SimpleFrame(FrameType.GOAWAY, 0, 0, 0, 0, 0, 0, null));
+    }
+
+    /** How this node reaches each peer it has an open connection to ({@link Transport#pathOf}), by rank. */
+    SortedMap<Integer, String> paths() {
+        SortedMap<Integer, String> paths = new TreeMap<>();
+        Transport t = transport;
+        for (Peer p : peers.values()) {
+            TransportConnection c = p.current();
+            if (c != null && c.isOpen()) {
+                paths.put(p.rank, t.pathOf(c));
+            }
+        }
+        return paths;
     }
 
     /** Closes every peer's connection (the node's last step). */
@@ -208,7 +223,7 @@ final class PeerTable implements Registry.Listener {
                 if (p != null && p.nodeId != joined.node().nodeId() && peers.remove(p.rank, p)) {
                     retire(p);      // the rank now belongs to another process: never reuse the old one's connection
                 } else if (p != null) {
-                    p.address(joined.node().address());
+                    p.node(joined.node());
                 }
             }
             default -> {

@@ -260,6 +260,9 @@ public final class TcpTransport implements Transport {
 
         @Override
         public void onFailure(Throwable t) {
+            if (closed && t instanceof ClosedChannelException) {
+                return;     // the listener was closed while a connection waited: expected on close
+            }
             LOG.log(System.Logger.Level.WARNING, "accept failed", t);
         }
     }

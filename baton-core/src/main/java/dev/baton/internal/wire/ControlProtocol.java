@@ -65,7 +65,7 @@ public final class ControlProtocol {
     public static final int SERVICE_ID = 0;
 
     /**
-     * {nodeId i64, requestedRank i32, host str, port i32, name str, [count i32, {service str, serviceId i32,
+     * {nodeId i64, requestedRank i32, host str, port i32, name str, hostId str, [count i32, {service str, serviceId i32,
      * serverId i32} x count]} -> {rank i32, leaseMs i64, snapshot}. The optional servers are a rejoining
      * node's, registered in the same step.
      */
@@ -120,7 +120,7 @@ public final class ControlProtocol {
 
     public static void writeNode(WireWriter w, NodeInfo n) {
         w.putInt(n.rank()).putLong(n.nodeId()).putString(n.address().getHostString()).putInt(n.address().getPort())
-                .putString(n.name());
+                .putString(n.name()).putString(n.hostId());
     }
 
     public static NodeInfo readNode(WireReader r) {
@@ -129,10 +129,11 @@ public final class ControlProtocol {
         String host = r.getString();
         int port = r.getInt();
         String name = r.getString();
+        String hostId = r.getString();
         if (host == null || port < 0 || port > 65535) {
             throw Status.of(Status.Code.PROTOCOL_ERROR, "bad node address").asException();
         }
-        return new NodeInfo(rank, nodeId, address(host, port), name);
+        return new NodeInfo(rank, nodeId, address(host, port), name, hostId == null ? "" : hostId);
     }
 
     /**

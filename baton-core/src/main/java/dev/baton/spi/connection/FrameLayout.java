@@ -44,7 +44,7 @@ import java.nio.ByteBuffer;
 public final class FrameLayout {
 
     public static final int MAGIC = 0x4E544142;           // "BATN" read as little-endian bytes
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int PREFACE_LENGTH = 8;
     public static final int HEADER_LENGTH = 40;
 

@@ -316,7 +316,8 @@ public abstract class FramedConnection implements TransportConnection {
 
     // ---- for the writer
 
-    BatonException closeCause() {
+    @Override
+    public final BatonException closeCause() {
         return closeCause;
     }
 

@@ -57,7 +57,8 @@ final class Members implements AutoCloseable {
         MembershipRecorder recorder = new MembershipRecorder(name);
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", 1 + PORTS.getAndIncrement() % 65_000);
         long nodeId = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-        NodeInfo self = r.join(nodeId, address, name, recorder, Member.CALL_TIMEOUT);
+        NodeInfo self = r.join(new NodeInfo(-1, nodeId, address, name, "test-host/" + name), recorder,
+                Member.CALL_TIMEOUT);
         return new Member(name, r, recorder, self);
     }
 

@@ -49,10 +49,11 @@ abstract class MembershipConformance extends ConformanceBase {
         Registry registry = members.create("a");
         MembershipRecorder recorder = new MembershipRecorder("a");
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", 7001);
-        NodeInfo self = registry.join(42, address, "a", recorder, Member.CALL_TIMEOUT);
+        NodeInfo asked = new NodeInfo(-1, 42, address, "a", "test-host/mnt:[1]");
+        NodeInfo self = registry.join(asked, recorder, Member.CALL_TIMEOUT);
         List<Membership> snapshots = recorder.snapshots();   // read at once: no waiting
         assertEquals(1, snapshots.size(), "snapshots delivered when join returned");
-        assertEquals(new NodeInfo(self.rank(), 42, address, "a"), self, "join returns what the node said, with a rank");
+        assertEquals(asked.withRank(self.rank()), self, "join returns what the node said (its host too), with a rank");
         assertEquals(List.of(self), snapshots.getFirst().nodes());
         assertEquals(Set.of(), snapshots.getFirst().services());
 
@@ -193,8 +194,8 @@ abstract class MembershipConformance extends ConformanceBase {
         Registry r = members.create("early");
         Duration timeout = Duration.ofSeconds(2);
         long t0 = System.nanoTime();
-        BatonException e = assertFails(Status.Code.UNAVAILABLE, () -> r.join(7, new InetSocketAddress("127.0.0.1", 7002),
-                "early", new MembershipRecorder("early"), timeout));
+        BatonException e = assertFails(Status.Code.UNAVAILABLE, () -> r.join(new NodeInfo(-1, 7,
+                new InetSocketAddress("127.0.0.1", 7002), "early"), new MembershipRecorder("early"), timeout));
         assertTrue(Await.msSince(t0) < timeout.plus(TIMEOUT_SLACK).toMillis(), "failed after " + Await.msSince(t0)
                 + " ms: " + e);
 

@@ -72,8 +72,9 @@ import org.junit.jupiter.api.Timeout;
  *       any change);</li>
  *   <li>once it reaches the registry again, the node joins again with its old rank and servers (service and
  *       server ids); {@code onRejoined}, if called, says so;</li>
- *   <li>its locks pass to the next waiter within {@code sessionExpiry}, with a larger fencing token (the old
- *       holder still believes it holds the lock); its barrier arrival is withdrawn; its waiting lock and
+ *   <li>its locks pass to the next waiter within {@code sessionExpiry}, with a larger fencing token; the old
+ *       holder's hold is local and stays until it unlocks, but its {@code fencingToken} throws UNAVAILABLE
+ *       within twice {@code sessionExpiry} (it is never left to believe silently); its barrier arrival is withdrawn; its waiting lock and
  *       barrier calls fail with UNAVAILABLE, and a withdrawn lock wait is never granted.</li>
  * </ul>
  * The registry goes away and comes back ({@link Restarts}; hooks {@code stop}, {@code start}):

@@ -9,6 +9,7 @@ import dev.baton.NodeInfo;
 import dev.baton.Server;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
+import dev.baton.spi.HostIdentity;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -70,7 +71,8 @@ abstract class RestartConformance extends ConformanceBase {
 
         // What the registry knows now, as a newcomer's first snapshot shows it.
         Membership known = members.join("newcomer").recorder().snapshots().getFirst();
-        List<NodeInfo> old = nodes.stream().map(n -> new NodeInfo(n.rank(), n.nodeId(), n.address(), n.options().name()))
+        List<NodeInfo> old = nodes.stream().map(n -> new NodeInfo(n.rank(), n.nodeId(), n.address(), n.options().name(),
+                        HostIdentity.current()))
                 .toList();
         assertEquals(old, known.nodes().subList(0, 3), "every node is back, as it was");
         assertEquals(List.of(echo0, echo7), known.servers("echo"), "servers are back with their service and server ids");

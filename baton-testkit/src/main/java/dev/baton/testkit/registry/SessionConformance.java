@@ -1,5 +1,6 @@
 package dev.baton.testkit.registry;
 
+import dev.baton.BatonException;
 import dev.baton.Coordination;
 import dev.baton.Coordination.DistributedLock;
 import dev.baton.MembershipEvent;
@@ -16,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -112,8 +114,20 @@ abstract class SessionConformance extends ConformanceBase {
             assertTrue(wanted.isHeldByCurrentThread());
             assertTrue(ms <= fixture.sessionExpiry().plus(TIMEOUT_SLACK).toMillis(), "granted after " + ms + " ms");
             assertTrue(wanted.fencingToken() > token, wanted.fencingToken() + " > " + token);
-            assertTrue(held.isHeldByCurrentThread(), "the old holder cannot know: that is what fencing tokens are for");
+            assertTrue(held.isHeldByCurrentThread(), "the old holder's hold is local: it stays until unlock");
             wanted.unlock();
+            // Never silently: once its node knows its session ended, the old holder's token is refused.
+            AtomicReference<BatonException> told = new AtomicReference<>();
+            Await.until("the old holder is told that its lock is lost", () -> {
+                try {
+                    held.fencingToken();
+                    return false;
+                } catch (BatonException e) {
+                    told.set(e);
+                    return true;
+                }
+            }, fixture.sessionExpiry().multipliedBy(2).minusNanos(System.nanoTime() - t0));
+            assertEquals(Status.Code.UNAVAILABLE, told.get().code(), told.get().toString());
         }
         held.unlock();      // never throws for a registry failure
         assertFalse(held.isHeldByCurrentThread());

@@ -41,7 +41,7 @@ final class BackPressureChecks {
         Endpoint server = fx.endpoint("server");
         Endpoint client = fx.endpoint("client", settings().maxQueuedFrames(4).build());
         fx.stall(client, server);
-        TransportConnection c = client.connect(server.address());     // stays in its handshake
+        TransportConnection c = client.connect(server);     // stays in its handshake
         List<TrackedFrame> taken = new ArrayList<>();
         for (int i = 1; i <= 4; i++) {
             taken.add(fx.frame(FrameType.REQUEST, i, 10));
@@ -73,11 +73,11 @@ final class BackPressureChecks {
         Endpoint server = fx.endpoint("server");
         Endpoint client = fx.endpoint("client", settings().maxQueuedBytes(1000).build());
         fx.stall(client, server);
-        TransportConnection alone = client.connect(server.address());
+        TransportConnection alone = client.connect(server);
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 1, 5000).offerOn(alone), "a lone request above the limit");
         assertEquals(BACK_PRESSURED, fx.frame(FrameType.REQUEST, 2, 1).offerOn(alone));
 
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 3, 600).offerOn(c));
         assertEquals(BACK_PRESSURED, fx.frame(FrameType.REQUEST, 4, 600).offerOn(c));
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 5, 400).offerOn(c), "up to the limit exactly");
@@ -110,7 +110,7 @@ final class BackPressureChecks {
         Endpoint server = fx.endpoint("server");
         Endpoint client = fx.endpoint("client", settings().maxQueuedFrames(2).build());
         fx.stall(client, server);
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         assertTrue(c.awaitCapacity(10, System.nanoTime() + WAIT.toNanos()), "room: at once");
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 1, 10).offerOn(c));
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 2, 10).offerOn(c));
@@ -129,7 +129,7 @@ final class BackPressureChecks {
         Endpoint server = fx.endpoint("server");
         Endpoint client = fx.endpoint("client", settings().maxQueuedFrames(1).build());
         fx.stall(client, server);
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 1, 10).offerOn(c));
         CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> awaitCapacity(c, WAIT.multipliedBy(3)));
         Wait.holds(() -> !waiter.isDone(), Duration.ofMillis(100), () -> "awaitCapacity blocks while full");

@@ -42,7 +42,7 @@ final class CloseChecks {
         Endpoint server = fx.endpoint("server");
         Endpoint client = fx.endpoint("client");
         Link stalled = fx.stall(client, server);
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         List<TrackedFrame> queued = new ArrayList<>();
         for (int i = 1; i <= 20; i++) {
             queued.add(fx.frame(i % 2 == 0 ? FrameType.REQUEST : FrameType.RESPONSE, i, 100 * i));
@@ -133,8 +133,8 @@ final class CloseChecks {
                 Endpoint client = race.endpoint("client", settings().build());
                 Endpoint server = race.endpoint("server", settings().build());
                 race.stall(client, server);
-                client.connect(server.address());
-                client.connect(server.address());
+                client.connect(server);
+                client.connect(server);
                 race.unblock();
                 server.transport().close();
                 assertEquals(0, server.transport().stats().openConnections(),

@@ -1,6 +1,8 @@
 package dev.baton.testkit.transport;
 
+import dev.baton.NodeInfo;
 import dev.baton.spi.FrameType;
+import dev.baton.spi.HostIdentity;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
@@ -19,7 +21,9 @@ import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 import java.util.function.IntSupplier;
@@ -38,6 +42,7 @@ final class ConformanceFixture implements AutoCloseable {
 
     static final Duration WAIT = Duration.ofSeconds(10);
     private static final AtomicInteger FIXTURES = new AtomicInteger();
+    private static final AtomicLong NODE_IDS = new AtomicLong(ThreadLocalRandom.current().nextLong(1L << 40));
 
     private final TransportFactory factory;
     private final String prefix = "conformance-" + FIXTURES.incrementAndGet() + "-";
@@ -49,9 +54,22 @@ final class ConformanceFixture implements AutoCloseable {
         this.factory = factory;
     }
 
-    /** One transport under test, listening on 127.0.0.1 (a free port), and the handler that records its events. */
-    record Endpoint(String name, Transport transport, RecordingHandler handler, InetSocketAddress address) {
+    /**
+     * One transport under test, listening on 127.0.0.1 (a free port), and the handler that records its events.
+     * {@code node} is how a node would see it in the membership: its node id, address and this host's identity.
+     */
+    record Endpoint(String name, Transport transport, RecordingHandler handler, NodeInfo node) {
 
+        InetSocketAddress address() {
+            return node.address();
+        }
+
+        /** Connects to {@code server} as a node connects to a member: by its membership entry. */
+        TransportConnection connect(Endpoint server) {
+            return transport.connect(server.node(), c -> null);
+        }
+
+        /** Connects to a bare address, as a node connects to its master. */
         TransportConnection connect(InetSocketAddress remote) {
             return transport.connect(remote, c -> null);
         }
@@ -76,7 +94,7 @@ final class ConformanceFixture implements AutoCloseable {
     }
 
     Endpoint endpoint(String name, TransportSettings settings) {
-        return endpoint(name, 1, PeerIdentity.ROLE_NODE, () -> 0, settings);
+        return endpoint(name, NODE_IDS.incrementAndGet(), PeerIdentity.ROLE_NODE, () -> 0, settings);
     }
 
     Endpoint endpoint(String name, long nodeId, int role, IntSupplier rank, TransportSettings settings) {
@@ -84,7 +102,8 @@ final class ConformanceFixture implements AutoCloseable {
         Transport t = factory.create(new TransportContext(prefix + name, nodeId, role, rank, handler, settings));
         handler.transport(t);
         try {
-            Endpoint e = new Endpoint(name, t, handler, t.listen(new InetSocketAddress("127.0.0.1", 0)));
+            InetSocketAddress address = t.listen(new InetSocketAddress("127.0.0.1", 0));
+            Endpoint e = new Endpoint(name, t, handler, new NodeInfo(-1, nodeId, address, name, HostIdentity.current()));
             endpoints.add(e);
             return e;
         } catch (IOException | RuntimeException ex) {
@@ -96,7 +115,7 @@ final class ConformanceFixture implements AutoCloseable {
     /** Connects {@code client} to {@code server} and waits until both ends are open. One connect at a time. */
     Link open(Endpoint client, Endpoint server) {
         int before = server.handler().opened().size();
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         Wait.until(() -> client.handler().opened().contains(c) && server.handler().opened().size() > before, WAIT,
                 () -> "both ends of a connection from " + client.name() + " to " + server.name() + " open");
         return new Link(c, server.handler().opened().get(before));

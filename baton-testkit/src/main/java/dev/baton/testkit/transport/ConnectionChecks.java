@@ -65,7 +65,7 @@ final class ConnectionChecks {
                 .offerOn(r.connection()));
         List<TransportConnection> connections = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
-            connections.add(client.connect(server.address()));
+            connections.add(client.connect(server));
         }
         for (int i = 0; i < 50; i++) {
             for (int j = 0; j < 10; j++) {
@@ -90,7 +90,7 @@ final class ConnectionChecks {
         Endpoint client = fx.endpoint("client");
         Object attached = new Object();
         AtomicInteger attachCalls = new AtomicInteger();
-        TransportConnection c = client.transport().connect(gone.address(), conn -> {
+        TransportConnection c = client.transport().connect(gone.node(), conn -> {
             attachCalls.incrementAndGet();
             return attached;
         });

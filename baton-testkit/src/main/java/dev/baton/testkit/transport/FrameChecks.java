@@ -70,7 +70,7 @@ final class FrameChecks {
                 settings().maxMessageSize(3 << 20).maxConcurrentRequests(1234).build());
         Endpoint client = fx.endpoint("client", 0x2222, PeerIdentity.ROLE_TOOL, clientRank::get,
                 settings().maxMessageSize(5 << 20).maxConcurrentRequests(4321).build());
-        TransportConnection first = client.connect(server.address());
+        TransportConnection first = client.connect(server);
         // Offered before the handshake: it must reach the server's handler after onOpen (the fixture checks).
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 1, 10).offerOn(first));
         Received r = server.handler().awaitFrame(1, WAIT);

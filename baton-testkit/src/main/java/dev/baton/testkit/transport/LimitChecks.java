@@ -50,7 +50,7 @@ final class LimitChecks {
     void aFrameAboveThePeersMaxMessageSizeOfferedBeforeTheHandshakeFailsAloneToo() throws Exception {
         Endpoint server = fx.endpoint("server", settings().maxMessageSize(64 << 10).build());
         Endpoint client = fx.endpoint("client");
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         TrackedFrame big = fx.frame(FrameType.REQUEST, 1, 1 << 20);
         assertEquals(OFFERED, big.offerOn(c));
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 2, 10).offerOn(c));
@@ -103,7 +103,7 @@ final class LimitChecks {
         Endpoint client = fx.endpoint("client", settings().handshakeTimeout(Duration.ofMillis(300)).build());
         fx.stall(client, server);
         long start = System.nanoTime();
-        TransportConnection c = client.connect(server.address());
+        TransportConnection c = client.connect(server);
         TrackedFrame early = fx.frame(FrameType.REQUEST, 1, 10);
         assertEquals(OFFERED, early.offerOn(c));
         assertEquals(Status.Code.UNAVAILABLE, client.handler().awaitClosed(c, WAIT).code());

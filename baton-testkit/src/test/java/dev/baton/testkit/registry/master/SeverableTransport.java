@@ -140,6 +140,11 @@ final class SeverableTransport implements TransportFactory {
         }
 
         @Override
+        public dev.baton.BatonException closeCause() {
+            return c.closeCause();
+        }
+
+        @Override
         public long queuedBytes() {
             return c.queuedBytes();
         }
