@@ -8,6 +8,7 @@ import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.ResponseListener;
 import dev.baton.Server;
+import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -48,8 +49,10 @@ final class BatonTarget implements Target {
     }
 
     /** Joins the master of a child JVM's server nodes. */
-    static BatonTarget remote(InetSocketAddress masterAddress, Workload w, BatonSettings settings) throws Exception {
-        Node node = Node.join(settings.apply(NodeOptions.builder().master(masterAddress).name("bench-client")).build());
+    static BatonTarget remote(InetSocketAddress masterAddress, Workload w, BatonSettings settings,
+                              TransportFactory transport) throws Exception {
+        Node node = Node.join(settings.apply(NodeOptions.builder().master(masterAddress).name("bench-client"))
+                .transport(transport).build());
         return ready(new BatonTarget(null, List.of(), node, w));
     }
 

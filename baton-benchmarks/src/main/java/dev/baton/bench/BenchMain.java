@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Latency depends on how threads wait for a socket, so the run has a wait mode, named in the header, the table
  * and the JSON. By default ({@code blocking/default}) the raw floor blocks in its reads while Baton's nodes spin
  * briefly and then park, as their {@code NodeOptions} say. With {@code --busy-poll} both spin all the time: the
- * floor's sequential client and its server poll non-blocking sockets, and every baton-tcp node gets long
+ * floor's sequential client and its server poll non-blocking sockets, and every baton-tcp and baton-shm node gets long
  * {@code ioSpin} and {@code callerSpin}. Baton and the floor can then be compared in the same mode; gRPC has no
  * busy-poll mode and baton-inproc no socket, so neither changes.
  *
@@ -75,7 +75,7 @@ public final class BenchMain implements Callable<Integer> {
     Duration duration;
 
     @Option(names = "--systems", split = ",", paramLabel = "SYSTEM",
-            description = "Systems to run, comma-separated (default all): baton-tcp, baton-inproc, grpc, raw-nio.")
+            description = "Systems to run, comma-separated (default all): baton-tcp, baton-shm, baton-inproc, grpc, raw-nio.")
     List<String> systemIds;
 
     @Option(names = "--workloads", split = ",", paramLabel = "WORKLOAD",
@@ -87,18 +87,18 @@ public final class BenchMain implements Callable<Integer> {
     Path json;
 
     @Option(names = "--io-spin", paramLabel = "TIME", converter = DurationConverter.class,
-            description = "NodeOptions.ioSpin of every baton-tcp node, client and servers (default: the default, 0; "
+            description = "NodeOptions.ioSpin of every baton-tcp and baton-shm node, client and servers (default: the default, 0; "
                     + "1s with --busy-poll).")
     Duration ioSpin;
 
     @Option(names = "--caller-spin", paramLabel = "TIME", converter = DurationConverter.class,
-            description = "NodeOptions.callerSpin of every baton-tcp node (default: the default, 50us; 1s with "
+            description = "NodeOptions.callerSpin of every baton-tcp and baton-shm node (default: the default, 50us; 1s with "
                     + "--busy-poll).")
     Duration callerSpin;
 
     @Option(names = "--busy-poll", description = "Busy-poll wait mode, to compare Baton with the floor in the same "
             + "mode: raw-nio's sequential client and its servers spin on non-blocking reads instead of blocking, and "
-            + "every baton-tcp node spins (ioSpin and callerSpin 1s unless --io-spin/--caller-spin say otherwise). "
+            + "every baton-tcp and baton-shm node spins (ioSpin and callerSpin 1s unless --io-spin/--caller-spin say otherwise). "
             + "gRPC (no busy-poll mode) and baton-inproc are unaffected. Every spinning thread takes a core.")
     boolean busyPoll;
 
@@ -245,13 +245,15 @@ public final class BenchMain implements Callable<Integer> {
                 + Format.duration(measure) + "; " + systems.size() + " systems x " + workloads.size() + " workloads");
         out.println("Wait mode: " + Report.waitMode(busyPoll) + (busyPoll
                 ? " (--busy-poll: raw-nio's sequential client and its servers spin on non-blocking reads, baton-tcp's"
-                        + " nodes spin; gRPC and baton-inproc as always)"
+                        + " and baton-shm's nodes spin; gRPC and baton-inproc as always)"
                 : " (raw-nio blocks in socket reads; Baton's nodes spin, then park, as their NodeOptions say)"));
         for (SystemKind s : systems) {
             out.println("  " + s.id + ": " + s.description(busyPoll));
         }
-        if (systems.contains(SystemKind.BATON_TCP)) {
-            out.println("  baton-tcp nodes: " + baton.describe() + "; echo handler inline on the I/O thread");
+        for (SystemKind s : systems) {
+            if (s.batonNodes()) {
+                out.println("  " + s.id + " nodes: " + baton.describe() + "; echo handler inline on the I/O thread");
+            }
         }
         if (systems.contains(SystemKind.BATON_INPROC)) {
             out.println("  baton-inproc node: " + BatonSettings.DEFAULTS.describe()
@@ -281,7 +283,7 @@ public final class BenchMain implements Callable<Integer> {
     private static Target open(SystemKind system, Workload w, List<InetSocketAddress> servers, BatonSettings baton,
                                boolean busyPoll) throws Exception {
         return switch (system) {
-            case BATON_TCP -> BatonTarget.remote(servers.getFirst(), w, baton);
+            case BATON_TCP, BATON_SHM -> BatonTarget.remote(servers.getFirst(), w, baton, system.transport());
             case BATON_INPROC -> BatonTarget.inProcess(w);
             case GRPC -> GrpcTarget.open(servers, w);
             case RAW_NIO -> RawTarget.open(servers, w, busyPoll);

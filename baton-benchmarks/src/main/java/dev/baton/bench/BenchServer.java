@@ -24,7 +24,7 @@ import java.util.stream.Collectors;
  * stop                                                ->  STOPPED
  * </pre>
  *
- * For {@code baton-tcp} the one address is the master's (with COUNT server nodes joined to it); for
+ * For {@code baton-tcp} and {@code baton-shm} the one address is the master's (with COUNT server nodes joined to it); for
  * {@code grpc} and {@code raw-nio} the COUNT servers' own. The spin values (-1: default) apply to Baton's
  * nodes; in busy-poll mode the harness sends them already set to spin. BUSY is the wait mode, 1 for busy-poll
  * ({@code --busy-poll}), 0 otherwise: it applies to {@code raw-nio}, whose servers then spin on non-blocking
@@ -113,13 +113,13 @@ public final class BenchServer {
         Servers s = new Servers();
         try {
             switch (system) {
-                case BATON_TCP -> {
+                case BATON_TCP, BATON_SHM -> {
                     Master master = Master.start(0);
                     s.resources.add(master);
                     s.addresses.add(master.address());
                     for (int i = 0; i < count; i++) {
                         Node node = Node.join(baton.apply(NodeOptions.builder().master(master.address())
-                                .name("bench-server-" + i)).build());
+                                .name("bench-server-" + i)).transport(system.transport()).build());
                         s.resources.add(node);
                         BatonTarget.serveEcho(node);
                     }

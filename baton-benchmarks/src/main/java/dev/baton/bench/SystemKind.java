@@ -1,11 +1,14 @@
 package dev.baton.bench;
 
+import dev.baton.shm.SharedMemoryTransport;
+import dev.baton.spi.TransportFactory;
+
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
  * The systems the harness compares. Those with {@link #remote} true run their servers in a child JVM. Each has a
- * description per wait mode: {@code --busy-poll} changes how baton-tcp and raw-nio wait, and the description
+ * description per wait mode: {@code --busy-poll} changes how baton-tcp, baton-shm and raw-nio wait, and the description
  * printed and written with the numbers says so.
  */
 enum SystemKind {
@@ -13,6 +16,11 @@ enum SystemKind {
     BATON_TCP("baton-tcp", "Baton over TCP loopback (server nodes and master in a child JVM)",
             "Baton over TCP loopback (server nodes and master in a child JVM); I/O threads and callers spin as long as"
                     + " the nodes' settings below say", true),
+    BATON_SHM("baton-shm", "Baton over shared memory (SharedMemoryTransport, REQUIRED mode, 1 MiB rings; server nodes"
+            + " and master in a child JVM, the master reached by TCP)",
+            "Baton over shared memory (SharedMemoryTransport, REQUIRED mode, 1 MiB rings; server nodes and master in a"
+                    + " child JVM, the master reached by TCP); I/O threads and callers spin as long as the nodes'"
+                    + " settings below say", true),
     BATON_INPROC("baton-inproc", "Baton in-process (client, servers and master in the harness JVM)",
             "Baton in-process (client, servers and master in the harness JVM); no socket to wait on: busy-poll"
                     + " does not apply", false),
@@ -40,6 +48,17 @@ enum SystemKind {
     /** What the system does in the run's wait mode. */
     String description(boolean busyPoll) {
         return busyPoll ? busyPollDescription : description;
+    }
+
+    /** True for the systems made of Baton nodes in two JVMs, whose nodes take the run's {@link BatonSettings}. */
+    boolean batonNodes() {
+        return this == BATON_TCP || this == BATON_SHM;
+    }
+
+    /** The transport of a Baton system's nodes. */
+    TransportFactory transport() {
+        return this == BATON_SHM ? SharedMemoryTransport.factory(SharedMemoryTransport.Mode.REQUIRED)
+                : TransportFactory.tcp();
     }
 
     static SystemKind byId(String id) {

@@ -1,0 +1,471 @@
+package dev.baton.shm;
+
+import dev.baton.NodeInfo;
+import dev.baton.Status;
+import dev.baton.spi.HostIdentity;
+import dev.baton.spi.Transport;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportFactory;
+import dev.baton.spi.TransportSettings;
+import dev.baton.spi.TransportStats;
+import dev.baton.spi.connection.BufferPool;
+import dev.baton.spi.connection.FramedConnection;
+import dev.baton.spi.connection.TransportCore;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * A transport for nodes on one host: a node reaches every node with its own {@linkplain NodeInfo#hostId() host
+ * identity} through shared memory, and every other node (and the master) through TCP, with no change to the code
+ * that uses it.
+ *
+ * <pre>{@code
+ * Node node = Node.join(NodeOptions.builder().transport(SharedMemoryTransport.factory()).build());
+ * }</pre>
+ *
+ * <h2>How</h2>
+ * Each connection is two single-producer single-consumer byte rings ({@link ShmRing}) in one file of the user's
+ * shared-memory directory ({@link ShmDirectory}, {@code /dev/shm/baton-<user>}), mapped by both processes through
+ * {@code java.lang.foreign} and unlinked as soon as both have it ({@link RingFile}); the connection core
+ * ({@link FramedConnection}: handshake, combining writer, frame reader, keepalive, close protocol) runs over them
+ * exactly as over a socket. A node that listens also listens on a Unix socket in that directory; a connection's
+ * socket carries its set-up, its doorbell (a byte, sent only when the other side sleeps) and its liveness (the
+ * kernel closes it when a process ends, so a peer killed with SIGKILL is noticed at once, not after a keepalive
+ * timeout).
+ *
+ * <h2>Modes</h2>
+ * {@link Mode#PREFERRED} (the default) uses shared memory when it can and TCP otherwise; {@link Mode#DISABLED}
+ * never uses it (the node is a plain TCP node); {@link Mode#REQUIRED} reaches other nodes only through shared
+ * memory: a connect to a node on another host, or one that does not listen here, fails with UNAVAILABLE
+ * (benchmarks and tests use it to be sure which path they measure). The master is always reached by TCP.
+ *
+ * <h2>Threads</h2>
+ * {@link TransportSettings#ioThreads()} loops ({@link ShmLoop}) named {@code baton-shm-<name>-<i>}, which spin for
+ * {@link TransportSettings#ioSpin()} after their last work and then sleep until a doorbell; plus the TCP
+ * transport's own threads.
+ *
+ * <p>Thread-safe. {@link #close()} closes every connection, stops the loops, removes this node's socket file and
+ * closes the TCP transport; it is idempotent.
+ */
+public final class SharedMemoryTransport implements Transport {
+
+    private static final System.Logger LOG = System.getLogger(SharedMemoryTransport.class.getName());
+    /** The capacity of each ring unless the builder says otherwise: 1 MiB each way. */
+    public static final int DEFAULT_RING_BYTES = 1 << 20;
+    private static final long POOL_BYTES = 64L << 20;
+    private static final long LOOP_STOP_TIMEOUT_MS = 2_000;
+    private static final int SWEEPS_AFTER_PEER_END = 4;
+    private static final long SWEEP_DELAY_NS = 50_000_000L;
+    private static final long SWEEP_INTERVAL_NS = 1_000_000_000L;
+
+    /** When a node uses shared memory. */
+    public enum Mode {
+        /** Shared memory for nodes on this host that listen for it; TCP for the rest. */
+        PREFERRED,
+        /** TCP only. */
+        DISABLED,
+        /** Shared memory only: connecting to a node it cannot reach that way fails with UNAVAILABLE. */
+        REQUIRED
+    }
+
+    private final TransportCore core;
+    private final Transport tcp;
+    private final Mode mode;
+    private final int ringBytes;
+    private final ShmDirectory directory;       // null: shared memory is off or unavailable
+    private final String hostId = HostIdentity.current();
+    private final ShmLoop[] loops;
+    private final AtomicInteger nextLoop = new AtomicInteger();
+    private final AtomicInteger accepted = new AtomicInteger();
+    private ServerSocketChannel listener;       // guarded by this
+    private Path socketPath;                    // guarded by this
+    private volatile boolean closed;            // written under this
+    private volatile int sweepsLeft;
+    private volatile long nextSweepNanos;
+
+    private SharedMemoryTransport(TransportContext context, Builder b) {
+        this.mode = b.mode;
+        this.ringBytes = b.ringBytes;
+        this.directory = mode == Mode.DISABLED ? null : openDirectory(b.directory);
+        this.core = new TransportCore(context, new BufferPool(POOL_BYTES));
+        this.tcp = TransportFactory.tcp().create(context);
+        TransportSettings s = context.settings();
+        loops = new ShmLoop[mode == Mode.DISABLED ? 0 : s.ioThreads()];
+        try {
+            for (int i = 0; i < loops.length; i++) {
+                loops[i] = new ShmLoop("baton-shm-" + context.name() + "-" + i, s.ioSpin().toNanos(),
+                        i == 0 && directory != null ? this::sweepIfDue : now -> { });
+            }
+        } catch (IOException e) {
+            tcp.close();
+            throw new UncheckedIOException("cannot open a selector", e);
+        }
+        for (ShmLoop l : loops) {
+            l.start();
+        }
+    }
+
+    private static ShmDirectory openDirectory(Path configured) {
+        try {
+            ShmDirectory d = ShmDirectory.open(configured != null ? configured : ShmDirectory.defaultPath());
+            d.removeStale();
+            return d;
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.WARNING, "shared memory is not available, using TCP only: {0}", e.toString());
+            return null;
+        }
+    }
+
+    /** A factory of shared-memory transports with the defaults: {@link Mode#PREFERRED}, 1 MiB rings. */
+    public static TransportFactory factory() {
+        return builder().build();
+    }
+
+    /** A factory of shared-memory transports in {@code mode}, with 1 MiB rings. */
+    public static TransportFactory factory(Mode mode) {
+        return builder().mode(mode).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of the transports a factory makes. */
+    public static final class Builder {
+        private Mode mode = Mode.PREFERRED;
+        private int ringBytes = DEFAULT_RING_BYTES;
+        private Path directory;
+
+        private Builder() {
+        }
+
+        public Builder mode(Mode mode) {
+            this.mode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * Bytes of each ring (each direction of each connection), a power of two from 4 KiB to 1 GiB. Messages
+         * larger than a ring stream through it in parts; a larger ring lets more be in flight.
+         */
+        public Builder ringBytes(int ringBytes) {
+            if (Integer.bitCount(ringBytes) != 1 || ringBytes < RingFile.MIN_CAPACITY
+                    || ringBytes > RingFile.MAX_CAPACITY) {
+                throw new IllegalArgumentException("ringBytes must be a power of two from " + RingFile.MIN_CAPACITY
+                        + " to " + RingFile.MAX_CAPACITY + ", was " + ringBytes);
+            }
+            this.ringBytes = ringBytes;
+            return this;
+        }
+
+        /**
+         * The directory where this user's nodes meet (default {@code /dev/shm/baton-<user>}); made owner-only if
+         * missing, and refused (TCP only) if it exists and is not this user's own with {@code rwx------}.
+         */
+        public Builder directory(Path directory) {
+            this.directory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        public TransportFactory build() {
+            Builder copy = new Builder();
+            copy.mode = mode;
+            copy.ringBytes = ringBytes;
+            copy.directory = directory;
+            return context -> new SharedMemoryTransport(context, copy);
+        }
+    }
+
+    // ------------------------------------------------------------------ listening
+
+    @Override
+    public InetSocketAddress listen(InetSocketAddress bind) throws IOException {
+        InetSocketAddress bound = tcp.listen(bind);
+        synchronized (this) {
+            ensureOpen();
+            if (directory != null && listener == null) {
+                Path path = directory.socketOf(core.context().nodeId());
+                Files.deleteIfExists(path);
+                ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+                try {
+                    server.bind(UnixDomainSocketAddress.of(path));
+                    server.configureBlocking(false);
+                } catch (IOException e) {
+                    server.close();
+                    Files.deleteIfExists(path);
+                    throw e;
+                }
+                listener = server;
+                socketPath = path;
+                loops[0].execute(() -> {
+                    try {
+                        loops[0].register(server, SelectionKey.OP_ACCEPT, new Acceptor(server));
+                    } catch (IOException e) {
+                        LOG.log(System.Logger.Level.WARNING, "cannot accept on {0}: {1}", path, e.toString());
+                    }
+                });
+            }
+        }
+        return bound;
+    }
+
+    /** Accepts shared-memory connections on the first loop. */
+    private final class Acceptor implements ShmLoop.Ready {
+        private final ServerSocketChannel server;
+
+        Acceptor(ServerSocketChannel server) {
+            this.server = server;
+        }
+
+        @Override
+        public void onReady(SelectionKey key) throws IOException {
+            for (int i = 0; i < 64; i++) {
+                SocketChannel ch = server.accept();
+                if (ch == null) {
+                    return;
+                }
+                accept(ch);
+            }
+        }
+
+        @Override
+        public void onFailure(Throwable t) {
+            if (!closed) {
+                LOG.log(System.Logger.Level.WARNING, "accepting a shared-memory connection failed", t);
+            }
+        }
+    }
+
+    /** Every path that does not hand {@code ch} to a connection closes it. */
+    private void accept(SocketChannel ch) throws IOException {
+        InetAddress from = InetAddress.getLoopbackAddress();
+        boolean admitted = false;
+        try {
+            var peer = ch.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
+            if (!peer.user().equals(directory.owner())) {
+                LOG.log(System.Logger.Level.WARNING, "refusing a shared-memory connection from user {0}",
+                        peer.user().getName());
+                ch.close();
+                return;
+            }
+            synchronized (this) {
+                if (closed || !core.admitHandshake(from)) {
+                    ch.close();
+                    return;
+                }
+                admitted = true;
+                ch.configureBlocking(false);
+                ShmConnection c = ShmConnection.server(core, nextLoop(), "shm:client-" + accepted.incrementAndGet(),
+                        ch, from, directory, this::peerEnded);
+                admitted = false;       // the connection gives its place back now
+                core.track(c);
+                c.start(true);
+            }
+        } catch (IOException | RuntimeException e) {
+            if (admitted) {
+                core.releaseAdmission(from);
+            }
+            ch.close();
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ connecting
+
+    @Override
+    public TransportConnection connect(InetSocketAddress remote, Function<TransportConnection, Object> attachment) {
+        ensureOpen();
+        return tcp.connect(remote, attachment);
+    }
+
+    @Override
+    public TransportConnection connect(NodeInfo node, Function<TransportConnection, Object> attachment) {
+        ensureOpen();
+        if (mode == Mode.DISABLED) {
+            return tcp.connect(node.address(), attachment);
+        }
+        String unreachable;
+        if (directory == null) {
+            unreachable = "shared memory is not available on this node";
+        } else if (hostId.isEmpty() || !hostId.equals(node.hostId())) {
+            unreachable = "it runs on another host (" + (node.hostId().isEmpty() ? "unknown" : node.hostId()) + ")";
+        } else {
+            Optional<Path> socket = directory.findSocket(node.nodeId());
+            if (socket.isEmpty()) {
+                unreachable = "it does not listen for shared memory in " + directory.path();
+            } else {
+                TransportConnection c = connectShm(node, socket.get(), attachment);
+                if (c != null) {
+                    return c;
+                }
+                unreachable = "its socket " + socket.get() + " refused the connection";
+            }
+        }
+        if (mode == Mode.PREFERRED) {
+            return tcp.connect(node.address(), attachment);
+        }
+        ShmConnection refused = ShmConnection.refused(core, nextLoop(), describe(node));
+        refused.attach(attachment.apply(refused));
+        core.track(refused);
+        refused.refuse("shared memory is required, but " + unreachable);
+        return refused;
+    }
+
+    /** A shared-memory connection to {@code node}, or null when its socket cannot be reached. */
+    private TransportConnection connectShm(NodeInfo node, Path socket, Function<TransportConnection, Object> attachment) {
+        Path ringPath = directory.newRingFile();
+        RingFile rings;
+        try {
+            rings = RingFile.create(ringPath, ringBytes);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot create ring file {0}: {1}", ringPath, e.toString());
+            return null;
+        }
+        SocketChannel ch = null;
+        boolean connected;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.configureBlocking(false);
+            connected = ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot connect to {0}: {1}", socket, e.toString());
+            rings.unmap();
+            deleteQuietly(ringPath);
+            closeQuietly(ch);
+            return null;
+        }
+        ShmConnection c = ShmConnection.client(core, nextLoop(), describe(node), ch, rings, ringPath,
+                this::peerEnded);
+        c.attach(attachment.apply(c));
+        core.track(c);
+        if (closed) {
+            c.close();      // close() ran since ensureOpen, and its closeAll may have missed c
+            return c;
+        }
+        c.start(connected);
+        return c;
+    }
+
+    private static String describe(NodeInfo node) {
+        return "shm:" + node.name() + "@" + node.address();
+    }
+
+    // ------------------------------------------------------------------ what dead peers leave
+
+    /**
+     * A peer's socket ended (it closed, or its process died): sweep the directory a few times over the next
+     * seconds, since a process that died is gone only once its parent has reaped it. Any thread.
+     */
+    private void peerEnded() {
+        sweepsLeft = SWEEPS_AFTER_PEER_END;
+        nextSweepNanos = System.nanoTime() + SWEEP_DELAY_NS;
+    }
+
+    /** On the first loop's tick: removes what dead processes left, when a sweep is due. */
+    private void sweepIfDue(long now) {
+        if (sweepsLeft > 0 && now - nextSweepNanos >= 0) {
+            sweepsLeft--;
+            nextSweepNanos = now + SWEEP_INTERVAL_NS;
+            directory.removeStale();
+        }
+    }
+
+    // ------------------------------------------------------------------ the rest
+
+    @Override
+    public boolean inTransportThread() {
+        if (FramedConnection.isPollingThread()) {
+            return true;
+        }
+        for (ShmLoop l : loops) {
+            if (l.inLoop()) {
+                return true;
+            }
+        }
+        return tcp.inTransportThread();
+    }
+
+    @Override
+    public String pathOf(TransportConnection connection) {
+        return connection instanceof ShmConnection ? "shm" : tcp.pathOf(connection);
+    }
+
+    @Override
+    public TransportStats stats() {
+        TransportStats a = core.stats();
+        TransportStats b = tcp.stats();
+        return new TransportStats(a.connectionsOpened() + b.connectionsOpened(),
+                a.openConnections() + b.openConnections(), a.pendingHandshakes() + b.pendingHandshakes(),
+                a.refusedConnections() + b.refusedConnections(), a.protocolErrors() + b.protocolErrors(),
+                a.queuedBytes() + b.queuedBytes(), a.connectionBufferBytes() + b.connectionBufferBytes(),
+                a.pooledBufferBytes() + b.pooledBufferBytes(), a.receiveBytesReserved() + b.receiveBytesReserved(),
+                a.bufferAllocations() + b.bufferAllocations());
+    }
+
+    private ShmLoop nextLoop() {
+        return loops[Math.floorMod(nextLoop.getAndIncrement(), loops.length)];
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw Status.of(Status.Code.CLOSED, "transport closed").asException();
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (listener != null) {
+                closeQuietly(listener);
+                deleteQuietly(socketPath);
+            }
+        }
+        core.closeAll();
+        for (ShmLoop l : loops) {
+            l.shutdown(LOOP_STOP_TIMEOUT_MS);
+        }
+        tcp.close();
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "removing " + p, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SharedMemoryTransport[" + core.context().name() + ", " + mode + "]";
+    }
+}

@@ -1,0 +1,256 @@
+package dev.baton.shm;
+
+import dev.baton.spi.connection.ConnectionLoop;
+
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.LongConsumer;
+
+/**
+ * One I/O thread of the shared-memory transport. It polls the inbound ring of each of its connections (a read of
+ * one shared position each, no system call), runs the tasks other threads hand it, and every 25 ms ticks its
+ * connections (handshake and keepalive timeouts, idle buffers).
+ *
+ * <p>Idle strategy: after the last piece of work it spins for {@code ioSpin}, then sleeps in a selector over its
+ * connections' Unix sockets until the next tick. Before it sleeps it marks each inbound ring "reader parked" and
+ * looks at every ring once more ({@link ShmRing#markReaderParked}); a peer that publishes into a marked ring rings
+ * the doorbell, a byte on the socket, which wakes the selector. A peer process that ends closes its socket (the
+ * kernel does it, even on SIGKILL), which wakes the selector too: that is how a dead peer is noticed at once.
+ * While spinning the loop also looks at its sockets once a millisecond, so a busy loop notices them as well.
+ *
+ * <p>Thread-safe: {@link #execute}, {@link #post} and {@link #wake} from any thread; the rest on the loop thread.
+ */
+final class ShmLoop implements ConnectionLoop, Runnable {
+
+    private static final System.Logger LOG = System.getLogger(ShmLoop.class.getName());
+    static final long TICK_NS = 25_000_000L;
+    private static final long SOCKET_CHECK_NS = 1_000_000L;
+    private static final int DRAIN_ROUNDS = 1000;
+
+    /** What a selected key's attachment does. */
+    interface Ready {
+        void onReady(SelectionKey key) throws IOException;
+
+        void onFailure(Throwable t);
+    }
+
+    private final Thread thread;
+    private final Selector selector;
+    private final long ioSpinNs;
+    private final LongConsumer onTick;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final List<ShmConnection> connections = new ArrayList<>();      // loop thread only
+    private ShmConnection[] snapshot = new ShmConnection[16];                 // loop thread only
+    private volatile boolean parked;
+    private volatile boolean running = true;
+
+    /**
+     * @param onTick runs on every tick, after the connections' (the transport's sweep of what dead peers left)
+     */
+    ShmLoop(String name, long ioSpinNs, LongConsumer onTick) throws IOException {
+        this.ioSpinNs = ioSpinNs;
+        this.onTick = onTick;
+        this.selector = Selector.open();
+        this.thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    @Override
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        if (inLoop()) {
+            task.run();
+            return;
+        }
+        post(task);
+    }
+
+    @Override
+    public void post(Runnable task) {
+        tasks.add(task);
+        wake();
+    }
+
+    /** Wakes the loop if it sleeps (a connection wants to write, say). Any thread. */
+    void wake() {
+        if (parked) {
+            selector.wakeup();
+        }
+    }
+
+    /** Registers {@code channel} for {@code ops} with {@code ready} as what handles it. The loop thread. */
+    SelectionKey register(SelectableChannel channel, int ops, Ready ready) throws ClosedChannelException {
+        return channel.register(selector, ops, ready);
+    }
+
+    void add(ShmConnection c) {
+        connections.add(c);
+    }
+
+    void remove(ShmConnection c) {
+        connections.remove(c);
+    }
+
+    @Override
+    public void run() {
+        long idleSince = System.nanoTime();
+        long nextTick = idleSince + TICK_NS;
+        long nextSocketCheck = idleSince;
+        while (running) {
+            try {
+                int work = runTasks() + pollRings();
+                long now = System.nanoTime();
+                if (now - nextSocketCheck >= 0) {
+                    nextSocketCheck = now + SOCKET_CHECK_NS;
+                    if (selector.selectNow() > 0) {
+                        work += handleSelected();
+                    }
+                }
+                if (now - nextTick >= 0) {
+                    nextTick = now + TICK_NS;
+                    tick(now);
+                }
+                if (work > 0) {
+                    idleSince = now;
+                    continue;
+                }
+                if (now - idleSince < ioSpinNs) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                sleep(Math.max(1, (nextTick - now) / 1_000_000L));
+                handleSelected();
+                idleSince = System.nanoTime();
+            } catch (Throwable t) {
+                parked = false;
+                LOG.log(System.Logger.Level.ERROR, "shared-memory loop " + thread.getName()
+                        + " caught an unexpected error", t);
+            }
+        }
+        // Report what the transport's close started (each connection's close is a task on its loop).
+        for (int i = 0; i < DRAIN_ROUNDS && runTasks() > 0; i++) {
+            Thread.onSpinWait();
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing the selector", e);
+        }
+    }
+
+    /** Marks every inbound ring, looks once more, and sleeps in the selector unless something is ready. */
+    private void sleep(long timeoutMs) throws IOException {
+        int n = connections.size();
+        for (int i = 0; i < n; i++) {
+            connections.get(i).parking();
+        }
+        parked = true;
+        try {
+            boolean ready = !tasks.isEmpty();
+            for (int i = 0; i < n && !ready; i++) {
+                ready = connections.get(i).hasWork();
+            }
+            if (!ready && running) {
+                selector.select(timeoutMs);
+            }
+        } finally {
+            parked = false;
+            for (int i = 0; i < n; i++) {
+                connections.get(i).awake();
+            }
+        }
+    }
+
+    private int handleSelected() {
+        int n = 0;
+        var keys = selector.selectedKeys();
+        if (keys.isEmpty()) {
+            return 0;
+        }
+        for (var it = keys.iterator(); it.hasNext(); ) {
+            SelectionKey key = it.next();
+            it.remove();
+            n++;
+            Ready ready = (Ready) key.attachment();
+            try {
+                if (key.isValid()) {
+                    ready.onReady(key);
+                }
+            } catch (Throwable t) {
+                ready.onFailure(t);
+            }
+        }
+        return n;
+    }
+
+    private int pollRings() {
+        int n = connections.size();
+        if (n == 0) {
+            return 0;
+        }
+        // A copy, without allocating: serving a connection may close it, which removes it from the list.
+        snapshot = connections.toArray(snapshot);
+        int work = 0;
+        for (int i = 0; i < n; i++) {
+            ShmConnection c = snapshot[i];
+            snapshot[i] = null;
+            work += c.service();
+        }
+        return work;
+    }
+
+    private int runTasks() {
+        int n = 0;
+        Runnable task;
+        while ((task = tasks.poll()) != null) {
+            n++;
+            try {
+                task.run();
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "shared-memory loop task failed", t);
+            }
+        }
+        return n;
+    }
+
+    private void tick(long now) {
+        int n = connections.size();
+        snapshot = connections.toArray(snapshot);
+        for (int i = 0; i < n; i++) {
+            ShmConnection c = snapshot[i];
+            snapshot[i] = null;
+            try {
+                c.tick(now);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "tick of " + c + " failed", e);
+            }
+        }
+        onTick.accept(now);
+    }
+
+    /** Stops the loop; tasks already queued still run. Waits for the thread up to {@code timeoutMs}. */
+    void shutdown(long timeoutMs) {
+        running = false;
+        selector.wakeup();
+        if (!inLoop() && thread.getState() != Thread.State.NEW) {
+            try {
+                thread.join(timeoutMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+/** Baton's shared-memory transport: nodes on one host talk through mapped rings, others through TCP. */
+module dev.baton.shm {
+    requires transitive dev.baton;
+    requires jdk.net;      // SO_PEERCRED: only this user's processes may connect
+    exports dev.baton.shm;
+}

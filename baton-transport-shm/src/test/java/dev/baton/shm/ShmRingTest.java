@@ -1,0 +1,119 @@
+package dev.baton.shm;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The ring alone: bytes across the wrap, room and input, the wake-up flags, and a peer that corrupts it. */
+@Timeout(30)
+class ShmRingTest {
+
+    private static final int CAPACITY = 4096;
+
+    /** Two views of one ring, as the two processes have: the producer's and the consumer's. */
+    private record Ends(ShmRing producer, ShmRing consumer, MemorySegment control) {
+    }
+
+    private static Ends ring(Arena arena) {
+        MemorySegment control = arena.allocate(ShmRing.CONTROL_BYTES, 128);
+        MemorySegment data = arena.allocate(CAPACITY, 128);
+        return new Ends(new ShmRing(control, data), new ShmRing(control, data), control);
+    }
+
+    @Test
+    void bytesArriveInOrderAcrossTheWrapWhateverTheSizesOfWritesAndReads() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Ends e = ring(arena);
+            Random random = new Random(42);
+            byte[] sent = new byte[1 << 20];
+            random.nextBytes(sent);
+            ByteBuffer src = ByteBuffer.wrap(sent);
+            ByteBuffer received = ByteBuffer.allocate(sent.length);
+            for (int round = 0; round < 100_000 && received.hasRemaining(); round++) {
+                ByteBuffer part = src.slice(src.position(), Math.min(src.remaining(), 1 + random.nextInt(3000)));
+                src.position(src.position() + e.producer().write(part));
+                ByteBuffer into = received.slice(received.position(),
+                        Math.min(received.remaining(), 1 + random.nextInt(3000)));
+                received.position(received.position() + e.consumer().read(into));
+            }
+            assertFalse(received.hasRemaining(), "everything arrived");
+            assertArrayEquals(sent, received.array());
+        }
+    }
+
+    @Test
+    void aFullRingTakesNothingAndAnEmptyOneGivesNothing() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Ends e = ring(arena);
+            assertFalse(e.consumer().hasInput());
+            assertEquals(0, e.consumer().read(ByteBuffer.allocate(10)));
+            assertEquals(CAPACITY, e.producer().write(ByteBuffer.allocate(CAPACITY + 100)));
+            assertFalse(e.producer().hasRoom());
+            assertEquals(0, e.producer().write(ByteBuffer.allocate(1)));
+            assertTrue(e.consumer().hasInput());
+            assertEquals(10, e.consumer().read(ByteBuffer.allocate(10)));
+            assertTrue(e.producer().hasRoom());
+        }
+    }
+
+    @Test
+    void onlyTheSideThatFindsTheOtherAsleepRingsAndOnlyOnce() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Ends e = ring(arena);
+            e.producer().write(ByteBuffer.allocate(1));
+            assertFalse(e.producer().takeReaderParked(), "the reader is awake: no bell");
+            e.consumer().markReaderParked();
+            e.producer().write(ByteBuffer.allocate(1));
+            assertTrue(e.producer().takeReaderParked(), "the reader sleeps: ring");
+            assertFalse(e.producer().takeReaderParked(), "rung once");
+            e.producer().markWriterWaiting();
+            e.consumer().read(ByteBuffer.allocate(2));
+            assertTrue(e.consumer().takeWriterWaiting(), "the writer waits for room: ring");
+            assertFalse(e.consumer().takeWriterWaiting(), "rung once");
+        }
+    }
+
+    @Test
+    void theEndOfTheStreamComesAfterTheBytesBeforeIt() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Ends e = ring(arena);
+            e.producer().write(ByteBuffer.allocate(5));
+            e.producer().closeWriter();
+            assertTrue(e.consumer().writerClosed());
+            assertTrue(e.consumer().hasInput(), "the bytes before the FIN are still there");
+            assertEquals(5, e.consumer().read(ByteBuffer.allocate(10)));
+            assertFalse(e.consumer().hasInput());
+        }
+    }
+
+    @Test
+    void aPeerThatCorruptsAPositionFailsTheRingWithAnIOExceptionNeverAnAccessOutside() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            Ends e = ring(arena);
+            e.producer().write(ByteBuffer.allocate(100));
+            // A hostile or torn write position: far ahead, behind, and at the extremes.
+            for (long bad : new long[] {CAPACITY + 101, -1, Long.MAX_VALUE, Long.MIN_VALUE}) {
+                e.control().set(ValueLayout.JAVA_LONG, 0, bad);
+                IOException x = assertThrows(IOException.class, () -> e.consumer().read(ByteBuffer.allocate(10)));
+                assertTrue(x.getMessage().contains("corrupt"), x.getMessage());
+            }
+            // A hostile read position, seen by the producer.
+            e.control().set(ValueLayout.JAVA_LONG, 128, 1L << 40);
+            assertThrows(IOException.class, () -> e.producer().write(ByteBuffer.allocate(1)));
+            e.control().set(ValueLayout.JAVA_LONG, 128, 101);     // ahead of what was written
+            assertThrows(IOException.class, () -> e.producer().write(ByteBuffer.allocate(1)));
+        }
+    }
+}
