@@ -10,5 +10,6 @@ module dev.baton {
     exports dev.baton.spi.connection;
 
     uses dev.baton.spi.BatonProvider;
+    uses dev.baton.spi.SharedMemoryProvider;
     provides dev.baton.spi.BatonProvider with dev.baton.internal.DefaultProvider;
 }

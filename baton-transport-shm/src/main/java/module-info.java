@@ -3,4 +3,6 @@ module dev.baton.shm {
     requires transitive dev.baton;
     requires jdk.net;      // SO_PEERCRED: only this user's processes may connect
     exports dev.baton.shm;
+
+    provides dev.baton.spi.SharedMemoryProvider with dev.baton.shm.ShmProvider;
 }

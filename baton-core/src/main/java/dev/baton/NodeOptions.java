@@ -17,6 +17,7 @@ public final class NodeOptions {
     private final InetSocketAddress master;
     private final RegistryFactory registry;
     private final TransportFactory transport;
+    private final SharedMemory sharedMemory;
     private final InetSocketAddress bind;
     private final String name;
     private final int ioThreads;
@@ -37,6 +38,7 @@ public final class NodeOptions {
         master = b.master;
         registry = b.registry;
         transport = b.transport;
+        sharedMemory = b.sharedMemory;
         bind = b.bind;
         name = b.name;
         ioThreads = b.ioThreads;
@@ -63,6 +65,7 @@ public final class NodeOptions {
         b.master = master;
         b.registry = registry;
         b.transport = transport;
+        b.sharedMemory = sharedMemory;
         b.bind = bind;
         b.name = name;
         b.ioThreads = ioThreads;
@@ -92,11 +95,21 @@ public final class NodeOptions {
     }
 
     /**
-     * The transport of the node's connections, or null for TCP: its data connections and its connection to the
-     * master (whose transport must match).
+     * The transport of the node's connections, or null for the default: its data connections and its connection
+     * to the master (whose transport must match). The default is TCP, with shared memory to nodes on this host
+     * when {@code baton-transport-shm} is present (see {@link #sharedMemory()}).
      */
     public TransportFactory transport() {
         return transport;
+    }
+
+    /**
+     * Whether the default transport uses shared memory to nodes on this host: {@link SharedMemory#PREFERRED} (the
+     * default), {@link SharedMemory#DISABLED} or {@link SharedMemory#REQUIRED}. Ignored when {@link #transport()}
+     * names a transport.
+     */
+    public SharedMemory sharedMemory() {
+        return sharedMemory;
     }
 
     /**
@@ -197,6 +210,7 @@ public final class NodeOptions {
         private InetSocketAddress master;
         private RegistryFactory registry;
         private TransportFactory transport;
+        private SharedMemory sharedMemory = SharedMemory.PREFERRED;
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private String name = "node";
         private int ioThreads = 1;
@@ -235,9 +249,15 @@ public final class NodeOptions {
             return this;
         }
 
-        /** Replaces TCP with another transport (shared memory, TLS...). */
+        /** Replaces the default transport with another one (TLS, a configured shared-memory transport...). */
         public Builder transport(TransportFactory transport) {
             this.transport = transport;
+            return this;
+        }
+
+        /** Whether the default transport uses shared memory to nodes on this host; see {@link SharedMemory}. */
+        public Builder sharedMemory(SharedMemory sharedMemory) {
+            this.sharedMemory = Objects.requireNonNull(sharedMemory, "sharedMemory");
             return this;
         }
 

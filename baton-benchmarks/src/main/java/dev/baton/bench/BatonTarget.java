@@ -62,7 +62,8 @@ final class BatonTarget implements Target {
         Node node = null;
         List<Server> servers = new ArrayList<>();
         try {
-            node = Node.join(NodeOptions.builder().master(master.address()).name("bench-inproc").build());
+            node = Node.join(NodeOptions.builder().master(master.address()).name("bench-inproc")
+                    .transport(TransportFactory.tcp()).build());
             for (int i = 0; i < w.servers; i++) {
                 servers.add(serveEcho(node));
             }

@@ -44,7 +44,8 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "baton bench", sortOptions = false, usageHelpAutoWidth = true, subcommands = RegistryBench.class,
         description = {
-                "Measures Baton (TCP and in-process) against gRPC-java and a raw Java NIO socket floor, on loopback.",
+                "Measures Baton (TCP, shared memory and in-process) against gRPC-java and a raw Java NIO socket floor, on"
+                        + " loopback.",
                 "Servers of the TCP systems run in a child JVM with this JVM's flags. Workloads: "
                         + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64.",
                 "Wait mode: blocking/default (raw-nio blocks in reads, Baton spins briefly then parks), or with "

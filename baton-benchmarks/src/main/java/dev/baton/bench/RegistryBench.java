@@ -4,6 +4,7 @@ import dev.baton.Master;
 import dev.baton.MasterOptions;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.SharedMemory;
 import dev.baton.process.ChildJvm;
 import dev.baton.zookeeper.LocalZooKeeper;
 import dev.baton.zookeeper.ZooKeeperRegistry;
@@ -52,14 +53,15 @@ final class RegistryBench implements Callable<Integer> {
         List<String> rows = new ArrayList<>();
         try (Master master = Master.start(MasterOptions.builder().leaseTimeout(Duration.ofMillis(timeoutMs)).build())) {
             String spec = "master " + master.address().getHostString() + ":" + master.address().getPort();
-            rows.add(measure("master", NodeOptions.builder().master(master.address()), spec));
+            rows.add(measure("master", NodeOptions.builder().master(master.address()).sharedMemory(SharedMemory.DISABLED),
+                    spec));
         }
         try (LocalZooKeeper zk = new LocalZooKeeper(1, Duration.ofMillis(Math.max(10, timeoutMs / 15)))) {
             zk.startAll();
             String root = "/baton/bench-" + ProcessHandle.current().pid();
             String spec = "zookeeper " + zk.connectString() + " " + root + " " + timeoutMs;
-            rows.add(measure("zookeeper", NodeOptions.builder().registry(registry(zk.connectString(), root, timeoutMs)),
-                    spec));
+            rows.add(measure("zookeeper", NodeOptions.builder().registry(registry(zk.connectString(), root, timeoutMs))
+                    .sharedMemory(SharedMemory.DISABLED), spec));
         }
         System.out.println();
         System.out.printf("%-10s %28s %28s %28s%n", "registry", "join ms p50 / max", "leave->all ms p50 / max",
@@ -148,7 +150,7 @@ final class RegistryBench implements Callable<Integer> {
      */
     static final class DyingNode {
         public static void main(String[] args) throws Exception {
-            NodeOptions.Builder options = NodeOptions.builder().name("dying");
+            NodeOptions.Builder options = NodeOptions.builder().name("dying").sharedMemory(SharedMemory.DISABLED);
             if (args[0].equals("master")) {
                 options.master(args[1]);
             } else {

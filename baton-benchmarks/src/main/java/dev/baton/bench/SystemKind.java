@@ -1,5 +1,6 @@
 package dev.baton.bench;
 
+import dev.baton.SharedMemory;
 import dev.baton.shm.SharedMemoryTransport;
 import dev.baton.spi.TransportFactory;
 
@@ -16,8 +17,8 @@ enum SystemKind {
     BATON_TCP("baton-tcp", "Baton over TCP loopback (server nodes and master in a child JVM)",
             "Baton over TCP loopback (server nodes and master in a child JVM); I/O threads and callers spin as long as"
                     + " the nodes' settings below say", true),
-    BATON_SHM("baton-shm", "Baton over shared memory (SharedMemoryTransport, REQUIRED mode, 1 MiB rings; server nodes"
-            + " and master in a child JVM, the master reached by TCP)",
+    BATON_SHM("baton-shm", "Baton over shared memory (SharedMemoryTransport, REQUIRED mode, 1 MiB rings, loops poll"
+            + " 50 µs after their last work; server nodes and master in a child JVM, the master reached by TCP)",
             "Baton over shared memory (SharedMemoryTransport, REQUIRED mode, 1 MiB rings; server nodes and master in a"
                     + " child JVM, the master reached by TCP); I/O threads and callers spin as long as the nodes'"
                     + " settings below say", true),
@@ -57,7 +58,7 @@ enum SystemKind {
 
     /** The transport of a Baton system's nodes. */
     TransportFactory transport() {
-        return this == BATON_SHM ? SharedMemoryTransport.factory(SharedMemoryTransport.Mode.REQUIRED)
+        return this == BATON_SHM ? SharedMemoryTransport.factory(SharedMemory.REQUIRED)
                 : TransportFactory.tcp();
     }
 

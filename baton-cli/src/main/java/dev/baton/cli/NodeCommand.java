@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.SharedMemory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,6 +65,11 @@ final class NodeCommand implements Callable<Integer> {
                     + "Default: Baton's.")
     Long ioSpinUs;
 
+    @Option(names = "--shared-memory", defaultValue = "PREFERRED", paramLabel = "MODE",
+            description = "Shared memory to nodes on this host (NodeOptions.sharedMemory): PREFERRED, DISABLED or "
+                    + "REQUIRED. Default: ${DEFAULT-VALUE}.")
+    SharedMemory sharedMemory;
+
     @ArgGroup(exclusive = false, heading = "%nDriving (what `baton demo` asks of each node):%n")
     DriveOptions drive;
 
@@ -105,7 +111,8 @@ final class NodeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         NodeOptions.Builder builder = registry.applyTo(NodeOptions.builder())
                 .bind(new InetSocketAddress(host, port))
-                .name(name);
+                .name(name)
+                .sharedMemory(sharedMemory);
         if (callerSpinUs != null) {
             builder.callerSpin(Duration.ofNanos(callerSpinUs * 1000));
         }

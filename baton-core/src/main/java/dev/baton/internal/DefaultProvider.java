@@ -4,6 +4,7 @@ import dev.baton.Master;
 import dev.baton.MasterOptions;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.SharedMemory;
 import dev.baton.internal.master.MasterServer;
 import dev.baton.internal.registry.MasterRegistry;
 import dev.baton.internal.rpc.NodeRuntime;
@@ -12,27 +13,56 @@ import dev.baton.spi.BatonProvider;
 import dev.baton.spi.Registry;
 import dev.baton.spi.RegistryContext;
 import dev.baton.spi.RegistryFactory;
+import dev.baton.spi.SharedMemoryProvider;
 import dev.baton.spi.TransportFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.ServiceLoader;
 
 /**
  * baton-core's implementation of the public API, and the one place that names the defaults: TCP for
- * transports, the master for registries. Optional modules (other transports and registries) are never named
- * here: options carry their factories.
+ * transports (with a {@link SharedMemoryProvider}'s transport for nodes, when one is on the path), the master
+ * for registries. Optional modules are never named here: options carry their factories, or the ServiceLoader
+ * finds them.
  */
 public final class DefaultProvider implements BatonProvider {
 
-    /** The transport of nodes and masters whose options name none. */
+    /** The shared-memory transport on the class or module path, if any; looked up once. */
+    private static final class SharedMemoryHolder {
+        static final Optional<SharedMemoryProvider> PROVIDER = ServiceLoader.load(SharedMemoryProvider.class,
+                DefaultProvider.class.getClassLoader()).findFirst();
+    }
+
+    /** The transport of masters whose options name none. */
     private static TransportFactory transport(TransportFactory chosen) {
         return chosen != null ? chosen : TcpTransport.factory();
     }
 
+    /** The transport of a node: the one its options name, or TCP with shared memory as they allow. */
+    static TransportFactory nodeTransport(NodeOptions options) {
+        if (options.transport() != null) {
+            return options.transport();
+        }
+        if (options.sharedMemory() == SharedMemory.DISABLED) {
+            return TcpTransport.factory();
+        }
+        Optional<SharedMemoryProvider> shm = SharedMemoryHolder.PROVIDER;
+        if (shm.isPresent()) {
+            return shm.get().factory(options.sharedMemory());
+        }
+        if (options.sharedMemory() == SharedMemory.REQUIRED) {
+            throw new IllegalStateException("NodeOptions.sharedMemory is REQUIRED, but no shared-memory transport is"
+                    + " on the class or module path (add dev.baton:baton-transport-shm)");
+        }
+        return TcpTransport.factory();
+    }
+
     @Override
     public Node join(NodeOptions options) {
-        TransportFactory transports = transport(options.transport());
+        TransportFactory transports = nodeTransport(options);
         RegistryFactory registries = options.registry() != null ? options.registry() : masterRegistry(options.master());
         Registry registry = registries.create(new RegistryContext(options.name(), transports));
         return NodeRuntime.start(options, transports, registry);

@@ -1,6 +1,7 @@
 package dev.baton.shm;
 
 import dev.baton.NodeInfo;
+import dev.baton.SharedMemory;
 import dev.baton.Status;
 import dev.baton.spi.HostIdentity;
 import dev.baton.spi.Transport;
@@ -14,7 +15,6 @@ import dev.baton.spi.connection.FramedConnection;
 import dev.baton.spi.connection.TransportCore;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -24,6 +24,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,15 +49,21 @@ import java.util.function.Function;
  * kernel closes it when a process ends, so a peer killed with SIGKILL is noticed at once, not after a keepalive
  * timeout).
  *
+ * <p>A node whose options name no transport gets this one (through {@link ShmProvider}) whenever this module is
+ * on its path, in the mode of {@code NodeOptions.sharedMemory()}; name it in the options to set the ring size or
+ * the directory.
+ *
  * <h2>Modes</h2>
- * {@link Mode#PREFERRED} (the default) uses shared memory when it can and TCP otherwise; {@link Mode#DISABLED}
- * never uses it (the node is a plain TCP node); {@link Mode#REQUIRED} reaches other nodes only through shared
- * memory: a connect to a node on another host, or one that does not listen here, fails with UNAVAILABLE
- * (benchmarks and tests use it to be sure which path they measure). The master is always reached by TCP.
+ * {@link SharedMemory#PREFERRED} (the default) uses shared memory when it can and TCP otherwise;
+ * {@link SharedMemory#DISABLED} never uses it (the node is a plain TCP node); {@link SharedMemory#REQUIRED} reaches
+ * other nodes only through shared memory: a connect to a node on another host, or one that does not listen here,
+ * fails with UNAVAILABLE (benchmarks and tests use it to be sure which path they measure). The master is always
+ * reached by TCP.
  *
  * <h2>Threads</h2>
- * {@link TransportSettings#ioThreads()} loops ({@link ShmLoop}) named {@code baton-shm-<name>-<i>}, which spin for
- * {@link TransportSettings#ioSpin()} after their last work and then sleep until a doorbell; plus the TCP
+ * {@link TransportSettings#ioThreads()} loops ({@link ShmLoop}) named {@code baton-shm-<name>-<i>}, started by the
+ * first listen or shared-memory connect, which poll their rings for {@link Builder#idleSpin} (at least
+ * {@link TransportSettings#ioSpin()}) after their last work and then sleep until a doorbell; plus the TCP
  * transport's own threads.
  *
  * <p>Thread-safe. {@link #close()} closes every connection, stops the loops, removes this node's socket file and
@@ -67,29 +74,23 @@ public final class SharedMemoryTransport implements Transport {
     private static final System.Logger LOG = System.getLogger(SharedMemoryTransport.class.getName());
     /** The capacity of each ring unless the builder says otherwise: 1 MiB each way. */
     public static final int DEFAULT_RING_BYTES = 1 << 20;
+    /** How long a loop polls its rings after its last work, unless the builder says otherwise: 50 µs. */
+    public static final Duration DEFAULT_IDLE_SPIN = Duration.ofNanos(50_000);
     private static final long POOL_BYTES = 64L << 20;
     private static final long LOOP_STOP_TIMEOUT_MS = 2_000;
     private static final int SWEEPS_AFTER_PEER_END = 4;
     private static final long SWEEP_DELAY_NS = 50_000_000L;
     private static final long SWEEP_INTERVAL_NS = 1_000_000_000L;
 
-    /** When a node uses shared memory. */
-    public enum Mode {
-        /** Shared memory for nodes on this host that listen for it; TCP for the rest. */
-        PREFERRED,
-        /** TCP only. */
-        DISABLED,
-        /** Shared memory only: connecting to a node it cannot reach that way fails with UNAVAILABLE. */
-        REQUIRED
-    }
-
     private final TransportCore core;
     private final Transport tcp;
-    private final Mode mode;
+    private final SharedMemory mode;
     private final int ringBytes;
+    private final long idleSpinNs;
     private final ShmDirectory directory;       // null: shared memory is off or unavailable
     private final String hostId = HostIdentity.current();
-    private final ShmLoop[] loops;
+    private final TransportSettings settings;
+    private volatile ShmLoop[] loops = new ShmLoop[0];      // started on first use; written under this
     private final AtomicInteger nextLoop = new AtomicInteger();
     private final AtomicInteger accepted = new AtomicInteger();
     private ServerSocketChannel listener;       // guarded by this
@@ -101,22 +102,46 @@ public final class SharedMemoryTransport implements Transport {
     private SharedMemoryTransport(TransportContext context, Builder b) {
         this.mode = b.mode;
         this.ringBytes = b.ringBytes;
-        this.directory = mode == Mode.DISABLED ? null : openDirectory(b.directory);
+        this.idleSpinNs = Math.max(b.idleSpin.toNanos(), context.settings().ioSpin().toNanos());
+        this.directory = mode == SharedMemory.DISABLED ? null : openDirectory(b.directory);
         this.core = new TransportCore(context, new BufferPool(POOL_BYTES));
         this.tcp = TransportFactory.tcp().create(context);
-        TransportSettings s = context.settings();
-        loops = new ShmLoop[mode == Mode.DISABLED ? 0 : s.ioThreads()];
-        try {
-            for (int i = 0; i < loops.length; i++) {
-                loops[i] = new ShmLoop("baton-shm-" + context.name() + "-" + i, s.ioSpin().toNanos(),
-                        i == 0 && directory != null ? this::sweepIfDue : now -> { });
-            }
-        } catch (IOException e) {
-            tcp.close();
-            throw new UncheckedIOException("cannot open a selector", e);
+        this.settings = context.settings();
+    }
+
+    /**
+     * The loops, started by the first listen or shared-memory connect: a transport that only ever reaches the
+     * master (a node's control connection has one of its own) starts none.
+     */
+    private ShmLoop[] loops() {
+        ShmLoop[] l = loops;
+        if (l.length > 0) {
+            return l;
         }
-        for (ShmLoop l : loops) {
-            l.start();
+        synchronized (this) {
+            ensureOpen();
+            if (loops.length == 0) {
+                ShmLoop[] started = new ShmLoop[settings.ioThreads()];
+                try {
+                    for (int i = 0; i < started.length; i++) {
+                        started[i] = new ShmLoop("baton-shm-" + core.context().name() + "-" + i,
+                                idleSpinNs, i == 0 ? this::sweepIfDue : now -> { });
+                    }
+                } catch (IOException e) {
+                    for (ShmLoop made : started) {
+                        if (made != null) {
+                            made.shutdown(LOOP_STOP_TIMEOUT_MS);
+                        }
+                    }
+                    throw Status.of(Status.Code.UNAVAILABLE, "cannot open a selector: " + e).withCause(e)
+                            .asException();
+                }
+                for (ShmLoop made : started) {
+                    made.start();
+                }
+                loops = started;
+            }
+            return loops;
         }
     }
 
@@ -131,13 +156,13 @@ public final class SharedMemoryTransport implements Transport {
         }
     }
 
-    /** A factory of shared-memory transports with the defaults: {@link Mode#PREFERRED}, 1 MiB rings. */
+    /** A factory of shared-memory transports with the defaults: {@link SharedMemory#PREFERRED}, 1 MiB rings. */
     public static TransportFactory factory() {
         return builder().build();
     }
 
     /** A factory of shared-memory transports in {@code mode}, with 1 MiB rings. */
-    public static TransportFactory factory(Mode mode) {
+    public static TransportFactory factory(SharedMemory mode) {
         return builder().mode(mode).build();
     }
 
@@ -147,14 +172,15 @@ public final class SharedMemoryTransport implements Transport {
 
     /** Options of the transports a factory makes. */
     public static final class Builder {
-        private Mode mode = Mode.PREFERRED;
+        private SharedMemory mode = SharedMemory.PREFERRED;
         private int ringBytes = DEFAULT_RING_BYTES;
+        private Duration idleSpin = DEFAULT_IDLE_SPIN;
         private Path directory;
 
         private Builder() {
         }
 
-        public Builder mode(Mode mode) {
+        public Builder mode(SharedMemory mode) {
             this.mode = Objects.requireNonNull(mode, "mode");
             return this;
         }
@@ -174,6 +200,20 @@ public final class SharedMemoryTransport implements Transport {
         }
 
         /**
+         * How long a loop keeps polling its rings after its last work before it sleeps (the node's
+         * {@code ioSpin} when that is longer); default 50 µs. A poll reads one shared position and makes no system
+         * call, and the next message of a busy peer usually comes within it, so it saves the peer a doorbell and
+         * this loop a wake-up (20-40 µs here) on every message; a sleeping loop costs nothing. Zero sleeps at once.
+         */
+        public Builder idleSpin(Duration idleSpin) {
+            if (idleSpin.isNegative()) {
+                throw new IllegalArgumentException("idleSpin must not be negative, was " + idleSpin);
+            }
+            this.idleSpin = idleSpin;
+            return this;
+        }
+
+        /**
          * The directory where this user's nodes meet (default {@code /dev/shm/baton-<user>}); made owner-only if
          * missing, and refused (TCP only) if it exists and is not this user's own with {@code rwx------}.
          */
@@ -186,6 +226,7 @@ public final class SharedMemoryTransport implements Transport {
             Builder copy = new Builder();
             copy.mode = mode;
             copy.ringBytes = ringBytes;
+            copy.idleSpin = idleSpin;
             copy.directory = directory;
             return context -> new SharedMemoryTransport(context, copy);
         }
@@ -212,9 +253,10 @@ public final class SharedMemoryTransport implements Transport {
                 }
                 listener = server;
                 socketPath = path;
-                loops[0].execute(() -> {
+                ShmLoop first = loops()[0];
+                first.execute(() -> {
                     try {
-                        loops[0].register(server, SelectionKey.OP_ACCEPT, new Acceptor(server));
+                        first.register(server, SelectionKey.OP_ACCEPT, new Acceptor(server));
                     } catch (IOException e) {
                         LOG.log(System.Logger.Level.WARNING, "cannot accept on {0}: {1}", path, e.toString());
                     }
@@ -296,7 +338,7 @@ public final class SharedMemoryTransport implements Transport {
     @Override
     public TransportConnection connect(NodeInfo node, Function<TransportConnection, Object> attachment) {
         ensureOpen();
-        if (mode == Mode.DISABLED) {
+        if (mode == SharedMemory.DISABLED) {
             return tcp.connect(node.address(), attachment);
         }
         String unreachable;
@@ -316,7 +358,7 @@ public final class SharedMemoryTransport implements Transport {
                 unreachable = "its socket " + socket.get() + " refused the connection";
             }
         }
-        if (mode == Mode.PREFERRED) {
+        if (mode == SharedMemory.PREFERRED) {
             return tcp.connect(node.address(), attachment);
         }
         ShmConnection refused = ShmConnection.refused(core, nextLoop(), describe(node));
@@ -378,7 +420,7 @@ public final class SharedMemoryTransport implements Transport {
 
     /** On the first loop's tick: removes what dead processes left, when a sweep is due. */
     private void sweepIfDue(long now) {
-        if (sweepsLeft > 0 && now - nextSweepNanos >= 0) {
+        if (directory != null && sweepsLeft > 0 && now - nextSweepNanos >= 0) {
             sweepsLeft--;
             nextSweepNanos = now + SWEEP_INTERVAL_NS;
             directory.removeStale();
@@ -418,7 +460,8 @@ public final class SharedMemoryTransport implements Transport {
     }
 
     private ShmLoop nextLoop() {
-        return loops[Math.floorMod(nextLoop.getAndIncrement(), loops.length)];
+        ShmLoop[] l = loops();
+        return l[Math.floorMod(nextLoop.getAndIncrement(), l.length)];
     }
 
     private void ensureOpen() {

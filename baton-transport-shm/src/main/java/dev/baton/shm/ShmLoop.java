@@ -132,8 +132,9 @@ final class ShmLoop implements ConnectionLoop, Runnable {
                     continue;
                 }
                 sleep(Math.max(1, (nextTick - now) / 1_000_000L));
-                handleSelected();
-                idleSince = System.nanoTime();
+                // Spin again only after real work (a doorbell, a task): a tick's wake-up goes back to sleep.
+                long woke = System.nanoTime();
+                idleSince = handleSelected() > 0 || !tasks.isEmpty() ? woke : woke - ioSpinNs;
             } catch (Throwable t) {
                 parked = false;
                 LOG.log(System.Logger.Level.ERROR, "shared-memory loop " + thread.getName()

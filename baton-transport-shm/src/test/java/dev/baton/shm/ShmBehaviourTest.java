@@ -1,5 +1,6 @@
 package dev.baton.shm;
 
+import dev.baton.SharedMemory;
 import dev.baton.spi.TransportFactory;
 import dev.baton.testkit.behaviour.EchoTest;
 import dev.baton.testkit.behaviour.ErrorsTest;
@@ -25,7 +26,7 @@ class ShmBehaviourTest {
     private static final ShmTestDirectory DIR = new ShmTestDirectory();
 
     private static TransportFactory transport() {
-        return SharedMemoryTransport.builder().mode(SharedMemoryTransport.Mode.REQUIRED).directory(DIR.path).build();
+        return SharedMemoryTransport.builder().mode(SharedMemory.REQUIRED).directory(DIR.path).build();
     }
 
     @AfterAll

@@ -1,5 +1,6 @@
 package dev.baton.shm;
 
+import dev.baton.SharedMemory;
 import dev.baton.spi.TransportFactory;
 import dev.baton.testkit.transport.TransportConformanceTest;
 import org.junit.jupiter.api.AfterAll;
@@ -22,7 +23,7 @@ class ShmTransportConformanceTest extends TransportConformanceTest {
 
     @Override
     protected TransportFactory transportFactory() {
-        return SharedMemoryTransport.builder().mode(SharedMemoryTransport.Mode.REQUIRED).directory(DIR.path)
+        return SharedMemoryTransport.builder().mode(SharedMemory.REQUIRED).directory(DIR.path)
                 .ringBytes(64 * 1024).build();
     }
 

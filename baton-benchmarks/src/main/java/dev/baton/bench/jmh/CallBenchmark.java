@@ -6,6 +6,7 @@ import dev.baton.Master;
 import dev.baton.Message;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.SharedMemory;
 import dev.baton.ResponseListener;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -69,9 +70,11 @@ public class CallBenchmark {
     public void setUp() throws InterruptedException {
         java.util.logging.Logger.getLogger("dev.baton").setLevel(java.util.logging.Level.WARNING);
         master = Master.start(0);
-        serverNode = Node.join(NodeOptions.builder().master(master.address()).name("jmh-server").build());
+        serverNode = Node.join(NodeOptions.builder().master(master.address()).name("jmh-server")
+                .sharedMemory(SharedMemory.DISABLED).build());
         serverNode.newServer("echo").inline(0, call -> call.reply(call.request())).start();
-        clientNode = Node.join(NodeOptions.builder().master(master.address()).name("jmh-client").build());
+        clientNode = Node.join(NodeOptions.builder().master(master.address()).name("jmh-client")
+                .sharedMemory(SharedMemory.DISABLED).build());
         inProcess = serverNode.client("echo");
         overTcp = clientNode.client("echo");
         overTcp.awaitServers(1, Duration.ofSeconds(10));

@@ -182,7 +182,7 @@ final class CallSender implements CallHost {
                 call.notSent();
             }
             if (r == TransportConnection.CLOSED) {
-                reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + target.rank() + " closed"));
+                reroute(call, unavailable("connection to rank " + target.rank() + " closed", c));
                 return;
             }
             if (!awaitRoom(call, c, cs, atPeerLimit ? limit : 0, target.rank())) {
@@ -212,11 +212,15 @@ final class CallSender implements CallHost {
             call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "rank " + rank + " did not answer the handshake "
                     + "before the deadline").withRetrySafe(true));
         } else {
-            BatonException why = cs.connection.closeCause();
-            reroute(call, Status.of(Status.Code.UNAVAILABLE, "cannot connect to rank " + rank
-                    + (why == null ? "" : ": " + why.status().description())));
+            reroute(call, unavailable("cannot connect to rank " + rank, cs.connection));
         }
         return null;
+    }
+
+    /** UNAVAILABLE for a connection that closed, with the reason it closed when the transport says. */
+    private static Status unavailable(String what, TransportConnection c) {
+        BatonException why = c.closeCause();
+        return Status.of(Status.Code.UNAVAILABLE, why == null ? what : what + ": " + why.status().description());
     }
 
     /**
@@ -239,7 +243,7 @@ final class CallSender implements CallHost {
                     call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "no room to send to rank " + rank
                             + " before the deadline"));
                 } else {
-                    reroute(call, Status.of(Status.Code.UNAVAILABLE, "connection to rank " + rank + " closed"));
+                    reroute(call, unavailable("connection to rank " + rank + " closed", c));
                 }
                 return false;
             }
