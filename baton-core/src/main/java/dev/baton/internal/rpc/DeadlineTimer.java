@@ -1,7 +1,9 @@
 package dev.baton.internal.rpc;
 
 import java.util.PriorityQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 
 /**
  * Enforces deadlines, of calls made here ({@link PendingCall}) and of requests served here
@@ -16,8 +18,20 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>The thread visits one bucket per tick and expires the calls whose deadline has passed; calls due in a
  * later revolution stay. A call is never put into a bucket already visited for its tick (checked under the
- * bucket's lock), so no deadline is missed by a revolution. Deadlines fire at most about two ticks late. The thread also runs the node's rare
- * delayed housekeeping tasks.
+ * bucket's lock), so no deadline is missed by a revolution. Deadlines fire at most about two ticks late. The
+ * thread also runs the node's rare delayed housekeeping tasks.
+ *
+ * <h2>An idle node's timer sleeps</h2>
+ * Every {@value #IDLE_CHECK_TICKS} ticks the thread looks whether the node is idle: no call made or request
+ * received since the last look (the node's counters), and the whole wheel empty. Once it has been at
+ * {@value #IDLE_CHECKS} looks in a row (about a second without a call), it sleeps until
+ * the next housekeeping task, at most {@value #IDLE_SLEEP_MS} ms, instead of waking every tick. It announces the
+ * sleep ({@link #sleeping}, volatile) before it looks at the buckets under their locks, and {@link #add} reads
+ * the flag after linking under the bucket's lock, so either the thread sees the new entry or the adder sees the
+ * flag and unparks it: no deadline waits for the sleep to end. Only the first call after a quiet second pays
+ * that unpark. A node with traffic never sleeps, even when its calls are so short that the wheel is mostly empty:
+ * its timer keeps ticking as before (on this VM the ticks also keep the vCPUs from idling deeply, which the
+ * wake-ups of a TCP ping-pong feel: sequential calls measured p50 22 µs ticking and 33 µs with a sleeping timer).
  */
 final class DeadlineTimer implements Runnable {
 
@@ -25,6 +39,9 @@ final class DeadlineTimer implements Runnable {
     static final long TICK_NS = 1_000_000L;
     private static final int BUCKETS = 1024;
     private static final int MASK = BUCKETS - 1;
+    static final int IDLE_CHECK_TICKS = 100;
+    static final int IDLE_CHECKS = 10;
+    static final long IDLE_SLEEP_MS = 1_000;
 
     private record Task(long atNanos, Runnable action) {
     }
@@ -63,10 +80,21 @@ final class DeadlineTimer implements Runnable {
     private final Runnable afterExpiries;
     private volatile long processedTick = -1;
     private volatile boolean running = true;
+    /** True while the thread may sleep past the next tick: an adder unparks it. */
+    private volatile boolean sleeping;
+    private final LongSupplier activity;
+    private int emptyChecks;            // the timer thread only
+    private long lastActivity = -1;     // the timer thread only
+    private volatile long rounds;       // written by the timer thread only
 
-    /** {@code afterExpiries} runs on the timer thread after each round of expiries (to hand off their batch). */
-    DeadlineTimer(String name, Runnable afterExpiries) {
+    /**
+     * @param afterExpiries runs on the timer thread after each round of expiries (to hand off their batch)
+     * @param activity      a count that grows with every call made or request received (read every
+     *                      {@value #IDLE_CHECK_TICKS} ticks, never on the call path)
+     */
+    DeadlineTimer(String name, Runnable afterExpiries, LongSupplier activity) {
         this.afterExpiries = afterExpiries;
+        this.activity = activity;
         for (int i = 0; i < BUCKETS; i++) {
             wheel[i] = new Bucket();
         }
@@ -89,6 +117,7 @@ final class DeadlineTimer implements Runnable {
         while (true) {
             int index = (int) (tick & MASK);
             Bucket b = wheel[index];
+            boolean linked = false;
             synchronized (b) {
                 if (b.visitedTick < tick) {
                     e.bucket = index;
@@ -98,8 +127,14 @@ final class DeadlineTimer implements Runnable {
                         b.head.prev = e;
                     }
                     b.head = e;
-                    return;
+                    linked = true;
                 }
+            }
+            if (linked) {
+                if (sleeping) {
+                    LockSupport.unpark(thread);
+                }
+                return;
             }
             tick = Math.max(tick + 1, processedTick + 1);
         }
@@ -136,6 +171,16 @@ final class DeadlineTimer implements Runnable {
         e.bucket = -1;
     }
 
+    /** How many times the thread has woken and looked at the wheel (for tests). */
+    long rounds() {
+        return rounds;
+    }
+
+    /** True while the thread sleeps past its ticks, the wheel being empty (for tests). */
+    boolean isSleeping() {
+        return sleeping;
+    }
+
     /** True on the timer thread. */
     boolean isTimerThread() {
         return Thread.currentThread() == thread;
@@ -145,6 +190,9 @@ final class DeadlineTimer implements Runnable {
     void schedule(Runnable action, long delayNs) {
         synchronized (tasks) {
             tasks.add(new Task(System.nanoTime() + delayNs, action));
+        }
+        if (sleeping) {
+            LockSupport.unpark(thread);
         }
     }
 
@@ -160,11 +208,60 @@ final class DeadlineTimer implements Runnable {
                 }
                 afterExpiries.run();
                 runTasks(now);
+                rounds++;
+                if (nowTick % IDLE_CHECK_TICKS == 0 && idleSleep()) {
+                    continue;
+                }
             } catch (Throwable t) {
+                sleeping = false;
                 LOG.log(System.Logger.Level.ERROR, "deadline timer failed", t);
             }
             LockSupport.parkNanos(TICK_NS);
         }
+    }
+
+    /** Sleeps long when the wheel has been empty at {@link #IDLE_CHECKS} checks in a row; true when it slept. */
+    private boolean idleSleep() {
+        long now = activity.getAsLong();
+        boolean quiet = now == lastActivity;
+        lastActivity = now;
+        if (!quiet) {
+            emptyChecks = 0;
+            return false;
+        }
+        sleeping = true;                // before the look at the buckets: see the class comment
+        if (!wheelEmpty()) {
+            sleeping = false;
+            emptyChecks = 0;
+            return false;
+        }
+        if (++emptyChecks < IDLE_CHECKS) {
+            sleeping = false;
+            return false;
+        }
+        long sleepNs = TimeUnit.MILLISECONDS.toNanos(IDLE_SLEEP_MS);
+        synchronized (tasks) {
+            Task next = tasks.peek();
+            if (next != null) {
+                sleepNs = Math.min(sleepNs, next.atNanos - System.nanoTime());
+            }
+        }
+        if (sleepNs > TICK_NS && running) {
+            LockSupport.parkNanos(this, sleepNs);
+        }
+        sleeping = false;
+        return true;
+    }
+
+    private boolean wheelEmpty() {
+        for (Bucket b : wheel) {
+            synchronized (b) {
+                if (b.head != null) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private void expire(Bucket b, long tick, long now, boolean all) {

@@ -84,7 +84,8 @@ public final class NodeRuntime implements Node {
         this.events = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true)
                 .name("baton-events-" + options.name()).unstarted(r));
         this.view = new MembershipView(events);
-        this.timer = new DeadlineTimer(options.name(), this::afterExpiries);
+        this.timer = new DeadlineTimer(options.name(), this::afterExpiries,
+                () -> counters.callsStarted.sum() + counters.requestsReceived.sum());
         this.peers = new PeerTable(this, view, timer);
         this.inbound = new InboundDispatcher(this, peers, localServers, counters, timer);
         this.sender = new CallSender(this, peers, inbound, counters, timer);
