@@ -38,9 +38,10 @@ import java.util.concurrent.TimeUnit;
  * busy-poll mode and baton-inproc no socket, so neither changes.
  *
  * <p>Run it as {@code java -Xms1g -Xmx1g -XX:+UseParallelGC --sun-misc-unsafe-memory-access=allow
- * --enable-native-access=ALL-UNNAMED -cp baton-benchmarks.jar:lib/* dev.baton.bench.BenchMain}; the server JVMs
- * get this JVM's flags (the last two only silence JDK 25's warnings about Netty's and protobuf's use of
- * {@code sun.misc.Unsafe} and native libraries).
+ * --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+ * -cp baton-benchmarks.jar:lib/* dev.baton.bench.BenchMain}; the server JVMs get this JVM's flags (the second and
+ * third only silence JDK 25's warnings about Netty's and protobuf's use of {@code sun.misc.Unsafe} and native
+ * libraries; Aeron's Agrona needs the last).
  */
 @Command(name = "baton bench", sortOptions = false, usageHelpAutoWidth = true, subcommands = RegistryBench.class,
         description = {
@@ -76,7 +77,7 @@ public final class BenchMain implements Callable<Integer> {
     Duration duration;
 
     @Option(names = "--systems", split = ",", paramLabel = "SYSTEM",
-            description = "Systems to run, comma-separated (default all): baton-tcp, baton-shm, baton-inproc, grpc, raw-nio.")
+            description = "Systems to run, comma-separated (default all): baton-tcp, baton-shm, baton-inproc, aeron-ipc, grpc, raw-nio.")
     List<String> systemIds;
 
     @Option(names = "--workloads", split = ",", paramLabel = "WORKLOAD",
@@ -246,8 +247,9 @@ public final class BenchMain implements Callable<Integer> {
                 + Format.duration(measure) + "; " + systems.size() + " systems x " + workloads.size() + " workloads");
         out.println("Wait mode: " + Report.waitMode(busyPoll) + (busyPoll
                 ? " (--busy-poll: raw-nio's sequential client and its servers spin on non-blocking reads, baton-tcp's"
-                        + " and baton-shm's nodes spin; gRPC and baton-inproc as always)"
-                : " (raw-nio blocks in socket reads; Baton's nodes spin, then park, as their NodeOptions say)"));
+                        + " and baton-shm's nodes spin, aeron-ipc busy-spins; gRPC and baton-inproc as always)"
+                : " (raw-nio blocks in socket reads; Baton's nodes spin, then park, as their NodeOptions say; aeron-ipc"
+                        + " backs off: spin, yield, park)"));
         for (SystemKind s : systems) {
             out.println("  " + s.id + ": " + s.description(busyPoll));
         }
@@ -286,6 +288,7 @@ public final class BenchMain implements Callable<Integer> {
         return switch (system) {
             case BATON_TCP, BATON_SHM -> BatonTarget.remote(servers.getFirst(), w, baton, system.transport());
             case BATON_INPROC -> BatonTarget.inProcess(w);
+            case AERON_IPC -> AeronTarget.open(w, busyPoll);
             case GRPC -> GrpcTarget.open(servers, w);
             case RAW_NIO -> RawTarget.open(servers, w, busyPoll);
         };

@@ -124,6 +124,14 @@ public final class BenchServer {
                         BatonTarget.serveEcho(node);
                     }
                 }
+                case AERON_IPC -> {
+                    AeronEcho echo = AeronEcho.start(count, busyPoll);
+                    s.resources.add(echo);
+                    // Aeron needs no address: the client finds the driver's directory by the harness's pid.
+                    for (int i = 0; i < count; i++) {
+                        s.addresses.add(new InetSocketAddress("127.0.0.1", 0));
+                    }
+                }
                 case GRPC -> {
                     for (int i = 0; i < count; i++) {
                         io.grpc.Server server = GrpcEcho.start();

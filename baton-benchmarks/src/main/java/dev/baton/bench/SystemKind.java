@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 
 /**
  * The systems the harness compares. Those with {@link #remote} true run their servers in a child JVM. Each has a
- * description per wait mode: {@code --busy-poll} changes how baton-tcp, baton-shm and raw-nio wait, and the description
+ * description per wait mode: {@code --busy-poll} changes how baton-tcp, baton-shm, aeron-ipc and raw-nio wait, and the description
  * printed and written with the numbers says so.
  */
 enum SystemKind {
@@ -25,6 +25,12 @@ enum SystemKind {
     BATON_INPROC("baton-inproc", "Baton in-process (client, servers and master in the harness JVM)",
             "Baton in-process (client, servers and master in the harness JVM); no socket to wait on: busy-poll"
                     + " does not apply", false),
+    AERON_IPC("aeron-ipc", "the same-host floor: Aeron 1.51.0 IPC ping-pong, no RPC layer (the media driver embedded as an"
+            + " invoker in the pong's one thread; Aeron's backoff idle strategy; a publication and subscription per"
+            + " client thread)",
+            "the same-host floor: Aeron 1.51.0 IPC ping-pong, no RPC layer (the media driver embedded as an invoker in"
+                    + " the pong's one thread; busy-spin idle strategy on both sides; a publication and subscription"
+                    + " per client thread)", true),
     GRPC("grpc", "gRPC-java 1.85.1, netty-shaded, direct executor on both sides, unary echo of a protobuf BytesValue",
             "gRPC-java 1.85.1, netty-shaded, direct executor on both sides, unary echo of a protobuf BytesValue;"
                     + " gRPC has no busy-poll mode: it waits as always", true),

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class BenchMainTest {
 
-    private static final List<String> SYSTEMS = List.of("baton-tcp", "baton-inproc", "grpc", "raw-nio");
+    private static final List<String> SYSTEMS = List.of("baton-tcp", "baton-shm", "baton-inproc", "aeron-ipc", "grpc",
+            "raw-nio");
     /** One blocking workload and one with outstanding calls from several threads to two servers. */
     private static final List<String> WORKLOADS = List.of("seq-16b", "fanout-4x64");
     private static final List<String> METRICS =
