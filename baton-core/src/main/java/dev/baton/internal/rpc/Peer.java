@@ -38,7 +38,7 @@ final class Peer {
         this.node = node;
     }
 
-    /** The open connection, connecting if allowed; null while backing off or closed. */
+    /** The open connection, connecting if allowed; null while backing off, closed, or with no address. */
     TransportConnection connection() {
         TransportConnection c = connection;
         if (usable(c)) {
@@ -52,7 +52,7 @@ final class Peer {
             if (c != null && c.isOpen()) {
                 return null;    // the peer said GOAWAY: it is leaving, send it nothing new
             }
-            if (closed || System.nanoTime() - retryAtNanos < 0) {
+            if (closed || node.address() == null || System.nanoTime() - retryAtNanos < 0) {
                 return null;
             }
             c = transport.connect(node, conn -> new ConnState(conn, this));
