@@ -101,7 +101,7 @@ public final class CoordinationMain {
             co.barrier(round.name(), round.parties(), WAIT_TIMEOUT);
             ChildSupport.println("PASS " + r + " " + nowMicros());
         }
-        ChildSupport.println("DONE");
+        lastLine("DONE");
     }
 
     private static void lock(Coordination co, Path counter, int acquisitions) throws Exception {
@@ -129,7 +129,7 @@ public final class CoordinationMain {
                 lock.unlock();
             }
         }
-        ChildSupport.println("DONE");
+        lastLine("DONE");
     }
 
     private static void ids(Coordination co) throws InterruptedException {
@@ -146,7 +146,7 @@ public final class CoordinationMain {
 
     private static void hold(Coordination co, String name) throws InterruptedException {
         co.lock(name).lock(WAIT_TIMEOUT);
-        ChildSupport.println("HELD " + nowMicros());
+        lastLine("HELD " + nowMicros());
         // Holds it until stdin ends (the node's close then releases it) or the process is killed.
     }
 
@@ -161,7 +161,16 @@ public final class CoordinationMain {
         lock.lock(timeout);
         ChildSupport.println("ACQUIRED " + nowMicros());
         lock.unlock();
-        ChildSupport.println("RELEASED");
+        lastLine("RELEASED");
+    }
+
+    /**
+     * The scenario's last line: the parent may end our stdin as soon as it reads it, so from here on that end is
+     * the expected one, not a parent that gave up.
+     */
+    private static void lastLine(String line) {
+        stopGracefully = true;
+        ChildSupport.println(line);
     }
 
     static long nowMicros() {
