@@ -147,9 +147,7 @@ public final class SharedMemoryTransport implements Transport {
 
     private static ShmDirectory openDirectory(Path configured) {
         try {
-            ShmDirectory d = ShmDirectory.open(configured != null ? configured : ShmDirectory.defaultPath());
-            d.removeStale();
-            return d;
+            return ShmDirectory.open(configured != null ? configured : ShmDirectory.defaultPath());
         } catch (IOException | UnsupportedOperationException e) {
             LOG.log(System.Logger.Level.WARNING, "shared memory is not available, using TCP only: {0}", e.toString());
             return null;
@@ -240,6 +238,8 @@ public final class SharedMemoryTransport implements Transport {
         synchronized (this) {
             ensureOpen();
             if (directory != null && listener == null) {
+                // Once per node (its control-connection transport never listens): sweep what dead processes left.
+                directory.removeStale();
                 Path path = directory.socketOf(core.context().nodeId());
                 Files.deleteIfExists(path);
                 ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);

@@ -26,9 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   ring-PID-N              a connection's rings between its creation and the accepting side's mapping
  * </pre>
  *
- * Every name carries the pid of the process that made it, so a starting transport removes what dead processes
- * left ({@link #removeStale()}): a pid no process has, or one whose process started after the file was made (the
- * pid was reused).
+ * Every name carries the pid of the process that made it, so a node that starts listening removes what dead
+ * processes left ({@link #removeStale()}): a pid no process has, or one whose process started after the file was
+ * made (the pid was reused).
  *
  * <p>Thread-safe.
  */
