@@ -56,6 +56,9 @@ public interface Master extends AutoCloseable {
     /** The current membership as the master sees it. */
     Membership membership();
 
+    /** What its coordination holds now: locks and their holders, barriers and who has arrived, id counters. */
+    CoordinationState coordinationState();
+
     @Override
     void close();
 }

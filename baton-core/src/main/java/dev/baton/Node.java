@@ -33,7 +33,19 @@ public interface Node extends AutoCloseable {
         return BatonProvider.get().join(options);
     }
 
-    /** The global rank: 0, 1, 2, ... in join order. */
+    /**
+     * Starts an <em>observer</em>: a node that follows the cluster's membership, makes calls and uses
+     * coordination like any node, but does not join: it takes no rank ({@link #rank()} is -1), never appears in
+     * the membership, causes no membership event, listens on no port ({@link #address()} is null) and serves
+     * nothing ({@link #newServer} throws IllegalStateException). For tools and short-lived clients, so that
+     * programs that loop over ranks 0..N-1 or size barriers by member count never see them.
+     * Blocks until it has the membership (or throws {@link BatonException}).
+     */
+    static Node observe(NodeOptions options) {
+        return BatonProvider.get().observe(options);
+    }
+
+    /** The global rank: 0, 1, 2, ... in join order; -1 for an observer. */
     int rank();
 
     /** This incarnation's random id. */
@@ -41,7 +53,7 @@ public interface Node extends AutoCloseable {
 
     /**
      * Where this node accepts connections, as other nodes are told: for a wildcard bind, this host's address
-     * on the route to the master.
+     * on the route to the master. Null for an observer.
      */
     InetSocketAddress address();
 

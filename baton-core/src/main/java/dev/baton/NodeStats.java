@@ -1,5 +1,8 @@
 package dev.baton;
 
+import java.util.EnumMap;
+import java.util.Map;
+
 /**
  * Counters of one node since it started, and what it holds now. A snapshot; call {@link Node#stats()} again for
  * fresh numbers.
@@ -27,15 +30,23 @@ package dev.baton;
  * @param pathsByRank           how this node reaches each node it has a data connection open to, by rank, in rank
  *                              order: {@code "tcp"}, or {@code "shm"} for shared memory (see
  *                              {@link dev.baton.spi.Transport#pathOf})
+ * @param failuresByCode        {@code callsFailed} by status code (codes with no failure left out)
+ * @param callLatency           how long calls took, from start to outcome (successes and failures), measured on one
+ *                              call in 16 (by request id) so that measuring costs the call path nothing
  */
 public record NodeStats(long callsStarted, long callsSucceeded, long callsFailed, long localCalls,
                         long requestsReceived, long requestsHandled, long requestsRefused, long lateResponses,
                         long connectionsOpened, int openConnections, int controlConnections, int pendingHandshakes,
                         long refusedConnections, long protocolErrors, long queuedBytes, long connectionBufferBytes,
                         long pooledBufferBytes, long receiveBytesReserved, long bufferAllocations,
-                        java.util.SortedMap<Integer, String> pathsByRank) {
+                        java.util.SortedMap<Integer, String> pathsByRank, Map<Status.Code, Long> failuresByCode,
+                        LatencyHistogram callLatency) {
 
     public NodeStats {
         pathsByRank = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(pathsByRank));
+        Map<Status.Code, Long> f = new EnumMap<>(Status.Code.class);
+        f.putAll(failuresByCode);
+        failuresByCode = java.util.Collections.unmodifiableMap(f);
+        java.util.Objects.requireNonNull(callLatency, "callLatency");
     }
 }

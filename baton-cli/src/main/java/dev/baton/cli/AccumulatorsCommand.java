@@ -2,15 +2,13 @@ package dev.baton.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonNull;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonPrimitive;
 import dev.baton.BatonException;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.Status;
 import dev.baton.accumulator.AccumulatorValue;
 import dev.baton.accumulator.Accumulators;
+import dev.baton.status.StatusJson;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,9 +24,9 @@ import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 
 /**
- * {@code baton accumulators (--master HOST:PORT | --zookeeper HOSTS [--cluster NAME]) [--json]}: joins the
- * cluster as a short-lived node (it attaches no accumulators, so it never hosts the server and is not waited
- * for), reads every accumulator from the server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
+ * {@code baton accumulators (--master HOST:PORT | --zookeeper HOSTS [--cluster NAME]) [--json]}: follows the
+ * cluster as an observer ({@link Node#observe}: it takes no rank and no member sees it), reads every
+ * accumulator from the server, prints them and leaves. Exit code 0, also when the cluster has no accumulators; failures (master
  * unreachable, no answer in time) throw {@link BatonException}, which {@code bin/baton} reports on one line of
  * stderr with exit code 1.
  *
@@ -79,7 +77,7 @@ final class AccumulatorsCommand implements Callable<Integer> {
         NodeOptions options = registry.applyTo(NodeOptions.builder()).name("baton-accumulators")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ofMillis(200)).build();
         Map<String, AccumulatorValue> values;
-        try (Node node = Node.join(options)) {
+        try (Node node = Node.observe(options)) {
             values = read(node, timeout);
         }
         PrintWriter out = spec.commandLine().getOut();
@@ -142,47 +140,9 @@ final class AccumulatorsCommand implements Callable<Integer> {
         }
         StringJoiner entries = new StringJoiner(",\n  ", "{\"accumulators\":[\n  ", "\n]}\n");
         for (AccumulatorValue v : values.values()) {
-            entries.add(GSON.toJson(toJsonObject(v)));
+            entries.add(GSON.toJson(StatusJson.accumulator(v)));
         }
         return entries.toString();
     }
 
-    private static JsonObject toJsonObject(AccumulatorValue v) {
-        JsonObject o = new JsonObject();
-        o.addProperty("name", v.name());
-        o.addProperty("type", v.type());
-        switch (v) {
-            case AccumulatorValue.LongValue l -> o.addProperty("value", l.value());
-            case AccumulatorValue.DoubleValue d -> o.add("value", number(d.value()));
-            case AccumulatorValue.Average a -> {
-                o.addProperty("count", a.count());
-                o.add("sum", number(a.sum()));
-                o.add("mean", number(a.mean()));
-            }
-            case AccumulatorValue.Timer t -> {
-                o.addProperty("count", t.count());
-                o.add("total", number(t.total()));
-                o.add("mean", number(t.mean()));
-                o.add("variance", number(t.variance()));
-                o.add("min", t.count() == 0 ? JsonNull.INSTANCE : new JsonPrimitive(t.min()));
-                o.add("max", t.count() == 0 ? JsonNull.INSTANCE : new JsonPrimitive(t.max()));
-            }
-            case AccumulatorValue.Custom c -> {
-                // Only the rendering: the state's bytes mean something to the type's code only.
-            }
-        }
-        o.addProperty("rendered", v.render());
-        return o;
-    }
-
-    /** A finite number as a JSON number; NaN and the infinities, which JSON has no numbers for, as strings. */
-    private static JsonPrimitive number(double d) {
-        if (Double.isNaN(d)) {
-            return new JsonPrimitive("NaN");
-        }
-        if (Double.isInfinite(d)) {
-            return new JsonPrimitive(d > 0 ? "Infinity" : "-Infinity");
-        }
-        return new JsonPrimitive(d);
-    }
 }

@@ -11,15 +11,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.Properties;
 
 /**
  * {@code bin/baton}: the command line of Baton. Subcommands: {@code master} (the registry daemon),
  * {@code node} (a process that joins and serves the demo services), {@code demo} (a master and several
- * nodes as child JVMs calling each other, with a latency table at the end) and {@code accumulators} (the
- * cluster's accumulator values).
+ * nodes as child JVMs calling each other, with a latency table at the end), {@code status} (the cluster at a
+ * glance), {@code health} (whether one process serves) and {@code accumulators} (the cluster's accumulator
+ * values). The read-only tools follow the cluster as observers: they never take a rank.
  *
  * <p>Only {@link #main} ends the process; everything else returns an exit code, so the commands can be run
  * in process (tests do) through {@link #newCommandLine()}.
@@ -29,12 +29,14 @@ import java.util.Properties;
         versionProvider = BatonCli.Version.class,
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
         subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
-                AccumulatorsCommand.class, CommandLine.HelpCommand.class},
+                AccumulatorsCommand.class, StatusCommand.class, HealthCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton demo                        master + 3 nodes, all calling each other",
                 "  baton master --port 9394          the registry daemon; stop it with Ctrl-C",
                 "  baton node --master HOST:PORT     a node serving the demo services",
+                "  baton status --master HOST:PORT [--watch]  nodes, services, calls/s, errors, latency",
+                "  baton health --node HOST:PORT     exit code 0 if it serves, 1 if not",
                 "  baton accumulators --master HOST:PORT [--json]   accumulator values",
                 "  baton bench [--quick] [--json F]  Baton vs gRPC-java vs raw NIO"})
 public final class BatonCli implements Runnable {
@@ -77,11 +79,7 @@ public final class BatonCli implements Runnable {
 
     /** {@code host:port}, with IPv6 hosts in brackets: the form {@code --master} accepts. */
     static String hostPort(InetSocketAddress address) {
-        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
-        if (address.getAddress() instanceof Inet6Address) {
-            host = "[" + host + "]";
-        }
-        return host + ":" + address.getPort();
+        return dev.baton.status.StatusJson.hostPort(address);
     }
 
     /** The project version (filtered into version.properties at build time) and the JVM that runs it. */

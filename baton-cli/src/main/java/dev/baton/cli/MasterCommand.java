@@ -1,6 +1,7 @@
 package dev.baton.cli;
 
 import dev.baton.Master;
+import dev.baton.status.StatusPage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -34,6 +35,14 @@ final class MasterCommand implements Callable<Integer> {
             description = "Port to listen on; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
     int port;
 
+    @Option(names = "--http-port", paramLabel = "PORT",
+            description = "Also serve the live status page (and its JSON) on this port; 0 picks a free one. Off by default.")
+    Integer httpPort;
+
+    @Option(names = "--http-host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Address the status page listens on (with --http-port). Default: ${DEFAULT-VALUE}.")
+    String httpHost;
+
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin (used by `baton demo`).")
     boolean supervised;
@@ -43,14 +52,26 @@ final class MasterCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new CliException("--port must be between 0 and 65535, was " + port);
         }
+        if (httpPort != null && (httpPort < 0 || httpPort > 65535)) {
+            throw new CliException("--http-port must be between 0 and 65535, was " + httpPort);
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Master> master = Foreground.closeOnShutdown("master",
                 Master.start(new InetSocketAddress(host, port)), err)) {
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
-            out.flush();
-            stop.await();
+            if (httpPort == null) {
+                out.flush();
+                stop.await();
+                return 0;
+            }
+            try (Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
+                    StatusPage.builder(master.get()).bind(new InetSocketAddress(httpHost, httpPort)).start(), err)) {
+                out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");
+                out.flush();
+                stop.await();
+            }
         }
         return 0;
     }

@@ -106,6 +106,19 @@ class AccumulatorsCommandTest {
     }
 
     @Test
+    void runsTakeNoRank() {
+        withCluster(master -> {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0, run("--master", hostPort(master.address())).exitCode());
+            }
+            assertEquals(1, master.membership().nodes().size(), "the runs never joined");
+            try (Node next = Node.join(NodeOptions.builder().master(master.address()).build())) {
+                assertEquals(1, next.rank(), "after three runs the next node is still rank 1");
+            }
+        });
+    }
+
+    @Test
     void anUnreachableMasterFails() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -83,4 +83,31 @@ class MasterCommandTest {
         assertTrue(master.waitFor(10, TimeUnit.SECONDS), "master still running 10 s after its stdin closed");
         assertEquals(0, master.exitValue());
     }
+
+    @Test
+    void withAnHttpPortItServesTheStatusPage() throws Exception {
+        Process master = startMaster("--http-port", "0", "--supervised");
+        BufferedReader out = master.inputReader(StandardCharsets.UTF_8);     // one reader: it buffers
+        String line = CompletableFuture.supplyAsync(() -> {
+            try {
+                assertTrue(DemoCommand.MASTER_READY.matcher(String.valueOf(out.readLine())).matches());
+                return out.readLine();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }).get(30, TimeUnit.SECONDS);
+        Matcher m = java.util.regex.Pattern.compile("baton master status page on (http://127\\.0\\.0\\.1:\\d+/)")
+                .matcher(String.valueOf(line));
+        assertTrue(m.matches(), "second line: " + line);
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(m.group(1) + "api/v1/status")).timeout(Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertTrue(r.body().contains("\"nodes\""), r.body());
+        }
+        master.getOutputStream().close();
+        assertTrue(master.waitFor(10, TimeUnit.SECONDS), "master still running 10 s after its stdin closed");
+        assertEquals(0, master.exitValue());
+    }
 }

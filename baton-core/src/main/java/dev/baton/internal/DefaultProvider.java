@@ -4,9 +4,12 @@ import dev.baton.Master;
 import dev.baton.MasterOptions;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.Probe;
 import dev.baton.SharedMemory;
 import dev.baton.internal.master.MasterServer;
 import dev.baton.internal.registry.MasterRegistry;
+import dev.baton.internal.registry.NodeToolRequests;
+import dev.baton.internal.registry.ToolProbe;
 import dev.baton.internal.rpc.NodeRuntime;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.spi.BatonProvider;
@@ -29,6 +32,9 @@ import java.util.ServiceLoader;
  * finds them.
  */
 public final class DefaultProvider implements BatonProvider {
+
+    /** Answers tools on every node's data port; stateless. */
+    private static final NodeToolRequests TOOL_REQUESTS = new NodeToolRequests();
 
     /** The shared-memory transport on the class or module path, if any; looked up once. */
     private static final class SharedMemoryHolder {
@@ -63,9 +69,19 @@ public final class DefaultProvider implements BatonProvider {
     @Override
     public Node join(NodeOptions options) {
         TransportFactory transports = nodeTransport(options);
+        return NodeRuntime.start(options, transports, registry(options, transports), TOOL_REQUESTS);
+    }
+
+    @Override
+    public Node observe(NodeOptions options) {
+        TransportFactory transports = nodeTransport(options);
+        return NodeRuntime.observe(options, transports, registry(options, transports), TOOL_REQUESTS);
+    }
+
+    /** The node's registry: its options' factory's, or the master's; its control connection made by {@code transports}. */
+    private Registry registry(NodeOptions options, TransportFactory transports) {
         RegistryFactory registries = options.registry() != null ? options.registry() : masterRegistry(options.master());
-        Registry registry = registries.create(new RegistryContext(options.name(), transports));
-        return NodeRuntime.start(options, transports, registry);
+        return registries.create(new RegistryContext(options.name(), transports));
     }
 
     @Override
@@ -75,6 +91,11 @@ public final class DefaultProvider implements BatonProvider {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start master on " + options.bind() + ": " + e.getMessage(), e);
         }
+    }
+
+    @Override
+    public Probe probe(TransportFactory transport) {
+        return new ToolProbe(transport);
     }
 
     @Override

@@ -23,11 +23,17 @@ public interface BatonProvider {
     /** Starts a node and joins its cluster (see {@link Node#join}). */
     Node join(NodeOptions options);
 
+    /** Starts an observer node (see {@link Node#observe}). */
+    Node observe(NodeOptions options);
+
     /** Starts a master (see {@link Master#start(MasterOptions)}). */
     Master startMaster(MasterOptions options);
 
     /** The registry of a node that joins through the master at {@code master}. */
     RegistryFactory masterRegistry(InetSocketAddress master);
+
+    /** A tool's probe whose connections {@code transport} makes (see {@link dev.baton.Probe}). */
+    dev.baton.Probe probe(TransportFactory transport);
 
     /** Baton's TCP transport, the default of nodes and masters. */
     TransportFactory tcpTransport();

@@ -36,6 +36,20 @@ public interface Registry extends AutoCloseable {
      */
     NodeInfo join(NodeInfo self, Listener listener, Duration timeout);
 
+    /**
+     * Follows the cluster without joining it, for an observer ({@link dev.baton.Node#observe}): the listener
+     * gets the membership as in {@link #join}, but the observer takes no rank, appears in no membership and
+     * causes no event; it registers no servers. Coordination works as after a join. Call at most one of
+     * {@code join} and {@code observe}, once.
+     *
+     * @param name       the observer's name, for threads and logs
+     * @param observerId its random id (its node id on the wire)
+     * @throws UnsupportedOperationException if this registry cannot be followed without joining
+     */
+    default void observe(String name, long observerId, Listener listener, Duration timeout) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot be followed without joining");
+    }
+
     /** Registers a server of {@code service} on this node; {@code serverId} -1 lets the registry choose. */
     ServerInfo registerServer(String service, int serverId, Duration timeout);
 

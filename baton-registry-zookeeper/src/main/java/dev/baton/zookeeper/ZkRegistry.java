@@ -90,6 +90,20 @@ final class ZkRegistry implements Registry {
 
     @Override
     public NodeInfo join(NodeInfo wanted, Listener listener, Duration timeout) {
+        return start(wanted, listener, timeout);
+    }
+
+    /**
+     * Follows the members znode without an entry of its own: the observer takes no rank and no other node sees
+     * it. A new session (after an expiry) watches again and resynchronises; there is nothing to re-create.
+     */
+    @Override
+    public void observe(String observerName, long observerId, Listener listener, Duration timeout) {
+        start(null, listener, timeout);
+    }
+
+    /** Connects and follows the membership; joins as {@code wanted} unless it is null (an observer). */
+    private NodeInfo start(NodeInfo wanted, Listener listener, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
             checkOpen();
@@ -130,10 +144,16 @@ final class ZkRegistry implements Registry {
             ZkMembershipView v = new ZkMembershipView(layout.members, listener, this::nodeGone, this::resyncLater);
             view = v;
             watchMembers(v);
-            self = createNodeEntry(wanted, -1, deadline);
+            if (wanted != null) {
+                self = createNodeEntry(wanted, -1, deadline);
+            } else {
+                session = sessionId();      // what a reconnection compares with: same session, or a new one
+            }
             readSnapshot(v);
             client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state), worker);
-            worker.execute(this::removeStaleEntries);
+            if (wanted != null) {
+                worker.execute(this::removeStaleEntries);
+            }
             return self;
         } catch (RuntimeException e) {
             closeClient();
@@ -315,6 +335,11 @@ final class ZkRegistry implements Registry {
             v.hold();
             watchMembers(v);
             NodeInfo old = self;
+            if (old == null) {          // an observer: nothing of its own to bring back
+                session = sessionId();
+                readSnapshot(v);
+                return;
+            }
             awaitOldSessionGone(old);
             stopIfClosing();
             NodeInfo rejoined = createNodeEntry(old, old.rank(), System.nanoTime() + timeout.toNanos());

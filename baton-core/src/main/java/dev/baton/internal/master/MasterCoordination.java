@@ -1,5 +1,6 @@
 package dev.baton.internal.master;
 
+import dev.baton.CoordinationState;
 import dev.baton.Status;
 import dev.baton.internal.wire.ControlFrame;
 import dev.baton.internal.wire.ControlProtocol;
@@ -138,6 +139,47 @@ final class MasterCoordination implements AutoCloseable {
     /** True for the methods {@link #handle} serves. */
     static boolean serves(int method) {
         return method >= ControlProtocol.BARRIER && method <= ControlProtocol.LEAVE_BARRIER;
+    }
+
+    /** A copy of the state, for people ({@link dev.baton.Master#coordinationState()}). */
+    synchronized CoordinationState state() {
+        List<CoordinationState.Lock> l = new ArrayList<>();
+        for (LockState x : new java.util.TreeMap<>(locks).values()) {
+            if (l.size() == CoordinationState.MAX_LISTED) {
+                break;
+            }
+            Waiter h = x.holder;
+            l.add(new CoordinationState.Lock(x.name, h == null ? -1 : rankOf(h.connection),
+                    h == null ? "" : who(h.connection), h == null ? 0 : h.fence, x.waiting.size()));
+        }
+        List<CoordinationState.Barrier> b = new ArrayList<>();
+        for (Barrier x : new java.util.TreeMap<>(barriers).values()) {
+            if (b.size() == CoordinationState.MAX_LISTED) {
+                break;
+            }
+            b.add(new CoordinationState.Barrier(x.name, x.parties,
+                    x.arrived.stream().map(w -> rankOf(w.connection)).toList()));
+        }
+        Map<String, Long> counters = new java.util.TreeMap<>();
+        for (Map.Entry<String, Long> e : new java.util.TreeMap<>(ids).entrySet()) {
+            if (counters.size() == CoordinationState.MAX_LISTED) {
+                break;
+            }
+            counters.put(e.getKey(), e.getValue());
+        }
+        int w = 0;
+        for (Map<Long, String> perConnection : watches.values()) {
+            w += perConnection.size();
+        }
+        return new CoordinationState(l, b, counters, ids.size(), values.size(), w);
+    }
+
+    private static int rankOf(TransportConnection c) {
+        return c.attachment() instanceof dev.baton.NodeInfo n ? n.rank() : -1;
+    }
+
+    private static String who(TransportConnection c) {
+        return c.attachment() instanceof dev.baton.NodeInfo n ? "rank " + n.rank() : "tool at " + c.remoteAddress();
     }
 
     // ------------------------------------------------------------------ barriers

@@ -1,6 +1,8 @@
 package dev.baton.internal.master;
 
 import dev.baton.BatonException;
+import dev.baton.CoordinationState;
+import dev.baton.Health;
 import dev.baton.Membership;
 import dev.baton.MembershipEvent;
 import dev.baton.Message;
@@ -9,6 +11,7 @@ import dev.baton.ServerInfo;
 import dev.baton.Status;
 import dev.baton.internal.wire.ControlFrame;
 import dev.baton.internal.wire.ControlProtocol;
+import dev.baton.internal.wire.StatusCodec;
 import dev.baton.internal.wire.WireReader;
 import dev.baton.internal.wire.WireWriter;
 import dev.baton.spi.FrameHandler;
@@ -29,6 +32,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -37,7 +42,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * The master: an in-memory registry of nodes, services and servers, served over the Baton wire protocol.
  *
  * <p>All state sits under one lock ({@code this}); every change bumps the version and is pushed, under
- * that same lock, to every joined node's connection, so each node sees events in version order and after
+ * that same lock, to every joined node's connection and every subscriber's (tools and observer nodes, which
+ * follow the membership without joining it), so each sees events in version order and after
  * the snapshot its JOIN answer carried. Sending never blocks (the combining send queues); a node whose
  * queue overflows is disconnected, which removes it from the membership.
  *
@@ -57,7 +63,17 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     private int nextRank;
     private final Map<Integer, Joined> nodes = new LinkedHashMap<>();
     private final Map<String, ServiceRecord> services = new HashMap<>();
+    /** Connections that follow the membership without joining (tools, observer nodes). */
+    private final Set<TransportConnection> subscribers = new LinkedHashSet<>();
     private boolean closed;
+
+    /** The attachment of a subscribed connection (a joined one carries its NodeInfo). */
+    private static final Object SUBSCRIBER = new Object() {
+        @Override
+        public String toString() {
+            return "subscriber";
+        }
+    };
 
     private record Joined(NodeInfo info, TransportConnection connection) {
     }
@@ -124,6 +140,11 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         return Membership.of(version, n, s);
     }
 
+    @Override
+    public CoordinationState coordinationState() {
+        return coordination.state();
+    }
+
     // ------------------------------------------------------------------ transport callbacks
 
     @Override
@@ -164,6 +185,12 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
             case ControlProtocol.JOIN -> join(c, r, id);
             case ControlProtocol.REGISTER_SERVER -> registerServer(c, r, id);
             case ControlProtocol.DEREGISTER_SERVER -> deregisterServer(c, r);
+            case ControlProtocol.SUBSCRIBE -> subscribe(c, id);
+            case ControlProtocol.HEALTH -> {
+                WireWriter w = new WireWriter();
+                StatusCodec.writeHealth(w, health());
+                yield w.toBuffer();
+            }
             case ControlProtocol.SNAPSHOT -> {
                 WireWriter w = new WireWriter();
                 ControlProtocol.writeSnapshot(w, membership());
@@ -181,7 +208,8 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     private synchronized ByteBuffer join(TransportConnection c, WireReader r, long id) {
         checkOpen();
         if (c.attachment() != null) {
-            throw Status.of(Status.Code.ALREADY_EXISTS, "this connection already joined").asException();
+            throw Status.of(Status.Code.ALREADY_EXISTS, "this connection already " + (c.attachment() == SUBSCRIBER
+                    ? "subscribed" : "joined")).asException();
         }
         if (c.remoteIdentity().role() != PeerIdentity.ROLE_NODE) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "only nodes join the membership").asException();
@@ -240,6 +268,26 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
             broadcast(e, c);
         }
         LOG.log(System.Logger.Level.INFO, "node {0} ({1}) joined as rank {2}", info.address(), info.name(), rank);
+        return null;
+    }
+
+    private synchronized Health health() {
+        return closed ? new Health(false, "master", "shutting down") : new Health(true, "master", "");
+    }
+
+    /** A tool or observer follows the membership: the snapshot now, every event after it. */
+    private synchronized ByteBuffer subscribe(TransportConnection c, long id) {
+        checkOpen();
+        if (c.attachment() != null) {
+            throw Status.of(Status.Code.ALREADY_EXISTS, "this connection already " + (c.attachment() == SUBSCRIBER
+                    ? "subscribed" : "joined")).asException();
+        }
+        c.attach(SUBSCRIBER);
+        subscribers.add(c);
+        // Queued under the lock, like JOIN's answer: no event can overtake the snapshot it follows.
+        WireWriter w = new WireWriter().putLong(leaseTimeoutMs);
+        ControlProtocol.writeSnapshot(w, membership());
+        c.offer(new ControlFrame(FrameType.RESPONSE, 0, 0, id, ControlProtocol.SUBSCRIBE, w.toBuffer()));
         return null;
     }
 
@@ -333,7 +381,11 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     @Override
     public void onClose(TransportConnection c, BatonException cause) {
         coordination.connectionClosed(c);      // any connection (tools too) may hold locks and watches
-        if (c.attachment() instanceof NodeInfo node) {
+        if (c.attachment() == SUBSCRIBER) {
+            synchronized (this) {
+                subscribers.remove(c);
+            }
+        } else if (c.attachment() instanceof NodeInfo node) {
             synchronized (this) {
                 if (closed) {
                     return;     // shutting down: nodes keep their last membership, they did not leave
@@ -373,27 +425,28 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         return node;
     }
 
-    /** Pushes {@code event} to every joined node except {@code skip}. Caller holds the lock. */
+    /** Pushes {@code event} to every joined node except {@code skip}, and to every subscriber. Caller holds the lock. */
     private void broadcast(MembershipEvent event, TransportConnection skip) {
         WireWriter w = new WireWriter();
         ControlProtocol.writeEvent(w, event);
         ByteBuffer body = w.toBuffer();
-        List<Joined> slow = new ArrayList<>();
-        for (Joined j : List.copyOf(nodes.values())) {
-            if (j.connection() == skip) {
-                continue;
-            }
-            int r = j.connection().offer(new ControlFrame(FrameType.REQUEST, FrameType.FLAG_ONE_WAY, 0, 0,
-                    ControlProtocol.EVENT, body));
-            if (r == TransportConnection.BACK_PRESSURED) {
-                slow.add(j);
+        List<TransportConnection> to = new ArrayList<>(nodes.size() + subscribers.size());
+        for (Joined j : nodes.values()) {
+            to.add(j.connection());
+        }
+        to.addAll(subscribers);
+        List<TransportConnection> slow = new ArrayList<>();
+        for (TransportConnection c : to) {
+            if (c != skip && c.offer(new ControlFrame(FrameType.REQUEST, FrameType.FLAG_ONE_WAY, 0, 0,
+                    ControlProtocol.EVENT, body)) == TransportConnection.BACK_PRESSURED) {
+                slow.add(c);
             }
         }
-        // Only after every node got this event: closing one removes it, which broadcasts newer events.
-        for (Joined j : slow) {
-            LOG.log(System.Logger.Level.WARNING, "node rank {0} is not reading membership events; disconnecting it",
-                    j.info().rank());
-            j.connection().close();
+        // Only after everyone got this event: closing a node removes it, which broadcasts newer events.
+        for (TransportConnection c : slow) {
+            LOG.log(System.Logger.Level.WARNING, "{0} is not reading membership events; disconnecting it",
+                    c.attachment() instanceof NodeInfo n ? "node rank " + n.rank() : "a subscriber at " + c.remoteAddress());
+            c.close();
         }
     }
 

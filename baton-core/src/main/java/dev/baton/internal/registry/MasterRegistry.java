@@ -35,6 +35,9 @@ import java.util.concurrent.locks.LockSupport;
  * (100 ms doubling to 2 s); once it is back the node joins again asking for its old rank, and registers its
  * servers again with their old service and server ids, so calls keep their meaning.
  *
+ * <p>An observer ({@link #observe}) follows the same way over a tool connection that SUBSCRIBEs instead of
+ * joining: no rank, nothing registered, and on the master's return it subscribes again.
+ *
  * <p>{@link #coordination} is served over the same connection ({@link CoordinationClient}); the master's
  * KV_EVENT pushes are routed to it.
  */
@@ -51,8 +54,10 @@ public final class MasterRegistry implements Registry {
     private volatile CoordinationClient coordination;    // created once, under this
     private volatile int rank = -1;
     private volatile Membership lastSnapshot = Membership.empty();
-    private NodeInfo self;      // as it asked to join (rank -1)
+    private NodeInfo self;      // as it asked to join (rank -1); null for an observer
     private Duration timeout;
+    private String name;        // this node's or observer's, for threads and logs
+    private long id;            // its node id
 
     // ---- guarded by this
     private Listener listener;
@@ -73,34 +78,48 @@ public final class MasterRegistry implements Registry {
             this.listener = listener;
         }
         this.self = self;
+        this.name = self.name();
+        this.id = self.nodeId();
         this.timeout = timeout;
         connectAndJoin(-1);
         return self.withRank(rank);
     }
 
-    /** Connects, joins (asking for {@code requestedRank}) and applies the snapshot. Throws on failure. */
+    /**
+     * Follows the membership without joining: a tool's connection (the master refuses it a rank) that
+     * subscribes to the membership events, and subscribes again when the master comes back.
+     */
+    @Override
+    public void observe(String name, long observerId, Listener listener, Duration timeout) {
+        synchronized (this) {
+            this.listener = listener;
+        }
+        this.name = name;
+        this.id = observerId;
+        this.timeout = timeout;
+        connectAndJoin(-1);
+    }
+
+    /**
+     * Connects, joins (asking for {@code requestedRank}) or, for an observer, subscribes, and applies the
+     * snapshot. Throws on failure.
+     */
     private void connectAndJoin(int requestedRank) {
         synchronized (this) {
             version = -1;       // events from this connection are held until its snapshot is applied
             early.clear();
         }
-        ControlClient c = new ControlClient(self.name(), self.nodeId(), PeerIdentity.ROLE_NODE, () -> rank, master,
-                transports,
+        boolean observer = self == null;
+        ControlClient c = new ControlClient(name, id,
+                observer ? PeerIdentity.ROLE_TOOL : PeerIdentity.ROLE_NODE, () -> rank, master, transports,
                 this::onEventMessage, this::onKvEvent, this::onMasterLost);
         try {
             c.awaitOpen(timeout);
-            WireWriter w = new WireWriter().putLong(self.nodeId()).putInt(requestedRank)
-                    .putString(self.address().getHostString()).putInt(self.address().getPort())
-                    .putString(self.name()).putString(self.hostId());
-            // Our servers come back in the same step as the node (empty on the first join).
-            List<ServerInfo> ours = List.copyOf(servers.values());
-            w.putInt(ours.size());
-            for (ServerInfo s : ours) {
-                w.putString(s.service()).putInt(s.serviceId()).putInt(s.serverId());
-            }
-            try (Message answer = c.callSync(ControlProtocol.JOIN, w.toBuffer(), timeout)) {
+            int method = observer ? ControlProtocol.SUBSCRIBE : ControlProtocol.JOIN;
+            try (Message answer = c.callSync(method, observer ? ByteBuffer.allocate(0) : joinBody(requestedRank),
+                    timeout)) {
                 WireReader r = new WireReader(answer.buffer());
-                int newRank = r.getInt();
+                int newRank = observer ? -1 : r.getInt();
                 long leaseMs = r.getLong();
                 // Renew the lease three times per period. The master evicts at one period of silence; we
                 // give up on the master only after two, so a late pong never makes both sides drop at once.
@@ -118,6 +137,19 @@ public final class MasterRegistry implements Registry {
             c.close();
             throw e;
         }
+    }
+
+    private ByteBuffer joinBody(int requestedRank) {
+        WireWriter w = new WireWriter().putLong(self.nodeId()).putInt(requestedRank)
+                .putString(self.address().getHostString()).putInt(self.address().getPort())
+                .putString(self.name()).putString(self.hostId());
+        // Our servers come back in the same step as the node (empty on the first join).
+        List<ServerInfo> ours = List.copyOf(servers.values());
+        w.putInt(ours.size());
+        for (ServerInfo s : ours) {
+            w.putString(s.service()).putInt(s.serviceId()).putInt(s.serverId());
+        }
+        return w.toBuffer();
     }
 
     @Override
@@ -249,7 +281,7 @@ public final class MasterRegistry implements Registry {
             }
             LOG.log(System.Logger.Level.WARNING, "lost the master at {0} ({1}); the last membership stays in use "
                     + "while reconnecting", master, cause.getMessage());
-            reconnector = Thread.ofPlatform().daemon(true).name("baton-registry-" + self.name()).start(this::reconnect);
+            reconnector = Thread.ofPlatform().daemon(true).name("baton-registry-" + name).start(this::reconnect);
         }
     }
 
@@ -280,12 +312,16 @@ public final class MasterRegistry implements Registry {
                 if (k != null) {
                     k.onReconnected(client);
                 }
-                Listener l;
-                synchronized (this) {
-                    l = listener;
+                if (self != null) {
+                    Listener l;
+                    synchronized (this) {
+                        l = listener;
+                    }
+                    l.onRejoined(self.withRank(rank));
+                    LOG.log(System.Logger.Level.INFO, "rejoined the master at {0} as rank {1}", master, rank);
+                } else {
+                    LOG.log(System.Logger.Level.INFO, "following the master at {0} again", master);
                 }
-                l.onRejoined(self.withRank(rank));
-                LOG.log(System.Logger.Level.INFO, "rejoined the master at {0} as rank {1}", master, rank);
                 boolean closeNow;
                 synchronized (this) {
                     reconnector = null;

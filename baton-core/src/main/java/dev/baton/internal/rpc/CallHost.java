@@ -11,8 +11,11 @@ interface CallHost {
     /** The wheel that watches the call's deadline. */
     DeadlineTimer timer();
 
-    /** The call completed (its outcome is being delivered): counters and the calls in flight. */
-    void ended(boolean succeeded);
+    /**
+     * The call completed (its outcome is being delivered): counters, latency and the calls in flight.
+     * {@code failure} is null when it succeeded.
+     */
+    void ended(PendingCall call, Status.Code failure);
 
     /** The call record is free again. */
     void recycle(PendingCall call);

@@ -81,7 +81,7 @@ final class CallSender implements CallHost {
         if (call == null) {
             call = new PendingCall(this);
         }
-        call.init(service, opts, method, request, requestIds.incrementAndGet(), now + timeoutNs, mode, listener,
+        call.init(service, opts, method, request, requestIds.incrementAndGet(), now, now + timeoutNs, mode, listener,
                 callPool.homeStripe());
         counters.callStarted();
         callsInFlight.incrementAndGet();
@@ -324,8 +324,11 @@ final class CallSender implements CallHost {
     }
 
     @Override
-    public void ended(boolean succeeded) {
-        counters.callEnded(succeeded);
+    public void ended(PendingCall call, Status.Code failure) {
+        counters.callEnded(failure);
+        if (NodeCounters.sampled(call.requestId())) {
+            counters.recordLatency(System.nanoTime() - call.startNanos());
+        }
         callsInFlight.decrementAndGet();
     }
 

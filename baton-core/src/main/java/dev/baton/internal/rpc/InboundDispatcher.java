@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class InboundDispatcher implements FrameHandler, ServingHost {
 
     private static final MessageAccess MESSAGES = MessageAccess.get();
+    /** Service id 0, which no user service has: tools' requests to the node itself. */
+    private static final int TOOL_SERVICE_ID = 0;
 
     private final NodeRuntime node;
     private final PeerTable peers;
@@ -108,6 +110,10 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
     }
 
     private void onRequest(ConnState cs, InboundHeader h, Message payload) {
+        if (h.serviceId() == TOOL_SERVICE_ID) {
+            node.toolRequests().onRequest(node, cs.connection, h, payload);
+            return;
+        }
         counters.requestReceived();
         long timeoutNs = h.timeoutNs();
         long deadline = timeoutNs > 0 ? System.nanoTime() + timeoutNs : Long.MAX_VALUE;

@@ -3,12 +3,14 @@ package dev.baton.internal.rpc;
 import dev.baton.BatonException;
 import dev.baton.Client;
 import dev.baton.Coordination;
+import dev.baton.Health;
 import dev.baton.Membership;
 import dev.baton.MembershipListener;
 import dev.baton.Node;
 import dev.baton.NodeInfo;
 import dev.baton.NodeOptions;
 import dev.baton.NodeStats;
+import dev.baton.NodeStatus;
 import dev.baton.Server;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
@@ -73,10 +75,18 @@ public final class NodeRuntime implements Node {
     private volatile Coordination coordination;     // created on first use, under this
     private volatile int rank = -1;
     private InetSocketAddress address;
+    private String hostId = "";
+    private final long startedNanos = System.nanoTime();
     private volatile boolean closed;
+    /** Follows the cluster without joining it: no rank, no port, no servers. */
+    private final boolean observer;
+    private final ToolRequestHandler toolRequests;
 
-    private NodeRuntime(NodeOptions options, TransportFactory transportFactory, Registry registry) {
+    private NodeRuntime(NodeOptions options, TransportFactory transportFactory, Registry registry,
+                        ToolRequestHandler toolRequests, boolean observer) {
         this.options = options;
+        this.toolRequests = toolRequests;
+        this.observer = observer;
         this.ownsHandlerExecutor = options.handlerExecutor() == null;
         this.handlerExecutor = ownsHandlerExecutor
                 ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("baton-handler-", 0).factory())
@@ -92,8 +102,8 @@ public final class NodeRuntime implements Node {
         timer.start();
         this.waiter = new CallWaiter(options.callerSpin().toNanos());
         this.registry = registry;
-        this.transport = transportFactory.create(new TransportContext(options.name(), nodeId, PeerIdentity.ROLE_NODE,
-                () -> rank, inbound, transportSettings(options)));
+        this.transport = transportFactory.create(new TransportContext(options.name(), nodeId,
+                observer ? PeerIdentity.ROLE_TOOL : PeerIdentity.ROLE_NODE, () -> rank, inbound, transportSettings(options)));
         peers.useTransport(transport);
     }
 
@@ -116,19 +126,40 @@ public final class NodeRuntime implements Node {
      *
      * @param transportFactory the data transport (the options' or the default)
      * @param registry         where the node joins (made from the options' registry factory or the default)
+     * @param toolRequests     answers tools' requests on service id 0 of the data port
      */
-    public static NodeRuntime start(NodeOptions options, TransportFactory transportFactory, Registry registry) {
+    public static NodeRuntime start(NodeOptions options, TransportFactory transportFactory, Registry registry,
+                                    ToolRequestHandler toolRequests) {
+        return start(options, transportFactory, registry, toolRequests, false);
+    }
+
+    /**
+     * Starts an observer ({@link Node#observe}): it follows the registry's membership and makes calls, but
+     * listens on no port, takes no rank and serves nothing. Cleans up on failure.
+     */
+    public static NodeRuntime observe(NodeOptions options, TransportFactory transportFactory, Registry registry,
+                                      ToolRequestHandler toolRequests) {
+        return start(options, transportFactory, registry, toolRequests, true);
+    }
+
+    private static NodeRuntime start(NodeOptions options, TransportFactory transportFactory, Registry registry,
+                                     ToolRequestHandler toolRequests, boolean observer) {
         NodeRuntime rt;
         try {
-            rt = new NodeRuntime(options, transportFactory, registry);
+            rt = new NodeRuntime(options, transportFactory, registry, toolRequests, observer);
         } catch (RuntimeException e) {
             registry.close();
             throw e;
         }
         try {
+            rt.hostId = HostIdentity.current();
+            if (observer) {
+                rt.registry.observe(options.name(), rt.nodeId, rt.peers, options.joinTimeout());
+                return rt;
+            }
             rt.address = advertised(rt.transport.listen(options.bind()), options.master());
-            NodeInfo self = rt.registry.join(new NodeInfo(-1, rt.nodeId, rt.address, options.name(),
-                    HostIdentity.current()), rt.peers, options.joinTimeout());
+            NodeInfo self = rt.registry.join(new NodeInfo(-1, rt.nodeId, rt.address, options.name(), rt.hostId),
+                    rt.peers, options.joinTimeout());
             rt.rank = self.rank();
             return rt;
         } catch (IOException e) {
@@ -203,6 +234,10 @@ public final class NodeRuntime implements Node {
     @Override
     public Server.Builder newServer(String service) {
         checkOpen();
+        if (observer) {
+            throw new IllegalStateException("an observer node serves nothing (it has no rank and no port); start a"
+                    + " node with Node.join to serve '" + service + "'");
+        }
         return new ServerBuilderImpl(this, service);
     }
 
@@ -238,7 +273,24 @@ public final class NodeRuntime implements Node {
                 counters.requestsRefused.sum(), counters.lateResponses.sum(), t.connectionsOpened(),
                 t.openConnections(), registry.openConnections(), t.pendingHandshakes(), t.refusedConnections(),
                 t.protocolErrors(), t.queuedBytes(), t.connectionBufferBytes(), t.pooledBufferBytes(),
-                t.receiveBytesReserved(), t.bufferAllocations(), peers.paths());
+                t.receiveBytesReserved(), t.bufferAllocations(), peers.paths(), counters.failuresByCode(),
+                counters.latency());
+    }
+
+    /** For a tool's HEALTH request. */
+    public Health health() {
+        if (closed) {
+            return new Health(false, "node", "closing");
+        }
+        return new Health(true, "node", registry.openConnections() > 0 ? ""
+                : "the registry is unreachable: serving with the last membership");
+    }
+
+    /** For a tool's NODE_STATUS request. */
+    public NodeStatus status() {
+        return new NodeStatus(new NodeInfo(rank, nodeId, address != null ? address
+                : InetSocketAddress.createUnresolved("observer", 0), options.name(), hostId),
+                Duration.ofNanos(System.nanoTime() - startedNanos), stats());
     }
 
     // ================================================================== for the roles
@@ -246,6 +298,10 @@ public final class NodeRuntime implements Node {
     /** The timer finished a round of expiries: hand their deliveries off. Timer thread. */
     private void afterExpiries() {
         sender.flushDeliveries();
+    }
+
+    ToolRequestHandler toolRequests() {
+        return toolRequests;
     }
 
     NodeCounters counters() {
@@ -364,6 +420,6 @@ public final class NodeRuntime implements Node {
 
     @Override
     public String toString() {
-        return "Node[rank " + rank + " at " + address + "]";
+        return observer ? "Node[observer " + options.name() + "]" : "Node[rank " + rank + " at " + address + "]";
     }
 }

@@ -67,6 +67,8 @@ final class PendingCall extends OutboundFrame {
     private int method;
     private ByteBuffer request;
     private long requestId;
+    /** When the call started (System.nanoTime), for its latency. */
+    private long startNanos;
     private int mode;
     private CallFuture future;                  // FUTURE only
     private ResponseListener listener;          // LISTENER only
@@ -102,8 +104,9 @@ final class PendingCall extends OutboundFrame {
 
     /** Sets the call up for one use; it starts with two references, the owner's and the starter's. */
     PendingCall init(String service, CallOptions options, int method, ByteBuffer request, long requestId,
-                     long deadlineNanos, int mode, ResponseListener listener, int poolStripe) {
+                     long startNanos, long deadlineNanos, int mode, ResponseListener listener, int poolStripe) {
         this.poolStripe = poolStripe;
+        this.startNanos = startNanos;
         this.service = service;
         this.options = options;
         this.method = method;
@@ -151,6 +154,10 @@ final class PendingCall extends OutboundFrame {
 
     ByteBuffer request() {
         return request;
+    }
+
+    long startNanos() {
+        return startNanos;
     }
 
     long requestId() {
@@ -292,13 +299,14 @@ final class PendingCall extends OutboundFrame {
         }
     }
 
-    private void cleanUp(boolean succeeded) {
+    /** {@code failure} is null when the call succeeded. */
+    private void cleanUp(Status.Code failure) {
         host.timer().remove(deadline);
         ConnState c = connection;
         if (c != null) {
             c.removePending(this);
         }
-        host.ended(succeeded);
+        host.ended(this, failure);
     }
 
     void complete(Message response) {
@@ -306,7 +314,7 @@ final class PendingCall extends OutboundFrame {
             MESSAGES.release(response);
             return;
         }
-        cleanUp(true);
+        cleanUp(null);
         deliver(response, null);
     }
 
@@ -314,14 +322,14 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp(false);
+        cleanUp(status.code());
         deliver(null, finalStatus(status).asException());
     }
 
     /** Fails the call and, if it was written, tells the server: a blocked caller interrupted, say. */
     void cancel(Status status) {
         if (finish()) {
-            cleanUp(false);
+            cleanUp(status.code());
             sendCancelIfWritten();
             deliver(null, finalStatus(status).asException());
         }
@@ -329,7 +337,7 @@ final class PendingCall extends OutboundFrame {
 
     /** After {@link CallFuture#cancel}: tell the server, release the slot. */
     void afterCancel() {
-        cleanUp(false);
+        cleanUp(Status.Code.CANCELLED);
         sendCancelIfWritten();
     }
 
@@ -391,7 +399,7 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp(false);
+        cleanUp(status.code());
         if (mode == BLOCKING || mode == ONE_WAY) {
             deliver(null, finalStatus(status).asException());
         } else {

@@ -76,6 +76,12 @@ public final class ControlProtocol {
     public static final int DEREGISTER_SERVER = 3;
     /** {} -> {snapshot}. */
     public static final int SNAPSHOT = 4;
+    /**
+     * {} -> {leaseMs i64, snapshot}, then every membership EVENT, as a joined node gets them: how a tool or an
+     * observer node follows the cluster without joining it (no rank, no membership event of its own). Any
+     * role may subscribe; a connection that joined (or already subscribed) is ALREADY_EXISTS.
+     */
+    public static final int SUBSCRIBE = 5;
     /** {name str, parties i32, timeoutMs i64, token i64} -> {} once the round opens. */
     public static final int BARRIER = 20;
     /** {name str, token i64, timeoutMs i64} -> {fence i64} once granted. */
@@ -98,6 +104,10 @@ public final class ControlProtocol {
     public static final int UNWATCH = 29;
     /** {name str, token i64} -> {left u8}; the withdrawn BARRIER is answered DEADLINE_EXCEEDED. */
     public static final int LEAVE_BARRIER = 30;
+    /** {} -> {health}: answered by masters and nodes (on service 0 of a node's data port), see StatusCodec. */
+    public static final int HEALTH = 40;
+    /** {} -> {node status}: answered by nodes on service 0 of their data port, see StatusCodec. */
+    public static final int NODE_STATUS = 41;
     /** master to node, one-way: {event}. */
     public static final int EVENT = 100;
     /** master to node, one-way: {key str, present u8, value bytes if present, count i32, watchId i64 x count}. */

@@ -90,6 +90,15 @@ import org.junit.jupiter.api.Timeout;
  *       once it is back;</li>
  *   <li>watches registered before report changes made after the nodes are back.</li>
  * </ul>
+ * Observers ({@link Observers}; tools such as {@code bin/baton accumulators} and {@code status}):
+ * <ul>
+ *   <li>{@code observe} delivers a snapshot of the others before it returns, then every change, under the same
+ *       event contract as a member;</li>
+ *   <li>an observer takes no rank, is in no view and causes no event: the next node to join takes the rank it
+ *       would have had;</li>
+ *   <li>an observer node ({@code Node.observe}) calls servers and uses coordination;</li>
+ *   <li>an observer keeps following after the registry went away and came back.</li>
+ * </ul>
  * Barriers ({@link Barriers}):
  * <ul>
  *   <li>a barrier returns on all parties only once all have arrived, and is reusable round after round;</li>
@@ -162,6 +171,13 @@ public abstract class RegistryConformanceTest {
     @Nested
     class Restarts extends RestartConformance {
         Restarts() {
+            super(RegistryConformanceTest.this::startRegistry);
+        }
+    }
+
+    @Nested
+    class Observers extends ObserverConformance {
+        Observers() {
             super(RegistryConformanceTest.this::startRegistry);
         }
     }
