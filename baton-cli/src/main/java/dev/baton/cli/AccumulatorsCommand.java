@@ -64,16 +64,15 @@ final class AccumulatorsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
             description = "How long to wait for the master and the server (default: ${DEFAULT-VALUE}).")
-    int timeoutSeconds;
+    Duration timeout;
 
     @Override
     public Integer call() throws InterruptedException {
-        if (timeoutSeconds <= 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive, was " + timeoutSeconds);
+        if (timeout.isZero()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive");
         }
-        Duration timeout = Duration.ofSeconds(timeoutSeconds);
         NodeOptions options = registry.applyTo(NodeOptions.builder()).name("baton-accumulators")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ofMillis(200)).build();
         Map<String, AccumulatorValue> values;

@@ -29,7 +29,8 @@ import java.util.Properties;
         versionProvider = BatonCli.Version.class,
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
         subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
-                AccumulatorsCommand.class, StatusCommand.class, HealthCommand.class, CommandLine.HelpCommand.class},
+                AccumulatorsCommand.class, StatusCommand.class, HealthCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton demo                        master + 3 nodes, all calling each other",

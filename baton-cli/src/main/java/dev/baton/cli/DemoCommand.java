@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import dev.baton.process.ChildJvm;
 import dev.baton.zookeeper.LocalZooKeeper;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -77,9 +78,9 @@ final class DemoCommand implements Callable<Integer> {
             description = "Verified but untimed calls per pair and workload first. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
-    @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
+    @Option(names = "--timeout", defaultValue = "60s", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Limit for starting the processes, and again for the calls. Default: ${DEFAULT-VALUE}.")
-    int timeoutSeconds;
+    Duration timeout;
 
     @Option(names = "--zookeeper",
             description = "Join the nodes through a ZooKeeper ensemble of three JVMs started here, not a master.")
@@ -165,17 +166,17 @@ final class DemoCommand implements Callable<Integer> {
                 zookeeper ? "a ZooKeeper ensemble of 3" : "a master", nodes, logs);
         out.flush();
         long startNs = System.nanoTime();
-        long deadline = startNs + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        long deadline = startNs + timeout.toNanos();
 
         List<String> nodeOptions = new ArrayList<>(zookeeper ? startEnsemble(out) : startMaster(out, logs, deadline));
         nodeOptions.addAll(List.of("--supervised",
                 "--drive", "--nodes", String.valueOf(nodes), "--calls", String.valueOf(calls),
                 "--payload", String.valueOf(payload), "--warmup", String.valueOf(warmup),
-                "--wait-seconds", String.valueOf(timeoutSeconds)));
+                "--wait", DurationConverter.format(timeout)));
         int cores = Runtime.getRuntime().availableProcessors();
         if (BUSY_THREADS_PER_NODE * nodes > cores) {
             // A spinning thread only pays off with a core to itself; here it would steal the core its peer needs.
-            nodeOptions.addAll(List.of("--caller-spin-us", "0"));
+            nodeOptions.addAll(List.of("--caller-spin", "0s"));
             out.printf("  note: %d nodes x %d busy threads on %d cores, so blocked callers park at once instead of "
                     + "spinning%n", nodes, BUSY_THREADS_PER_NODE, cores);
         }
@@ -199,6 +200,10 @@ final class DemoCommand implements Callable<Integer> {
         if (errors == 0) {
             out.printf("OK: %d calls between %d nodes, every answer checked, no errors (%.1f s in all).%n",
                     total, nodes, (System.nanoTime() - startNs) / 1e9);
+            out.printf("These are blocking calls among %d JVMs on %d cores, %d-byte requests, every answer checked:"
+                    + " they include wake-ups%n  and the JVMs' competition for cores. `bin/baton bench` measures one"
+                    + " client and its server on a quiet%n  machine, each system in the same run (docs/performance.md).%n",
+                    nodes + 1, cores, payload);
         } else {
             out.printf("FAILED: %d of the calls went wrong. First error of each node and workload:%n", errors);
             for (NodeReport r : reports) {
@@ -228,7 +233,7 @@ final class DemoCommand implements Callable<Integer> {
         ensemble = new LocalZooKeeper(3, ENSEMBLE_TICK);
         ensemble.startAll();
         out.printf("  %-8s %s (leader: member %d)%n", "zookeeper", ensemble.connectString(),
-                ensemble.leader(Duration.ofSeconds(timeoutSeconds)) + 1);
+                ensemble.leader(timeout) + 1);
         out.flush();
         return List.of("--zookeeper", ensemble.connectString(), "--cluster", "demo");
     }
@@ -279,10 +284,13 @@ final class DemoCommand implements Callable<Integer> {
                             + "  echo, compute.sum and compute.sha256 with %d-byte requests, every answer checked...%n",
                             calls, warmup, payload);
                     out.flush();
-                    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+                    deadline = System.nanoTime() + timeout.toNanos();
                 }
-            } else if (e.text().startsWith(NodeReport.PREFIX)) {
+            } else if (e.text().startsWith(NodeReport.PREFIX) && !reports.containsKey(c)) {
                 reports.put(c, parseReport(c, e.text()));
+                out.printf("  rank %d finished its calls (%d of %d nodes)%n", ranks.getOrDefault(c, -1), reports.size(),
+                        nodeProcesses.size());
+                out.flush();
             }
         }
         return List.copyOf(reports.values());
@@ -310,7 +318,8 @@ final class DemoCommand implements Callable<Integer> {
         if (e != null) {
             return e;
         }
-        StringBuilder b = new StringBuilder("timed out after " + timeoutSeconds + " s waiting for " + what + ".");
+        StringBuilder b = new StringBuilder("timed out after " + DurationConverter.format(timeout) + " waiting for "
+                + what + ".");
         for (ChildJvm c : awaited) {
             b.append(System.lineSeparator()).append(c.describe());
         }
@@ -326,19 +335,19 @@ final class DemoCommand implements Callable<Integer> {
 
     private void validate() {
         if (nodes < 2 || nodes > 32) {
-            throw new CliException("--nodes must be between 2 and 32, was " + nodes);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--nodes must be between 2 and 32, was " + nodes);
         }
         if (calls < 1) {
-            throw new CliException("--calls must be positive, was " + calls);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--calls must be positive, was " + calls);
         }
         if (payload < 0 || payload > (64 << 20)) {
-            throw new CliException("--payload must be between 0 and 64 MiB, was " + payload);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--payload must be between 0 and 64 MiB, was " + payload);
         }
         if (warmup < 0) {
-            throw new CliException("--warmup must be zero or positive, was " + warmup);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be zero or positive, was " + warmup);
         }
-        if (timeoutSeconds < 1) {
-            throw new CliException("--timeout must be positive, was " + timeoutSeconds);
+        if (timeout.isZero()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive");
         }
     }
 

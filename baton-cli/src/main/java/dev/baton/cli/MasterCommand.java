@@ -1,7 +1,9 @@
 package dev.baton.cli;
 
 import dev.baton.Master;
+import dev.baton.MasterOptions;
 import dev.baton.status.StatusPage;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -9,6 +11,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /**
@@ -35,6 +38,11 @@ final class MasterCommand implements Callable<Integer> {
             description = "Port to listen on; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
     int port;
 
+    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "3s", converter = DurationConverter.class,
+            description = "A node the master hears nothing from for this long is removed (MasterOptions.leaseTimeout;"
+                    + " nodes ping every third of it). Default: ${DEFAULT-VALUE}.")
+    Duration lease;
+
     @Option(names = "--http-port", paramLabel = "PORT",
             description = "Also serve the live status page (and its JSON) on this port; 0 picks a free one. Off by default.")
     Integer httpPort;
@@ -50,16 +58,22 @@ final class MasterCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         if (port < 0 || port > 65535) {
-            throw new CliException("--port must be between 0 and 65535, was " + port);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--port must be between 0 and 65535, was " + port);
+        }
+        if (lease.compareTo(MasterOptions.MIN_LEASE_TIMEOUT) < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--lease must be at least "
+                    + DurationConverter.format(MasterOptions.MIN_LEASE_TIMEOUT) + ", was " + DurationConverter.format(lease));
         }
         if (httpPort != null && (httpPort < 0 || httpPort > 65535)) {
-            throw new CliException("--http-port must be between 0 and 65535, was " + httpPort);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--http-port must be between 0 and 65535, was "
+                    + httpPort);
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Master> master = Foreground.closeOnShutdown("master",
-                Master.start(new InetSocketAddress(host, port)), err)) {
+                Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, port)).leaseTimeout(lease).build()),
+                err)) {
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
             if (httpPort == null) {
                 out.flush();

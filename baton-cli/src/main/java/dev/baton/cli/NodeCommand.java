@@ -4,6 +4,7 @@ import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.SharedMemory;
 import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -55,15 +56,16 @@ final class NodeCommand implements Callable<Integer> {
             description = "Services to serve, of: echo, compute. Default: ${DEFAULT-VALUE}.")
     List<String> services;
 
-    @Option(names = "--caller-spin-us", paramLabel = "US",
-            description = "How long a blocked caller spins before it parks, in µs (NodeOptions.callerSpin). "
-                    + "Default: Baton's.")
-    Long callerSpinUs;
+    @Option(names = "--caller-spin", paramLabel = "DURATION", defaultValue = "50us",
+            converter = DurationConverter.class,
+            description = "How long a blocked caller spins before it parks (NodeOptions.callerSpin). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    Duration callerSpin;
 
-    @Option(names = "--io-spin-us", paramLabel = "US",
-            description = "How long an idle I/O thread polls before it blocks, in µs (NodeOptions.ioSpin). "
-                    + "Default: Baton's.")
-    Long ioSpinUs;
+    @Option(names = "--io-spin", paramLabel = "DURATION", defaultValue = "0s", converter = DurationConverter.class,
+            description = "How long an idle I/O thread polls before it blocks (NodeOptions.ioSpin). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    Duration ioSpin;
 
     @Option(names = "--shared-memory", defaultValue = "PREFERRED", paramLabel = "MODE",
             description = "Shared memory to nodes on this host (NodeOptions.sharedMemory): PREFERRED, DISABLED or "
@@ -99,9 +101,9 @@ final class NodeCommand implements Callable<Integer> {
                 description = "Verified but untimed calls per other node and workload first. Default: ${DEFAULT-VALUE}.")
         int warmup;
 
-        @Option(names = "--wait-seconds", defaultValue = "30", paramLabel = "S",
+        @Option(names = "--wait", defaultValue = "30s", paramLabel = "DURATION", converter = DurationConverter.class,
                 description = "How long to wait for the other nodes. Default: ${DEFAULT-VALUE}.")
-        int waitSeconds;
+        Duration wait;
     }
 
     @Override
@@ -112,13 +114,9 @@ final class NodeCommand implements Callable<Integer> {
         NodeOptions.Builder builder = registry.applyTo(NodeOptions.builder())
                 .bind(new InetSocketAddress(host, port))
                 .name(name)
-                .sharedMemory(sharedMemory);
-        if (callerSpinUs != null) {
-            builder.callerSpin(Duration.ofNanos(callerSpinUs * 1000));
-        }
-        if (ioSpinUs != null) {
-            builder.ioSpin(Duration.ofNanos(ioSpinUs * 1000));
-        }
+                .sharedMemory(sharedMemory)
+                .callerSpin(callerSpin)
+                .ioSpin(ioSpin);
         NodeOptions options = builder.build();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Node> owned = Foreground.closeOnShutdown("node", Node.join(options), err)) {
@@ -143,7 +141,7 @@ final class NodeCommand implements Callable<Integer> {
             throws InterruptedException {
         Driver driver = new Driver(node, drive.calls, drive.payload, drive.warmup, Duration.ofSeconds(10),
                 stop::requested);
-        List<Integer> targets = driver.awaitPeers(drive.nodes, Duration.ofSeconds(drive.waitSeconds));
+        List<Integer> targets = driver.awaitPeers(drive.nodes, drive.wait);
         if (stop.requested()) {
             return;
         }
@@ -163,30 +161,35 @@ final class NodeCommand implements Callable<Integer> {
         for (String s : services) {
             String service = s.trim();
             if (!service.equals(DemoServices.ECHO) && !service.equals(DemoServices.COMPUTE)) {
-                throw new CliException("--services: unknown service '" + service + "' (known: echo, compute)");
+                throw usage("--services: unknown service '" + service + "' (known: echo, compute)");
             }
             serve.add(service);
         }
         if (port < 0 || port > 65535) {
-            throw new CliException("--port must be between 0 and 65535, was " + port);
+            throw usage("--port must be between 0 and 65535, was " + port);
         }
         if (drive != null) {
             if (!serve.containsAll(List.of(DemoServices.ECHO, DemoServices.COMPUTE))) {
-                throw new CliException("--drive needs this node to serve both echo and compute");
+                throw usage("--drive needs this node to serve both echo and compute");
             }
             check(drive.nodes >= 2, "--nodes must be at least 2, was " + drive.nodes);
             check(drive.calls >= 1, "--calls must be positive, was " + drive.calls);
             check(drive.payload >= 0 && drive.payload <= (64 << 20), "--payload must be between 0 and 64 MiB, was "
                     + drive.payload);
             check(drive.warmup >= 0, "--warmup must be zero or positive, was " + drive.warmup);
-            check(drive.waitSeconds >= 1, "--wait-seconds must be positive, was " + drive.waitSeconds);
+            check(!drive.wait.isZero(), "--wait must be positive");
         }
         return serve;
     }
 
-    private static void check(boolean ok, String message) {
+    private void check(boolean ok, String message) {
         if (!ok) {
-            throw new CliException(message);
+            throw usage(message);
         }
+    }
+
+    /** A usage error: picocli prints it with the usage, and the exit code is 2. */
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
     }
 }

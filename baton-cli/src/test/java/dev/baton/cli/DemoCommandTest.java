@@ -67,6 +67,8 @@ class DemoCommandTest {
         }
         assertTrue(Pattern.compile("(?m)^total +1200 +0 ").matcher(table).find(), table);
         assertTrue(table.contains("OK: 1200 calls between 2 nodes"), table);
+        assertTrue(table.contains("rank 0 finished its calls") && table.contains("(2 of 2 nodes)"), table);
+        assertTrue(table.contains("`bin/baton bench` measures"), "says why its latencies are not the benchmark's");
         assertTrue(Files.exists(logs.resolve("master.log")) && Files.exists(logs.resolve("node-1.log"))
                 && Files.exists(logs.resolve("node-2.log")), "one log per child");
     }
@@ -76,13 +78,13 @@ class DemoCommandTest {
         int code = demo("--nodes", "2", "--calls", "100000000", "--timeout", "5");
 
         assertEquals(1, code, () -> "stdout:\n" + out + "\nstderr:\n" + err);
-        assertTrue(err.toString().contains("timed out after 5 s waiting for"), err::toString);
+        assertTrue(err.toString().contains("timed out after 5s waiting for"), err::toString);
         assertTrue(err.toString().contains(" (pid "), "names the processes it waited for: " + err);
     }
 
     @Test
     void badOptionsAreRefusedBeforeAnyProcessStarts() {
-        assertEquals(1, demo("--nodes", "1"));
+        assertEquals(2, demo("--nodes", "1"), "a usage error");
         assertTrue(err.toString().contains("--nodes must be between 2 and 32, was 1"), err::toString);
         assertEquals("", out.toString());
     }

@@ -170,10 +170,10 @@ class StatusCommandTest {
     @Test
     void usageErrorsExitWithTwo() {
         assertEquals(2, run("status").exitCode(), "a registry is required");
-        assertEquals(2, run("status", "--master", "127.0.0.1:1", "--interval", "1").exitCode(), "a bare number");
+        assertEquals(2, run("status", "--master", "127.0.0.1:1", "--interval", "soon").exitCode(), "not a duration");
         assertEquals(2, run("status", "--master", "127.0.0.1:1", "--watch", "--interval", "0s").exitCode());
         assertEquals(2, run("health").exitCode());
-        assertEquals(2, run("health", "--node", "127.0.0.1:1", "--timeout", "3").exitCode());
+        assertEquals(2, run("health", "--node", "127.0.0.1:1", "--timeout", "-3s").exitCode());
     }
 
     @Test

@@ -1,0 +1,102 @@
+package dev.baton.cli;
+
+import dev.baton.Master;
+import dev.baton.NodeOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What every command shares: one duration syntax, exit code 2 for every usage error, the command list. */
+@Timeout(60)
+class CliConsistencyTest {
+
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = BatonCli.newCommandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                .execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void oneDurationSyntax() {
+        DurationConverter c = new DurationConverter();
+        assertEquals(Duration.ofNanos(50_000), c.convert("50us"));
+        assertEquals(Duration.ofNanos(50_000), c.convert("50µs"));
+        assertEquals(Duration.ofMillis(1500), c.convert("1.5s"));
+        assertEquals(Duration.ofMillis(500), c.convert("500ms"));
+        assertEquals(Duration.ofSeconds(3), c.convert("3"));
+        assertEquals(Duration.ofMinutes(2), c.convert("2m"));
+        assertEquals(Duration.ofHours(1), c.convert("1h"));
+        assertEquals(Duration.ofNanos(200), c.convert("200ns"));
+        assertEquals(Duration.ofSeconds(10), c.convert("PT10S"));
+        for (String bad : new String[]{"-1s", "fast", "3 parsecs", "1e3s", "", "PT-1S", "99999999999999h"}) {
+            assertThrows(CommandLine.TypeConversionException.class, () -> c.convert(bad), bad);
+        }
+        for (Duration d : new Duration[]{Duration.ofNanos(50_000), Duration.ofMillis(500), Duration.ofSeconds(3),
+                Duration.ofMinutes(2), Duration.ofNanos(7)}) {
+            assertEquals(d, c.convert(DurationConverter.format(d)));
+        }
+    }
+
+    @Test
+    void theDefaultsInTheHelpAreNodeOptionsDefaults() {
+        NodeOptions defaults = NodeOptions.builder().master("127.0.0.1:1").build();
+        CommandLine node = BatonCli.newCommandLine().getSubcommands().get("node");
+        assertEquals(defaults.callerSpin(), new DurationConverter().convert(
+                node.getCommandSpec().findOption("--caller-spin").defaultValue()));
+        assertEquals(defaults.ioSpin(), new DurationConverter().convert(
+                node.getCommandSpec().findOption("--io-spin").defaultValue()));
+        CommandLine master = BatonCli.newCommandLine().getSubcommands().get("master");
+        assertEquals(Master.DEFAULT_LEASE_TIMEOUT, new DurationConverter().convert(
+                master.getCommandSpec().findOption("--lease").defaultValue()));
+    }
+
+    @Test
+    void everyUsageErrorExitsWithTwo() {
+        String[][] usageErrors = {
+                {},
+                {"nonsense"},
+                {"master", "--port", "70000"},
+                {"master", "--lease", "10ms"},
+                {"master", "--http-port", "-1"},
+                {"node", "--master", "127.0.0.1:1", "--port", "-1"},
+                {"node", "--master", "127.0.0.1:1", "--services", "nope"},
+                {"node", "--master", "127.0.0.1:1", "--caller-spin", "soon"},
+                {"demo", "--nodes", "1"},
+                {"demo", "--timeout", "0s"},
+                {"accumulators", "--master", "127.0.0.1:1", "--timeout", "0"},
+                {"status"},
+                {"health", "--node", "127.0.0.1:1", "--timeout", "x"},
+                {"bench"},
+        };
+        for (String[] args : usageErrors) {
+            Run r = run(args);
+            assertEquals(2, r.exitCode(), String.join(" ", args) + ": " + r.err());
+            assertTrue(!r.err().isBlank(), String.join(" ", args) + " says why");
+        }
+    }
+
+    @Test
+    void theCommandListNamesEveryCommandBenchIncluded() {
+        Run r = run("--help");
+        assertEquals(0, r.exitCode());
+        for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench"}) {
+            assertTrue(r.out().contains("\n  " + command + " "), command + " in:\n" + r.out());
+        }
+        Run help = run("help", "bench");
+        assertEquals(0, help.exitCode());
+        assertTrue(help.out().contains("bin/baton bench --help"), help.out());
+    }
+}
