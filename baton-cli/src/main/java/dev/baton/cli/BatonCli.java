@@ -4,6 +4,7 @@ import dev.baton.BatonException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
@@ -45,8 +46,41 @@ public final class BatonCli implements Runnable {
     @Spec
     CommandSpec spec;
 
+    /** JUL's format for every command: one line per record (the JDK's default takes two). */
+    static final String ONE_LINE_FORMAT = "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n";
+
     public static void main(String[] args) {
+        // Before anything logs: SimpleFormatter reads it once. -Djava.util.logging.SimpleFormatter.format wins.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null
+                && System.getProperty("java.util.logging.config.file") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", ONE_LINE_FORMAT);
+        }
         System.exit(newCommandLine().execute(args));
+    }
+
+    /**
+     * {@code --log-level}, on every command: the level of Baton's loggers (and everything else that logs through
+     * the JDK's default backend, java.util.logging), for this process only.
+     */
+    @Option(names = "--log-level", paramLabel = "LEVEL", scope = CommandLine.ScopeType.INHERIT,
+            description = "Log level: OFF, ERROR, WARNING, INFO, DEBUG, TRACE or ALL. Default: INFO.")
+    void logLevel(String level) {
+        java.util.logging.Level jul = switch (level.toUpperCase(java.util.Locale.ROOT)) {
+            case "OFF" -> java.util.logging.Level.OFF;
+            case "ERROR" -> java.util.logging.Level.SEVERE;
+            case "WARNING", "WARN" -> java.util.logging.Level.WARNING;
+            case "INFO" -> java.util.logging.Level.INFO;
+            case "DEBUG" -> java.util.logging.Level.FINE;
+            case "TRACE" -> java.util.logging.Level.FINER;
+            case "ALL" -> java.util.logging.Level.ALL;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--log-level: unknown level '"
+                    + level + "' (OFF, ERROR, WARNING, INFO, DEBUG, TRACE or ALL)");
+        };
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(jul);
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            h.setLevel(jul);
+        }
     }
 
     /** A fresh command line for {@code baton}, with Baton's error reporting. Not thread-safe; use once. */

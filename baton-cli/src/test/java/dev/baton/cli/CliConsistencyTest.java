@@ -89,6 +89,26 @@ class CliConsistencyTest {
     }
 
     @Test
+    void logLevelIsAnOptionOfEveryCommand() {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        java.util.logging.Level before = root.getLevel();
+        try {
+            assertEquals(2, run("status", "--log-level", "DEBUG").exitCode(), "status still needs a registry");
+            assertEquals(java.util.logging.Level.FINE, root.getLevel());
+            assertEquals(2, run("--log-level", "WARNING", "master", "--port", "70000").exitCode());
+            assertEquals(java.util.logging.Level.WARNING, root.getLevel());
+            Run bad = run("master", "--log-level", "chatty");
+            assertEquals(2, bad.exitCode());
+            assertTrue(bad.err().contains("unknown level 'chatty'"), bad.err());
+        } finally {
+            root.setLevel(before);
+            for (java.util.logging.Handler h : root.getHandlers()) {
+                h.setLevel(java.util.logging.Level.INFO);
+            }
+        }
+    }
+
+    @Test
     void theCommandListNamesEveryCommandBenchIncluded() {
         Run r = run("--help");
         assertEquals(0, r.exitCode());
