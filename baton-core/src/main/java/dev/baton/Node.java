@@ -82,6 +82,12 @@ public interface Node extends AutoCloseable {
     /** Counters since start. */
     NodeStats stats();
 
+    /**
+     * Sets the recorder told of every call this node's clients complete, for metrics (replacing any; null
+     * removes it). See {@link dev.baton.spi.CallRecorder}.
+     */
+    void callRecorder(dev.baton.spi.CallRecorder recorder);
+
     /** The options the node runs with. */
     NodeOptions options();
 

@@ -30,6 +30,10 @@ import java.util.Map;
  * @param pathsByRank           how this node reaches each node it has a data connection open to, by rank, in rank
  *                              order: {@code "tcp"}, or {@code "shm"} for shared memory (see
  *                              {@link dev.baton.spi.Transport#pathOf})
+ * @param bytesReceived         bytes read from data connections since start (frames, headers and pings)
+ * @param bytesSent             bytes written to data connections since start
+ * @param reroutes              call attempts sent again to another server (failover: the first attempt never ran,
+ *                              was refused, or was idempotent and lost its connection)
  * @param failuresByCode        {@code callsFailed} by status code (codes with no failure left out)
  * @param callLatency           how long calls took, from start to outcome (successes and failures), measured on one
  *                              call in 16 (by request id) so that measuring costs the call path nothing
@@ -39,7 +43,8 @@ public record NodeStats(long callsStarted, long callsSucceeded, long callsFailed
                         long connectionsOpened, int openConnections, int controlConnections, int pendingHandshakes,
                         long refusedConnections, long protocolErrors, long queuedBytes, long connectionBufferBytes,
                         long pooledBufferBytes, long receiveBytesReserved, long bufferAllocations,
-                        java.util.SortedMap<Integer, String> pathsByRank, Map<Status.Code, Long> failuresByCode,
+                        java.util.SortedMap<Integer, String> pathsByRank, long bytesReceived, long bytesSent,
+                        long reroutes, Map<Status.Code, Long> failuresByCode,
                         LatencyHistogram callLatency) {
 
     public NodeStats {

@@ -78,6 +78,8 @@ class RefusalsTest {
             }
             assertEquals(20, echoed.get(), "each call ran once, on the server that accepted it");
             assertTrue(c.node(0).stats().requestsRefused() > 0, "round robin did try the full server");
+            assertEquals(c.node(0).stats().requestsRefused(), c.node(2).stats().reroutes(),
+                    "every refused attempt was counted as a reroute by the caller");
             filler.cancel(true);
         }
     }

@@ -10,10 +10,12 @@ import java.time.Duration;
  *
  * @param ioSpin     {@link NodeOptions#ioSpin()} of the client node and every server node, or null
  * @param callerSpin {@link NodeOptions#callerSpin()} of the client node and every server node, or null
+ * @param metrics    whether the client node records its calls into Micrometer ({@code BatonNodeMetrics} bound to a
+ *                   Prometheus registry), to measure what recording costs; the servers never do
  */
-record BatonSettings(Duration ioSpin, Duration callerSpin) {
+record BatonSettings(Duration ioSpin, Duration callerSpin, boolean metrics) {
 
-    static final BatonSettings DEFAULTS = new BatonSettings(null, null);
+    static final BatonSettings DEFAULTS = new BatonSettings(null, null, false);
 
     /**
      * {@code ioSpin} and {@code callerSpin} of every baton-tcp node with {@code --busy-poll}: far longer than any
@@ -26,9 +28,9 @@ record BatonSettings(Duration ioSpin, Duration callerSpin) {
      * The settings of a run: the spins given on the command line (null: not given); in busy-poll mode the others
      * are {@link #BUSY_POLL_SPIN}, so that Baton waits the way the busy-polling floor does.
      */
-    static BatonSettings forRun(Duration ioSpin, Duration callerSpin, boolean busyPoll) {
+    static BatonSettings forRun(Duration ioSpin, Duration callerSpin, boolean busyPoll, boolean metrics) {
         Duration spin = busyPoll ? BUSY_POLL_SPIN : null;
-        return new BatonSettings(ioSpin != null ? ioSpin : spin, callerSpin != null ? callerSpin : spin);
+        return new BatonSettings(ioSpin != null ? ioSpin : spin, callerSpin != null ? callerSpin : spin, metrics);
     }
 
     NodeOptions.Builder apply(NodeOptions.Builder b) {
@@ -49,14 +51,15 @@ record BatonSettings(Duration ioSpin, Duration callerSpin) {
     static BatonSettings fromArgs(String ioSpinNs, String callerSpinNs) {
         long io = Long.parseLong(ioSpinNs);
         long caller = Long.parseLong(callerSpinNs);
-        return new BatonSettings(io < 0 ? null : Duration.ofNanos(io), caller < 0 ? null : Duration.ofNanos(caller));
+        return new BatonSettings(io < 0 ? null : Duration.ofNanos(io), caller < 0 ? null : Duration.ofNanos(caller),
+                false);
     }
 
     /** The effective values, e.g. {@code ioThreads=1 ioSpin=0 callerSpin=50 µs}. */
     String describe() {
         NodeOptions o = effective();
         return "ioThreads=" + o.ioThreads() + " ioSpin=" + Format.duration(o.ioSpin()) + " callerSpin="
-                + Format.duration(o.callerSpin());
+                + Format.duration(o.callerSpin()) + (metrics ? " metrics=bound (client)" : "");
     }
 
     /** The effective values for the JSON document. */
@@ -67,6 +70,7 @@ record BatonSettings(Duration ioSpin, Duration callerSpin) {
         m.addProperty("io_spin_ns", o.ioSpin().toNanos());
         m.addProperty("caller_spin_ns", o.callerSpin().toNanos());
         m.addProperty("node_options_defaults", ioSpin == null && callerSpin == null);
+        m.addProperty("client_metrics_bound", metrics);
         return m;
     }
 

@@ -5,6 +5,9 @@ import dev.baton.Client;
 import dev.baton.Master;
 import dev.baton.Message;
 import dev.baton.Node;
+import dev.baton.micrometer.BatonNodeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.baton.NodeOptions;
 import dev.baton.ResponseListener;
 import dev.baton.Server;
@@ -32,8 +35,15 @@ final class BatonTarget implements Target {
     private final Client client;
     private final Workload workload;
     private final ByteBuffer request;
+    private final BatonNodeMetrics metrics;     // null unless --metrics
 
-    private BatonTarget(Master master, List<Server> servers, Node node, Workload workload) {
+    private BatonTarget(Master master, List<Server> servers, Node node, Workload workload, boolean metrics) {
+        if (metrics) {
+            this.metrics = new BatonNodeMetrics(node);
+            this.metrics.bindTo(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        } else {
+            this.metrics = null;
+        }
         this.master = master;
         this.servers = servers;
         this.node = node;
@@ -53,11 +63,11 @@ final class BatonTarget implements Target {
                               TransportFactory transport) throws Exception {
         Node node = Node.join(settings.apply(NodeOptions.builder().master(masterAddress).name("bench-client"))
                 .transport(transport).build());
-        return ready(new BatonTarget(null, List.of(), node, w));
+        return ready(new BatonTarget(null, List.of(), node, w, settings.metrics()));
     }
 
     /** Master, servers and client in this JVM, on one node: every call takes the in-process path. */
-    static BatonTarget inProcess(Workload w) throws Exception {
+    static BatonTarget inProcess(Workload w, BatonSettings settings) throws Exception {
         Master master = Master.start(0);
         Node node = null;
         List<Server> servers = new ArrayList<>();
@@ -67,7 +77,7 @@ final class BatonTarget implements Target {
             for (int i = 0; i < w.servers; i++) {
                 servers.add(serveEcho(node));
             }
-            return ready(new BatonTarget(master, servers, node, w));
+            return ready(new BatonTarget(master, servers, node, w, settings.metrics()));
         } catch (Exception | Error e) {
             if (node != null) {
                 node.close();
@@ -140,6 +150,9 @@ final class BatonTarget implements Target {
 
     @Override
     public void close() {
+        if (metrics != null) {
+            metrics.close();
+        }
         for (Server s : servers) {
             s.close();
         }

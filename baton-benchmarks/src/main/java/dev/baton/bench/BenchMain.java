@@ -104,6 +104,10 @@ public final class BenchMain implements Callable<Integer> {
             + "gRPC (no busy-poll mode) and baton-inproc are unaffected. Every spinning thread takes a core.")
     boolean busyPoll;
 
+    @Option(names = "--metrics", description = "Bind baton-micrometer's BatonNodeMetrics (a Prometheus registry) to "
+            + "the client node of every Baton system, so each call is also recorded in a timer: what metrics cost.")
+    boolean metrics;
+
     @Option(names = "--no-progress", description = "No progress bar (for logs and CI).")
     boolean noProgress;
 
@@ -173,7 +177,7 @@ public final class BenchMain implements Callable<Integer> {
         if (measure.isZero()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
         }
-        BatonSettings baton = BatonSettings.forRun(ioSpin, callerSpin, busyPoll);
+        BatonSettings baton = BatonSettings.forRun(ioSpin, callerSpin, busyPoll, metrics);
         Instant date = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         double loadAtStart = Report.loadAverage();
         printHeader(date, warm, measure, baton, systems, workloads);
@@ -287,7 +291,7 @@ public final class BenchMain implements Callable<Integer> {
                                boolean busyPoll) throws Exception {
         return switch (system) {
             case BATON_TCP, BATON_SHM -> BatonTarget.remote(servers.getFirst(), w, baton, system.transport());
-            case BATON_INPROC -> BatonTarget.inProcess(w);
+            case BATON_INPROC -> BatonTarget.inProcess(w, baton);
             case AERON_IPC -> AeronTarget.open(w, busyPoll);
             case GRPC -> GrpcTarget.open(servers, w);
             case RAW_NIO -> RawTarget.open(servers, w, busyPoll);

@@ -2,7 +2,10 @@ package dev.baton.cli;
 
 import dev.baton.Master;
 import dev.baton.MasterOptions;
+import dev.baton.micrometer.BatonMasterMetrics;
 import dev.baton.status.StatusPage;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,7 +47,8 @@ final class MasterCommand implements Callable<Integer> {
     Duration lease;
 
     @Option(names = "--http-port", paramLabel = "PORT",
-            description = "Also serve the live status page (and its JSON) on this port; 0 picks a free one. Off by default.")
+            description = "Also serve the live status page, its JSON and Prometheus metrics (/metrics) on this port; "
+                    + "0 picks a free one. Off by default.")
     Integer httpPort;
 
     @Option(names = "--http-host", defaultValue = "127.0.0.1", paramLabel = "HOST",
@@ -80,8 +84,11 @@ final class MasterCommand implements Callable<Integer> {
                 stop.await();
                 return 0;
             }
+            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new BatonMasterMetrics(master.get()).bindTo(metrics);
             try (Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
-                    StatusPage.builder(master.get()).bind(new InetSocketAddress(httpHost, httpPort)).start(), err)) {
+                    StatusPage.builder(master.get()).bind(new InetSocketAddress(httpHost, httpPort))
+                            .metrics(metrics::scrape).start(), err)) {
                 out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");
                 out.flush();
                 stop.await();

@@ -3,8 +3,12 @@ package dev.baton.cli;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.SharedMemory;
-import picocli.CommandLine.ArgGroup;
+import dev.baton.micrometer.BatonNodeMetrics;
+import dev.baton.micrometer.PrometheusEndpoint;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -67,6 +71,15 @@ final class NodeCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     Duration ioSpin;
 
+    @Option(names = "--http-port", paramLabel = "PORT",
+            description = "Also serve Prometheus metrics (/metrics) and /healthz on this port; 0 picks a free one. "
+                    + "Off by default.")
+    Integer httpPort;
+
+    @Option(names = "--http-host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Address the metrics listen on (with --http-port). Default: ${DEFAULT-VALUE}.")
+    String httpHost;
+
     @Option(names = "--shared-memory", defaultValue = "PREFERRED", paramLabel = "MODE",
             description = "Shared memory to nodes on this host (NodeOptions.sharedMemory): PREFERRED, DISABLED or "
                     + "REQUIRED. Default: ${DEFAULT-VALUE}.")
@@ -128,13 +141,38 @@ final class NodeCommand implements Callable<Integer> {
                 DemoServices.startCompute(node);
             }
             out.println("baton node rank " + node.rank() + " listening on " + BatonCli.hostPort(node.address()));
-            out.flush();
-            if (drive != null) {
-                drive(node, stop, out, err);
+            try (AutoCloseable metrics = httpPort == null ? () -> { } : serveMetrics(node, out)) {
+                out.flush();
+                if (drive != null) {
+                    drive(node, stop, out, err);
+                }
+                stop.await();
+            } catch (InterruptedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
-            stop.await();
         }
         return 0;
+    }
+
+    /** The node's meters in a Prometheus registry, served on --http-port; closing stops both. */
+    private AutoCloseable serveMetrics(Node node, PrintWriter out) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        BatonNodeMetrics metrics = new BatonNodeMetrics(node);
+        metrics.bindTo(registry);
+        PrometheusEndpoint endpoint;
+        try {
+            endpoint = PrometheusEndpoint.start(registry, new InetSocketAddress(httpHost, httpPort));
+        } catch (RuntimeException e) {
+            metrics.close();
+            throw e;
+        }
+        out.println("baton node metrics on http://" + BatonCli.hostPort(endpoint.address()) + "/metrics");
+        return () -> {
+            endpoint.close();
+            metrics.close();
+        };
     }
 
     private void drive(Node node, Foreground.Stop stop, PrintWriter out, PrintWriter err)
@@ -167,6 +205,9 @@ final class NodeCommand implements Callable<Integer> {
         }
         if (port < 0 || port > 65535) {
             throw usage("--port must be between 0 and 65535, was " + port);
+        }
+        if (httpPort != null && (httpPort < 0 || httpPort > 65535)) {
+            throw usage("--http-port must be between 0 and 65535, was " + httpPort);
         }
         if (drive != null) {
             if (!serve.containsAll(List.of(DemoServices.ECHO, DemoServices.COMPUTE))) {

@@ -105,9 +105,50 @@ class MasterCommandTest {
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode());
             assertTrue(r.body().contains("\"nodes\""), r.body());
+            java.net.http.HttpResponse<String> metrics = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(m.group(1) + "metrics")).timeout(Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, metrics.statusCode());
+            assertTrue(metrics.body().contains("baton_master_nodes 0"), metrics.body());
         }
         master.getOutputStream().close();
         assertTrue(master.waitFor(10, TimeUnit.SECONDS), "master still running 10 s after its stdin closed");
         assertEquals(0, master.exitValue());
+    }
+
+    @Test
+    void aNodeWithAnHttpPortServesItsMetrics() throws Exception {
+        Process master = startMaster("--supervised");
+        String address = awaitAddress(master);
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), BatonCli.class.getName(), "node", "--master", address,
+                "--name", "metered", "--http-port", "0", "--supervised"));
+        Process node = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        started.add(node);
+        BufferedReader out = node.inputReader(StandardCharsets.UTF_8);
+        String line = CompletableFuture.supplyAsync(() -> {
+            try {
+                assertTrue(String.valueOf(out.readLine()).startsWith("baton node rank 0 listening on "));
+                return out.readLine();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }).get(30, TimeUnit.SECONDS);
+        Matcher m = java.util.regex.Pattern.compile("baton node metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
+                .matcher(String.valueOf(line));
+        assertTrue(m.matches(), "second line: " + line);
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(m.group(1))).timeout(Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertTrue(r.body().contains("baton_node_connections{node=\"metered\"}"), r.body());
+        }
+        node.getOutputStream().close();
+        assertTrue(node.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, node.exitValue());
+        master.getOutputStream().close();
+        assertTrue(master.waitFor(10, TimeUnit.SECONDS));
     }
 }

@@ -13,9 +13,21 @@ package dev.baton.spi;
  * @param pooledBufferBytes    buffers idle in its pool, ready for reuse
  * @param receiveBytesReserved bytes reserved by large frames in progress (see {@link TransportSettings#receiveBudgetBytes()})
  * @param bufferAllocations    buffers newly allocated since start (misses of its pool)
+ * @param bytesRead            bytes read from its connections since start (frames, headers and pings included)
+ * @param bytesWritten         bytes written to its connections since start
  */
 public record TransportStats(long connectionsOpened, int openConnections, int pendingHandshakes,
                              long refusedConnections, long protocolErrors, long queuedBytes,
                              long connectionBufferBytes, long pooledBufferBytes, long receiveBytesReserved,
-                             long bufferAllocations) {
+                             long bufferAllocations, long bytesRead, long bytesWritten) {
+
+    /** The counters of two transports together (a transport made of two, like shared memory's). */
+    public TransportStats plus(TransportStats o) {
+        return new TransportStats(connectionsOpened + o.connectionsOpened, openConnections + o.openConnections,
+                pendingHandshakes + o.pendingHandshakes, refusedConnections + o.refusedConnections,
+                protocolErrors + o.protocolErrors, queuedBytes + o.queuedBytes,
+                connectionBufferBytes + o.connectionBufferBytes, pooledBufferBytes + o.pooledBufferBytes,
+                receiveBytesReserved + o.receiveBytesReserved, bufferAllocations + o.bufferAllocations,
+                bytesRead + o.bytesRead, bytesWritten + o.bytesWritten);
+    }
 }

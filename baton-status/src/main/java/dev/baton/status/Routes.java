@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
+import java.util.function.Supplier;
 
 /** The page's HTTP endpoints (see {@link StatusPage}). Read-only: GET and HEAD, nothing else. */
 final class Routes {
@@ -20,11 +21,13 @@ final class Routes {
     private final Collector collector;
     private final EventStreams streams;
     private final Assets assets;
+    private final Supplier<String> metrics;     // null: no /metrics
 
-    Routes(Collector collector, EventStreams streams, Assets assets) {
+    Routes(Collector collector, EventStreams streams, Assets assets, Supplier<String> metrics) {
         this.collector = collector;
         this.streams = streams;
         this.assets = assets;
+        this.metrics = metrics;
     }
 
     void install(HttpServer server) {
@@ -45,6 +48,14 @@ final class Routes {
                 case "/api/v1/history" -> send(x, 200, "application/json", utf8(collector.history()));
                 case "/api/v1/events" -> stream(x);
                 case "/healthz" -> send(x, 200, "text/plain; charset=utf-8", utf8("ok\n"));
+                case "/metrics" -> {
+                    if (metrics == null) {
+                        send(x, 404, "text/plain; charset=utf-8", utf8("no metrics here (the master serves them"
+                                + " with baton-micrometer: bin/baton master --http-port)\n"));
+                    } else {
+                        send(x, 200, "text/plain; version=0.0.4; charset=utf-8", utf8(metrics.get()));
+                    }
+                }
                 default -> {
                     Assets.Asset a = assets.files().get(path);
                     if (a == null) {

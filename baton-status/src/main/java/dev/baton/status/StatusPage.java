@@ -29,7 +29,8 @@ import java.util.concurrent.Executors;
  * <h2>Endpoints</h2>
  * {@code /} the page; {@code /api/v1/status} the latest status (JSON); {@code /api/v1/history} the recent
  * points of the charts (JSON); {@code /api/v1/events} a server-sent event stream with one {@code status}
- * event per sample; {@code /healthz} "ok". Only GET and HEAD. Fields are documented in docs/operations.md.
+ * event per sample; {@code /healthz} "ok"; {@code /metrics} a Prometheus scrape, when {@link Builder#metrics}
+ * gave one. Only GET and HEAD. Fields are documented in docs/operations.md.
  *
  * <h2>Threads</h2>
  * One platform thread samples the cluster every {@link Builder#sampleInterval} (asking the nodes through a
@@ -56,7 +57,7 @@ public final class StatusPage implements AutoCloseable {
         this.exchanges = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("baton-status-http-", 0).factory());
         HttpServer server = HttpServer.create(b.bind, 64);
         try {
-            new Routes(collector, streams, Assets.load()).install(server);
+            new Routes(collector, streams, Assets.load(), b.metrics).install(server);
             server.setExecutor(exchanges);
             server.start();
         } catch (RuntimeException e) {
@@ -100,6 +101,7 @@ public final class StatusPage implements AutoCloseable {
         private Duration sampleInterval = Duration.ofSeconds(1);
         private Duration history = Duration.ofMinutes(5);
         private Probe probe;
+        private java.util.function.Supplier<String> metrics;
 
         private Builder(Master master) {
             this.master = Objects.requireNonNull(master, "master");
@@ -135,6 +137,15 @@ public final class StatusPage implements AutoCloseable {
          */
         public Builder probe(Probe probe) {
             this.probe = Objects.requireNonNull(probe, "probe");
+            return this;
+        }
+
+        /**
+         * Also serves {@code /metrics}: the text {@code scrape} returns, in Prometheus' exposition format (e.g.
+         * {@code PrometheusMeterRegistry::scrape} with {@code baton-micrometer}'s master binder). Off by default.
+         */
+        public Builder metrics(java.util.function.Supplier<String> scrape) {
+            this.metrics = Objects.requireNonNull(scrape, "scrape");
             return this;
         }
 

@@ -449,14 +449,7 @@ public final class SharedMemoryTransport implements Transport {
 
     @Override
     public TransportStats stats() {
-        TransportStats a = core.stats();
-        TransportStats b = tcp.stats();
-        return new TransportStats(a.connectionsOpened() + b.connectionsOpened(),
-                a.openConnections() + b.openConnections(), a.pendingHandshakes() + b.pendingHandshakes(),
-                a.refusedConnections() + b.refusedConnections(), a.protocolErrors() + b.protocolErrors(),
-                a.queuedBytes() + b.queuedBytes(), a.connectionBufferBytes() + b.connectionBufferBytes(),
-                a.pooledBufferBytes() + b.pooledBufferBytes(), a.receiveBytesReserved() + b.receiveBytesReserved(),
-                a.bufferAllocations() + b.bufferAllocations());
+        return core.stats().plus(tcp.stats());
     }
 
     private ShmLoop nextLoop() {

@@ -5,6 +5,7 @@ import dev.baton.CallOptions;
 import dev.baton.ResponseListener;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
+import dev.baton.spi.CallRecorder;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.ObjectPool;
 import dev.baton.spi.PeerIdentity;
@@ -33,6 +34,8 @@ import java.util.function.IntPredicate;
  */
 final class CallSender implements CallHost {
 
+    private static final System.Logger LOG = System.getLogger(CallSender.class.getName());
+
     private final NodeRuntime node;
     private final PeerTable peers;
     private final InboundDispatcher inbound;
@@ -42,6 +45,8 @@ final class CallSender implements CallHost {
     private final int maxMessageSize;
     private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
+    /** Told of every call's end, for metrics; null (the common case) costs one read. */
+    private volatile CallRecorder recorder;
     private final AtomicInteger callsInFlight = new AtomicInteger();
     private final ObjectPool<PendingCall> callPool = new ObjectPool<>(4096);
     /** Whether a rank may be called now; one instance (a method reference made per call would be garbage). */
@@ -315,6 +320,7 @@ final class CallSender implements CallHost {
             call.fail(Status.of(giveUpCode, cause.description()).withRetrySafe(true));
             return false;
         }
+        counters.reroutes.increment();
         return true;
     }
 
@@ -326,10 +332,31 @@ final class CallSender implements CallHost {
     @Override
     public void ended(PendingCall call, Status.Code failure) {
         counters.callEnded(failure);
-        if (NodeCounters.sampled(call.requestId())) {
-            counters.recordLatency(System.nanoTime() - call.startNanos());
+        CallRecorder r = recorder;
+        boolean sampled = NodeCounters.sampled(call.requestId());
+        if (r != null || sampled) {
+            long nanos = System.nanoTime() - call.startNanos();
+            if (sampled) {
+                counters.recordLatency(nanos);
+            }
+            if (r != null) {
+                record(r, call, failure == null ? Status.Code.OK : failure, nanos);
+            }
         }
         callsInFlight.decrementAndGet();
+    }
+
+    private static void record(CallRecorder r, PendingCall call, Status.Code outcome, long nanos) {
+        try {
+            r.callEnded(call.service(), call.method(), outcome, nanos);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "the call recorder failed: {0}", e.toString());
+        }
+    }
+
+    /** See {@link dev.baton.Node#callRecorder}. */
+    void recorder(CallRecorder recorder) {
+        this.recorder = recorder;
     }
 
     @Override

@@ -30,6 +30,7 @@ final class NodeCounters {
     final LongAdder requestsHandled = new LongAdder();
     final LongAdder requestsRefused = new LongAdder();
     final LongAdder lateResponses = new LongAdder();
+    final LongAdder reroutes = new LongAdder();
     private final AtomicLongArray failures = new AtomicLongArray(Status.Code.values().length);
     private final AtomicLongArray latency = new AtomicLongArray(LatencyHistogram.BUCKETS);
 

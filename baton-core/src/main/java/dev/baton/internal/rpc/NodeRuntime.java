@@ -273,8 +273,8 @@ public final class NodeRuntime implements Node {
                 counters.requestsRefused.sum(), counters.lateResponses.sum(), t.connectionsOpened(),
                 t.openConnections(), registry.openConnections(), t.pendingHandshakes(), t.refusedConnections(),
                 t.protocolErrors(), t.queuedBytes(), t.connectionBufferBytes(), t.pooledBufferBytes(),
-                t.receiveBytesReserved(), t.bufferAllocations(), peers.paths(), counters.failuresByCode(),
-                counters.latency());
+                t.receiveBytesReserved(), t.bufferAllocations(), peers.paths(), t.bytesRead(), t.bytesWritten(),
+                counters.reroutes.sum(), counters.failuresByCode(), counters.latency());
     }
 
     /** For a tool's HEALTH request. */
@@ -291,6 +291,11 @@ public final class NodeRuntime implements Node {
         return new NodeStatus(new NodeInfo(rank, nodeId, address != null ? address
                 : InetSocketAddress.createUnresolved("observer", 0), options.name(), hostId),
                 Duration.ofNanos(System.nanoTime() - startedNanos), stats());
+    }
+
+    @Override
+    public void callRecorder(dev.baton.spi.CallRecorder recorder) {
+        sender.recorder(recorder);
     }
 
     // ================================================================== for the roles

@@ -104,7 +104,8 @@ public final class StatusCodec {
                 getInt(c, "openConnections"), getInt(c, "controlConnections"), getInt(c, "pendingHandshakes"),
                 get(c, "refusedConnections"), get(c, "protocolErrors"), get(c, "queuedBytes"),
                 get(c, "connectionBufferBytes"), get(c, "pooledBufferBytes"), get(c, "receiveBytesReserved"),
-                get(c, "bufferAllocations"), paths, failures, LatencyHistogram.of(buckets));
+                get(c, "bufferAllocations"), paths, get(c, "bytesReceived"), get(c, "bytesSent"), get(c, "reroutes"),
+                failures, LatencyHistogram.of(buckets));
         return new NodeStatus(node, uptime, stats);
     }
 
@@ -129,6 +130,9 @@ public final class StatusCodec {
         m.put("pooledBufferBytes", s.pooledBufferBytes());
         m.put("receiveBytesReserved", s.receiveBytesReserved());
         m.put("bufferAllocations", s.bufferAllocations());
+        m.put("bytesReceived", s.bytesReceived());
+        m.put("bytesSent", s.bytesSent());
+        m.put("reroutes", s.reroutes());
         return m;
     }
 

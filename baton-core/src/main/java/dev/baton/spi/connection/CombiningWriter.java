@@ -33,6 +33,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class CombiningWriter {
 
+    /** Bytes written to the connection since it opened; only the writer role's holder adds to it. */
+    private volatile long bytesWritten;
+
     private static final System.Logger LOG = System.getLogger(CombiningWriter.class.getName());
 
     private final FramedConnection connection;
@@ -251,16 +254,24 @@ final class CombiningWriter {
         }
     }
 
+    long bytesWritten() {
+        return bytesWritten;
+    }
+
     /** The batch's sink: the connection's byte stream, and the frames' fates, with the accounting. */
     private final class Sink implements SendBatch.Sink {
         @Override
         public int write(ByteBuffer src) throws IOException {
-            return connection.writeBytes(src);
+            int n = connection.writeBytes(src);
+            bytesWritten += n;      // only the writer role's holder writes it
+            return n;
         }
 
         @Override
         public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-            return connection.writeBytes(srcs, offset, length);
+            long n = connection.writeBytes(srcs, offset, length);
+            bytesWritten += n;
+            return n;
         }
 
         @Override

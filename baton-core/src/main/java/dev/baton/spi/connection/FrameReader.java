@@ -213,6 +213,11 @@ final class FrameReader {
         return true;
     }
 
+    /** Bytes read from the connection since it opened. Any thread (a racy but untorn read). */
+    long bytesRead() {
+        return bytesRead;
+    }
+
     private void received(int n) {
         lastReadNanos = System.nanoTime();
         bytesRead += n;

@@ -309,6 +309,16 @@ public abstract class FramedConnection implements TransportConnection {
         return writer.awaitCapacity(bytes, deadlineNanos);
     }
 
+    /** Bytes read from this connection since it opened. */
+    public final long bytesRead() {
+        return reader.bytesRead();
+    }
+
+    /** Bytes written to this connection since it opened. */
+    public final long bytesWritten() {
+        return writer.bytesWritten();
+    }
+
     @Override
     public final long queuedBytes() {
         return writer.queuedBytes();

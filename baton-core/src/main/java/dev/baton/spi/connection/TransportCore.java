@@ -36,6 +36,9 @@ public final class TransportCore {
     private final AtomicLong protocolErrors = new AtomicLong();
     private final AtomicLong refusedConnections = new AtomicLong();
     private final AtomicLong heldBufferBytes = new AtomicLong();
+    /** Bytes read from and written to connections that have closed (open ones count their own). */
+    private final AtomicLong closedBytesRead = new AtomicLong();
+    private final AtomicLong closedBytesWritten = new AtomicLong();
 
     public TransportCore(TransportContext context, BufferPool pool) {
         this.context = context;
@@ -122,12 +125,16 @@ public final class TransportCore {
     /** Counters of this transport since it started. */
     public TransportStats stats() {
         long queued = 0;
+        long read = closedBytesRead.get();
+        long written = closedBytesWritten.get();
         for (FramedConnection c : connections) {
             queued += c.queuedBytes();
+            read += c.bytesRead();
+            written += c.bytesWritten();
         }
         return new TransportStats(connectionsOpened.get(), connections.size(), pendingHandshakes.get(),
                 refusedConnections.get(), protocolErrors.get(), queued, heldBufferBytes.get(),
-                pool.retainedBytes(), budget.inUseBytes(), pool.allocations());
+                pool.retainedBytes(), budget.inUseBytes(), pool.allocations(), read, written);
     }
 
     // ---------------------------------------------------------------- from connections
@@ -146,7 +153,10 @@ public final class TransportCore {
     }
 
     void closed(FramedConnection c, BatonException cause) {
-        connections.remove(c);
+        if (connections.remove(c)) {
+            closedBytesRead.addAndGet(c.bytesRead());
+            closedBytesWritten.addAndGet(c.bytesWritten());
+        }
         try {
             context.handler().onClose(c, cause);
         } catch (RuntimeException e) {

@@ -29,7 +29,7 @@ class StatusCodecTest {
         buckets[LatencyHistogram.bucketOf(21_000)] = 40;
         buckets[LatencyHistogram.bucketOf(900_000)] = 2;
         NodeStats stats = new NodeStats(100, 97, 3, 5, 80, 79, 1, 2, 4, 3, 1, 0, 0, 0, 512, 8192, 65536, 0, 12,
-                new TreeMap<>(Map.of(1, "shm", 2, "tcp")),
+                new TreeMap<>(Map.of(1, "shm", 2, "tcp")), 123_456, 654_321, 7,
                 Map.of(Status.Code.DEADLINE_EXCEEDED, 2L, Status.Code.UNAVAILABLE, 1L), LatencyHistogram.of(buckets));
         return new NodeStatus(new NodeInfo(0, 42, new InetSocketAddress("127.0.0.1", 4000), "n0", "boot:mnt"),
                 Duration.ofMillis(123_456), stats);
