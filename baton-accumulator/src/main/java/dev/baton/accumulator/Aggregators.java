@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <tr><td>{@value #DOUBLE_MAX}</td><td>{@link Accumulators#doubleMax}</td><td>maximum (NaN wins, as in {@link Math#max})</td><td>-Infinity</td></tr>
  *   <tr><td>{@value #DOUBLE_MIN}</td><td>{@link Accumulators#doubleMin}</td><td>minimum (NaN wins)</td><td>+Infinity</td></tr>
  *   <tr><td>{@value #AVERAGE}</td><td>{@link Accumulators#average}</td><td>count, sum, mean</td><td>count 0, mean NaN</td></tr>
- *   <tr><td>{@value #TIMER}</td><td>{@link Accumulators#timer}</td><td>count, total, mean, variance, min, max</td><td>count 0</td></tr>
+ *   <tr><td>{@value #TIMER}</td><td>{@link Accumulators#timer}</td><td>count, total, mean, variance, min, max (nanoseconds), a latency histogram for percentiles</td><td>count 0</td></tr>
  * </table>
  * Unlike prpc's, max and min of doubles start from -Infinity and +Infinity, so negative values work.
  */

@@ -1,5 +1,7 @@
 package dev.baton.accumulator;
 
+import dev.baton.LatencyHistogram;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -23,6 +25,16 @@ import java.lang.invoke.VarHandle;
  * on x86); the flusher reads {@code seq}, the fields, then {@code seq} again, and retries if it changed or was
  * odd. The owner never waits; the flusher retries a bounded number of times and otherwise tries again in the
  * next round.
+ *
+ * <h2>Timer histograms</h2>
+ * A timer cell also counts its values in a {@link LatencyHistogram} layout: one cumulative long per bucket,
+ * incremented by the owner (opaque store) inside its seqlock section. The flusher reads the buckets after a
+ * consistent read of the moments, so they include at least every value the moments count (acquire of the even
+ * {@code seq}), possibly a few more in flight; it compares them with its own drained copy only when the moments'
+ * count has passed the histogram's drained total, so the histogram is never behind and catches up exactly at
+ * quiescence. The array is dense and allocated with the cell (the owner's first record), so recording never
+ * allocates: {@value LatencyHistogram#BUCKETS} longs = 5376 bytes per cell, and as much again for the flusher's
+ * drained copy (made on the cell's first drain).
  *
  * <h2>Happens-before</h2>
  * Writes made before a call to {@link Accumulators#awaitFlushed} are visible to the flusher because the call
@@ -83,9 +95,11 @@ final class Cells {
     /**
      * timer: count, sums of x - shift and (x - shift)^2, min and max, under a seqlock. The shift is the
      * cell's first value, so the sum of squares does not cancel catastrophically when the variance is small
-     * next to the mean.
+     * next to the mean. And the histogram's bucket counts (see the class comment).
      */
     static final class TimerCell extends Cell {
+        /** Opaque access to {@link #buckets}' elements. */
+        static final VarHandle BUCKET = MethodHandles.arrayElementVarHandle(long[].class);
         static final VarHandle SEQ = handle(TimerCell.class, "seq", int.class);
         static final VarHandle COUNT = handle(TimerCell.class, "count", long.class);
         static final VarHandle S1 = handle(TimerCell.class, "s1", double.class);
@@ -103,8 +117,11 @@ final class Cells {
         long drainedCount;
         double drainedS1;
         double drainedS2;
-        long drainedMin = Long.MAX_VALUE;
-        long drainedMax = Long.MIN_VALUE;
+        /** Cumulative counts per {@link LatencyHistogram} bucket (owner writes, flusher reads). */
+        final long[] buckets = new long[LatencyHistogram.BUCKETS];
+        /** The flusher's copy of {@link #buckets} as last drained (null until the first drain), and its total. */
+        long[] drainedBuckets;
+        long drainedBucketTotal;
     }
 
     /** A user-defined type: the state, swapped out by the flusher under the cell's monitor. */

@@ -1,6 +1,9 @@
 package dev.baton.accumulator;
 
+import dev.baton.LatencyHistogram;
+
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * A mutable partial aggregate of one type: what a node sends (the delta of a flush, or its cumulative
@@ -13,8 +16,14 @@ import java.nio.ByteBuffer;
  *   double-sum, double-max, double-min  f64 value
  *   average                             i64 count | f64 sum
  *   timer                               i64 count | f64 mean | f64 m2 | i64 min | i64 max
+ *                                       [ histogram: n varint | n x (bucket gap varint | count varint) ]
  *   user-defined                        the bytes of AggregatorType.serialize
  * </pre>
+ * The timer's histogram lists its non-empty {@link LatencyHistogram} buckets in increasing order: the first
+ * entry's gap is its bucket, each next one's is its bucket minus the previous one's, minus 1; counts are
+ * positive. It is optional: a 40-byte timer state (from a node that predates histograms) merges as moments
+ * without histogram, and such nodes ignore it (they read fixed offsets and the state is length-prefixed), so
+ * the protocol version stays 1.
  */
 abstract sealed class Partial {
 
@@ -71,6 +80,14 @@ abstract sealed class Partial {
         return p.value(name);
     }
 
+    /** The state's position, once it is known to hold at least {@code bytes}: else a malformed message. */
+    static int checkLength(ByteBuffer state, int bytes) {
+        if (state.remaining() < bytes) {
+            throw Wire.malformed("state of " + state.remaining() + " bytes, expected " + bytes);
+        }
+        return state.position();
+    }
+
     static final class LongPartial extends Partial {
         static final int SUM = 0;
         static final int MAX = 1;
@@ -109,7 +126,7 @@ abstract sealed class Partial {
 
         @Override
         void mergeFrom(ByteBuffer state) {
-            add(state.getLong(state.position()));
+            add(state.getLong(checkLength(state, 8)));
         }
 
         @Override
@@ -168,7 +185,7 @@ abstract sealed class Partial {
 
         @Override
         void mergeFrom(ByteBuffer state) {
-            add(state.getDouble(state.position()));
+            add(state.getDouble(checkLength(state, 8)));
         }
 
         @Override
@@ -216,7 +233,7 @@ abstract sealed class Partial {
 
         @Override
         void mergeFrom(ByteBuffer state) {
-            int p = state.position();
+            int p = checkLength(state, 16);
             add(state.getLong(p), state.getDouble(p + 8));
         }
 
@@ -238,13 +255,23 @@ abstract sealed class Partial {
         }
     }
 
-    /** Count, mean and sum of squared deviations (Welford), merged with Chan's formula; min and max. */
+    /**
+     * Count, mean and sum of squared deviations (Welford), merged with Chan's formula; min and max; and the
+     * counts of a {@link LatencyHistogram}, allocated on the first non-empty bucket, with {@code [lo, hi]}
+     * bounding the non-empty ones (so reset and encoding touch only those).
+     */
     static final class TimerPartial extends Partial {
+        /** The fixed part of the state: count, mean, m2, min, max. */
+        static final int MOMENTS_BYTES = 40;
+
         long count;
         double mean;
         double m2;
         long min;
         long max;
+        long[] buckets;
+        int lo = LatencyHistogram.BUCKETS;
+        int hi = -1;
 
         TimerPartial() {
             super(Aggregators.TIMER);
@@ -269,6 +296,17 @@ abstract sealed class Partial {
             max = Math.max(max, max2);
         }
 
+        /** Adds {@code n} (positive) values to {@code bucket}; a count saturates at {@link Long#MAX_VALUE}. */
+        void addBucket(int bucket, long n) {
+            if (buckets == null) {
+                buckets = new long[LatencyHistogram.BUCKETS];
+            }
+            long s = buckets[bucket] + n;
+            buckets[bucket] = s < 0 ? Long.MAX_VALUE : s;
+            lo = Math.min(lo, bucket);
+            hi = Math.max(hi, bucket);
+        }
+
         @Override
         void reset() {
             count = 0;
@@ -276,24 +314,95 @@ abstract sealed class Partial {
             m2 = 0;
             min = Long.MAX_VALUE;
             max = Long.MIN_VALUE;
+            if (lo <= hi) {
+                Arrays.fill(buckets, lo, hi + 1, 0L);
+            }
+            lo = LatencyHistogram.BUCKETS;
+            hi = -1;
         }
 
         @Override
         void merge(Partial other) {
             TimerPartial o = (TimerPartial) other;
             add(o.count, o.mean, o.m2, o.min, o.max);
+            for (int i = o.lo; i <= o.hi; i++) {
+                if (o.buckets[i] != 0) {
+                    addBucket(i, o.buckets[i]);
+                }
+            }
         }
 
+        /**
+         * Validates the whole state before merging any of it, so a malformed one (INVALID_ARGUMENT, as every
+         * malformed accumulator message) leaves this partial as it was.
+         */
         @Override
         void mergeFrom(ByteBuffer state) {
-            int p = state.position();
+            int p = checkLength(state, MOMENTS_BYTES);
+            int length = state.remaining();
+            ByteBuffer histogram = state.slice(p + MOMENTS_BYTES, length - MOMENTS_BYTES);
+            if (histogram.hasRemaining()) {
+                readHistogram(histogram, null);
+            }
             add(state.getLong(p), state.getDouble(p + 8), state.getDouble(p + 16), state.getLong(p + 24),
                     state.getLong(p + 32));
+            if (histogram.hasRemaining()) {
+                readHistogram(histogram, this);
+            }
+        }
+
+        /**
+         * Reads a histogram section (all of {@code section}), adding it to {@code into}, or only validating it
+         * when {@code into} is null: at most {@link LatencyHistogram#BUCKETS} entries, no more than the bytes
+         * left can hold (2 bytes at least each), buckets increasing and in range, counts positive with a total
+         * below 2^63, nothing after the last entry.
+         */
+        static void readHistogram(ByteBuffer section, TimerPartial into) {
+            Wire.In in = Wire.in(section);
+            long n = in.getVarLong();
+            if (n < 0 || n > LatencyHistogram.BUCKETS || n * 2 > in.remaining()) {
+                throw Wire.malformed("timer histogram of " + Long.toUnsignedString(n) + " buckets in "
+                        + in.remaining() + " bytes");
+            }
+            int bucket = -1;
+            long total = 0;
+            for (long i = 0; i < n; i++) {
+                long gap = in.getVarLong();
+                if (gap < 0 || gap >= LatencyHistogram.BUCKETS - 1 - bucket) {
+                    throw Wire.malformed("timer histogram bucket past " + (LatencyHistogram.BUCKETS - 1));
+                }
+                bucket += 1 + (int) gap;
+                long c = in.getVarLong();
+                total += c;
+                if (c <= 0 || total < 0) {
+                    throw Wire.malformed("timer histogram count " + Long.toUnsignedString(c));
+                }
+                if (into != null) {
+                    into.addBucket(bucket, c);
+                }
+            }
+            if (in.hasRemaining()) {
+                throw Wire.malformed(in.remaining() + " bytes after the timer histogram");
+            }
         }
 
         @Override
         void write(Wire.Out out) {
             out.putLong(count).putDouble(mean).putDouble(m2).putLong(min).putLong(max);
+            int n = 0;
+            for (int i = lo; i <= hi; i++) {
+                if (buckets[i] != 0) {
+                    n++;
+                }
+            }
+            out.putVarLong(n);
+            int previous = -1;
+            for (int i = lo; i <= hi; i++) {
+                if (buckets[i] != 0) {
+                    out.putVarLong(i - previous - 1).putVarLong(buckets[i]);
+                    previous = i;
+                }
+            }
         }
 
         @Override
@@ -303,12 +412,17 @@ abstract sealed class Partial {
             return p;
         }
 
+        LatencyHistogram histogram() {
+            return lo > hi ? LatencyHistogram.empty() : LatencyHistogram.of(buckets);
+        }
+
         @Override
         AccumulatorValue value(String name) {
             if (count == 0) {
-                return new AccumulatorValue.Timer(name, 0, 0, Double.NaN, Double.NaN, min, max);
+                return new AccumulatorValue.Timer(name, 0, 0, Double.NaN, Double.NaN, min, max, histogram());
             }
-            return new AccumulatorValue.Timer(name, count, mean * count, mean, Math.max(0, m2 / count), min, max);
+            return new AccumulatorValue.Timer(name, count, mean * count, mean, Math.max(0, m2 / count), min, max,
+                    histogram());
         }
     }
 

@@ -51,6 +51,12 @@ import java.util.Map;
  * follows; a smaller one repeats an earlier type. A DELTA carries what changed since the previous batch; a
  * FULL carries the client's whole contribution, sent to a new server that asked for it.
  *
+ * <h2>Versions</h2>
+ * A node refuses a batch of another version. States are length-prefixed and the built-in decoders read the
+ * fields they know at fixed offsets, so a state may grow a trailing optional part without a new version, as
+ * the timer's histogram did (see {@link Partial}): older nodes ignore it, newer ones take its absence as "no
+ * histogram". A change that older nodes would misread needs {@link #VERSION} 2.
+ *
  * <h2>BATCH response</h2>
  * <pre>
  * | result u8: 0 APPLIED, 1 REBUILD (nothing applied: send your FULL state) | incarnation i64 |

@@ -11,7 +11,8 @@ import java.util.Arrays;
 
 /**
  * The accumulator protocol's encoding: big-endian fixed-width integers and doubles, strings as a u16 byte
- * length then UTF-8, byte strings as an i32 length then the bytes. Not thread-safe.
+ * length then UTF-8, byte strings as an i32 length then the bytes, and {@code varint}s (unsigned LEB128: 7 bits
+ * a byte, low bits first, at most 10 bytes) where small numbers dominate (timer histograms). Not thread-safe.
  */
 final class Wire {
 
@@ -86,6 +87,17 @@ final class Wire {
             return this;
         }
 
+        /** {@code v} as an unsigned varint: 1 byte below 128, at most 10. */
+        Out putVarLong(long v) {
+            ensure(10);
+            while ((v & ~0x7FL) != 0) {
+                buf.put((byte) ((v & 0x7F) | 0x80));
+                v >>>= 7;
+            }
+            buf.put((byte) v);
+            return this;
+        }
+
         Out putBoolean(boolean v) {
             return putByte(v ? 1 : 0);
         }
@@ -149,6 +161,25 @@ final class Wire {
             } catch (BufferUnderflowException e) {
                 throw truncated();
             }
+        }
+
+        /**
+         * An unsigned varint as a long (a value of 2^63 or more comes out negative: callers range-check). More
+         * than 10 bytes, or a 10th byte above 1, is malformed.
+         */
+        long getVarLong() {
+            long v = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                int b = getByte();
+                if (shift == 63 && b > 1) {
+                    throw malformed("varint over 64 bits");
+                }
+                v |= (long) (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
+                    return v;
+                }
+            }
+            throw malformed("varint over 10 bytes");
         }
 
         boolean getBoolean() {
@@ -220,8 +251,13 @@ final class Wire {
         }
 
         private static BatonException truncated() {
-            return Status.of(Status.Code.INVALID_ARGUMENT, "malformed accumulator message (truncated)").asException();
+            return malformed("truncated");
         }
+    }
+
+    /** The error of every malformed message: INVALID_ARGUMENT, "malformed accumulator message (detail)". */
+    static BatonException malformed(String detail) {
+        return Status.of(Status.Code.INVALID_ARGUMENT, "malformed accumulator message (" + detail + ")").asException();
     }
 
     /** A message as an {@link In}: heap buffers are read in place, direct ones copied once. */

@@ -260,7 +260,10 @@ class AccumulatorsTest {
             assertEquals(125, t.variance(), 1e-9);
             assertEquals(10, t.min());
             assertEquals(40, t.max());
-            assertEquals("count=4 total=100 mean=25 variance=125 min=10 max=40", t.render());
+            assertEquals(4, t.histogram().count());
+            assertEquals(20, t.p50());
+            assertEquals(40, t.p99());     // 40's bucket is [40, 41]: kept within max
+            assertEquals("count=4 mean=25ns p50=20ns p90=40ns p99=40ns p999=40ns max=40ns", t.render());
         }
     }
 

@@ -59,6 +59,8 @@ class FailoverTest {
             assertEquals(BitSet.valueOf(new long[]{0b111}), c.acc(2).<BitSet, Integer>custom("ranks", Scenario.RankSet.NAME).read());
             assertEquals(30.0, c.acc(1).doubleMax("max").read());
             assertEquals(5, c.acc(1).timer("t").read().count());
+            assertEquals(5, c.acc(1).timer("t").read().histogram().count());    // moved with the server's state
+            assertEquals(3, c.acc(1).timer("t").read().p99());
             assertEquals(0, c.acc(1).stats().rebuilds() + c.acc(2).stats().rebuilds());
             assertTrue(c.acc(1).stats().batchesAcked() > acked);
             assertEquals(1, c.acc(1).stats().elections());
@@ -85,6 +87,10 @@ class FailoverTest {
             AccumulatorValue.Timer t = c.acc(2).timer("t").read();
             assertEquals(4, t.count());
             assertEquals(2, t.min());
+            // The histogram too was rebuilt from the live nodes' FULL states: 2, 2, 3, 3.
+            assertEquals(4, t.histogram().count());
+            assertEquals(2, t.p50());
+            assertEquals(3, t.p90());
             // Both live nodes had been acknowledged by the dead server: both rebuilt the new one.
             assertEquals(2, c.acc(1).stats().rebuilds() + c.acc(2).stats().rebuilds());
         }

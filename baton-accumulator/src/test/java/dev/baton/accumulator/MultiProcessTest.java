@@ -195,7 +195,7 @@ class MultiProcessTest {
         e.put("k-sum", "long " + sum);
         e.put("k-max", "double " + max);
         e.put("k-ranks", "custom " + set);
-        e.put("k-timer", "timer " + count + " " + min + " " + maxTimer);
+        e.put("k-timer", "timer " + count + " " + min + " " + maxTimer + " n=" + count);
         return e;
     }
 

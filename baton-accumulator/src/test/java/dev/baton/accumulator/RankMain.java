@@ -133,7 +133,8 @@ public final class RankMain {
 
     static String killRender(AccumulatorValue v) {
         return switch (v) {
-            case AccumulatorValue.Timer t -> "timer " + t.count() + " " + t.min() + " " + t.max();
+            case AccumulatorValue.Timer t -> "timer " + t.count() + " " + t.min() + " " + t.max() + " n="
+                    + t.histogram().count();
             default -> Scenario.render(v);
         };
     }

@@ -1,5 +1,7 @@
 package dev.baton.accumulator;
 
+import dev.baton.LatencyHistogram;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -43,6 +45,7 @@ final class Scenario {
             case "threads" -> {
                 LongAccumulator sum = acc.longSum("mt-sum." + k);
                 DoubleAccumulator dsum = acc.doubleSum("mt-dsum." + k);
+                TimerAccumulator timer = acc.timer("mt-timer." + k);
                 List<Thread> threads = new ArrayList<>();
                 for (int t = 0; t < THREADS; t++) {
                     long t1 = t + 1;
@@ -50,6 +53,7 @@ final class Scenario {
                         for (int i = 0; i < WRITES; i++) {
                             sum.write((i + 1) * r1 * t1);
                             dsum.write((i + 1) * r1 * t1);
+                            timer.record((i + 1) * r1 * t1);
                         }
                     }));
                 }
@@ -106,7 +110,7 @@ final class Scenario {
     }
 
     static List<String> expectedNames(int k) {
-        return List.of("sum." + k, "mt-sum." + k, "mt-dsum." + k, "max." + k, "min." + k, "dmax." + k, "dmin." + k,
+        return List.of("sum." + k, "mt-sum." + k, "mt-dsum." + k, "mt-timer." + k, "max." + k, "min." + k, "dmax." + k, "dmin." + k,
                 "neg-max." + k, "neg-min." + k, "dsum." + k, "alt-dsum." + k, "avg." + k, "timer." + k, "ranks." + k);
     }
 
@@ -117,6 +121,22 @@ final class Scenario {
         e.put("sum." + k, "long " + 500_500L * ranks);
         e.put("mt-sum." + k, "long " + 500_500L * 5151 * ranks);
         e.put("mt-dsum." + k, "double " + (double) (500_500L * 5151 * ranks));
+        // The timer of (i + 1)(r + 1)(t + 1), i < 1000, r < n, t < 101: percentiles over every thread and node.
+        long mtCount = (long) WRITES * THREADS * n;
+        double mtMean = 500_500.0 * 5151 * ranks / mtCount;
+        double mtSquares = 0;
+        long[] mtBuckets = new long[LatencyHistogram.BUCKETS];
+        for (int r = 0; r < n; r++) {
+            for (int t = 0; t < THREADS; t++) {
+                for (int i = 0; i < WRITES; i++) {
+                    long v = (long) (i + 1) * (r + 1) * (t + 1);
+                    mtSquares += (v - mtMean) * (v - mtMean);
+                    mtBuckets[LatencyHistogram.bucketOf(v)]++;
+                }
+            }
+        }
+        e.put("mt-timer." + k, render(new AccumulatorValue.Timer("mt-timer", mtCount, 500_500.0 * 5151 * ranks, mtMean,
+                mtSquares / mtCount, 1, (long) WRITES * THREADS * n, LatencyHistogram.of(mtBuckets))));
         e.put("max." + k, "long " + (long) MAX_MIN_WRITES * n);
         e.put("min." + k, "long 1");
         e.put("dmax." + k, "double " + ((double) MAX_MIN_WRITES * n - 5000.5));
@@ -130,28 +150,35 @@ final class Scenario {
         double total = 500_500.0 * ranks;
         double mean = total / count;
         double sumSquares = 0;
+        long[] buckets = new long[LatencyHistogram.BUCKETS];
         for (int r = 0; r < n; r++) {
             for (int i = 0; i < WRITES; i++) {
                 double v = (double) (i + 1) * (r + 1);
                 sumSquares += (v - mean) * (v - mean);
+                buckets[LatencyHistogram.bucketOf((long) v)]++;
             }
         }
         e.put("avg." + k, "average " + count + " " + total);
-        e.put("timer." + k, "timer " + count + " " + round(total) + " " + round(sumSquares / count) + " 1 " + (long) WRITES * n);
+        e.put("timer." + k, render(new AccumulatorValue.Timer("timer", count, total, mean, sumSquares / count, 1,
+                (long) WRITES * n, LatencyHistogram.of(buckets))));
         BitSet all = new BitSet();
         all.set(0, n);
         e.put("ranks." + k, "custom " + all);
         return e;
     }
 
-    /** A value as a comparable line; the timer's total and variance rounded to 6 significant digits. */
+    /**
+     * A value as a comparable line; the timer's total and variance rounded to 6 significant digits, then its
+     * percentiles and the histogram's count.
+     */
     static String render(AccumulatorValue v) {
         return switch (v) {
             case AccumulatorValue.LongValue l -> "long " + l.value();
             case AccumulatorValue.DoubleValue d -> "double " + d.value();
             case AccumulatorValue.Average a -> "average " + a.count() + " " + a.sum();
             case AccumulatorValue.Timer t -> "timer " + t.count() + " " + round(t.total()) + " " + round(t.variance()) + " "
-                    + t.min() + " " + t.max();
+                    + t.min() + " " + t.max() + " p50=" + t.p50() + " p90=" + t.p90() + " p99=" + t.p99() + " p999="
+                    + t.p999() + " n=" + t.histogram().count();
             case AccumulatorValue.Custom c -> "custom " + c.state(RankSet.INSTANCE);
         };
     }

@@ -27,6 +27,7 @@ class WritePathTest {
             DoubleAccumulator dmin = acc.doubleMin("dmin");
             AverageAccumulator avg = acc.average("avg");
             TimerAccumulator timer = acc.timer("timer");
+            TimerAccumulator wide = acc.timer("wide");              // every bucket, negative values too
             int n = 2_000_000;
             for (int round = 0; round < 3; round++) {       // the last round runs compiled code
                 long before = THREADS.getCurrentThreadAllocatedBytes();
@@ -36,10 +37,11 @@ class WritePathTest {
                     dmin.write(-i);
                     avg.write(i);
                     timer.record(i);
+                    wide.record((1L << (i & 63)) + i);
                 }
                 long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
                 if (round == 2) {
-                    assertTrue(allocated < 1024, allocated + " bytes allocated by " + 5 * n + " writes");
+                    assertTrue(allocated < 1024, allocated + " bytes allocated by " + 6 * n + " writes");
                 }
             }
             acc.awaitFlushed(Duration.ofSeconds(20));
@@ -48,6 +50,10 @@ class WritePathTest {
             assertEquals(-(n - 1), dmin.read());
             assertEquals(3L * n, avg.read().count());
             assertEquals(3L * n, timer.read().count());
+            // Drained while being written, the histogram is never behind and ends exactly on the count.
+            assertEquals(3L * n, timer.read().histogram().count());
+            assertEquals(3L * n, wide.read().histogram().count());
+            assertTrue(wide.read().histogram().countAt(dev.baton.LatencyHistogram.BUCKETS - 1) > 0);
         }
     }
 }

@@ -71,7 +71,7 @@ class AccumulatorsCommandTest {
                     bytes  long-sum    1234
                     empty  double-min  Infinity
                     loss   average     1.5 (n=2)
-                    step   timer       count=2 total=40 mean=20 variance=100 min=10 max=30
+                    step   timer       count=2 mean=20ns p50=10ns p90=30ns p99=30ns p999=30ns max=30ns
                     """, r.out());
         });
     }
@@ -87,7 +87,7 @@ class AccumulatorsCommandTest {
                       {"name":"bytes","type":"long-sum","value":1234,"rendered":"1234"},
                       {"name":"empty","type":"double-min","value":"Infinity","rendered":"Infinity"},
                       {"name":"loss","type":"average","count":2,"sum":3.0,"mean":1.5,"rendered":"1.5 (n=2)"},
-                      {"name":"step","type":"timer","count":2,"total":40.0,"mean":20.0,"variance":100.0,"min":10,"max":30,"rendered":"count=2 total=40 mean=20 variance=100 min=10 max=30"}
+                      {"name":"step","type":"timer","count":2,"total":40.0,"mean":20.0,"variance":100.0,"min":10,"max":30,"unit":"ns","p50":10,"p90":30,"p99":30,"p999":30,"rendered":"count=2 mean=20ns p50=10ns p90=30ns p99=30ns p999=30ns max=30ns"}
                     ]}
                     """, r.out());
         });

@@ -116,6 +116,9 @@ public final class StatusJson {
         c.addProperty("pooledBufferBytes", st.pooledBufferBytes());
         c.addProperty("receiveBytesReserved", st.receiveBytesReserved());
         c.addProperty("bufferAllocations", st.bufferAllocations());
+        c.addProperty("bytesReceived", st.bytesReceived());
+        c.addProperty("bytesSent", st.bytesSent());
+        c.addProperty("reroutes", st.reroutes());
         return c;
     }
 
@@ -170,7 +173,9 @@ public final class StatusJson {
     /**
      * An accumulator: {@code name}, {@code type}, {@code rendered} and the typed fields: {@code value} for sums,
      * maxima and minima; {@code count}, {@code sum}, {@code mean} for averages; {@code count}, {@code total},
-     * {@code mean}, {@code variance}, {@code min}, {@code max} for timers (min and max null while empty).
+     * {@code mean}, {@code variance}, {@code min}, {@code max}, {@code unit} ({@code "ns"}), {@code p50},
+     * {@code p90}, {@code p99}, {@code p999} for timers (min and max null while empty, the percentiles while
+     * no node sent a histogram).
      */
     public static JsonObject accumulator(AccumulatorValue v) {
         JsonObject o = new JsonObject();
@@ -191,6 +196,12 @@ public final class StatusJson {
                 o.add("variance", number(t.variance()));
                 o.add("min", t.count() == 0 ? JsonNull.INSTANCE : new JsonPrimitive(t.min()));
                 o.add("max", t.count() == 0 ? JsonNull.INSTANCE : new JsonPrimitive(t.max()));
+                o.addProperty("unit", "ns");
+                boolean histogram = t.histogram().count() != 0;
+                o.add("p50", histogram ? new JsonPrimitive(t.p50()) : JsonNull.INSTANCE);
+                o.add("p90", histogram ? new JsonPrimitive(t.p90()) : JsonNull.INSTANCE);
+                o.add("p99", histogram ? new JsonPrimitive(t.p99()) : JsonNull.INSTANCE);
+                o.add("p999", histogram ? new JsonPrimitive(t.p999()) : JsonNull.INSTANCE);
             }
             case AccumulatorValue.Custom c -> {
                 // Only the rendering: the state's bytes mean something to the type's code only.
