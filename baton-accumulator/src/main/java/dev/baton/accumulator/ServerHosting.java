@@ -233,8 +233,14 @@ final class ServerHosting implements Duty {
             peers.call(Protocol.TAKEOVER, state, CallOptions.DEFAULT.withRank(target)
                     .withTimeout(options.callTimeout())).close();
         } catch (BatonException e) {
-            LOG.log(System.Logger.Level.WARNING, "rank {0} could not hand the accumulator server over to rank {1}: {2}",
-                    node.rank(), target, e.getMessage());
+            // A candidate that is leaving too (its accumulators closed first) is no news in an orderly shutdown.
+            boolean leaving = switch (e.code()) {
+                case NO_SUCH_RANK, NO_SUCH_SERVER, NO_SUCH_SERVICE, CLOSED -> true;
+                default -> false;
+            };
+            LOG.log(leaving ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                    "rank {0} could not hand the accumulator server over to rank {1}: {2}", node.rank(), target,
+                    e.getMessage());
             s.unfreeze();
             return false;
         }
