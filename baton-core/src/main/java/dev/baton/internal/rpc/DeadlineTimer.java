@@ -1,5 +1,7 @@
 package dev.baton.internal.rpc;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.PriorityQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -49,8 +51,10 @@ final class DeadlineTimer implements Runnable {
     /**
      * What the wheel holds: a deadline and the links, owned by one call record and reused with it. The owner
      * unlinks it ({@link #remove}) before it releases its own reference, so an entry in the wheel always belongs
-     * to a live record; the timer takes a reference ({@link #retain}) under the bucket's monitor before it
-     * {@link #expire expires} the entry with no lock held.
+     * to a live record; the timer takes a reference ({@link #retain}) under the bucket's monitor, before it takes
+     * the entry out of the wheel, and {@link #expire expires} it with no lock held. {@link #remove} looks at
+     * {@code bucket} without the monitor: once it reads the entry out of the wheel, the timer's reference is
+     * already taken (the unlink's release store publishes it), so the owner may drop its own.
      */
     abstract static class Entry {
         long deadlineNanos;
@@ -65,6 +69,17 @@ final class DeadlineTimer implements Runnable {
 
         /** The deadline passed. The timer thread, no lock held, between {@link #retain} and {@link #release}. */
         abstract void expire();
+    }
+
+    /** {@link Entry#bucket}: written under the bucket's monitor, read without it by {@link #remove}. */
+    private static final VarHandle BUCKET;
+
+    static {
+        try {
+            BUCKET = MethodHandles.lookup().findVarHandle(Entry.class, "bucket", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /** A bucket's list head; its monitor guards the list, the links of the entries in it and visitedTick. */
@@ -142,7 +157,7 @@ final class DeadlineTimer implements Runnable {
 
     /** Stops watching {@code e}. Any thread; a no-op when it is not in the wheel. */
     void remove(Entry e) {
-        int index = e.bucket;
+        int index = (int) BUCKET.getAcquire(e);     // -1: out of the wheel, and any timer reference already taken
         if (index < 0) {
             return;
         }
@@ -168,7 +183,7 @@ final class DeadlineTimer implements Runnable {
         }
         e.prev = null;
         e.next = null;
-        e.bucket = -1;
+        BUCKET.setRelease(e, -1);       // last: publishes what came before (the timer's reference)
     }
 
     /** How many times the thread has woken and looked at the wheel (for tests). */
@@ -272,8 +287,10 @@ final class DeadlineTimer implements Runnable {
             while (e != null) {
                 Entry next = e.next;
                 if (all || e.deadlineNanos - now <= 0) {
+                    // The reference first, while the entry is still in the wheel (so still referenced by its
+                    // owner): once it is out, the owner's remove() returns at once and may recycle the record.
+                    e.retain();
                     unlink(b, e);
-                    e.retain();             // still referenced by its owner while in the wheel
                     e.next = due;           // reuse the link for a private list of due entries
                     due = e;
                 }

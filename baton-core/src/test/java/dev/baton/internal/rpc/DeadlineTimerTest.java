@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Timeout;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -106,5 +107,53 @@ class DeadlineTimerTest {
         assertTrue(!timer.isSleeping(), "it sleeps with a deadline in the wheel");
         assertTrue(timer.rounds() - before > 100, "it stopped ticking: " + (timer.rounds() - before) + " rounds");
         timer.remove(far);
+    }
+
+    /**
+     * An owner drops its last reference once {@code remove} returns, so by then the entry must be out of the wheel
+     * for good or the timer must hold a reference of its own. The timer must never take a due entry out of its
+     * bucket (which {@code remove} sees without the bucket's lock) before it has taken that reference: the owner
+     * would recycle its record, and the timer would then retain and expire whatever call reuses it.
+     */
+    @Test
+    void removeNeverReturnsWhileTheTimerHoldsADueEntryWithoutAReference() throws Exception {
+        CountDownLatch inRetain = new CountDownLatch(1);
+        CountDownLatch retainMayReturn = new CountDownLatch(1);
+        AtomicBoolean retained = new AtomicBoolean();
+        DeadlineTimer.Entry e = new DeadlineTimer.Entry() {
+            @Override
+            void retain() {
+                inRetain.countDown();
+                try {
+                    retainMayReturn.await();    // the timer thread, paused while it takes its reference
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+                retained.set(true);
+            }
+
+            @Override
+            void release() {
+            }
+
+            @Override
+            void expire() {
+            }
+        };
+        e.deadlineNanos = System.nanoTime();       // due at once
+        timer.start();
+        timer.add(e);
+        assertTrue(inRetain.await(5, TimeUnit.SECONDS), "the deadline never fired");
+        // The call is answered now: its owner takes the entry out of the wheel, then drops its last reference.
+        AtomicBoolean referencedWhenRemoved = new AtomicBoolean();
+        Thread owner = Thread.ofPlatform().start(() -> {
+            timer.remove(e);
+            referencedWhenRemoved.set(retained.get());
+        });
+        owner.join(200);        // a correct remove waits for the bucket's lock, which the timer holds
+        retainMayReturn.countDown();
+        owner.join();
+        assertTrue(referencedWhenRemoved.get(), "remove() returned while the timer held the entry without a "
+                + "reference: the owner would recycle its record under the timer");
     }
 }

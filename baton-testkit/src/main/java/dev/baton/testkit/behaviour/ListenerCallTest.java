@@ -166,6 +166,7 @@ public abstract class ListenerCallTest extends BehaviourTest {
             Client remote = c.node(1).client("echo");
             Client local = c.node(0).client("echo");
             remote.awaitServers(1, Duration.ofSeconds(5));
+            local.awaitServers(1, Duration.ofSeconds(5));      // node 0 learns of its own server by an event too
             CallOptions tight = CallOptions.DEFAULT.withTimeout(Duration.ofMillis(1));
             AtomicInteger sequence = new AtomicInteger();
             LongAdder ok = new LongAdder();
