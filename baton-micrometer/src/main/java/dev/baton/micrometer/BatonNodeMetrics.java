@@ -5,14 +5,13 @@ import dev.baton.NodeStats;
 import dev.baton.Status;
 import dev.baton.spi.CallRecorder;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
-import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,12 +33,14 @@ import java.util.function.ToDoubleFunction;
  * <h2>Meters</h2>
  * Every meter carries the tag {@code node} (the node's name) and the tags given to the constructor. Names follow
  * Micrometer's conventions (dot-separated, base units); Prometheus shows {@code baton.client.calls} as
- * {@code baton_client_calls_seconds_count}, {@code _sum} and {@code _bucket}. The list, with what each counts,
+ * {@code baton_client_calls_seconds_count} and {@code _sum}. The list, with what each counts,
  * is in docs/operations.md.
  * <ul>
- *   <li>{@code baton.client.calls} (timer; tags {@code service}, {@code method}, {@code status}: OK or the
- *       failure's code): every call of this node's clients, from start to outcome, with a percentile histogram
- *       (1 µs to 30 s);</li>
+ *   <li>{@code baton.client.calls} (function timer: count and total time; tags {@code service}, {@code method},
+ *       {@code status}: OK or the failure's code): every call of this node's clients, from start to outcome;</li>
+ *   <li>{@code baton.client.calls.percentile} (gauges, seconds; the same tags and {@code phi}: 0.5, 0.9, 0.99,
+ *       0.999): the latency of those calls since the previous scrape, from a {@link dev.baton.LatencyHistogram}
+ *       (within 6.25%);</li>
  *   <li>{@code baton.client.reroutes}, {@code baton.client.late.responses}, {@code baton.client.deadline.expiries},
  *       {@code baton.client.calls.local} (counters);</li>
  *   <li>{@code baton.server.requests.received}, {@code .handled}, {@code .refused} (counters);</li>
@@ -50,9 +51,11 @@ import java.util.function.ToDoubleFunction;
  * </ul>
  *
  * <h2>Cost</h2>
- * Unbound, the node pays one field read per call. Bound, a call's end reads the clock and records into its
- * timer, found without allocating (a service map, then a sorted array of methods); counters are read from
- * {@link Node#stats()} at scrape time, at most once per {@value #STATS_TTL_MS} ms.
+ * Unbound, the node pays one field read per call. Bound, a call's end reads the clock and adds to its
+ * {@code CallStats}, found without allocating (a service map, then a sorted array of methods): three atomic adds,
+ * no allocation. Micrometer's own timer (a time-windowed max, a ring of histograms) cost about twice as much per
+ * call, so the figures are kept here and read by function meters when the registry scrapes; counters are read
+ * from {@link Node#stats()} at scrape time, at most once per {@value #STATS_TTL_MS} ms.
  */
 public final class BatonNodeMetrics implements MeterBinder, AutoCloseable, CallRecorder {
 
@@ -63,7 +66,7 @@ public final class BatonNodeMetrics implements MeterBinder, AutoCloseable, CallR
 
     private final Node node;
     private final Tags tags;
-    private final Map<String, MethodTimers> services = new ConcurrentHashMap<>();
+    private final Map<String, MethodStats> services = new ConcurrentHashMap<>();
     private volatile MeterRegistry registry;
     private volatile NodeStats cached;
     private volatile long cachedAtNanos;
@@ -150,22 +153,33 @@ public final class BatonNodeMetrics implements MeterBinder, AutoCloseable, CallR
 
     @Override
     public void callEnded(String service, int method, Status.Code outcome, long nanos) {
-        MethodTimers m = services.get(service);
+        MethodStats m = services.get(service);
         if (m == null) {
-            m = services.computeIfAbsent(service, MethodTimers::new);
+            m = services.computeIfAbsent(service, MethodStats::new);
         }
-        Timer t = m.timer(method, outcome.ordinal());
-        if (t == null) {
-            t = m.register(method, outcome.ordinal(), () -> Timer.builder("baton.client.calls")
-                    .description("calls of this node's clients, from start to outcome")
-                    .tags(tags).tag("service", service).tag("method", Integer.toString(method))
-                    .tag("status", CODES[outcome.ordinal()].name())
-                    .publishPercentileHistogram()
-                    .minimumExpectedValue(Duration.ofNanos(1_000))
-                    .maximumExpectedValue(Duration.ofSeconds(30))
-                    .register(registry));
+        CallStats c = m.stats(method, outcome.ordinal());
+        if (c == null) {
+            c = m.register(method, outcome.ordinal(), () -> register(service, method, outcome));
         }
-        t.record(nanos, TimeUnit.NANOSECONDS);
+        c.record(nanos);
+    }
+
+    /** The meters of one service, method and outcome, over their {@link CallStats}. */
+    private CallStats register(String service, int method, Status.Code outcome) {
+        CallStats c = new CallStats();
+        MeterRegistry r = registry;
+        Tags t = tags.and("service", service, "method", Integer.toString(method), "status", outcome.name());
+        FunctionTimer.builder("baton.client.calls", c, x -> x.count.get(), x -> x.totalNanos.get(),
+                        TimeUnit.NANOSECONDS)
+                .description("calls of this node's clients, from start to outcome").tags(t).register(r);
+        for (int q = 0; q < CallStats.quantiles(); q++) {
+            int i = q;
+            Gauge.builder("baton.client.calls.percentile", c,
+                            x -> x.percentileSeconds(i, TimeUnit.MILLISECONDS.toNanos(STATS_TTL_MS)))
+                    .description("latency of the calls since the previous scrape, at the quantile phi")
+                    .baseUnit("seconds").tags(t).tag("phi", Double.toString(CallStats.quantile(q))).register(r);
+        }
+        return c;
     }
 
     /** Stops recording calls (the meters stay registered, their counters still read). Idempotent. */

@@ -7,7 +7,7 @@ import dev.baton.Message;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.ResponseListener;
-import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -55,12 +55,15 @@ class BatonMetricsTest {
             }
             assertThrows(BatonException.class, () -> echo.call(9, new byte[1]));
 
-            Timer ok = registry.get("baton.client.calls").tags("node", "caller", "service", "echo", "method", "0",
-                    "status", "OK").timer();
+            FunctionTimer ok = registry.get("baton.client.calls").tags("node", "caller", "service", "echo", "method",
+                    "0", "status", "OK").functionTimer();
             assertEquals(100, ok.count());
             assertTrue(ok.totalTime(TimeUnit.NANOSECONDS) > 0);
+            double p99 = registry.get("baton.client.calls.percentile").tags("service", "echo", "method", "0",
+                    "status", "OK", "phi", "0.99").gauge().value();
+            assertTrue(p99 > 0 && p99 < 10, "p99 of the calls since the last scrape, in seconds: " + p99);
             assertEquals(1, registry.get("baton.client.calls").tags("method", "9", "status", "NO_SUCH_METHOD")
-                    .timer().count());
+                    .functionTimer().count());
             assertTrue(registry.get("baton.node.bytes.sent").functionCounter().count() > 100 * 32);
             assertTrue(registry.get("baton.node.bytes.received").functionCounter().count() > 100 * 32);
             assertEquals(1, registry.get("baton.node.connections").gauge().value());
@@ -94,7 +97,10 @@ class BatonMetricsTest {
             String text = r.body();
             assertTrue(text.contains("baton_client_calls_seconds_count{method=\"0\",node=\"n\",service=\"echo\","
                     + "status=\"OK\"} 10"), text);
-            assertTrue(text.contains("baton_client_calls_seconds_bucket{"), "a histogram for percentiles");
+            assertTrue(text.contains("baton_client_calls_seconds_sum{method=\"0\",node=\"n\",service=\"echo\","
+                    + "status=\"OK\"}"), text);
+            assertTrue(text.contains("baton_client_calls_percentile_seconds{method=\"0\",node=\"n\",phi=\"0.99\","
+                    + "service=\"echo\",status=\"OK\"}"), text);
             assertTrue(text.contains("baton_server_requests_received_total{node=\"n\"} 10"), text);
             assertTrue(text.contains("baton_master_nodes 1"), text);
             assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
@@ -142,7 +148,7 @@ class BatonMetricsTest {
                 perCall = (threads.getCurrentThreadAllocatedBytes() - before) / (double) calls;
             }
             assertTrue(perCall < 0.5, "bytes allocated per call with metrics bound: " + perCall);
-            assertTrue(registry.get("baton.client.calls").timer().count() >= 4L * calls);
+            assertTrue(registry.get("baton.client.calls").functionTimer().count() >= 4L * calls);
         }
     }
 }
