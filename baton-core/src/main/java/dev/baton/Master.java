@@ -56,6 +56,13 @@ public interface Master extends AutoCloseable {
     /** The current membership as the master sees it. */
     Membership membership();
 
+    /**
+     * How long since the master last heard from each node, by rank: a node renews its lease (pings) every third
+     * of the lease timeout, so an age near the timeout means the node is about to be removed. A node whose
+     * connection cannot tell is left out.
+     */
+    java.util.SortedMap<Integer, Duration> leaseAges();
+
     /** What its coordination holds now: locks and their holders, barriers and who has arrived, id counters. */
     CoordinationState coordinationState();
 

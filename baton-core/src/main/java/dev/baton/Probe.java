@@ -53,6 +53,9 @@ public interface Probe extends AutoCloseable {
      */
     Membership membership(InetSocketAddress target, Duration timeout);
 
+    /** The master's lease ages: how long since it last heard from each node, by rank (see {@link Master#leaseAges}). */
+    java.util.SortedMap<Integer, Duration> leaseAges(InetSocketAddress master, Duration timeout);
+
     /** Closes its connections and stops its thread; questions asked after fail with CLOSED. Idempotent. */
     @Override
     void close();

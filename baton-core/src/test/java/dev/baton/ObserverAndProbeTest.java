@@ -86,6 +86,11 @@ class ObserverAndProbeTest {
             assertEquals(new Health(true, "master", ""), probe.health(c.master.address(), T));
             assertEquals(new Health(true, "node", ""), probe.health(c.node(0).address(), T));
             assertEquals(c.master.membership().nodes(), probe.membership(c.master.address(), T).nodes());
+            java.util.SortedMap<Integer, Duration> leases = probe.leaseAges(c.master.address(), T);
+            assertEquals(java.util.Set.of(0, 1), leases.keySet());
+            assertTrue(leases.values().stream().allMatch(d -> d.compareTo(Master.DEFAULT_LEASE_TIMEOUT) < 0), leases::toString);
+            assertEquals(Status.Code.NO_SUCH_METHOD, assertThrows(BatonException.class,
+                    () -> probe.leaseAges(c.node(0).address(), T)).status().code(), "a node has no leases to tell");
 
             long opened = c.node(0).stats().connectionsOpened();
             NodeStatus s = probe.nodeStatus(c.node(0).address(), T);

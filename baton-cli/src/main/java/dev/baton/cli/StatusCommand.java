@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import dev.baton.BatonException;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.Probe;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -66,6 +68,19 @@ final class StatusCommand implements Callable<Integer> {
             description = "How long to wait for the registry and for each node's answer. Default: ${DEFAULT-VALUE}.")
     Duration timeout;
 
+    /** The cluster now, with the master's lease ages when there is a master to ask. */
+    private ClusterSample sample(Node observer, Probe probe) throws InterruptedException {
+        Map<Integer, Duration> leases = Map.of();
+        if (registry.where.master != null) {
+            try {
+                leases = probe.leaseAges(NodeOptions.parseHostPort(registry.where.master), timeout);
+            } catch (BatonException e) {
+                leases = Map.of();      // the table shows no lease age; the rest still tells
+            }
+        }
+        return ClusterSample.take(observer.membership(), leases, probe, timeout);
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         if (timeout.isZero()) {
@@ -83,11 +98,11 @@ final class StatusCommand implements Callable<Integer> {
         try (Node observer = Node.observe(options); Probe probe = Probe.tcp()) {
             ClusterSample before = null;
             if (!interval.isZero()) {
-                before = ClusterSample.take(observer.membership(), probe, timeout);
+                before = sample(observer, probe);
                 Thread.sleep(interval);
             }
             for (int shown = 1; ; shown++) {
-                ClusterSample now = ClusterSample.take(observer.membership(), probe, timeout);
+                ClusterSample now = sample(observer, probe);
                 if (watch) {
                     out.print(CLEAR);
                 }

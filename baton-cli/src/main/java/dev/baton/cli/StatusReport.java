@@ -44,16 +44,16 @@ final class StatusReport {
         boolean rates = before != null;
         List<String[]> rows = new ArrayList<>();
         rows.add(rates
-                ? new String[]{"RANK", "NAME", "ADDRESS", "UPTIME", "PEERS", "CALLS/S", "SERVED/S", "ERRORS/S",
-                        "P50", "P99", "CONNS", "QUEUED"}
-                : new String[]{"RANK", "NAME", "ADDRESS", "UPTIME", "PEERS", "CALLS", "SERVED", "ERRORS",
+                ? new String[]{"RANK", "NAME", "ADDRESS", "UPTIME", "LEASE", "PEERS", "CALLS/S", "SERVED/S",
+                        "ERRORS/S", "P50", "P99", "CONNS", "QUEUED"}
+                : new String[]{"RANK", "NAME", "ADDRESS", "UPTIME", "LEASE", "PEERS", "CALLS", "SERVED", "ERRORS",
                         "P50", "P99", "CONNS", "QUEUED"});
         List<String> problems = new ArrayList<>();
         for (NodeInfo n : m.nodes()) {
             NodeStatus s = now.statuses().get(n.rank());
             if (s == null) {
                 rows.add(new String[]{String.valueOf(n.rank()), n.name(), BatonCli.hostPort(n.address()),
-                        "-", "-", "-", "-", "-", "-", "-", "-", "-"});
+                        "-", lease(now, n.rank()), "-", "-", "-", "-", "-", "-", "-", "-"});
                 problems.add("rank " + n.rank() + " did not answer: " + now.failures().get(n.rank()));
                 continue;
             }
@@ -61,7 +61,7 @@ final class StatusReport {
             NodeInterval iv = NodeInterval.between(s, before == null ? null : before.statuses().get(n.rank()));
             boolean perSecond = rates && iv.hasRates();
             rows.add(new String[]{String.valueOf(n.rank()), n.name(), BatonCli.hostPort(n.address()),
-                    uptime(s.uptime()), paths(st),
+                    uptime(s.uptime()), lease(now, n.rank()), paths(st),
                     perSecond ? rate(iv.callsPerSecond()) : rates ? "-" : String.valueOf(st.callsStarted()),
                     perSecond ? rate(iv.requestsPerSecond()) : rates ? "-" : String.valueOf(st.requestsReceived()),
                     perSecond ? rate(iv.failuresPerSecond()) : rates ? "-" : String.valueOf(st.callsFailed()),
@@ -92,6 +92,12 @@ final class StatusReport {
         out.append(rates ? "\nrates and latency percentiles over the last " + seconds(now, before)
                 : "\ncounts and latency percentiles since each node started").append(" (latency of 1 call in 16)\n");
         return out.toString();
+    }
+
+    /** How long since the master heard from the node: "0.4s", or "-" when unknown (no master to ask). */
+    private static String lease(ClusterSample now, int rank) {
+        Duration age = now.leaseAges().get(rank);
+        return age == null ? "-" : String.format(Locale.ROOT, "%.1fs", age.toMillis() / 1000.0);
     }
 
     private static String seconds(ClusterSample now, ClusterSample before) {

@@ -82,6 +82,8 @@ class StatusCommandTest {
             String out = r.out();
             assertTrue(out.startsWith("cluster: 2 nodes, 1 service"), out);
             assertTrue(out.contains("RANK") && out.contains("CALLS/S") && out.contains("P99"), out);
+            assertTrue(out.matches("(?s).*\\bserver\\s+127\\.0\\.0\\.1:\\d+\\s+\\d+s\\s+\\d\\.\\ds\\b.*"),
+                    "a lease age from the master: " + out);
             assertTrue(out.contains(hostPort(nodes[0].address())) && out.contains("server"), out);
             assertTrue(out.contains(hostPort(nodes[1].address())) && out.contains("caller"), out);
             assertTrue(out.matches("(?s).*\\becho\\s+\\d+\\s+0@0\\b.*"), out);

@@ -69,6 +69,14 @@ public interface TransportConnection {
     long queuedBytes();
 
     /**
+     * When this connection last received anything ({@link System#nanoTime()}), pings included: what the master
+     * shows as a node's lease age. -1 when the transport does not know.
+     */
+    default long lastReceivedNanos() {
+        return -1;
+    }
+
+    /**
      * Liveness for this connection: when nothing was received or sent for {@code interval} a PING goes out (the
      * peer's transport answers PONG); when nothing arrived for {@code timeout} the connection is closed with
      * UNAVAILABLE. Zero turns either off. Over the master connection this is the node's lease.

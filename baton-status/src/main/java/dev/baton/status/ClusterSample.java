@@ -25,21 +25,26 @@ import java.util.concurrent.Future;
  * @param membership the membership the statuses were asked for
  * @param statuses   by rank, for the nodes that answered
  * @param failures   by rank, for the nodes that did not: the error's message
+ * @param leaseAges  by rank, how long since the master last heard from each node ({@link dev.baton.Master#leaseAges});
+ *                   empty when there is no master to ask (a ZooKeeper registry)
  * @param takenAtMs  when the sample was taken (wall clock, ms since the epoch)
  */
 public record ClusterSample(Membership membership, Map<Integer, NodeStatus> statuses, Map<Integer, String> failures,
-                            long takenAtMs) {
+                            Map<Integer, Duration> leaseAges, long takenAtMs) {
 
     public ClusterSample {
         statuses = Collections.unmodifiableMap(new LinkedHashMap<>(statuses));
         failures = Collections.unmodifiableMap(new LinkedHashMap<>(failures));
+        leaseAges = Collections.unmodifiableMap(new LinkedHashMap<>(leaseAges));
     }
 
     /**
      * Asks every node of {@code membership} for its status through {@code probe}, all at once (a virtual thread
-     * each); returns when every node answered or failed, within about {@code timeout}.
+     * each); returns when every node answered or failed, within about {@code timeout}. {@code leaseAges} are the
+     * master's, taken with the membership (empty when unknown).
      */
-    public static ClusterSample take(Membership membership, Probe probe, Duration timeout) throws InterruptedException {
+    public static ClusterSample take(Membership membership, Map<Integer, Duration> leaseAges, Probe probe,
+                                     Duration timeout) throws InterruptedException {
         long at = System.currentTimeMillis();
         List<NodeInfo> nodes = membership.nodes();
         Map<Integer, NodeStatus> statuses = new LinkedHashMap<>();
@@ -58,6 +63,6 @@ public record ClusterSample(Membership membership, Map<Integer, NodeStatus> stat
                 }
             }
         }
-        return new ClusterSample(membership, statuses, failures, at);
+        return new ClusterSample(membership, statuses, failures, leaseAges, at);
     }
 }

@@ -107,7 +107,7 @@ final class Collector implements AutoCloseable {
     }
 
     private void sample() throws InterruptedException {
-        ClusterSample now = ClusterSample.take(master.membership(), probe, askTimeout);
+        ClusterSample now = ClusterSample.take(master.membership(), master.leaseAges(), probe, askTimeout);
         JsonObject doc = StatusJson.cluster(now, previous);
         doc.addProperty("time", now.takenAtMs());
         doc.addProperty("master", StatusJson.hostPort(master.address()));

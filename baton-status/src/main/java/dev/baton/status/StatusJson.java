@@ -15,6 +15,7 @@ import dev.baton.accumulator.AccumulatorValue;
 
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 
 /**
  * The JSON of the tools ({@code baton status --json}, {@code baton accumulators --json}, the status page's
@@ -43,6 +44,10 @@ public final class StatusJson {
             o.addProperty("address", hostPort(n.address()));
             o.addProperty("nodeId", Long.toUnsignedString(n.nodeId(), 16));
             o.addProperty("hostId", n.hostId());
+            Duration lease = now.leaseAges().get(n.rank());
+            if (lease != null) {
+                o.addProperty("leaseAgeMs", lease.toMillis());
+            }
             NodeStatus s = now.statuses().get(n.rank());
             if (s == null) {
                 o.addProperty("error", now.failures().get(n.rank()));

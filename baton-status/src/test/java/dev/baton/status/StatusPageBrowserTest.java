@@ -72,8 +72,8 @@ class StatusPageBrowserTest {
                         + ".some(td => td.textContent === 'echo')");
                 // The rate column shows the caller's calls once two samples are in.
                 awaitTrue(browser, "const r = [...document.querySelectorAll('#nodes tbody tr')]"
-                        + ".find(r => r.cells[1].textContent === 'caller'); return r && r.cells[5].textContent !== '–'"
-                        + " && parseFloat(r.cells[5].textContent.replace(/,/g, '')) > 0");
+                        + ".find(r => r.cells[1].textContent === 'caller'); return r && r.cells[6].textContent !== '–'"
+                        + " && parseFloat(r.cells[6].textContent.replace(/,/g, '')) > 0");
 
                 try (Node late = Node.join(NodeOptions.builder().master(master.address()).name("late").build())) {
                     awaitNames(browser, List.of("server", "caller", "late"));

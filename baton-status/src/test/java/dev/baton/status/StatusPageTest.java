@@ -72,6 +72,8 @@ class StatusPageTest {
             }, T, () -> String.valueOf(doc[0]));
             JsonObject d = doc[0];
             assertEquals("server", d.getAsJsonArray("nodes").get(0).getAsJsonObject().get("name").getAsString());
+            long lease = d.getAsJsonArray("nodes").get(0).getAsJsonObject().get("leaseAgeMs").getAsLong();
+            assertTrue(lease >= 0 && lease < 3_000, "the master heard from the node within its lease: " + lease);
             assertEquals(StatusJson.hostPort(master.address()), d.get("master").getAsString());
             JsonObject co = d.getAsJsonObject("coordination");
             assertEquals("model", co.getAsJsonArray("locks").get(0).getAsJsonObject().get("name").getAsString());

@@ -141,6 +141,19 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     }
 
     @Override
+    public synchronized java.util.SortedMap<Integer, java.time.Duration> leaseAges() {
+        long now = System.nanoTime();
+        java.util.SortedMap<Integer, java.time.Duration> ages = new java.util.TreeMap<>();
+        for (Joined j : nodes.values()) {
+            long last = j.connection().lastReceivedNanos();
+            if (last != -1) {
+                ages.put(j.info().rank(), java.time.Duration.ofNanos(Math.max(0, now - last)));
+            }
+        }
+        return ages;
+    }
+
+    @Override
     public CoordinationState coordinationState() {
         return coordination.state();
     }
@@ -186,6 +199,11 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
             case ControlProtocol.REGISTER_SERVER -> registerServer(c, r, id);
             case ControlProtocol.DEREGISTER_SERVER -> deregisterServer(c, r);
             case ControlProtocol.SUBSCRIBE -> subscribe(c, id);
+            case ControlProtocol.LEASES -> {
+                WireWriter w = new WireWriter();
+                StatusCodec.writeLeaseAges(w, leaseAges());
+                yield w.toBuffer();
+            }
             case ControlProtocol.HEALTH -> {
                 WireWriter w = new WireWriter();
                 StatusCodec.writeHealth(w, health());

@@ -83,6 +83,11 @@ public final class ToolProbe implements Probe, FrameHandler {
         return ask("baton process", target, ControlProtocol.SNAPSHOT, timeout, ControlProtocol::readSnapshot);
     }
 
+    @Override
+    public java.util.SortedMap<Integer, Duration> leaseAges(InetSocketAddress master, Duration timeout) {
+        return ask("master", master, ControlProtocol.LEASES, timeout, StatusCodec::readLeaseAges);
+    }
+
     private <T> T ask(String kind, InetSocketAddress at, int method, Duration timeout, Function<WireReader, T> read) {
         long deadline = System.nanoTime() + timeout.toNanos();
         TransportConnection c = connection(at);

@@ -108,6 +108,8 @@ public final class ControlProtocol {
     public static final int HEALTH = 40;
     /** {} -> {node status}: answered by nodes on service 0 of their data port, see StatusCodec. */
     public static final int NODE_STATUS = 41;
+    /** {} -> {count i32, {rank i32, ageMs i64} x count}: the master's lease ages (how long since it heard from each node). */
+    public static final int LEASES = 42;
     /** master to node, one-way: {event}. */
     public static final int EVENT = 100;
     /** master to node, one-way: {key str, present u8, value bytes if present, count i32, watchId i64 x count}. */

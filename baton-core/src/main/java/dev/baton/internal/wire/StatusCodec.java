@@ -44,6 +44,21 @@ public final class StatusCodec {
         return new Health(serving, role == null ? "" : role, detail == null ? "" : detail);
     }
 
+    public static void writeLeaseAges(WireWriter w, java.util.SortedMap<Integer, Duration> ages) {
+        w.putInt(ages.size());
+        ages.forEach((rank, age) -> w.putInt(rank).putLong(age.toMillis()));
+    }
+
+    public static java.util.SortedMap<Integer, Duration> readLeaseAges(WireReader r) {
+        java.util.SortedMap<Integer, Duration> ages = new TreeMap<>();
+        int n = r.getCount(12);
+        for (int i = 0; i < n; i++) {
+            int rank = r.getInt();
+            ages.put(rank, Duration.ofMillis(nonNegative(r.getLong())));
+        }
+        return ages;
+    }
+
     public static void writeNodeStatus(WireWriter w, NodeStatus s) {
         ControlProtocol.writeNode(w, s.node());
         w.putLong(s.uptime().toMillis());

@@ -309,6 +309,11 @@ public abstract class FramedConnection implements TransportConnection {
         return writer.awaitCapacity(bytes, deadlineNanos);
     }
 
+    @Override
+    public final long lastReceivedNanos() {
+        return reader.lastReadNanos;
+    }
+
     /** Bytes read from this connection since it opened. */
     public final long bytesRead() {
         return reader.bytesRead();

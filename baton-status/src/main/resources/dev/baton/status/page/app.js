@@ -58,16 +58,21 @@ function peers(paths) {
   return parts.length ? parts.join(" ") : "–";
 }
 
+function lease(n) {
+  return n.leaseAgeMs === undefined ? "–" : num((n.leaseAgeMs / 1000).toFixed(1) + " s");
+}
+
 function renderNodes(doc) {
   fill("nodes", (doc.nodes || []).map(n => {
     if (n.error) {
-      return [num(n.rank), n.name, n.address, { text: "did not answer: " + n.error, cls: "bad" }, "", "", "", "", "",
-        "", "", "", ""];
+      return [num(n.rank), n.name, n.address, { text: "did not answer: " + n.error, cls: "bad" }, lease(n), "", "", "",
+        "", "", "", "", "", ""];
     }
     const iv = n.interval || {};
     const lat = (iv.latency && iv.latency.sampled > 0) ? iv.latency : n.latency;
     const failed = Object.entries(n.failuresByCode || {}).map(([code, count]) => code + " " + count).join(", ");
-    return [num(n.rank), n.name, n.address, uptime(n.uptimeMs), peers(n.pathsByRank), num(rate(iv.callsPerSecond)),
+    return [num(n.rank), n.name, n.address, uptime(n.uptimeMs), lease(n), peers(n.pathsByRank),
+      num(rate(iv.callsPerSecond)),
       num(rate(iv.requestsPerSecond)), num(rate(iv.failuresPerSecond), iv.failuresPerSecond > 0 ? "bad" : ""),
       num(micros(lat.p50Us)), num(micros(lat.p99Us)), num(n.counters.openConnections), num(bytes(n.counters.queuedBytes)),
       { text: failed || "–", cls: failed ? "bad" : "" }];
