@@ -46,14 +46,8 @@ final class MasterCommand implements Callable<Integer> {
                     + " nodes ping every third of it). Default: ${DEFAULT-VALUE}.")
     Duration lease;
 
-    @Option(names = "--http-port", paramLabel = "PORT",
-            description = "Also serve the live status page, its JSON and Prometheus metrics (/metrics) on this port; "
-                    + "0 picks a free one. Off by default.")
-    Integer httpPort;
-
-    @Option(names = "--http-host", defaultValue = "127.0.0.1", paramLabel = "HOST",
-            description = "Address the status page listens on (with --http-port). Default: ${DEFAULT-VALUE}.")
-    String httpHost;
+    @CommandLine.Mixin
+    HttpOptions http;
 
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin (used by `baton demo`).")
@@ -68,10 +62,7 @@ final class MasterCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--lease must be at least "
                     + DurationConverter.format(MasterOptions.MIN_LEASE_TIMEOUT) + ", was " + DurationConverter.format(lease));
         }
-        if (httpPort != null && (httpPort < 0 || httpPort > 65535)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--http-port must be between 0 and 65535, was "
-                    + httpPort);
-        }
+        InetSocketAddress httpBind = http.enabled() ? http.bind(spec) : null;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
@@ -79,7 +70,7 @@ final class MasterCommand implements Callable<Integer> {
                 Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, port)).leaseTimeout(lease).build()),
                 err)) {
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
-            if (httpPort == null) {
+            if (httpBind == null) {
                 out.flush();
                 stop.await();
                 return 0;
@@ -87,7 +78,7 @@ final class MasterCommand implements Callable<Integer> {
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new BatonMasterMetrics(master.get()).bindTo(metrics);
             try (Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
-                    StatusPage.builder(master.get()).bind(new InetSocketAddress(httpHost, httpPort))
+                    StatusPage.builder(master.get()).bind(httpBind)
                             .metrics(metrics::scrape).start(), err)) {
                 out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");
                 out.flush();

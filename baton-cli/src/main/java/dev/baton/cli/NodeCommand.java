@@ -71,14 +71,8 @@ final class NodeCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     Duration ioSpin;
 
-    @Option(names = "--http-port", paramLabel = "PORT",
-            description = "Also serve Prometheus metrics (/metrics) and /healthz on this port; 0 picks a free one. "
-                    + "Off by default.")
-    Integer httpPort;
-
-    @Option(names = "--http-host", defaultValue = "127.0.0.1", paramLabel = "HOST",
-            description = "Address the metrics listen on (with --http-port). Default: ${DEFAULT-VALUE}.")
-    String httpHost;
+    @CommandLine.Mixin
+    HttpOptions http;
 
     @Option(names = "--shared-memory", defaultValue = "PREFERRED", paramLabel = "MODE",
             description = "Shared memory to nodes on this host (NodeOptions.sharedMemory): PREFERRED, DISABLED or "
@@ -141,7 +135,7 @@ final class NodeCommand implements Callable<Integer> {
                 DemoServices.startCompute(node);
             }
             out.println("baton node rank " + node.rank() + " listening on " + BatonCli.hostPort(node.address()));
-            try (AutoCloseable metrics = httpPort == null ? () -> { } : serveMetrics(node, out)) {
+            try (AutoCloseable metrics = http.enabled() ? serveMetrics(node, out) : () -> { }) {
                 out.flush();
                 if (drive != null) {
                     drive(node, stop, out, err);
@@ -163,7 +157,7 @@ final class NodeCommand implements Callable<Integer> {
         metrics.bindTo(registry);
         PrometheusEndpoint endpoint;
         try {
-            endpoint = PrometheusEndpoint.start(registry, new InetSocketAddress(httpHost, httpPort));
+            endpoint = PrometheusEndpoint.start(registry, http.bind(spec));
         } catch (RuntimeException e) {
             metrics.close();
             throw e;
@@ -206,8 +200,8 @@ final class NodeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw usage("--port must be between 0 and 65535, was " + port);
         }
-        if (httpPort != null && (httpPort < 0 || httpPort > 65535)) {
-            throw usage("--http-port must be between 0 and 65535, was " + httpPort);
+        if (http.enabled()) {
+            http.bind(spec);        // a usage error before anything starts
         }
         if (drive != null) {
             if (!serve.containsAll(List.of(DemoServices.ECHO, DemoServices.COMPUTE))) {

@@ -6,8 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,15 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class CliConsistencyTest {
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = BatonCli.newCommandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
-                .execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
@@ -82,7 +73,7 @@ class CliConsistencyTest {
                 {"bench"},
         };
         for (String[] args : usageErrors) {
-            Run r = run(args);
+            CliRun r = run(args);
             assertEquals(2, r.exitCode(), String.join(" ", args) + ": " + r.err());
             assertTrue(!r.err().isBlank(), String.join(" ", args) + " says why");
         }
@@ -97,7 +88,7 @@ class CliConsistencyTest {
             assertEquals(java.util.logging.Level.FINE, root.getLevel());
             assertEquals(2, run("--log-level", "WARNING", "master", "--port", "70000").exitCode());
             assertEquals(java.util.logging.Level.WARNING, root.getLevel());
-            Run bad = run("master", "--log-level", "chatty");
+            CliRun bad = run("master", "--log-level", "chatty");
             assertEquals(2, bad.exitCode());
             assertTrue(bad.err().contains("unknown level 'chatty'"), bad.err());
         } finally {
@@ -110,12 +101,12 @@ class CliConsistencyTest {
 
     @Test
     void theCommandListNamesEveryCommandBenchIncluded() {
-        Run r = run("--help");
+        CliRun r = run("--help");
         assertEquals(0, r.exitCode());
         for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench"}) {
             assertTrue(r.out().contains("\n  " + command + " "), command + " in:\n" + r.out());
         }
-        Run help = run("help", "bench");
+        CliRun help = run("help", "bench");
         assertEquals(0, help.exitCode());
         assertTrue(help.out().contains("bin/baton bench --help"), help.out());
     }

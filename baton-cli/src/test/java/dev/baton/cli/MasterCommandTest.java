@@ -8,6 +8,10 @@ import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -84,33 +89,43 @@ class MasterCommandTest {
         assertEquals(0, master.exitValue());
     }
 
-    @Test
-    void withAnHttpPortItServesTheStatusPage() throws Exception {
-        Process master = startMaster("--http-port", "0", "--supervised");
-        BufferedReader out = master.inputReader(StandardCharsets.UTF_8);     // one reader: it buffers
+    /**
+     * The URL in the second line of {@code p}'s stdout (the first must match {@code first}, the second
+     * {@code second}, whose group 1 is the URL), waiting at most 30 s. One reader for both: it buffers.
+     */
+    private static String urlOnSecondLine(Process p, Pattern first, Pattern second) throws Exception {
+        BufferedReader out = p.inputReader(StandardCharsets.UTF_8);
         String line = CompletableFuture.supplyAsync(() -> {
             try {
-                assertTrue(DemoCommand.MASTER_READY.matcher(String.valueOf(out.readLine())).matches());
+                String one = String.valueOf(out.readLine());
+                assertTrue(first.matcher(one).matches(), "first line: " + one);
                 return out.readLine();
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
         }).get(30, TimeUnit.SECONDS);
-        Matcher m = java.util.regex.Pattern.compile("baton master status page on (http://127\\.0\\.0\\.1:\\d+/)")
-                .matcher(String.valueOf(line));
+        Matcher m = second.matcher(String.valueOf(line));
         assertTrue(m.matches(), "second line: " + line);
-        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
-            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create(m.group(1) + "api/v1/status")).timeout(Duration.ofSeconds(10)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, r.statusCode());
-            assertTrue(r.body().contains("\"nodes\""), r.body());
-            java.net.http.HttpResponse<String> metrics = http.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create(m.group(1) + "metrics")).timeout(Duration.ofSeconds(10)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, metrics.statusCode());
-            assertTrue(metrics.body().contains("baton_master_nodes 0"), metrics.body());
+        return m.group(1);
+    }
+
+    /** GET {@code url}: status 200 and a body containing {@code expected}. */
+    private static void assertServes(String url, String expected) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), url);
+            assertTrue(r.body().contains(expected), url + ":\n" + r.body());
         }
+    }
+
+    @Test
+    void withAnHttpPortItServesTheStatusPageAndMetrics() throws Exception {
+        Process master = startMaster("--http-port", "0", "--supervised");
+        String page = urlOnSecondLine(master, DemoCommand.MASTER_READY,
+                Pattern.compile("baton master status page on (http://127\\.0\\.0\\.1:\\d+/)"));
+        assertServes(page + "api/v1/status", "\"nodes\"");
+        assertServes(page + "metrics", "baton_master_nodes 0");
         master.getOutputStream().close();
         assertTrue(master.waitFor(10, TimeUnit.SECONDS), "master still running 10 s after its stdin closed");
         assertEquals(0, master.exitValue());
@@ -126,25 +141,9 @@ class MasterCommandTest {
                 "--name", "metered", "--http-port", "0", "--supervised"));
         Process node = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         started.add(node);
-        BufferedReader out = node.inputReader(StandardCharsets.UTF_8);
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                assertTrue(String.valueOf(out.readLine()).startsWith("baton node rank 0 listening on "));
-                return out.readLine();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }).get(30, TimeUnit.SECONDS);
-        Matcher m = java.util.regex.Pattern.compile("baton node metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)")
-                .matcher(String.valueOf(line));
-        assertTrue(m.matches(), "second line: " + line);
-        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
-            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create(m.group(1))).timeout(Duration.ofSeconds(10)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, r.statusCode());
-            assertTrue(r.body().contains("baton_node_connections{node=\"metered\"}"), r.body());
-        }
+        String metrics = urlOnSecondLine(node, Pattern.compile("baton node rank 0 listening on .*"),
+                Pattern.compile("baton node metrics on (http://127\\.0\\.0\\.1:\\d+/metrics)"));
+        assertServes(metrics, "baton_node_connections{node=\"metered\"}");
         node.getOutputStream().close();
         assertTrue(node.waitFor(10, TimeUnit.SECONDS));
         assertEquals(0, node.exitValue());

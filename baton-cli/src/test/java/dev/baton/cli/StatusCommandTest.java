@@ -18,8 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -33,15 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(90)
 class StatusCommandTest {
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = BatonCli.newCommandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
-                .execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private static String hostPort(InetSocketAddress a) {
@@ -77,7 +68,7 @@ class StatusCommandTest {
     @Test
     void printsNodesServicesAndRatesAndTakesNoRank() throws Exception {
         withBusyCluster((master, nodes) -> {
-            Run r = run("status", "--master", hostPort(master.address()), "--interval", "300ms");
+            CliRun r = run("status", "--master", hostPort(master.address()), "--interval", "300ms");
             assertEquals(0, r.exitCode(), r.err());
             String out = r.out();
             assertTrue(out.startsWith("cluster: 2 nodes, 1 service"), out);
@@ -95,7 +86,7 @@ class StatusCommandTest {
     @Test
     void printsJsonWithEachNodesCountersAndInterval() throws Exception {
         withBusyCluster((master, nodes) -> {
-            Run r = run("status", "--master", hostPort(master.address()), "--json", "--interval", "300ms");
+            CliRun r = run("status", "--master", hostPort(master.address()), "--json", "--interval", "300ms");
             assertEquals(0, r.exitCode(), r.err());
             JsonObject doc = JsonParser.parseString(r.out()).getAsJsonObject();
             JsonArray ns = doc.getAsJsonArray("nodes");
@@ -118,7 +109,7 @@ class StatusCommandTest {
     @Test
     void watchRefreshesInPlace() throws Exception {
         withBusyCluster((master, nodes) -> {
-            Run r = run("status", "--master", hostPort(master.address()), "--watch", "--count", "3",
+            CliRun r = run("status", "--master", hostPort(master.address()), "--watch", "--count", "3",
                     "--interval", "100ms");
             assertEquals(0, r.exitCode(), r.err());
             assertEquals(3, r.out().split("\033\\[H\033\\[2J", -1).length - 1, "three refreshes");
@@ -146,7 +137,7 @@ class StatusCommandTest {
                         public void onEvent(dev.baton.MembershipEvent event) {
                         }
                     }, Duration.ofSeconds(5));
-            Run r = run("status", "--master", hostPort(master.address()), "--interval", "0s", "--timeout", "1s");
+            CliRun r = run("status", "--master", hostPort(master.address()), "--interval", "0s", "--timeout", "1s");
             assertEquals(0, r.exitCode(), r.err());
             assertTrue(r.out().startsWith("cluster: 2 nodes"), r.out());
             assertTrue(r.out().contains("counts and latency percentiles since each node started"), r.out());
@@ -161,7 +152,7 @@ class StatusCommandTest {
             zk.startAll();
             try (Node node = Node.join(NodeOptions.builder().name("zk-node")
                     .registry(ZooKeeperRegistry.of(zk.connectString(), "/baton/status-test")).build())) {
-                Run r = run("status", "--zookeeper", zk.connectString(), "--cluster", "status-test", "--interval", "0s");
+                CliRun r = run("status", "--zookeeper", zk.connectString(), "--cluster", "status-test", "--interval", "0s");
                 assertEquals(0, r.exitCode(), r.err());
                 assertTrue(r.out().startsWith("cluster: 1 node, 0 services"), r.out());
                 assertTrue(r.out().contains("zk-node") && r.out().contains(hostPort(node.address())), r.out());
@@ -182,10 +173,10 @@ class StatusCommandTest {
     void healthSaysServingWithExitCodeZeroAndUnreachableWithOne() throws Exception {
         try (Master master = Master.start(0);
              Node n = Node.join(NodeOptions.builder().master(master.address()).build())) {
-            Run node = run("health", "--node", hostPort(n.address()));
+            CliRun node = run("health", "--node", hostPort(n.address()));
             assertEquals(0, node.exitCode(), node.err());
             assertEquals("serving: node at " + hostPort(n.address()) + "\n", node.out());
-            Run m = run("health", "--master", hostPort(master.address()), "--timeout", "2s");
+            CliRun m = run("health", "--master", hostPort(master.address()), "--timeout", "2s");
             assertEquals(0, m.exitCode(), m.err());
             assertEquals("serving: master at " + hostPort(master.address()) + "\n", m.out());
         }
@@ -193,7 +184,7 @@ class StatusCommandTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Run gone = run("health", "--node", "127.0.0.1:" + port, "--timeout", "1s");
+        CliRun gone = run("health", "--node", "127.0.0.1:" + port, "--timeout", "1s");
         assertEquals(1, gone.exitCode());
         assertTrue(gone.err().startsWith("unreachable: "), gone.err());
     }

@@ -9,7 +9,6 @@ import dev.baton.spi.MessageAccess;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
-import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
@@ -26,16 +25,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.IntSupplier;
 
 /**
  * One connection to the master, with request/response matching for control calls. Used by the node's
- * registry client, and by tools (also to a node's data port, for its HEALTH and NODE_STATUS). Owns a one-thread transport of its own, made by the node's transport factory
- * (so a TLS transport covers the control plane too), so the control plane never competes with the data path's
- * I/O threads.
+ * registry client, an observer's too (a tool's single questions go through {@link ToolProbe}). Owns a one-thread
+ * transport of its own, made by the node's transport factory (so a TLS transport covers the control plane too),
+ * so the control plane never competes with the data path's I/O threads.
  */
 public final class ControlClient implements FrameHandler, AutoCloseable {
 
@@ -55,8 +53,6 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     private final Consumer<Message> kvEventSink;
     private final Consumer<BatonException> closeSink;
     private final CompletableFuture<Void> opened = new CompletableFuture<>();
-    /** What the peer is, for errors: "master", or "node" for a tool's probe. */
-    private final String kind;
 
     /**
      * Connects to the master at {@code master}. {@code eventSink} gets each EVENT payload (on the I/O thread);
@@ -68,28 +64,12 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     }
 
     /**
-     * A tool's connection to {@code peer}, a master or a node ({@code kind} names it in errors): answers only,
-     * no events.
-     */
-    public static ControlClient tool(String kind, InetSocketAddress peer, TransportFactory transports) {
-        return new ControlClient(kind, "baton-tool", ThreadLocalRandom.current().nextLong(), PeerIdentity.ROLE_TOOL,
-                () -> -1, peer, transports, Message::close, Message::close, cause -> { });
-    }
-
-    /**
      * As above; {@code kvEventSink} gets each KV_EVENT payload (watch notifications, on the I/O thread, in the
      * order the master sent them) and must close it.
      */
     public ControlClient(String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
                          TransportFactory transports, Consumer<Message> eventSink, Consumer<Message> kvEventSink,
                          Consumer<BatonException> closeSink) {
-        this("master", name, nodeId, role, rank, master, transports, eventSink, kvEventSink, closeSink);
-    }
-
-    private ControlClient(String kind, String name, long nodeId, int role, IntSupplier rank, InetSocketAddress master,
-                          TransportFactory transports, Consumer<Message> eventSink, Consumer<Message> kvEventSink,
-                          Consumer<BatonException> closeSink) {
-        this.kind = kind;
         this.eventSink = eventSink;
         this.kvEventSink = kvEventSink;
         this.closeSink = closeSink;
@@ -109,7 +89,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
         try {
             opened.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            throw Status.of(Status.Code.UNAVAILABLE, kind + " " + connection.remoteAddress() + " did not answer within "
+            throw Status.of(Status.Code.UNAVAILABLE, "master " + connection.remoteAddress() + " did not answer within "
                     + timeout.toMillis() + " ms").withRetrySafe(true).asException();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof BatonException b ? b
@@ -133,7 +113,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
         int r = connection.offer(new ControlFrame(FrameType.REQUEST, 0, 0, id, method, body));
         if (r != TransportConnection.OFFERED) {
             pending.remove(id);
-            f.completeExceptionally(Status.of(Status.Code.UNAVAILABLE, kind + " connection "
+            f.completeExceptionally(Status.of(Status.Code.UNAVAILABLE, "master connection "
                     + (r == TransportConnection.CLOSED ? "closed" : "saturated")).withRetrySafe(true).asException());
         }
         return f;
@@ -147,7 +127,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
         } catch (TimeoutException e) {
             pending.values().remove(f);
             f.cancel(false);
-            throw Status.of(Status.Code.DEADLINE_EXCEEDED, kind + " " + connection.remoteAddress()
+            throw Status.of(Status.Code.DEADLINE_EXCEEDED, "master " + connection.remoteAddress()
                             + " did not answer within " + timeout.toMillis() + " ms")
                     .asException();
         } catch (ExecutionException e) {
@@ -201,7 +181,7 @@ public final class ControlClient implements FrameHandler, AutoCloseable {
     @Override
     public void onClose(TransportConnection c, BatonException cause) {
         opened.completeExceptionally(cause);
-        BatonException lost = Status.of(Status.Code.UNAVAILABLE, kind + " connection lost: " + cause.getMessage())
+        BatonException lost = Status.of(Status.Code.UNAVAILABLE, "master connection lost: " + cause.getMessage())
                 .asException();
         pending.values().forEach(f -> f.completeExceptionally(lost));
         pending.clear();
