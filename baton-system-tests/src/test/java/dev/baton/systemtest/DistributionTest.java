@@ -50,7 +50,7 @@ class DistributionTest {
         try (Stream<Path> files = Files.list(Path.of("..", "baton-cli", "target"))) {
             archive = files.filter(f -> f.getFileName().toString().endsWith("-dist.tar.gz")).findFirst()
                     .orElseThrow(() -> new AssertionError("no baton-cli/target/*-dist.tar.gz: baton-cli's package phase"
-                            + " builds it"));
+                            + " builds it (the reactor builds baton-cli before this module)"));
         }
         Process tar = new ProcessBuilder("tar", "xzf", archive.toAbsolutePath().toString(), "-C", dir.toString())
                 .inheritIO().start();
