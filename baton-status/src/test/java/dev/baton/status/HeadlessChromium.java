@@ -142,14 +142,21 @@ final class HeadlessChromium implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException, InterruptedException {
+    public void close() throws IOException {
         try {
             http.send(HttpRequest.newBuilder(URI.create(base + "/session/" + session)).timeout(T).DELETE().build(),
                     HttpResponse.BodyHandlers.discarding());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             http.close();
             driver.descendants().forEach(ProcessHandle::destroyForcibly);
-            driver.destroyForcibly().waitFor();
+            driver.destroyForcibly();
+            try {
+                driver.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             deleteTree(profile);
         }
     }

@@ -76,6 +76,7 @@ class StatusPageBrowserTest {
                         + " && parseFloat(r.cells[6].textContent.replace(/,/g, '')) > 0");
 
                 try (Node late = Node.join(NodeOptions.builder().master(master.address()).name("late").build())) {
+                    assertEquals(2, late.rank());
                     awaitNames(browser, List.of("server", "caller", "late"));
                 }
                 awaitNames(browser, List.of("server", "caller"));

@@ -96,6 +96,7 @@ class StatusPageTest {
              Node node = Node.join(NodeOptions.builder().master(master.address()).name("n").build());
              StatusPage page = StatusPage.builder(master).sampleInterval(Duration.ofMillis(200)).start();
              HttpClient http = HttpClient.newHttpClient()) {
+            assertEquals(0, node.rank());
             HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri(page, "/api/v1/events")).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             assertEquals(200, r.statusCode());
