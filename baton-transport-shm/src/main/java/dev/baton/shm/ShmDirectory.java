@@ -41,7 +41,8 @@ final class ShmDirectory {
     private final Path dir;
     private final UserPrincipal owner;
     private final long pid = ProcessHandle.current().pid();
-    private final AtomicLong rings = new AtomicLong();
+    /** Names ring files; process-wide, since every node of this process (same pid) names its own in the same directory. */
+    private static final AtomicLong RINGS = new AtomicLong();
 
     private ShmDirectory(Path dir, UserPrincipal owner) {
         this.dir = dir;
@@ -106,7 +107,7 @@ final class ShmDirectory {
 
     /** A new, unused name for a connection's ring file. */
     Path newRingFile() {
-        return dir.resolve("ring-" + pid + "-" + rings.incrementAndGet());
+        return dir.resolve("ring-" + pid + "-" + RINGS.incrementAndGet());
     }
 
     /**

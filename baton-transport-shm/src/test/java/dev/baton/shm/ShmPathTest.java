@@ -60,6 +60,61 @@ class ShmPathTest {
                 "a caller that turned it off");
     }
 
+    /**
+     * Every node of a process has a directory object of its own, all naming ring files in the same directory
+     * with the same pid: the names must never repeat across them (they were counted per node, so the nodes of a
+     * 30-node mesh in one JVM collided on ring-PID-1, and some of their calls failed).
+     */
+    @Test
+    void ringFileNamesAreUniqueAcrossTheNodesOfOneProcess() throws Exception {
+        ShmDirectory one = ShmDirectory.open(dir.path);
+        ShmDirectory two = ShmDirectory.open(dir.path);
+        java.util.Set<java.nio.file.Path> names = new java.util.HashSet<>();
+        for (int i = 0; i < 100; i++) {
+            assertTrue(names.add(one.newRingFile()));
+            assertTrue(names.add(two.newRingFile()));
+        }
+    }
+
+    /** Many nodes of one process, connecting to each other: every one of them by shared memory. */
+    @Test
+    void nodesOfOneProcessMeshedAllGetSharedMemory() throws Exception {
+        TransportFactory shm = SharedMemoryTransport.builder().mode(SharedMemory.REQUIRED).directory(dir.path).build();
+        int n = 8;
+        try (Master master = Master.start(MasterOptions.builder().build())) {
+            List<Node> nodes = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < n; i++) {
+                    Node node = Node.join(NodeOptions.builder().name("m" + i).master(master.address()).transport(shm)
+                            .build());
+                    nodes.add(node);
+                    node.newServer("at-" + i).inline(Cluster.ECHO, call -> call.reply(call.request().buffer())).start();
+                }
+                List<java.util.concurrent.CompletableFuture<dev.baton.Message>> calls = new java.util.ArrayList<>();
+                for (Node from : nodes) {
+                    for (int i = 0; i < n; i++) {
+                        if (i != from.rank()) {
+                            from.client("at-" + i).awaitServers(1, Duration.ofSeconds(5));
+                            calls.add(from.client("at-" + i).callAsync(Cluster.ECHO, java.nio.ByteBuffer.wrap(new byte[8])));
+                        }
+                    }
+                }
+                for (var call : calls) {
+                    call.get(10, java.util.concurrent.TimeUnit.SECONDS).close();
+                }
+                for (Node node : nodes) {
+                    assertEquals(n - 1, node.stats().pathsByRank().size(), node + ": " + node.stats().pathsByRank());
+                    assertTrue(node.stats().pathsByRank().values().stream().allMatch("shm"::equals),
+                            node + ": " + node.stats().pathsByRank());
+                }
+            } finally {
+                for (Node node : nodes.reversed()) {
+                    node.close();
+                }
+            }
+        }
+    }
+
     @Test
     void nodesThatNameNoTransportUseSharedMemoryUnlessTheirOptionTurnsItOff() throws Exception {
         try (Master master = Master.start(MasterOptions.builder().build());
