@@ -121,7 +121,14 @@ public final class ToolProbe implements Probe, FrameHandler {
             return c;
         }
         Transport tr = transport();
-        return connections.compute(at, (k, old) -> usable(old) ? old : tr.connect(at, x -> new Target()));
+        synchronized (connections) {        // one connection per target; connect runs outside the map's locks
+            c = connections.get(at);
+            if (!usable(c)) {
+                c = tr.connect(at, x -> new Target());
+                connections.put(at, c);
+            }
+            return c;
+        }
     }
 
     private static boolean usable(TransportConnection c) {
