@@ -2,8 +2,11 @@ package dev.baton.cli;
 
 import dev.baton.NodeOptions;
 import dev.baton.zookeeper.ZooKeeperRegistry;
+import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Where a command's node joins the cluster: a Baton master ({@code --master HOST:PORT}) or a ZooKeeper ensemble
@@ -11,6 +14,10 @@ import picocli.CommandLine.Option;
  * one is required.
  */
 final class RegistryOptions {
+
+    /** The command this is part of, for usage errors. */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Where where;
@@ -32,7 +39,11 @@ final class RegistryOptions {
     /** Sets the registry of {@code builder}. */
     NodeOptions.Builder applyTo(NodeOptions.Builder builder) {
         if (where.master != null) {
-            return builder.master(where.master);
+            try {
+                return builder.master(where.master);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(command.commandLine(), "--master: " + e.getMessage());
+            }
         }
         return builder.registry(ZooKeeperRegistry.of(where.zookeeper, root()));
     }

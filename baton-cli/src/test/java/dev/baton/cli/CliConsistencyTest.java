@@ -69,6 +69,9 @@ class CliConsistencyTest {
                 {"demo", "--timeout", "0s"},
                 {"accumulators", "--master", "127.0.0.1:1", "--timeout", "0"},
                 {"status"},
+                {"status", "--master", "nonsense"},
+                {"node", "--master", "host:notaport"},
+                {"accumulators", "--master", "127.0.0.1:70000"},
                 {"health", "--node", "127.0.0.1:1", "--timeout", "x"},
                 {"bench"},
         };
