@@ -1,16 +1,23 @@
 package dev.baton.zookeeper;
 
+import org.apache.curator.framework.AuthInfo;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.ACLProvider;
+import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.utils.ZookeeperFactory;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.client.ZKClientConfig;
+import org.apache.zookeeper.data.ACL;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Makes the ZooKeeper handles of one registry's Curator client and closes every one of them on {@link #closeAll}.
+ * Makes one registry's Curator client ({@link #newClient}) and its ZooKeeper handles, and closes every one of
+ * them on {@link #closeAll}.
  *
  * <p>Curator replaces the handle when a session ends, on the old handle's event thread. That replacement can run
  * while (or just after) the client is closed, and then Curator's close misses it: the new handle, and its two
@@ -25,6 +32,39 @@ final class ZkHandles implements ZookeeperFactory {
     private static final Duration THREADS_END_TIMEOUT = Duration.ofSeconds(5);
 
     private final List<ZooKeeper> made = new ArrayList<>();
+
+    /**
+     * A started Curator client on the ensemble {@code settings} name, its handles made here: no retries of its
+     * own (Baton's calls retry within their own deadlines), {@code acl} on the cluster's root and below (its
+     * parents, which other clusters may share, stay open).
+     */
+    CuratorFramework newClient(ZooKeeperRegistry.ZkSettings settings, ZkLayout layout, List<ACL> acl,
+                               Duration connectTimeout) {
+        CuratorFramework c = CuratorFrameworkFactory.builder()
+                .connectString(settings.connectString())
+                .sessionTimeoutMs((int) settings.sessionTimeout().toMillis())
+                .connectionTimeoutMs((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
+                .retryPolicy(new RetryNTimes(0, 0))
+                .ensembleTracker(settings.followEnsemble())
+                .zookeeperFactory(this)
+                .authorization(settings.authScheme() == null ? List.of() : List.of(
+                        new AuthInfo(settings.authScheme(), settings.auth())))
+                .aclProvider(new ACLProvider() {
+                    @Override
+                    public List<ACL> getDefaultAcl() {
+                        return acl;
+                    }
+
+                    @Override
+                    public List<ACL> getAclForPath(String path) {
+                        return path.equals(layout.root) || path.startsWith(layout.root + "/") ? acl
+                                : ZkAllocator.aclFor(false);
+                    }
+                })
+                .build();
+        c.start();
+        return c;
+    }
     private boolean closed;
 
     @Override

@@ -8,9 +8,7 @@ import dev.baton.ServerInfo;
 import dev.baton.Status;
 import dev.baton.spi.Registry;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.state.ConnectionState;
-import org.apache.curator.retry.RetryNTimes;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -111,33 +109,7 @@ final class ZkRegistry implements Registry {
             this.timeout = timeout;
         }
         try {
-            client = onWorker(() -> {
-                CuratorFramework c = CuratorFrameworkFactory.builder()
-                        .connectString(settings.connectString())
-                        .sessionTimeoutMs((int) settings.sessionTimeout().toMillis())
-                        .connectionTimeoutMs((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
-                        .retryPolicy(new RetryNTimes(0, 0))     // Baton's calls retry within their own deadlines
-                        .ensembleTracker(settings.followEnsemble())
-                        .zookeeperFactory(handles)
-                        .authorization(settings.authScheme() == null ? List.of() : List.of(
-                                new org.apache.curator.framework.AuthInfo(settings.authScheme(), settings.auth())))
-                        .aclProvider(new org.apache.curator.framework.api.ACLProvider() {
-                            @Override
-                            public List<ACL> getDefaultAcl() {
-                                return acl;
-                            }
-
-                            @Override
-                            public List<ACL> getAclForPath(String path) {
-                                // The root's parents (made if missing) may be shared by other clusters: open.
-                                return path.equals(layout.root) || path.startsWith(layout.root + "/") ? acl
-                                        : ZkAllocator.aclFor(false);
-                            }
-                        })
-                        .build();
-                c.start();
-                return c;
-            });
+            client = onWorker(() -> handles.newClient(settings, layout, acl, timeout));
             awaitConnected(deadline);
             allocator = new ZkAllocator(client, layout, acl);
             prepareRoot();
