@@ -67,6 +67,8 @@ final class ZkRegistry implements Registry {
     private volatile ZkMembershipView view;
     private volatile NodeInfo self;
     private volatile long session;
+    /** While a rejoin brings this node's servers back: new registrations wait (UNAVAILABLE, retry-safe). */
+    private volatile boolean rejoining;
     private Listener listener;
     private Duration timeout = Duration.ofSeconds(10);
     private ZkCoordination coordination;
@@ -212,6 +214,11 @@ final class ZkRegistry implements Registry {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
         }
         checkOpen();
+        if (rejoining) {
+            // Its old servers come back first, with their ids: a new one registered meanwhile could take one.
+            throw Status.of(Status.Code.UNAVAILABLE, name + " is joining ZooKeeper again; its servers come back "
+                    + "first").withRetrySafe(true).asException();
+        }
         ServerInfo info = register(service, serverId, -1);
         servers.put(key(info), info);
         return info;
@@ -312,6 +319,7 @@ final class ZkRegistry implements Registry {
                 readSnapshot(v);
                 return;
             }
+            rejoining = true;
             awaitOldSessionGone(old);
             stopIfClosing();
             NodeInfo rejoined = createNodeEntry(old, old.rank(), System.nanoTime() + timeout.toNanos());
@@ -327,11 +335,13 @@ final class ZkRegistry implements Registry {
                             name, s.serverId(), s.service(), e.getMessage());
                 }
             }
+            rejoining = false;
             stopIfClosing();
             readSnapshot(v);
             LOG.log(System.Logger.Level.INFO, "{0}: joined ZooKeeper again as rank {1}", name, rejoined.rank());
             listener.onRejoined(rejoined);
         } catch (RuntimeException e) {
+            rejoining = false;  // registering fails on its own until the next reconnection rejoins
             if (closed || Thread.currentThread().isInterrupted()) {
                 return;         // closing: the rejoin is abandoned
             }
