@@ -31,7 +31,7 @@ import java.util.Properties;
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
         subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
                 AccumulatorsCommand.class, StatusCommand.class, HealthCommand.class, BenchCommand.class,
-                CommandLine.HelpCommand.class},
+                TrackerCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton demo                        master + 3 nodes, all calling each other",
@@ -40,7 +40,8 @@ import java.util.Properties;
                 "  baton status --master HOST:PORT [--watch]  nodes, services, calls/s, errors, latency",
                 "  baton health --node HOST:PORT     exit code 0 if it serves, 1 if not",
                 "  baton accumulators --master HOST:PORT [--json]   accumulator values",
-                "  baton bench [--quick] [--json F]  Baton vs gRPC-java vs raw NIO"})
+                "  baton bench [--quick] [--json F]  Baton vs gRPC-java vs raw NIO",
+                "  baton tracker --port 9190         TVM's device tracker; baton tracker status --tracker HOST:PORT"})
 public final class BatonCli implements Runnable {
 
     @Spec

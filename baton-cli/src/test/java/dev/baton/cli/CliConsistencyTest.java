@@ -74,6 +74,8 @@ class CliConsistencyTest {
                 {"accumulators", "--master", "127.0.0.1:70000"},
                 {"health", "--node", "127.0.0.1:1", "--timeout", "x"},
                 {"bench"},
+                {"tracker", "--port", "70000"},
+                {"tracker", "status"},
         };
         for (String[] args : usageErrors) {
             CliRun r = run(args);
@@ -106,7 +108,8 @@ class CliConsistencyTest {
     void theCommandListNamesEveryCommandBenchIncluded() {
         CliRun r = run("--help");
         assertEquals(0, r.exitCode());
-        for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench"}) {
+        for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench",
+                "tracker"}) {
             assertTrue(r.out().contains("\n  " + command + " "), command + " in:\n" + r.out());
         }
         CliRun help = run("help", "bench");
