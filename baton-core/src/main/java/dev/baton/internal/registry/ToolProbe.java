@@ -90,20 +90,36 @@ public final class ToolProbe implements Probe, FrameHandler {
 
     private <T> T ask(String kind, InetSocketAddress at, int method, Duration timeout, Function<WireReader, T> read) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            return askOnce(kind, at, method, timeout, deadline, read);
+        } catch (BatonException e) {
+            // Every question is read-only, so asking again is safe. A connection lost under the question (the
+            // process is leaving, and its GOAWAY crossed the question) is replaced once, within the deadline.
+            if (e.code() != Status.Code.UNAVAILABLE || System.nanoTime() - deadline >= 0) {
+                throw e;
+            }
+            return askOnce(kind, at, method, timeout, deadline, read);
+        }
+    }
+
+    private <T> T askOnce(String kind, InetSocketAddress at, int method, Duration timeout, long deadline,
+                          Function<WireReader, T> read) {
         TransportConnection c = connection(at);
         Target t = (Target) c.attachment();
-        await(t.opened, deadline, kind, at, "did not answer within " + timeout.toMillis() + " ms",
-                Status.Code.UNAVAILABLE);
+        // The question is pending before the handshake ends: a leaving process sends GOAWAY right after it,
+        // and a connection with a question pending is not hung up until the answer comes.
         long id = t.ids.incrementAndGet();
         CompletableFuture<Message> answer = new CompletableFuture<>();
         t.pending.put(id, answer);
-        int r = c.offer(new ControlFrame(FrameType.REQUEST, 0, 0, id, method, ByteBuffer.allocate(0)));
-        if (r != TransportConnection.OFFERED) {
-            t.pending.remove(id);
-            throw Status.of(Status.Code.UNAVAILABLE, kind + " " + at + ": the connection "
-                    + (r == TransportConnection.CLOSED ? "closed" : "is saturated")).withRetrySafe(true).asException();
-        }
         try {
+            await(t.opened, deadline, kind, at, "did not answer within " + timeout.toMillis() + " ms",
+                    Status.Code.UNAVAILABLE);
+            int r = c.offer(new ControlFrame(FrameType.REQUEST, 0, 0, id, method, ByteBuffer.allocate(0)));
+            if (r != TransportConnection.OFFERED) {
+                throw Status.of(Status.Code.UNAVAILABLE, kind + " " + at + ": the connection "
+                        + (r == TransportConnection.CLOSED ? "closed" : "is saturated")).withRetrySafe(true)
+                        .asException();
+            }
             Message m = await(answer, deadline, kind, at, "did not answer within " + timeout.toMillis() + " ms",
                     Status.Code.DEADLINE_EXCEEDED);
             try (m) {
@@ -111,6 +127,7 @@ public final class ToolProbe implements Probe, FrameHandler {
             }
         } finally {
             t.pending.remove(id);
+            hangUpIfIdle(c, t);
         }
     }
 
