@@ -1,5 +1,7 @@
 package dev.baton;
 
+import dev.baton.spi.CallScope;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -19,25 +21,34 @@ import java.util.Objects;
  *       (docs/failure-semantics.md).</li>
  *   <li>{@code failFast}: when the peer's send queue is full, fail at once with RESOURCE_EXHAUSTED instead
  *       of waiting (up to the deadline) for room.</li>
+ *   <li>{@code metadata}: headers sent with the request ({@link Metadata}); none by default, which puts no byte
+ *       on the wire. A peer too old to take metadata (protocol version 2) fails the call with UNIMPLEMENTED.</li>
+ *   <li>{@code scope}: the call being served that this call is made for ({@link ServerCall#childOptions()}): the
+ *       call ends by that call's deadline at the latest, and is cancelled (CANCELLED) when that call is.</li>
  * </ul>
  */
 public final class CallOptions {
 
     /** Defaults: the node's default timeout, any server, not idempotent, wait for capacity. */
-    public static final CallOptions DEFAULT = new CallOptions(null, -1, -1, false, false);
+    public static final CallOptions DEFAULT = new CallOptions(null, -1, -1, false, false, null, null);
 
     private final Duration timeout;
     private final int serverId;
     private final int rank;
     private final boolean idempotent;
     private final boolean failFast;
+    private final Metadata metadata;     // null for none
+    private final CallScope scope;       // null for none
 
-    private CallOptions(Duration timeout, int serverId, int rank, boolean idempotent, boolean failFast) {
+    private CallOptions(Duration timeout, int serverId, int rank, boolean idempotent, boolean failFast,
+                        Metadata metadata, CallScope scope) {
+        this.scope = scope;
         this.timeout = timeout;
         this.serverId = serverId;
         this.rank = rank;
         this.idempotent = idempotent;
         this.failFast = failFast;
+        this.metadata = metadata;
     }
 
     /** The timeout, or null for the node's default. */
@@ -61,12 +72,28 @@ public final class CallOptions {
         return failFast;
     }
 
+    /** The request's metadata; {@link Metadata#EMPTY} for none. */
+    public Metadata metadata() {
+        return metadata == null ? Metadata.EMPTY : metadata;
+    }
+
+    /** True when the request carries metadata. */
+    public boolean hasMetadata() {
+        return metadata != null;
+    }
+
+    /** Sends {@code metadata} with the request (replacing any set before); {@link Metadata#EMPTY} for none. */
+    public CallOptions withMetadata(Metadata metadata) {
+        Objects.requireNonNull(metadata, "metadata");
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata.isEmpty() ? null : metadata, scope);
+    }
+
     public CallOptions withTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, was " + timeout);
         }
-        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata, scope);
     }
 
     /** Targets one server by id; {@code -1} goes back to load balancing. */
@@ -74,7 +101,7 @@ public final class CallOptions {
         if (serverId < -1) {
             throw new IllegalArgumentException("serverId must be >= -1, was " + serverId);
         }
-        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata, scope);
     }
 
     /** Targets the service's server on the node with {@code rank}; {@code -1} goes back to any node. */
@@ -82,20 +109,34 @@ public final class CallOptions {
         if (rank < -1) {
             throw new IllegalArgumentException("rank must be >= -1, was " + rank);
         }
-        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata, scope);
     }
 
     public CallOptions withIdempotent(boolean idempotent) {
-        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata, scope);
     }
 
     public CallOptions withFailFast(boolean failFast) {
-        return new CallOptions(timeout, serverId, rank, idempotent, failFast);
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata, scope);
+    }
+
+    /** The call this one is made for, or null. */
+    public CallScope scope() {
+        return scope;
+    }
+
+    /**
+     * Makes the call on behalf of {@code scope} (null for none): it ends by the scope's deadline at the latest
+     * and is cancelled with it. {@link ServerCall#childOptions()} is the usual way to get one.
+     */
+    public CallOptions withScope(CallScope scope) {
+        return new CallOptions(timeout, serverId, rank, idempotent, failFast, metadata, scope);
     }
 
     @Override
     public String toString() {
         return "CallOptions[timeout=" + timeout + ", serverId=" + serverId + ", rank=" + rank
-                + ", idempotent=" + idempotent + ", failFast=" + failFast + "]";
+                + ", idempotent=" + idempotent + ", failFast=" + failFast
+                + (metadata == null ? "" : ", metadata=" + metadata) + (scope == null ? "" : ", scoped") + "]";
     }
 }

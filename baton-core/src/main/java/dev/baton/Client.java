@@ -59,6 +59,12 @@ public interface Client {
     /** A client for the same service whose calls use {@code options} by default. */
     Client withOptions(CallOptions options);
 
+    /**
+     * A client for the same service whose calls also pass through {@code interceptors}, after the node's and this
+     * client's own, in the order given ({@link ClientInterceptor}).
+     */
+    Client withInterceptors(ClientInterceptor... interceptors);
+
     /** The servers currently known for the service. */
     List<ServerInfo> servers();
 

@@ -47,6 +47,7 @@ public final class Message implements AutoCloseable {
     private ByteBuffer data;
     private BufferRecycler recycler;
     private boolean lent;
+    private Metadata metadata;          // null for none
     private volatile int closed;
 
     private Message(ByteBuffer data, BufferRecycler recycler, boolean lent) {
@@ -76,6 +77,15 @@ public final class Message implements AutoCloseable {
     /** An empty message (one shared instance: closing it does nothing). */
     public static Message empty() {
         return EMPTY;
+    }
+
+    /**
+     * The metadata that came with this message: a request's ({@link ServerCall#metadata()} says the same) or a
+     * response's ({@link ServerCall#responseMetadata}); {@link Metadata#EMPTY} when none.
+     */
+    public Metadata metadata() {
+        Metadata m = metadata;
+        return m == null ? Metadata.EMPTY : m;
     }
 
     /** The payload size in bytes. */
@@ -164,7 +174,17 @@ public final class Message implements AutoCloseable {
             m.data = buffer;
             m.recycler = recycler;
             m.lent = true;
+            m.metadata = null;
             m.closed = 0;
+            return m;
+        }
+
+        @Override
+        public Message withMetadata(Message m, Metadata metadata) {
+            if (m == EMPTY) {
+                m = new Message(EMPTY_BUFFER, null, false);
+            }
+            m.metadata = metadata;
             return m;
         }
 
@@ -188,6 +208,7 @@ public final class Message implements AutoCloseable {
                 return m;
             }
             Message owned = new Message(m.data, m.recycler, false);
+            owned.metadata = m.metadata;
             recycleShell(m);
             return owned;
         }
@@ -200,6 +221,7 @@ public final class Message implements AutoCloseable {
         private static void recycleShell(Message m) {
             m.data = EMPTY_BUFFER;
             m.recycler = null;
+            m.metadata = null;
             m.closed = 1;
             SHELLS.offer(m);
         }

@@ -5,6 +5,8 @@ import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 
@@ -33,6 +35,8 @@ public final class NodeOptions {
     private final Duration keepaliveInterval;
     private final Duration keepaliveTimeout;
     private final ExecutorService handlerExecutor;
+    private final List<ClientInterceptor> clientInterceptors;
+    private final List<ServerInterceptor> serverInterceptors;
 
     private NodeOptions(Builder b) {
         master = b.master;
@@ -54,6 +58,8 @@ public final class NodeOptions {
         keepaliveInterval = b.keepaliveInterval;
         keepaliveTimeout = b.keepaliveTimeout;
         handlerExecutor = b.handlerExecutor;
+        clientInterceptors = List.copyOf(b.clientInterceptors);
+        serverInterceptors = List.copyOf(b.serverInterceptors);
     }
 
     public static Builder builder() {
@@ -81,6 +87,8 @@ public final class NodeOptions {
         b.keepaliveInterval = keepaliveInterval;
         b.keepaliveTimeout = keepaliveTimeout;
         b.handlerExecutor = handlerExecutor;
+        b.clientInterceptors.addAll(clientInterceptors);
+        b.serverInterceptors.addAll(serverInterceptors);
         return b;
     }
 
@@ -205,6 +213,16 @@ public final class NodeOptions {
         return handlerExecutor;
     }
 
+    /** Interceptors of every client of the node, in the order they run (before each client's own). */
+    public List<ClientInterceptor> clientInterceptors() {
+        return clientInterceptors;
+    }
+
+    /** Interceptors of every server of the node, in the order they run (before each server's own). */
+    public List<ServerInterceptor> serverInterceptors() {
+        return serverInterceptors;
+    }
+
     /** Builds {@link NodeOptions}. Not thread-safe. */
     public static final class Builder {
         private InetSocketAddress master;
@@ -226,6 +244,8 @@ public final class NodeOptions {
         private Duration keepaliveInterval = Duration.ofSeconds(1);
         private Duration keepaliveTimeout = Duration.ofSeconds(5);
         private ExecutorService handlerExecutor;
+        private final List<ClientInterceptor> clientInterceptors = new ArrayList<>();
+        private final List<ServerInterceptor> serverInterceptors = new ArrayList<>();
 
         private Builder() {
         }
@@ -333,6 +353,18 @@ public final class NodeOptions {
 
         public Builder handlerExecutor(ExecutorService executor) {
             this.handlerExecutor = executor;
+            return this;
+        }
+
+        /** Adds an interceptor of every call this node's clients make ({@link ClientInterceptor}). */
+        public Builder clientInterceptor(ClientInterceptor interceptor) {
+            clientInterceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            return this;
+        }
+
+        /** Adds an interceptor of every request this node's servers accept ({@link ServerInterceptor}). */
+        public Builder serverInterceptor(ServerInterceptor interceptor) {
+            serverInterceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
             return this;
         }
 

@@ -57,6 +57,12 @@ public interface Server extends AutoCloseable {
         /** Invokes {@code handler} on the I/O thread and answers when its stage completes. */
         Builder async(int method, AsyncHandler handler);
 
+        /**
+         * Adds an interceptor of this server's requests; it runs after the node's, in the order added
+         * ({@link ServerInterceptor}).
+         */
+        Builder intercept(ServerInterceptor interceptor);
+
         /** Capacity of the queue that feeds {@link Dealer}s (requests for methods without a handler). */
         Builder dealerQueueCapacity(int capacity);
 

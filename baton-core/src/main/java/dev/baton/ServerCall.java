@@ -23,6 +23,16 @@ public interface ServerCall {
     /** The request payload. */
     Message request();
 
+    /** The metadata the caller sent with the request; {@link Metadata#EMPTY} for none. */
+    Metadata metadata();
+
+    /**
+     * Sets the metadata sent with the answer (a reply or a failure); call it before answering. The caller reads
+     * it from the response's {@link Message#metadata()}, its interceptors from their observers. A caller whose
+     * protocol version carries no metadata (version 2, which sent none either) gets the answer without it.
+     */
+    void responseMetadata(Metadata metadata);
+
     /** The method number the caller asked for. */
     int method();
 
@@ -43,6 +53,14 @@ public interface ServerCall {
 
     /** True once the caller cancelled the call or its deadline passed; the answer would be discarded. */
     boolean isCancelled();
+
+    /**
+     * Options for the calls this handler makes to serve this call: they share its deadline (a call's own timeout
+     * can only shorten it) and are cancelled, with CANCELLED, when this call is cancelled or expires, so a chain of
+     * calls across nodes ends together. Derive variants with the {@code with*} methods as usual. Valid to use until
+     * the handler returns (or, for calls made later, while this call is unanswered).
+     */
+    CallOptions childOptions();
 
     /** Answers with the remaining bytes of {@code response}. */
     void reply(ByteBuffer response);

@@ -45,7 +45,13 @@ public final class Status {
         /** A bug in Baton. */
         INTERNAL(15),
         /** The node, client or server was closed. */
-        CLOSED(16);
+        CLOSED(16),
+        /** The peer cannot do what the call asks: its protocol version lacks the feature (metadata, say). */
+        UNIMPLEMENTED(17),
+        /** The caller did not prove who it is, or the proof was wrong (an interceptor or a handshake refused it). */
+        UNAUTHENTICATED(18),
+        /** The caller is known but not allowed to do this. */
+        PERMISSION_DENIED(19);
 
         private static final Code[] BY_VALUE;
 

@@ -1,6 +1,7 @@
 package dev.baton;
 
 import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.ProtocolVersion;
 import dev.baton.spi.connection.FrameLayout;
 import dev.baton.spi.connection.Handshake;
 
@@ -18,8 +19,9 @@ import java.nio.ByteOrder;
  */
 final class RawPeer implements AutoCloseable {
 
-    /** One received frame. */
-    record Frame(int type, int flags, int status, long requestId, byte[] payload) {
+    /** One received frame: {@code metadataLength} is header offset 28, {@code metadata} its bytes decoded (or null). */
+    record Frame(int type, int flags, int status, long requestId, byte[] payload, int metadataLength,
+                 Metadata metadata) {
     }
 
     final Socket socket;
@@ -37,13 +39,18 @@ final class RawPeer implements AutoCloseable {
 
     /** Sends a tool's opening (rank -1, no concurrency limit said) and reads the node's; returns the node. */
     PeerIdentity handshake() throws IOException {
+        return handshake(ProtocolVersion.MAX);
+    }
+
+    /** Like {@link #handshake()}, speaking protocol versions up to {@code highestVersion}. */
+    PeerIdentity handshake(int highestVersion) throws IOException {
         ByteBuffer mine = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        Handshake.encode(mine, 4242, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20);
+        Handshake.encode(mine, 4242, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20, highestVersion);
         out.write(mine.array());
         out.flush();
         byte[] theirs = new byte[Handshake.LENGTH];
         in.readFully(theirs);
-        Handshake h = new Handshake();
+        Handshake h = new Handshake(highestVersion);
         if (h.decode(ByteBuffer.wrap(theirs).order(ByteOrder.LITTLE_ENDIAN)) != Handshake.Outcome.DONE) {
             throw new IOException("bad opening from the node: " + h.error());
         }
@@ -55,6 +62,19 @@ final class RawPeer implements AutoCloseable {
         ByteBuffer b = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         FrameLayout.putHeader(b, payload.length, dev.baton.spi.FrameType.REQUEST, 0, 0, id, serviceId, serverId,
                 method, timeoutNs);
+        b.put(payload);
+        return b.array();
+    }
+
+    /** Encodes a REQUEST frame carrying {@code metadata} before the payload (protocol version 3). */
+    static byte[] request(long id, int serviceId, int serverId, int method, long timeoutNs, Metadata metadata,
+                          byte[] payload) {
+        int m = metadata.encodedSize();
+        ByteBuffer b = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH + m + payload.length).order(ByteOrder.LITTLE_ENDIAN);
+        FrameLayout.putHeader(b, m + payload.length, dev.baton.spi.FrameType.REQUEST, 0, 0, id, serviceId, serverId,
+                method, timeoutNs);
+        b.putInt(FrameLayout.OFF_METADATA_LENGTH, m);
+        metadata.encode(b);
         b.put(payload);
         return b.array();
     }
@@ -82,10 +102,15 @@ final class RawPeer implements AutoCloseable {
         in.readFully(h);
         ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
         int length = b.getInt(FrameLayout.OFF_LENGTH);
-        byte[] payload = new byte[length];
+        int metadataLength = b.getInt(FrameLayout.OFF_METADATA_LENGTH);
+        byte[] metadata = new byte[metadataLength];
+        in.readFully(metadata);
+        byte[] payload = new byte[length - metadataLength];
         in.readFully(payload);
         return new Frame(b.get(FrameLayout.OFF_TYPE), Byte.toUnsignedInt(b.get(FrameLayout.OFF_FLAGS)),
-                Short.toUnsignedInt(b.getShort(FrameLayout.OFF_STATUS)), b.getLong(FrameLayout.OFF_REQUEST_ID), payload);
+                Short.toUnsignedInt(b.getShort(FrameLayout.OFF_STATUS)), b.getLong(FrameLayout.OFF_REQUEST_ID), payload,
+                metadataLength, metadataLength == 0 ? null
+                        : Metadata.decode(ByteBuffer.wrap(metadata).order(ByteOrder.LITTLE_ENDIAN), 0, metadataLength));
     }
 
     @Override

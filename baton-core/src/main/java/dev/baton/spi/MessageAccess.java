@@ -1,6 +1,7 @@
 package dev.baton.spi;
 
 import dev.baton.Message;
+import dev.baton.Metadata;
 
 import java.nio.ByteBuffer;
 
@@ -22,6 +23,12 @@ public interface MessageAccess {
 
     /** A lent message over {@code buffer}'s [position, limit), whose buffer goes to {@code recycler} on release. */
     Message lend(ByteBuffer buffer, BufferRecycler recycler);
+
+    /**
+     * Attaches the metadata that came with {@code message} (null for none) and returns it; the shared empty
+     * message is replaced by a new empty one.
+     */
+    Message withMetadata(Message message, Metadata metadata);
 
     /** Ends a loan (or closes an ordinary message): recycles the buffer, and the message object if lent. */
     void release(Message message);

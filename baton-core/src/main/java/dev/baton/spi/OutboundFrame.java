@@ -1,6 +1,7 @@
 package dev.baton.spi;
 
 import dev.baton.BatonException;
+import dev.baton.Metadata;
 
 import java.nio.ByteBuffer;
 
@@ -25,6 +26,7 @@ public abstract class OutboundFrame {
     private int method;
     private long timeoutNs;
     private ByteBuffer payload;
+    private Metadata metadata;
     /** The next frame in the {@link FrameQueue} this frame is in (a frame is in at most one at a time). */
     volatile OutboundFrame queueNext;
 
@@ -44,6 +46,15 @@ public abstract class OutboundFrame {
     /** Sets the payload: bytes [position, limit) are sent; the buffer's position is not moved. */
     public final void setPayload(ByteBuffer payload) {
         this.payload = payload;
+    }
+
+    /**
+     * Sets the metadata sent in front of the payload, or null for none (the usual case, which costs nothing on the
+     * wire). Only for a peer whose {@link PeerIdentity#protocolVersion()} is 3 or more: a transport drops the frame
+     * with UNIMPLEMENTED rather than send metadata to an older peer.
+     */
+    public final void setMetadata(Metadata metadata) {
+        this.metadata = metadata == null || metadata.isEmpty() ? null : metadata;
     }
 
     /** Updates the time left before the frame is (re)sent. */
@@ -91,6 +102,17 @@ public abstract class OutboundFrame {
     /** Payload size in bytes. */
     public final int payloadSize() {
         return payload == null ? 0 : payload.remaining();
+    }
+
+    /** The metadata, or null for none. */
+    public final Metadata frameMetadata() {
+        return metadata;
+    }
+
+    /** The bytes the metadata takes on the wire (0 for none). */
+    public final int metadataSize() {
+        Metadata m = metadata;
+        return m == null ? 0 : m.encodedSize();
     }
 
     /** Every byte of the frame was handed to the operating system (or the peer's memory). */

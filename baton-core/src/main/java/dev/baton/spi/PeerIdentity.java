@@ -10,10 +10,19 @@ package dev.baton.spi;
  * @param maxConcurrentRequests how many requests the peer serves at once on this connection before it refuses
  *                              more (RESOURCE_EXHAUSTED); a sender keeps its two-way requests in flight within
  *                              it, queueing the rest locally. 0 when the peer did not say (no limit known)
+ * @param protocolVersion       the protocol version this connection speaks: the highest both sides do
+ *                              (docs/protocol.md#versions). 3 and above carry metadata
  */
-public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests) {
+public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests,
+                           int protocolVersion) {
+
     public static final int ROLE_NODE = 0;
     public static final int ROLE_MASTER = 1;
     /** A short-lived client such as the CLI; the master refuses to let it join the membership. */
     public static final int ROLE_TOOL = 2;
+
+    /** True when this connection can carry metadata. */
+    public boolean speaksMetadata() {
+        return protocolVersion >= ProtocolVersion.METADATA;
+    }
 }

@@ -1,5 +1,6 @@
 package dev.baton.spi;
 
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -47,6 +48,7 @@ public final class TransportSettings {
     private final int maxPendingHandshakes;
     private final int maxPendingHandshakesPerAddress;
     private final long receiveBudgetBytes;
+    private final int protocolVersion;
 
     private TransportSettings(Builder b) {
         ioThreads = b.ioThreads;
@@ -61,6 +63,7 @@ public final class TransportSettings {
         maxPendingHandshakes = b.maxPendingHandshakes;
         maxPendingHandshakesPerAddress = b.maxPendingHandshakesPerAddress;
         receiveBudgetBytes = b.receiveBudgetBytes;
+        protocolVersion = b.protocolVersion;
     }
 
     public static Builder builder() {
@@ -71,6 +74,7 @@ public final class TransportSettings {
         Builder b = new Builder();
         b.ioThreads = ioThreads;
         b.maxMessageSize = maxMessageSize;
+        b.protocolVersion = protocolVersion;
         b.maxQueuedBytes = maxQueuedBytes;
         b.maxQueuedFrames = maxQueuedFrames;
         b.maxConcurrentRequests = maxConcurrentRequests;
@@ -157,6 +161,14 @@ public final class TransportSettings {
         return receiveBudgetBytes;
     }
 
+    /**
+     * The highest protocol version this side speaks (docs/protocol.md#versions); {@link ProtocolVersion#MAX}
+     * unless lowered, which only tests of mixed versions do.
+     */
+    public int protocolVersion() {
+        return protocolVersion;
+    }
+
     @Override
     public String toString() {
         return "TransportSettings[ioThreads=" + ioThreads + ", maxMessageSize=" + maxMessageSize
@@ -165,7 +177,7 @@ public final class TransportSettings {
                 + ", handshakeTimeout=" + handshakeTimeout + ", keepaliveInterval=" + keepaliveInterval
                 + ", keepaliveTimeout=" + keepaliveTimeout + ", maxPendingHandshakes=" + maxPendingHandshakes
                 + ", maxPendingHandshakesPerAddress=" + maxPendingHandshakesPerAddress
-                + ", receiveBudgetBytes=" + receiveBudgetBytes + "]";
+                + ", receiveBudgetBytes=" + receiveBudgetBytes + ", protocolVersion=" + protocolVersion + "]";
     }
 
     /** Builds {@link TransportSettings}. Not thread-safe. */
@@ -182,6 +194,7 @@ public final class TransportSettings {
         private int maxPendingHandshakes = 1024;
         private int maxPendingHandshakesPerAddress = 128;
         private long receiveBudgetBytes = defaultReceiveBudget();
+        private int protocolVersion = ProtocolVersion.MAX;
 
         private Builder() {
         }
@@ -248,6 +261,11 @@ public final class TransportSettings {
             return this;
         }
 
+        public Builder protocolVersion(int version) {
+            this.protocolVersion = version;
+            return this;
+        }
+
         public TransportSettings build() {
             check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
             check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
@@ -264,6 +282,8 @@ public final class TransportSettings {
             check(maxPendingHandshakesPerAddress >= 1, "maxPendingHandshakesPerAddress",
                     maxPendingHandshakesPerAddress, "positive");
             check(receiveBudgetBytes > 0, "receiveBudgetBytes", receiveBudgetBytes, "positive");
+            check(protocolVersion >= ProtocolVersion.MIN && protocolVersion <= ProtocolVersion.MAX,
+                    "protocolVersion", protocolVersion, "between " + ProtocolVersion.MIN + " and " + ProtocolVersion.MAX);
             return new TransportSettings(this);
         }
 

@@ -2,6 +2,7 @@ package dev.baton.shm;
 
 import dev.baton.SharedMemory;
 import dev.baton.spi.TransportFactory;
+import dev.baton.testkit.behaviour.CallModelTest;
 import dev.baton.testkit.behaviour.EchoTest;
 import dev.baton.testkit.behaviour.ErrorsTest;
 import dev.baton.testkit.behaviour.FailureTest;
@@ -72,6 +73,14 @@ class ShmBehaviourTest {
 
     @Nested
     class Failure extends FailureTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return transport();
+        }
+    }
+
+    @Nested
+    class CallModel extends CallModelTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();

@@ -2,10 +2,12 @@ package dev.baton.internal.rpc;
 
 import dev.baton.BatonException;
 import dev.baton.CallOptions;
+import dev.baton.ClientInterceptor;
 import dev.baton.ResponseListener;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
 import dev.baton.spi.CallRecorder;
+import dev.baton.spi.CallScope;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.ObjectPool;
 import dev.baton.spi.PeerIdentity;
@@ -78,29 +80,47 @@ final class CallSender implements CallHost {
      * Creates and routes a call. Errors known up front complete it at once. The caller holds the starter's
      * reference on the returned call and must {@link PendingCall#release} it when done looking at it.
      */
-    PendingCall start(String service, AtomicInteger cursor, int method, ByteBuffer request, CallOptions opts, int mode,
-                      ResponseListener listener) {
+    PendingCall start(String service, AtomicInteger cursor, ClientInterceptor[] interceptors, int method,
+                      ByteBuffer request, CallOptions opts, int mode, ResponseListener listener) {
         long now = System.nanoTime();
+        ClientInterception interception = null;
+        if (interceptors.length != 0) {
+            interception = ClientInterception.run(interceptors, service, method, opts);
+            opts = interception.result();
+        }
         long timeoutNs = opts.timeout() != null ? opts.timeout().toNanos() : defaultTimeoutNs;
+        long deadline = now + timeoutNs;
+        CallScope scope = opts.scope();
+        if (scope != null && scope.deadlineNanos() - deadline < 0) {
+            deadline = scope.deadlineNanos();       // the served call's deadline bounds this one
+        }
         PendingCall call = mode == PendingCall.FUTURE ? null : callPool.poll();
         if (call == null) {
             call = new PendingCall(this);
         }
-        call.init(service, opts, method, request, requestIds.incrementAndGet(), now, now + timeoutNs, mode, listener,
-                callPool.homeStripe());
+        call.init(service, opts, method, request, requestIds.incrementAndGet(), now, deadline, mode, listener,
+                callPool.homeStripe(), interception == null ? null : interception.observers());
         counters.callStarted();
         callsInFlight.incrementAndGet();
         if (node.isClosed()) {
             call.fail(Status.of(Status.Code.CLOSED, "node is closed").withRetrySafe(true));
             return call;
         }
+        if (interception != null && interception.refusal() != null) {
+            call.fail(interception.refusal());
+            return call;
+        }
+        if (scope != null && !attach(call, scope, now)) {
+            return call;
+        }
         if (method < 0 || method > 0xFFFF) {
             call.fail(Status.of(Status.Code.INVALID_ARGUMENT, "method must be between 0 and 65535, was " + method));
             return call;
         }
-        if (request.remaining() > maxMessageSize) {
+        if (request.remaining() + (long) call.requestMetadataSize() > maxMessageSize) {
             call.fail(Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + request.remaining()
-                    + " bytes exceeds the maximum message size " + maxMessageSize).withRetrySafe(true));
+                    + " bytes" + withMetadata(call) + " exceeds the maximum message size " + maxMessageSize)
+                    .withRetrySafe(true));
             return call;
         }
         timer.add(call.deadline);
@@ -111,6 +131,22 @@ final class CallSender implements CallHost {
             send(call, target, now);
         }
         return call;
+    }
+
+    /** Puts the call under the served call it is made for; false (the call failed) when that one already ended. */
+    private static boolean attach(PendingCall call, CallScope scope, long now) {
+        if (call.deadlineNanos() - now <= 0) {
+            call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "the deadline of the call being served had passed")
+                    .withRetrySafe(true));
+            return false;
+        }
+        Status cancelled = scope instanceof ServerCallScope s ? s.attach(call)
+                : scope.isCancelled() ? Status.of(Status.Code.CANCELLED, "the call being served was cancelled") : null;
+        if (cancelled != null) {
+            call.fail(Status.of(Status.Code.CANCELLED, cancelled.description()).withRetrySafe(true));
+            return false;
+        }
+        return true;
     }
 
     /** The server for the call's next attempt, or null; see {@link CallRouter}. */
@@ -154,15 +190,22 @@ final class CallSender implements CallHost {
                 return;
             }
         }
-        if (id != null && call.request().remaining() > id.maxMessageSize()) {
+        if (id != null && call.request().remaining() + (long) call.requestMetadataSize() > id.maxMessageSize()) {
             call.fail(Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + call.request().remaining()
-                    + " bytes exceeds rank " + target.rank() + "'s maximum message size " + id.maxMessageSize())
+                    + " bytes" + withMetadata(call) + " exceeds rank " + target.rank() + "'s maximum message size "
+                    + id.maxMessageSize()).withRetrySafe(true));
+            return;
+        }
+        if (id != null && call.requestMetadataSize() != 0 && !id.speaksMetadata()) {
+            call.fail(Status.of(Status.Code.UNIMPLEMENTED, "rank " + target.rank() + " speaks protocol version "
+                    + id.protocolVersion() + ", which carries no metadata; the call has " + call.options().metadata())
                     .withRetrySafe(true));
             return;
         }
         call.setHeader(FrameType.REQUEST, call.requestFlags(), 0, call.requestId(), target.serviceId(),
                 target.serverId(), call.method(), left);
         call.setPayload(call.request());
+        call.setMetadata(call.options().hasMetadata() ? call.options().metadata() : null);
         int limit = id == null ? 0 : id.maxConcurrentRequests();
         while (true) {
             call.setTimeoutNs(Math.max(1, left));
@@ -195,6 +238,11 @@ final class CallSender implements CallHost {
             }
             left = call.deadlineNanos() - System.nanoTime();
         }
+    }
+
+    private static String withMetadata(PendingCall call) {
+        int m = call.requestMetadataSize();
+        return m == 0 ? "" : " and " + m + " bytes of metadata";
     }
 
     /** Only the caller's own first attempt may wait: a re-route runs on whatever thread saw the failure. */

@@ -3,12 +3,14 @@ package dev.baton.internal.rpc;
 import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Client;
+import dev.baton.ClientInterceptor;
 import dev.baton.Message;
 import dev.baton.ResponseListener;
 import dev.baton.ServerInfo;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -23,15 +25,18 @@ final class ClientImpl implements Client {
     private final String service;
     private final CallOptions options;
     private final AtomicInteger cursor;
+    /** The node's interceptors, then this client's; empty (the usual case) costs one length check per call. */
+    private final ClientInterceptor[] interceptors;
 
     ClientImpl(CallSender sender, CallWaiter waiter, NodeRuntime node, String service, CallOptions options,
-               AtomicInteger cursor) {
+               AtomicInteger cursor, ClientInterceptor[] interceptors) {
         this.sender = sender;
         this.waiter = waiter;
         this.node = node;
         this.service = Objects.requireNonNull(service, "service");
         this.options = Objects.requireNonNull(options, "options");
         this.cursor = cursor;
+        this.interceptors = interceptors;
     }
 
     @Override
@@ -46,7 +51,16 @@ final class ClientImpl implements Client {
 
     @Override
     public Client withOptions(CallOptions options) {
-        return new ClientImpl(sender, waiter, node, service, options, cursor);
+        return new ClientImpl(sender, waiter, node, service, options, cursor, interceptors);
+    }
+
+    @Override
+    public Client withInterceptors(ClientInterceptor... more) {
+        ClientInterceptor[] all = Arrays.copyOf(interceptors, interceptors.length + more.length);
+        for (int i = 0; i < more.length; i++) {
+            all[interceptors.length + i] = Objects.requireNonNull(more[i], "interceptor");
+        }
+        return new ClientImpl(sender, waiter, node, service, options, cursor, all);
     }
 
     @Override
@@ -61,7 +75,7 @@ final class ClientImpl implements Client {
 
     @Override
     public CompletableFuture<Message> callAsync(int method, ByteBuffer request, CallOptions options) {
-        PendingCall call = sender.start(service, cursor, method, request, options, PendingCall.FUTURE, null);
+        PendingCall call = sender.start(service, cursor, interceptors, method, request, options, PendingCall.FUTURE, null);
         CompletableFuture<Message> f = call.future();
         call.release();
         return f;
@@ -70,17 +84,17 @@ final class ClientImpl implements Client {
     @Override
     public void call(int method, ByteBuffer request, CallOptions options, ResponseListener listener) {
         Objects.requireNonNull(listener, "listener");
-        sender.start(service, cursor, method, request, options, PendingCall.LISTENER, listener).release();
+        sender.start(service, cursor, interceptors, method, request, options, PendingCall.LISTENER, listener).release();
     }
 
     @Override
     public Message call(int method, ByteBuffer request, CallOptions options) {
-        return waiter.await(sender.start(service, cursor, method, request, options, PendingCall.BLOCKING, null));
+        return waiter.await(sender.start(service, cursor, interceptors, method, request, options, PendingCall.BLOCKING, null));
     }
 
     @Override
     public void oneWay(int method, ByteBuffer request, CallOptions options) {
-        PendingCall call = sender.start(service, cursor, method, request, options, PendingCall.ONE_WAY, null);
+        PendingCall call = sender.start(service, cursor, interceptors, method, request, options, PendingCall.ONE_WAY, null);
         try {
             // One-way calls complete when written; fail now only for errors known before sending.
             BatonException e = call.delivered() ? call.error() : null;

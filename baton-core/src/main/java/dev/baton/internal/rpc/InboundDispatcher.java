@@ -1,7 +1,9 @@
 package dev.baton.internal.rpc;
 
 import dev.baton.BatonException;
+import dev.baton.CallOptions;
 import dev.baton.Message;
+import dev.baton.Metadata;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
 import dev.baton.spi.FrameHandler;
@@ -92,10 +94,12 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
             return;
         }
         try {
+            Metadata metadata = h.metadata();
             if (h.status() == 0) {
-                call.complete(payload);
+                call.complete(metadata == null ? payload : MESSAGES.withMetadata(payload, metadata));
                 return;
             }
+            call.failureMetadata(metadata);
             String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
             MESSAGES.release(payload);
             Status status = Status.of(Status.Code.of(h.status()), why);
@@ -126,8 +130,8 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         } else {
             cs.inProgress.decrementAndGet();
         }
-        ServerCallImpl sc = serverCall().init(cs, null, payload, h.serviceId(), h.serverId(), h.method(),
-                h.requestId(), sourceRank, oneWay, deadline, admitted);
+        ServerCallImpl sc = serverCall().init(cs, null, payload, h.metadata(), h.serviceId(), h.serverId(),
+                h.method(), h.requestId(), sourceRank, oneWay, deadline, admitted);
         if (!admitted) {
             counters.requestRefused();
             sc.refuse(Status.of(Status.Code.RESOURCE_EXHAUSTED, "more than " + maxConcurrentRequests
@@ -149,8 +153,10 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         counters.requestReceived();
         call.retain();      // the server call's, until it is recycled
         serving.incrementAndGet();
-        ServerCallImpl sc = serverCall().init(null, call, MESSAGES.lend(call.request(), null), target.serviceId(),
-                target.serverId(), call.method(), call.requestId(), selfRank, call.oneWay(), call.deadlineNanos(), true);
+        CallOptions o = call.options();
+        ServerCallImpl sc = serverCall().init(null, call, MESSAGES.lend(call.request(), null),
+                o.hasMetadata() ? o.metadata() : null, target.serviceId(), target.serverId(), call.method(),
+                call.requestId(), selfRank, call.oneWay(), call.deadlineNanos(), true);
         dispatch(sc);
         if (call.oneWay()) {
             call.complete(Message.empty());

@@ -12,6 +12,7 @@ import dev.baton.NodeOptions;
 import dev.baton.NodeStats;
 import dev.baton.NodeStatus;
 import dev.baton.Server;
+import dev.baton.ServerInterceptor;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
 import dev.baton.spi.HostIdentity;
@@ -257,7 +258,8 @@ public final class NodeRuntime implements Node {
 
     @Override
     public Client client(String service) {
-        return new ClientImpl(sender, waiter, this, service, dev.baton.CallOptions.DEFAULT, sender.cursor(service));
+        return new ClientImpl(sender, waiter, this, service, dev.baton.CallOptions.DEFAULT, sender.cursor(service),
+                options.clientInterceptors().toArray(new dev.baton.ClientInterceptor[0]));
     }
 
     @Override
@@ -344,10 +346,12 @@ public final class NodeRuntime implements Node {
         }
     }
 
-    Server registerServer(String service, int serverId, ServerImpl.Entry[] handlers, boolean acceptsDealers,
+    Server registerServer(String service, int serverId, ServerImpl.Entry[] handlers, ServerInterceptor[] interceptors,
+                          boolean acceptsDealers,
                           int dealerCapacity, Duration timeout) {
         checkOpen();
-        return localServers.register(registry, info -> new ServerImpl(this, info, handlers, acceptsDealers, dealerCapacity),
+        return localServers.register(registry, info -> new ServerImpl(this, info, handlers, interceptors, acceptsDealers,
+                        dealerCapacity),
                 service, serverId, timeout);
     }
 

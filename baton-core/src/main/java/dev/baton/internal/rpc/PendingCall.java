@@ -3,6 +3,7 @@ package dev.baton.internal.rpc;
 import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Message;
+import dev.baton.Metadata;
 import dev.baton.ResponseListener;
 import dev.baton.Status;
 import dev.baton.spi.FrameType;
@@ -61,7 +62,7 @@ final class PendingCall extends OutboundFrame {
 
     private final CallHost host;
     /** This call's place in the deadline wheel. */
-    final DeadlineTimer.Entry deadline = new Deadline();
+    final DeadlineTimer.Entry deadline = new CallDeadline(this);
     private String service;
     private CallOptions options;
     private int method;
@@ -72,6 +73,11 @@ final class PendingCall extends OutboundFrame {
     private int mode;
     private CallFuture future;                  // FUTURE only
     private ResponseListener listener;          // LISTENER only
+    private CallObservers observers;            // the interceptors' observers; null (the usual case) for none
+    private volatile Metadata failureMetadata;  // what an error response carried, for the observers
+    // For servedUnder: the in-process served call's scope; how this call ended (null: running, or succeeded).
+    private volatile ServerCallScope servedScope;
+    private volatile Status.Code endedWith;
 
     private volatile int done;
     private volatile int refs;
@@ -79,6 +85,8 @@ final class PendingCall extends OutboundFrame {
     private volatile Status refusalWhileSending;
     /** The current attempt may have reached a handler: written (a byte on the wire) or handed to a local server. */
     private volatile boolean written;
+    /** The caller gave up: a CANCEL goes to the server once the request is written. */
+    private volatile boolean cancelWanted;
     /** Sticky: an earlier attempt may have run. */
     private volatile boolean priorMayHaveRun;
     /** The connection whose pending table holds this call, while it waits for a response. */
@@ -104,7 +112,12 @@ final class PendingCall extends OutboundFrame {
 
     /** Sets the call up for one use; it starts with two references, the owner's and the starter's. */
     PendingCall init(String service, CallOptions options, int method, ByteBuffer request, long requestId,
-                     long startNanos, long deadlineNanos, int mode, ResponseListener listener, int poolStripe) {
+                     long startNanos, long deadlineNanos, int mode, ResponseListener listener, int poolStripe,
+                     CallObservers observers) {
+        this.observers = observers;
+        this.failureMetadata = null;
+        this.servedScope = null;
+        this.endedWith = null;
         this.poolStripe = poolStripe;
         this.startNanos = startNanos;
         this.service = service;
@@ -117,6 +130,7 @@ final class PendingCall extends OutboundFrame {
         this.listener = listener;
         this.future = mode == FUTURE ? new CallFuture(this) : null;
         written = false;
+        cancelWanted = false;
         priorMayHaveRun = false;
         sendState = NOT_SENDING;
         refusalWhileSending = null;
@@ -154,6 +168,16 @@ final class PendingCall extends OutboundFrame {
 
     ByteBuffer request() {
         return request;
+    }
+
+    /** The bytes the request's metadata takes on the wire. */
+    int requestMetadataSize() {
+        return options.hasMetadata() ? options.metadata().encodedSize() : 0;
+    }
+
+    /** The metadata an error response carried (null for none), for the observers; set before {@link #fail}. */
+    void failureMetadata(Metadata metadata) {
+        failureMetadata = metadata;
     }
 
     long startNanos() {
@@ -287,6 +311,10 @@ final class PendingCall extends OutboundFrame {
             options = null;
             request = null;
             listener = null;
+            observers = null;
+            failureMetadata = null;
+            servedScope = null;
+            setMetadata(null);
             result = null;
             error = null;
             waiter = null;
@@ -299,8 +327,22 @@ final class PendingCall extends OutboundFrame {
         }
     }
 
+    /**
+     * The in-process server call serving this call made a scope for its own calls: when this call ends unanswered
+     * (cancelled, expired), the scope is cancelled too.
+     */
+    void servedUnder(ServerCallScope scope) {
+        servedScope = scope;                // then read endedWith; cleanUp writes it, then reads servedScope
+        ServerCallScope.callerEnded(scope, endedWith);
+    }
+
     /** {@code failure} is null when the call succeeded. */
     private void cleanUp(Status.Code failure) {
+        if (options.scope() instanceof ServerCallScope parent) {
+            parent.detach(this);
+        }
+        endedWith = failure;
+        ServerCallScope.callerEnded(servedScope, failure);
         host.timer().remove(deadline);
         ConnState c = connection;
         if (c != null) {
@@ -339,6 +381,7 @@ final class PendingCall extends OutboundFrame {
     void afterCancel() {
         cleanUp(Status.Code.CANCELLED);
         sendCancelIfWritten();
+        CallObservers.end(observers, Status.of(Status.Code.CANCELLED, "the caller cancelled the call"), null);
     }
 
     /**
@@ -347,6 +390,8 @@ final class PendingCall extends OutboundFrame {
      */
     private void deliver(Message response, BatonException failure) {
         try {
+            CallObservers.end(observers, failure == null ? Status.OK : failure.status(),
+                    failure == null ? response.metadata() : failureMetadata);
             switch (mode) {
                 case FUTURE -> {
                     if (failure == null) {
@@ -423,7 +468,7 @@ final class PendingCall extends OutboundFrame {
     }
 
     /** The deadline passed. The server enforces the same deadline itself, so no CANCEL is sent for it. */
-    private void onDeadline() {
+    void onDeadline() {
         if (isDone()) {
             return;
         }
@@ -431,16 +476,27 @@ final class PendingCall extends OutboundFrame {
             failElsewhere(Status.of(Status.Code.CLOSED, "the node closed before '" + service + "' answered"));
             return;
         }
-        failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within "
-                + (options.timeout() != null ? options.timeout().toMillis() : host.defaultTimeoutMs()) + " ms"));
+        long ms = (deadline.deadlineNanos - startNanos) / 1_000_000L;
+        failElsewhere(Status.of(Status.Code.DEADLINE_EXCEEDED, "no response from '" + service + "' within " + ms
+                + " ms" + (options.scope() != null && options.scope().deadlineNanos() == deadline.deadlineNanos
+                ? " (the deadline of the call being served)" : "")));
     }
 
+    /**
+     * Tells the server the caller gave up, if the request reached the wire; if the transport still holds it,
+     * {@link #onWritten} does once it is written (each side writes its flag, then reads the other's).
+     */
     private void sendCancelIfWritten() {
+        cancelWanted = true;
         ConnState c = connection;
         if (written && c != null) {
-            c.connection.offer(new SimpleFrame(FrameType.CANCEL, 0, 0, requestId, frameServiceId(), frameServerId(),
-                    method, null));
+            sendCancel(c);
         }
+    }
+
+    private void sendCancel(ConnState c) {
+        c.connection.offer(new SimpleFrame(FrameType.CANCEL, 0, 0, requestId, frameServiceId(), frameServerId(),
+                method, null));
     }
 
     // ================================================================== from the transport and the server
@@ -458,6 +514,10 @@ final class PendingCall extends OutboundFrame {
             written = true;
             if (oneWay()) {
                 complete(Message.empty());
+                return;
+            }
+            if (cancelWanted && c != null) {
+                sendCancel(c);          // cancelled while the transport held the request
                 return;
             }
             // The connection may have closed between the write and this report, after its close handler looked
@@ -536,23 +596,5 @@ final class PendingCall extends OutboundFrame {
     @Override
     public String toString() {
         return "PendingCall[" + service + "#" + method + ", id " + requestId + "]";
-    }
-
-    /** The call's entry in the deadline wheel. */
-    private final class Deadline extends DeadlineTimer.Entry {
-        @Override
-        void retain() {
-            PendingCall.this.retain();
-        }
-
-        @Override
-        void release() {
-            PendingCall.this.release();
-        }
-
-        @Override
-        void expire() {
-            onDeadline();
-        }
     }
 }

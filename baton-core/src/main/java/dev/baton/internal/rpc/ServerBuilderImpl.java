@@ -3,8 +3,11 @@ package dev.baton.internal.rpc;
 import dev.baton.AsyncHandler;
 import dev.baton.Handler;
 import dev.baton.Server;
+import dev.baton.ServerInterceptor;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -17,6 +20,7 @@ final class ServerBuilderImpl implements Server.Builder {
     private final String service;
     private int serverId = -1;
     private ServerImpl.Entry[] handlers = new ServerImpl.Entry[0];
+    private final List<ServerInterceptor> interceptors = new ArrayList<>();
     private int dealerCapacity = 4096;
     private boolean dealerCapacitySet;
 
@@ -67,6 +71,12 @@ final class ServerBuilderImpl implements Server.Builder {
     }
 
     @Override
+    public Server.Builder intercept(ServerInterceptor interceptor) {
+        interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+        return this;
+    }
+
+    @Override
     public Server.Builder dealerQueueCapacity(int capacity) {
         if (capacity < 1) {
             throw new IllegalArgumentException("dealerQueueCapacity must be positive, was " + capacity);
@@ -84,7 +94,9 @@ final class ServerBuilderImpl implements Server.Builder {
     @Override
     public Server start(Duration timeout) {
         boolean noHandlers = Arrays.stream(handlers).allMatch(Objects::isNull);
-        return runtime.registerServer(service, serverId, handlers.clone(), dealerCapacitySet || noHandlers,
-                dealerCapacity, timeout);
+        List<ServerInterceptor> all = new ArrayList<>(runtime.options().serverInterceptors());
+        all.addAll(interceptors);
+        return runtime.registerServer(service, serverId, handlers.clone(), all.toArray(new ServerInterceptor[0]),
+                dealerCapacitySet || noHandlers, dealerCapacity, timeout);
     }
 }

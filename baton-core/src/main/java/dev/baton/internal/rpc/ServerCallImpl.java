@@ -1,17 +1,22 @@
 package dev.baton.internal.rpc;
 
 import dev.baton.BatonException;
+import dev.baton.CallObserver;
+import dev.baton.CallOptions;
 import dev.baton.Message;
+import dev.baton.Metadata;
 import dev.baton.Server;
 import dev.baton.ServerCall;
 import dev.baton.Status;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.MessageAccess;
 import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.TransportConnection;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -52,6 +57,8 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "refs");
     private static final AtomicIntegerFieldUpdater<ServerCallImpl> SLOT =
             AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "slot");
+    private static final AtomicIntegerFieldUpdater<ServerCallImpl> OBSERVED =
+            AtomicIntegerFieldUpdater.newUpdater(ServerCallImpl.class, "observed");
 
     private final ServingHost host;
     /** This call's place in the deadline wheel, once it outlives its dispatch. */
@@ -59,6 +66,13 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     private ConnState conn;              // remote caller; null in process
     private PendingCall local;           // in-process caller (referenced until recycled); null for remote
     private Message request;             // lent
+    private Metadata requestMetadata;    // null for none
+    private volatile Metadata responseMetadata;
+    /** The interceptors' observers, or null (the usual case); told once ({@link #observed}). */
+    private CallObservers observers;
+    private volatile int observed;
+    /** The scope of the calls its handler makes, once it asked for {@link #childOptions()}. */
+    private volatile ServerCallScope scope;
     private int reqServiceId;
     private int reqServerId;
     private int reqMethod;
@@ -81,11 +95,17 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
      * Sets the call up for one request; it starts with the answer's and the dispatcher's references, and with
      * its slot held when {@code holdsSlot} (a refusal of a request over the limit holds none).
      */
-    ServerCallImpl init(ConnState conn, PendingCall local, Message request, int serviceId, int serverId, int method,
-                        long requestId, int sourceRank, boolean oneWay, long deadlineNanos, boolean holdsSlot) {
+    ServerCallImpl init(ConnState conn, PendingCall local, Message request, Metadata metadata, int serviceId,
+                        int serverId, int method, long requestId, int sourceRank, boolean oneWay, long deadlineNanos,
+                        boolean holdsSlot) {
         this.conn = conn;
         this.local = local;
-        this.request = request;
+        this.request = metadata == null ? request : MESSAGES.withMetadata(request, metadata);
+        this.requestMetadata = metadata;
+        this.responseMetadata = null;
+        this.observers = null;
+        this.observed = 0;
+        this.scope = null;
         this.reqServiceId = serviceId;
         this.reqServerId = serverId;
         this.reqMethod = method;
@@ -124,8 +144,13 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             conn = null;
             local = null;
             request = null;
+            requestMetadata = null;
+            responseMetadata = null;
+            observers = null;
+            scope = null;
             server = null;
             setPayload(null);
+            setMetadata(null);
             host.recycle(this);
             if (caller != null) {
                 caller.release();
@@ -152,6 +177,58 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     @Override
     public Message request() {
         return request;
+    }
+
+    @Override
+    public Metadata metadata() {
+        Metadata m = requestMetadata;
+        return m == null ? Metadata.EMPTY : m;
+    }
+
+    @Override
+    public void responseMetadata(Metadata metadata) {
+        Objects.requireNonNull(metadata, "metadata");
+        if (isAnswered()) {
+            throw new IllegalStateException("call " + reqId + " was already answered: set its metadata before");
+        }
+        responseMetadata = metadata.isEmpty() ? null : metadata;
+    }
+
+    @Override
+    public CallOptions childOptions() {
+        ServerCallScope s = scope;
+        if (s == null) {
+            synchronized (this) {
+                s = scope;
+                if (s == null) {
+                    scope = s = new ServerCallScope(deadline.deadlineNanos);
+                }
+            }
+            if (cancelled) {
+                s.cancel(Status.of(Status.Code.CANCELLED, "the call being served was cancelled"));
+            }
+            PendingCall caller = local;
+            if (caller != null) {
+                caller.servedUnder(s);
+            }
+        }
+        return CallOptions.DEFAULT.withScope(s);
+    }
+
+    /** Adds an interceptor's observer; on the dispatching thread, before the handler sees the call. */
+    void observe(CallObserver o) {
+        if (observers == null) {
+            observers = new CallObservers();
+        }
+        observers.add(o);
+    }
+
+    /** Tells the observers, once, how the call ended. */
+    private void ended(Status status) {
+        CallObservers o = observers;
+        if (o != null && OBSERVED.compareAndSet(this, 0, 1)) {
+            o.end(status, responseMetadata);
+        }
     }
 
     @Override
@@ -208,9 +285,12 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     @Override
     public void reply(ByteBuffer response) {
         claim();
+        ended(Status.OK);
         if (local != null) {
             if (!oneWay) {
-                local.complete(MESSAGES.lend(response, null));  // the caller's side decides whether to own it
+                Message answer = MESSAGES.lend(response, null);  // the caller's side decides whether to own it
+                Metadata m = responseMetadata;
+                local.complete(m == null ? answer : MESSAGES.withMetadata(answer, m));
             }
             finished();
             return;
@@ -224,13 +304,17 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         if (peer != null) {
             max = Math.min(max, peer.maxMessageSize());
         }
-        if (response.remaining() > max) {
+        Metadata m = metadataFor(peer);
+        int metadataSize = m == null ? 0 : m.encodedSize();
+        if (response.remaining() + (long) metadataSize > max) {
             sendError(Status.of(Status.Code.MESSAGE_TOO_LARGE, "response of " + response.remaining()
-                    + " bytes exceeds the maximum message size " + max), 0);
+                    + " bytes" + (metadataSize == 0 ? "" : " and " + metadataSize + " of metadata")
+                    + " exceeds the maximum message size " + max), 0);
             return;
         }
         setHeader(FrameType.RESPONSE, 0, 0, reqId, reqServiceId, reqServerId, reqMethod, 0);
         setPayload(response);
+        setMetadata(m);
         send();
     }
 
@@ -258,6 +342,7 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     }
 
     private void answerFailure(Status status, boolean refused) {
+        ended(status);
         if (local != null) {
             if (!oneWay) {
                 if (refused) {
@@ -278,7 +363,17 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         String why = status.description() == null ? "" : status.description();
         setHeader(FrameType.RESPONSE, flags, status.code().value(), reqId, reqServiceId, reqServerId, reqMethod, 0);
         setPayload(StandardCharsets.UTF_8.encode(why));
+        setMetadata(metadataFor(conn.connection.remoteIdentity()));
         send();
+    }
+
+    /**
+     * The response metadata to put on the wire: none for a caller of protocol version 2, which cannot read it (and
+     * sent none, so no interceptor of its own expects any).
+     */
+    private Metadata metadataFor(PeerIdentity peer) {
+        Metadata m = responseMetadata;
+        return m != null && peer != null && peer.speaksMetadata() ? m : null;
     }
 
     private void send() {
@@ -354,6 +449,19 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
      */
     void cancel() {
         cancelled = true;
+        ServerCallScope s = scope;
+        if (s != null || (observers != null && !isAnswered())) {
+            long d = deadline.deadlineNanos;
+            Status why = d != Long.MAX_VALUE && System.nanoTime() - d >= 0
+                    ? Status.of(Status.Code.DEADLINE_EXCEEDED, "the deadline of the call being served passed")
+                    : Status.of(Status.Code.CANCELLED, "the call being served was cancelled, or its connection closed");
+            if (s != null) {
+                s.cancel(why);
+            }
+            if (observers != null && !isAnswered()) {
+                ended(why);
+            }
+        }
         if (!handlerRunning) {
             releaseSlot();
         }

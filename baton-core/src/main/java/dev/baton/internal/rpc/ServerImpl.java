@@ -2,12 +2,14 @@ package dev.baton.internal.rpc;
 
 import dev.baton.AsyncHandler;
 import dev.baton.BatonException;
+import dev.baton.CallObserver;
 import dev.baton.Dealer;
 import dev.baton.Handler;
 import dev.baton.Node;
 import dev.baton.Server;
 import dev.baton.ServerCall;
 import dev.baton.ServerInfo;
+import dev.baton.ServerInterceptor;
 import dev.baton.Status;
 
 import java.nio.ByteBuffer;
@@ -39,15 +41,19 @@ final class ServerImpl implements Server {
     private final NodeRuntime node;
     private final ServerInfo info;
     private final Entry[] handlers;
+    /** The node's interceptors, then this server's; empty (the usual case) costs one length check per request. */
+    private final ServerInterceptor[] interceptors;
     private final boolean acceptsDealers;
     private final ArrayBlockingQueue<ServerCallImpl> dealerQueue;
     private volatile boolean closed;
     private final AtomicBoolean closing = new AtomicBoolean();
 
-    ServerImpl(NodeRuntime node, ServerInfo info, Entry[] handlers, boolean acceptsDealers, int dealerCapacity) {
+    ServerImpl(NodeRuntime node, ServerInfo info, Entry[] handlers, ServerInterceptor[] interceptors,
+               boolean acceptsDealers, int dealerCapacity) {
         this.node = node;
         this.info = info;
         this.handlers = handlers;
+        this.interceptors = interceptors;
         this.acceptsDealers = acceptsDealers;
         this.dealerQueue = new ArrayBlockingQueue<>(dealerCapacity);
     }
@@ -85,13 +91,16 @@ final class ServerImpl implements Server {
         call.routedTo(this);
         int m = call.method();
         Entry e = m < handlers.length ? handlers[m] : null;
+        if (e == null && !acceptsDealers) {
+            node.counters().requestRefused();
+            call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
+            return;
+        }
+        if (interceptors.length != 0 && !intercept(call)) {
+            return;
+        }
         if (e == null) {
-            if (acceptsDealers) {
-                enqueue(call);
-            } else {
-                node.counters().requestRefused();
-                call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
-            }
+            enqueue(call);
             return;
         }
         node.counters().requestHandled();
@@ -103,6 +112,23 @@ final class ServerImpl implements Server {
             case BLOCKING -> invokeBlocking(e.handler(), call);
             case ASYNC -> invokeAsync(e.async(), call);
         }
+    }
+
+    /** Runs the interceptors; false when one refused the call (it is answered with the refusal then). */
+    private boolean intercept(ServerCallImpl call) {
+        for (ServerInterceptor interceptor : interceptors) {
+            try {
+                CallObserver o = interceptor.interceptCall(call);
+                if (o != null) {
+                    call.observe(o);
+                }
+            } catch (RuntimeException ex) {
+                node.counters().requestRefused();
+                call.failFromHandler(CallObservers.refusal(ex, "server"));
+                return false;
+            }
+        }
+        return true;
     }
 
     private void enqueue(ServerCallImpl call) {

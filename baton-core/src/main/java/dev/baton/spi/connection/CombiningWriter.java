@@ -239,7 +239,7 @@ final class CombiningWriter {
                 if (batch.pending() && !batch.write()) {
                     return false;
                 }
-                if (!batch.build(queue, connection.peerMaxMessageSize())) {
+                if (!batch.build(queue, connection.remoteIdentity())) {
                     return true;
                 }
             } catch (IOException e) {

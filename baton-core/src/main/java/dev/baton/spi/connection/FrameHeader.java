@@ -1,5 +1,6 @@
 package dev.baton.spi.connection;
 
+import dev.baton.Metadata;
 import dev.baton.spi.InboundHeader;
 
 import java.nio.ByteBuffer;
@@ -18,9 +19,12 @@ final class FrameHeader implements InboundHeader {
     int method;
     long timeoutNs;
     int length;
+    Metadata metadata;
 
+    /** Reads the fixed fields; {@code length} is the message's, after any metadata (which the caller sets). */
     void read(ByteBuffer b, int p, int length) {
         this.length = length;
+        metadata = null;
         type = b.get(p + FrameLayout.OFF_TYPE);
         flags = Byte.toUnsignedInt(b.get(p + FrameLayout.OFF_FLAGS));
         status = Short.toUnsignedInt(b.getShort(p + FrameLayout.OFF_STATUS));
@@ -74,5 +78,10 @@ final class FrameHeader implements InboundHeader {
     @Override
     public int length() {
         return length;
+    }
+
+    @Override
+    public Metadata metadata() {
+        return metadata;
     }
 }

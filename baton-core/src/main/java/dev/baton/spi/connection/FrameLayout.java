@@ -1,6 +1,7 @@
 package dev.baton.spi.connection;
 
 import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.ProtocolVersion;
 
 import java.nio.ByteBuffer;
 
@@ -16,7 +17,7 @@ import java.nio.ByteBuffer;
  * +---------------------------------------------------------------+
  * |                 magic 0x4E544142 ("BATN")                      |
  * +-------------------------------+-------------------------------+
- * |        protocol version       |          reserved (0)         |
+ * |    protocol version (2)       |  highest version spoken (3)   |
  * +-------------------------------+-------------------------------+
  *
  * Frame header (40 bytes), followed by length payload bytes
@@ -34,17 +35,31 @@ import java.nio.ByteBuffer;
  * +-------------------------------+-------------------------------+
  * | 24  method: u16               | 26  reserved (0): u16         |
  * +-------------------------------+-------------------------------+
- * | 28  reserved (0): u32                                         |
+ * | 28  metadata length: u32 (version 3; reserved, 0, in 2)       |
  * +---------------------------------------------------------------+
  * | 32  timeout: i64, nanoseconds left until the deadline, 0=none |
  * |                                                               |
  * +---------------------------------------------------------------+
  * </pre>
+ *
+ * <p>Length counts every byte after the header: the metadata (the first {@code metadata length} bytes, encoded
+ * as {@link dev.baton.Metadata#encode} says), then the message.
+ *
+ * <h2>Versions</h2>
+ * The preface's version is the framing both sides read: 2, which every Baton node since version 2 requires. The
+ * next field says the highest version the sender speaks (0 from a node that speaks only 2), and a connection
+ * speaks the lower of the two sides' highest: {@link dev.baton.spi.PeerIdentity#protocolVersion()}. Version 3
+ * adds metadata; a node never sends a version-3 field to a peer that speaks 2.
  */
 public final class FrameLayout {
 
     public static final int MAGIC = 0x4E544142;           // "BATN" read as little-endian bytes
+    /** The preface's version: the framing every peer reads. */
     public static final int VERSION = 2;
+    /** The oldest protocol version this node speaks. */
+    public static final int MIN_VERSION = ProtocolVersion.MIN;
+    /** The newest protocol version this node speaks: 3 adds metadata. */
+    public static final int MAX_VERSION = ProtocolVersion.MAX;
     public static final int PREFACE_LENGTH = 8;
     public static final int HEADER_LENGTH = 40;
 
@@ -56,23 +71,35 @@ public final class FrameLayout {
     public static final int OFF_SERVICE_ID = 16;
     public static final int OFF_SERVER_ID = 20;
     public static final int OFF_METHOD = 24;
+    public static final int OFF_METADATA_LENGTH = 28;
     public static final int OFF_TIMEOUT = 32;
 
     private FrameLayout() {
     }
 
-    /** Writes the preface at {@code buf}'s position (little-endian buffer) and advances it. */
-    public static void putPreface(ByteBuffer buf) {
-        buf.putInt(MAGIC).putShort((short) VERSION).putShort((short) 0);
+    /**
+     * Writes the preface at {@code buf}'s position (little-endian buffer) and advances it; {@code highestVersion}
+     * is the newest protocol version the sender speaks.
+     */
+    public static void putPreface(ByteBuffer buf, int highestVersion) {
+        buf.putInt(MAGIC).putShort((short) VERSION).putShort((short) (highestVersion == VERSION ? 0 : highestVersion));
     }
 
-    /** Writes {@code frame}'s header, with {@code length} as its payload length, at {@code buf}'s position. */
-    public static void putHeader(ByteBuffer buf, OutboundFrame frame, int length) {
-        putHeader(buf, length, frame.frameType(), frame.frameFlags(), frame.frameStatus(), frame.frameRequestId(),
-                frame.frameServiceId(), frame.frameServerId(), frame.frameMethod(), frame.frameTimeoutNs());
+    /**
+     * Writes {@code frame}'s header at {@code buf}'s position, for {@code payloadLength} message bytes after the
+     * frame's metadata (if any), which the caller writes next.
+     */
+    public static void putHeader(ByteBuffer buf, OutboundFrame frame, int payloadLength) {
+        int metadataLength = frame.metadataSize();
+        putHeader(buf, metadataLength + payloadLength, frame.frameType(), frame.frameFlags(), frame.frameStatus(),
+                frame.frameRequestId(), frame.frameServiceId(), frame.frameServerId(), frame.frameMethod(),
+                frame.frameTimeoutNs());
+        buf.putInt(buf.position() - HEADER_LENGTH + OFF_METADATA_LENGTH, metadataLength);
     }
 
-    /** Writes a header from its fields at {@code buf}'s position (little-endian buffer) and advances it. */
+    /**
+     * Writes a header from its fields at {@code buf}'s position (little-endian buffer) and advances it; no metadata.
+     */
     public static void putHeader(ByteBuffer buf, int length, int type, int flags, int status, long requestId,
                                  int serviceId, int serverId, int method, long timeoutNs) {
         int p = buf.position();

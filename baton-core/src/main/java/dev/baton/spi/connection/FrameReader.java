@@ -1,6 +1,7 @@
 package dev.baton.spi.connection;
 
 import dev.baton.Message;
+import dev.baton.Metadata;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.MessageAccess;
 
@@ -50,7 +51,9 @@ final class FrameReader {
     private final ReceiveBudget budget;
     private final int maxMessageSize;
     private final FrameHeader header = new FrameHeader();
-    private final Handshake handshake = new Handshake();
+    private final Handshake handshake;
+    /** The version the connection speaks, once the handshake told it: from 3 on, frames may carry metadata. */
+    private boolean metadataSpoken;
     private ByteBuffer opening;             // the peer's opening as it arrives; null once the handshake is over
     private ByteBuffer readBuffer;          // from the pool while traffic needs it; null while idle
     private ByteBuffer largeTarget;         // the payload of a frame larger than the read buffer, as it arrives
@@ -81,6 +84,7 @@ final class FrameReader {
         this.pool = core.pool();
         this.budget = core.budget();
         this.maxMessageSize = core.settings().maxMessageSize();
+        this.handshake = new Handshake(core.settings().protocolVersion());
     }
 
     /** Reads and dispatches what has arrived. Reading role held. */
@@ -275,27 +279,62 @@ final class FrameReader {
                 return;
             }
             int len = (int) length;
+            int meta = metadataSpoken ? b.getInt(p + FrameLayout.OFF_METADATA_LENGTH) : 0;
+            if (meta != 0 && !checkMetadataLength(type, meta, len)) {
+                return;
+            }
             if (b.remaining() >= FrameLayout.HEADER_LENGTH + len) {
-                header.read(b, p, len);
+                header.read(b, p, len - meta);
+                if (meta != 0 && !readMetadata(b, p, meta)) {
+                    return;
+                }
                 Message payload;
-                if (len == 0) {
+                int body = len - meta;
+                if (body == 0) {
                     payload = Message.empty();
                 } else {
-                    ByteBuffer target = pool.acquire(len);
-                    target.put(0, b, p + FrameLayout.HEADER_LENGTH, len);
-                    payload = MESSAGES.lend(target.limit(len).position(0), pool);
+                    ByteBuffer target = pool.acquire(body);
+                    target.put(0, b, p + FrameLayout.HEADER_LENGTH + meta, body);
+                    payload = MESSAGES.lend(target.limit(body).position(0), pool);
                 }
                 b.position(p + FrameLayout.HEADER_LENGTH + len);
                 framesDelivered++;
                 connection.deliver(header, payload);
-            } else if (FrameLayout.HEADER_LENGTH + len > READ_BUFFER_SIZE) {
-                if (!startLarge(b, p, len)) {
+            } else if (FrameLayout.HEADER_LENGTH + len > READ_BUFFER_SIZE
+                    && b.remaining() >= FrameLayout.HEADER_LENGTH + meta) {
+                if (!startLarge(b, p, len, meta)) {
                     return;
                 }
             } else {
-                growReadBuffer |= FrameLayout.HEADER_LENGTH + len > b.capacity();   // it will not fit otherwise
+                // Not all here yet. A large frame starts once its header and metadata are, which always fit.
+                growReadBuffer |= FrameLayout.HEADER_LENGTH + Math.min(len, READ_BUFFER_SIZE) > b.capacity();
                 return;
             }
+        }
+    }
+
+    /**
+     * Checks a declared metadata length before anything is read or allocated for it: only requests and responses
+     * carry metadata, at most {@link Metadata#MAX_ENCODED_SIZE} bytes of it, within the frame's length.
+     */
+    private boolean checkMetadataLength(int type, int meta, int len) {
+        if ((type != FrameType.REQUEST && type != FrameType.RESPONSE) || meta < 0 || meta > Metadata.MAX_ENCODED_SIZE
+                || meta > len) {
+            connection.protocolError("frame of type " + type + " and " + len + " bytes declares "
+                    + Integer.toUnsignedString(meta) + " bytes of metadata");
+            return false;
+        }
+        return true;
+    }
+
+    /** Decodes the metadata that follows the header at {@code p} into the header; false (closed) when malformed. */
+    private boolean readMetadata(ByteBuffer b, int p, int meta) {
+        try {
+            header.metadata = Metadata.decode(b, p + FrameLayout.HEADER_LENGTH, meta);
+            return true;
+        } catch (IllegalArgumentException malformed) {
+            connection.protocolError(malformed.getMessage());
+            return false;
         }
     }
 
@@ -304,7 +343,7 @@ final class FrameReader {
      * False when the budget is spent: the header stays in the read buffer, which takes the bytes that follow
      * until it is full, and the tick retries ({@link #retryBudget}). The frame's progress is checked from now on.
      */
-    private boolean startLarge(ByteBuffer b, int p, int len) {
+    private boolean startLarge(ByteBuffer b, int p, int len, int meta) {
         if (reservedBytes == 0) {
             if (!budget.tryReserve(len)) {
                 awaitedBytes = len;
@@ -313,16 +352,20 @@ final class FrameReader {
             }
             reservedBytes = len;
         }
-        header.read(b, p, len);
+        int body = len - meta;
+        header.read(b, p, body);
+        if (meta != 0 && !readMetadata(b, p, meta)) {
+            return false;
+        }
         // Up to 16 MiB the payload's final buffer is allocated at once and read into directly (no second copy);
         // beyond, it grows (doubling) as bytes actually arrive.
-        ByteBuffer target = pool.acquire(Math.min(len, BufferPool.MAX_POOLED_SIZE));
-        int have = b.remaining() - FrameLayout.HEADER_LENGTH;
-        target.put(0, b, p + FrameLayout.HEADER_LENGTH, have);
-        target.limit(Math.min(len, target.capacity())).position(have);
+        ByteBuffer target = pool.acquire(Math.min(body, BufferPool.MAX_POOLED_SIZE));
+        int have = b.remaining() - FrameLayout.HEADER_LENGTH - meta;
+        target.put(0, b, p + FrameLayout.HEADER_LENGTH + meta, have);
+        target.limit(Math.min(body, target.capacity())).position(have);
         b.position(b.limit());
         largeTarget = target;
-        largeLength = len;
+        largeLength = body;
         largeInProgress = true;
         return true;
     }
@@ -330,6 +373,7 @@ final class FrameReader {
     private boolean parseHandshake(ByteBuffer b) {
         return switch (handshake.decode(b)) {
             case DONE -> {
+                metadataSpoken = handshake.identity().speaksMetadata();
                 connection.onHandshake(handshake.identity());
                 yield connection.state() == FramedConnection.OPEN;
             }

@@ -158,7 +158,7 @@ public abstract class FramedConnection implements TransportConnection {
         ByteBuffer opening = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
         TransportSettings s = core.settings();
         Handshake.encode(opening, core.context().nodeId(), core.context().rank().getAsInt(), core.context().role(),
-                s.maxConcurrentRequests(), s.maxMessageSize());
+                s.maxConcurrentRequests(), s.maxMessageSize(), s.protocolVersion());
         opening.flip();
         // 72 bytes into an empty stream: a short write here means the peer is not reading at all.
         writeBytes(opening);
@@ -334,12 +334,6 @@ public abstract class FramedConnection implements TransportConnection {
     @Override
     public final BatonException closeCause() {
         return closeCause;
-    }
-
-    /** The peer's maximum message size, or no limit before the handshake told it. */
-    long peerMaxMessageSize() {
-        PeerIdentity peer = remoteIdentity;
-        return peer == null ? Long.MAX_VALUE : peer.maxMessageSize();
     }
 
     // ================================================================== receiving

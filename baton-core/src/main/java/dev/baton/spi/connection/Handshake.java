@@ -32,6 +32,11 @@ import java.nio.ByteOrder;
  * <p>Bytes 13 to 15 were reserved (zero) before the concurrency limit was added, and receivers ignore reserved
  * bytes: a peer that does not fill them in is read as "no limit said", and one that does is understood by
  * older peers, which ignore them. A limit above 2^24 - 1 is sent as 2^24 - 1.
+ *
+ * <p>Versions are negotiated the same way ({@link FrameLayout}): the preface says version 2, which every peer
+ * reads, and, in what was a reserved field, the highest version the sender speaks. The connection speaks the
+ * lower of the two sides' highest. A peer whose framing is newer than this node's highest, or whose highest is
+ * older than {@link FrameLayout#MIN_VERSION}, is refused with a message that names both ranges.
  */
 public final class Handshake {
 
@@ -57,16 +62,44 @@ public final class Handshake {
         INVALID
     }
 
+    private final int highestVersion;
     private PeerIdentity identity;
     private String error;
 
-    /** Writes this side's opening ({@value #LENGTH} bytes) at {@code b}'s position and advances it. */
+    /** A decoder for a node that speaks up to {@link FrameLayout#MAX_VERSION}. */
+    public Handshake() {
+        this(FrameLayout.MAX_VERSION);
+    }
+
+    /** A decoder for a node that speaks up to {@code highestVersion}. */
+    public Handshake(int highestVersion) {
+        this.highestVersion = checkVersion(highestVersion);
+    }
+
+    private static int checkVersion(int v) {
+        if (v < FrameLayout.MIN_VERSION || v > FrameLayout.MAX_VERSION) {
+            throw new IllegalArgumentException("protocol version must be between " + FrameLayout.MIN_VERSION
+                    + " and " + FrameLayout.MAX_VERSION + ", was " + v);
+        }
+        return v;
+    }
+
+    /** Writes this side's opening, speaking up to {@link FrameLayout#MAX_VERSION}. */
     public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
                               long maxMessageSize) {
+        encode(b, nodeId, rank, role, maxConcurrentRequests, maxMessageSize, FrameLayout.MAX_VERSION);
+    }
+
+    /**
+     * Writes this side's opening ({@value #LENGTH} bytes) at {@code b}'s position and advances it;
+     * {@code highestVersion} is the newest protocol version this side speaks.
+     */
+    public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
+                              long maxMessageSize, int highestVersion) {
         ByteBuffer le = b.order() == ByteOrder.LITTLE_ENDIAN ? b : b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int start = b.position();
         le.position(start);
-        FrameLayout.putPreface(le);
+        FrameLayout.putPreface(le, checkVersion(highestVersion));
         FrameLayout.putHeader(le, HELLO_LENGTH, FrameType.HELLO, 0, 0, 0, 0, 0, 0, 0);
         int p = le.position();
         int limit = Math.min(maxConcurrentRequests, MAX_CONCURRENT_ON_WIRE);
@@ -93,8 +126,10 @@ public final class Handshake {
             return Outcome.NEED_MORE;
         }
         int version = Short.toUnsignedInt(b.getShort(p + 4));
-        if (version != FrameLayout.VERSION) {
-            return invalid("unsupported protocol version " + version + " (this node speaks " + FrameLayout.VERSION + ")");
+        int peerHighest = Math.max(version, Short.toUnsignedInt(b.getShort(p + 6)));
+        if (version > highestVersion || peerHighest < FrameLayout.MIN_VERSION) {
+            return invalid("unsupported protocol version: the peer speaks " + (version == peerHighest ? version
+                    : version + " to " + peerHighest) + ", this node " + FrameLayout.MIN_VERSION + " to " + highestVersion);
         }
         if (b.remaining() < LENGTH) {
             return Outcome.NEED_MORE;
@@ -109,7 +144,8 @@ public final class Handshake {
                 | Byte.toUnsignedInt(b.get(q + OFF_MAX_CONCURRENT + 2)) << 16;
         long maxMessage = b.getLong(q + OFF_MAX_MESSAGE);
         identity = new PeerIdentity(b.getLong(q + OFF_NODE_ID), b.getInt(q + OFF_RANK),
-                Byte.toUnsignedInt(b.get(q + OFF_ROLE)), (int) Math.clamp(maxMessage, 0, Integer.MAX_VALUE), maxConcurrent);
+                Byte.toUnsignedInt(b.get(q + OFF_ROLE)), (int) Math.clamp(maxMessage, 0, Integer.MAX_VALUE), maxConcurrent,
+                Math.min(highestVersion, peerHighest));
         b.position(p + LENGTH);
         return Outcome.DONE;
     }

@@ -4,6 +4,8 @@ import dev.baton.BatonException;
 import dev.baton.Status;
 import dev.baton.spi.FrameQueue;
 import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.ProtocolVersion;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -80,12 +82,16 @@ final class SendBatch {
     }
 
     /**
-     * Fills the next batch from {@code queue}; false when there was nothing to send. A frame whose payload is
-     * larger than {@code peerMax} (the peer's maximum message size, from its HELLO) is dropped with
-     * MESSAGE_TOO_LARGE instead: sent, it would make the peer close the connection as a protocol error. That
-     * happens to a frame offered before the handshake told the peer's maximum.
+     * Fills the next batch from {@code queue}; false when there was nothing to send. A frame whose metadata and
+     * payload are larger than the peer's maximum message size (from its HELLO; {@code peer} is null before it
+     * came) is dropped with MESSAGE_TOO_LARGE instead: sent, it would make the peer close the connection as a
+     * protocol error. That happens to a frame offered before the handshake told the peer's maximum. A frame with
+     * metadata for a peer that speaks protocol version 2 is dropped with UNIMPLEMENTED: that peer would read the
+     * metadata as part of the message.
      */
-    boolean build(FrameQueue queue, long peerMax) {
+    boolean build(FrameQueue queue, PeerIdentity peer) {
+        long peerMax = peer == null ? Long.MAX_VALUE : peer.maxMessageSize();
+        boolean peerSpeaksMetadata = peer == null || peer.speaksMetadata();
         int segmentStart = 0;
         boolean gathering = false;
         long total = 0;
@@ -102,16 +108,22 @@ final class SendBatch {
                 break;
             }
             int size = f.payloadSize();
-            if (size > peerMax) {
-                sink.dropped(f, Status.of(Status.Code.MESSAGE_TOO_LARGE, "payload of " + size
-                        + " bytes exceeds the peer's maximum message size " + peerMax).withRetrySafe(true).asException());
+            int meta = f.metadataSize();
+            if (size + (long) meta > peerMax) {
+                sink.dropped(f, Status.of(Status.Code.MESSAGE_TOO_LARGE, "payload of " + size + (meta == 0 ? ""
+                        : " bytes and metadata of " + meta) + " bytes exceeds the peer's maximum message size "
+                        + peerMax).withRetrySafe(true).asException());
+                continue;
+            }
+            if (meta != 0 && !peerSpeaksMetadata) {
+                sink.dropped(f, metadataUnsupported(peer).asException());
                 continue;
             }
             if (buf == null) {
                 buf = buffer().clear();
             }
             boolean small = size <= SMALL_PAYLOAD;
-            int need = FrameLayout.HEADER_LENGTH + (small ? size : 0);
+            int need = FrameLayout.HEADER_LENGTH + meta + (small ? size : 0);     // always fits a 64 KiB buffer
             if (buf.remaining() < need) {
                 carry = f;
                 growSendBuffer = true;
@@ -119,9 +131,12 @@ final class SendBatch {
             }
             // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
             frames[count] = f;
-            ends[count] = total + FrameLayout.HEADER_LENGTH + size;
+            ends[count] = total + FrameLayout.HEADER_LENGTH + meta + size;
             count++;
             FrameLayout.putHeader(buf, f, size);
+            if (meta != 0) {
+                f.frameMetadata().encode(buf);
+            }
             ByteBuffer payload = f.payload();
             if (small) {
                 if (size > 0) {
@@ -134,7 +149,7 @@ final class SendBatch {
                 segmentStart = buf.position();
                 iov[iovCount++] = payload.duplicate();      // a view: the caller's position must not move
             }
-            total += FrameLayout.HEADER_LENGTH + size;
+            total += FrameLayout.HEADER_LENGTH + meta + size;
         }
         if (count == 0) {
             return false;
@@ -148,6 +163,12 @@ final class SendBatch {
         }
         bytes = total;
         return true;
+    }
+
+    /** UNIMPLEMENTED, retry-safe (nothing was sent): a peer of protocol version 2 cannot take metadata. */
+    static Status metadataUnsupported(PeerIdentity peer) {
+        return Status.of(Status.Code.UNIMPLEMENTED, "the peer speaks protocol version " + peer.protocolVersion()
+                + ", which carries no metadata (version " + ProtocolVersion.METADATA + " does)").withRetrySafe(true);
     }
 
     private ByteBuffer buffer() {

@@ -4,8 +4,8 @@ import dev.baton.spi.TransportFactory;
 
 /**
  * The base of the node behaviour suites ({@link EchoTest}, {@link ErrorsTest}, {@link ListenerCallTest},
- * {@link ServingStylesTest}, {@link FailureTest}): whole masters and nodes, every one of them on the transport the
- * subclass names. A transport module runs a suite with a subclass in its tests that implements one method:
+ * {@link ServingStylesTest}, {@link FailureTest}, {@link CallModelTest}): whole masters and nodes, every one of them
+ * on the transport the subclass names. A transport module runs a suite with a subclass in its tests that implements one method:
  *
  * <pre>{@code
  * class ShmEchoTest extends EchoTest {

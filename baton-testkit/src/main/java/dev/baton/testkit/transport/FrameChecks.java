@@ -2,6 +2,7 @@ package dev.baton.testkit.transport;
 
 import dev.baton.spi.FrameType;
 import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.ProtocolVersion;
 import dev.baton.spi.TransportConnection;
 import dev.baton.testkit.Wait;
 import dev.baton.testkit.transport.ConformanceFixture.Endpoint;
@@ -74,8 +75,8 @@ final class FrameChecks {
         // Offered before the handshake: it must reach the server's handler after onOpen (the fixture checks).
         assertEquals(OFFERED, fx.frame(FrameType.REQUEST, 1, 10).offerOn(first));
         Received r = server.handler().awaitFrame(1, WAIT);
-        assertEquals(new PeerIdentity(0x1111, -1, PeerIdentity.ROLE_MASTER, 3 << 20, 1234), first.remoteIdentity());
-        assertEquals(new PeerIdentity(0x2222, 7, PeerIdentity.ROLE_TOOL, 5 << 20, 4321),
+        assertEquals(new PeerIdentity(0x1111, -1, PeerIdentity.ROLE_MASTER, 3 << 20, 1234, ProtocolVersion.MAX), first.remoteIdentity());
+        assertEquals(new PeerIdentity(0x2222, 7, PeerIdentity.ROLE_TOOL, 5 << 20, 4321, ProtocolVersion.MAX),
                 r.connection().remoteIdentity());
         Wait.until(() -> client.handler().opened().contains(first), WAIT, () -> "the client's onOpen");
 

@@ -1,6 +1,7 @@
 package dev.baton.testkit.transport;
 
 import dev.baton.BatonException;
+import dev.baton.Metadata;
 import dev.baton.Message;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
@@ -43,7 +44,7 @@ final class RecordingHandler implements FrameHandler {
 
     /** What {@code onFrame} saw, and on which thread. */
     record Received(TransportConnection connection, int type, int flags, int status, long requestId, int serviceId,
-                    int serverId, int method, long timeoutNs, byte[] payload, Thread thread,
+                    int serverId, int method, long timeoutNs, byte[] payload, Metadata metadata, Thread thread,
                     boolean readByCurrentThread) {
     }
 
@@ -107,7 +108,8 @@ final class RecordingHandler implements FrameHandler {
             violations.add("header length " + h.length() + " but a payload of " + payload.size() + " bytes");
         }
         Received r = new Received(c, type, h.flags(), h.status(), h.requestId(), h.serviceId(), h.serverId(),
-                h.method(), h.timeoutNs(), payload.toByteArray(), Thread.currentThread(), c.readByCurrentThread());
+                h.method(), h.timeoutNs(), payload.toByteArray(), h.metadata(), Thread.currentThread(),
+                c.readByCurrentThread());
         MESSAGES.release(payload);
         byRequestId.putIfAbsent(r.requestId(), r);
         frames.add(r);

@@ -52,6 +52,7 @@ public abstract class TransportConformanceTest {
     private CloseChecks closing;
     private LimitChecks limits;
     private ConnectionChecks connections;
+    private MetadataChecks metadata;
 
     @BeforeEach
     protected final void createFixture() {
@@ -61,6 +62,7 @@ public abstract class TransportConformanceTest {
         closing = new CloseChecks(fx);
         limits = new LimitChecks(fx);
         connections = new ConnectionChecks(fx);
+        metadata = new MetadataChecks(fx);
     }
 
     /** Closes every transport of the test, then checks threads, the handler contract and every frame's fate. */
@@ -156,6 +158,21 @@ public abstract class TransportConformanceTest {
     }
 
     // ================================================================== the peer's limits and liveness
+
+    @Test
+    public void metadataArrivesInFrontOfEveryPayloadSizeAndAFrameWithoutHasNone() throws Exception {
+        metadata.metadataArrivesInFrontOfEveryPayloadSizeAndAFrameWithoutHasNone();
+    }
+
+    @Test
+    public void aPeerOfVersionTwoNegotiatesDownAndIsNeverSentMetadata() throws Exception {
+        metadata.aPeerOfVersionTwoNegotiatesDownAndIsNeverSentMetadata();
+    }
+
+    @Test
+    public void metadataCountsAgainstThePeersMaxMessageSize() throws Exception {
+        metadata.metadataCountsAgainstThePeersMaxMessageSize();
+    }
 
     @Test
     public void aFrameAboveThePeersMaxMessageSizeFailsAloneWithMessageTooLarge() throws Exception {

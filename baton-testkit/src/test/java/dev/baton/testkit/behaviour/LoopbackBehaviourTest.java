@@ -52,4 +52,12 @@ class LoopbackBehaviourTest {
             return transport();
         }
     }
+
+    @Nested
+    class CallModel extends CallModelTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return transport();
+        }
+    }
 }

@@ -51,4 +51,12 @@ class TcpBehaviourTest {
             return transport();
         }
     }
+
+    @Nested
+    class CallModel extends CallModelTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return transport();
+        }
+    }
 }

@@ -1,0 +1,18 @@
+package dev.baton.spi;
+
+/**
+ * The wire protocol's versions (docs/protocol.md#versions). Each side says in its handshake the highest version
+ * it speaks; a connection speaks the lower of the two ({@link PeerIdentity#protocolVersion()}).
+ */
+public final class ProtocolVersion {
+
+    /** The oldest version this node speaks, and the framing version every preface carries. */
+    public static final int MIN = 2;
+    /** The newest version this node speaks. */
+    public static final int MAX = 3;
+    /** The first version whose frames carry {@link dev.baton.Metadata}. */
+    public static final int METADATA = 3;
+
+    private ProtocolVersion() {
+    }
+}
