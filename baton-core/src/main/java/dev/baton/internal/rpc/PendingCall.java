@@ -115,9 +115,12 @@ final class PendingCall extends OutboundFrame {
                      long startNanos, long deadlineNanos, int mode, ResponseListener listener, int poolStripe,
                      CallObservers observers) {
         this.observers = observers;
-        this.failureMetadata = null;
-        this.servedScope = null;
-        this.endedWith = null;
+        if (endedWith != null || servedScope != null || failureMetadata != null || cancelWanted) {
+            failureMetadata = null;     // written only when set: each volatile write is a fence, per call
+            servedScope = null;
+            endedWith = null;
+            cancelWanted = false;
+        }
         this.poolStripe = poolStripe;
         this.startNanos = startNanos;
         this.service = service;
@@ -130,7 +133,6 @@ final class PendingCall extends OutboundFrame {
         this.listener = listener;
         this.future = mode == FUTURE ? new CallFuture(this) : null;
         written = false;
-        cancelWanted = false;
         priorMayHaveRun = false;
         sendState = NOT_SENDING;
         refusalWhileSending = null;
@@ -312,8 +314,6 @@ final class PendingCall extends OutboundFrame {
             request = null;
             listener = null;
             observers = null;
-            failureMetadata = null;
-            servedScope = null;
             setMetadata(null);
             result = null;
             error = null;
@@ -327,10 +327,7 @@ final class PendingCall extends OutboundFrame {
         }
     }
 
-    /**
-     * The in-process server call serving this call made a scope for its own calls: when this call ends unanswered
-     * (cancelled, expired), the scope is cancelled too.
-     */
+    /** The in-process served call made a scope for its calls: cancelled when this call ends unanswered. */
     void servedUnder(ServerCallScope scope) {
         servedScope = scope;                // then read endedWith; cleanUp writes it, then reads servedScope
         ServerCallScope.callerEnded(scope, endedWith);
@@ -341,8 +338,10 @@ final class PendingCall extends OutboundFrame {
         if (options.scope() instanceof ServerCallScope parent) {
             parent.detach(this);
         }
-        endedWith = failure;
-        ServerCallScope.callerEnded(servedScope, failure);
+        if (failure != null) {
+            endedWith = failure;        // then read servedScope; servedUnder writes it, then reads endedWith
+            ServerCallScope.callerEnded(servedScope, failure);
+        }
         host.timer().remove(deadline);
         ConnState c = connection;
         if (c != null) {

@@ -102,10 +102,12 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         this.local = local;
         this.request = metadata == null ? request : MESSAGES.withMetadata(request, metadata);
         this.requestMetadata = metadata;
-        this.responseMetadata = null;
         this.observers = null;
-        this.observed = 0;
-        this.scope = null;
+        if (responseMetadata != null || observed != 0 || scope != null) {
+            responseMetadata = null;    // written only when set: each volatile write is a fence, per call
+            observed = 0;
+            scope = null;
+        }
         this.reqServiceId = serviceId;
         this.reqServerId = serverId;
         this.reqMethod = method;
@@ -145,9 +147,7 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             local = null;
             request = null;
             requestMetadata = null;
-            responseMetadata = null;
             observers = null;
-            scope = null;
             server = null;
             setPayload(null);
             setMetadata(null);
