@@ -39,28 +39,14 @@ class MasterCommandTest {
     }
 
     private Process startMaster(String... extra) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), BatonCli.class.getName(), "master", "--port", "0"));
-        command.addAll(List.of(extra));
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        started.add(p);
-        return p;
+        List<String> args = new ArrayList<>(List.of("master", "--port", "0"));
+        args.addAll(List.of(extra));
+        return ChildProcesses.startCli(started, args.toArray(new String[0]));
     }
 
     /** The address from the first line of stdout, waiting at most 30 s for it. */
     private static String awaitAddress(Process p) throws Exception {
-        BufferedReader in = p.inputReader(StandardCharsets.UTF_8);
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return in.readLine();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }).get(30, TimeUnit.SECONDS);
-        Matcher m = DemoCommand.MASTER_READY.matcher(String.valueOf(line));
-        assertTrue(m.matches(), "first line: " + line);
-        return m.group(1);
+        return ChildProcesses.awaitFirstLine(p, DemoCommand.MASTER_READY).group(1);
     }
 
     @Test

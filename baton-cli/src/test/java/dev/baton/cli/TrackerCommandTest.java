@@ -10,7 +10,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -19,14 +18,11 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -47,28 +43,14 @@ class TrackerCommandTest {
     }
 
     private Process startTracker(String... extra) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), BatonCli.class.getName(), "tracker", "--port", "0"));
-        command.addAll(List.of(extra));
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        started.add(p);
-        return p;
+        List<String> args = new ArrayList<>(List.of("tracker", "--port", "0"));
+        args.addAll(List.of(extra));
+        return ChildProcesses.startCli(started, args.toArray(new String[0]));
     }
 
     /** The port from the first line of stdout, waiting at most 30 s for it. */
     private static int awaitPort(Process p) throws Exception {
-        BufferedReader in = p.inputReader(StandardCharsets.UTF_8);
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return in.readLine();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }).get(30, TimeUnit.SECONDS);
-        Matcher m = READY.matcher(String.valueOf(line));
-        assertTrue(m.matches(), "first line: " + line);
-        return Integer.parseInt(m.group(2));
+        return Integer.parseInt(ChildProcesses.awaitFirstLine(p, READY).group(2));
     }
 
     @Test
