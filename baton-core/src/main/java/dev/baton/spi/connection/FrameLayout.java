@@ -55,11 +55,7 @@ public final class FrameLayout {
 
     public static final int MAGIC = 0x4E544142;           // "BATN" read as little-endian bytes
     /** The preface's version: the framing every peer reads. */
-    public static final int VERSION = 2;
-    /** The oldest protocol version this node speaks. */
-    public static final int MIN_VERSION = ProtocolVersion.MIN;
-    /** The newest protocol version this node speaks: 3 adds metadata. */
-    public static final int MAX_VERSION = ProtocolVersion.MAX;
+    public static final int VERSION = ProtocolVersion.MIN;
     public static final int PREFACE_LENGTH = 8;
     public static final int HEADER_LENGTH = 40;
 

@@ -2,6 +2,7 @@ package dev.baton.spi.connection;
 
 import dev.baton.spi.FrameType;
 import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.ProtocolVersion;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -36,7 +37,7 @@ import java.nio.ByteOrder;
  * <p>Versions are negotiated the same way ({@link FrameLayout}): the preface says version 2, which every peer
  * reads, and, in what was a reserved field, the highest version the sender speaks. The connection speaks the
  * lower of the two sides' highest. A peer whose framing is newer than this node's highest, or whose highest is
- * older than {@link FrameLayout#MIN_VERSION}, is refused with a message that names both ranges.
+ * older than {@link ProtocolVersion#MIN}, is refused with a message that names both ranges.
  */
 public final class Handshake {
 
@@ -66,9 +67,9 @@ public final class Handshake {
     private PeerIdentity identity;
     private String error;
 
-    /** A decoder for a node that speaks up to {@link FrameLayout#MAX_VERSION}. */
+    /** A decoder for a node that speaks up to {@link ProtocolVersion#MAX}. */
     public Handshake() {
-        this(FrameLayout.MAX_VERSION);
+        this(ProtocolVersion.MAX);
     }
 
     /** A decoder for a node that speaks up to {@code highestVersion}. */
@@ -77,17 +78,17 @@ public final class Handshake {
     }
 
     private static int checkVersion(int v) {
-        if (v < FrameLayout.MIN_VERSION || v > FrameLayout.MAX_VERSION) {
-            throw new IllegalArgumentException("protocol version must be between " + FrameLayout.MIN_VERSION
-                    + " and " + FrameLayout.MAX_VERSION + ", was " + v);
+        if (v < ProtocolVersion.MIN || v > ProtocolVersion.MAX) {
+            throw new IllegalArgumentException("protocol version must be between " + ProtocolVersion.MIN
+                    + " and " + ProtocolVersion.MAX + ", was " + v);
         }
         return v;
     }
 
-    /** Writes this side's opening, speaking up to {@link FrameLayout#MAX_VERSION}. */
+    /** Writes this side's opening, speaking up to {@link ProtocolVersion#MAX}. */
     public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
                               long maxMessageSize) {
-        encode(b, nodeId, rank, role, maxConcurrentRequests, maxMessageSize, FrameLayout.MAX_VERSION);
+        encode(b, nodeId, rank, role, maxConcurrentRequests, maxMessageSize, ProtocolVersion.MAX);
     }
 
     /**
@@ -127,9 +128,9 @@ public final class Handshake {
         }
         int version = Short.toUnsignedInt(b.getShort(p + 4));
         int peerHighest = Math.max(version, Short.toUnsignedInt(b.getShort(p + 6)));
-        if (version > highestVersion || peerHighest < FrameLayout.MIN_VERSION) {
+        if (version > highestVersion || peerHighest < ProtocolVersion.MIN) {
             return invalid("unsupported protocol version: the peer speaks " + (version == peerHighest ? version
-                    : version + " to " + peerHighest) + ", this node " + FrameLayout.MIN_VERSION + " to " + highestVersion);
+                    : version + " to " + peerHighest) + ", this node " + ProtocolVersion.MIN + " to " + highestVersion);
         }
         if (b.remaining() < LENGTH) {
             return Outcome.NEED_MORE;
