@@ -143,7 +143,7 @@ final class CallSender implements CallHost {
         Status cancelled = scope instanceof ServerCallScope s ? s.attach(call)
                 : scope.isCancelled() ? Status.of(Status.Code.CANCELLED, "the call being served was cancelled") : null;
         if (cancelled != null) {
-            call.fail(Status.of(Status.Code.CANCELLED, cancelled.description()).withRetrySafe(true));
+            call.fail(cancelled.withRetrySafe(true));       // never sent
             return false;
         }
         return true;
