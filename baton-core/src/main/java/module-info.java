@@ -11,5 +11,6 @@ module dev.baton {
 
     uses dev.baton.spi.BatonProvider;
     uses dev.baton.spi.SharedMemoryProvider;
+    uses dev.baton.spi.Compressor;
     provides dev.baton.spi.BatonProvider with dev.baton.internal.DefaultProvider;
 }

@@ -27,6 +27,8 @@ public final class NodeOptions {
     private final long maxQueuedBytesPerPeer;
     private final int maxQueuedFramesPerPeer;
     private final int maxConcurrentRequestsPerConnection;
+    private final int compressionThreshold;
+    private final boolean acceptCompression;
     private final Duration defaultTimeout;
     private final Duration ioSpin;
     private final Duration callerSpin;
@@ -50,6 +52,8 @@ public final class NodeOptions {
         maxQueuedBytesPerPeer = b.maxQueuedBytesPerPeer;
         maxQueuedFramesPerPeer = b.maxQueuedFramesPerPeer;
         maxConcurrentRequestsPerConnection = b.maxConcurrentRequestsPerConnection;
+        compressionThreshold = b.compressionThreshold;
+        acceptCompression = b.acceptCompression;
         defaultTimeout = b.defaultTimeout;
         ioSpin = b.ioSpin;
         callerSpin = b.callerSpin;
@@ -79,6 +83,8 @@ public final class NodeOptions {
         b.maxQueuedBytesPerPeer = maxQueuedBytesPerPeer;
         b.maxQueuedFramesPerPeer = maxQueuedFramesPerPeer;
         b.maxConcurrentRequestsPerConnection = maxConcurrentRequestsPerConnection;
+        b.compressionThreshold = compressionThreshold;
+        b.acceptCompression = acceptCompression;
         b.defaultTimeout = defaultTimeout;
         b.ioSpin = ioSpin;
         b.callerSpin = callerSpin;
@@ -139,6 +145,23 @@ public final class NodeOptions {
     /** Largest payload sent or accepted, in bytes (default 256 MiB). */
     public int maxMessageSize() {
         return maxMessageSize;
+    }
+
+    /**
+     * Messages smaller than this many bytes go uncompressed even when their call asks for compression
+     * ({@link CallOptions#withCompression}): default 1,024.
+     */
+    public int compressionThreshold() {
+        return compressionThreshold;
+    }
+
+    /**
+     * Whether this node tells its peers it reads compressed messages (every encoding a compressor on the path
+     * provides, {@link Compression#isAvailable()}): default true. False keeps every message to and from it
+     * uncompressed, whatever calls ask.
+     */
+    public boolean acceptCompression() {
+        return acceptCompression;
     }
 
     /** Request bytes queued to one peer before calls wait (or fail fast): default 64 MiB. */
@@ -236,6 +259,8 @@ public final class NodeOptions {
         private long maxQueuedBytesPerPeer = 64L << 20;
         private int maxQueuedFramesPerPeer = 65_536;
         private int maxConcurrentRequestsPerConnection = 65_536;
+        private int compressionThreshold = 1024;
+        private boolean acceptCompression = true;
         private Duration defaultTimeout = Duration.ofSeconds(30);
         private Duration ioSpin = Duration.ZERO;
         private Duration callerSpin = Duration.ofNanos(50_000);
@@ -298,6 +323,16 @@ public final class NodeOptions {
 
         public Builder maxMessageSize(int bytes) {
             this.maxMessageSize = bytes;
+            return this;
+        }
+
+        public Builder compressionThreshold(int bytes) {
+            this.compressionThreshold = bytes;
+            return this;
+        }
+
+        public Builder acceptCompression(boolean accept) {
+            this.acceptCompression = accept;
             return this;
         }
 
@@ -383,6 +418,7 @@ public final class NodeOptions {
                             && maxConcurrentRequestsPerConnection <= maxQueuedFramesPerPeer,
                     "maxConcurrentRequestsPerConnection", maxConcurrentRequestsPerConnection,
                     "between 1 and maxQueuedFramesPerPeer (" + maxQueuedFramesPerPeer + ")");
+            check(compressionThreshold >= 0, "compressionThreshold", compressionThreshold, "zero or positive");
             positive(defaultTimeout, "defaultTimeout");
             positive(joinTimeout, "joinTimeout");
             Objects.requireNonNull(ioSpin, "ioSpin");

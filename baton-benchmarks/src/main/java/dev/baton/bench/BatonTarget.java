@@ -2,6 +2,7 @@ package dev.baton.bench;
 
 import dev.baton.BatonException;
 import dev.baton.Client;
+import dev.baton.Compression;
 import dev.baton.Master;
 import dev.baton.Message;
 import dev.baton.Node;
@@ -37,7 +38,8 @@ final class BatonTarget implements Target {
     private final ByteBuffer request;
     private final BatonNodeMetrics metrics;     // null unless --metrics
 
-    private BatonTarget(Master master, List<Server> servers, Node node, Workload workload, boolean metrics) {
+    private BatonTarget(Master master, List<Server> servers, Node node, Workload workload, boolean metrics,
+                        Compression compression) {
         if (metrics) {
             this.metrics = new BatonNodeMetrics(node);
             this.metrics.bindTo(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
@@ -47,10 +49,11 @@ final class BatonTarget implements Target {
         this.master = master;
         this.servers = servers;
         this.node = node;
-        this.client = node.client(SERVICE);
+        Client c = node.client(SERVICE);
+        this.client = compression == Compression.NONE ? c : c.withOptions(c.options().withCompression(compression));
         this.workload = workload;
         // Sent from in place and never moved or modified: every call and every slot shares it.
-        this.request = ByteBuffer.allocateDirect(workload.payloadBytes);
+        this.request = ByteBuffer.allocateDirect(workload.payloadBytes).put(workload.payload()).flip();
     }
 
     /** The echo server of every Baton node in a benchmark: answers inline, on the thread that read the request. */
@@ -60,10 +63,10 @@ final class BatonTarget implements Target {
 
     /** Joins the master of a child JVM's server nodes. */
     static BatonTarget remote(InetSocketAddress masterAddress, Workload w, BatonSettings settings,
-                              TransportFactory transport) throws Exception {
+                              TransportFactory transport, Compression compression) throws Exception {
         Node node = Node.join(settings.apply(NodeOptions.builder().master(masterAddress).name("bench-client"))
                 .transport(transport).build());
-        return ready(new BatonTarget(null, List.of(), node, w, settings.metrics()));
+        return ready(new BatonTarget(null, List.of(), node, w, settings.metrics(), compression));
     }
 
     /** Master, servers and client in this JVM, on one node: every call takes the in-process path. */
@@ -77,7 +80,7 @@ final class BatonTarget implements Target {
             for (int i = 0; i < w.servers; i++) {
                 servers.add(serveEcho(node));
             }
-            return ready(new BatonTarget(master, servers, node, w, settings.metrics()));
+            return ready(new BatonTarget(master, servers, node, w, settings.metrics(), Compression.NONE));
         } catch (Exception | Error e) {
             if (node != null) {
                 node.close();

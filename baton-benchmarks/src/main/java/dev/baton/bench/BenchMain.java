@@ -48,7 +48,8 @@ import java.util.concurrent.TimeUnit;
                 "Measures Baton (TCP, shared memory and in-process) against gRPC-java and a raw Java NIO socket floor, on"
                         + " loopback.",
                 "Servers of the TCP systems run in a child JVM with this JVM's flags. Workloads: "
-                        + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64.",
+                        + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64 (and, when named, "
+                        + "echo-1mib-text and echo-1mib-random, for baton-tcp-zstd and baton-tcp-lz4).",
                 "Wait mode: blocking/default (raw-nio blocks in reads, Baton spins briefly then parks), or with "
                         + "--busy-poll both spin."})
 public final class BenchMain implements Callable<Integer> {
@@ -77,12 +78,13 @@ public final class BenchMain implements Callable<Integer> {
     Duration duration;
 
     @Option(names = "--systems", split = ",", paramLabel = "SYSTEM",
-            description = "Systems to run, comma-separated (default all): baton-tcp, baton-shm, baton-inproc, aeron-ipc, grpc, raw-nio.")
+            description = "Systems to run, comma-separated (default all but the compressed ones): baton-tcp, baton-shm, "
+                    + "baton-inproc, aeron-ipc, grpc, raw-nio, baton-tcp-zstd, baton-tcp-lz4.")
     List<String> systemIds;
 
     @Option(names = "--workloads", split = ",", paramLabel = "WORKLOAD",
-            description = "Workloads to run, comma-separated (default all): seq-16b, pipe-16b-64, echo-1mib-1, "
-                    + "echo-1mib-8, fanout-4x64.")
+            description = "Workloads to run, comma-separated (default all but the last two): seq-16b, pipe-16b-64, "
+                    + "echo-1mib-1, echo-1mib-8, fanout-4x64, echo-1mib-text, echo-1mib-random.")
     List<String> workloadIds;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every result to FILE as JSON.")
@@ -163,11 +165,19 @@ public final class BenchMain implements Callable<Integer> {
         List<SystemKind> systems = new ArrayList<>();
         List<Workload> workloads = new ArrayList<>();
         try {
-            for (String id : systemIds == null ? List.of(ids(SystemKind.values())) : new LinkedHashSet<>(systemIds)) {
-                systems.add(SystemKind.byId(id.trim()));
+            if (systemIds == null) {
+                systems.addAll(java.util.Arrays.stream(SystemKind.values()).filter(SystemKind::inDefaultRun).toList());
+            } else {
+                for (String id : new LinkedHashSet<>(systemIds)) {
+                    systems.add(SystemKind.byId(id.trim()));
+                }
             }
-            for (String id : workloadIds == null ? List.of(ids(Workload.values())) : new LinkedHashSet<>(workloadIds)) {
-                workloads.add(Workload.byId(id.trim()));
+            if (workloadIds == null) {
+                workloads.addAll(java.util.Arrays.stream(Workload.values()).filter(Workload::inDefaultRun).toList());
+            } else {
+                for (String id : new LinkedHashSet<>(workloadIds)) {
+                    workloads.add(Workload.byId(id.trim()));
+                }
             }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -290,7 +300,8 @@ public final class BenchMain implements Callable<Integer> {
     private static Target open(SystemKind system, Workload w, List<InetSocketAddress> servers, BatonSettings baton,
                                boolean busyPoll) throws Exception {
         return switch (system) {
-            case BATON_TCP, BATON_SHM -> BatonTarget.remote(servers.getFirst(), w, baton, system.transport());
+            case BATON_TCP, BATON_SHM, BATON_TCP_ZSTD, BATON_TCP_LZ4 ->
+                    BatonTarget.remote(servers.getFirst(), w, baton, system.transport(), system.compression());
             case BATON_INPROC -> BatonTarget.inProcess(w, baton);
             case AERON_IPC -> AeronTarget.open(w, busyPoll);
             case GRPC -> GrpcTarget.open(servers, w);

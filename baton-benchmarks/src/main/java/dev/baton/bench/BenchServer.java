@@ -113,7 +113,7 @@ public final class BenchServer {
         Servers s = new Servers();
         try {
             switch (system) {
-                case BATON_TCP, BATON_SHM -> {
+                case BATON_TCP, BATON_SHM, BATON_TCP_ZSTD, BATON_TCP_LZ4 -> {
                     Master master = Master.start(0);
                     s.resources.add(master);
                     s.addresses.add(master.address());

@@ -26,7 +26,7 @@ final class GrpcTarget implements Target {
 
     private GrpcTarget(Workload workload) {
         this.workload = workload;
-        this.request = BytesValue.newBuilder().setValue(ByteString.copyFrom(new byte[workload.payloadBytes])).build();
+        this.request = BytesValue.newBuilder().setValue(ByteString.copyFrom(workload.payload())).build();
     }
 
     static GrpcTarget open(List<InetSocketAddress> servers, Workload w) {

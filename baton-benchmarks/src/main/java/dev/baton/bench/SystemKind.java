@@ -1,5 +1,6 @@
 package dev.baton.bench;
 
+import dev.baton.Compression;
 import dev.baton.SharedMemory;
 import dev.baton.shm.SharedMemoryTransport;
 import dev.baton.spi.TransportFactory;
@@ -22,6 +23,14 @@ enum SystemKind {
             "Baton over shared memory (SharedMemoryTransport, REQUIRED mode, 1 MiB rings; server nodes and master in a"
                     + " child JVM, the master reached by TCP); I/O threads and callers spin as long as the nodes'"
                     + " settings below say", true),
+    BATON_TCP_ZSTD("baton-tcp-zstd", "Baton over TCP loopback as baton-tcp, every call compressed with zstd level 1 both"
+            + " ways (baton-compression; only when named in --systems)",
+            "Baton over TCP loopback as baton-tcp, every call compressed with zstd level 1 both ways (baton-compression;"
+                    + " only when named in --systems)", true),
+    BATON_TCP_LZ4("baton-tcp-lz4", "Baton over TCP loopback as baton-tcp, every call compressed with lz4 both ways"
+            + " (baton-compression; only when named in --systems)",
+            "Baton over TCP loopback as baton-tcp, every call compressed with lz4 both ways (baton-compression; only"
+                    + " when named in --systems)", true),
     BATON_INPROC("baton-inproc", "Baton in-process (client, servers and master in the harness JVM)",
             "Baton in-process (client, servers and master in the harness JVM); no socket to wait on: busy-poll"
                     + " does not apply", false),
@@ -59,7 +68,21 @@ enum SystemKind {
 
     /** True for the systems made of Baton nodes in two JVMs, whose nodes take the run's {@link BatonSettings}. */
     boolean batonNodes() {
-        return this == BATON_TCP || this == BATON_SHM;
+        return this == BATON_TCP || this == BATON_SHM || compression() != Compression.NONE;
+    }
+
+    /** The compression a Baton system's calls ask for. */
+    Compression compression() {
+        return switch (this) {
+            case BATON_TCP_ZSTD -> Compression.ZSTD;
+            case BATON_TCP_LZ4 -> Compression.LZ4;
+            default -> Compression.NONE;
+        };
+    }
+
+    /** Run when no --systems are named: all but the compression variants, which only matter for bulk payloads. */
+    boolean inDefaultRun() {
+        return compression() == Compression.NONE;
     }
 
     /** The transport of a Baton system's nodes. */

@@ -17,7 +17,21 @@ enum Workload {
     PIPE_16B_64("pipe-16b-64", "64 outstanding 16 B calls on one connection", 16, 64, 1, 1),
     ECHO_1MIB_1("echo-1mib-1", "1 MiB echoes, 1 outstanding", 1 << 20, 1, 1, 1),
     ECHO_1MIB_8("echo-1mib-8", "1 MiB echoes, 8 outstanding", 1 << 20, 8, 1, 1),
-    FANOUT_4X64("fanout-4x64", "4 client threads x 64 outstanding 16 B calls across 2 server nodes", 16, 64, 4, 2);
+    FANOUT_4X64("fanout-4x64", "4 client threads x 64 outstanding 16 B calls across 2 server nodes", 16, 64, 4, 2),
+    ECHO_1MIB_TEXT("echo-1mib-text", "1 MiB echoes of compressible text (words with digits), 1 outstanding",
+            1 << 20, 1, 1, 1, Content.TEXT),
+    ECHO_1MIB_RANDOM("echo-1mib-random", "1 MiB echoes of random bytes (incompressible), 1 outstanding",
+            1 << 20, 1, 1, 1, Content.RANDOM);
+
+    /** What the payload's bytes are: only compression cares. */
+    enum Content {
+        /** All zero (the other workloads: the fastest case for any compressor, so they are not run with one). */
+        ZEROS,
+        /** Words and digits from a small vocabulary, as logs or text-encoded tensors: zstd shrinks it about 4x. */
+        TEXT,
+        /** Random bytes: nothing to gain, the cost of trying. */
+        RANDOM
+    }
 
     final String id;
     final String description;
@@ -27,13 +41,48 @@ enum Workload {
     final int threads;
     final int servers;
 
+    final Content content;
+
     Workload(String id, String description, int payloadBytes, int depth, int threads, int servers) {
+        this(id, description, payloadBytes, depth, threads, servers, Content.ZEROS);
+    }
+
+    Workload(String id, String description, int payloadBytes, int depth, int threads, int servers, Content content) {
+        this.content = content;
         this.id = id;
         this.description = description;
         this.payloadBytes = payloadBytes;
         this.depth = depth;
         this.threads = threads;
         this.servers = servers;
+    }
+
+    /** Run when no --workloads are named: those of zero payloads; the compression ones only when named. */
+    boolean inDefaultRun() {
+        return content == Content.ZEROS;
+    }
+
+    /** The payload every system sends for this workload (the same bytes for all of them). */
+    byte[] payload() {
+        byte[] out = new byte[payloadBytes];
+        java.util.Random r = new java.util.Random(42);
+        switch (content) {
+            case ZEROS -> {
+            }
+            case RANDOM -> r.nextBytes(out);
+            case TEXT -> {
+                String[] words = {"tensor ", "gradient ", "rank ", "shard ", "epoch ", "batch ", "loss=0.", "step "};
+                int i = 0;
+                while (i < out.length) {
+                    byte[] w = (words[r.nextInt(words.length)] + r.nextInt(10)).getBytes(
+                            java.nio.charset.StandardCharsets.US_ASCII);
+                    int n = Math.min(w.length, out.length - i);
+                    System.arraycopy(w, 0, out, i, n);
+                    i += n;
+                }
+            }
+        }
+        return out;
     }
 
     /** True when driven with blocking calls (one thread, one call at a time). */

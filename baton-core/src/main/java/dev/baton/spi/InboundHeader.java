@@ -24,7 +24,15 @@ public interface InboundHeader {
     /** Time the sender had left until the deadline, in nanoseconds; 0 for none. */
     long timeoutNs();
 
-    /** Payload size in bytes (the message, after any metadata). */
+    /**
+     * On a REQUEST, the compression the caller asks the response to go with ({@link OutboundFrame#setEncoding}); 0
+     * for none. The transport has already decompressed the request itself.
+     */
+    default int responseEncoding() {
+        return 0;
+    }
+
+    /** Payload size in bytes (the message, after any metadata; decompressed). */
     int length();
 
     /** The frame's metadata, or null when it carried none (always on a connection that speaks version 2). */

@@ -27,12 +27,17 @@ public abstract class OutboundFrame {
     private long timeoutNs;
     private ByteBuffer payload;
     private Metadata metadata;
+    private int encoding;
     /** The next frame in the {@link FrameQueue} this frame is in (a frame is in at most one at a time). */
     volatile OutboundFrame queueNext;
 
-    /** Sets every header field. {@code timeoutNs} is the time left until the deadline, 0 for none. */
+    /**
+     * Sets every header field, and clears the compression wish. {@code timeoutNs} is the time left until the
+     * deadline, 0 for none.
+     */
     public final void setHeader(int type, int flags, int status, long requestId, int serviceId, int serverId,
                                 int method, long timeoutNs) {
+        this.encoding = 0;
         this.type = type;
         this.flags = flags;
         this.status = status;
@@ -55,6 +60,17 @@ public abstract class OutboundFrame {
      */
     public final void setMetadata(Metadata metadata) {
         this.metadata = metadata == null || metadata.isEmpty() ? null : metadata;
+    }
+
+    /**
+     * Asks the transport to compress the payload with encoding {@code encoding} ({@link Compressor#id()}; 0 for none,
+     * which {@link #setHeader} restores). A wish, not an order: the transport compresses only a REQUEST or successful
+     * RESPONSE whose payload reaches its compression threshold, for a peer that advertised the encoding
+     * ({@link PeerIdentity#acceptsEncoding}), and only when that makes it smaller. On a REQUEST it also asks the peer
+     * to compress the response so.
+     */
+    public final void setEncoding(int encoding) {
+        this.encoding = encoding;
     }
 
     /** Updates the time left before the frame is (re)sent. */
@@ -92,6 +108,11 @@ public abstract class OutboundFrame {
 
     public final long frameTimeoutNs() {
         return timeoutNs;
+    }
+
+    /** The compression asked for ({@link #setEncoding}); 0 for none. */
+    public final int frameEncoding() {
+        return encoding;
     }
 
     /** The payload, or null for none. */

@@ -12,14 +12,27 @@ package dev.baton.spi;
  *                              it, queueing the rest locally. 0 when the peer did not say (no limit known)
  * @param protocolVersion       the protocol version this connection speaks: the highest both sides do
  *                              (docs/protocol.md#versions). 3 and above carry metadata
+ * @param acceptedEncodings     the compressed encodings the peer reads, as a mask of {@code 1 << id}
+ *                              ({@link Compressor#id()}); 0 when it reads none (docs/protocol.md#compression)
  */
 public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests,
-                           int protocolVersion) {
+                           int protocolVersion, int acceptedEncodings) {
+
+    /** A peer that reads no compressed encoding. */
+    public PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests,
+                        int protocolVersion) {
+        this(nodeId, rank, role, maxMessageSize, maxConcurrentRequests, protocolVersion, 0);
+    }
 
     public static final int ROLE_NODE = 0;
     public static final int ROLE_MASTER = 1;
     /** A short-lived client such as the CLI; the master refuses to let it join the membership. */
     public static final int ROLE_TOOL = 2;
+
+    /** True when the peer reads messages compressed with encoding {@code id} (never for 0, no compression). */
+    public boolean acceptsEncoding(int id) {
+        return id > 0 && id < 32 && (acceptedEncodings & (1 << id)) != 0;
+    }
 
     /** True when this connection can carry metadata. */
     public boolean speaksMetadata() {

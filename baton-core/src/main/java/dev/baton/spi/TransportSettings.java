@@ -49,6 +49,8 @@ public final class TransportSettings {
     private final int maxPendingHandshakesPerAddress;
     private final long receiveBudgetBytes;
     private final int protocolVersion;
+    private final int acceptedEncodings;
+    private final int compressionThreshold;
 
     private TransportSettings(Builder b) {
         ioThreads = b.ioThreads;
@@ -64,6 +66,8 @@ public final class TransportSettings {
         maxPendingHandshakesPerAddress = b.maxPendingHandshakesPerAddress;
         receiveBudgetBytes = b.receiveBudgetBytes;
         protocolVersion = b.protocolVersion;
+        acceptedEncodings = b.acceptedEncodings;
+        compressionThreshold = b.compressionThreshold;
     }
 
     public static Builder builder() {
@@ -85,6 +89,8 @@ public final class TransportSettings {
         b.maxPendingHandshakes = maxPendingHandshakes;
         b.maxPendingHandshakesPerAddress = maxPendingHandshakesPerAddress;
         b.receiveBudgetBytes = receiveBudgetBytes;
+        b.acceptedEncodings = acceptedEncodings;
+        b.compressionThreshold = compressionThreshold;
         return b;
     }
 
@@ -169,6 +175,23 @@ public final class TransportSettings {
         return protocolVersion;
     }
 
+    /**
+     * The compressed encodings this side reads and sends, as a mask of {@code 1 << id}: told to every peer in the
+     * handshake. Default: every encoding a {@link Compressor} on the path provides ({@link Compressors}); 0 turns
+     * compression off in both directions.
+     */
+    public int acceptedEncodings() {
+        return acceptedEncodings;
+    }
+
+    /**
+     * Messages smaller than this many bytes are sent uncompressed whatever their frame asks: default 1,024, below
+     * which zstd and lz4 rarely save enough to pay for themselves.
+     */
+    public int compressionThreshold() {
+        return compressionThreshold;
+    }
+
     @Override
     public String toString() {
         return "TransportSettings[ioThreads=" + ioThreads + ", maxMessageSize=" + maxMessageSize
@@ -177,7 +200,9 @@ public final class TransportSettings {
                 + ", handshakeTimeout=" + handshakeTimeout + ", keepaliveInterval=" + keepaliveInterval
                 + ", keepaliveTimeout=" + keepaliveTimeout + ", maxPendingHandshakes=" + maxPendingHandshakes
                 + ", maxPendingHandshakesPerAddress=" + maxPendingHandshakesPerAddress
-                + ", receiveBudgetBytes=" + receiveBudgetBytes + ", protocolVersion=" + protocolVersion + "]";
+                + ", receiveBudgetBytes=" + receiveBudgetBytes + ", protocolVersion=" + protocolVersion
+                + ", acceptedEncodings=0x" + Integer.toHexString(acceptedEncodings)
+                + ", compressionThreshold=" + compressionThreshold + "]";
     }
 
     /** Builds {@link TransportSettings}. Not thread-safe. */
@@ -195,6 +220,8 @@ public final class TransportSettings {
         private int maxPendingHandshakesPerAddress = 128;
         private long receiveBudgetBytes = defaultReceiveBudget();
         private int protocolVersion = ProtocolVersion.MAX;
+        private int acceptedEncodings = Compressors.availableMask();
+        private int compressionThreshold = 1024;
 
         private Builder() {
         }
@@ -266,6 +293,17 @@ public final class TransportSettings {
             return this;
         }
 
+        /** Only encodings this process has a {@link Compressor} for are kept. */
+        public Builder acceptedEncodings(int mask) {
+            this.acceptedEncodings = mask & Compressors.availableMask();
+            return this;
+        }
+
+        public Builder compressionThreshold(int bytes) {
+            this.compressionThreshold = bytes;
+            return this;
+        }
+
         public TransportSettings build() {
             check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
             check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
@@ -284,6 +322,7 @@ public final class TransportSettings {
             check(receiveBudgetBytes > 0, "receiveBudgetBytes", receiveBudgetBytes, "positive");
             check(protocolVersion >= ProtocolVersion.MIN && protocolVersion <= ProtocolVersion.MAX,
                     "protocolVersion", protocolVersion, "between " + ProtocolVersion.MIN + " and " + ProtocolVersion.MAX);
+            check(compressionThreshold >= 0, "compressionThreshold", compressionThreshold, "zero or positive");
             return new TransportSettings(this);
         }
 

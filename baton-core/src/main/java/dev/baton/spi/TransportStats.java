@@ -15,11 +15,15 @@ package dev.baton.spi;
  * @param bufferAllocations    buffers newly allocated since start (misses of its pool)
  * @param bytesRead            bytes read from its connections since start (frames, headers and pings included)
  * @param bytesWritten         bytes written to its connections since start
+ * @param messagesCompressed   messages it sent compressed (docs/protocol.md#compression)
+ * @param compressionSavedBytes bytes those messages did not take on the wire: their size less what was sent
+ * @param messagesDecompressed compressed messages it received and decompressed
  */
 public record TransportStats(long connectionsOpened, int openConnections, int pendingHandshakes,
                              long refusedConnections, long protocolErrors, long queuedBytes,
                              long connectionBufferBytes, long pooledBufferBytes, long receiveBytesReserved,
-                             long bufferAllocations, long bytesRead, long bytesWritten) {
+                             long bufferAllocations, long bytesRead, long bytesWritten, long messagesCompressed,
+                             long compressionSavedBytes, long messagesDecompressed) {
 
     /** The counters of two transports together (a transport made of two, like shared memory's). */
     public TransportStats plus(TransportStats o) {
@@ -28,6 +32,7 @@ public record TransportStats(long connectionsOpened, int openConnections, int pe
                 protocolErrors + o.protocolErrors, queuedBytes + o.queuedBytes,
                 connectionBufferBytes + o.connectionBufferBytes, pooledBufferBytes + o.pooledBufferBytes,
                 receiveBytesReserved + o.receiveBytesReserved, bufferAllocations + o.bufferAllocations,
-                bytesRead + o.bytesRead, bytesWritten + o.bytesWritten);
+                bytesRead + o.bytesRead, bytesWritten + o.bytesWritten, messagesCompressed + o.messagesCompressed,
+                compressionSavedBytes + o.compressionSavedBytes, messagesDecompressed + o.messagesDecompressed);
     }
 }

@@ -204,6 +204,7 @@ final class CallSender implements CallHost {
         }
         call.setHeader(FrameType.REQUEST, call.requestFlags(), 0, call.requestId(), target.serviceId(),
                 target.serverId(), call.method(), left);
+        call.setEncoding(call.options().compression().id());     // the transport compresses when it may
         call.setPayload(call.request());
         call.setMetadata(call.options().hasMetadata() ? call.options().metadata() : null);
         int limit = id == null ? 0 : id.maxConcurrentRequests();

@@ -132,6 +132,9 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         }
         ServerCallImpl sc = serverCall().init(cs, null, payload, h.metadata(), h.serviceId(), h.serverId(),
                 h.method(), h.requestId(), sourceRank, oneWay, deadline, admitted);
+        if (h.responseEncoding() != 0) {
+            sc.compressResponse(h.responseEncoding());
+        }
         if (!admitted) {
             counters.requestRefused();
             sc.refuse(Status.of(Status.Code.RESOURCE_EXHAUSTED, "more than " + maxConcurrentRequests

@@ -21,6 +21,7 @@ import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportFactory;
+import dev.baton.spi.Compressors;
 import dev.baton.spi.TransportSettings;
 import dev.baton.spi.TransportStats;
 
@@ -119,6 +120,8 @@ public final class NodeRuntime implements Node {
                 .ioSpin(o.ioSpin())
                 .keepaliveInterval(o.keepaliveInterval())
                 .keepaliveTimeout(o.keepaliveTimeout())
+                .compressionThreshold(o.compressionThreshold())
+                .acceptedEncodings(o.acceptCompression() ? Compressors.availableMask() : 0)
                 .build();
     }
 

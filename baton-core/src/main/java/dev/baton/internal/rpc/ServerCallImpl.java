@@ -78,6 +78,8 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     private int reqMethod;
     private long reqId;
     private int sourceRank;
+    /** The compression the caller asked the response to go with (0: none); set after {@link #init} for remote calls. */
+    private int responseEncoding;
     private boolean oneWay;
     private ServerImpl server;
     private volatile boolean cancelled;
@@ -119,9 +121,15 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         this.cancelled = false;
         this.handlerRunning = false;
         this.slot = holdsSlot ? 1 : 0;
+        this.responseEncoding = 0;
         this.refs = 2;
         this.answered = 0;      // last: a volatile write that publishes the rest
         return this;
+    }
+
+    /** Asks for the response to be compressed with encoding {@code id}, as the request's header asked. */
+    void compressResponse(int id) {
+        this.responseEncoding = id;
     }
 
     /** The pool stripe of the thread that took this record: it goes back there. Set before {@link #init}. */
@@ -313,6 +321,7 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             return;
         }
         setHeader(FrameType.RESPONSE, 0, 0, reqId, reqServiceId, reqServerId, reqMethod, 0);
+        setEncoding(responseEncoding);
         setPayload(response);
         setMetadata(m);
         send();

@@ -67,7 +67,7 @@ final class CombiningWriter {
         this.maxQueuedFrames = s.maxQueuedFrames();
         this.maxQueuedBytes = s.maxQueuedBytes();
         this.maxQueuedAnswers = s.maxConcurrentRequests() + TransportSettings.ANSWER_BACKLOG_RESERVE;
-        this.batch = new SendBatch(new Sink(), core.pool(), core::bufferHeld);
+        this.batch = new SendBatch(new Sink(), core.pool(), core::bufferHeld, new MessageCompression(core));
     }
 
     int offer(OutboundFrame frame) {

@@ -20,6 +20,9 @@ final class FrameHeader implements InboundHeader {
     long timeoutNs;
     int length;
     Metadata metadata;
+    /** The message's encoding on the wire (0: not compressed); it is decompressed before delivery. */
+    int encoding;
+    int responseEncoding;
 
     /** Reads the fixed fields; {@code length} is the message's, after any metadata (which the caller sets). */
     void read(ByteBuffer b, int p, int length) {
@@ -33,6 +36,8 @@ final class FrameHeader implements InboundHeader {
         serverId = b.getInt(p + FrameLayout.OFF_SERVER_ID);
         method = Short.toUnsignedInt(b.getShort(p + FrameLayout.OFF_METHOD));
         timeoutNs = b.getLong(p + FrameLayout.OFF_TIMEOUT);
+        encoding = Byte.toUnsignedInt(b.get(p + FrameLayout.OFF_ENCODING));
+        responseEncoding = Byte.toUnsignedInt(b.get(p + FrameLayout.OFF_RESPONSE_ENCODING));
     }
 
     @Override
@@ -78,6 +83,11 @@ final class FrameHeader implements InboundHeader {
     @Override
     public int length() {
         return length;
+    }
+
+    @Override
+    public int responseEncoding() {
+        return responseEncoding;
     }
 
     @Override

@@ -33,7 +33,7 @@ import java.nio.ByteBuffer;
  * +---------------------------------------------------------------+
  * | 20  server id: i32 (-1: any server of the service)            |
  * +-------------------------------+-------------------------------+
- * | 24  method: u16               | 26  reserved (0): u16         |
+ * | 24  method: u16               |26 encoding: u8|27 resp. enc: u8|
  * +-------------------------------+-------------------------------+
  * | 28  metadata length: u32 (version 3; reserved, 0, in 2)       |
  * +---------------------------------------------------------------+
@@ -44,6 +44,12 @@ import java.nio.ByteBuffer;
  *
  * <p>Length counts every byte after the header: the metadata (the first {@code metadata length} bytes, encoded
  * as {@link dev.baton.Metadata#encode} says), then the message.
+ *
+ * <p>Encoding (offset 26) says how the message (not the metadata) of a REQUEST or successful RESPONSE is
+ * compressed: 0 not at all; otherwise a {@link dev.baton.spi.Compressor} id, and the message is a u32 length (the
+ * message's once decompressed) followed by the compressed bytes. Offset 27, on a REQUEST, asks for the response to
+ * be compressed with that encoding. A node sets either only for a peer whose HELLO advertised the encoding (in the
+ * HELLO header, offsets 26-27 are that mask); older peers write and read 0.
  *
  * <h2>Versions</h2>
  * The preface's version is the framing both sides read: 2, which every Baton node since version 2 requires. The
@@ -67,6 +73,12 @@ public final class FrameLayout {
     public static final int OFF_SERVICE_ID = 16;
     public static final int OFF_SERVER_ID = 20;
     public static final int OFF_METHOD = 24;
+    /** The message's encoding (u8); in a HELLO, offsets 26-27 are the mask of encodings the sender reads. */
+    public static final int OFF_ENCODING = 26;
+    /** On a REQUEST, the encoding the caller asks the response to be compressed with (u8). */
+    public static final int OFF_RESPONSE_ENCODING = 27;
+    /** The bytes in front of a compressed message: its length once decompressed (u32). */
+    public static final int COMPRESSED_PREFIX = 4;
     public static final int OFF_METADATA_LENGTH = 28;
     public static final int OFF_TIMEOUT = 32;
 
@@ -107,7 +119,7 @@ public final class FrameLayout {
                 .putInt(p + OFF_SERVICE_ID, serviceId)
                 .putInt(p + OFF_SERVER_ID, serverId)
                 .putShort(p + OFF_METHOD, (short) method)
-                .putShort(p + 26, (short) 0)
+                .putShort(p + OFF_ENCODING, (short) 0)
                 .putInt(p + 28, 0)
                 .putLong(p + OFF_TIMEOUT, timeoutNs);
         buf.position(p + HEADER_LENGTH);

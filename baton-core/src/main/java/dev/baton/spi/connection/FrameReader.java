@@ -52,6 +52,7 @@ final class FrameReader {
     private final int maxMessageSize;
     private final FrameHeader header = new FrameHeader();
     private final Handshake handshake;
+    private final MessageCompression compression;
     /** The version the connection speaks, once the handshake told it: from 3 on, frames may carry metadata. */
     private boolean metadataSpoken;
     private ByteBuffer opening;             // the peer's opening as it arrives; null once the handshake is over
@@ -85,6 +86,7 @@ final class FrameReader {
         this.budget = core.budget();
         this.maxMessageSize = core.settings().maxMessageSize();
         this.handshake = new Handshake(core.settings().protocolVersion());
+        this.compression = new MessageCompression(core);
     }
 
     /** Reads and dispatches what has arrived. Reading role held. */
@@ -247,8 +249,18 @@ final class FrameReader {
             largeInProgress = false;
             budget.release(reservedBytes);
             reservedBytes = 0;
+            if (header.encoding != 0) {
+                ByteBuffer message = decompress(target, 0, largeLength);
+                pool.recycle(target);
+                if (message == null) {
+                    return false;
+                }
+                target = message;
+            } else {
+                target.limit(largeLength).position(0);
+            }
             framesDelivered++;
-            connection.deliver(header, MESSAGES.lend(target.limit(largeLength).position(0), pool));
+            connection.deliver(header, MESSAGES.lend(target, pool));
             return true;
         }
         return n > 0;
@@ -283,6 +295,11 @@ final class FrameReader {
             if (meta != 0 && !checkMetadataLength(type, meta, len)) {
                 return;
             }
+            int encoding = Byte.toUnsignedInt(b.get(p + FrameLayout.OFF_ENCODING));
+            if (encoding != 0
+                    && !checkEncoding(type, encoding, Short.toUnsignedInt(b.getShort(p + FrameLayout.OFF_STATUS)), len - meta)) {
+                return;
+            }
             if (b.remaining() >= FrameLayout.HEADER_LENGTH + len) {
                 header.read(b, p, len - meta);
                 if (meta != 0 && !readMetadata(b, p, meta)) {
@@ -290,7 +307,13 @@ final class FrameReader {
                 }
                 Message payload;
                 int body = len - meta;
-                if (body == 0) {
+                if (encoding != 0) {
+                    ByteBuffer message = decompress(b, p + FrameLayout.HEADER_LENGTH + meta, body);
+                    if (message == null) {
+                        return;
+                    }
+                    payload = MESSAGES.lend(message, pool);
+                } else if (body == 0) {
                     payload = Message.empty();
                 } else {
                     ByteBuffer target = pool.acquire(body);
@@ -325,6 +348,38 @@ final class FrameReader {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Checks a compressed frame's header before anything is read or allocated for it: only a request or a successful
+     * response may be compressed, with an encoding this side told the peer it reads, and with room for the length
+     * prefix.
+     */
+    private boolean checkEncoding(int type, int encoding, int status, int body) {
+        if ((type != FrameType.REQUEST && (type != FrameType.RESPONSE || status != 0))
+                || !compression.reads(encoding) || body < FrameLayout.COMPRESSED_PREFIX) {
+            connection.protocolError("frame of type " + type + ", status " + status + " and " + body
+                    + " message bytes claims encoding " + encoding + ", which this side did not offer or which "
+                    + "cannot apply to it");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * The compressed message {@code src}[{@code offset}, + {@code length}) decompressed into a pooled buffer (its
+     * declared size checked before allocation), or null when it is malformed: a protocol error, the connection closed.
+     */
+    private ByteBuffer decompress(ByteBuffer src, int offset, int length) {
+        try {
+            int max = maxMessageSize - (header.metadata == null ? 0 : header.metadata.encodedSize());
+            ByteBuffer message = compression.decompress(header.encoding, src, offset, length, max);
+            header.length = message.remaining();
+            return message;
+        } catch (IllegalArgumentException malformed) {
+            connection.protocolError(malformed.getMessage());
+            return null;
+        }
     }
 
     /** Decodes the metadata that follows the header at {@code p} into the header; false (closed) when malformed. */

@@ -158,7 +158,7 @@ public abstract class FramedConnection implements TransportConnection {
         ByteBuffer opening = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
         TransportSettings s = core.settings();
         Handshake.encode(opening, core.context().nodeId(), core.context().rank().getAsInt(), core.context().role(),
-                s.maxConcurrentRequests(), s.maxMessageSize(), s.protocolVersion());
+                s.maxConcurrentRequests(), s.maxMessageSize(), s.protocolVersion(), s.acceptedEncodings());
         opening.flip();
         // 72 bytes into an empty stream: a short write here means the peer is not reading at all.
         writeBytes(opening);

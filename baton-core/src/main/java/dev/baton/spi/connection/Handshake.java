@@ -13,7 +13,8 @@ import java.nio.ByteOrder;
  * arrived so far.
  *
  * <pre>
- * preface (8 bytes, {@link FrameLayout}) | HELLO frame header (40 bytes: length 24, type 1, all else 0) | HELLO payload:
+ * preface (8 bytes, {@link FrameLayout}) | HELLO frame header (40 bytes: length 24, type 1, at offset 26 the
+ * accepted encodings, all else 0) | HELLO payload:
  *
  *  0                   1                   2                   3
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -33,6 +34,10 @@ import java.nio.ByteOrder;
  * <p>Bytes 13 to 15 were reserved (zero) before the concurrency limit was added, and receivers ignore reserved
  * bytes: a peer that does not fill them in is read as "no limit said", and one that does is understood by
  * older peers, which ignore them. A limit above 2^24 - 1 is sent as 2^24 - 1.
+ *
+ * <p>The HELLO header's offset 26, reserved in other frame types' sense and ignored by older peers, carries the
+ * compressed encodings the sender reads, as a mask of {@code 1 << id} ({@link dev.baton.spi.Compressor}): 0, what
+ * older peers send, means none, so nobody ever sends them a compressed message.
  *
  * <p>Versions are negotiated the same way ({@link FrameLayout}): the preface says version 2, which every peer
  * reads, and, in what was a reserved field, the highest version the sender speaks. The connection speaks the
@@ -91,17 +96,26 @@ public final class Handshake {
         encode(b, nodeId, rank, role, maxConcurrentRequests, maxMessageSize, ProtocolVersion.MAX);
     }
 
-    /**
-     * Writes this side's opening ({@value #LENGTH} bytes) at {@code b}'s position and advances it;
-     * {@code highestVersion} is the newest protocol version this side speaks.
-     */
+    /** Writes this side's opening, reading no compressed encoding. */
     public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
                               long maxMessageSize, int highestVersion) {
+        encode(b, nodeId, rank, role, maxConcurrentRequests, maxMessageSize, highestVersion, 0);
+    }
+
+    /**
+     * Writes this side's opening ({@value #LENGTH} bytes) at {@code b}'s position and advances it;
+     * {@code highestVersion} is the newest protocol version this side speaks, {@code acceptedEncodings} the mask of
+     * compressed encodings it reads (bits 1 to 15).
+     */
+    public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
+                              long maxMessageSize, int highestVersion, int acceptedEncodings) {
         ByteBuffer le = b.order() == ByteOrder.LITTLE_ENDIAN ? b : b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int start = b.position();
         le.position(start);
         FrameLayout.putPreface(le, checkVersion(highestVersion));
         FrameLayout.putHeader(le, HELLO_LENGTH, FrameType.HELLO, 0, 0, 0, 0, 0, 0, 0);
+        le.putShort(le.position() - FrameLayout.HEADER_LENGTH + FrameLayout.OFF_ENCODING,
+                (short) (acceptedEncodings & 0xFFFE));
         int p = le.position();
         int limit = Math.min(maxConcurrentRequests, MAX_CONCURRENT_ON_WIRE);
         le.putLong(p + OFF_NODE_ID, nodeId)
@@ -146,7 +160,8 @@ public final class Handshake {
         long maxMessage = b.getLong(q + OFF_MAX_MESSAGE);
         identity = new PeerIdentity(b.getLong(q + OFF_NODE_ID), b.getInt(q + OFF_RANK),
                 Byte.toUnsignedInt(b.get(q + OFF_ROLE)), (int) Math.clamp(maxMessage, 0, Integer.MAX_VALUE), maxConcurrent,
-                Math.min(highestVersion, peerHighest));
+                Math.min(highestVersion, peerHighest),
+                Short.toUnsignedInt(b.getShort(h + FrameLayout.OFF_ENCODING)) & 0xFFFE);
         b.position(p + LENGTH);
         return Outcome.DONE;
     }

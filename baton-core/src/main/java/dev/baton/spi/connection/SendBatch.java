@@ -21,6 +21,10 @@ import java.nio.ByteBuffer;
  * reported written once its last byte went out; after a close, frames with any byte on the wire count as
  * written (the peer may have them) and all others as dropped, so the runtime re-routes only what never left.
  *
+ * <p>A frame that asks for compression and may have it ({@link MessageCompression}) is compressed here, by the
+ * writer, into a pooled buffer the batch holds until the frame is written or dropped; the frame's own payload is
+ * left as it is (its sender's accounting and re-sends see the original).
+ *
  * <p>The send buffer comes from the transport's pool when a batch needs it and goes back once the connection has
  * written nothing for a while ({@link #releaseIfIdle}), so an idle connection holds none. It starts at
  * {@value #IDLE_SEND_BUFFER_SIZE} bytes (a PING, a few small calls) and grows to {@value #SEND_BUFFER_SIZE} as soon
@@ -49,9 +53,12 @@ final class SendBatch {
     private final Sink sink;
     private final BufferPool pool;
     private final java.util.function.IntConsumer held;      // told of every change of the bytes it holds
+    private final MessageCompression compression;
     private ByteBuffer sendBuffer;                              // null while idle
     private boolean growSendBuffer;                             // the last batch found it full
     private final OutboundFrame[] frames = new OutboundFrame[MAX_FRAMES];
+    /** The compressed payload written for each frame of the batch in place of its own, or null. */
+    private final ByteBuffer[] compressed = new ByteBuffer[MAX_FRAMES];
     private final long[] ends = new long[MAX_FRAMES];           // cumulative bytes up to each frame's end
     private final ByteBuffer[] iov = new ByteBuffer[MAX_FRAMES * 2 + 1];
     /** Views of sendBuffer for gathering writes, one per header segment a batch can have; made on first use. */
@@ -65,10 +72,11 @@ final class SendBatch {
     private OutboundFrame carry;    // polled but did not fit in the previous batch
     private volatile long lastWriteNanos = System.nanoTime();
 
-    SendBatch(Sink sink, BufferPool pool, java.util.function.IntConsumer held) {
+    SendBatch(Sink sink, BufferPool pool, java.util.function.IntConsumer held, MessageCompression compression) {
         this.sink = sink;
         this.pool = pool;
         this.held = held;
+        this.compression = compression;
     }
 
     /** True while part of the current batch has not been written. */
@@ -130,18 +138,39 @@ final class SendBatch {
                 break;
             }
             // Held by the batch before its payload is touched: if that throws, dropAll still reports it.
-            frames[count] = f;
-            ends[count] = total + FrameLayout.HEADER_LENGTH + meta + size;
-            count++;
+            int i = count++;
+            frames[i] = f;
+            ByteBuffer payload = f.payload();
+            int encoding = compression.encodingFor(f, peer, size);
+            if (encoding != 0) {
+                ByteBuffer c = compression.compress(encoding, payload);
+                if (c == null) {
+                    encoding = 0;
+                } else {
+                    payload = c;
+                    size = c.remaining();
+                    // Smaller now: copied if it fits where the header goes, else written from its own buffer.
+                    small = size <= SMALL_PAYLOAD && buf.remaining() >= FrameLayout.HEADER_LENGTH + meta + size;
+                    compressed[i] = small ? null : c;
+                }
+            }
+            ends[i] = total + FrameLayout.HEADER_LENGTH + meta + size;
             FrameLayout.putHeader(buf, f, size);
+            if (encoding != 0 || f.frameEncoding() != 0) {
+                int h = buf.position() - FrameLayout.HEADER_LENGTH;
+                buf.put(h + FrameLayout.OFF_ENCODING, (byte) encoding)
+                        .put(h + FrameLayout.OFF_RESPONSE_ENCODING, (byte) compression.responseEncoding(f, peer));
+            }
             if (meta != 0) {
                 f.frameMetadata().encode(buf);
             }
-            ByteBuffer payload = f.payload();
             if (small) {
                 if (size > 0) {
                     buf.put(buf.position(), payload, payload.position(), size);
                     buf.position(buf.position() + size);
+                }
+                if (encoding != 0) {
+                    pool.recycle(payload);      // the compressed copy, now in the send buffer
                 }
             } else {
                 gathering = true;
@@ -221,8 +250,18 @@ final class SendBatch {
     private void reportWritten() {
         while (done < count && ends[done] <= bytesWritten) {
             OutboundFrame f = frames[done];
-            frames[done++] = null;
+            frames[done] = null;
+            releaseCompressed(done++);
             sink.written(f);
+        }
+    }
+
+    /** Gives back the compressed copy of frame {@code i}'s payload, if it had one (written or not). */
+    private void releaseCompressed(int i) {
+        ByteBuffer c = compressed[i];
+        if (c != null) {
+            compressed[i] = null;
+            pool.recycle(c);
         }
     }
 
@@ -257,6 +296,7 @@ final class SendBatch {
         for (int i = done; i < count; i++) {
             OutboundFrame f = frames[i];
             frames[i] = null;
+            releaseCompressed(i);
             long frameStart = i == 0 ? 0 : ends[i - 1];
             if (frameStart < bytesWritten) {
                 sink.written(f);

@@ -39,6 +39,9 @@ public final class TransportCore {
     /** Bytes read from and written to connections that have closed (open ones count their own). */
     private final AtomicLong closedBytesRead = new AtomicLong();
     private final AtomicLong closedBytesWritten = new AtomicLong();
+    private final AtomicLong messagesCompressed = new AtomicLong();
+    private final AtomicLong compressionSavedBytes = new AtomicLong();
+    private final AtomicLong messagesDecompressed = new AtomicLong();
 
     public TransportCore(TransportContext context, BufferPool pool) {
         this.context = context;
@@ -134,13 +137,23 @@ public final class TransportCore {
         }
         return new TransportStats(connectionsOpened.get(), connections.size(), pendingHandshakes.get(),
                 refusedConnections.get(), protocolErrors.get(), queued, heldBufferBytes.get(),
-                pool.retainedBytes(), budget.inUseBytes(), pool.allocations(), read, written);
+                pool.retainedBytes(), budget.inUseBytes(), pool.allocations(), read, written, messagesCompressed.get(),
+                compressionSavedBytes.get(), messagesDecompressed.get());
     }
 
     // ---------------------------------------------------------------- from connections
 
     void bufferHeld(int bytes) {
         heldBufferBytes.addAndGet(bytes);
+    }
+
+    void compressed(int size, int sent) {
+        messagesCompressed.incrementAndGet();
+        compressionSavedBytes.addAndGet(size - sent);
+    }
+
+    void decompressed() {
+        messagesDecompressed.incrementAndGet();
     }
 
     void protocolError() {
