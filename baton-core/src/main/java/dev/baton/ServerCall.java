@@ -28,7 +28,8 @@ public interface ServerCall {
 
     /**
      * Sets the metadata sent with the answer (a reply or a failure); call it before answering. The caller reads
-     * it from the response's {@link Message#metadata()}, its interceptors from their observers. A caller whose
+     * it from the response's {@link Message#metadata()}, or from a failure's {@link Status#metadata()}, and its
+     * interceptors from their observers. A caller whose
      * protocol version carries no metadata (version 2, which sent none either) gets the answer without it.
      */
     void responseMetadata(Metadata metadata);

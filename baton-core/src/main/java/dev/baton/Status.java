@@ -81,27 +81,29 @@ public final class Status {
 
         /** A status with this code and description. */
         public Status withDescription(String description) {
-            return new Status(this, description, null, false);
+            return new Status(this, description, null, false, null);
         }
     }
 
-    public static final Status OK = new Status(Code.OK, null, null, false);
+    public static final Status OK = new Status(Code.OK, null, null, false, null);
 
     private final Code code;
     private final String description;
     private final Throwable cause;
     private final boolean retrySafe;
+    private final Metadata metadata;        // null for none
 
-    private Status(Code code, String description, Throwable cause, boolean retrySafe) {
+    private Status(Code code, String description, Throwable cause, boolean retrySafe, Metadata metadata) {
         this.code = Objects.requireNonNull(code, "code");
         this.description = description;
         this.cause = cause;
         this.retrySafe = retrySafe;
+        this.metadata = metadata;
     }
 
     /** A status with {@code code} and {@code description}, not known to be retry-safe. */
     public static Status of(Code code, String description) {
-        return new Status(code, description, null, false);
+        return new Status(code, description, null, false, null);
     }
 
     public Code code() {
@@ -123,16 +125,31 @@ public final class Status {
         return retrySafe;
     }
 
+    /**
+     * The metadata that came with this failure: what the server's handler or interceptor set with
+     * {@link ServerCall#responseMetadata} before failing the call (an error detail, a retry hint); {@link Metadata#EMPTY}
+     * when none, and always for failures this side found itself.
+     */
+    public Metadata metadata() {
+        return metadata == null ? Metadata.EMPTY : metadata;
+    }
+
+    /** This status with {@code metadata} ({@link Metadata#EMPTY} for none). */
+    public Status withMetadata(Metadata metadata) {
+        Objects.requireNonNull(metadata, "metadata");
+        return new Status(code, description, cause, retrySafe, metadata.isEmpty() ? null : metadata);
+    }
+
     public boolean isOk() {
         return code == Code.OK;
     }
 
     public Status withCause(Throwable cause) {
-        return new Status(code, description, cause, retrySafe);
+        return new Status(code, description, cause, retrySafe, metadata);
     }
 
     public Status withRetrySafe(boolean retrySafe) {
-        return new Status(code, description, cause, retrySafe);
+        return new Status(code, description, cause, retrySafe, metadata);
     }
 
     /** An exception carrying this status. */

@@ -99,10 +99,12 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
                 call.complete(metadata == null ? payload : MESSAGES.withMetadata(payload, metadata));
                 return;
             }
-            call.failureMetadata(metadata);
             String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
             MESSAGES.release(payload);
             Status status = Status.of(Status.Code.of(h.status()), why);
+            if (metadata != null) {
+                status = status.withMetadata(metadata);
+            }
             if ((h.flags() & FrameType.FLAG_REFUSED) != 0) {
                 call.onRefused(status.withRetrySafe(true));     // the server says it did not run
             } else {

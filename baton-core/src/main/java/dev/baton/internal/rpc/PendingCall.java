@@ -3,7 +3,6 @@ package dev.baton.internal.rpc;
 import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Message;
-import dev.baton.Metadata;
 import dev.baton.ResponseListener;
 import dev.baton.Status;
 import dev.baton.spi.FrameType;
@@ -74,7 +73,6 @@ final class PendingCall extends OutboundFrame {
     private CallFuture future;                  // FUTURE only
     private ResponseListener listener;          // LISTENER only
     private CallObservers observers;            // the interceptors' observers; null (the usual case) for none
-    private volatile Metadata failureMetadata;  // what an error response carried, for the observers
     // For servedUnder: the in-process served call's scope; how this call ended (null: running, or succeeded).
     private volatile ServerCallScope servedScope;
     private volatile Status.Code endedWith;
@@ -115,8 +113,7 @@ final class PendingCall extends OutboundFrame {
                      long startNanos, long deadlineNanos, int mode, ResponseListener listener, int poolStripe,
                      CallObservers observers) {
         this.observers = observers;
-        if (endedWith != null || servedScope != null || failureMetadata != null || cancelWanted) {
-            failureMetadata = null;     // written only when set: each volatile write is a fence, per call
+        if (endedWith != null || servedScope != null || cancelWanted) {     // volatile: written only when set
             servedScope = null;
             endedWith = null;
             cancelWanted = false;
@@ -175,11 +172,6 @@ final class PendingCall extends OutboundFrame {
     /** The bytes the request's metadata takes on the wire. */
     int requestMetadataSize() {
         return options.hasMetadata() ? options.metadata().encodedSize() : 0;
-    }
-
-    /** The metadata an error response carried (null for none), for the observers; set before {@link #fail}. */
-    void failureMetadata(Metadata metadata) {
-        failureMetadata = metadata;
     }
 
     long startNanos() {
@@ -390,7 +382,7 @@ final class PendingCall extends OutboundFrame {
     private void deliver(Message response, BatonException failure) {
         try {
             CallObservers.end(observers, failure == null ? Status.OK : failure.status(),
-                    failure == null ? response.metadata() : failureMetadata);
+                    failure == null ? response.metadata() : failure.status().metadata());
             switch (mode) {
                 case FUTURE -> {
                     if (failure == null) {

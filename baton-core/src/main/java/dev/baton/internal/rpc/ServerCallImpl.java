@@ -353,6 +353,10 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     private void answerFailure(Status status, boolean refused) {
         ended(status);
         if (local != null) {
+            Metadata m = responseMetadata;
+            if (m != null) {
+                status = status.withMetadata(m);       // what the wire would carry, for the in-process caller
+            }
             if (!oneWay) {
                 if (refused) {
                     local.onRefused(status);

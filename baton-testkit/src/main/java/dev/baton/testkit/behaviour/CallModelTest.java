@@ -82,6 +82,24 @@ public abstract class CallModelTest extends BehaviourTest {
     }
 
     @Test
+    void aFailureCarriesTheMetadataItsHandlerSet() throws Exception {
+        try (Cluster c = cluster(2)) {
+            c.node(0).newServer("picky").inline(ECHO, call -> {
+                call.responseMetadata(Metadata.of("retry-after-ms", "250"));
+                call.fail(Status.of(Status.Code.RESOURCE_EXHAUSTED, "shard busy"));
+            }).start();
+            for (Node caller : List.of(c.node(1), c.node(0))) {
+                Client client = caller.client("picky");
+                client.awaitServers(1, Duration.ofSeconds(5));
+                BatonException e = assertThrows(BatonException.class, () -> client.call(ECHO, ByteBuffer.allocate(1)));
+                assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.code(), "rank " + caller.rank());
+                assertEquals("shard busy", e.status().description());
+                assertEquals("250", e.status().metadata().get("retry-after-ms"), "rank " + caller.rank());
+            }
+        }
+    }
+
+    @Test
     void withoutMetadataBothSidesSeeEmpty() throws Exception {
         try (Cluster c = cluster(2)) {
             AtomicReference<Metadata> seen = new AtomicReference<>();
