@@ -120,6 +120,22 @@ public interface Client {
     }
 
     /**
+     * Opens a stream to {@code method} of a server of the service (one that registered it with
+     * {@link Server.Builder#stream}): messages both ways with flow control, until the server ends it, it fails, it is
+     * cancelled, or {@code options}' deadline passes (the whole stream's). Chosen like a call's server (by server id,
+     * rank or round robin), then fixed: a stream never moves to another server, and one whose connection breaks
+     * fails with UNAVAILABLE. Interceptors see it as a call of {@code method}, its observers are told how it ended.
+     *
+     * @throws BatonException when it cannot be opened at all: no such service, server or rank, a peer of protocol
+     *                        version 3 or older (UNIMPLEMENTED), a closed node (all retry-safe)
+     */
+    ClientStream openStream(int method, CallOptions options);
+
+    default ClientStream openStream(int method) {
+        return openStream(method, options());
+    }
+
+    /**
      * Sends a request that expects no response. Returns once the request is queued (or throws
      * {@link BatonException} if it cannot be, e.g. no server or too large).
      */

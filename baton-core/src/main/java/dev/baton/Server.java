@@ -58,6 +58,12 @@ public interface Server extends AutoCloseable {
         Builder async(int method, AsyncHandler handler);
 
         /**
+         * Serves the streams opened to {@code method} ({@link Client#openStream}) with {@code handler}, on the node's
+         * handler executor. A stream method takes no calls, and a call method no streams (NO_SUCH_METHOD).
+         */
+        Builder stream(int method, StreamHandler handler);
+
+        /**
          * Adds an interceptor of this server's requests; it runs after the node's, in the order added
          * ({@link ServerInterceptor}).
          */

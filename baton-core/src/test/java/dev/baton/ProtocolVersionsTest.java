@@ -94,6 +94,70 @@ class ProtocolVersionsTest {
     }
 
     @Test
+    void aStreamToAVersion3NodeFailsUnimplementedWhileItsCallsStillWork() throws Exception {
+        try (Cluster c = new Cluster()) {
+            TransportFactory version3 = ctx -> TransportFactory.tcp().create(new TransportContext(ctx.name(),
+                    ctx.nodeId(), ctx.role(), ctx.rank(), ctx.handler(),
+                    ctx.settings().toBuilder().protocolVersion(3).build()));
+            Node old = c.join(c.options("old").transport(version3).build());
+            Node current = c.join("current");
+            old.newServer("mixed").inline(0, call -> call.reply(call.request().buffer()))
+                    .stream(1, stream -> stream.send(new byte[]{1})).start();
+            Client client = current.client("mixed");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            try (Message m = client.call(0, ByteBuffer.wrap(new byte[]{7}))) {
+                assertEquals(7, m.getByte(0));
+            }
+            BatonException e = assertThrows(BatonException.class, () -> client.openStream(1));
+            assertEquals(Status.Code.UNIMPLEMENTED, e.code());
+            assertTrue(e.status().retrySafe(), "nothing was sent: " + e.getMessage());
+            assertTrue(e.getMessage().contains("version 3"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aPeerThatSendsPastItsStreamWindowFailsOnlyItsStream() throws Exception {
+        try (Cluster c = new Cluster()) {
+            Node node = c.join("server");
+            java.util.concurrent.atomic.AtomicReference<Status> ended = new java.util.concurrent.atomic.AtomicReference<>();
+            Server s = node.newServer("flow").stream(0, stream -> {
+                Thread.sleep(300);      // not reading yet: the peer's bytes must stay within the window meanwhile
+                try {
+                    stream.receive();
+                } catch (BatonException e) {
+                    ended.set(e.status());
+                    throw e;
+                }
+            }).start();
+            try (RawPeer peer = new RawPeer(node.address())) {
+                peer.handshake();
+                ByteBuffer open = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+                FrameLayout.putHeader(open, 0, FrameType.REQUEST, FrameType.FLAG_STREAM, 0, 5, s.serviceId(),
+                        s.serverId(), 0, TEN_SECONDS_NS);
+                peer.send(open.array());
+                byte[] chunk = new byte[MessageStream.WINDOW / 2 + 1];
+                for (int i = 0; i < 2; i++) {
+                    ByteBuffer data = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH + chunk.length)
+                            .order(ByteOrder.LITTLE_ENDIAN);
+                    FrameLayout.putHeader(data, chunk.length, FrameType.STREAM_DATA, FrameType.FLAG_TO_SERVER, 0, 5,
+                            s.serviceId(), s.serverId(), 0, 0);
+                    data.put(chunk);
+                    peer.send(data.array());
+                }
+                peer.flush();
+                RawPeer.Frame answer = peer.read();
+                assertEquals(FrameType.RESPONSE, answer.type());
+                assertEquals(Status.Code.PROTOCOL_ERROR.value(), answer.status());
+                assertEquals(Status.Code.PROTOCOL_ERROR, ended.get().code());
+                // The connection itself is fine: a new stream on it is served.
+            }
+            Client client = c.join("caller").client("flow");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            assertEquals(0, node.stats().protocolErrors(), "only the stream failed, not the connection");
+        }
+    }
+
+    @Test
     void aVersion3PeerGetsMetadataWhereThereIsSomeAndNotOneByteWhereThereIsNone() throws Exception {
         try (Cluster c = new Cluster()) {
             Node node = c.join("server");
@@ -143,7 +207,8 @@ class ProtocolVersionsTest {
             Handshake.encode(b, 1, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20);
             b.putShort(4, (short) 7).putShort(6, (short) 9).flip();
             assertEquals(Handshake.Outcome.INVALID, h.decode(b));
-            assertEquals("unsupported protocol version: the peer speaks 7 to 9, this node 2 to 3", h.error());
+            assertEquals("unsupported protocol version: the peer speaks 7 to 9, this node " + ProtocolVersion.MIN
+                    + " to " + ProtocolVersion.MAX, h.error());
             assertTrue(node.stats().protocolErrors() >= 2);
         }
     }

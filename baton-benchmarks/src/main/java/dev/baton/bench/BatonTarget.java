@@ -2,6 +2,7 @@ package dev.baton.bench;
 
 import dev.baton.BatonException;
 import dev.baton.Client;
+import dev.baton.ClientStream;
 import dev.baton.Compression;
 import dev.baton.Master;
 import dev.baton.Message;
@@ -28,6 +29,7 @@ final class BatonTarget implements Target {
 
     static final String SERVICE = "echo";
     static final int METHOD = 0;
+    static final int STREAM = 1;
     private static final Duration SETUP_TIMEOUT = Duration.ofSeconds(30);
 
     private final Master master;           // in process only
@@ -37,6 +39,7 @@ final class BatonTarget implements Target {
     private final Workload workload;
     private final ByteBuffer request;
     private final BatonNodeMetrics metrics;     // null unless --metrics
+    private final List<ClientStream> streams = new ArrayList<>();
 
     private BatonTarget(Master master, List<Server> servers, Node node, Workload workload, boolean metrics,
                         Compression compression) {
@@ -56,9 +59,24 @@ final class BatonTarget implements Target {
         this.request = ByteBuffer.allocateDirect(workload.payloadBytes).put(workload.payload()).flip();
     }
 
-    /** The echo server of every Baton node in a benchmark: answers inline, on the thread that read the request. */
+    /**
+     * The echo server of every Baton node in a benchmark: answers inline, on the thread that read the request; and
+     * method {@value #STREAM}, a server stream of messages of the size its first message names, sent until the
+     * caller goes away.
+     */
     static Server serveEcho(Node node) {
-        return node.newServer(SERVICE).inline(METHOD, call -> call.reply(call.request())).start(SETUP_TIMEOUT);
+        return node.newServer(SERVICE).inline(METHOD, call -> call.reply(call.request()))
+                .stream(STREAM, stream -> {
+                    int size;
+                    try (Message m = stream.receive()) {
+                        size = m.getInt(0);
+                    }
+                    ByteBuffer message = ByteBuffer.allocate(size);
+                    while (!stream.call().isCancelled()) {
+                        stream.send(message);       // waits for the caller's window; throws once it is gone
+                    }
+                })
+                .start(SETUP_TIMEOUT);
     }
 
     /** Joins the master of a child JVM's server nodes. */
@@ -106,6 +124,16 @@ final class BatonTarget implements Target {
     @Override
     public Lane lane(int index) {
         int expected = workload.payloadBytes;
+        if (workload.stream) {
+            ClientStream stream = client.openStream(STREAM, client.options().withTimeout(Duration.ofHours(1)));
+            streams.add(stream);
+            stream.send(ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, expected));
+            return Lane.sequential(() -> {
+                try (Message m = stream.receive()) {
+                    Target.checkEcho(expected, m.size());
+                }
+            });
+        }
         if (workload.sequential()) {
             return Lane.sequential(() -> {
                 try (Message m = client.call(METHOD, request)) {
@@ -153,6 +181,9 @@ final class BatonTarget implements Target {
 
     @Override
     public void close() {
+        for (ClientStream s : streams) {
+            s.cancel();
+        }
         if (metrics != null) {
             metrics.close();
         }

@@ -1,11 +1,13 @@
 package dev.baton.bench;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.BytesValue;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 
 import java.io.IOException;
@@ -26,6 +28,17 @@ final class GrpcEcho {
             .setResponseMarshaller(ProtoUtils.marshaller(BytesValue.getDefaultInstance()))
             .build();
 
+    /**
+     * A server-streaming method: the request's value is 4 bytes naming a size; the server sends messages of that
+     * size, as gRPC's flow control lets it ({@code isReady}, then its on-ready handler), until the call is cancelled.
+     */
+    static final MethodDescriptor<BytesValue, BytesValue> STREAM = MethodDescriptor.<BytesValue, BytesValue>newBuilder()
+            .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName("baton.bench.Echo", "Stream"))
+            .setRequestMarshaller(ProtoUtils.marshaller(BytesValue.getDefaultInstance()))
+            .setResponseMarshaller(ProtoUtils.marshaller(BytesValue.getDefaultInstance()))
+            .build();
+
     /** Larger than any benchmark payload; gRPC's default (4 MiB) would do, this states it. */
     static final int MAX_MESSAGE_SIZE = 64 << 20;
 
@@ -38,6 +51,20 @@ final class GrpcEcho {
                 .addMethod(METHOD, ServerCalls.asyncUnaryCall((request, response) -> {
                     response.onNext(request);
                     response.onCompleted();
+                }))
+                .addMethod(STREAM, ServerCalls.asyncServerStreamingCall((request, response) -> {
+                    ServerCallStreamObserver<BytesValue> out = (ServerCallStreamObserver<BytesValue>) response;
+                    int size = request.getValue().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                            .getInt(0);
+                    BytesValue message = BytesValue.newBuilder().setValue(ByteString.copyFrom(new byte[size])).build();
+                    Runnable drain = () -> {
+                        while (out.isReady() && !out.isCancelled()) {
+                            out.onNext(message);
+                        }
+                    };
+                    out.setOnCancelHandler(() -> { });
+                    out.setOnReadyHandler(drain);
+                    drain.run();
                 }))
                 .build();
         return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))

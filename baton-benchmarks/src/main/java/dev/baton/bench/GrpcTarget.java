@@ -9,6 +9,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +56,13 @@ final class GrpcTarget implements Target {
     public Lane lane(int index) {
         int expected = workload.payloadBytes;
         ManagedChannel[] ch = channels.toArray(new ManagedChannel[0]);
+        if (workload.stream) {
+            BytesValue size = BytesValue.newBuilder().setValue(ByteString.copyFrom(ByteBuffer.allocate(4)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, expected))).build();
+            java.util.Iterator<BytesValue> messages = ClientCalls.blockingServerStreamingCall(ch[index % ch.length],
+                    GrpcEcho.STREAM, CallOptions.DEFAULT, size);
+            return Lane.sequential(() -> Target.checkEcho(expected, messages.next().getValue().size()));
+        }
         if (workload.sequential()) {
             ManagedChannel c = ch[index % ch.length];
             return Lane.sequential(() -> Target.checkEcho(expected,

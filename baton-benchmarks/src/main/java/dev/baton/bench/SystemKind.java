@@ -80,6 +80,11 @@ enum SystemKind {
         };
     }
 
+    /** True for the systems that have streams: Baton over TCP, shared memory and in process, and gRPC. */
+    boolean streams() {
+        return this == BATON_TCP || this == BATON_SHM || this == BATON_INPROC || this == GRPC;
+    }
+
     /** Run when no --systems are named: all but the compression variants, which only matter for bulk payloads. */
     boolean inDefaultRun() {
         return compression() == Compression.NONE;

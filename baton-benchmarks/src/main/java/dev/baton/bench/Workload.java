@@ -21,7 +21,11 @@ enum Workload {
     ECHO_1MIB_TEXT("echo-1mib-text", "1 MiB echoes of compressible text (words with digits), 1 outstanding",
             1 << 20, 1, 1, 1, Content.TEXT),
     ECHO_1MIB_RANDOM("echo-1mib-random", "1 MiB echoes of random bytes (incompressible), 1 outstanding",
-            1 << 20, 1, 1, 1, Content.RANDOM);
+            1 << 20, 1, 1, 1, Content.RANDOM),
+    STREAM_16B("stream-16b", "one server stream of 16 B messages, as fast as its flow control lets them; a call is"
+            + " one message received", 16, 1, 1, 1, Content.ZEROS, true),
+    STREAM_64KIB("stream-64kib", "one server stream of 64 KiB messages, as fast as its flow control lets them; a call"
+            + " is one message received", 64 * 1024, 1, 1, 1, Content.ZEROS, true);
 
     /** What the payload's bytes are: only compression cares. */
     enum Content {
@@ -42,13 +46,21 @@ enum Workload {
     final int servers;
 
     final Content content;
+    /** Messages of one server stream instead of calls (systems with streams only: Baton's and gRPC). */
+    final boolean stream;
 
     Workload(String id, String description, int payloadBytes, int depth, int threads, int servers) {
-        this(id, description, payloadBytes, depth, threads, servers, Content.ZEROS);
+        this(id, description, payloadBytes, depth, threads, servers, Content.ZEROS, false);
     }
 
     Workload(String id, String description, int payloadBytes, int depth, int threads, int servers, Content content) {
+        this(id, description, payloadBytes, depth, threads, servers, content, false);
+    }
+
+    Workload(String id, String description, int payloadBytes, int depth, int threads, int servers, Content content,
+             boolean stream) {
         this.content = content;
+        this.stream = stream;
         this.id = id;
         this.description = description;
         this.payloadBytes = payloadBytes;
@@ -57,9 +69,9 @@ enum Workload {
         this.servers = servers;
     }
 
-    /** Run when no --workloads are named: those of zero payloads; the compression ones only when named. */
+    /** Run when no --workloads are named: the calls of zero payloads; compression and streams only when named. */
     boolean inDefaultRun() {
-        return content == Content.ZEROS;
+        return content == Content.ZEROS && !stream;
     }
 
     /** The payload every system sends for this workload (the same bytes for all of them). */
@@ -85,7 +97,7 @@ enum Workload {
         return out;
     }
 
-    /** True when driven with blocking calls (one thread, one call at a time). */
+    /** True when driven with blocking calls (one thread, one call at a time), or messages of a stream. */
     boolean sequential() {
         return depth == 1 && threads == 1;
     }

@@ -15,7 +15,14 @@ public final class FrameType {
     public static final int PONG = 6;
     /** The sender is closing: no new requests will be accepted on this connection. */
     public static final int GOAWAY = 7;
-    public static final int MAX = GOAWAY;
+    /**
+     * A message of a stream (protocol version 4), either way, under the request id of the REQUEST that opened it;
+     * {@link #FLAG_TO_SERVER} when the stream's caller sent it, {@link #FLAG_HALF_CLOSE} when it is the sender's last.
+     */
+    public static final int STREAM_DATA = 8;
+    /** Flow control of a stream (version 4): the header's timeout field grants the peer that many more bytes. */
+    public static final int STREAM_CREDIT = 9;
+    public static final int MAX = STREAM_CREDIT;
 
     /** The sender expects no response. */
     public static final int FLAG_ONE_WAY = 1;
@@ -26,6 +33,12 @@ public final class FrameType {
      * limit reached, the server closing), so it did not run and sending it again is safe.
      */
     public static final int FLAG_REFUSED = 1 << 2;
+    /** On a REQUEST: it opens a stream; the RESPONSE to it ends the stream (version 4). */
+    public static final int FLAG_STREAM = 1 << 3;
+    /** On STREAM_DATA and STREAM_CREDIT: sent by the stream's caller (else by its server). */
+    public static final int FLAG_TO_SERVER = 1 << 4;
+    /** On STREAM_DATA: the sender sends nothing more on the stream (bit 0, as ONE_WAY on a REQUEST). */
+    public static final int FLAG_HALF_CLOSE = 1;
 
     private FrameType() {
     }

@@ -9,9 +9,11 @@ public final class ProtocolVersion {
     /** The oldest version this node speaks, and the framing version every preface carries. */
     public static final int MIN = 2;
     /** The newest version this node speaks. */
-    public static final int MAX = 3;
+    public static final int MAX = 4;
     /** The first version whose frames carry {@link dev.baton.Metadata}. */
     public static final int METADATA = 3;
+    /** The first version with streams ({@link FrameType#STREAM_DATA}, {@link FrameType#STREAM_CREDIT}). */
+    public static final int STREAMS = 4;
 
     private ProtocolVersion() {
     }

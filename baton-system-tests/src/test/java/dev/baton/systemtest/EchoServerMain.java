@@ -20,7 +20,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
- * Child process: a node that serves service {@value #SERVICE}, echoing method {@value #ECHO} inline.
+ * Child process: a node that serves service {@value #SERVICE}, echoing method {@value #ECHO} inline, and the messages
+ * of streams opened to method {@value #ECHO_STREAM}.
  *
  * <p>Usage: {@code EchoServerMain <master host:port | zk:CONNECT/ROOT> [--bind HOST] [--executions FILE]
  * [--leak-report]}.
@@ -44,6 +45,8 @@ public final class EchoServerMain {
 
     static final String SERVICE = "echo";
     static final int ECHO = 0;
+    /** A stream method: echoes each message of the stream until the caller half-closes. */
+    static final int ECHO_STREAM = 1;
     private static final int IDLE_WAIT_SECONDS = 15;
     private static final int THREADS_END_WAIT_SECONDS = 5;
 
@@ -83,6 +86,11 @@ public final class EchoServerMain {
                     executions.record(call);
                 }
                 call.reply(call.request().buffer());
+            }).stream(ECHO_STREAM, stream -> {
+                for (dev.baton.Message m = stream.receive(); m != null; m = stream.receive()) {
+                    stream.send(m.buffer());
+                    m.close();
+                }
             }).start();
             ChildSupport.println("READY rank=" + node.rank());
             if (leakReport) {

@@ -1,8 +1,12 @@
 package dev.baton.systemtest;
 
-import dev.baton.testkit.ChildJvm;
+import dev.baton.BatonException;
 import dev.baton.Client;
+import dev.baton.ClientStream;
+import dev.baton.Message;
 import dev.baton.Node;
+import dev.baton.Status;
+import dev.baton.testkit.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,6 +26,7 @@ import static dev.baton.systemtest.SystemTests.msSince;
 import static dev.baton.systemtest.SystemTests.nodesExactly;
 import static dev.baton.systemtest.SystemTests.startServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -100,6 +105,43 @@ class MultiProcessTest {
                     staying.awaitLine(nodesExactly(stayingRank, node.rank()), MEMBERSHIP_CHANGE);
                     assertEquals(stayingRank, echo.servers().getFirst().rank());
                     assertEchoes(echo, 200);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aStreamWhoseServerIsKilledFailsUnavailableAndIsNotSentElsewhere() throws Exception {
+        try (ChildJvm master = ChildJvm.start("master", MasterMain.class)) {
+            String address = awaitAddress(master);
+            try (ChildJvm victim = startServer("echo-stream-victim", address);
+                 ChildJvm other = startServer("echo-stream-other", address)) {
+                int victimRank = awaitRank(victim);
+                awaitRank(other);
+                try (Node node = joinTestNode(address)) {
+                    Client echo = echoClient(node, Duration.ofSeconds(60));
+                    echo.awaitServers(2, STARTUP);
+                    try (ClientStream stream = echo.openStream(EchoServerMain.ECHO_STREAM,
+                            echo.options().withRank(victimRank))) {
+                        for (int i = 0; i < 100; i++) {
+                            stream.send(new byte[]{(byte) i});
+                            try (Message m = stream.receive()) {
+                                assertEquals((byte) i, m.getByte(0));
+                            }
+                        }
+                        long killNs = System.nanoTime();
+                        victim.kill();
+                        BatonException e = assertThrows(BatonException.class, () -> {
+                            for (int i = 0; i < 1_000_000; i++) {       // bounded; the stream fails long before
+                                stream.send(new byte[]{1});
+                                stream.receive().close();
+                            }
+                        });
+                        log("the stream failed %d ms after SIGKILL: %s", msSince(killNs), e.status());
+                        assertEquals(Status.Code.UNAVAILABLE, e.code());
+                        assertTrue(!e.status().retrySafe(), "messages were delivered: not known safe to repeat");
+                        assertTrue(msSince(killNs) < 10_000, "found within the keepalive timeout");
+                    }
                 }
             }
         }

@@ -8,6 +8,7 @@ import dev.baton.testkit.behaviour.ErrorsTest;
 import dev.baton.testkit.behaviour.FailureTest;
 import dev.baton.testkit.behaviour.ListenerCallTest;
 import dev.baton.testkit.behaviour.ServingStylesTest;
+import dev.baton.testkit.behaviour.StreamTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Timeout;
@@ -81,6 +82,14 @@ class ShmBehaviourTest {
 
     @Nested
     class CallModel extends CallModelTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return transport();
+        }
+    }
+
+    @Nested
+    class Streams extends StreamTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();

@@ -11,6 +11,7 @@ import dev.baton.spi.CallScope;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.ObjectPool;
 import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.ProtocolVersion;
 import dev.baton.spi.TransportConnection;
 
 import java.nio.ByteBuffer;
@@ -82,6 +83,13 @@ final class CallSender implements CallHost {
      */
     PendingCall start(String service, AtomicInteger cursor, ClientInterceptor[] interceptors, int method,
                       ByteBuffer request, CallOptions opts, int mode, ResponseListener listener) {
+        return start(service, cursor, interceptors, method, request, opts, mode, listener, null);
+    }
+
+    /** Like the other, for a call that opens {@code stream} (mode FUTURE) when it is not null. */
+    PendingCall start(String service, AtomicInteger cursor, ClientInterceptor[] interceptors, int method,
+                      ByteBuffer request, CallOptions opts, int mode, ResponseListener listener,
+                      ClientStreamImpl stream) {
         long now = System.nanoTime();
         ClientInterception interception = null;
         if (interceptors.length != 0) {
@@ -100,6 +108,10 @@ final class CallSender implements CallHost {
         }
         call.init(service, opts, method, request, requestIds.incrementAndGet(), now, deadline, mode, listener,
                 callPool.homeStripe(), interception == null ? null : interception.observers());
+        if (stream != null) {
+            call.stream = stream;
+            stream.flow().deadline(deadline);
+        }
         counters.callStarted();
         callsInFlight.incrementAndGet();
         if (node.isClosed()) {
@@ -202,6 +214,9 @@ final class CallSender implements CallHost {
                     .withRetrySafe(true));
             return;
         }
+        if (call.stream != null && !openStreamOn(call, cs, id, target)) {
+            return;
+        }
         call.setHeader(FrameType.REQUEST, call.requestFlags(), 0, call.requestId(), target.serviceId(),
                 target.serverId(), call.method(), left);
         call.setEncoding(call.options().compression().id());     // the transport compresses when it may
@@ -239,6 +254,26 @@ final class CallSender implements CallHost {
             }
             left = call.deadlineNanos() - System.nanoTime();
         }
+    }
+
+    /**
+     * Checks that the peer speaks streams and registers the call's stream on the connection before the opening
+     * request goes out (the server's first messages may follow it at once); false when the call failed instead.
+     */
+    private static boolean openStreamOn(PendingCall call, ConnState cs, PeerIdentity id, ServerInfo target) {
+        if (id == null) {
+            call.fail(Status.of(Status.Code.UNAVAILABLE, "the connection to rank " + target.rank() + " is still in "
+                    + "its handshake; a stream needs to know the peer's protocol version").withRetrySafe(true));
+            return false;
+        }
+        if (id.protocolVersion() < ProtocolVersion.STREAMS) {
+            call.fail(Status.of(Status.Code.UNIMPLEMENTED, "rank " + target.rank() + " speaks protocol version "
+                    + id.protocolVersion() + ", which has no streams (version " + ProtocolVersion.STREAMS + " does)")
+                    .withRetrySafe(true));
+            return false;
+        }
+        call.stream.attachRemote(cs, call.requestId(), target.serviceId(), target.serverId(), call.method());
+        return true;
     }
 
     private static String withMetadata(PendingCall call) {

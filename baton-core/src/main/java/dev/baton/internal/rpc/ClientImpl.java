@@ -4,6 +4,7 @@ import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Client;
 import dev.baton.ClientInterceptor;
+import dev.baton.ClientStream;
 import dev.baton.Message;
 import dev.baton.ResponseListener;
 import dev.baton.ServerInfo;
@@ -18,6 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** A client of one service: options plus the service's round-robin cursor; the sender does the rest. */
 final class ClientImpl implements Client {
+
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
     private final CallSender sender;
     private final CallWaiter waiter;
@@ -90,6 +93,27 @@ final class ClientImpl implements Client {
     @Override
     public Message call(int method, ByteBuffer request, CallOptions options) {
         return waiter.await(sender.start(service, cursor, interceptors, method, request, options, PendingCall.BLOCKING, null));
+    }
+
+    @Override
+    public ClientStream openStream(int method, CallOptions options) {
+        ClientStreamImpl stream = new ClientStreamImpl();
+        PendingCall call = sender.start(service, cursor, interceptors, method, EMPTY, options, PendingCall.FUTURE, null,
+                stream);
+        CompletableFuture<Message> opening = call.future();
+        stream.follow(opening, call.options().metadata());
+        call.release();
+        if (opening.isCompletedExceptionally() && !opening.isCancelled()) {
+            try {
+                opening.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof BatonException b) {
+                    throw new BatonException(b.status());      // known before anything was sent: a clear error here
+                }
+                throw e;
+            }
+        }
+        return stream;
     }
 
     @Override

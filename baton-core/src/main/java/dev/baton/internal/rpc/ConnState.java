@@ -29,6 +29,10 @@ final class ConnState {
     private final Object roomMonitor = new Object();
     private volatile int roomWaiters;
     final LongMap<ServerCallImpl> serving = new LongMap<>();
+    /** Streams this node opened on the connection, by request id, until they end. */
+    final LongMap<ClientStreamImpl> clientStreams = new LongMap<>();
+    /** The peer's streams served here, by its request id, until their handlers end them. */
+    final LongMap<ServerStreamImpl> servedStreams = new LongMap<>();
     /** The peer's requests that hold a slot here (see {@link ServerCallImpl}). */
     final AtomicInteger inProgress = new AtomicInteger();
     /** The peer whose FrontEnd owns (or adopted) this connection; null for an inbound one it did not adopt. */

@@ -78,11 +78,52 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
                 MESSAGES.release(payload);
                 cs.cancelServed(h.requestId());
             }
+            case FrameType.STREAM_DATA, FrameType.STREAM_CREDIT -> onStreamFrame(cs, h, payload);
             case FrameType.GOAWAY -> {
                 MESSAGES.release(payload);
                 peers.goAwayReceived(cs);
             }
             default -> MESSAGES.release(payload);
+        }
+    }
+
+    /**
+     * A stream's message or credit: to the stream this node serves ({@link FrameType#FLAG_TO_SERVER}) or the one it
+     * opened, by request id. A frame for a stream that is not open (it ended meanwhile) is dropped and counted late.
+     */
+    private void onStreamFrame(ConnState cs, InboundHeader h, Message payload) {
+        boolean toServer = (h.flags() & FrameType.FLAG_TO_SERVER) != 0;
+        boolean data = h.type() == FrameType.STREAM_DATA;
+        boolean halfClose = data && (h.flags() & FrameType.FLAG_HALF_CLOSE) != 0;     // carries no message
+        if (halfClose) {
+            MESSAGES.release(payload);
+            payload = null;
+        }
+        if (toServer) {
+            ServerStreamImpl s = cs.servedStreams.get(h.requestId());
+            if (s != null) {
+                if (data) {
+                    s.onData(payload == null ? null : MESSAGES.own(payload), halfClose);
+                    return;
+                }
+                s.flow().onCredit(h.timeoutNs());
+            } else {
+                counters.lateResponse();
+            }
+        } else {
+            ClientStreamImpl s = cs.clientStreams.get(h.requestId());
+            if (s != null) {
+                if (data) {
+                    s.onData(payload == null ? null : MESSAGES.own(payload), halfClose);
+                    return;
+                }
+                s.flow().onCredit(h.timeoutNs());
+            } else {
+                counters.lateResponse();
+            }
+        }
+        if (payload != null) {
+            MESSAGES.release(payload);
         }
     }
 
@@ -136,6 +177,9 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
                 h.method(), h.requestId(), sourceRank, oneWay, deadline, admitted);
         if (h.responseEncoding() != 0) {
             sc.compressResponse(h.responseEncoding());
+        }
+        if ((h.flags() & FrameType.FLAG_STREAM) != 0) {
+            sc.opensStream(true);
         }
         if (!admitted) {
             counters.requestRefused();

@@ -89,6 +89,8 @@ final class PendingCall extends OutboundFrame {
     private volatile boolean priorMayHaveRun;
     /** The connection whose pending table holds this call, while it waits for a response. */
     private volatile ConnState connection;
+    /** The caller's side of the stream this call opens (flag STREAM), or null: calls that open streams never move. */
+    ClientStreamImpl stream;
     /** Rank it was last sent to (so a re-route avoids it). */
     private volatile int lastRank = -1;
     private int attempts;
@@ -113,6 +115,7 @@ final class PendingCall extends OutboundFrame {
                      long startNanos, long deadlineNanos, int mode, ResponseListener listener, int poolStripe,
                      CallObservers observers) {
         this.observers = observers;
+        this.stream = null;
         if (endedWith != null || servedScope != null || cancelWanted) {     // volatile: written only when set
             servedScope = null;
             endedWith = null;
@@ -195,11 +198,12 @@ final class PendingCall extends OutboundFrame {
     }
 
     boolean addressed() {
-        return options.serverId() >= 0 || options.rank() >= 0;
+        return options.serverId() >= 0 || options.rank() >= 0 || stream != null;
     }
 
     int requestFlags() {
-        return (oneWay() ? FrameType.FLAG_ONE_WAY : 0) | (options.idempotent() ? FrameType.FLAG_IDEMPOTENT : 0);
+        return (oneWay() ? FrameType.FLAG_ONE_WAY : 0) | (options.idempotent() ? FrameType.FLAG_IDEMPOTENT : 0)
+                | (stream != null ? FrameType.FLAG_STREAM : 0);
     }
 
     int attempts() {

@@ -4,6 +4,7 @@ import dev.baton.AsyncHandler;
 import dev.baton.Handler;
 import dev.baton.Server;
 import dev.baton.ServerInterceptor;
+import dev.baton.StreamHandler;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,17 +44,23 @@ final class ServerBuilderImpl implements Server.Builder {
 
     @Override
     public Server.Builder inline(int method, Handler handler) {
-        return put(method, new ServerImpl.Entry(ServerImpl.Mode.INLINE, Objects.requireNonNull(handler, "handler"), null));
+        return put(method, new ServerImpl.Entry(ServerImpl.Mode.INLINE, Objects.requireNonNull(handler, "handler"), null, null));
     }
 
     @Override
     public Server.Builder blocking(int method, Handler handler) {
-        return put(method, new ServerImpl.Entry(ServerImpl.Mode.BLOCKING, Objects.requireNonNull(handler, "handler"), null));
+        return put(method, new ServerImpl.Entry(ServerImpl.Mode.BLOCKING, Objects.requireNonNull(handler, "handler"), null, null));
     }
 
     @Override
     public Server.Builder async(int method, AsyncHandler handler) {
-        return put(method, new ServerImpl.Entry(ServerImpl.Mode.ASYNC, null, Objects.requireNonNull(handler, "handler")));
+        return put(method, new ServerImpl.Entry(ServerImpl.Mode.ASYNC, null, Objects.requireNonNull(handler, "handler"), null));
+    }
+
+    @Override
+    public Server.Builder stream(int method, StreamHandler handler) {
+        return put(method, new ServerImpl.Entry(ServerImpl.Mode.STREAM, null, null,
+                Objects.requireNonNull(handler, "handler")));
     }
 
     private Server.Builder put(int method, ServerImpl.Entry e) {

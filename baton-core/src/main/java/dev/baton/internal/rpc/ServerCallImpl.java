@@ -80,6 +80,8 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     private int sourceRank;
     /** The compression the caller asked the response to go with (0: none); set after {@link #init} for remote calls. */
     private int responseEncoding;
+    /** The request opens a stream (flag STREAM); set after {@link #init} for remote calls. */
+    private boolean opensStream;
     private boolean oneWay;
     private ServerImpl server;
     private volatile boolean cancelled;
@@ -122,9 +124,32 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
         this.handlerRunning = false;
         this.slot = holdsSlot ? 1 : 0;
         this.responseEncoding = 0;
+        this.opensStream = false;
         this.refs = 2;
         this.answered = 0;      // last: a volatile write that publishes the rest
         return this;
+    }
+
+    /** The request opened a stream ({@link ServerStreamImpl}). */
+    void opensStream(boolean opens) {
+        this.opensStream = opens;
+    }
+
+    /** True when this request opens a stream: flagged so on the wire, or made by an in-process stream's caller. */
+    boolean opensStream() {
+        PendingCall caller = local;
+        return opensStream || (caller != null && caller.stream != null);
+    }
+
+    /** The in-process caller's side of the stream this request opens, or null. */
+    ClientStreamImpl localStream() {
+        PendingCall caller = local;
+        return caller == null ? null : caller.stream;
+    }
+
+    /** The connection the request came on; null in process. */
+    ConnState connState() {
+        return conn;
     }
 
     /** Asks for the response to be compressed with encoding {@code id}, as the request's header asked. */

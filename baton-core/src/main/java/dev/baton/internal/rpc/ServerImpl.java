@@ -10,6 +10,7 @@ import dev.baton.Server;
 import dev.baton.ServerCall;
 import dev.baton.ServerInfo;
 import dev.baton.ServerInterceptor;
+import dev.baton.StreamHandler;
 import dev.baton.Status;
 
 import java.nio.ByteBuffer;
@@ -33,9 +34,9 @@ final class ServerImpl implements Server {
     private static final System.Logger LOG = System.getLogger(ServerImpl.class.getName());
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
-    enum Mode { INLINE, BLOCKING, ASYNC }
+    enum Mode { INLINE, BLOCKING, ASYNC, STREAM }
 
-    record Entry(Mode mode, Handler handler, AsyncHandler async) {
+    record Entry(Mode mode, Handler handler, AsyncHandler async, StreamHandler stream) {
     }
 
     private final NodeRuntime node;
@@ -96,10 +97,22 @@ final class ServerImpl implements Server {
             call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service() + "' has no method " + m));
             return;
         }
+        if (e != null && (e.mode() == Mode.STREAM) != call.opensStream()) {
+            node.counters().requestRefused();
+            call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "method " + m + " of '" + info.service() + "' "
+                    + (call.opensStream() ? "takes calls, not streams" : "serves streams: open one with openStream")));
+            return;
+        }
         if (interceptors.length != 0 && !intercept(call)) {
             return;
         }
         if (e == null) {
+            if (call.opensStream()) {
+                node.counters().requestRefused();
+                call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "service '" + info.service()
+                        + "' has no stream method " + m));
+                return;
+            }
             enqueue(call);
             return;
         }
@@ -111,6 +124,7 @@ final class ServerImpl implements Server {
             }
             case BLOCKING -> invokeBlocking(e.handler(), call);
             case ASYNC -> invokeAsync(e.async(), call);
+            case STREAM -> invokeStream(e.stream(), call);
         }
     }
 
@@ -171,6 +185,34 @@ final class ServerImpl implements Server {
         }
     }
 
+    /**
+     * Opens the stream's server side here (on the dispatching thread, so the caller's first messages find it), then
+     * runs the handler on the handler executor; its return or exception ends the stream.
+     */
+    private void invokeStream(StreamHandler h, ServerCallImpl call) {
+        ServerStreamImpl stream = ServerStreamImpl.open(call);
+        call.handlerStarting();
+        call.retain();      // the task's, until the handler returns
+        try {
+            node.handlerExecutor().execute(() -> {
+                try {
+                    h.handle(stream);
+                    stream.end();
+                } catch (Throwable t) {
+                    stream.end(handlerStatus(t));
+                } finally {
+                    call.handlerReturned();
+                    call.release();
+                }
+            });
+        } catch (RejectedExecutionException ex) {
+            call.handlerReturned();
+            stream.end(Status.of(Status.Code.UNAVAILABLE, "the handler executor of '" + info.service()
+                    + "' rejected the stream"));
+            call.release();
+        }
+    }
+
     private static void invokeAsync(AsyncHandler h, ServerCallImpl call) {
         call.retain();      // the stage's, until it completes
         try {
@@ -196,10 +238,15 @@ final class ServerImpl implements Server {
         }
     }
 
-    static void failFromHandler(ServerCallImpl call, Throwable t) {
-        Status s = t instanceof BatonException b ? b.status()
+    /** The status a handler's exception fails its call with: a BatonException's own, else HANDLER_FAILED. */
+    static Status handlerStatus(Throwable t) {
+        return t instanceof BatonException b ? b.status()
                 : Status.of(Status.Code.HANDLER_FAILED, t.getMessage() == null ? t.getClass().getName()
                 : t.getClass().getSimpleName() + ": " + t.getMessage());
+    }
+
+    static void failFromHandler(ServerCallImpl call, Throwable t) {
+        Status s = handlerStatus(t);
         if (call.isAnswered()) {
             LOG.log(System.Logger.Level.WARNING, "handler threw after answering call " + call.requestId(), t);
             return;

@@ -60,4 +60,12 @@ class LoopbackBehaviourTest {
             return transport();
         }
     }
+
+    @Nested
+    class Streams extends StreamTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return transport();
+        }
+    }
 }

@@ -59,4 +59,12 @@ class TcpBehaviourTest {
             return transport();
         }
     }
+
+    @Nested
+    class Streams extends StreamTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return transport();
+        }
+    }
 }
