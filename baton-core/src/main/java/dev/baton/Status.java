@@ -42,7 +42,7 @@ public final class Status {
         MESSAGE_TOO_LARGE(13),
         /** The peer broke the wire protocol. */
         PROTOCOL_ERROR(14),
-        /** A bug in Baton. */
+        /** A bug in Baton, or a response the caller's codec could not decode ({@link MethodDescriptor}). */
         INTERNAL(15),
         /** The node, client or server was closed. */
         CLOSED(16),
