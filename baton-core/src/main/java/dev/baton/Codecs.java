@@ -126,10 +126,11 @@ public final class Codecs {
 
         @Override
         public String decode(Message message) throws Exception {
+            // From an array: the decoder's fast path (a received payload is a direct buffer, decoded byte by byte).
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(message.buffer())
+                    .decode(ByteBuffer.wrap(message.toByteArray()))
                     .toString();
         }
 

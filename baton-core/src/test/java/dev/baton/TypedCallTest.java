@@ -1,5 +1,12 @@
 package dev.baton;
 
+import dev.baton.spi.FrameHandler;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportFactory;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -209,6 +216,40 @@ class TypedCallTest {
         assertEquals(Boolean.FALSE, idempotentByMethod.get(SAY.id()));
     }
 
+    @Test
+    void theServersNodeReceivesTheIdempotentFlagOnTheWire() throws Exception {
+        Map<Integer, Integer> flagsByMethod = new ConcurrentHashMap<>();
+        TransportFactory tcp = TransportFactory.tcp();
+        TransportFactory recording = context -> tcp.create(new TransportContext(context.name(), context.nodeId(),
+                context.role(), context.rank(), new FrameHandler() {
+                    @Override
+                    public void onOpen(TransportConnection connection) {
+                        context.handler().onOpen(connection);
+                    }
+
+                    @Override
+                    public void onFrame(TransportConnection connection, InboundHeader header, Message payload) {
+                        if (header.type() == FrameType.REQUEST && header.serviceId() != 0) {
+                            flagsByMethod.put(header.method(), header.flags());
+                        }
+                        context.handler().onFrame(connection, header, payload);
+                    }
+
+                    @Override
+                    public void onClose(TransportConnection connection, BatonException cause) {
+                        context.handler().onClose(connection, cause);
+                    }
+                }, context.settings()));
+        Node flagged = cluster.join(cluster.options("flagged").transport(recording).build());
+        flagged.newServer("typed-flags").inline(SAY, (text, call) -> text).inline(UPPER, (text, call) -> text).start();
+        Client c = cluster.node(1).client("typed-flags");
+        c.awaitServers(1, Duration.ofSeconds(5));
+        assertEquals("a", c.call(SAY, "a"));
+        assertEquals("b", c.call(UPPER, "b"));
+        assertEquals(FrameType.FLAG_IDEMPOTENT, flagsByMethod.get(SAY.id()) & FrameType.FLAG_IDEMPOTENT);
+        assertEquals(0, flagsByMethod.get(UPPER.id()) & FrameType.FLAG_IDEMPOTENT);
+    }
+
     // ------------------------------------------------------------------ codec failures
 
     @Test
@@ -304,6 +345,29 @@ class TypedCallTest {
                 () -> b.blocking(other, (s, call) -> s));
         assertTrue(e.getMessage().contains("typed.other (#0)"), e.getMessage());
         assertTrue(e.getMessage().contains("already has a handler"), e.getMessage());
+    }
+
+    @Test
+    void codecsCopyExactlyWhatTheySay() throws Exception {
+        byte[] array = {1, 2, 3};
+        assertSame(array, Codecs.bytes().encode(array).array());
+        ByteBuffer direct = ByteBuffer.allocateDirect(16).put(new byte[] {9, 8, 7}).flip().position(1);
+        ByteBuffer view = Codecs.byteBuffer().encode(direct);
+        assertEquals(MemorySegment.ofBuffer(direct).address(), MemorySegment.ofBuffer(view).address());
+        assertEquals(2, view.remaining());
+        assertEquals(1, direct.position());
+        ByteBuffer decoded = Codecs.byteBuffer().decode(Message.wrap(direct));
+        assertEquals(0, decoded.position());
+        direct.put(1, (byte) 0);
+        assertEquals(ByteBuffer.wrap(new byte[] {8, 7}), decoded);
+        assertEquals(0, Codecs.empty().encode(null).remaining());
+        assertNull(Codecs.empty().decode(Message.wrap(new byte[] {1})));
+        assertTrue(Codecs.message().ownsMessage());
+        assertFalse(Codecs.utf8().ownsMessage() || Codecs.bytes().ownsMessage() || Codecs.byteBuffer().ownsMessage());
+
+        MethodDescriptor<ByteBuffer, ByteBuffer> buffers = MethodDescriptor.of(BLOB.id(), "typed.blob",
+                Codecs.byteBuffer(), Codecs.byteBuffer());
+        assertEquals(ByteBuffer.wrap(new byte[] {4, 5, 6}), remote.call(buffers, ByteBuffer.wrap(new byte[] {4, 5, 6})));
     }
 
     // ------------------------------------------------------------------ large payloads
