@@ -17,7 +17,8 @@ import java.util.Objects;
  *   <tr><td>{@link #bytes()}</td><td>no copy (wraps the array)</td><td>one copy into a new array</td></tr>
  *   <tr><td>{@link #byteBuffer()}</td><td>no copy (a view of the buffer)</td><td>one copy into a new heap
  *       buffer</td></tr>
- *   <tr><td>{@link #utf8()}</td><td>the string's encoding</td><td>the string's decoding</td></tr>
+ *   <tr><td>{@link #utf8()}</td><td>the string's encoding</td><td>one copy into an array, then the string's
+ *       decoding</td></tr>
  *   <tr><td>{@link #message()}</td><td>no copy (a view of the message)</td><td>no copy: the message itself, which
  *       its holder owns</td></tr>
  *   <tr><td>{@link #empty()}</td><td>nothing</td><td>nothing</td></tr>

@@ -181,7 +181,8 @@ class TypedCallTest {
                 CallOptions.DEFAULT.withMetadata(Metadata.of("tenant", "acme")))) {
             assertEquals("node-0", raw.metadata().get("served-by"));
         }
-        assertEquals("acme", remote.call(TENANT, null, CallOptions.DEFAULT.withMetadata(Metadata.of("tenant", "acme"))));
+        CallOptions acme = CallOptions.DEFAULT.withMetadata(Metadata.of("tenant", "acme"));
+        assertEquals("acme", remote.call(TENANT, null, acme));
         assertEquals("beta", local.call(TENANT, null, local.options().withMetadata(Metadata.of("tenant", "beta"))));
     }
 
@@ -259,7 +260,8 @@ class TypedCallTest {
             BatonException e = failure(() -> c.call(SAY, "\uD800"));
             assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
             assertTrue(e.status().retrySafe());
-            assertTrue(e.getMessage().contains("request of method typed.say (#0) could not be encoded"), e.getMessage());
+            assertTrue(e.getMessage().contains("request of method typed.say (#0) could not be encoded"),
+                    e.getMessage());
             assertInstanceOf(java.nio.charset.CharacterCodingException.class, e.getCause());
 
             BatonException async = asyncFailure(c.callAsync(SAY, "\uD800"));
@@ -282,7 +284,8 @@ class TypedCallTest {
             BatonException e = failure(() -> c.call(sayBytes, NOT_UTF8));
             assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
             assertFalse(e.status().retrySafe());
-            assertTrue(e.getMessage().contains("request of method typed.say (#0) could not be decoded"), e.getMessage());
+            assertTrue(e.getMessage().contains("request of method typed.say (#0) could not be decoded"),
+                    e.getMessage());
 
             BatonException untyped = failure(() -> c.call(SAY.id(), NOT_UTF8));
             assertEquals(Status.Code.INVALID_ARGUMENT, untyped.code());
@@ -330,19 +333,20 @@ class TypedCallTest {
         assertSame(SAY, SAY.withIdempotent(true));
         assertFalse(SAY.withIdempotent(false).idempotent());
         assertEquals(65535, MethodDescriptor.of(65535, "a/b-c_d.E9", Codecs.bytes(), Codecs.bytes()).id());
-        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(-1, "x", Codecs.bytes(), Codecs.bytes()));
-        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(65536, "x", Codecs.bytes(), Codecs.bytes()));
-        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(0, "", Codecs.bytes(), Codecs.bytes()));
-        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(0, "a b", Codecs.bytes(), Codecs.bytes()));
-        assertThrows(IllegalArgumentException.class,
-                () -> MethodDescriptor.of(0, "x".repeat(256), Codecs.bytes(), Codecs.bytes()));
+        Codec<byte[]> b = Codecs.bytes();
+        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(-1, "x", b, b));
+        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(65536, "x", b, b));
+        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(0, "", b, b));
+        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(0, "a b", b, b));
+        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(0, "é", b, b));
+        assertThrows(IllegalArgumentException.class, () -> MethodDescriptor.of(0, "x".repeat(256), b, b));
         assertThrows(NullPointerException.class, () -> MethodDescriptor.of(0, "x", null, Codecs.bytes()));
 
         MethodDescriptor<String, String> other = MethodDescriptor.of(SAY.id(), "typed.other", Codecs.utf8(),
                 Codecs.utf8());
-        Server.Builder b = cluster.node(1).newServer("typed-duplicates").inline(SAY, (s, call) -> s);
+        Server.Builder builder = cluster.node(1).newServer("typed-duplicates").inline(SAY, (s, call) -> s);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> b.blocking(other, (s, call) -> s));
+                () -> builder.blocking(other, (s, call) -> s));
         assertTrue(e.getMessage().contains("typed.other (#0)"), e.getMessage());
         assertTrue(e.getMessage().contains("already has a handler"), e.getMessage());
     }
@@ -367,7 +371,8 @@ class TypedCallTest {
 
         MethodDescriptor<ByteBuffer, ByteBuffer> buffers = MethodDescriptor.of(BLOB.id(), "typed.blob",
                 Codecs.byteBuffer(), Codecs.byteBuffer());
-        assertEquals(ByteBuffer.wrap(new byte[] {4, 5, 6}), remote.call(buffers, ByteBuffer.wrap(new byte[] {4, 5, 6})));
+        ByteBuffer small = ByteBuffer.wrap(new byte[] {4, 5, 6});
+        assertEquals(small, remote.call(buffers, small));
     }
 
     // ------------------------------------------------------------------ large payloads
