@@ -1,8 +1,10 @@
 package dev.baton.protobuf;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
 
 import dev.baton.Codec;
 import dev.baton.Message;
@@ -23,11 +25,14 @@ import java.util.Objects;
  *   <li>Encoding serializes the message once, straight into a heap buffer of exactly its
  *       {@link MessageLite#getSerializedSize() serialized size}; Baton sends that buffer as it is (for payloads over
  *       4 KiB the JDK copies a heap buffer through its own direct buffer on a socket write).</li>
- *   <li>Decoding parses the received payload in place: a payload received from another node sits in a pooled direct
- *       buffer, which is parsed without being copied first. Bytes and string fields are copied out of it (the
- *       parser's aliasing stays off), since the buffer goes back to the pool once decoding returns. A payload that
- *       was never copied into a direct buffer (in process, the sender's own heap buffer) is copied once by the
- *       parser.</li>
+ *   <li>Decoding copies the payload exactly once, out of the received (pooled, soon reused) buffer into an array of
+ *       its own, and parses that array with aliasing on: bytes fields of the decoded message are views of that
+ *       array, not further copies. (protobuf-java 4.x has no public parser that reads a direct buffer in place:
+ *       {@code parser.parseFrom(ByteBuffer)} on a direct buffer copies it into an array and then copies each bytes
+ *       field out again, twice the memory for a large {@code bytes} payload. Aliasing over the pooled buffer itself
+ *       would be wrong, since it is reused once decoding returns.) So a decoded message holds no reference to
+ *       Baton's buffers, and a bytes field keeps the payload's array reachable: keep a small field of a large
+ *       message with {@code ByteString.copyFrom(field.toByteArray())} to let the rest go.</li>
  * </ul>
  *
  * <h2>Failures</h2>
@@ -82,7 +87,12 @@ public final class ProtobufCodec<T extends MessageLite> implements Codec<T> {
 
     @Override
     public T decode(Message message) throws Exception {
-        return parser.parseFrom(message.buffer());
+        // The one copy: out of a buffer Baton reuses, into an array nobody else holds or writes, hence safe to alias.
+        CodedInputStream input = UnsafeByteOperations.unsafeWrap(message.toByteArray()).newCodedInput();
+        input.enableAliasing(true);
+        T value = parser.parseFrom(input);
+        input.checkLastTagWas(0);       // the whole payload was one message (as parseFrom(byte[]) checks)
+        return value;
     }
 
     @Override

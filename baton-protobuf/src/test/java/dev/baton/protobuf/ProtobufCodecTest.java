@@ -174,6 +174,24 @@ class ProtobufCodecTest {
     }
 
     @Test
+    void decodingALargeBytesValueCopiesThePayloadOnce() throws Exception {
+        ProtobufCodec<BytesValue> codec = ProtobufCodec.of(BytesValue.parser());
+        int size = 8 << 20;
+        byte[] wire = BytesValue.of(ByteString.copyFrom(new byte[size])).toByteArray();
+        ByteBuffer pooled = ByteBuffer.allocateDirect(wire.length).put(wire).flip();
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        for (int i = 0; i < 3; i++) {
+            long before = threads.getThreadAllocatedBytes(thread);
+            BytesValue decoded = codec.decode(Message.wrap(pooled));
+            long allocated = threads.getThreadAllocatedBytes(thread) - before;
+            assertEquals(size, decoded.getValue().size());
+            assertTrue(allocated < size + size / 4, "decoding allocated " + allocated + " bytes for " + size);
+        }
+    }
+
+    @Test
     void decodingFromADirectBufferKeepsNoReferenceToIt() throws Exception {
         ProtobufCodec<BytesValue> codec = ProtobufCodec.of(BytesValue.parser());
         byte[] value = new byte[100_000];
