@@ -417,6 +417,25 @@ class TypedCallTest {
         assertEquals(0, request.position(), "the request buffer was moved");
     }
 
+    @Test
+    void aLargeTypedCallOverTcpCopiesNothingOntoTheCallersHeap() {
+        ByteBuffer request = pattern(8 << 20);
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        remote.call(BLOB_FROM_BUFFER, request).close();     // warm up
+        long before = threads.getThreadAllocatedBytes(thread);
+        for (int i = 0; i < 4; i++) {
+            try (Message m = remote.call(BLOB_FROM_BUFFER, request)) {
+                assertEquals(8 << 20, m.size());
+            }
+        }
+        long perCall = (threads.getThreadAllocatedBytes(thread) - before) / 4;
+        // The request goes to the socket from the caller's direct buffer and the response stays in its pooled buffer:
+        // a copy of either onto this thread's heap would be 8 MiB (a call allocates some 40 KiB of small objects).
+        assertTrue(perCall < 1 << 20, "a typed 8 MiB call allocated " + perCall + " bytes on the caller's thread");
+    }
+
     static ByteBuffer pattern(int size) {
         ByteBuffer b = ByteBuffer.allocateDirect(size);
         for (int i = 0; i < size; i++) {
