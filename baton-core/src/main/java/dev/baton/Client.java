@@ -47,6 +47,10 @@ import java.util.concurrent.CompletableFuture;
  * Asynchronous completions run on the I/O thread that read the response (or, in process, the handler's
  * thread): keep dependent stages short, or use the {@code *Async} variants of {@link CompletableFuture}.
  * Blocking calls spin briefly before parking.
+ *
+ * <h2>Typed methods</h2>
+ * The methods that take a {@link MethodDescriptor} call by name and type, {@code client.call(Echo.SAY, "hi")}: each
+ * is one untyped call of the descriptor's number, with its codecs on either side ({@link Codec}, {@link Codecs}).
  */
 public interface Client {
 
@@ -143,5 +147,56 @@ public interface Client {
 
     default void oneWay(int method, ByteBuffer request) {
         oneWay(method, request, options());
+    }
+
+    // ------------------------------------------------------------------ typed methods
+
+    /**
+     * Calls a {@link MethodDescriptor typed method} and waits for its response: the request is encoded with the
+     * method's request codec (without a copy where the codec allows, see {@link Codecs}), sent as an untyped call of
+     * the method's number with {@code options} (made idempotent when the method is), and the response decoded with
+     * its response codec, after which the response message is closed, unless that codec keeps it
+     * ({@link Codec#ownsMessage()}: {@link Codecs#message()}, whose value the caller closes).
+     *
+     * <p>Throws {@link BatonException} as an untyped call does, and for codec failures: INVALID_ARGUMENT (retry-safe,
+     * nothing sent) when the request cannot be encoded, INTERNAL when the response cannot be decoded; each
+     * description names the method.
+     */
+    default <Req, Resp> Resp call(MethodDescriptor<Req, Resp> method, Req request, CallOptions options) {
+        return TypedCalls.call(this, method, request, options);
+    }
+
+    /** {@link #call(MethodDescriptor, Object, CallOptions)} with this client's {@link #options()}. */
+    default <Req, Resp> Resp call(MethodDescriptor<Req, Resp> method, Req request) {
+        return TypedCalls.call(this, method, request, options());
+    }
+
+    /**
+     * Calls a typed method asynchronously, as {@link #call(MethodDescriptor, Object, CallOptions)} does, and returns
+     * its response's future: cancelling it cancels the call. A request that cannot be encoded gives a failed future
+     * (INVALID_ARGUMENT, retry-safe); the response is decoded on the thread that completes the untyped call (an I/O
+     * thread: keep codecs quick).
+     */
+    default <Req, Resp> CompletableFuture<Resp> callAsync(MethodDescriptor<Req, Resp> method, Req request,
+                                                          CallOptions options) {
+        return TypedCalls.callAsync(this, method, request, options);
+    }
+
+    /** {@link #callAsync(MethodDescriptor, Object, CallOptions)} with this client's {@link #options()}. */
+    default <Req, Resp> CompletableFuture<Resp> callAsync(MethodDescriptor<Req, Resp> method, Req request) {
+        return TypedCalls.callAsync(this, method, request, options());
+    }
+
+    /**
+     * Sends a typed method's request expecting no response, as {@link #oneWay(int, ByteBuffer, CallOptions)} does;
+     * throws INVALID_ARGUMENT (retry-safe) when the request cannot be encoded.
+     */
+    default <Req> void oneWay(MethodDescriptor<Req, ?> method, Req request, CallOptions options) {
+        TypedCalls.oneWay(this, method, request, options);
+    }
+
+    /** {@link #oneWay(MethodDescriptor, Object, CallOptions)} with this client's {@link #options()}. */
+    default <Req> void oneWay(MethodDescriptor<Req, ?> method, Req request) {
+        TypedCalls.oneWay(this, method, request, options());
     }
 }

@@ -64,6 +64,33 @@ public interface Server extends AutoCloseable {
         Builder stream(int method, StreamHandler handler);
 
         /**
+         * Runs {@code handler} for the typed {@code method} on the I/O thread, as {@link #inline(int, Handler)}: the
+         * request is decoded with the method's request codec (INVALID_ARGUMENT to the caller, the handler not run,
+         * when it cannot be), and the value returned encoded with its response codec (HANDLER_FAILED when it cannot
+         * be). Throws {@link IllegalArgumentException}, naming the method, when its number already has a handler.
+         */
+        default <Req, Resp> Builder inline(MethodDescriptor<Req, Resp> method, TypedHandler<Req, Resp> handler) {
+            return TypedCalls.register(method, handler, () -> inline(method.id(), TypedCalls.handler(method, handler)));
+        }
+
+        /**
+         * Runs {@code handler} for the typed {@code method} on the node's handler executor (it may block); see
+         * {@link #inline(MethodDescriptor, TypedHandler)}.
+         */
+        default <Req, Resp> Builder blocking(MethodDescriptor<Req, Resp> method, TypedHandler<Req, Resp> handler) {
+            return TypedCalls.register(method, handler,
+                    () -> blocking(method.id(), TypedCalls.handler(method, handler)));
+        }
+
+        /**
+         * Invokes {@code handler} for the typed {@code method} on the I/O thread and answers with its stage's value,
+         * encoded; see {@link #inline(MethodDescriptor, TypedHandler)}.
+         */
+        default <Req, Resp> Builder async(MethodDescriptor<Req, Resp> method, TypedAsyncHandler<Req, Resp> handler) {
+            return TypedCalls.register(method, handler, () -> async(method.id(), TypedCalls.async(method, handler)));
+        }
+
+        /**
          * Adds an interceptor of this server's requests; it runs after the node's, in the order added
          * ({@link ServerInterceptor}).
          */

@@ -18,7 +18,10 @@ public final class Status {
         CANCELLED(1),
         /** An error that fits no other code. */
         UNKNOWN(2),
-        /** The caller passed an argument that can never work (bad method number, negative size...). */
+        /**
+         * The caller passed an argument that can never work (bad method number, negative size, a typed request its
+         * codec could not encode or the server could not decode...).
+         */
         INVALID_ARGUMENT(3),
         /** The deadline passed before a response arrived. The server may or may not have run the call. */
         DEADLINE_EXCEEDED(4),
@@ -36,13 +39,16 @@ public final class Status {
         RESOURCE_EXHAUSTED(10),
         /** The peer could not be reached, or the connection broke. See {@link Status#retrySafe()}. */
         UNAVAILABLE(11),
-        /** The remote handler threw or failed its call; the description carries its message. */
+        /**
+         * The remote handler threw or failed its call (or its typed response could not be encoded); the description
+         * carries its message.
+         */
         HANDLER_FAILED(12),
         /** The message is larger than the configured maximum; nothing was sent. */
         MESSAGE_TOO_LARGE(13),
         /** The peer broke the wire protocol. */
         PROTOCOL_ERROR(14),
-        /** A bug in Baton. */
+        /** A bug in Baton, or a response the caller's codec could not decode ({@link MethodDescriptor}). */
         INTERNAL(15),
         /** The node, client or server was closed. */
         CLOSED(16),
