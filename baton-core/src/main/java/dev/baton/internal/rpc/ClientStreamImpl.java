@@ -30,6 +30,8 @@ final class ClientStreamImpl implements ClientStream {
     private volatile CompletableFuture<Message> call;
     private volatile Metadata trailers = Metadata.EMPTY;
     private volatile ConnState connection;
+    /** The server's side, when the stream is served in process; null otherwise. */
+    private volatile StreamFlow localServer;
     private long requestId;
 
     StreamFlow flow() {
@@ -38,8 +40,8 @@ final class ClientStreamImpl implements ClientStream {
 
     /** The call went out on {@code cs} under {@code id}: frames for it are found there from now on. */
     void attachRemote(ConnState cs, long id, int serviceId, int serverId, int method) {
-        this.connection = cs;
         this.requestId = id;
+        this.connection = cs;       // volatile, after the id: whoever reads the connection reads the id
         cs.clientStreams.put(id, this);
         TransportConnection c = cs.connection;
         flow.link(new StreamFlow.Link() {
@@ -62,6 +64,7 @@ final class ClientStreamImpl implements ClientStream {
 
     /** The call is served in process: the two sides' flows talk directly. */
     void attachLocal(StreamFlow server) {
+        localServer = server;
         flow.link(StreamLinks.local(server, true));
     }
 
@@ -82,7 +85,12 @@ final class ClientStreamImpl implements ClientStream {
                 MESSAGES.release(response);
                 flow.onEnded();
             } else {
-                flow.fail(statusOf(error));
+                Status status = statusOf(error);
+                flow.fail(status);
+                StreamFlow server = localServer;
+                if (server != null) {
+                    server.fail(status);    // in process no CANCEL travels: the handler's side learns it here
+                }
             }
         });
     }

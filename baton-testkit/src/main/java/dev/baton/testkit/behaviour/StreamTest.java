@@ -219,6 +219,19 @@ public abstract class StreamTest extends BehaviourTest {
     }
 
     @Test
+    void cancellingInProcessEndsBothSides() throws Exception {
+        try (Cluster c = cluster(2)) {
+            Client client = clients(c).get(1);        // the server's own node: no CANCEL frame, the flows tell
+            ClientStream s = client.openStream(WAIT);
+            assertTrue(waiting.await(10, TimeUnit.SECONDS));
+            s.cancel();
+            assertTrue(waitDone.await(10, TimeUnit.SECONDS), "the handler's receive returned");
+            assertEquals(Status.Code.CANCELLED, waitEnded.get().code());
+            assertEquals(Status.Code.CANCELLED, assertThrows(BatonException.class, s::receive).code());
+        }
+    }
+
+    @Test
     void aHandlerThatFailsEndsTheStreamWithItsStatusAndTrailers() throws Exception {
         try (Cluster c = cluster(2)) {
             for (Client client : clients(c)) {
