@@ -301,6 +301,11 @@ public final class WorkerPool implements AutoCloseable {
         deleteDirectory();
     }
 
+    /** The directory of the workers' sockets (removed by {@link #close()}); for tests. */
+    Path socketDirectory() {
+        return dir;
+    }
+
     @Override
     public String toString() {
         return "WorkerPool[" + name + ", " + stats() + "]";
