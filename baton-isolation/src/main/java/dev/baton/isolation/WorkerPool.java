@@ -87,8 +87,6 @@ public final class WorkerPool implements AutoCloseable {
 
     /** Responses up to this size are copied once into a heap buffer: cheaper than a direct buffer of their own. */
     static final int SMALL_RESPONSE = 4096;
-    /** Requests up to this size are written on the thread that dispatches them (the socket buffer takes them). */
-    static final int INLINE_WRITE = 64 * 1024;
     static final long CANCEL_POLL_MS = 20;
     static final Duration EXIT_WAIT = Duration.ofSeconds(2);
     static final long OUTPUT_END_WAIT_MS = 300;
@@ -374,7 +372,10 @@ public final class WorkerPool implements AutoCloseable {
             return;
         }
         for (Job j : sends) {
-            if (j.request.remaining() <= INLINE_WRITE) {
+            // An idle worker has read everything before: a request that fits the socket's send buffer is written
+            // without blocking, on the dispatching thread; a larger one on a thread of its own.
+            if (j.request.remaining() + FrameChannel.HEADER + FrameChannel.CALL_FIXED + Metadata.MAX_ENCODED_SIZE
+                    <= j.worker.channel.sendBuffer()) {
                 write(j);
             } else {
                 Thread.ofVirtual().name("baton-isolation-" + name + "-write").start(() -> write(j));
@@ -483,7 +484,9 @@ public final class WorkerPool implements AutoCloseable {
                 restarts++;
             }
         }
-        Thread.ofVirtual().name("baton-isolation-" + name + "-w" + w.id).start(() -> launchAndServe(w));
+        // A platform thread, blocked in read(2) itself: a virtual thread's read would go through the JDK's poller
+        // thread, one more wake-up per answer (measured: p50 of a 16 B call 25-30 us slower). One per worker.
+        Thread.ofPlatform().daemon(true).name("baton-isolation-" + w.childName).start(() -> launchAndServe(w));
     }
 
     private void launchAndServe(Worker w) {
