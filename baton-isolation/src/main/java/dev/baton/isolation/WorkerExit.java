@@ -38,9 +38,9 @@ record WorkerExit(CrashKind kind, String description) {
                     + exitCode + ")");
         }
         if (fatal) {
-            return new WorkerExit(CrashKind.NATIVE_CRASH, "crashed natively"
-                    + (fatalSignal == null ? "" : " (" + fatalSignal + ")") + ", " + codeOrSignal(exitCode)
-                    + "; the JVM's fatal error report is in its output");
+            return new WorkerExit(CrashKind.NATIVE_CRASH, "crashed natively ("
+                    + (fatalSignal == null ? "" : fatalSignal + "; ") + codeOrSignal(exitCode)
+                    + "; the JVM's fatal error report is in its output)");
         }
         if (exitCode > 128 && exitCode < 128 + 65) {
             return new WorkerExit(CrashKind.SIGNAL, codeOrSignal(exitCode));

@@ -103,6 +103,11 @@ class IsolatedHandlersTest {
     }
 
     @Test
+    void aNativeCrashIsReportedAsSuch() throws Exception {
+        assertStatus(expectCrash("segv"), Status.Code.WORKER_CRASHED, "crashed natively (SIGSEGV;");
+    }
+
+    @Test
     void anExceptionFailsTheCallAndTheWorkerKeepsServing() throws Exception {
         String pid = text(submit(pool, "pid", DEADLINE).get(10, TimeUnit.SECONDS));
         long restarts = pool.stats().restarts();

@@ -41,7 +41,7 @@ class IsolatedWorkerExitTest {
                 "# JRE version: OpenJDK Runtime Environment Temurin-25");
         WorkerExit e = WorkerExit.of(134, report);
         assertEquals(CrashKind.NATIVE_CRASH, e.kind());
-        assertEquals("crashed natively (SIGSEGV), killed by signal 6 (SIGABRT); the JVM's fatal error report is in its "
-                + "output", e.description());
+        assertEquals("crashed natively (SIGSEGV; killed by signal 6 (SIGABRT); the JVM's fatal error report is in its "
+                + "output)", e.description());
     }
 }

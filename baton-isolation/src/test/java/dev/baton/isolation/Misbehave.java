@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * A handler that does what its request says, well or badly: {@code echo:TEXT}, {@code sleepecho:MS:TEXT},
  * {@code loop}, {@code sleep}, {@code exit:N}, {@code halt:N}, {@code oom}, {@code soe}, {@code throw},
- * {@code kill9}, {@code grandchild} (starts {@code sh} ignoring SIGTERM, then sleeps), {@code pid}. Any other
+ * {@code kill9}, {@code segv} (writes to address 0), {@code grandchild} (starts {@code sh} ignoring SIGTERM, then sleeps), {@code pid}. Any other
  * request is echoed as is (binary payloads).
  */
 public class Misbehave implements IsolatedHandler {
@@ -57,6 +57,13 @@ public class Misbehave implements IsolatedHandler {
                 Process p = new ProcessBuilder("sh", "-c", "trap '' TERM; sleep 600").start();
                 System.out.println("GRANDCHILD " + p.pid());
                 Thread.sleep(600_000);
+            }
+            case "segv" -> {
+                // SIGSEGV in the JVM (a restricted method: the workers run with --enable-native-access): the JVM's
+                // fatal error handler writes its report, then abort()s.
+                java.lang.foreign.MemorySegment.ofAddress(8).reinterpret(8)
+                        .set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 42L);
+                return null;
             }
             case "pid" -> {
                 return ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8));

@@ -22,7 +22,8 @@ final class PoolTesting {
 
     /** Workers are JVMs: small heaps, C1 only, the CDS archive, no perf data file. */
     static final List<String> JVM = List.of("-Xmx64m", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-            "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:-CreateCoredumpOnCrash");
+            "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:-CreateCoredumpOnCrash",
+            "-XX:ErrorFile=target/hs_err_pid%p.log", "--enable-native-access=ALL-UNNAMED");
     static final Duration KILL_GRACE = Duration.ofMillis(500);
     static final Duration STARTUP = Duration.ofSeconds(60);
 
