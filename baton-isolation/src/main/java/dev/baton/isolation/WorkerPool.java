@@ -11,6 +11,7 @@ import dev.baton.process.ChildJvmException;
 
 import java.io.IOException;
 import java.lang.reflect.Modifier;
+import java.net.ProtocolException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -35,6 +36,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -328,9 +330,20 @@ public final class WorkerPool implements AutoCloseable {
     private void submit(Job j) {
         Status refusal = null;
         List<Job> sends = null;
+        // Scheduled before the call can be answered, so that whoever answers it cancels the timer (a timer left
+        // behind would hold the call until its deadline).
+        try {
+            j.expiry = timer.schedule(() -> expire(j, false), Math.max(0, j.deadline - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException closedAlready) {
+            // The pool is closed: refused below.
+        }
         synchronized (lock) {
             if (closed) {
                 refusal = Status.of(Status.Code.UNAVAILABLE, "worker pool '" + name + "' is closed");
+            } else if (j.request.remaining() > maxMessageSize) {
+                refusal = Status.of(Status.Code.MESSAGE_TOO_LARGE, "request of " + j.request.remaining()
+                        + " bytes exceeds worker pool '" + name + "''s maximum message size " + maxMessageSize);
             } else if (queue.size() >= maxQueued && !(busy < concurrency && !idle.isEmpty())) {
                 queueFull++;
                 refusal = Status.of(Status.Code.RESOURCE_EXHAUSTED, "worker pool '" + name + "': " + queue.size()
@@ -342,11 +355,10 @@ public final class WorkerPool implements AutoCloseable {
             }
         }
         if (refusal != null) {
+            j.cancelExpiry();
             j.answer(null, refusal, true);
             return;
         }
-        long delay = j.deadline - System.nanoTime();
-        j.expiry = timer.schedule(() -> expire(j, false), Math.max(0, delay), TimeUnit.NANOSECONDS);
         send(sends);
     }
 
@@ -582,7 +594,7 @@ public final class WorkerPool implements AutoCloseable {
         if (!wasClosed) {
             try {
                 timer.schedule(() -> startWorker(false), backoffMs, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException closedMeanwhile) {
+            } catch (RejectedExecutionException closedMeanwhile) {
                 // close() shut the timer down.
             }
         }
@@ -624,9 +636,11 @@ public final class WorkerPool implements AutoCloseable {
                                 : CrashKind.ERROR, message);
                         return;
                     }
-                    default -> throw new IOException("unexpected frame type " + ch.type());
+                    default -> throw new ProtocolException("unexpected frame type " + ch.type());
                 }
             }
+        } catch (ProtocolException e) {
+            w.protocolError = e.getMessage();       // a worker that broke the frames: stopped, and said so
         } catch (IOException e) {
             // The worker died, or we closed its socket to stop it; died() tells which.
         }
@@ -635,7 +649,7 @@ public final class WorkerPool implements AutoCloseable {
 
     private static void checkMessage(int len) throws IOException {
         if (len > 4 + FrameChannel.MAX_MESSAGE) {
-            throw new IOException("a failure message of " + len + " bytes");
+            throw new ProtocolException("a failure message of " + len + " bytes");
         }
     }
 
@@ -719,6 +733,9 @@ public final class WorkerPool implements AutoCloseable {
 
     /** How the worker ended: its exit code (waited for, bounded) and its last output lines. */
     private WorkerExit exitOf(Worker w) {
+        if (w.protocolError != null) {
+            return new WorkerExit(CrashKind.ERROR, "broke the supervisor protocol (" + w.protocolError + ") and was stopped");
+        }
         int code;
         try {
             code = w.child.awaitExit(EXIT_WAIT);
@@ -877,6 +894,7 @@ public final class WorkerPool implements AutoCloseable {
         boolean ready;              // guarded by lock: said HELLO and joined the idle workers
         boolean stopCounted;        // guarded by lock
         long readyNanos;
+        volatile String protocolError;
 
         Worker(int id) {
             this.id = id;
@@ -1096,7 +1114,10 @@ public final class WorkerPool implements AutoCloseable {
             return this;
         }
 
-        /** The largest request or response, in bytes. Default: 64 MiB. */
+        /**
+         * The largest request or response, in bytes: a larger request is refused (MESSAGE_TOO_LARGE, retry-safe), a
+         * larger response fails its call (MESSAGE_TOO_LARGE) and the worker serves on. Default: 64 MiB.
+         */
         public Builder maxMessageSize(int bytes) {
             this.maxMessageSize = positive("maxMessageSize", bytes);
             return this;

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * A handler that does what its request says, well or badly: {@code echo:TEXT}, {@code sleepecho:MS:TEXT},
  * {@code loop}, {@code sleep}, {@code exit:N}, {@code halt:N}, {@code oom}, {@code soe}, {@code throw},
- * {@code kill9}, {@code segv} (writes to address 0), {@code grandchild} (starts {@code sh} ignoring SIGTERM, then sleeps), {@code pid}. Any other
+ * {@code kill9}, {@code segv} (writes to address 0), {@code big:N} (N zero bytes), {@code grandchild} (starts {@code sh} ignoring SIGTERM, then sleeps), {@code pid}. Any other
  * request is echoed as is (binary payloads).
  */
 public class Misbehave implements IsolatedHandler {
@@ -64,6 +64,9 @@ public class Misbehave implements IsolatedHandler {
                 java.lang.foreign.MemorySegment.ofAddress(8).reinterpret(8)
                         .set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 42L);
                 return null;
+            }
+            case "big" -> {
+                return ByteBuffer.allocate(Integer.parseInt(parts[1]));
             }
             case "pid" -> {
                 return ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8));

@@ -2,6 +2,7 @@ package dev.baton.isolation.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.ProtocolException;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
@@ -96,7 +97,7 @@ public final class FrameChannel implements AutoCloseable {
 
     /**
      * Reads the next frame's header; false at a clean end of stream (between frames). {@link EOFException} when
-     * the stream ends inside a frame; {@link IOException} for a length over {@code maxBody}.
+     * the stream ends inside a frame; {@link ProtocolException} for a length over {@code maxBody}.
      */
     public boolean next(int maxBody) throws IOException {
         if (!fill(HEADER, true)) {
@@ -106,7 +107,8 @@ public final class FrameChannel implements AutoCloseable {
         type = in.get();
         callId = in.getLong();
         if (bodyLength < 0 || bodyLength > maxBody) {
-            throw new IOException("frame of " + bodyLength + " bytes (type " + type + "); the limit is " + maxBody);
+            throw new ProtocolException("a frame of " + bodyLength + " bytes (type " + type + "); the limit is "
+                    + maxBody);
         }
         return true;
     }

@@ -126,6 +126,11 @@ public final class WorkerMain {
                 call.request = null;
             }
             int size = response == null ? 0 : response.remaining();
+            if (size > maxMessage) {
+                ch.writeMessage(FrameChannel.FAILED, id, (byte) 0, Status.Code.MESSAGE_TOO_LARGE.value(),
+                        "response of " + size + " bytes exceeds the pool's maximum message size " + maxMessage);
+                continue;
+            }
             ch.startFrame(FrameChannel.REPLY, id, 0, size);
             ch.write(response);
         }

@@ -1,0 +1,43 @@
+package dev.baton.isolation;
+
+import dev.baton.Status;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static dev.baton.isolation.PoolTesting.assertStatus;
+import static dev.baton.isolation.PoolTesting.failure;
+import static dev.baton.isolation.PoolTesting.submit;
+import static dev.baton.isolation.PoolTesting.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The maximum message size, both ways: a request over it is refused, a response over it fails only its call. */
+@Timeout(60)
+class IsolatedLimitsTest {
+
+    @Test
+    void messagesOverTheLimitFailTheirCallAndTheWorkerServesOn() throws Exception {
+        try (WorkerPool pool = PoolTesting.builder("limits").maxMessageSize(1024).start()) {
+            assertTrue(pool.awaitReady(PoolTesting.STARTUP), pool.stats().toString());
+            Status request = failure(pool.submit(Misbehave.class, ByteBuffer.allocate(1025), Duration.ofSeconds(5)),
+                    Duration.ofSeconds(5));
+            assertStatus(request, Status.Code.MESSAGE_TOO_LARGE, "request of 1025 bytes");
+            assertTrue(request.retrySafe(), "it was not sent");
+
+            String pid = text(submit(pool, "pid", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS));
+            Status response = failure(submit(pool, "big:2000", Duration.ofSeconds(10)), Duration.ofSeconds(10));
+            assertStatus(response, Status.Code.MESSAGE_TOO_LARGE, "response of 2000 bytes");
+            assertFalse(response.retrySafe(), "the handler ran");
+            assertEquals(1024, submit(pool, "big:1024", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS).remaining());
+            assertEquals(pid, text(submit(pool, "pid", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS)),
+                    "the same worker serves on");
+            assertEquals(0, pool.stats().restarts());
+        }
+    }
+}
