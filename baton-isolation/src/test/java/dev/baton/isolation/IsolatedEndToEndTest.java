@@ -83,6 +83,14 @@ class IsolatedEndToEndTest {
     }
 
     @Test
+    void theWorkerSeesTheMethodTheMetadataAndTheDeadline() throws Exception {
+        try (Message m = client.call(ISOLATED, utf8("whoami"), CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(20))
+                .withMetadata(dev.baton.Metadata.of("k", "v")))) {
+            assertEquals("3 v true", PoolTesting.text(m.buffer()));
+        }
+    }
+
+    @Test
     void aDeadlineReachesTheRemoteCallerAndTheWorkerIsReplaced() throws Exception {
         long kills = pool.stats().deadlineKills();
         long t0 = System.nanoTime();

@@ -98,6 +98,11 @@ class IsolatedHandlersTest {
     }
 
     @Test
+    void anErrorIsReportedAndTheWorkerReplaced() throws Exception {
+        assertStatus(expectCrash("error"), Status.Code.WORKER_CRASHED, "threw java.lang.AssertionError: boom");
+    }
+
+    @Test
     void aSignalIsReportedByName() throws Exception {
         assertStatus(expectCrash("kill9"), Status.Code.WORKER_CRASHED, "killed by signal 9 (SIGKILL)");
     }

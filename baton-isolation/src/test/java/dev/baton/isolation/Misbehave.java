@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * A handler that does what its request says, well or badly: {@code echo:TEXT}, {@code sleepecho:MS:TEXT},
  * {@code loop}, {@code sleep}, {@code exit:N}, {@code halt:N}, {@code oom}, {@code soe}, {@code throw},
- * {@code kill9}, {@code segv} (writes to address 0), {@code big:N} (N zero bytes), {@code grandchild} (starts {@code sh} ignoring SIGTERM, then sleeps), {@code pid}. Any other
+ * {@code kill9}, {@code segv} (writes to address 0), {@code big:N} (N zero bytes), {@code error} (an AssertionError),
+ * {@code whoami} (the method, metadata "k" and whether the time left is sane), {@code grandchild} (starts {@code sh} ignoring SIGTERM, then sleeps), {@code pid}. Any other
  * request is echoed as is (binary payloads).
  */
 public class Misbehave implements IsolatedHandler {
@@ -67,6 +68,13 @@ public class Misbehave implements IsolatedHandler {
             }
             case "big" -> {
                 return ByteBuffer.allocate(Integer.parseInt(parts[1]));
+            }
+            case "error" -> throw new AssertionError("boom");
+            case "whoami" -> {
+                long left = call.timeLeft().toMillis();
+                String k = call.metadata().get("k");
+                return ByteBuffer.wrap((call.method() + " " + k + " " + (left > 0 && left <= 20_000))
+                        .getBytes(StandardCharsets.UTF_8));
             }
             case "pid" -> {
                 return ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8));
