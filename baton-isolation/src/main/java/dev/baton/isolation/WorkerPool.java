@@ -197,7 +197,13 @@ public final class WorkerPool implements AutoCloseable {
     public CompletableFuture<ByteBuffer> submit(Class<? extends IsolatedHandler> handlerClass, ByteBuffer request,
                                                 Duration timeout) {
         int index = indexOf(handlerClass);
-        long deadline = deadline(System.nanoTime() + Math.min(timeout.toNanos(), maxCallNanos));
+        long timeoutNanos;
+        try {
+            timeoutNanos = timeout.toNanos();
+        } catch (ArithmeticException tooLong) {
+            timeoutNanos = Long.MAX_VALUE;
+        }
+        long deadline = deadline(System.nanoTime() + Math.min(timeoutNanos, maxCallNanos));
         CompletableFuture<ByteBuffer> result = new CompletableFuture<>();
         submit(new FutureJob(request.duplicate(), index, deadline, result));
         return result;
@@ -322,9 +328,10 @@ public final class WorkerPool implements AutoCloseable {
         return index;
     }
 
+    /** The call's deadline (nanoTime; {@link Long#MAX_VALUE} for none), at most {@code maxCallTime} from now. */
     private long deadline(long callDeadline) {
         long now = System.nanoTime();
-        return callDeadline - now < maxCallNanos ? callDeadline : now + maxCallNanos;
+        return callDeadline != Long.MAX_VALUE && callDeadline - now < maxCallNanos ? callDeadline : now + maxCallNanos;
     }
 
     private void submit(Job j) {
