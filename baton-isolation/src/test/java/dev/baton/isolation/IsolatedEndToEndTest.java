@@ -75,10 +75,19 @@ class IsolatedEndToEndTest {
 
     @Test
     void aCrashReachesTheRemoteCallerTypedAndTheNextCallIsServed() throws Exception {
+        // Meanwhile the server's other calls keep going: its listener is not the worker.
+        CompletableFuture<Integer> others = CompletableFuture.supplyAsync(() -> {
+            int ok = 0;
+            for (int i = 0; i < 300; i++) {
+                ok += call(INLINE, "inline", Duration.ofSeconds(5)).equals("inline") ? 1 : 0;
+            }
+            return ok;
+        });
         BatonException e = assertThrows(BatonException.class, () -> call(ISOLATED, "exit:3", Duration.ofSeconds(20)));
         assertStatus(e.status(), Status.Code.WORKER_CRASHED, "exited with code 3");
         assertEquals(false, e.status().retrySafe());
         assertEquals("echo:next", call(ISOLATED, "echo:next", Duration.ofSeconds(20)));
+        assertEquals(300, others.get(30, TimeUnit.SECONDS), "inline calls served during the crash");
         assertOnlyWorkersLeft(pool);
     }
 
@@ -105,9 +114,12 @@ class IsolatedEndToEndTest {
 
     @Test
     void aBusyPoolRefusesRetrySafe() throws Exception {
-        CompletableFuture<Message> busy = client.callAsync(ISOLATED, utf8("sleepecho:800:done"),
+        CompletableFuture<Message> busy = client.callAsync(ISOLATED, utf8("sleepecho:1000:done"),
                 CallOptions.DEFAULT.withTimeout(Duration.ofSeconds(20)));
-        Thread.sleep(200);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (pool.stats().busy() == 0 && System.nanoTime() < end) {
+            Thread.sleep(5);
+        }
         BatonException e = assertThrows(BatonException.class, () -> call(ISOLATED, "echo:x", Duration.ofSeconds(5)));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.status().code(), e.toString());
         assertTrue(e.status().retrySafe(), "refused before it ran: " + e.status());
