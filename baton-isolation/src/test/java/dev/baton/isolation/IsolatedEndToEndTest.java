@@ -145,6 +145,13 @@ class IsolatedEndToEndTest {
         ByteBuffer mib = ByteBuffer.allocateDirect(1 << 20);
         long[] inlineLarge = measure(50, 200, () -> client.call(INLINE, mib.duplicate()));
         long[] isolatedLarge = measure(50, 200, () -> client.call(ISOLATED, mib.duplicate()));
+        long[] directLarge = measure(50, 200, () -> {
+            try {
+                return pool.submit(Misbehave.class, mib.duplicate(), Duration.ofSeconds(20)).get();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
         System.out.printf("[isolation] 16 B calls over TCP, inline handler:        %s%n", summary(inline));
         System.out.printf("[isolation] 16 B calls over TCP, isolated handler:      %s%n", summary(isolated));
         System.out.printf("[isolation] 16 B WorkerPool.submit (no RPC):             %s%n", summary(direct));
@@ -154,6 +161,8 @@ class IsolatedEndToEndTest {
                 (1 << 20) / (pct(inlineLarge, 50) / 1e9) / 1e6);
         System.out.printf("[isolation] 1 MiB echo over TCP, isolated: %s (%.0f MB/s each way)%n", summary(isolatedLarge),
                 (1 << 20) / (pct(isolatedLarge, 50) / 1e9) / 1e6);
+        System.out.printf("[isolation] 1 MiB WorkerPool.submit (no RPC): %s (%.0f MB/s each way)%n", summary(directLarge),
+                (1 << 20) / (pct(directLarge, 50) / 1e9) / 1e6);
     }
 
     private static String call(int method, String request, Duration timeout) {
