@@ -275,14 +275,17 @@ public final class WorkerPool implements AutoCloseable {
                     false);
         }
         List<ChildJvm> children = new ArrayList<>();
+        List<Worker> started = new ArrayList<>();
         for (Worker w : all) {
             w.closeChannel();
-            if (w.child != null) {
-                children.add(w.child);
-            }
+            ChildJvm c = w.child;
+            if (c != null) {
+                children.add(c);
+                started.add(w);
+            }   // else its starting thread finds it retired once its process exists, and stops it (counted below)
         }
         ChildJvm.stopAll(children, note -> LOG.log(System.Logger.Level.INFO, note));
-        for (Worker w : all) {
+        for (Worker w : started) {
             w.killProcessGroup();
             stopFinished(w);
         }
