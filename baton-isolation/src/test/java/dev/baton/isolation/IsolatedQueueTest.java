@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Timeout;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -84,6 +85,20 @@ class IsolatedQueueTest {
                 Status.Code.UNAVAILABLE, "is closed");
         assertEquals(0, pool.stats().alive());
         System.out.printf("[isolation] close with a call running: %d ms%n", TimeUnit.NANOSECONDS.toMillis(took));
+    }
+
+    @Test
+    void closingWhileWorkersStartLeavesNothingBehind() throws Exception {
+        WorkerPool early = PoolTesting.builder("early").workers(2).spares(1).start();
+        CompletableFuture<ByteBuffer> queued = submit(early, "echo:q", Duration.ofSeconds(30));
+        Thread.sleep(50);   // their processes being created
+        early.close();
+        Status s = failure(queued, Duration.ofSeconds(1));
+        assertStatus(s, Status.Code.UNAVAILABLE, "is closed");
+        assertTrue(s.retrySafe());
+        assertFalse(Files.exists(early.socketDirectory()));
+        Set<Long> mine = Set.copyOf(pool.stats().workerPids());
+        assertEquals(List.of(), PoolTesting.descendantsExcept(mine), "the early pool's workers outlived its close");
     }
 
     @Test
