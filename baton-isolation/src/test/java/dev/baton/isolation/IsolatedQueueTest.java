@@ -98,7 +98,9 @@ class IsolatedQueueTest {
         assertTrue(s.retrySafe());
         assertFalse(Files.exists(early.socketDirectory()));
         Set<Long> mine = Set.copyOf(pool.stats().workerPids());
-        assertEquals(List.of(), PoolTesting.descendantsExcept(mine), "the early pool's workers outlived its close");
+        assertEquals(List.of(), PoolTesting.descendantsExcept(mine).stream()
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(),
+                "the early pool's workers outlived its close; the other pool: " + pool.stats());
     }
 
     @Test
