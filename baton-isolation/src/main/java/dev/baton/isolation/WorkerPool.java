@@ -279,7 +279,7 @@ public final class WorkerPool implements AutoCloseable {
         for (Worker w : all) {
             w.closeChannel();
             ChildJvm c = w.child;
-            if (c != null) {
+            if (c != null && claimStop(w)) {
                 children.add(c);
                 started.add(w);
             }   // else its starting thread finds it retired once its process exists, and stops it (counted below)
@@ -804,8 +804,11 @@ public final class WorkerPool implements AutoCloseable {
         Thread.ofVirtual().name("baton-isolation-" + name + "-stop-w" + w.id).start(() -> stop(w));
     }
 
-    /** Stops a retired worker (bounded escalation), then its process group; counts it stopped. */
+    /** Stops a retired worker (bounded escalation), then its process group; counts it stopped. Once per worker. */
     private void stop(Worker w) {
+        if (!claimStop(w)) {
+            return;     // close() stops it
+        }
         try {
             w.closeChannel();
             if (w.child != null) {
@@ -819,6 +822,17 @@ public final class WorkerPool implements AutoCloseable {
                 // The directory goes on close.
             }
             stopFinished(w);
+        }
+    }
+
+    /** True for the one caller that is to stop {@code w}: close() and the worker's own threads may both try. */
+    private boolean claimStop(Worker w) {
+        synchronized (lock) {
+            if (w.stopClaimed) {
+                return false;
+            }
+            w.stopClaimed = true;
+            return true;
         }
     }
 
@@ -903,6 +917,7 @@ public final class WorkerPool implements AutoCloseable {
         boolean retired;            // guarded by lock
         boolean ready;              // guarded by lock: said HELLO and joined the idle workers
         boolean stopCounted;        // guarded by lock
+        boolean stopClaimed;        // guarded by lock
         long readyNanos;
         volatile String protocolError;
 

@@ -40,4 +40,29 @@ class IsolatedLimitsTest {
             assertEquals(0, pool.stats().restarts());
         }
     }
+
+    @Test
+    void aHandlerThatCannotBeMadeKeepsThePoolUnreadyAndCallsTimeOut() throws Exception {
+        try (WorkerPool pool = WorkerPool.builder("unmakeable").jvmOptions(PoolTesting.JVM)
+                .handler(ThrowingConstructor.class).start()) {
+            assertFalse(pool.awaitReady(Duration.ofSeconds(3)), "no worker can start: " + pool.stats());
+            Status s = failure(pool.submit(ThrowingConstructor.class, ByteBuffer.allocate(1), Duration.ofMillis(500)),
+                    Duration.ofSeconds(5));
+            assertStatus(s, Status.Code.DEADLINE_EXCEEDED, "no worker of pool 'unmakeable' was free");
+            assertEquals(0, pool.stats().alive());
+        }
+        assertEquals(java.util.List.of(), PoolTesting.descendantsExcept(java.util.Set.of()), "left after close");
+    }
+
+    /** A handler whose constructor throws in the worker: the worker exits before it is ready. */
+    public static class ThrowingConstructor implements IsolatedHandler {
+        public ThrowingConstructor() {
+            throw new IllegalStateException("no GPU here");
+        }
+
+        @Override
+        public ByteBuffer handle(IsolatedCall call) {
+            return null;
+        }
+    }
 }
