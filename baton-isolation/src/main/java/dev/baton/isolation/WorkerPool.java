@@ -92,6 +92,8 @@ public final class WorkerPool implements AutoCloseable {
     static final long OUTPUT_END_WAIT_MS = 300;
     static final int KEEP_LINES = 200;
     static final int LOG_LINES = 20;
+    static final long FIRST_BACKOFF_MS = 100;
+    static final long MAX_BACKOFF_MS = 5000;
 
     private static final System.Logger LOG = System.getLogger(WorkerPool.class.getName());
     private static final String SETSID = findSetsid();
@@ -592,7 +594,7 @@ public final class WorkerPool implements AutoCloseable {
         synchronized (lock) {
             wasClosed = closed || w.retired;
             retireLocked(w);
-            backoffMs = Math.min(5000, 100L << Math.min(6, startFailuresInARow++));
+            backoffMs = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS << Math.min(6, startFailuresInARow++));
         }
         if (!wasClosed) {
             LOG.log(System.Logger.Level.WARNING, "worker pool '" + name + "': " + w + " did not start (" + e

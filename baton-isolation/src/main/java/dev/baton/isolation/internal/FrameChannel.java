@@ -59,7 +59,7 @@ public final class FrameChannel implements AutoCloseable {
     private long callId;
 
     /** The send buffer asked for each end (the kernel caps it at net.core.wmem_max): large frames in fewer wake-ups. */
-    static final int SEND_BUFFER = 1 << 20;
+    public static final int SEND_BUFFER = 1 << 20;
 
     public FrameChannel(SocketChannel channel) {
         this.channel = channel;
