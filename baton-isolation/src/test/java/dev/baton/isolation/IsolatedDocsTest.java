@@ -1,6 +1,7 @@
 package dev.baton.isolation;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The numbers docs/isolation.md quotes are the numbers in the code: each phrase is built from its constant. */
+@Timeout(10)
 class IsolatedDocsTest {
 
     private static final Path PAGE = Path.of("..", "docs", "isolation.md");

@@ -165,6 +165,7 @@ class IsolatedHandlersTest {
         long t0 = System.nanoTime();
         Status s = failure(submit(pool, request, Duration.ofSeconds(30)), Duration.ofSeconds(30));
         long failed = System.nanoTime();
+        assertTrue(failed - t0 < TimeUnit.SECONDS.toNanos(10), "the crash took " + ms(failed - t0) + " ms to report");
         assertEquals("next", echo(pool, "next").substring(5));
         long served = System.nanoTime();
         assertOnlyWorkersLeft(pool);

@@ -1,12 +1,14 @@
 package dev.baton.isolation;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** How a worker's end is told from its exit code and last output lines (pure: no process). */
+@Timeout(10)
 class IsolatedWorkerExitTest {
 
     @Test
