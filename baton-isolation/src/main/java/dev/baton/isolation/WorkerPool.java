@@ -102,6 +102,7 @@ public final class WorkerPool implements AutoCloseable {
     private final int concurrency;
     private final int target;
     private final int maxQueued;
+    private final int maxCallsPerWorker;
     private final Duration killGrace;
     private final Duration startTimeout;
     private final long maxCallNanos;
@@ -127,6 +128,7 @@ public final class WorkerPool implements AutoCloseable {
     private long restarts;
     private long deadlineKills;
     private long cancelKills;
+    private long recycled;
     private long queueFull;
     private final EnumMap<CrashKind, Long> crashes = new EnumMap<>(CrashKind.class);
 
@@ -140,6 +142,7 @@ public final class WorkerPool implements AutoCloseable {
         this.concurrency = b.workers;
         this.target = b.workers + b.spares;
         this.maxQueued = b.maxQueued;
+        this.maxCallsPerWorker = b.maxCallsPerWorker;
         this.killGrace = b.killGrace;
         this.startTimeout = b.startTimeout;
         this.maxCallNanos = b.maxCallTime.toNanos();
@@ -219,7 +222,7 @@ public final class WorkerPool implements AutoCloseable {
                 }
             }
             return new WorkerPoolStats(name, pids.size(), busy, starting, queue.size(), served, restarts,
-                    deadlineKills, cancelKills, queueFull, new EnumMap<>(crashes), pids);
+                    deadlineKills, cancelKills, queueFull, recycled, new EnumMap<>(crashes), pids);
         }
     }
 
@@ -669,21 +672,31 @@ public final class WorkerPool implements AutoCloseable {
     private void answered(Worker w, long id, ByteBuffer response, Status failure) {
         Job j;
         List<Job> sends;
+        boolean recycle;
         synchronized (lock) {
             j = w.job;
             if (j == null || j.callId != id || w.retired) {
                 return;     // the call expired first; the worker is being stopped
             }
             j.done = true;
-            w.job = null;
-            busy--;
             served++;
-            idle.addFirst(w);
+            recycle = maxCallsPerWorker > 0 && ++w.calls >= maxCallsPerWorker;
+            if (recycle) {
+                recycled++;
+                retireLocked(w);
+            } else {
+                w.job = null;
+                busy--;
+                idle.addFirst(w);
+            }
             sends = dispatchLocked();
         }
         j.cancelExpiry();
         j.answer(response, failure, false);
         send(sends);
+        if (recycle) {
+            stopAndReplace(w);  // served its share: a fresh JVM for what the handler may have leaked
+        }
     }
 
     /** A worker reported an Error in its handler and exits: the call fails, the worker is replaced. */
@@ -921,6 +934,7 @@ public final class WorkerPool implements AutoCloseable {
         boolean stopCounted;        // guarded by lock
         boolean stopClaimed;        // guarded by lock
         long readyNanos;
+        int calls;                  // guarded by lock
         volatile String protocolError;
 
         Worker(int id) {
@@ -1060,6 +1074,7 @@ public final class WorkerPool implements AutoCloseable {
         private int workers = 1;
         private int spares = 1;
         private int maxQueued = 64;
+        private int maxCallsPerWorker;
         private Duration killGrace = Duration.ofSeconds(1);
         private Duration startTimeout = Duration.ofSeconds(60);
         private Duration maxCallTime = Duration.ofMinutes(10);
@@ -1096,6 +1111,19 @@ public final class WorkerPool implements AutoCloseable {
                 throw new IllegalArgumentException("maxQueued must not be negative, was " + count);
             }
             this.maxQueued = count;
+            return this;
+        }
+
+        /**
+         * How many calls a worker answers before it is replaced by a fresh one (as TVM's popen pool's maximum uses),
+         * for handlers that leak memory, threads or native state; 0 for no limit. The worker is stopped after
+         * answering, while a spare takes the next call. Default: 0.
+         */
+        public Builder maxCallsPerWorker(int calls) {
+            if (calls < 0) {
+                throw new IllegalArgumentException("maxCallsPerWorker must not be negative, was " + calls);
+            }
+            this.maxCallsPerWorker = calls;
             return this;
         }
 

@@ -16,12 +16,13 @@ import java.util.Map;
  * @param deadlineKills   workers stopped because their call's deadline passed
  * @param cancelKills     workers stopped because their caller cancelled the call
  * @param queueFull       calls refused (RESOURCE_EXHAUSTED, retry-safe) because the queue was full
+ * @param recycled        workers replaced after answering their {@code maxCallsPerWorker} calls
  * @param crashes         workers that died serving a call (or idle), by kind
  * @param workerPids      the process ids of the live workers (ready or serving)
  */
 public record WorkerPoolStats(String name, int alive, int busy, int starting, int queued, long callsServed,
                               long restarts, long deadlineKills, long cancelKills, long queueFull,
-                              Map<CrashKind, Long> crashes, List<Long> workerPids) {
+                              long recycled, Map<CrashKind, Long> crashes, List<Long> workerPids) {
 
     public WorkerPoolStats {
         crashes = Map.copyOf(crashes);

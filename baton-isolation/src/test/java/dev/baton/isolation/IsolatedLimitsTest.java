@@ -15,6 +15,7 @@ import static dev.baton.isolation.PoolTesting.submit;
 import static dev.baton.isolation.PoolTesting.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The maximum message size, both ways: a request over it is refused, a response over it fails only its call. */
@@ -38,6 +39,23 @@ class IsolatedLimitsTest {
             assertEquals(pid, text(submit(pool, "pid", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS)),
                     "the same worker serves on");
             assertEquals(0, pool.stats().restarts());
+        }
+    }
+
+    @Test
+    void aWorkerIsReplacedAfterItsShareOfCalls() throws Exception {
+        try (WorkerPool pool = PoolTesting.builder("recycle").maxCallsPerWorker(2).start()) {
+            assertTrue(pool.awaitReady(PoolTesting.STARTUP), pool.stats().toString());
+            String first = text(submit(pool, "pid", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS));
+            assertEquals(first, text(submit(pool, "pid", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS)));
+            String third = text(submit(pool, "pid", Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS));
+            assertNotEquals(first, third, "the worker was replaced after 2 calls");
+            assertTrue(pool.awaitReady(PoolTesting.STARTUP), pool.stats().toString());
+            assertEquals(1, pool.stats().recycled());
+            assertEquals(0, pool.stats().crashCount(), "a recycled worker is not a crash");
+            assertEquals(java.util.Set.copyOf(pool.stats().workerPids()),
+                    java.util.Set.copyOf(PoolTesting.descendantsExcept(java.util.Set.of()).stream()
+                            .map(ProcessHandle::pid).toList()), "only the live workers remain");
         }
     }
 
