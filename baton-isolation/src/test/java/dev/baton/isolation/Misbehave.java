@@ -16,7 +16,12 @@ public class Misbehave implements IsolatedHandler {
 
     private static volatile long sink;
 
+    /** Made by each worker, by reflection. */
+    public Misbehave() {
+    }
+
     @Override
+    @SuppressWarnings("restricted")     // segv: a deliberate write to a bad address
     public ByteBuffer handle(IsolatedCall call) throws Exception {
         ByteBuffer request = call.request();
         if (request.remaining() > 64) {
