@@ -4,8 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 
 /**
- * One request as a server sees it, and the way to answer it. Exactly one of the {@code reply} or
- * {@code fail} methods may be called, once, from any thread; a second answer throws
+ * One request as a server sees it, and the way to answer it. Exactly one of the {@code reply},
+ * {@code fail} or {@code refuse} methods may be called, once, from any thread; a second answer throws
  * {@link IllegalStateException}.
  *
  * <p>The request's {@link #request() message} stays valid until the answer has been sent, and Baton
@@ -90,4 +90,12 @@ public interface ServerCall {
 
     /** Fails the call with {@code status} (its code and description reach the caller). */
     void fail(Status status);
+
+    /**
+     * Refuses the call: the handler did not run it and never will (its own queue was full, say). The caller gets
+     * {@code status} as retry-safe ({@link Status#retrySafe()}) and may send the request to another server, as
+     * for the server's own refusals. Use it only when no work for the request was done; otherwise {@link #fail}.
+     * Counts as this call's one answer; does nothing if the call was answered already.
+     */
+    void refuse(Status status);
 }

@@ -57,7 +57,13 @@ public final class Status {
         /** The caller did not prove who it is, or the proof was wrong (an interceptor or a handshake refused it). */
         UNAUTHENTICATED(18),
         /** The caller is known but not allowed to do this. */
-        PERMISSION_DENIED(19);
+        PERMISSION_DENIED(19),
+        /**
+         * The process that ran the handler died while serving the call (an isolated handler's worker exited,
+         * halted, ran out of memory, overflowed its stack or was killed by a signal); the description says which,
+         * with its exit code or signal. The request may have run, partly or wholly.
+         */
+        WORKER_CRASHED(20);
 
         private static final Code[] BY_VALUE;
 

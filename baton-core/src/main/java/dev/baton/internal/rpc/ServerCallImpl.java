@@ -369,7 +369,8 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
      * Refuses the request before any handler saw it: retry-safe, marked {@link FrameType#FLAG_REFUSED} on the
      * wire. Loses silently if the call was already answered.
      */
-    void refuse(Status status) {
+    @Override
+    public void refuse(Status status) {
         if (ANSWERED.compareAndSet(this, 0, 1)) {
             answerFailure(status.withRetrySafe(true), true);
         }
