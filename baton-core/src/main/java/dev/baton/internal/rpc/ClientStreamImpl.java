@@ -5,9 +5,7 @@ import dev.baton.ClientStream;
 import dev.baton.Message;
 import dev.baton.Metadata;
 import dev.baton.Status;
-import dev.baton.spi.FrameType;
 import dev.baton.spi.MessageAccess;
-import dev.baton.spi.TransportConnection;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CancellationException;
@@ -21,7 +19,7 @@ import java.util.concurrent.CompletionException;
  * the server side's {@link StreamFlow}); this object is found by the call's request id in the connection's
  * {@link ConnState#clientStreams}.
  */
-final class ClientStreamImpl implements ClientStream {
+final class ClientStreamImpl implements ClientStream, StreamEnd {
 
     private static final MessageAccess MESSAGES = MessageAccess.get();
 
@@ -34,7 +32,8 @@ final class ClientStreamImpl implements ClientStream {
     private volatile StreamFlow localServer;
     private long requestId;
 
-    StreamFlow flow() {
+    @Override
+    public StreamFlow flow() {
         return flow;
     }
 
@@ -43,23 +42,7 @@ final class ClientStreamImpl implements ClientStream {
         this.requestId = id;
         this.connection = cs;       // volatile, after the id: whoever reads the connection reads the id
         cs.clientStreams.put(id, this);
-        TransportConnection c = cs.connection;
-        flow.link(new StreamFlow.Link() {
-            @Override
-            public boolean data(ByteBuffer message, boolean halfClose) {
-                int flags = FrameType.FLAG_TO_SERVER | (halfClose ? FrameType.FLAG_HALF_CLOSE : 0);
-                return c.offer(new SimpleFrame(FrameType.STREAM_DATA, flags, 0, id, serviceId, serverId, method,
-                        message)) == TransportConnection.OFFERED;
-            }
-
-            @Override
-            public void credit(int bytes) {
-                SimpleFrame f = new SimpleFrame(FrameType.STREAM_CREDIT, FrameType.FLAG_TO_SERVER, 0, id, serviceId,
-                        serverId, method, null);
-                f.setTimeoutNs(bytes);
-                c.offer(f);
-            }
-        });
+        flow.link(StreamLinks.remote(cs.connection, id, serviceId, serverId, method, true));
     }
 
     /** The call is served in process: the two sides' flows talk directly. */
@@ -110,7 +93,8 @@ final class ClientStreamImpl implements ClientStream {
      * A message arrived on the connection; a flow-control violation ends the stream, and the server is told. (Any
      * failure this side finds on its own, in send or receive, cancels the opening call the same way.)
      */
-    void onData(Message m, boolean halfClose) {
+    @Override
+    public void onData(Message m, boolean halfClose) {
         if (m != null && !flow.onMessage(m)) {
             cancel();
             return;

@@ -99,28 +99,14 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
             MESSAGES.release(payload);
             payload = null;
         }
-        if (toServer) {
-            ServerStreamImpl s = cs.servedStreams.get(h.requestId());
-            if (s != null) {
-                if (data) {
-                    s.onData(payload == null ? null : MESSAGES.own(payload), halfClose);
-                    return;
-                }
-                s.flow().onCredit(h.timeoutNs());
-            } else {
-                counters.lateResponse();
-            }
+        StreamEnd s = toServer ? cs.servedStreams.get(h.requestId()) : cs.clientStreams.get(h.requestId());
+        if (s == null) {
+            counters.lateResponse();
+        } else if (data) {
+            s.onData(payload == null ? null : MESSAGES.own(payload), halfClose);
+            return;
         } else {
-            ClientStreamImpl s = cs.clientStreams.get(h.requestId());
-            if (s != null) {
-                if (data) {
-                    s.onData(payload == null ? null : MESSAGES.own(payload), halfClose);
-                    return;
-                }
-                s.flow().onCredit(h.timeoutNs());
-            } else {
-                counters.lateResponse();
-            }
+            s.flow().onCredit(h.timeoutNs());
         }
         if (payload != null) {
             MESSAGES.release(payload);

@@ -5,9 +5,7 @@ import dev.baton.Metadata;
 import dev.baton.ServerCall;
 import dev.baton.ServerStream;
 import dev.baton.Status;
-import dev.baton.spi.FrameType;
 import dev.baton.spi.MessageAccess;
-import dev.baton.spi.TransportConnection;
 
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -18,7 +16,7 @@ import java.util.Objects;
  * {@link ConnState#servedStreams} from the moment the opening request is dispatched (on the I/O thread, before any
  * of the caller's messages can be read) until the handler ends the stream by answering the call.
  */
-final class ServerStreamImpl implements ServerStream {
+final class ServerStreamImpl implements ServerStream, StreamEnd {
 
     private static final MessageAccess MESSAGES = MessageAccess.get();
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
@@ -39,33 +37,16 @@ final class ServerStreamImpl implements ServerStream {
     }
 
     /**
-     * Opens the server's side of {@code call}'s stream and links it to the caller's (on the dispatching thread).
-     * Null when the caller in process has no stream side (it did not open a stream).
+     * Opens the server's side of {@code call}'s stream and links it to the caller's (on the dispatching thread): over
+     * the connection the request came on, or to the in-process caller's side.
      */
     static ServerStreamImpl open(ServerCallImpl call) {
         ServerStreamImpl s = new ServerStreamImpl(call);
         ConnState cs = s.connection;
         if (cs != null) {
-            TransportConnection c = cs.connection;
-            long id = s.requestId;
-            int serviceId = call.server().serviceId();
-            int serverId = call.server().serverId();
-            int method = call.method();
-            s.flow.link(new StreamFlow.Link() {
-                @Override
-                public boolean data(ByteBuffer message, boolean halfClose) {
-                    return c.offer(new SimpleFrame(FrameType.STREAM_DATA, halfClose ? FrameType.FLAG_HALF_CLOSE : 0, 0,
-                            id, serviceId, serverId, method, message)) == TransportConnection.OFFERED;
-                }
-
-                @Override
-                public void credit(int bytes) {
-                    SimpleFrame f = new SimpleFrame(FrameType.STREAM_CREDIT, 0, 0, id, serviceId, serverId, method, null);
-                    f.setTimeoutNs(bytes);
-                    c.offer(f);
-                }
-            });
-            cs.servedStreams.put(id, s);
+            s.flow.link(StreamLinks.remote(cs.connection, s.requestId, call.server().serviceId(),
+                    call.server().serverId(), call.method(), false));
+            cs.servedStreams.put(s.requestId, s);
         } else {
             ClientStreamImpl caller = call.localStream();
             s.flow.link(StreamLinks.local(caller.flow(), false));
@@ -74,12 +55,14 @@ final class ServerStreamImpl implements ServerStream {
         return s;
     }
 
-    StreamFlow flow() {
+    @Override
+    public StreamFlow flow() {
         return flow;
     }
 
     /** A message from the caller arrived on the connection (the flow owns it from here). */
-    void onData(Message m, boolean halfClose) {
+    @Override
+    public void onData(Message m, boolean halfClose) {
         if (m != null && !flow.onMessage(m)) {
             return;
         }

@@ -1,13 +1,44 @@
 package dev.baton.internal.rpc;
 
 import dev.baton.Message;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.TransportConnection;
 
 import java.nio.ByteBuffer;
 
-/** The in-process link between the two sides of a stream: each side's sends go straight into the other's flow. */
+/**
+ * The links between the two sides of a stream: frames on the connection (STREAM_DATA, STREAM_CREDIT under the opening
+ * request's id), or, in process, straight into the other side's flow.
+ */
 final class StreamLinks {
 
     private StreamLinks() {
+    }
+
+    /**
+     * A link over connection {@code c} for the stream opened by request {@code id} (to {@code serviceId},
+     * {@code serverId}, {@code method}); {@code toServer} on the caller's side. Frames are sent and forgotten: a closed
+     * connection fails the stream through the call that opened it.
+     */
+    static StreamFlow.Link remote(TransportConnection c, long id, int serviceId, int serverId, int method,
+                                  boolean toServer) {
+        int direction = toServer ? FrameType.FLAG_TO_SERVER : 0;
+        return new StreamFlow.Link() {
+            @Override
+            public boolean data(ByteBuffer message, boolean halfClose) {
+                int flags = direction | (halfClose ? FrameType.FLAG_HALF_CLOSE : 0);
+                return c.offer(new SimpleFrame(FrameType.STREAM_DATA, flags, 0, id, serviceId, serverId, method,
+                        message)) == TransportConnection.OFFERED;
+            }
+
+            @Override
+            public void credit(int bytes) {
+                SimpleFrame f = new SimpleFrame(FrameType.STREAM_CREDIT, direction, 0, id, serviceId, serverId, method,
+                        null);
+                f.setTimeoutNs(bytes);
+                c.offer(f);
+            }
+        };
     }
 
     /**
