@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * Real ZooKeeper servers in the test JVM, as {@link ZooKeeperUnderTest} uses them: one standalone server
  * (Curator's {@link TestingServer}) or a three-member ensemble ({@link TestingCluster}), with a short tick so that
- * sessions of 2 s are allowed. A restart keeps ports and data.
+ * sessions of 2 s are allowed. A restart keeps ports and data; the ports are {@link StablePorts}, so that no other
+ * socket takes one while its server is down.
  */
 abstract sealed class TestServers implements Closeable {
 
@@ -40,7 +41,9 @@ abstract sealed class TestServers implements Closeable {
         private final TestingServer server;
 
         Standalone() throws Exception {
-            server = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, TICK_MS, -1), true);
+            int[] ports = StablePorts.next(3);
+            server = new TestingServer(new InstanceSpec(null, ports[0], ports[1], ports[2], true, -1, TICK_MS, -1),
+                    true);
         }
 
         @Override
@@ -69,8 +72,10 @@ abstract sealed class TestServers implements Closeable {
         private final List<InstanceSpec> specs = new ArrayList<>();
 
         Ensemble(int members) throws Exception {
+            int[] ports = StablePorts.next(3 * members);
             for (int i = 1; i <= members; i++) {
-                specs.add(new InstanceSpec(null, -1, -1, -1, true, i, TICK_MS, -1));
+                int p = 3 * (i - 1);
+                specs.add(new InstanceSpec(null, ports[p], ports[p + 1], ports[p + 2], true, i, TICK_MS, -1));
             }
             cluster = new TestingCluster(specs);
             cluster.start();
