@@ -13,7 +13,10 @@ public final class FrameType {
     /** Liveness probe; answered with PONG carrying the same request id. */
     public static final int PING = 5;
     public static final int PONG = 6;
-    /** The sender is closing: no new requests will be accepted on this connection. */
+    /**
+     * The sender is closing ({@link #FLAG_CONNECTION_ONLY}: only this connection): send it nothing new here, and
+     * hang up once your calls on it are answered; it serves what arrives until then.
+     */
     public static final int GOAWAY = 7;
     /**
      * A message of a stream (protocol version 4), either way, under the request id of the REQUEST that opened it;
@@ -39,6 +42,11 @@ public final class FrameType {
     public static final int FLAG_TO_SERVER = 1 << 4;
     /** On STREAM_DATA: the sender sends nothing more on the stream (bit 0, as ONE_WAY on a REQUEST). */
     public static final int FLAG_HALF_CLOSE = 1;
+    /**
+     * On GOAWAY (version 5): the sender closes this connection only and is not leaving; the receiver may connect
+     * to it again. Sent by a node whose registry says the peer left, while the peer may still be running.
+     */
+    public static final int FLAG_CONNECTION_ONLY = 1;
 
     private FrameType() {
     }

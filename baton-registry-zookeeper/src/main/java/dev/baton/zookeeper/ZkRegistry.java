@@ -20,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -51,6 +52,8 @@ final class ZkRegistry implements Registry {
      * How long close waits for the worker: a rejoin stops between steps and its calls are interrupted, so this is
      * a bound on one ZooKeeper round trip, not the usual wait.
      */
+    /** Between attempts to read a snapshot after one failed. */
+    private static final long RESYNC_RETRY_MS = 200;
     private static final Duration WORKER_STOP_TIMEOUT = Duration.ofSeconds(10);
 
     private final ZooKeeperRegistry.ZkSettings settings;
@@ -384,16 +387,23 @@ final class ZkRegistry implements Registry {
         }
     }
 
+    /**
+     * Holds the view's notifications and reads a new snapshot (worker thread). A snapshot that cannot be read is
+     * tried again every {@link #RESYNC_RETRY_MS} ms until one is read, the session ends (its recovery reads one)
+     * or the registry closes: the held view must never stay frozen.
+     */
     private void resync(ZkMembershipView v) {
-        if (closed) {
+        if (closed || v != view) {
             return;
         }
         v.hold();
         try {
             readSnapshot(v);
         } catch (BatonException e) {
-            LOG.log(System.Logger.Level.WARNING, "{0}: could not resynchronise the membership: {1}", name,
-                    e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "{0}: could not resynchronise the membership ({1}); trying again",
+                    name, e.getMessage());
+            CompletableFuture.delayedExecutor(RESYNC_RETRY_MS, TimeUnit.MILLISECONDS, worker)
+                    .execute(() -> resync(v));
         }
     }
 

@@ -34,6 +34,8 @@ final class EchoLoad implements AutoCloseable {
     final AtomicLong longestCallNs = new AtomicLong();
     /** When each call that failed with UNAVAILABLE started, on the {@link System#nanoTime()} clock. */
     private final Queue<Long> unavailableStartsNs = new ConcurrentLinkedQueue<>();
+    /** The first few UNAVAILABLE failures, as their messages say them (for a failing test's report). */
+    private final Queue<String> unavailableSamples = new ConcurrentLinkedQueue<>();
     private final Client echo;
     private final ExecutorService callers;
     private final List<Future<?>> running = new ArrayList<>();
@@ -74,6 +76,9 @@ final class EchoLoad implements AutoCloseable {
                 if (e.code() == Status.Code.UNAVAILABLE) {
                     unavailable.increment();
                     unavailableStartsNs.add(startNs);
+                    if (unavailableSamples.size() < 5) {
+                        unavailableSamples.add(e.getMessage());
+                    }
                 } else {
                     unexpected.add(e.toString());
                 }
@@ -128,7 +133,8 @@ final class EchoLoad implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "EchoLoad[succeeded=" + succeeded.sum() + ", unavailable=" + unavailable.sum() + ", unexpected="
+        return "EchoLoad[succeeded=" + succeeded.sum() + ", unavailable=" + unavailable.sum()
+                + (unavailableSamples.isEmpty() ? "" : List.copyOf(unavailableSamples)) + ", unexpected="
                 + unexpected.size() + Stream.of(unexpected.toArray()).limit(5).toList() + ", longest call "
                 + longestCallNs.get() / 1_000_000 + " ms" + failureSpan() + "]";
     }

@@ -81,7 +81,7 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
             case FrameType.STREAM_DATA, FrameType.STREAM_CREDIT -> onStreamFrame(cs, h, payload);
             case FrameType.GOAWAY -> {
                 MESSAGES.release(payload);
-                peers.goAwayReceived(cs);
+                peers.goAwayReceived(cs, (h.flags() & FrameType.FLAG_CONNECTION_ONLY) != 0);
             }
             default -> MESSAGES.release(payload);
         }

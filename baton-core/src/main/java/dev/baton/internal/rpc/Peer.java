@@ -103,6 +103,16 @@ final class Peer {
         retryAtNanos = System.nanoTime() + backoff;
     }
 
+    /**
+     * The peer closes {@code c} without leaving (a GOAWAY for that connection only): the next call connects again,
+     * at once, while {@code c} drains.
+     */
+    synchronized void release(TransportConnection c) {
+        if (c == connection) {
+            connection = null;
+        }
+    }
+
     /** No new connections; the current one stays for the calls already on it. */
     synchronized void retire() {
         closed = true;

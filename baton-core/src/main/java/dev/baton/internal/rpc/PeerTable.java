@@ -5,6 +5,7 @@ import dev.baton.MembershipEvent;
 import dev.baton.NodeInfo;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.ProtocolVersion;
 import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
@@ -109,11 +110,16 @@ final class PeerTable implements Registry.Listener {
         }
     }
 
-    /** The peer said GOAWAY: it is leaving. Send it nothing new, and close once neither side waits. */
-    void goAwayReceived(ConnState cs) {
+    /**
+     * The peer said GOAWAY: send it nothing new on this connection, and close it once neither side waits. When it is
+     * leaving, never connect to it again; when it closes this connection only, the next call connects anew.
+     */
+    void goAwayReceived(ConnState cs, boolean connectionOnly) {
         cs.markGoingAway();
         Peer p = cs.peer();
-        if (p != null) {
+        if (p != null && connectionOnly) {
+            p.release(cs.connection);
+        } else if (p != null) {
             // Once this connection closes, never connect to it again (until the registry says the rank belongs to a
             // new process, which replaces this Peer).
             p.retire();
@@ -130,6 +136,13 @@ final class PeerTable implements Registry.Listener {
 
     private static void goAway(ConnState cs) {
         cs.connection.offer(new SimpleFrame(FrameType.GOAWAY, 0, 0, 0, 0, 0, 0, null));
+    }
+
+    /** Closes this one connection the way a leaving node closes all of its own: the peer hangs up. */
+    private void goAwayFromConnection(ConnState cs) {
+        cs.markGoingAway();
+        cs.connection.offer(new SimpleFrame(FrameType.GOAWAY, FrameType.FLAG_CONNECTION_ONLY, 0, 0, 0, 0, 0, null));
+        timer.schedule(() -> cs.connection.close(), drainTimeoutNs);    // no-op if the peer hung up already
     }
 
     /** How this node reaches each peer it has an open connection to ({@link Transport#pathOf}), by rank. */
@@ -174,14 +187,22 @@ final class PeerTable implements Registry.Listener {
     }
 
     /**
-     * A node that left may still be answering our calls (it drains before closing): keep its connection until
-     * those calls complete or the drain timeout passes. A crashed node's connection is already closed.
+     * The registry says the peer's node left, but it may still be running and sending on the connection we share
+     * (its session expired while it ran, or only the registry lost it; a crashed node's connection is already
+     * closed). Closing the connection when it looks idle would lose the requests on their way, so ask the peer to
+     * hang up instead: a GOAWAY for this connection only, after which the peer sends nothing new on it and closes
+     * it once its calls are answered (this side serves what arrives meanwhile), or this side closes it after the
+     * drain timeout. A peer older than protocol version 5 would take any GOAWAY as "leaving" and never call this
+     * node again: its connection is left to the peer and to the keepalive.
      */
     private void retire(Peer p) {
         p.retire();
         TransportConnection c = p.current();
-        if (c != null && c.attachment() != null) {
-            closeWhenIdle(ConnState.of(c));
+        ConnState cs = c == null ? null : ConnState.of(c);
+        PeerIdentity id = c == null ? null : c.remoteIdentity();
+        if (cs != null && c.isOpen() && id != null && id.protocolVersion() >= ProtocolVersion.CONNECTION_GOAWAY
+                && cs.scheduleClose()) {
+            goAwayFromConnection(cs);
         }
     }
 

@@ -98,6 +98,54 @@ abstract class SessionConformance extends ConformanceBase {
         }
     }
 
+    /**
+     * Only the registry lost the node: its data connections are fine, so the calls it makes meanwhile must all
+     * succeed. The server's node hears that the caller left while the caller keeps sending on the connection
+     * they share, and must not drop requests that are on their way.
+     */
+    @Test
+    void callsOfANodeCutOffFromTheRegistryKeepSucceedingWhileTheOthersThinkItLeft() throws Exception {
+        Node server = members.node("server");
+        Node caller = members.node("caller");
+        echo(server, "e").start();
+        dev.baton.Client client = caller.client("e");
+        client.awaitServers(1, CONVERGE);
+        java.util.concurrent.atomic.LongAdder ok = new java.util.concurrent.atomic.LongAdder();
+        java.util.Queue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+            for (int t = 0; t < 2; t++) {
+                pool.submit(() -> {
+                    byte[] request = bytes("ping");
+                    for (int i = 0; i < 10_000_000 && !stop.get(); i++) {
+                        try {
+                            client.call(ECHO, request);
+                            ok.increment();
+                        } catch (BatonException e) {
+                            failures.add(e.toString());
+                        }
+                    }
+                });
+            }
+            try {
+                Await.until("calls flow", () -> ok.sum() > 100, CONVERGE);
+                try (AutoCloseable cut = fixture.cutOff(members.registryOf(caller))) {
+                    Await.until("the server's node no longer sees the caller",
+                            () -> server.membership().node(caller.rank()).isEmpty(), fixture.sessionExpiry());
+                    long seen = ok.sum();
+                    Await.until("calls go on after that", () -> ok.sum() > seen + 500, CONVERGE);
+                }
+                Await.until("the caller is back", () -> server.membership().node(caller.rank()).isPresent(),
+                        CONVERGE);
+                long back = ok.sum();
+                Await.until("calls go on after it came back", () -> ok.sum() > back + 500, CONVERGE);
+            } finally {
+                stop.set(true);
+            }
+        }
+        assertEquals(List.of(), List.copyOf(failures), ok.sum() + " calls succeeded");
+    }
+
     @Test
     void aLockOfANodeThatLosesItsSessionPassesToTheNextWaiterWithALargerFencingToken() throws Exception {
         Node holder = members.node("holder");
