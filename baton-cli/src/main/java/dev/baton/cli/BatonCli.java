@@ -19,8 +19,10 @@ import java.util.Properties;
  * {@code bin/baton}: the command line of Baton. Subcommands: {@code master} (the registry daemon),
  * {@code node} (a process that joins and serves the demo services), {@code demo} (a master and several
  * nodes as child JVMs calling each other, with a latency table at the end), {@code status} (the cluster at a
- * glance), {@code health} (whether one process serves) and {@code accumulators} (the cluster's accumulator
- * values). The read-only tools follow the cluster as observers: they never take a rank.
+ * glance), {@code health} (whether one process serves), {@code accumulators} (the cluster's accumulator
+ * values), {@code bench}, {@code tracker} (TVM's device tracker) and {@code supervise} (runs a command and restarts
+ * it with backoff when it fails: watchdog mode's monitor). The read-only tools follow the cluster as observers: they
+ * never take a rank.
  *
  * <p>Only {@link #main} ends the process; everything else returns an exit code, so the commands can be run
  * in process (tests do) through {@link #newCommandLine()}.
@@ -31,7 +33,7 @@ import java.util.Properties;
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
         subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
                 AccumulatorsCommand.class, StatusCommand.class, HealthCommand.class, BenchCommand.class,
-                TrackerCommand.class, CommandLine.HelpCommand.class},
+                TrackerCommand.class, SuperviseCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton demo                        master + 3 nodes, all calling each other",
@@ -41,7 +43,8 @@ import java.util.Properties;
                 "  baton health --node HOST:PORT     exit code 0 if it serves, 1 if not",
                 "  baton accumulators --master HOST:PORT [--json]   accumulator values",
                 "  baton bench [--quick] [--json F]  Baton vs gRPC-java vs raw NIO",
-                "  baton tracker --port 9190         TVM's device tracker; baton tracker status --tracker HOST:PORT"})
+                "  baton tracker --port 9190         TVM's device tracker; baton tracker status --tracker HOST:PORT",
+                "  baton supervise [--max-restarts 5] -- COMMAND...   restarts COMMAND with backoff when it fails"})
 public final class BatonCli implements Runnable {
 
     @Spec
@@ -86,7 +89,10 @@ public final class BatonCli implements Runnable {
 
     /** A fresh command line for {@code baton}, with Baton's error reporting. Not thread-safe; use once. */
     static CommandLine newCommandLine() {
-        return new CommandLine(new BatonCli()).setExecutionExceptionHandler(BatonCli::reportFailure);
+        CommandLine cl = new CommandLine(new BatonCli()).setExecutionExceptionHandler(BatonCli::reportFailure);
+        // `baton supervise java -cp x Main`: everything from COMMAND on is COMMAND's, options included.
+        cl.getSubcommands().get("supervise").setStopAtPositional(true);
+        return cl;
     }
 
     @Override

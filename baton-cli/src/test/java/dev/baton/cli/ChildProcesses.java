@@ -27,11 +27,16 @@ final class ChildProcesses {
 
     /** Starts {@code bin/baton args...} as a child JVM on this class path (stderr discarded); adds it to {@code started}. */
     static Process startCli(List<Process> started, String... args) throws IOException {
+        return startCli(started, ProcessBuilder.Redirect.DISCARD, args);
+    }
+
+    /** Starts {@code bin/baton args...} as a child JVM on this class path, its stderr to {@code stderr}. */
+    static Process startCli(List<Process> started, ProcessBuilder.Redirect stderr, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), BatonCli.class.getName()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = new ProcessBuilder(command).redirectError(stderr).start();
         started.add(p);
         return p;
     }

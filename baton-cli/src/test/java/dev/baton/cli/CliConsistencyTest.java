@@ -76,6 +76,8 @@ class CliConsistencyTest {
                 {"bench"},
                 {"tracker", "--port", "70000"},
                 {"tracker", "status"},
+                {"supervise"},
+                {"supervise", "--window", "0s", "--", "true"},
         };
         for (String[] args : usageErrors) {
             CliRun r = run(args);
@@ -109,7 +111,7 @@ class CliConsistencyTest {
         CliRun r = run("--help");
         assertEquals(0, r.exitCode());
         for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench",
-                "tracker"}) {
+                "tracker", "supervise"}) {
             assertTrue(r.out().contains("\n  " + command + " "), command + " in:\n" + r.out());
         }
         CliRun help = run("help", "bench");
