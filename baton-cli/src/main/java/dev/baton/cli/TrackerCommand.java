@@ -170,7 +170,8 @@ final class TrackerCommand implements Callable<Integer> {
                     "again in TVM's shape: {\"queue_info\": {key: {\"free\": n, \"pending\": m}},",
                     " \"server_info\": [{\"key\": \"server:<key>\", \"addr\": [host, port]}]}. Ports are numbers, a",
                     "server's fields other than key and addr are left out, and so are server entries without a usable",
-                    "key or address (TVM's tracker keeps whatever its servers sent)."},
+                    "key or address (TVM's tracker keeps whatever its servers sent). Baton servers registered through",
+                    "the native protocol follow, in two more tables, or under \"baton\" in the JSON."},
             footerHeading = "%nExamples:%n",
             footer = {
                     "  baton tracker status --tracker 127.0.0.1:9190",

@@ -282,6 +282,12 @@ class NativeTrackerTest {
                 () -> TrackerLeases.register(server, "k2")).status().code());
         assertFalse(summary().batonQueues().containsKey("k2"));
         assertEquals(1, summary().batonServers().size());
+
+        ByteBuffer notMine = new NativeWire.Writer().string("k3").string("board").i32(server.serverId())
+                .bytes(new byte[0]).done();
+        BatonException e = assertThrows(BatonException.class, () -> clients.client(TrackerService.SERVICE)
+                .call(NativeWire.REGISTER, notMine, CallOptions.DEFAULT.withTimeout(LONG)));
+        assertEquals(Status.Code.PERMISSION_DENIED, e.status().code(), e.toString());
     }
 
     @Test

@@ -74,6 +74,14 @@ public final class NativeService implements AutoCloseable {
                     + " or a guard secret of " + secret.length + " bytes").asException();
         }
         int rank = call.sourceRank();
+        // A node registers its own servers only. A server this node's view does not know yet (its ServerAdded
+        // is still on the way) is taken on the caller's word.
+        for (dev.baton.ServerInfo s : node.membership().servers(service)) {
+            if (s.serverId() == serverId && s.rank() != rank) {
+                throw Status.of(Status.Code.PERMISSION_DENIED, "tracker REGISTER: " + service + " server " + serverId
+                        + " is hosted by rank " + s.rank() + ", not by the caller, rank " + rank).asException();
+            }
+        }
         return onLoop(n -> new NativeWire.Writer().i64(n.register(rank, key, service, serverId, secret)).done());
     }
 
