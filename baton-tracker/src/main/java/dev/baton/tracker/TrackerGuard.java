@@ -12,15 +12,15 @@ import java.time.Instant;
 
 /**
  * Makes a server that the tracker hands out enforce its leases: add it to the server before starting it, and
- * register the server with it ({@link TrackerLeases#register(dev.baton.Node, dev.baton.Server, String,
- * TrackerGuard)}). The server then answers only calls made through a {@link TrackerLease} of it: by the holder's
- * node (its rank), before the lease's time limit. Every other call is refused with PERMISSION_DENIED, and the
+ * register the server with it ({@link TrackerLeases#register(dev.baton.Server, String, TrackerGuard)}). The
+ * server then answers only calls made through a {@link TrackerLease} of it: by the holder's node (its rank), before
+ * the lease's time limit. Every other call is refused with PERMISSION_DENIED, and the
  * handler never runs.
  *
  * <pre>{@code
  * TrackerGuard guard = TrackerGuard.create();
  * Server board = node.newServer("board").intercept(guard).blocking(0, this::run).start();
- * TrackerRegistration reg = TrackerLeases.register(node, board, "rasp4", guard);
+ * TrackerRegistration reg = TrackerLeases.register(board, "rasp4", guard);
  * }</pre>
  *
  * <h2>How</h2>
