@@ -43,7 +43,9 @@ import java.util.Properties;
                 "  baton health --node HOST:PORT     exit code 0 if it serves, 1 if not",
                 "  baton accumulators --master HOST:PORT [--json]   accumulator values",
                 "  baton bench [--quick] [--json F]  Baton vs gRPC-java vs raw NIO",
-                "  baton tracker --port 9190         TVM's device tracker; baton tracker status --tracker HOST:PORT",
+                "  baton tracker --port 9190         TVM's device tracker (+ Baton's native protocol, master on 9191);",
+                "                                    baton tracker status --tracker HOST:PORT",
+                "  baton master --tracker-port 9190  a master that also hosts a tracker",
                 "  baton supervise [--max-restarts 5] -- COMMAND...   restarts COMMAND with backoff when it fails"})
 public final class BatonCli implements Runnable {
 

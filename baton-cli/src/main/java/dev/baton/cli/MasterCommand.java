@@ -4,6 +4,8 @@ import dev.baton.Master;
 import dev.baton.MasterOptions;
 import dev.baton.micrometer.BatonMasterMetrics;
 import dev.baton.status.StatusPage;
+import dev.baton.tracker.Tracker;
+import dev.baton.tracker.TrackerOptions;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
@@ -26,8 +28,9 @@ import java.util.concurrent.Callable;
         header = "Runs the master: the registry daemon that nodes join.",
         description = {
                 "It assigns ranks and server ids, and pushes membership changes to every node.",
-                "Prints 'baton master listening on HOST:PORT' when ready, then runs until SIGTERM or Ctrl-C "
-                        + "(exit code 143 or 130, after closing cleanly)."})
+                "Prints 'baton master listening on HOST:PORT' when ready (with --tracker-port, then 'baton master"
+                        + " tracker listening on HOST:PORT, native protocol from node baton-tracker'), then runs until"
+                        + " SIGTERM or Ctrl-C (exit code 143 or 130, after closing cleanly)."})
 final class MasterCommand implements Callable<Integer> {
 
     @Spec
@@ -46,6 +49,12 @@ final class MasterCommand implements Callable<Integer> {
                     + " nodes ping every third of it). Default: ${DEFAULT-VALUE}.")
     Duration lease;
 
+    @Option(names = "--tracker-port", paramLabel = "PORT",
+            description = "Also host a device tracker: TVM's tracker protocol on this port (0 picks a free one), and"
+                    + " Baton's native protocol (the baton.tracker service) from an in-process node named"
+                    + " baton-tracker, which takes a rank. Default: no tracker.")
+    Integer trackerPort;
+
     @CommandLine.Mixin
     HttpOptions http;
 
@@ -62,6 +71,10 @@ final class MasterCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--lease must be at least "
                     + DurationConverter.format(MasterOptions.MIN_LEASE_TIMEOUT) + ", was " + DurationConverter.format(lease));
         }
+        if (trackerPort != null && (trackerPort < 0 || trackerPort > 65535)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--tracker-port must be between 0 and 65535, was " + trackerPort);
+        }
         InetSocketAddress httpBind = http.enabled() ? http.bind(spec) : null;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -70,21 +83,46 @@ final class MasterCommand implements Callable<Integer> {
                 Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, port)).leaseTimeout(lease).build()),
                 err)) {
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
-            if (httpBind == null) {
-                out.flush();
-                stop.await();
-                return 0;
-            }
-            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            new BatonMasterMetrics(master.get()).bindTo(metrics);
-            try (Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
-                    StatusPage.builder(master.get()).bind(httpBind)
-                            .metrics(metrics::scrape).start(), err)) {
-                out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");
-                out.flush();
-                stop.await();
+            try (Foreground.Owned<AutoCloseable> tracker = trackerPort == null ? null
+                    : Foreground.closeOnShutdown("tracker", startTracker(master.get(), out), err)) {
+                serve(master.get(), httpBind, stop, out, err);
             }
         }
         return 0;
+    }
+
+    /** A tracker on {@code --tracker-port} and its native side on a node of {@code master}; prints where. */
+    private AutoCloseable startTracker(Master master, PrintWriter out) {
+        Tracker tracker = Tracker.start(TrackerOptions.builder().bind(new InetSocketAddress(host, trackerPort)).build());
+        TrackerHost nativeSide;
+        try {
+            nativeSide = TrackerHost.join(tracker, host, master.address());
+        } catch (RuntimeException e) {
+            tracker.close();
+            throw e;
+        }
+        out.println("baton master tracker listening on " + BatonCli.hostPort(tracker.address())
+                + ", native protocol from node " + TrackerHost.NODE_NAME);
+        return () -> {
+            nativeSide.close();
+            tracker.close();
+        };
+    }
+
+    private void serve(Master master, InetSocketAddress httpBind, Foreground.Stop stop, PrintWriter out,
+                       PrintWriter err) throws InterruptedException {
+        if (httpBind == null) {
+            out.flush();
+            stop.await();
+            return;
+        }
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new BatonMasterMetrics(master).bindTo(metrics);
+        try (Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
+                StatusPage.builder(master).bind(httpBind).metrics(metrics::scrape).start(), err)) {
+            out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");
+            out.flush();
+            stop.await();
+        }
     }
 }

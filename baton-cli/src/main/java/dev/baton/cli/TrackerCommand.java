@@ -33,12 +33,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
                 "clients request a server of a key by priority (rpc.connect_tracker(HOST, PORT).request(K)). Unlike",
                 "TVM's tracker it drops a server the moment its connection closes, leaves no request behind when a",
                 "client disconnects, can bound how long a request waits, and closes only the connection that sends",
-                "bad input. Prints 'baton tracker listening on HOST:PORT' when ready, then runs until SIGTERM or",
-                "Ctrl-C (exit code 143 or 130, after closing cleanly)."},
+                "bad input. It also speaks Baton's native protocol (the baton.tracker service): it starts a Baton",
+                "master on --native-port with a node named baton-tracker that serves it, or with --master joins an",
+                "existing cluster instead. Prints 'baton tracker listening on HOST:PORT', then 'baton tracker native",
+                "protocol on master HOST:PORT (node baton-tracker, rank R)', then runs until SIGTERM or Ctrl-C (exit",
+                "code 143 or 130, after closing cleanly)."},
         subcommands = {TrackerCommand.StatusCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
-                "  baton tracker                              TVM's port, 9190, on loopback",
+                "  baton tracker                              TVM's port, 9190, and a Baton master on 9191, on loopback",
+                "  baton tracker --master 127.0.0.1:9394      the native side joins that cluster instead",
                 "  baton tracker --host 0.0.0.0 --max-request-wait 10m",
                 "  baton tracker status --tracker 127.0.0.1:9190 [--json]"})
 final class TrackerCommand implements Callable<Integer> {
@@ -54,6 +58,15 @@ final class TrackerCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "9190", paramLabel = "PORT",
             description = "Port to listen on (TVM's is 9190); 0 picks a free one. Default: ${DEFAULT-VALUE}.")
     int port;
+
+    @Option(names = "--native-port", paramLabel = "PORT",
+            description = "Port of the Baton master this command starts for the native protocol; 0 picks a free one."
+                    + " Default: --port + 1 (0 when --port is 0).")
+    Integer nativePort;
+
+    @Option(names = "--master", paramLabel = "HOST:PORT",
+            description = "Serve the native protocol from a node of this existing cluster instead of starting a master.")
+    String master;
 
     @Option(names = "--max-request-wait", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Answer a request that waited this long with a failure ([-1, reason]) instead of"
@@ -75,6 +88,23 @@ final class TrackerCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--port must be between 0 and 65535, was " + port);
         }
+        int masterPort = nativePort != null ? nativePort : port == 0 ? 0 : port + 1;
+        if (nativePort != null && master != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--native-port and --master exclude each other: with --master, no master is started");
+        }
+        if (masterPort < 0 || masterPort > 65535) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--native-port must be between 0 and 65535, was " + masterPort);
+        }
+        InetSocketAddress joinMaster = null;
+        if (master != null) {
+            try {
+                joinMaster = NodeOptions.parseHostPort(master);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--master: " + e.getMessage());
+            }
+        }
         TrackerOptions options;
         try {
             // A --host that does not resolve is refused here (build), as a usage error.
@@ -87,13 +117,23 @@ final class TrackerCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         Tracker tracker = Tracker.start(options);
+        TrackerHost nativeSide;
+        try {
+            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster)
+                    : TrackerHost.withOwnMaster(tracker, host, masterPort);
+        } catch (RuntimeException e) {
+            tracker.close();
+            throw e;
+        }
         AtomicBoolean closedHere = new AtomicBoolean();
         AutoCloseable closer = () -> {
             closedHere.set(true);
+            nativeSide.close();
             tracker.close();
         };
         try (Foreground.Owned<AutoCloseable> owned = Foreground.closeOnShutdown("tracker", closer, err)) {
             out.println("baton tracker listening on " + BatonCli.hostPort(tracker.address()));
+            out.println("baton tracker native protocol on " + nativeSide.describe());
             out.flush();
             // Whichever comes first: the end of stdin (supervised), a signal (the shutdown hook closes it), or a
             // STOP message with the tracker's key.
@@ -112,6 +152,7 @@ final class TrackerCommand implements Callable<Integer> {
                 // a tracker runs for days; keep waiting
             }
             if (!closedHere.get()) {
+                nativeSide.close();
                 out.println("baton tracker stopped by a STOP message");
                 out.flush();
             }
@@ -129,7 +170,8 @@ final class TrackerCommand implements Callable<Integer> {
                     "again in TVM's shape: {\"queue_info\": {key: {\"free\": n, \"pending\": m}},",
                     " \"server_info\": [{\"key\": \"server:<key>\", \"addr\": [host, port]}]}. Ports are numbers, a",
                     "server's fields other than key and addr are left out, and so are server entries without a usable",
-                    "key or address (TVM's tracker keeps whatever its servers sent)."},
+                    "key or address (TVM's tracker keeps whatever its servers sent). Baton servers registered through",
+                    "the native protocol follow, in two more tables, or under \"baton\" in the JSON."},
             footerHeading = "%nExamples:%n",
             footer = {
                     "  baton tracker status --tracker 127.0.0.1:9190",

@@ -76,6 +76,11 @@ class CliConsistencyTest {
                 {"bench"},
                 {"tracker", "--port", "70000"},
                 {"tracker", "status"},
+                {"tracker", "--native-port", "70000"},
+                {"tracker", "--port", "65535"},
+                {"tracker", "--native-port", "0", "--master", "127.0.0.1:1"},
+                {"tracker", "--master", "nonsense"},
+                {"master", "--tracker-port", "70000"},
                 {"supervise"},
                 {"supervise", "--window", "0s", "--", "true"},
         };

@@ -2,12 +2,15 @@ package dev.baton.cli;
 
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.tracker.ServerRegistration;
+import dev.baton.tracker.TrackerClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -60,6 +63,24 @@ class MasterCommandTest {
             assertEquals(0, node.rank(), "the first node to join gets rank 0");
         }
 
+        master.destroy();   // SIGTERM
+        assertTrue(master.waitFor(10, TimeUnit.SECONDS), "master still running 10 s after SIGTERM");
+        assertTrue(Set.of(0, 143).contains(master.exitValue()), "exit code " + master.exitValue());
+    }
+
+    @Test
+    void withATrackerPortItServesTvmFramesAndTheNativeService() throws Exception {
+        Process master = startMaster("--tracker-port", "0");
+        String address = awaitAddress(master);
+        Matcher tracker = ChildProcesses.awaitFirstLine(master, Pattern.compile(
+                "baton master tracker listening on 127\\.0\\.0\\.1:(\\d+), native protocol from node baton-tracker"));
+        InetSocketAddress tvm = new InetSocketAddress("127.0.0.1", Integer.parseInt(tracker.group(1)));
+        TrackerClient client = TrackerClient.of(tvm);
+        client.ping();
+        try (ServerRegistration reg = client.register("rasp", 9091, null)) {
+            assertEquals(reg.matchKey(), client.request("rasp", 1, Duration.ofSeconds(5)).matchKey());
+        }
+        NativeTrackerCheck.leaseThrough(address, tvm);
         master.destroy();   // SIGTERM
         assertTrue(master.waitFor(10, TimeUnit.SECONDS), "master still running 10 s after SIGTERM");
         assertTrue(Set.of(0, 143).contains(master.exitValue()), "exit code " + master.exitValue());

@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.baton.Master;
 import dev.baton.tracker.ServerRegistration;
 import dev.baton.tracker.Tracker;
 import dev.baton.tracker.TrackerClient;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,6 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TrackerCommandTest {
 
     private static final Pattern READY = Pattern.compile("baton tracker listening on (127\\.0\\.0\\.1:(\\d+))");
+    private static final Pattern NATIVE = Pattern.compile(
+            "baton tracker native protocol on master (127\\.0\\.0\\.1:\\d+) \\(node baton-tracker, rank (\\d+)\\)");
 
     private final List<Process> started = new ArrayList<>();
 
@@ -65,6 +69,32 @@ class TrackerCommandTest {
         tracker.destroy();   // SIGTERM
         assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
         assertTrue(Set.of(0, 143).contains(tracker.exitValue()), "exit code " + tracker.exitValue());
+    }
+
+    @Test
+    void theDaemonPrintsItsNativePortAndABatonClientLeasesThroughIt() throws Exception {
+        Process tracker = startTracker();
+        int port = awaitPort(tracker);
+        Matcher nativeLine = ChildProcesses.awaitFirstLine(tracker, NATIVE);
+        assertEquals("0", nativeLine.group(2), "the tracker's node is the first member of its own master");
+        NativeTrackerCheck.leaseThrough(nativeLine.group(1), new InetSocketAddress("127.0.0.1", port));
+        tracker.destroy();   // SIGTERM
+        assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
+        assertTrue(Set.of(0, 143).contains(tracker.exitValue()), "exit code " + tracker.exitValue());
+    }
+
+    @Test
+    void withMasterItJoinsThatClusterInsteadOfStartingOne() throws Exception {
+        try (Master master = Master.start(new InetSocketAddress("127.0.0.1", 0))) {
+            String at = BatonCli.hostPort(master.address());
+            Process tracker = startTracker("--master", at);
+            int port = awaitPort(tracker);
+            Matcher nativeLine = ChildProcesses.awaitFirstLine(tracker, NATIVE);
+            assertEquals(at, nativeLine.group(1));
+            NativeTrackerCheck.leaseThrough(at, new InetSocketAddress("127.0.0.1", port));
+            tracker.destroy();
+            assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
+        }
     }
 
     @Test

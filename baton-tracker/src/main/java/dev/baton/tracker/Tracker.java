@@ -52,6 +52,7 @@ public final class Tracker implements AutoCloseable {
     private final TrackerOptions options;
     private final Counters counters;
     private final TrackerLoop loop;
+    private final java.util.concurrent.atomic.AtomicBoolean served = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Tracker(TrackerOptions options, Counters counters, TrackerLoop loop) {
         this.options = options;
@@ -104,6 +105,20 @@ public final class Tracker implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw Status.of(Status.Code.CANCELLED, "interrupted while asking the tracker").asException();
         }
+    }
+
+    /** True for the first {@link TrackerService} of this tracker (until it is released). */
+    boolean claimService() {
+        return served.compareAndSet(false, true);
+    }
+
+    void releaseService() {
+        served.set(false);
+    }
+
+    /** Its loop, for {@link TrackerService}. */
+    TrackerLoop loop() {
+        return loop;
     }
 
     /** Its counters now. Does not block. */

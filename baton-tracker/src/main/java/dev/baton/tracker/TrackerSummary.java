@@ -20,10 +20,17 @@ import java.util.TreeMap;
  * own), print it with {@link #toText()} as TVM's {@code query_rpc_tracker} does, or as JSON with
  * {@link #toJson()}.
  *
+ * <p>A Baton tracker also holds Baton servers ({@link TrackerService}), apart from TVM's: their queues and list
+ * are {@link #batonQueues()} and {@link #batonServers()}, and the JSON carries them under {@code "baton"} (only
+ * when there are some, so that a summary of TVM servers alone is TVM's exactly).
+ *
  * @param queues per key: free servers and waiting requests, sorted by key ({@code queue_info})
  * @param servers the servers that described themselves (UPDATE_INFO), in the tracker's order ({@code server_info})
+ * @param batonQueues per key: free Baton servers and waiting Baton requests, sorted by key
+ * @param batonServers every registered Baton server, in registration order
  */
-public record TrackerSummary(SortedMap<String, Queue> queues, List<Server> servers) {
+public record TrackerSummary(SortedMap<String, Queue> queues, List<Server> servers,
+                             SortedMap<String, Queue> batonQueues, List<BatonServer> batonServers) {
 
     /**
      * One key's queue.
@@ -59,9 +66,37 @@ public record TrackerSummary(SortedMap<String, Queue> queues, List<Server> serve
         }
     }
 
+    /**
+     * A Baton server registered under a key.
+     *
+     * @param key the key it is registered under
+     * @param service its service
+     * @param serverId its id within the service
+     * @param rank the rank of its node
+     * @param leasedTo the rank of the node that holds its lease, or -1 while it is free
+     */
+    public record BatonServer(String key, String service, int serverId, int rank, int leasedTo) {
+
+        public BatonServer {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(service, "service");
+        }
+
+        public boolean leased() {
+            return leasedTo >= 0;
+        }
+    }
+
     public TrackerSummary {
         queues = Collections.unmodifiableSortedMap(new TreeMap<>(queues));
         servers = List.copyOf(servers);
+        batonQueues = Collections.unmodifiableSortedMap(new TreeMap<>(batonQueues));
+        batonServers = List.copyOf(batonServers);
+    }
+
+    /** A summary of TVM servers only. */
+    public TrackerSummary(SortedMap<String, Queue> queues, List<Server> servers) {
+        this(queues, servers, new TreeMap<>(), List.of());
     }
 
     /** Servers that described themselves under {@code deviceKey}: the "total" of {@code query_rpc_tracker}. */
@@ -106,7 +141,46 @@ public record TrackerSummary(SortedMap<String, Queue> queues, List<Server> serve
         JsonObject root = new JsonObject();
         root.add("queue_info", queueInfo);
         root.add("server_info", serverInfo);
+        if (!batonQueues.isEmpty() || !batonServers.isEmpty()) {
+            root.add("baton", batonJson());
+        }
         return root;
+    }
+
+    private JsonObject batonJson() {
+        Map<String, Integer> totals = batonTotals();
+        JsonObject queueInfo = new JsonObject();
+        batonQueues.forEach((k, q) -> {
+            JsonObject o = new JsonObject();
+            o.addProperty("total", totals.getOrDefault(k, 0));
+            o.addProperty("free", q.free());
+            o.addProperty("pending", q.pending());
+            queueInfo.add(k, o);
+        });
+        JsonArray serverInfo = new JsonArray();
+        for (BatonServer s : batonServers) {
+            JsonObject o = new JsonObject();
+            o.addProperty("key", s.key());
+            o.addProperty("service", s.service());
+            o.addProperty("server_id", s.serverId());
+            o.addProperty("rank", s.rank());
+            if (s.leased()) {
+                o.addProperty("leased_to", s.leasedTo());
+            }
+            serverInfo.add(o);
+        }
+        JsonObject baton = new JsonObject();
+        baton.add("queue_info", queueInfo);
+        baton.add("server_info", serverInfo);
+        return baton;
+    }
+
+    private Map<String, Integer> batonTotals() {
+        Map<String, Integer> totals = new HashMap<>();
+        for (BatonServer s : batonServers) {
+            totals.merge(s.key(), 1, Integer::sum);
+        }
+        return totals;
     }
 
     /**
@@ -143,7 +217,40 @@ public record TrackerSummary(SortedMap<String, Queue> queues, List<Server> serve
         } else if (si != null) {
             throw new IllegalArgumentException("server_info is not an array: " + si);
         }
-        return new TrackerSummary(queues, servers);
+        SortedMap<String, Queue> batonQueues = new TreeMap<>();
+        List<BatonServer> batonServers = new ArrayList<>();
+        JsonElement baton = root.get("baton");
+        if (baton != null && baton.isJsonObject()) {
+            readBaton(baton.getAsJsonObject(), batonQueues, batonServers);
+        }
+        return new TrackerSummary(queues, servers, batonQueues, batonServers);
+    }
+
+    private static void readBaton(JsonObject baton, SortedMap<String, Queue> queues, List<BatonServer> servers) {
+        JsonElement qi = baton.get("queue_info");
+        if (qi != null && qi.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> e : qi.getAsJsonObject().entrySet()) {
+                if (e.getValue().isJsonObject()) {
+                    JsonObject q = e.getValue().getAsJsonObject();
+                    queues.put(e.getKey(), new Queue(count(q.get("free")), count(q.get("pending"))));
+                }
+            }
+        }
+        JsonElement si = baton.get("server_info");
+        if (si != null && si.isJsonArray()) {
+            for (JsonElement e : si.getAsJsonArray()) {
+                if (e.isJsonObject()) {
+                    JsonObject o = e.getAsJsonObject();
+                    JsonElement key = o.get("key");
+                    JsonElement service = o.get("service");
+                    if (key != null && key.isJsonPrimitive() && service != null && service.isJsonPrimitive()) {
+                        servers.add(new BatonServer(key.getAsString(), service.getAsString(),
+                                count(o.get("server_id")), count(o.get("rank")),
+                                o.has("leased_to") ? count(o.get("leased_to")) : -1));
+                    }
+                }
+            }
+        }
     }
 
     private static Server server(JsonElement e) {
@@ -227,7 +334,65 @@ public record TrackerSummary(SortedMap<String, Queue> queues, List<Server> serve
             }
         }
         b.append(line);
+        if (!batonQueues.isEmpty() || !batonServers.isEmpty()) {
+            appendBaton(b);
+        }
         return b.toString();
+    }
+
+    /**
+     * The Baton servers, after TVM's tables (only when there are some):
+     * <pre>
+     *
+     * Baton Server List
+     * ---------------------------------------------
+     * key      service   server  rank  leased-to
+     * ---------------------------------------------
+     * gpu      kernels   0       1     3
+     * gpu      kernels   1       2     -
+     * ---------------------------------------------
+     *
+     * Baton Queue Status
+     * ---------------------------
+     * key   total  free  pending
+     * ---------------------------
+     * gpu   2      1     0
+     * ---------------------------
+     * </pre>
+     */
+    private void appendBaton(StringBuilder b) {
+        int keyWidth = 3;
+        int serviceWidth = 7;
+        for (BatonServer s : batonServers) {
+            keyWidth = Math.max(keyWidth, s.key().length());
+            serviceWidth = Math.max(serviceWidth, s.service().length());
+        }
+        String title = padRight("key", keyWidth) + "   " + padRight("service", serviceWidth) + "   server  rank  leased-to\n";
+        String line = "-".repeat(title.length() - 1) + "\n";
+        b.append("\nBaton Server List\n").append(line).append(title).append(line);
+        for (BatonServer s : batonServers) {
+            b.append(padRight(s.key(), keyWidth)).append("   ").append(padRight(s.service(), serviceWidth))
+                    .append("   ").append(padRight(Integer.toString(s.serverId()), 6)).append("  ")
+                    .append(padRight(Integer.toString(s.rank()), 4)).append("  ")
+                    .append(s.leased() ? Integer.toString(s.leasedTo()) : "-").append('\n');
+        }
+        b.append(line);
+        int width = 3;
+        for (String k : batonQueues.keySet()) {
+            width = Math.max(width, k.length());
+        }
+        Map<String, Integer> totals = batonTotals();
+        String qTitle = padRight("key", width) + "   total  free  pending\n";
+        String qLine = "-".repeat(qTitle.length() - 1) + "\n";
+        b.append("\nBaton Queue Status\n").append(qLine).append(qTitle).append(qLine);
+        for (Map.Entry<String, Queue> e : batonQueues.entrySet()) {
+            Queue q = e.getValue();
+            b.append(padRight(e.getKey(), width)).append("   ")
+                    .append(padRight(Integer.toString(totals.getOrDefault(e.getKey(), 0)), 5)).append("  ")
+                    .append(padRight(Integer.toString(q.free()), 4)).append("  ")
+                    .append(q.pending()).append('\n');
+        }
+        b.append(qLine);
     }
 
     private static String padRight(String s, int width) {

@@ -10,9 +10,15 @@
  *       TVM's own: {@link dev.baton.tracker.TrackerSummary summaries}, requests that end in a
  *       {@link dev.baton.tracker.TrackerGrant} or a typed error, and a server's
  *       {@link dev.baton.tracker.ServerRegistration}.</li>
+ *   <li>{@link dev.baton.tracker.TrackerService}: Baton's native protocol, the {@code baton.tracker} service on a
+ *       node in front of a tracker; {@link dev.baton.tracker.TrackerLeases} registers Baton servers
+ *       ({@link dev.baton.tracker.TrackerRegistration}) and leases them ({@link dev.baton.tracker.TrackerLease},
+ *       whose client calls the leased server); a {@link dev.baton.tracker.TrackerGuard} makes a server enforce its
+ *       leases.</li>
  *   <li>{@code dev.baton.tracker.internal} (not exported): the selector loop ({@code TrackerLoop}), the
  *       protocol's semantics ({@code TrackerConductor}, {@code Pool}), frames and messages ({@code TvmWire},
- *       {@code FrameDecoder}, {@code TvmMessage}) and the client's blocking connection ({@code TvmSocket}).</li>
+ *       {@code FrameDecoder}, {@code TvmMessage}), the client's blocking connection ({@code TvmSocket}), and the
+ *       native side ({@code NativeService}, {@code NativeConductor}, {@code NativeWire}, {@code LeaseToken}).</li>
  * </ul>
  *
  * <p>docs/tracker.md has the protocol as implemented, its limits, and every difference from TVM's tracker.

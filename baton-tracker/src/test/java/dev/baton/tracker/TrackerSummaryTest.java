@@ -75,4 +75,35 @@ class TrackerSummaryTest {
         assertEquals("proxy[rasp,android]", proxy.deviceKey());
         assertEquals("rasp", new TrackerSummary.Server("server:rasp:extra", "h", 1).deviceKey());
     }
+
+    @Test
+    void batonServersFollowTvmsTablesAsDocsTrackerMdShowsThemAndRoundTripThroughJson() {
+        TrackerSummary tvmOnly = new TrackerSummary(new TreeMap<>(), List.of());
+        TrackerSummary s = new TrackerSummary(new TreeMap<>(), List.of(),
+                new TreeMap<>(Map.of("gpu", new TrackerSummary.Queue(1, 0))),
+                List.of(new TrackerSummary.BatonServer("gpu", "kernels", 0, 1, 3),
+                        new TrackerSummary.BatonServer("gpu", "kernels", 1, 2, -1)));
+        String baton = """
+
+                Baton Server List
+                ---------------------------------------
+                key   service   server  rank  leased-to
+                ---------------------------------------
+                gpu   kernels   0       1     3
+                gpu   kernels   1       2     -
+                ---------------------------------------
+
+                Baton Queue Status
+                --------------------------
+                key   total  free  pending
+                --------------------------
+                gpu   2      1     0
+                --------------------------
+                """;
+        assertEquals(tvmOnly.toText() + baton, s.toText());
+        assertEquals(s, TrackerSummary.fromJson(s.toJson()));
+        assertEquals(2, s.toJson().getAsJsonObject("baton").getAsJsonObject("queue_info").getAsJsonObject("gpu")
+                .get("total").getAsInt());
+        assertEquals(false, tvmOnly.toJson().has("baton"), "a summary of TVM servers alone is TVM's exactly");
+    }
 }

@@ -59,12 +59,19 @@ final class TrackerConductor implements Pool.Granter {
     /** {@code maxRequestWait} in nanoseconds, or 0 for none. */
     private final long maxRequestWaitNs;
     private final Pool pool = new Pool(this);
+    /** The Baton side, whose servers a SUMMARY shows too (under "baton"); null in unit tests of this class. */
+    private final NativeConductor natives;
     /** Connections that sent UPDATE_INFO, in the order they first did: the source of {@code server_info}. */
     private final LinkedHashSet<TvmConnection> described = new LinkedHashSet<>();
     /** The sum of the described connections' {@link TvmConnection#infoChars}. */
     private long infoChars;
 
     TrackerConductor(Outbound out, Counters counters, String stopKey, long maxRequestWaitNs) {
+        this(out, counters, stopKey, maxRequestWaitNs, null);
+    }
+
+    TrackerConductor(Outbound out, Counters counters, String stopKey, long maxRequestWaitNs, NativeConductor natives) {
+        this.natives = natives;
         this.out = out;
         this.counters = counters;
         this.stopKey = stopKey.getBytes(StandardCharsets.UTF_8);
@@ -196,6 +203,10 @@ final class TrackerConductor implements Pool.Granter {
             }
         }
         s.add("server_info", servers);
+        JsonObject baton = natives == null ? null : natives.summary(System.nanoTime());
+        if (baton != null) {
+            s.add("baton", baton);   // Baton-native servers, only when there are some; TVM's tools ignore it
+        }
         return s;
     }
 

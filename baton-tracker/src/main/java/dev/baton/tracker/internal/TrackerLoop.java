@@ -69,6 +69,7 @@ public final class TrackerLoop implements TrackerConductor.Outbound, FrameDecode
     private final ServerSocketChannel server;
     private final InetSocketAddress address;
     private final TrackerConductor conductor;
+    private final NativeConductor natives = new NativeConductor();
     private final PeerLog peerLog = new PeerLog();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
     private final LinkedHashSet<TvmConnection> connections = new LinkedHashSet<>();
@@ -106,7 +107,8 @@ public final class TrackerLoop implements TrackerConductor.Outbound, FrameDecode
         this.writeTimeoutNs = options.writeTimeout().toNanos();
         this.tickNs = Math.clamp(Math.min(frameTimeoutNs, writeTimeoutNs) / 10, 5_000_000L, 250_000_000L);
         Duration wait = options.maxRequestWait();
-        this.conductor = new TrackerConductor(this, counters, options.stopKey(), wait == null ? 0 : wait.toNanos());
+        this.conductor = new TrackerConductor(this, counters, options.stopKey(), wait == null ? 0 : wait.toNanos(),
+                natives);
     }
 
     /**
@@ -164,6 +166,19 @@ public final class TrackerLoop implements TrackerConductor.Outbound, FrameDecode
         return f;
     }
 
+    /**
+     * Runs {@code task} on the loop thread, with the Baton side's state ({@link NativeConductor}); false if the
+     * tracker is stopped (the task will not run).
+     */
+    boolean post(java.util.function.Consumer<NativeConductor> task) {
+        if (terminated) {
+            return false;
+        }
+        tasks.add(() -> task.accept(natives));
+        selector.wakeup();
+        return true;
+    }
+
     /** True once the loop has ended (closed, or stopped by a STOP message) and released its sockets. */
     public boolean isTerminated() {
         return terminated;
@@ -202,7 +217,8 @@ public final class TrackerLoop implements TrackerConductor.Outbound, FrameDecode
             long lastSweepNs = System.nanoTime();
             while (!stopping) {
                 long now = System.nanoTime();
-                long waitNs = Math.min(tickNs, conductor.nanosToNextDeadline(now));
+                long waitNs = Math.min(tickNs, Math.min(conductor.nanosToNextDeadline(now),
+                        natives.nanosToNextDeadline(now)));
                 selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNs + 999_999)));
                 runTasks();
                 for (SelectionKey k : selector.selectedKeys()) {
@@ -219,6 +235,7 @@ public final class TrackerLoop implements TrackerConductor.Outbound, FrameDecode
                 }
                 closeFailed();
                 conductor.expire(now);
+                natives.tick(now);
                 closeFailed();
                 if (now - lastSweepNs >= tickNs) {
                     lastSweepNs = now;
@@ -533,6 +550,7 @@ public final class TrackerLoop implements TrackerConductor.Outbound, FrameDecode
         closeQuietly(server);
         closeQuietly(selector);
         terminated = true;
+        natives.reset();
         runTasks();   // they see stopping and fail with CLOSED
         terminatedLatch.countDown();
         PeerLog.LOG.log(System.Logger.Level.DEBUG, "tracker on {0} stopped", address);

@@ -3,7 +3,8 @@ package dev.baton.tracker.internal;
 import java.util.Comparator;
 
 /**
- * A REQUEST waiting for a server: TVM's heap item {@code (-priority, arrival)}. Owned by the loop thread.
+ * A REQUEST waiting for a server: TVM's heap item {@code (-priority, arrival)}, from a TVM connection or (with
+ * {@link #nativeRequest}) a Baton call. Owned by the loop thread.
  */
 final class Waiter {
 
@@ -28,9 +29,17 @@ final class Waiter {
     final boolean hasDeadline;
     /** Served, expired or cancelled: no longer in its queue. */
     boolean done;
+    /** The Baton call waiting (its {@link #conn} is null then); null for a TVM request. */
+    final NativeRequest nativeRequest;
 
     Waiter(TvmConnection conn, String key, double priority, long arrival, boolean hasDeadline, long deadlineNs) {
+        this(conn, null, key, priority, arrival, hasDeadline, deadlineNs);
+    }
+
+    Waiter(TvmConnection conn, NativeRequest nativeRequest, String key, double priority, long arrival,
+           boolean hasDeadline, long deadlineNs) {
         this.conn = conn;
+        this.nativeRequest = nativeRequest;
         this.key = key;
         this.priority = priority + 0.0;   // -0.0 and 0.0 are one priority
         this.arrival = arrival;
