@@ -150,13 +150,18 @@ class ProtobufCodecTest {
         assertEquals(request, client.call(BYTES, request));       // warms both nodes' pools
         long callerAllocations = caller.stats().bufferAllocations();
         long serverAllocations = server.stats().bufferAllocations();
-        for (int i = 0; i < 5; i++) {
+        int calls = 10;
+        for (int i = 0; i < calls; i++) {
             BytesValue response = client.call(BYTES, request);
             assertEquals(8 << 20, response.getValue().size());
             assertEquals(request, response);
         }
-        assertEquals(callerAllocations, caller.stats().bufferAllocations(), "the caller leaked pooled buffers");
-        assertEquals(serverAllocations, server.stats().bufferAllocations(), "the server leaked pooled buffers");
+        // A leak costs a new buffer per call. One more buffer than before is timing, not a leak: the last request's
+        // buffer goes back to the pool once its response is written, which can be after the next request arrives.
+        long callerGrowth = caller.stats().bufferAllocations() - callerAllocations;
+        long serverGrowth = server.stats().bufferAllocations() - serverAllocations;
+        assertTrue(callerGrowth <= 1, "the caller leaked pooled buffers: " + callerGrowth + " in " + calls + " calls");
+        assertTrue(serverGrowth <= 1, "the server leaked pooled buffers: " + serverGrowth + " in " + calls + " calls");
     }
 
     @Test
