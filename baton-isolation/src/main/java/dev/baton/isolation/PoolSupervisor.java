@@ -39,6 +39,9 @@ import static dev.baton.isolation.WorkerPool.LOG;
  */
 final class PoolSupervisor implements Worker.Answers {
 
+    /** A call cancelled this close to its deadline (or later) was cancelled by the deadline: counted as such. */
+    private static final long DEADLINE_TICK_SLACK_NS = 10_000_000L;
+
     private final PoolSettings settings;
     private final String name;
     private final PoolState state;
@@ -237,7 +240,9 @@ final class PoolSupervisor implements Worker.Answers {
         if (cancelled != null) {
             long now = System.nanoTime();
             for (Job j : cancelled) {
-                expire(j, now - j.deadline < 0);   // past its deadline: the deadline's, not the caller's
+                // Core's timer cancels an expired call on its 1 ms ticks, which may be just before the job's own
+                // deadline: a cancellation that close to the deadline is the deadline's, not the caller's.
+                expire(j, j.deadline - now > DEADLINE_TICK_SLACK_NS);
             }
         }
     }
