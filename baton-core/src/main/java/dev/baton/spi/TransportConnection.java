@@ -50,6 +50,15 @@ public interface TransportConnection {
     /** The peer's identity; null until the handshake completed. */
     PeerIdentity remoteIdentity();
 
+    /**
+     * Who the transport proved the peer to be, below Baton's own handshake: the subject of the certificate a TLS
+     * peer presented and the transport verified. Null when the transport authenticates no one (plain TCP, shared
+     * memory), and before the transport's own handshake completed.
+     */
+    default java.security.Principal peerPrincipal() {
+        return null;
+    }
+
     /** A short description of the remote address, for logs and errors. */
     String remoteAddress();
 
