@@ -6,8 +6,11 @@ import dev.baton.Coordination.DistributedLock;
 import dev.baton.MembershipEvent;
 import dev.baton.Node;
 import dev.baton.NodeInfo;
+import dev.baton.NodeOptions;
 import dev.baton.ServerInfo;
 import dev.baton.Status;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportFactory;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -105,8 +108,25 @@ abstract class SessionConformance extends ConformanceBase {
      */
     @Test
     void callsOfANodeCutOffFromTheRegistryKeepSucceedingWhileTheOthersThinkItLeft() throws Exception {
+        callsKeepSucceedingWhileCutOff(members.options("caller").build());
+    }
+
+    /**
+     * The same over a connection that speaks protocol version 4, where the server's node sends no GOAWAY (a real
+     * version-4 node would read any GOAWAY as "this node is leaving") and leaves the connection to the caller and
+     * the keepalive: the calls go on. The caller here runs this code, so it would also survive a GOAWAY; that none is
+     * sent is not checked here.
+     */
+    @Test
+    void callsOfAVersion4NodeCutOffFromTheRegistryKeepSucceeding() throws Exception {
+        TransportFactory version4 = ctx -> TransportFactory.tcp().create(new TransportContext(ctx.name(), ctx.nodeId(),
+                ctx.role(), ctx.rank(), ctx.handler(), ctx.settings().toBuilder().protocolVersion(4).build()));
+        callsKeepSucceedingWhileCutOff(members.options("caller").transport(version4).build());
+    }
+
+    private void callsKeepSucceedingWhileCutOff(NodeOptions callerOptions) throws Exception {
         Node server = members.node("server");
-        Node caller = members.node("caller");
+        Node caller = members.node(callerOptions);
         echo(server, "e").start();
         dev.baton.Client client = caller.client("e");
         client.awaitServers(1, CONVERGE);
