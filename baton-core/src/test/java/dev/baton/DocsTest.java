@@ -123,7 +123,7 @@ class DocsTest {
         assertSays("protocol.md", "| " + dev.baton.spi.ProtocolVersion.CLUSTER_SECRET + " | [Cluster secret](#cluster-secret)");
         assertSays("security.md", "fewer than " + dev.baton.spi.ClusterSecret.MIN_LENGTH + " bytes");
         assertSays("security.md", "closed at the handshake timeout (" + time(TRANSPORT.handshakeTimeout()) + ")");
-        assertSays("security.md", "fixed " + dev.baton.spi.connection.Handshake.LENGTH + "-byte buffer");
+        assertSays("security.md", "fixed " + dev.baton.spi.connection.Handshake.LENGTH + "-byte");
         assertSays("failure-semantics.md", "handshake's fixed\n  " + dev.baton.spi.connection.Handshake.LENGTH
                 + "-byte buffer");
     }
