@@ -62,7 +62,7 @@ class ShmClusterSecretTest {
     }
 
     @Test
-    void sharedMemoryConnectionsProveTheSecretToo() {
+    void sharedMemoryConnectionsProveTheSecretToo() throws Exception {
         TransportFactory shm = SharedMemoryTransport.builder().directory(dir.path).build();
         try (Master master = Master.start(MasterOptions.builder().clusterSecret(SECRET).build());
              Node a = Node.join(NodeOptions.builder().name("a").master(master.address()).transport(shm)
