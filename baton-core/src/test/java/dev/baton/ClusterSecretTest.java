@@ -134,6 +134,35 @@ class ClusterSecretTest {
         }
     }
 
+    /**
+     * Members of one master whose data ports disagree on the secret (as nodes of a ZooKeeper registry given different
+     * secrets would): a call between them fails with UNAUTHENTICATED, naming the peer, and never runs.
+     */
+    @Test
+    void aCallToANodeWithAnotherSecretFailsUnauthenticated() throws Exception {
+        ClusterSecret other = ClusterSecret.of(OTHER);
+        TransportFactory otherDataPort = ctx -> TransportFactory.tcp().create(ctx.name().endsWith("-ctl") ? ctx
+                : new TransportContext(ctx.name(), ctx.nodeId(), ctx.role(), ctx.rank(), ctx.handler(),
+                        ctx.settings().toBuilder().clusterSecret(other).build()));
+        try (Master m = master(SECRET);
+             Node server = Node.join(node(m, "server", SECRET).transport(otherDataPort).build());
+             Node caller = Node.join(node(m, "caller", SECRET).build())) {
+            AtomicInteger ran = new AtomicInteger();
+            server.newServer("echo").inline(0, call -> {
+                ran.incrementAndGet();
+                call.reply(call.request().buffer());
+            }).start();
+            Client echo = caller.client("echo");
+            echo.awaitServers(1, Duration.ofSeconds(5));
+            BatonException e = assertThrows(BatonException.class, () -> echo.call(0, new byte[]{1}));
+            assertEquals(Status.Code.UNAUTHENTICATED, e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("cannot connect to rank " + server.rank())
+                    && e.getMessage().contains("did not prove the cluster secret"), e.getMessage());
+            assertTrue(e.status().retrySafe());
+            assertEquals(0, ran.get());
+        }
+    }
+
     @Test
     void anObserverWithoutTheSecretCannotFollow() throws Exception {
         try (Master m = master(SECRET)) {
