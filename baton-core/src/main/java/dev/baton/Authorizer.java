@@ -22,8 +22,8 @@ import java.util.Objects;
  * </ul>
  * Refusals are logged once per caller and minute, not once per call.
  *
- * <p>Called on I/O threads (calls) and the master's I/O thread (joins, registrations), never under a Baton lock:
- * it must be quick and must not block. Thread-safe: one instance decides for many threads at once. An exception it
+ * <p>Called on the thread that dispatches a call (an I/O thread, or the caller's for an in-process call) and on the
+ * master's I/O thread (joins, registrations), never under a Baton lock: it must be quick and must not block. Thread-safe: one instance decides for many threads at once. An exception it
  * throws refuses, as INTERNAL for calls, and is logged.
  *
  * <pre>{@code
