@@ -13,8 +13,8 @@ import java.nio.ByteOrder;
  * arrived so far.
  *
  * <pre>
- * preface (8 bytes, {@link FrameLayout}) | HELLO frame header (40 bytes: length 24, type 1, at offset 26 the
- * accepted encodings, all else 0) | HELLO payload:
+ * preface (8 bytes, {@link FrameLayout}) | HELLO frame header (40 bytes: length 24, type 1, flags 0 or
+ * CLUSTER_SECRET, at offset 26 the accepted encodings, all else 0) | HELLO payload:
  *
  *  0                   1                   2                   3
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
