@@ -11,6 +11,8 @@ import java.security.Principal;
  * proved. The node id, rank and role are what the peer's handshake <em>said</em>: a process that knows the cluster
  * secret can claim any of them. Decide on them only among processes that trust each other that far.
  *
+ * <p>Immutable.
+ *
  * @param nodeId              the calling process's node id (random per incarnation, {@link Node#nodeId()})
  * @param rank                the caller's rank as its handshake said: -1 before it joined, and for masters, observers
  *                            and tools; a node that joined again under another rank keeps the old one on connections
