@@ -1,8 +1,10 @@
 package dev.baton;
 
+import dev.baton.spi.ClusterSecret;
 import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -18,11 +20,15 @@ public final class MasterOptions {
     private final InetSocketAddress bind;
     private final Duration leaseTimeout;
     private final TransportFactory transport;
+    private final ClusterSecret clusterSecret;
+    private final Authorizer authorizer;
 
     private MasterOptions(Builder b) {
         bind = b.bind;
         leaseTimeout = b.leaseTimeout;
         transport = b.transport;
+        clusterSecret = b.clusterSecret;
+        authorizer = b.authorizer;
     }
 
     public static Builder builder() {
@@ -30,7 +36,8 @@ public final class MasterOptions {
     }
 
     public Builder toBuilder() {
-        return new Builder().bind(bind).leaseTimeout(leaseTimeout).transport(transport);
+        return new Builder().bind(bind).leaseTimeout(leaseTimeout).transport(transport).clusterSecret(clusterSecret)
+                .authorizer(authorizer);
     }
 
     /** Where the master listens: default 127.0.0.1, port 0 (a free port). */
@@ -52,11 +59,27 @@ public final class MasterOptions {
         return transport;
     }
 
+    /**
+     * The secret every connection to the master proves in its handshake, both ways; null (the default) for none.
+     * A node, observer or tool without it, or with another, cannot join, follow or ask the master: it gets
+     * UNAUTHENTICATED (docs/security.md#cluster-secret).
+     */
+    public ClusterSecret clusterSecret() {
+        return clusterSecret;
+    }
+
+    /** The policy that decides who may join and who may serve which service, or null (the default) for everyone. */
+    public Authorizer authorizer() {
+        return authorizer;
+    }
+
     /** Builds {@link MasterOptions}. Not thread-safe. */
     public static final class Builder {
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private Duration leaseTimeout = Master.DEFAULT_LEASE_TIMEOUT;
         private TransportFactory transport;
+        private ClusterSecret clusterSecret;
+        private Authorizer authorizer;
 
         private Builder() {
         }
@@ -79,6 +102,30 @@ public final class MasterOptions {
         /** Replaces TCP with another transport (it must be the one the nodes use). */
         public Builder transport(TransportFactory transport) {
             this.transport = transport;
+            return this;
+        }
+
+        /** The cluster secret from its bytes (see {@link NodeOptions.Builder#clusterSecret(byte[])}). */
+        public Builder clusterSecret(byte[] secret) {
+            this.clusterSecret = ClusterSecret.of(secret);
+            return this;
+        }
+
+        /** The cluster secret, or null for none. */
+        public Builder clusterSecret(ClusterSecret secret) {
+            this.clusterSecret = secret;
+            return this;
+        }
+
+        /** The cluster secret, read now from {@code file} (see {@link NodeOptions.Builder#clusterSecretFile}). */
+        public Builder clusterSecretFile(Path file) {
+            this.clusterSecret = ClusterSecret.read(file);
+            return this;
+        }
+
+        /** Who may join and who may serve which service; null (the default) for everyone. See {@link Authorizer}. */
+        public Builder authorizer(Authorizer authorizer) {
+            this.authorizer = authorizer;
             return this;
         }
 

@@ -1,9 +1,11 @@
 package dev.baton;
 
+import dev.baton.spi.ClusterSecret;
 import dev.baton.spi.RegistryFactory;
 import dev.baton.spi.TransportFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +41,8 @@ public final class NodeOptions {
     private final ExecutorService handlerExecutor;
     private final List<ClientInterceptor> clientInterceptors;
     private final List<ServerInterceptor> serverInterceptors;
+    private final ClusterSecret clusterSecret;
+    private final Authorizer authorizer;
 
     private NodeOptions(Builder b) {
         master = b.master;
@@ -64,6 +68,8 @@ public final class NodeOptions {
         handlerExecutor = b.handlerExecutor;
         clientInterceptors = List.copyOf(b.clientInterceptors);
         serverInterceptors = List.copyOf(b.serverInterceptors);
+        clusterSecret = b.clusterSecret;
+        authorizer = b.authorizer;
     }
 
     public static Builder builder() {
@@ -95,6 +101,8 @@ public final class NodeOptions {
         b.handlerExecutor = handlerExecutor;
         b.clientInterceptors.addAll(clientInterceptors);
         b.serverInterceptors.addAll(serverInterceptors);
+        b.clusterSecret = clusterSecret;
+        b.authorizer = authorizer;
         return b;
     }
 
@@ -246,6 +254,24 @@ public final class NodeOptions {
         return serverInterceptors;
     }
 
+    /**
+     * The secret every connection of this node proves in its handshake, both ways: to the master (joins,
+     * coordination), to and from other nodes, and a tool's; or null (the default) for none. A process without it,
+     * or with another, cannot join, call or connect: it gets UNAUTHENTICATED (docs/security.md#cluster-secret). A node
+     * without one connects to anyone without one, with the handshake it always had.
+     */
+    public ClusterSecret clusterSecret() {
+        return clusterSecret;
+    }
+
+    /**
+     * The policy that decides who may call which method of this node's servers, or null (the default) for none;
+     * see {@link Authorizer}.
+     */
+    public Authorizer authorizer() {
+        return authorizer;
+    }
+
     /** Builds {@link NodeOptions}. Not thread-safe. */
     public static final class Builder {
         private InetSocketAddress master;
@@ -271,6 +297,8 @@ public final class NodeOptions {
         private ExecutorService handlerExecutor;
         private final List<ClientInterceptor> clientInterceptors = new ArrayList<>();
         private final List<ServerInterceptor> serverInterceptors = new ArrayList<>();
+        private ClusterSecret clusterSecret;
+        private Authorizer authorizer;
 
         private Builder() {
         }
@@ -400,6 +428,40 @@ public final class NodeOptions {
         /** Adds an interceptor of every request this node's servers accept ({@link ServerInterceptor}). */
         public Builder serverInterceptor(ServerInterceptor interceptor) {
             serverInterceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            return this;
+        }
+
+        /**
+         * The cluster secret, from its bytes (at least {@value ClusterSecret#MIN_LENGTH}; the array is not kept);
+         * see {@link NodeOptions#clusterSecret()}.
+         *
+         * @throws IllegalArgumentException when it is too short
+         */
+        public Builder clusterSecret(byte[] secret) {
+            this.clusterSecret = ClusterSecret.of(secret);
+            return this;
+        }
+
+        /** The cluster secret, or null for none. */
+        public Builder clusterSecret(ClusterSecret secret) {
+            this.clusterSecret = secret;
+            return this;
+        }
+
+        /**
+         * The cluster secret, read now from {@code file} ({@link ClusterSecret#read}: readable by its owner only, at
+         * least {@value ClusterSecret#MIN_LENGTH} bytes without the trailing newline).
+         *
+         * @throws IllegalArgumentException naming the file and what is wrong with it
+         */
+        public Builder clusterSecretFile(Path file) {
+            this.clusterSecret = ClusterSecret.read(file);
+            return this;
+        }
+
+        /** Who may call which method of this node's servers; null (the default) for everyone. See {@link Authorizer}. */
+        public Builder authorizer(Authorizer authorizer) {
+            this.authorizer = authorizer;
             return this;
         }
 

@@ -24,8 +24,13 @@ import java.time.Duration;
  * <p>A probe has one I/O thread (started on the first question) and keeps one connection per process it asked
  * open for the next question, until that process hangs up or the probe is closed.
  *
+ * <p>In a cluster with a {@link dev.baton.spi.ClusterSecret cluster secret}, give the probe the secret too:
+ * {@code Probe.over(TransportFactory.tcp().withClusterSecret(secret))}; without it, every question fails with
+ * UNAUTHENTICATED.
+ *
  * <p>Every method blocks at most its timeout and throws {@link BatonException}: UNAVAILABLE when the target
- * cannot be reached or hangs up, DEADLINE_EXCEEDED when it does not answer in time, NO_SUCH_METHOD when it is
+ * cannot be reached or hangs up, UNAUTHENTICATED when it or the probe has a cluster secret the other lacks (or a
+ * different one), DEADLINE_EXCEEDED when it does not answer in time, NO_SUCH_METHOD when it is
  * not the kind of process the question is for (a node status from a master).
  * Thread-safe.
  */

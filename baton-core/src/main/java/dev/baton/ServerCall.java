@@ -43,6 +43,13 @@ public interface ServerCall {
     /** The calling node's rank, or -1 when unknown. */
     int sourceRank();
 
+    /**
+     * Who made this call: the process at the other end of its connection, with what its handshake proved (a TLS
+     * principal, the cluster secret) and said (node id, rank, role); see {@link Caller}. The same instance for every
+     * call on one connection, so asking allocates nothing.
+     */
+    Caller caller();
+
     /** The server this call was routed to. */
     Server server();
 

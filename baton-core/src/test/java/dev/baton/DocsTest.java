@@ -117,6 +117,17 @@ class DocsTest {
         assertSays("architecture.md", "The check (`closeWhenIdle`) runs on the timer thread every " + idleCheck);
     }
 
+    @Test
+    void theClusterSecretIsQuotedAsItIs() throws Exception {
+        assertSays("protocol.md", "highest version: u16 = " + dev.baton.spi.ProtocolVersion.MAX + "  |");
+        assertSays("protocol.md", "| " + dev.baton.spi.ProtocolVersion.CLUSTER_SECRET + " | [Cluster secret](#cluster-secret)");
+        assertSays("security.md", "fewer than " + dev.baton.spi.ClusterSecret.MIN_LENGTH + " bytes");
+        assertSays("security.md", "closed at the handshake timeout (" + time(TRANSPORT.handshakeTimeout()) + ")");
+        assertSays("security.md", "fixed " + dev.baton.spi.connection.Handshake.LENGTH + "-byte");
+        assertSays("failure-semantics.md", "handshake's fixed\n  " + dev.baton.spi.connection.Handshake.LENGTH
+                + "-byte buffer");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static void assertSays(String page, String phrase) throws IOException {

@@ -57,6 +57,54 @@ final class RawPeer implements AutoCloseable {
         return h.identity();
     }
 
+    /**
+     * Sends an opening (preface and HELLO) speaking up to {@code highestVersion}, with {@code helloFlags} (e.g. the
+     * cluster-secret flag) and node id {@code nodeId}; returns its bytes.
+     */
+    byte[] sendOpening(int highestVersion, int helloFlags, long nodeId) throws IOException {
+        ByteBuffer mine = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        Handshake.encode(mine, nodeId, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20, highestVersion, 0, helloFlags);
+        out.write(mine.array());
+        out.flush();
+        return mine.array();
+    }
+
+    /** Reads exactly {@code n} bytes (blocking up to the socket timeout). */
+    byte[] readBytes(int n) throws IOException {
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return b;
+    }
+
+    /**
+     * True when the other side closes the connection within {@code timeoutMs} (reading and discarding whatever it
+     * sends until then); false when it is still open then.
+     */
+    boolean closedWithin(long timeoutMs) throws IOException {
+        socket.setSoTimeout((int) timeoutMs);
+        long end = System.nanoTime() + timeoutMs * 1_000_000L;
+        try {
+            while (System.nanoTime() - end < 0) {
+                if (in.read() < 0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (java.net.SocketException e) {
+            return true;        // reset
+        }
+    }
+
+    /** Encodes a frame of {@code type} with just {@code payload} (every other header field 0). */
+    static byte[] frame(int type, int declaredLength, byte[] payload) {
+        ByteBuffer b = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH + payload.length).order(ByteOrder.LITTLE_ENDIAN);
+        FrameLayout.putHeader(b, declaredLength, type, 0, 0, 0, 0, 0, 0, 0);
+        b.put(payload);
+        return b.array();
+    }
+
     /** Encodes a REQUEST frame. */
     static byte[] request(long id, int serviceId, int serverId, int method, long timeoutNs, byte[] payload) {
         ByteBuffer b = ByteBuffer.allocate(FrameLayout.HEADER_LENGTH + payload.length).order(ByteOrder.LITTLE_ENDIAN);

@@ -44,6 +44,9 @@ final class HealthCommand implements Callable<Integer> {
         String master;
     }
 
+    @CommandLine.Mixin
+    SecretOptions secret;
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "3s", converter = DurationConverter.class,
             description = "How long to wait for the answer. Default: ${DEFAULT-VALUE}.")
     Duration timeout;
@@ -61,7 +64,7 @@ final class HealthCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Health h;
-        try (Probe probe = Probe.tcp()) {
+        try (Probe probe = secret.probe()) {
             h = probe.health(address, timeout);
         } catch (BatonException e) {
             PrintWriter err = spec.commandLine().getErr();

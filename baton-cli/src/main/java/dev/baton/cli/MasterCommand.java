@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import dev.baton.Master;
 import dev.baton.MasterOptions;
+import dev.baton.Probe;
 import dev.baton.micrometer.BatonMasterMetrics;
 import dev.baton.status.StatusPage;
 import dev.baton.tracker.Tracker;
@@ -58,6 +59,9 @@ final class MasterCommand implements Callable<Integer> {
     @CommandLine.Mixin
     HttpOptions http;
 
+    @CommandLine.Mixin
+    SecretOptions secret;
+
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin (used by `baton demo`).")
     boolean supervised;
@@ -80,8 +84,10 @@ final class MasterCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Master> master = Foreground.closeOnShutdown("master",
-                Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, port)).leaseTimeout(lease).build()),
+                Master.start(secret.applyTo(MasterOptions.builder()).bind(new InetSocketAddress(host, port))
+                        .leaseTimeout(lease).build()),
                 err)) {
+            secret.warnIfUnauthenticated("the master", new InetSocketAddress(host, port), master.get().address(), err);
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
             try (Foreground.Owned<AutoCloseable> tracker = trackerPort == null ? null
                     : Foreground.closeOnShutdown("tracker", startTracker(master.get(), out), err)) {
@@ -96,7 +102,7 @@ final class MasterCommand implements Callable<Integer> {
         Tracker tracker = Tracker.start(TrackerOptions.builder().bind(new InetSocketAddress(host, trackerPort)).build());
         TrackerHost nativeSide;
         try {
-            nativeSide = TrackerHost.join(tracker, host, master.address());
+            nativeSide = TrackerHost.join(tracker, host, master.address(), secret.secret());
         } catch (RuntimeException e) {
             tracker.close();
             throw e;
@@ -118,8 +124,9 @@ final class MasterCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new BatonMasterMetrics(master).bindTo(metrics);
-        try (Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
-                StatusPage.builder(master).bind(httpBind).metrics(metrics::scrape).start(), err)) {
+        try (Probe probe = secret.probe();
+             Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
+                     StatusPage.builder(master).bind(httpBind).probe(probe).metrics(metrics::scrape).start(), err)) {
             out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");
             out.flush();
             stop.await();

@@ -45,6 +45,9 @@ final class NodeCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     RegistryOptions registry;
 
+    @CommandLine.Mixin
+    SecretOptions secret;
+
     @Option(names = "--name", defaultValue = "node", paramLabel = "NAME", description = "This node's name, for people. Default: ${DEFAULT-VALUE}.")
     String name;
 
@@ -118,7 +121,7 @@ final class NodeCommand implements Callable<Integer> {
         Set<String> serve = validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        NodeOptions.Builder builder = registry.applyTo(NodeOptions.builder())
+        NodeOptions.Builder builder = secret.applyTo(registry.applyTo(NodeOptions.builder()))
                 .bind(new InetSocketAddress(host, port))
                 .name(name)
                 .sharedMemory(sharedMemory)
@@ -134,6 +137,7 @@ final class NodeCommand implements Callable<Integer> {
             if (serve.contains(DemoServices.COMPUTE)) {
                 DemoServices.startCompute(node);
             }
+            secret.warnIfUnauthenticated("this node", options.bind(), node.address(), err);
             out.println("baton node rank " + node.rank() + " listening on " + BatonCli.hostPort(node.address()));
             try (AutoCloseable metrics = http.enabled() ? serveMetrics(node, out) : () -> { }) {
                 out.flush();

@@ -78,6 +78,9 @@ final class TrackerCommand implements Callable<Integer> {
                     + " Default: ${DEFAULT-VALUE}.")
     int maxConnections;
 
+    @CommandLine.Mixin
+    SecretOptions secret;
+
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin.")
     boolean supervised;
@@ -119,8 +122,8 @@ final class TrackerCommand implements Callable<Integer> {
         Tracker tracker = Tracker.start(options);
         TrackerHost nativeSide;
         try {
-            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster)
-                    : TrackerHost.withOwnMaster(tracker, host, masterPort);
+            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster, secret.secret())
+                    : TrackerHost.withOwnMaster(tracker, host, masterPort, secret.secret());
         } catch (RuntimeException e) {
             tracker.close();
             throw e;
@@ -132,6 +135,10 @@ final class TrackerCommand implements Callable<Integer> {
             tracker.close();
         };
         try (Foreground.Owned<AutoCloseable> owned = Foreground.closeOnShutdown("tracker", closer, err)) {
+            if (joinMaster == null) {
+                secret.warnIfUnauthenticated("the tracker's master", new InetSocketAddress(host, masterPort),
+                        nativeSide.masterAddress(), err);
+            }
             out.println("baton tracker listening on " + BatonCli.hostPort(tracker.address()));
             out.println("baton tracker native protocol on " + nativeSide.describe());
             out.flush();

@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import dev.baton.Master;
 import dev.baton.MasterOptions;
+import dev.baton.spi.ClusterSecret;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.tracker.Tracker;
@@ -35,10 +36,11 @@ final class TrackerHost implements AutoCloseable {
     }
 
     /** Starts a master on {@code host:masterPort} and serves {@code tracker} from a node of it. */
-    static TrackerHost withOwnMaster(Tracker tracker, String host, int masterPort) {
-        Master master = Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, masterPort)).build());
+    static TrackerHost withOwnMaster(Tracker tracker, String host, int masterPort, ClusterSecret secret) {
+        Master master = Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, masterPort))
+                .clusterSecret(secret).build());
         try {
-            return join(tracker, host, master.address(), master);
+            return join(tracker, host, master.address(), master, secret);
         } catch (RuntimeException e) {
             master.close();
             throw e;
@@ -46,15 +48,16 @@ final class TrackerHost implements AutoCloseable {
     }
 
     /** Serves {@code tracker} from a node that joins the master at {@code masterAddress}. */
-    static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress) {
-        return join(tracker, host, masterAddress, null);
+    static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress, ClusterSecret secret) {
+        return join(tracker, host, masterAddress, null, secret);
     }
 
-    private static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress, Master owned) {
+    private static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress, Master owned,
+                                    ClusterSecret secret) {
         InetSocketAddress reach = masterAddress.getAddress() != null && masterAddress.getAddress().isAnyLocalAddress()
                 ? new InetSocketAddress(InetAddress.getLoopbackAddress(), masterAddress.getPort()) : masterAddress;
         Node node = Node.join(NodeOptions.builder().master(reach).bind(new InetSocketAddress(host, 0))
-                .name(NODE_NAME).build());
+                .name(NODE_NAME).clusterSecret(secret).build());
         try {
             return new TrackerHost(owned, node, TrackerService.serve(node, tracker), reach);
         } catch (RuntimeException e) {

@@ -68,13 +68,13 @@ public final class DefaultProvider implements BatonProvider {
 
     @Override
     public Node join(NodeOptions options) {
-        TransportFactory transports = nodeTransport(options);
+        TransportFactory transports = nodeTransport(options).withClusterSecret(options.clusterSecret());
         return NodeRuntime.start(options, transports, registry(options, transports), TOOL_REQUESTS);
     }
 
     @Override
     public Node observe(NodeOptions options) {
-        TransportFactory transports = nodeTransport(options);
+        TransportFactory transports = nodeTransport(options).withClusterSecret(options.clusterSecret());
         return NodeRuntime.observe(options, transports, registry(options, transports), TOOL_REQUESTS);
     }
 
@@ -87,7 +87,8 @@ public final class DefaultProvider implements BatonProvider {
     @Override
     public Master startMaster(MasterOptions options) {
         try {
-            return MasterServer.start(options.bind(), options.leaseTimeout().toMillis(), transport(options.transport()));
+            return MasterServer.start(options.bind(), options.leaseTimeout().toMillis(),
+                    transport(options.transport()).withClusterSecret(options.clusterSecret()), options.authorizer());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start master on " + options.bind() + ": " + e.getMessage(), e);
         }

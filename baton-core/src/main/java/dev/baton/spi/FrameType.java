@@ -25,7 +25,18 @@ public final class FrameType {
     public static final int STREAM_DATA = 8;
     /** Flow control of a stream (version 4): the header's timeout field grants the peer that many more bytes. */
     public static final int STREAM_CREDIT = 9;
+    /** The highest type an open connection carries; CHALLENGE and PROOF belong to the handshake only. */
     public static final int MAX = STREAM_CREDIT;
+    /**
+     * Handshake only (version 6), right after the HELLO of a side with a cluster secret: a fresh 32-byte nonce the
+     * peer must prove the secret over. Transport-internal; an open connection never carries it.
+     */
+    public static final int CHALLENGE = 10;
+    /**
+     * Handshake only (version 6), the answer to the peer's CHALLENGE: a 32-byte HMAC-SHA256 proving the sender knows
+     * the cluster secret ({@link ClusterSecret}). Transport-internal.
+     */
+    public static final int PROOF = 11;
 
     /** The sender expects no response. */
     public static final int FLAG_ONE_WAY = 1;
@@ -47,6 +58,11 @@ public final class FrameType {
      * to it again. Sent by a node whose registry says the peer left, while the peer may still be running.
      */
     public static final int FLAG_CONNECTION_ONLY = 1;
+    /**
+     * On HELLO (version 6): the sender has a cluster secret. It sends a CHALLENGE right after its HELLO, and opens the
+     * connection only once the receiver has answered with a valid PROOF; a receiver without a secret refuses it.
+     */
+    public static final int FLAG_CLUSTER_SECRET = 1;
 
     private FrameType() {
     }

@@ -14,9 +14,17 @@ package dev.baton.spi;
  *                              (docs/protocol.md#versions). 3 and above carry metadata
  * @param acceptedEncodings     the compressed encodings the peer reads, as a mask of {@code 1 << id}
  *                              ({@link Compressor#id()}); 0 when it reads none (docs/protocol.md#compression)
+ * @param provedClusterSecret   true when the peer proved, in this connection's handshake, that it knows this side's
+ *                              {@link ClusterSecret} (only connections of a side that has one; docs/security.md)
  */
 public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests,
-                           int protocolVersion, int acceptedEncodings) {
+                           int protocolVersion, int acceptedEncodings, boolean provedClusterSecret) {
+
+    /** A peer that proved no cluster secret. */
+    public PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests,
+                        int protocolVersion, int acceptedEncodings) {
+        this(nodeId, rank, role, maxMessageSize, maxConcurrentRequests, protocolVersion, acceptedEncodings, false);
+    }
 
     /** A peer that reads no compressed encoding. */
     public PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, int maxConcurrentRequests,
@@ -32,6 +40,12 @@ public record PeerIdentity(long nodeId, int rank, int role, int maxMessageSize, 
     /** True when the peer reads messages compressed with encoding {@code id} (never for 0, no compression). */
     public boolean acceptsEncoding(int id) {
         return id > 0 && id < 32 && (acceptedEncodings & (1 << id)) != 0;
+    }
+
+    /** This identity, once the peer has proved the cluster secret. */
+    public PeerIdentity withProvedClusterSecret() {
+        return new PeerIdentity(nodeId, rank, role, maxMessageSize, maxConcurrentRequests, protocolVersion,
+                acceptedEncodings, true);
     }
 
     /** True when this connection can carry metadata. */

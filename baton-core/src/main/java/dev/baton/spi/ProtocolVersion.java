@@ -9,7 +9,7 @@ public final class ProtocolVersion {
     /** The oldest version this node speaks, and the framing version every preface carries. */
     public static final int MIN = 2;
     /** The newest version this node speaks. */
-    public static final int MAX = 5;
+    public static final int MAX = 6;
     /** The first version whose frames carry {@link dev.baton.Metadata}. */
     public static final int METADATA = 3;
     /** The first version with streams ({@link FrameType#STREAM_DATA}, {@link FrameType#STREAM_CREDIT}). */
@@ -19,6 +19,12 @@ public final class ProtocolVersion {
      * receiver stops sending on it and hangs up once its calls are answered, but keeps the sender as a peer.
      */
     public static final int CONNECTION_GOAWAY = 5;
+    /**
+     * The first version that can prove a cluster secret in the handshake ({@link FrameType#CHALLENGE},
+     * {@link FrameType#PROOF}, the HELLO flag {@link FrameType#FLAG_CLUSTER_SECRET}). A node with a secret refuses a
+     * peer that speaks less, since it cannot prove one.
+     */
+    public static final int CLUSTER_SECRET = 6;
 
     private ProtocolVersion() {
     }

@@ -8,6 +8,20 @@ package dev.baton.spi;
 public interface TransportFactory {
     Transport create(TransportContext context);
 
+    /**
+     * This factory, with every transport it creates proving {@code secret} on each connection
+     * ({@link TransportSettings#clusterSecret()}); this factory itself when {@code secret} is null. What a node and a
+     * master do with their options' secret, so that their control connections carry it too; a tool does the same for
+     * its {@link dev.baton.Probe}: {@code Probe.over(TransportFactory.tcp().withClusterSecret(secret))}.
+     */
+    default TransportFactory withClusterSecret(ClusterSecret secret) {
+        if (secret == null) {
+            return this;
+        }
+        return context -> create(new TransportContext(context.name(), context.nodeId(), context.role(),
+                context.rank(), context.handler(), context.settings().toBuilder().clusterSecret(secret).build()));
+    }
+
     /** Baton's TCP transport, the default. */
     static TransportFactory tcp() {
         return BatonProvider.get().tcpTransport();

@@ -30,6 +30,11 @@ import java.util.Objects;
  * 64 KiB in 5 seconds, holding budget or waiting for it, is closed as stalled (a peer that declares a big frame
  * and then trickles bytes would otherwise hold its reservation, or its place in the wait); a frame that waits
  * with a full read buffer is not stalled, and its connection is not silent: this side stopped reading it.
+ *
+ * <h2>Cluster secret</h2>
+ * With a {@link #clusterSecret()}, every connection proves it both ways in its handshake (protocol version
+ * {@value ProtocolVersion#CLUSTER_SECRET}), within {@link #handshakeTimeout()}, and a peer that cannot is refused
+ * with UNAUTHENTICATED (docs/security.md). Without one, the handshake is what it was: no byte and no round trip more.
  */
 public final class TransportSettings {
 
@@ -51,6 +56,7 @@ public final class TransportSettings {
     private final int protocolVersion;
     private final int acceptedEncodings;
     private final int compressionThreshold;
+    private final ClusterSecret clusterSecret;
 
     private TransportSettings(Builder b) {
         ioThreads = b.ioThreads;
@@ -68,6 +74,7 @@ public final class TransportSettings {
         protocolVersion = b.protocolVersion;
         acceptedEncodings = b.acceptedEncodings;
         compressionThreshold = b.compressionThreshold;
+        clusterSecret = b.clusterSecret;
     }
 
     public static Builder builder() {
@@ -91,6 +98,7 @@ public final class TransportSettings {
         b.receiveBudgetBytes = receiveBudgetBytes;
         b.acceptedEncodings = acceptedEncodings;
         b.compressionThreshold = compressionThreshold;
+        b.clusterSecret = clusterSecret;
         return b;
     }
 
@@ -192,6 +200,14 @@ public final class TransportSettings {
         return compressionThreshold;
     }
 
+    /**
+     * The secret every connection must prove both ways in its handshake, or null (the default) for none: then
+     * nothing is proved, and a peer that has a secret refuses this side.
+     */
+    public ClusterSecret clusterSecret() {
+        return clusterSecret;
+    }
+
     @Override
     public String toString() {
         return "TransportSettings[ioThreads=" + ioThreads + ", maxMessageSize=" + maxMessageSize
@@ -202,7 +218,8 @@ public final class TransportSettings {
                 + ", maxPendingHandshakesPerAddress=" + maxPendingHandshakesPerAddress
                 + ", receiveBudgetBytes=" + receiveBudgetBytes + ", protocolVersion=" + protocolVersion
                 + ", acceptedEncodings=0x" + Integer.toHexString(acceptedEncodings)
-                + ", compressionThreshold=" + compressionThreshold + "]";
+                + ", compressionThreshold=" + compressionThreshold
+                + ", clusterSecret=" + (clusterSecret == null ? "none" : "set") + "]";
     }
 
     /** Builds {@link TransportSettings}. Not thread-safe. */
@@ -222,6 +239,7 @@ public final class TransportSettings {
         private int protocolVersion = ProtocolVersion.MAX;
         private int acceptedEncodings = Compressors.availableMask();
         private int compressionThreshold = 1024;
+        private ClusterSecret clusterSecret;
 
         private Builder() {
         }
@@ -304,6 +322,12 @@ public final class TransportSettings {
             return this;
         }
 
+        /** The secret every connection proves in its handshake; null for none. */
+        public Builder clusterSecret(ClusterSecret secret) {
+            this.clusterSecret = secret;
+            return this;
+        }
+
         public TransportSettings build() {
             check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
             check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
@@ -322,6 +346,8 @@ public final class TransportSettings {
             check(receiveBudgetBytes > 0, "receiveBudgetBytes", receiveBudgetBytes, "positive");
             check(protocolVersion >= ProtocolVersion.MIN && protocolVersion <= ProtocolVersion.MAX,
                     "protocolVersion", protocolVersion, "between " + ProtocolVersion.MIN + " and " + ProtocolVersion.MAX);
+            check(clusterSecret == null || protocolVersion >= ProtocolVersion.CLUSTER_SECRET, "protocolVersion",
+                    protocolVersion, "at least " + ProtocolVersion.CLUSTER_SECRET + " with a cluster secret");
             check(compressionThreshold >= 0, "compressionThreshold", compressionThreshold, "zero or positive");
             return new TransportSettings(this);
         }

@@ -133,7 +133,8 @@ public final class StatusPage implements AutoCloseable {
 
         /**
          * How to ask the nodes (over the cluster's transport); the caller keeps it and closes it after the page.
-         * Default: a {@link Probe#tcp()} of the page's own, closed with it.
+         * Default: a {@link Probe#tcp()} of the page's own, closed with it. A cluster with a cluster secret needs a
+         * probe that has it: {@code Probe.over(TransportFactory.tcp().withClusterSecret(secret))}.
          */
         public Builder probe(Probe probe) {
             this.probe = Objects.requireNonNull(probe, "probe");

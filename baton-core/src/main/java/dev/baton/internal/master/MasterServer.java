@@ -1,5 +1,6 @@
 package dev.baton.internal.master;
 
+import dev.baton.Authorizer;
 import dev.baton.BatonException;
 import dev.baton.CoordinationState;
 import dev.baton.Health;
@@ -92,8 +93,11 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
 
     private final long leaseTimeoutMs;
 
-    private MasterServer(long leaseTimeoutMs, TransportFactory transports) {
+    private final MasterAuthorization authorization;
+
+    private MasterServer(long leaseTimeoutMs, TransportFactory transports, Authorizer authorizer) {
         this.leaseTimeoutMs = leaseTimeoutMs;
+        this.authorization = new MasterAuthorization(authorizer);
         // The lease: a node pings every third of the lease; a connection that carries nothing for
         // leaseTimeoutMs is closed by the transport, and closing it removes the node. The master itself never
         // pings (its probe would be answered by a node's transport even when the node no longer renews).
@@ -112,7 +116,16 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     /** Starts a master on {@code bind}, its connections made by {@code transports}. */
     public static MasterServer start(InetSocketAddress bind, long leaseTimeoutMs, TransportFactory transports)
             throws IOException {
-        MasterServer m = new MasterServer(leaseTimeoutMs, transports);
+        return start(bind, leaseTimeoutMs, transports, null);
+    }
+
+    /**
+     * Starts a master on {@code bind}, its connections made by {@code transports}, joins and registrations allowed by
+     * {@code authorizer} (null: all).
+     */
+    public static MasterServer start(InetSocketAddress bind, long leaseTimeoutMs, TransportFactory transports,
+                                     Authorizer authorizer) throws IOException {
+        MasterServer m = new MasterServer(leaseTimeoutMs, transports, authorizer);
         try {
             m.address = m.transport.listen(bind);
         } catch (IOException | RuntimeException e) {
@@ -195,8 +208,12 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     /** Handles one control request; returns the answer body, or null when the answer was already queued. */
     private ByteBuffer handle(TransportConnection c, int method, WireReader r, long id) {
         return switch (method) {
-            case ControlProtocol.JOIN -> join(c, r, id);
-            case ControlProtocol.REGISTER_SERVER -> registerServer(c, r, id);
+            case ControlProtocol.JOIN -> join(c, JoinRequest.read(r), id);
+            case ControlProtocol.REGISTER_SERVER -> {
+                String service = r.getString();
+                authorization.checkServe(c, service);     // outside the lock: it runs the user's policy
+                yield registerServer(c, service, r, id);
+            }
             case ControlProtocol.DEREGISTER_SERVER -> deregisterServer(c, r);
             case ControlProtocol.SUBSCRIBE -> subscribe(c, id);
             case ControlProtocol.LEASES -> {
@@ -223,21 +240,54 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         };
     }
 
-    private synchronized ByteBuffer join(TransportConnection c, WireReader r, long id) {
+    /** What a JOIN asks, read before the lock is taken. */
+    private record JoinRequest(long nodeId, int requestedRank, String host, int port, String name, String hostId,
+                               List<ServerInfo> servers) {
+        static JoinRequest read(WireReader r) {
+            long nodeId = r.getLong();
+            int requestedRank = r.getInt();
+            String host = r.getString();
+            int port = r.getInt();
+            String name = r.getString();
+            String hostId = r.getString();
+            // A node rejoining a restarted master brings its servers (service, service id, server id).
+            int count = r.hasRemaining() ? r.getCount(12) : 0;
+            List<ServerInfo> servers = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                servers.add(new ServerInfo(r.getString(), r.getInt(), r.getInt(), -1));
+            }
+            return new JoinRequest(nodeId, requestedRank, host, port, name, hostId, servers);
+        }
+    }
+
+    /** Authorizes a JOIN, and the servers it brings back, outside the lock; then admits the node. */
+    private ByteBuffer join(TransportConnection c, JoinRequest req, long id) {
+        if (c.remoteIdentity().role() != PeerIdentity.ROLE_NODE) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "only nodes join the membership").asException();
+        }
+        authorization.checkJoin(c);
+        List<ServerInfo> allowed = new ArrayList<>(req.servers().size());
+        for (ServerInfo s : req.servers()) {
+            String refusal = authorization.serveRefusal(c, s.service());
+            if (refusal == null) {
+                allowed.add(s);
+            }
+        }
+        return admit(c, req, allowed, id);
+    }
+
+    private synchronized ByteBuffer admit(TransportConnection c, JoinRequest req, List<ServerInfo> servers, long id) {
         checkOpen();
         if (c.attachment() != null) {
             throw Status.of(Status.Code.ALREADY_EXISTS, "this connection already " + (c.attachment() == SUBSCRIBER
                     ? "subscribed" : "joined")).asException();
         }
-        if (c.remoteIdentity().role() != PeerIdentity.ROLE_NODE) {
-            throw Status.of(Status.Code.INVALID_ARGUMENT, "only nodes join the membership").asException();
-        }
-        long nodeId = r.getLong();
-        int requestedRank = r.getInt();
-        String host = r.getString();
-        int port = r.getInt();
-        String name = r.getString();
-        String hostId = r.getString();
+        long nodeId = req.nodeId();
+        int requestedRank = req.requestedRank();
+        String host = req.host();
+        int port = req.port();
+        String name = req.name();
+        String hostId = req.hostId();
         if (host == null || port <= 0 || port > 65535) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "bad node address " + host + ":" + port).asException();
         }
@@ -263,12 +313,11 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         List<MembershipEvent> events = new ArrayList<>();
         events.add(new MembershipEvent.NodeJoined(version, info));
         // A node rejoining a restarted master brings its servers in the same step, so no view ever shows the
-        // node without them. A server whose id was taken meanwhile is left out (the node logs it).
-        int count = r.hasRemaining() ? r.getCount(12) : 0;
-        for (int i = 0; i < count; i++) {
-            String service = r.getString();
-            int serviceId = r.getInt();
-            int serverId = r.getInt();
+        // node without them. A server whose id was taken meanwhile, or that the authorizer refused, is left out.
+        for (ServerInfo brought : servers) {
+            String service = brought.service();
+            int serviceId = brought.serviceId();
+            int serverId = brought.serverId();
             try {
                 ServerInfo s = addServer(service, serverId, serviceId, rank);
                 version++;
@@ -309,10 +358,9 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         return null;
     }
 
-    private synchronized ByteBuffer registerServer(TransportConnection c, WireReader r, long id) {
+    private synchronized ByteBuffer registerServer(TransportConnection c, String service, WireReader r, long id) {
         checkOpen();
         NodeInfo node = joinedNode(c);
-        String service = r.getString();
         int requested = r.getInt();
         int requestedServiceId = r.hasRemaining() ? r.getInt() : -1;
         ServerInfo info = addServer(service, requested, requestedServiceId, node.rank());

@@ -11,6 +11,7 @@ import dev.baton.Status;
 import dev.baton.internal.wire.ControlProtocol;
 import dev.baton.internal.wire.WireReader;
 import dev.baton.internal.wire.WireWriter;
+import dev.baton.spi.LogLimiter;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
 import dev.baton.spi.TransportFactory;
@@ -50,6 +51,7 @@ public final class MasterRegistry implements Registry {
     private final InetSocketAddress master;
     private final TransportFactory transports;
     private final Map<String, ServerInfo> servers = new ConcurrentHashMap<>();   // ours, by service/serverId
+    private final LogLimiter refusals = new LogLimiter(60_000_000_000L);
     private volatile ControlClient client;
     private volatile CoordinationClient coordination;    // created once, under this
     private volatile int rank = -1;
@@ -340,8 +342,16 @@ public final class MasterRegistry implements Registry {
                 if (half != null && half != old) {
                     half.close();
                 }
-                LOG.log(e instanceof BatonException ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
-                        "rejoining the master failed: {0}", e.toString());
+                // Refused for its secret or by the master's policy, the node will not get back in by itself: say so
+                // (once a minute), where an unreachable master is only worth a debug line per attempt.
+                boolean refused = e instanceof BatonException b && (b.code() == Status.Code.UNAUTHENTICATED
+                        || b.code() == Status.Code.PERMISSION_DENIED);
+                if (refused && refusals.admit(((BatonException) e).code()) >= 0) {
+                    LOG.log(System.Logger.Level.WARNING, "rejoining the master failed: {0}", e.toString());
+                } else if (!refused) {
+                    LOG.log(e instanceof BatonException ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                            "rejoining the master failed: {0}", e.toString());
+                }
                 backoff = Math.min(MAX_BACKOFF_NS, backoff * 2);
             }
         }

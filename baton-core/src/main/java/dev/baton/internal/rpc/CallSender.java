@@ -297,7 +297,12 @@ final class CallSender implements CallHost {
             call.fail(Status.of(Status.Code.CANCELLED, "interrupted while connecting").withRetrySafe(true));
             return null;
         }
-        if (call.deadlineNanos() - System.nanoTime() <= 0) {
+        BatonException why = cs.connection.closeCause();
+        if (why != null && why.code() == Status.Code.UNAUTHENTICATED) {
+            // The cluster secret failed: every server of this cluster would refuse this node alike.
+            call.fail(Status.of(Status.Code.UNAUTHENTICATED, "cannot connect to rank " + rank + ": "
+                    + why.status().description()).withRetrySafe(true));
+        } else if (call.deadlineNanos() - System.nanoTime() <= 0) {
             call.fail(Status.of(Status.Code.DEADLINE_EXCEEDED, "rank " + rank + " did not answer the handshake "
                     + "before the deadline").withRetrySafe(true));
         } else {

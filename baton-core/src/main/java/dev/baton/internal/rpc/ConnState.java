@@ -1,5 +1,7 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.Caller;
+import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.TransportConnection;
 
 import java.util.ArrayList;
@@ -40,6 +42,8 @@ final class ConnState {
     private volatile boolean goingAway;
     /** Set once a close-when-idle check runs for this connection (GOAWAY, the peer left). */
     private final AtomicBoolean closeScheduled = new AtomicBoolean();
+    /** Who calls on this connection, made on first use (by an authorizer or a handler asking). */
+    private volatile Caller caller;
 
     ConnState(TransportConnection connection, Peer peer) {
         this.connection = connection;
@@ -52,6 +56,18 @@ final class ConnState {
 
     Peer peer() {
         return peer;
+    }
+
+    /** The process at the other end, as its handshake proved and said; the same instance for every call. */
+    Caller caller() {
+        Caller c = caller;
+        if (c == null) {
+            PeerIdentity id = connection.remoteIdentity();
+            c = new Caller(id.nodeId(), id.rank(), NodeRuntime.role(id.role()), connection.remoteAddress(),
+                    connection.peerPrincipal(), id.provedClusterSecret(), false);
+            caller = c;
+        }
+        return c;
     }
 
     void adoptedBy(Peer p) {

@@ -1,6 +1,7 @@
 package dev.baton.internal.rpc;
 
 import dev.baton.BatonException;
+import dev.baton.Caller;
 import dev.baton.CallOptions;
 import dev.baton.Message;
 import dev.baton.Metadata;
@@ -254,6 +255,11 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
     @Override
     public DeadlineTimer timer() {
         return timer;
+    }
+
+    @Override
+    public Caller localCaller() {
+        return node.localCaller();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.baton.internal.rpc;
 
 import dev.baton.BatonException;
+import dev.baton.Caller;
 import dev.baton.Client;
 import dev.baton.Coordination;
 import dev.baton.Health;
@@ -83,12 +84,17 @@ public final class NodeRuntime implements Node {
     /** Follows the cluster without joining it: no rank, no port, no servers. */
     private final boolean observer;
     private final ToolRequestHandler toolRequests;
+    /** The options' authorizer at the servers' door; null without one. */
+    private final CallAuthorization authorization;
+    /** This node as the caller of its in-process calls; remade when the rank changes. */
+    private volatile Caller localCaller;
 
     private NodeRuntime(NodeOptions options, TransportFactory transportFactory, Registry registry,
                         ToolRequestHandler toolRequests, boolean observer) {
         this.options = options;
         this.toolRequests = toolRequests;
         this.observer = observer;
+        this.authorization = options.authorizer() == null ? null : new CallAuthorization(options.authorizer());
         this.ownsHandlerExecutor = options.handlerExecutor() == null;
         this.handlerExecutor = ownsHandlerExecutor
                 ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("baton-handler-", 0).factory())
@@ -308,6 +314,32 @@ public final class NodeRuntime implements Node {
     /** The timer finished a round of expiries: hand their deliveries off. Timer thread. */
     private void afterExpiries() {
         sender.flushDeliveries();
+    }
+
+    /** The servers' authorization, or null when the options set no authorizer. */
+    CallAuthorization authorization() {
+        return authorization;
+    }
+
+    /** This node as the caller of a call it made to its own server. */
+    Caller localCaller() {
+        Caller c = localCaller;
+        int r = rank;
+        if (c == null || c.rank() != r) {
+            c = new Caller(nodeId, r, observer ? Caller.Role.TOOL : Caller.Role.NODE, null, null,
+                    options.clusterSecret() != null, true);
+            localCaller = c;
+        }
+        return c;
+    }
+
+    /** A handshake's role as a {@link Caller.Role}. */
+    static Caller.Role role(int wireRole) {
+        return switch (wireRole) {
+            case PeerIdentity.ROLE_NODE -> Caller.Role.NODE;
+            case PeerIdentity.ROLE_MASTER -> Caller.Role.MASTER;
+            default -> Caller.Role.TOOL;
+        };
     }
 
     ToolRequestHandler toolRequests() {

@@ -537,10 +537,11 @@ final class PendingCall extends OutboundFrame {
             connection = null;
             if (refused) {
                 rerouteRefused();
-            } else if (cause.code() == Status.Code.MESSAGE_TOO_LARGE) {
-                // Too large for that peer (another server would likely refuse it too). Delivered elsewhere: this is
-                // the writer, in the middle of building a batch, and must not run a listener.
-                failElsewhere(cause.status());
+            } else if (cause.code() == Status.Code.MESSAGE_TOO_LARGE || cause.code() == Status.Code.UNAUTHENTICATED) {
+                // Too large for that peer, or the handshake failed the cluster secret (another server would likely
+                // refuse it too). Delivered elsewhere: this is the writer, in the middle of building a batch, and
+                // must not run a listener.
+                failElsewhere(cause.status().withRetrySafe(true));
             } else if (!isDone()) {
                 host.reroute(this, cause.status());
             }

@@ -1,6 +1,7 @@
 package dev.baton.internal.rpc;
 
 import dev.baton.BatonException;
+import dev.baton.Caller;
 import dev.baton.CallObserver;
 import dev.baton.CallOptions;
 import dev.baton.Message;
@@ -277,6 +278,11 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
     @Override
     public int sourceRank() {
         return sourceRank;
+    }
+
+    @Override
+    public Caller caller() {
+        return conn == null ? host.localCaller() : conn.caller();
     }
 
     @Override

@@ -44,6 +44,8 @@ final class ServerImpl implements Server {
     private final Entry[] handlers;
     /** The node's interceptors, then this server's; empty (the usual case) costs one length check per request. */
     private final ServerInterceptor[] interceptors;
+    /** The node's authorizer, or null (the usual case): one null check per request. */
+    private final CallAuthorization authorization;
     private final boolean acceptsDealers;
     private final ArrayBlockingQueue<ServerCallImpl> dealerQueue;
     private volatile boolean closed;
@@ -55,6 +57,7 @@ final class ServerImpl implements Server {
         this.info = info;
         this.handlers = handlers;
         this.interceptors = interceptors;
+        this.authorization = node.authorization();
         this.acceptsDealers = acceptsDealers;
         this.dealerQueue = new ArrayBlockingQueue<>(dealerCapacity);
     }
@@ -101,6 +104,10 @@ final class ServerImpl implements Server {
             node.counters().requestRefused();
             call.refuse(Status.of(Status.Code.NO_SUCH_METHOD, "method " + m + " of '" + info.service() + "' "
                     + (call.opensStream() ? "takes calls, not streams" : "serves streams: open one with openStream")));
+            return;
+        }
+        if (authorization != null && !authorization.admit(call, info.service())) {
+            node.counters().requestRefused();
             return;
         }
         if (interceptors.length != 0 && !intercept(call)) {

@@ -12,6 +12,9 @@ interface ServingHost {
     /** The wheel that watches served calls' deadlines (once they outlive their dispatch). */
     DeadlineTimer timer();
 
+    /** The caller of in-process calls: this node itself. */
+    dev.baton.Caller localCaller();
+
     /** The call record is free again. */
     void recycle(ServerCallImpl call);
 

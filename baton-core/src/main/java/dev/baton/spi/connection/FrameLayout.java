@@ -17,7 +17,7 @@ import java.nio.ByteBuffer;
  * +---------------------------------------------------------------+
  * |                 magic 0x4E544142 ("BATN")                      |
  * +-------------------------------+-------------------------------+
- * |    protocol version (2)       |  highest version spoken (3)   |
+ * |    protocol version (2)       |  highest version spoken (6)   |
  * +-------------------------------+-------------------------------+
  *
  * Frame header (40 bytes), followed by length payload bytes

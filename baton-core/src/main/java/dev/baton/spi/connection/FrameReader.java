@@ -15,8 +15,9 @@ import java.nio.ByteOrder;
  * loop, or a polling caller); the fields the loop's tick samples from outside the role are volatile.
  *
  * <p>Until the handshake completes only the peer's opening is read, into a buffer of just its size
- * ({@value Handshake#LENGTH} bytes): a connection that sends its opening a byte at a time, or never, holds no
- * read buffer.
+ * ({@value Handshake#LENGTH} bytes), and then, on a connection that proves a cluster secret, its CHALLENGE and PROOF,
+ * one at a time into the same buffer (each is as long as an opening; {@link SecretHandshake}): a connection that
+ * sends its opening a byte at a time, or never, holds no read buffer.
  *
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
  * once into a pooled buffer of its size. The read buffer starts at {@value #IDLE_READ_BUFFER_SIZE} bytes (enough
@@ -56,6 +57,7 @@ final class FrameReader {
     /** The version the connection speaks, once the handshake told it: from 3 on, frames may carry metadata. */
     private boolean metadataSpoken;
     private ByteBuffer opening;             // the peer's opening as it arrives; null once the handshake is over
+    private boolean openingRead;            // the peer's preface and HELLO were read: what follows is CHALLENGE, PROOF
     private ByteBuffer readBuffer;          // from the pool while traffic needs it; null while idle
     private ByteBuffer largeTarget;         // the payload of a frame larger than the read buffer, as it arrives
     private int largeLength;
@@ -170,8 +172,8 @@ final class FrameReader {
     }
 
     /**
-     * Reads the peer's opening and no byte beyond it (frames that follow are read into the read buffer); true
-     * once the handshake completed.
+     * Reads the peer's opening (then its CHALLENGE and PROOF, one at a time) and no byte beyond (frames that follow
+     * are read into the read buffer); true when a whole one was handled and the connection is still there.
      */
     private boolean readOpening() throws IOException {
         if (opening == null) {
@@ -187,12 +189,12 @@ final class FrameReader {
         }
         received(n);
         opening.flip();
-        boolean open = parseHandshake(opening);
+        boolean whole = parseHandshake(opening);
         opening.compact();
-        if (open) {
+        if (connection.state() != FramedConnection.HANDSHAKE) {
             opening = null;
         }
-        return open;
+        return whole && connection.state() != FramedConnection.CLOSED;
     }
 
     /**
@@ -425,12 +427,22 @@ final class FrameReader {
         return true;
     }
 
-    private boolean parseHandshake(ByteBuffer b) {
+    /** Handles the peer's opening, or the CHALLENGE or PROOF after it, once whole; true when one was. */
+    private boolean parseHandshake(ByteBuffer b) throws IOException {
+        if (openingRead) {
+            if (b.remaining() < SecretHandshake.FRAME_LENGTH) {
+                return false;
+            }
+            connection.onSecretFrame(b);
+            b.position(b.position() + SecretHandshake.FRAME_LENGTH);
+            return true;
+        }
         return switch (handshake.decode(b)) {
             case DONE -> {
+                openingRead = true;
                 metadataSpoken = handshake.identity().speaksMetadata();
-                connection.onHandshake(handshake.identity());
-                yield connection.state() == FramedConnection.OPEN;
+                connection.onPeerOpening(handshake.identity(), handshake.helloFlags(), b, b.position() - Handshake.LENGTH);
+                yield true;
             }
             case NEED_MORE -> false;
             case INVALID -> {

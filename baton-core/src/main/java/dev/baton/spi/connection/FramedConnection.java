@@ -3,6 +3,7 @@ package dev.baton.spi.connection;
 import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.Status;
+import dev.baton.spi.ClusterSecret;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
 import dev.baton.spi.MessageAccess;
@@ -31,7 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       closes the byte stream, wakes callers waiting for capacity, reports {@code onClose} from the loop's task
  *       queue (never inline), and lets whoever holds the writer role drop what was not sent.</li>
  *   <li><b>Handshake</b> ({@link Handshake}): each side sends its preface and HELLO at once; the connection opens
- *       once the peer's has been read. Frames offered earlier wait in the queue.</li>
+ *       once the peer's has been read, and with a cluster secret once the peer proved it ({@link SecretHandshake}).
+ *       Frames offered earlier wait in the queue.</li>
  *   <li><b>Keepalive</b>: on the loop's tick, a PING after {@code keepaliveInterval} without receiving or
  *       sending, a close after {@code keepaliveTimeout} without receiving; handshake timeout; PING answered with
  *       PONG here, never reaching the runtime.</li>
@@ -92,6 +94,10 @@ public abstract class FramedConnection implements TransportConnection {
     private boolean dispatchingAsWriter;
 
     // ---- loop thread only
+    /** With a cluster secret, until the peer proved it; null otherwise. */
+    private SecretHandshake secretHandshake;
+    /** The peer's identity, while it has yet to prove the secret. */
+    private PeerIdentity provingPeer;
     private long lastPingNanos;
     private volatile long keepaliveIntervalNs;
     private volatile long keepaliveTimeoutNs;
@@ -152,17 +158,31 @@ public abstract class FramedConnection implements TransportConnection {
 
     // ================================================================== hooks the transport calls
 
-    /** Sends this side's preface and HELLO. The byte stream is connected; the loop thread. */
+    /**
+     * Sends this side's preface and HELLO, and with a cluster secret its CHALLENGE. The byte stream is connected; the
+     * loop thread.
+     */
     protected final void startHandshake() throws IOException {
         state.compareAndSet(CONNECTING, HANDSHAKE);
-        ByteBuffer opening = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer opening = ByteBuffer.allocate(Handshake.LENGTH + SecretHandshake.FRAME_LENGTH)
+                .order(ByteOrder.LITTLE_ENDIAN);
         TransportSettings s = core.settings();
+        ClusterSecret secret = s.clusterSecret();
         Handshake.encode(opening, core.context().nodeId(), core.context().rank().getAsInt(), core.context().role(),
-                s.maxConcurrentRequests(), s.maxMessageSize(), s.protocolVersion(), s.acceptedEncodings());
-        opening.flip();
-        // 72 bytes into an empty stream: a short write here means the peer is not reading at all.
-        writeBytes(opening);
-        if (opening.hasRemaining()) {
+                s.maxConcurrentRequests(), s.maxMessageSize(), s.protocolVersion(), s.acceptedEncodings(),
+                secret == null ? 0 : FrameType.FLAG_CLUSTER_SECRET);
+        if (secret != null) {
+            byte[] mine = new byte[Handshake.LENGTH];
+            opening.get(0, mine);
+            secretHandshake = new SecretHandshake(secret, outbound, mine, "the peer at " + remoteAddress);
+            opening.put(secretHandshake.challenge());
+        }
+        writeHandshake(opening.flip());
+    }
+
+    private void writeHandshake(ByteBuffer b) throws IOException {
+        writeBytes(b);      // into a stream that carried nothing else: a short write means the peer is not reading
+        if (b.hasRemaining()) {
             throw new IOException("handshake could not be written");
         }
     }
@@ -402,7 +422,47 @@ public abstract class FramedConnection implements TransportConnection {
         return state.get();
     }
 
-    /** The peer's opening was read: the connection opens and sends what queued meanwhile. */
+    /** The peer's opening was read ({@code b} at {@code at}): open, wait for its proof, or refuse it. */
+    void onPeerOpening(PeerIdentity peer, int helloFlags, ByteBuffer b, int at) {
+        ClusterSecret secret = core.settings().clusterSecret();
+        String refusal = SecretHandshake.checkOpening(secret, core.context().nodeId(), peer, helloFlags,
+                "the peer at " + remoteAddress);
+        if (refusal != null) {
+            refuseUnauthenticated(refusal);
+        } else if (secret == null) {
+            onHandshake(peer);
+        } else if (secretHandshake == null) {
+            protocolError("the transport read the peer's opening before it sent its own");
+        } else {
+            secretHandshake.peerOpening(b, at);
+            provingPeer = peer;
+        }
+    }
+
+    /** A whole CHALLENGE or PROOF of the peer's at {@code b}'s position (the reader advances past it). */
+    void onSecretFrame(ByteBuffer b) throws IOException {
+        SecretHandshake h = secretHandshake;      // not null: the state stays HANDSHAKE after an opening only with it
+        boolean challengedBefore = h.challenged();
+        String refusal = h.onFrame(b);
+        if (refusal != null) {
+            refuseUnauthenticated(refusal);
+        } else if (!challengedBefore) {
+            writeHandshake(h.proof());
+        } else if (h.proved()) {
+            secretHandshake = null;
+            onHandshake(provingPeer.withProvedClusterSecret());
+        }
+    }
+
+    /** The peer failed the secret's check: closed; the opener reports it, the acceptor logs it (rate-limited). */
+    private void refuseUnauthenticated(String why) {
+        if (!outbound) {
+            core.authenticationFailed(admittedFrom != null ? admittedFrom : remoteAddress, why);
+        }
+        closeWith(Status.of(Status.Code.UNAUTHENTICATED, why).asException());
+    }
+
+    /** The peer's opening was read (and its cluster secret proved): the connection opens and sends what queued. */
     void onHandshake(PeerIdentity peer) {
         remoteIdentity = peer;
         if (!state.compareAndSet(HANDSHAKE, OPEN)) {

@@ -13,8 +13,8 @@ import java.nio.ByteOrder;
  * arrived so far.
  *
  * <pre>
- * preface (8 bytes, {@link FrameLayout}) | HELLO frame header (40 bytes: length 24, type 1, at offset 26 the
- * accepted encodings, all else 0) | HELLO payload:
+ * preface (8 bytes, {@link FrameLayout}) | HELLO frame header (40 bytes: length 24, type 1, flags 0 or
+ * CLUSTER_SECRET, at offset 26 the accepted encodings, all else 0) | HELLO payload:
  *
  *  0                   1                   2                   3
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -38,6 +38,10 @@ import java.nio.ByteOrder;
  * <p>The HELLO header's offset 26, reserved in other frame types' sense and ignored by older peers, carries the
  * compressed encodings the sender reads, as a mask of {@code 1 << id} ({@link dev.baton.spi.Compressor}): 0, what
  * older peers send, means none, so nobody ever sends them a compressed message.
+ *
+ * <p>The HELLO header's flags byte (offset 5), ignored by older peers, says {@link FrameType#FLAG_CLUSTER_SECRET}
+ * when the sender has a cluster secret (version 6): a CHALLENGE frame then follows its HELLO, and it requires the
+ * receiver's PROOF before the connection opens ({@link SecretHandshake}).
  *
  * <p>Versions are negotiated the same way ({@link FrameLayout}): the preface says version 2, which every peer
  * reads, and, in what was a reserved field, the highest version the sender speaks. The connection speaks the
@@ -70,6 +74,7 @@ public final class Handshake {
 
     private final int highestVersion;
     private PeerIdentity identity;
+    private int helloFlags;
     private String error;
 
     /** A decoder for a node that speaks up to {@link ProtocolVersion#MAX}. */
@@ -109,11 +114,20 @@ public final class Handshake {
      */
     public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
                               long maxMessageSize, int highestVersion, int acceptedEncodings) {
+        encode(b, nodeId, rank, role, maxConcurrentRequests, maxMessageSize, highestVersion, acceptedEncodings, 0);
+    }
+
+    /**
+     * As above, with {@code helloFlags} in the HELLO header's flags byte: {@link FrameType#FLAG_CLUSTER_SECRET} for a
+     * side that has a cluster secret (and then sends a CHALLENGE next).
+     */
+    public static void encode(ByteBuffer b, long nodeId, int rank, int role, int maxConcurrentRequests,
+                              long maxMessageSize, int highestVersion, int acceptedEncodings, int helloFlags) {
         ByteBuffer le = b.order() == ByteOrder.LITTLE_ENDIAN ? b : b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int start = b.position();
         le.position(start);
         FrameLayout.putPreface(le, checkVersion(highestVersion));
-        FrameLayout.putHeader(le, HELLO_LENGTH, FrameType.HELLO, 0, 0, 0, 0, 0, 0, 0);
+        FrameLayout.putHeader(le, HELLO_LENGTH, FrameType.HELLO, helloFlags, 0, 0, 0, 0, 0, 0);
         le.putShort(le.position() - FrameLayout.HEADER_LENGTH + FrameLayout.OFF_ENCODING,
                 (short) (acceptedEncodings & 0xFFFE));
         int p = le.position();
@@ -162,6 +176,7 @@ public final class Handshake {
                 Byte.toUnsignedInt(b.get(q + OFF_ROLE)), (int) Math.clamp(maxMessage, 0, Integer.MAX_VALUE), maxConcurrent,
                 Math.min(highestVersion, peerHighest),
                 Short.toUnsignedInt(b.getShort(h + FrameLayout.OFF_ENCODING)) & 0xFFFE);
+        helloFlags = Byte.toUnsignedInt(b.get(h + FrameLayout.OFF_FLAGS));
         b.position(p + LENGTH);
         return Outcome.DONE;
     }
@@ -174,6 +189,11 @@ public final class Handshake {
     /** The peer, after {@link Outcome#DONE}. */
     public PeerIdentity identity() {
         return identity;
+    }
+
+    /** The flags of the peer's HELLO header, after {@link Outcome#DONE}. */
+    public int helloFlags() {
+        return helloFlags;
     }
 
     /** Why the opening was refused, after {@link Outcome#INVALID}. */

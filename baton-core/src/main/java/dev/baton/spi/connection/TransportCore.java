@@ -1,6 +1,7 @@
 package dev.baton.spi.connection;
 
 import dev.baton.BatonException;
+import dev.baton.spi.LogLimiter;
 import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportSettings;
@@ -42,6 +43,7 @@ public final class TransportCore {
     private final AtomicLong messagesCompressed = new AtomicLong();
     private final AtomicLong compressionSavedBytes = new AtomicLong();
     private final AtomicLong messagesDecompressed = new AtomicLong();
+    private final LogLimiter authFailures = new LogLimiter(60_000_000_000L);
 
     public TransportCore(TransportContext context, BufferPool pool) {
         this.context = context;
@@ -158,6 +160,18 @@ public final class TransportCore {
 
     void protocolError() {
         protocolErrors.incrementAndGet();
+    }
+
+    /**
+     * A peer failed the cluster-secret check: a warning, at most once per {@code key} (its address) per minute, so
+     * a peer that retries, or floods, costs a line a minute.
+     */
+    void authenticationFailed(Object key, String why) {
+        long held = authFailures.admit(key);
+        if (held >= 0) {
+            LOG.log(System.Logger.Level.WARNING, "refused a connection: {0}{1}", why,
+                    held == 0 ? "" : " (and " + held + " more from there since the last report)");
+        }
     }
 
     void opened(FramedConnection c) {

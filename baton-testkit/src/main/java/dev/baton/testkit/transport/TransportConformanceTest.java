@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Timeout;
  * {@code onWritten}/{@code onDropped} per frame taken, and "dropped" meaning the peer never receives it; close and
  * drop ordering and one {@code onClose} per connection on both ends; the handshake identity, {@code onOpen} before
  * any frame; the peer's maximum message size; keepalive and handshake timeouts; {@code poll()} from a caller's
- * thread; GOAWAY, large and zero-length frames; many connections at once; {@code awaitCapacity}; listen, connect
+ * thread; the cluster secret proved both ways, or the peer refused; GOAWAY, large and zero-length frames; many connections at once; {@code awaitCapacity}; listen, connect
  * and close of the transport. After every test it closes every transport it made and checks that their threads
  * are gone (a transport names its threads after {@code TransportContext.name()}), that no handler saw a breach of
  * the contract, and that every frame ended as the contract says.
@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Timeout;
  * their side of a handshake on their I/O threads, as every event-loop transport does.
  *
  * <p>Each test runs the check of the same name in the class of its topic ({@link FrameChecks},
- * {@link BackPressureChecks}, {@link CloseChecks}, {@link LimitChecks}, {@link ConnectionChecks}): this class is
+ * {@link BackPressureChecks}, {@link CloseChecks}, {@link LimitChecks}, {@link ConnectionChecks},
+ * {@link MetadataChecks}, {@link SecretChecks}): this class is
  * the list of what the contract says, those say how it is checked.
  */
 @Timeout(60)
@@ -53,6 +54,7 @@ public abstract class TransportConformanceTest {
     private LimitChecks limits;
     private ConnectionChecks connections;
     private MetadataChecks metadata;
+    private SecretChecks secrets;
 
     @BeforeEach
     protected final void createFixture() {
@@ -63,6 +65,7 @@ public abstract class TransportConformanceTest {
         limits = new LimitChecks(fx);
         connections = new ConnectionChecks(fx);
         metadata = new MetadataChecks(fx);
+        secrets = new SecretChecks(fx);
     }
 
     /** Closes every transport of the test, then checks threads, the handler contract and every frame's fate. */
@@ -202,6 +205,18 @@ public abstract class TransportConformanceTest {
     @Test
     public void aConnectionWhoseHandshakeNeverCompletesClosesAtTheHandshakeTimeout() throws Exception {
         limits.aConnectionWhoseHandshakeNeverCompletesClosesAtTheHandshakeTimeout();
+    }
+
+    // ================================================================== the cluster secret
+
+    @Test
+    public void endsThatShareTheSecretOpenAndEachSeesTheOtherProvedIt() throws Exception {
+        secrets.endsThatShareTheSecretOpenAndEachSeesTheOtherProvedIt();
+    }
+
+    @Test
+    public void anEndWithoutTheSecretOrWithAnotherIsRefusedBeforeItOpens() throws Exception {
+        secrets.anEndWithoutTheSecretOrWithAnotherIsRefusedBeforeItOpens();
     }
 
     // ================================================================== connections

@@ -1,0 +1,77 @@
+package dev.baton.cli;
+
+import dev.baton.MasterOptions;
+import dev.baton.NodeOptions;
+import dev.baton.Probe;
+import dev.baton.spi.ClusterSecret;
+import dev.baton.spi.TransportFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * {@code --secret-file PATH}, on every command that connects to a cluster or listens for one: the cluster secret
+ * every connection proves in its handshake (docs/security.md#cluster-secret). A file that cannot be used (missing,
+ * readable by group or others, too short) is a usage error, named with the option.
+ */
+final class SecretOptions {
+
+    /** The command this is part of, for usage errors. */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    @Option(names = "--secret-file", paramLabel = "PATH",
+            description = "The cluster secret: a file readable by its owner only (chmod 600) holding at least 16 bytes"
+                    + " (e.g. head -c 32 /dev/urandom | base64 > FILE). Every connection proves it both ways; a process"
+                    + " without it cannot join, call or connect. Default: none.")
+    Path secretFile;
+
+    private ClusterSecret secret;
+
+    /** The secret, read once; null without {@code --secret-file}. */
+    ClusterSecret secret() {
+        if (secretFile != null && secret == null) {
+            try {
+                secret = ClusterSecret.read(secretFile);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(command.commandLine(), "--secret-file: " + e.getMessage());
+            }
+        }
+        return secret;
+    }
+
+    NodeOptions.Builder applyTo(NodeOptions.Builder builder) {
+        return builder.clusterSecret(secret());
+    }
+
+    MasterOptions.Builder applyTo(MasterOptions.Builder builder) {
+        return builder.clusterSecret(secret());
+    }
+
+    /** A probe whose connections prove the secret, if there is one. */
+    Probe probe() {
+        return Probe.over(TransportFactory.tcp().withClusterSecret(secret()));
+    }
+
+    /**
+     * Warns on {@code err}, once, when {@code what} listens beyond this host with nothing that authenticates its
+     * peers: no cluster secret (and no TLS, which a later option adds here).
+     */
+    void warnIfUnauthenticated(String what, InetSocketAddress bind, InetSocketAddress listening, PrintWriter err) {
+        boolean authenticated = secretFile != null;
+        InetAddress a = bind.getAddress();
+        if (authenticated || a == null || a.isLoopbackAddress()) {
+            return;
+        }
+        err.println("warning: " + what + " listens on " + BatonCli.hostPort(listening) + " with no cluster secret and no"
+                + " TLS: any process that reaches this port can join the cluster and call its services"
+                + " (see --secret-file)");
+        err.flush();
+    }
+}
