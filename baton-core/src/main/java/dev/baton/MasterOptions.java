@@ -18,11 +18,13 @@ public final class MasterOptions {
     private final InetSocketAddress bind;
     private final Duration leaseTimeout;
     private final TransportFactory transport;
+    private final TlsOptions tls;
 
     private MasterOptions(Builder b) {
         bind = b.bind;
         leaseTimeout = b.leaseTimeout;
         transport = b.transport;
+        tls = b.tls;
     }
 
     public static Builder builder() {
@@ -30,7 +32,7 @@ public final class MasterOptions {
     }
 
     public Builder toBuilder() {
-        return new Builder().bind(bind).leaseTimeout(leaseTimeout).transport(transport);
+        return new Builder().bind(bind).leaseTimeout(leaseTimeout).transport(transport).tls(tls);
     }
 
     /** Where the master listens: default 127.0.0.1, port 0 (a free port). */
@@ -52,11 +54,17 @@ public final class MasterOptions {
         return transport;
     }
 
+    /** TLS with mutual authentication on every connection of the master, or null for none. */
+    public TlsOptions tls() {
+        return tls;
+    }
+
     /** Builds {@link MasterOptions}. Not thread-safe. */
     public static final class Builder {
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private Duration leaseTimeout = Master.DEFAULT_LEASE_TIMEOUT;
         private TransportFactory transport;
+        private TlsOptions tls;
 
         private Builder() {
         }
@@ -82,8 +90,17 @@ public final class MasterOptions {
             return this;
         }
 
+        /** TLS with mutual authentication on every connection (null: none); the nodes must use it too. */
+        public Builder tls(TlsOptions tls) {
+            this.tls = tls;
+            return this;
+        }
+
         public MasterOptions build() {
             Objects.requireNonNull(bind, "bind");
+            if (tls != null && transport != null) {
+                throw new IllegalArgumentException("tls: set either tls or transport, not both");
+            }
             Objects.requireNonNull(leaseTimeout, "leaseTimeout");
             if (leaseTimeout.compareTo(MIN_LEASE_TIMEOUT) < 0) {
                 throw new IllegalArgumentException("leaseTimeout must be at least " + MIN_LEASE_TIMEOUT.toMillis()
