@@ -48,6 +48,9 @@ final class HealthCommand implements Callable<Integer> {
             description = "How long to wait for the answer. Default: ${DEFAULT-VALUE}.")
     Duration timeout;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Override
     public Integer call() {
         if (timeout.isZero()) {
@@ -61,7 +64,7 @@ final class HealthCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Health h;
-        try (Probe probe = Probe.tcp()) {
+        try (Probe probe = tls.probe()) {
             h = probe.health(address, timeout);
         } catch (BatonException e) {
             PrintWriter err = spec.commandLine().getErr();

@@ -58,6 +58,9 @@ final class MasterCommand implements Callable<Integer> {
     @CommandLine.Mixin
     HttpOptions http;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin (used by `baton demo`).")
     boolean supervised;
@@ -80,7 +83,8 @@ final class MasterCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Master> master = Foreground.closeOnShutdown("master",
-                Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, port)).leaseTimeout(lease).build()),
+                Master.start(tls.applyTo(MasterOptions.builder()).bind(new InetSocketAddress(host, port))
+                        .leaseTimeout(lease).build()),
                 err)) {
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
             try (Foreground.Owned<AutoCloseable> tracker = trackerPort == null ? null

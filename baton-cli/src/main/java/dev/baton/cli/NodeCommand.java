@@ -45,6 +45,9 @@ final class NodeCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     RegistryOptions registry;
 
+    @picocli.CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--name", defaultValue = "node", paramLabel = "NAME", description = "This node's name, for people. Default: ${DEFAULT-VALUE}.")
     String name;
 
@@ -118,7 +121,7 @@ final class NodeCommand implements Callable<Integer> {
         Set<String> serve = validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        NodeOptions.Builder builder = registry.applyTo(NodeOptions.builder())
+        NodeOptions.Builder builder = tls.applyTo(registry.applyTo(NodeOptions.builder()))
                 .bind(new InetSocketAddress(host, port))
                 .name(name)
                 .sharedMemory(sharedMemory)

@@ -49,6 +49,9 @@ final class StatusCommand implements Callable<Integer> {
     @CommandLine.Mixin
     RegistryOptions registry;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--json", description = "Print JSON (fields in docs/operations.md) instead of a table.")
     boolean json;
 
@@ -92,10 +95,10 @@ final class StatusCommand implements Callable<Integer> {
         if (count < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--count must not be negative, was " + count);
         }
-        NodeOptions options = registry.applyTo(NodeOptions.builder()).name("baton-status")
+        NodeOptions options = tls.applyTo(registry.applyTo(NodeOptions.builder())).name("baton-status")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ZERO).build();
         PrintWriter out = spec.commandLine().getOut();
-        try (Node observer = Node.observe(options); Probe probe = Probe.tcp()) {
+        try (Node observer = Node.observe(options); Probe probe = tls.probe()) {
             ClusterSample before = null;
             if (!interval.isZero()) {
                 before = sample(observer, probe);

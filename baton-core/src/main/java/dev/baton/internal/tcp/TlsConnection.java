@@ -159,9 +159,15 @@ final class TlsConnection extends ChannelConnection {
                             writeInterest();
                             return;
                         }
-                        netOut = pool.acquire(packetSize);
-                        SSLEngineResult r = engine.wrap(EMPTY, netOut);
-                        netOut.flip();
+                        ByteBuffer out = pool.acquire(packetSize);
+                        SSLEngineResult r;
+                        try {
+                            r = engine.wrap(EMPTY, out);
+                        } catch (SSLException e) {
+                            pool.recycle(out);
+                            throw e;
+                        }
+                        netOut = out.flip();
                         if (r.getStatus() != SSLEngineResult.Status.OK) {
                             throw new SSLException("TLS handshake stopped: " + r.getStatus());
                         }
@@ -245,12 +251,19 @@ final class TlsConnection extends ChannelConnection {
 
     /** Best effort: the alert the engine holds after a failure, so the peer learns why instead of seeing EOF. */
     private void sendAlert() {
+        if (cipherPending) {
+            return;     // after part of a record, an alert would be garbage to the peer
+        }
         try {
             ByteBuffer alert = ByteBuffer.allocate(packetSize);
-            engine.closeOutbound();
-            engine.wrap(EMPTY, alert);
+            for (int i = 0; i < 4; i++) {
+                SSLEngineResult r = engine.wrap(EMPTY, alert);
+                if (r.bytesProduced() == 0) {
+                    break;
+                }
+            }
             alert.flip();
-            if (netOut == null && alert.hasRemaining()) {
+            if (alert.hasRemaining()) {
                 channel.write(alert);
             }
         } catch (IOException | RuntimeException ignored) {

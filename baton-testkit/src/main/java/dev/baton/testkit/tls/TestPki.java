@@ -125,7 +125,7 @@ public final class TestPki implements AutoCloseable {
     public Issued issue(Ca ca, String name, KeyKind kind, Duration validity) {
         try {
             KeyPair keys = keyPair(kind);
-            X509v3CertificateBuilder b = builder(new X500Name(ca.certificate().getSubjectX500Principal().getName()),
+            X509v3CertificateBuilder b = builder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()),
                     new X500Name("CN=" + name), keys, validity)
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true,
@@ -239,7 +239,7 @@ public final class TestPki implements AutoCloseable {
             String algorithm = kind == KeyKind.EC ? "SHA256withECDSA" : "SHA256withRSA";
             return new JcaX509CertificateConverter().getCertificate(
                     b.build(new JcaContentSignerBuilder(algorithm).build(signer.getPrivate())));
-        } catch (OperatorCreationException | IOException e) {
+        } catch (OperatorCreationException e) {
             throw new GeneralSecurityException(e);
         }
     }

@@ -95,7 +95,13 @@ class TlsClusterTest {
                 () -> open.add(Node.join(nodeOptions(m, "nobody", none).build())));
         assertEquals(Status.Code.UNAUTHENTICATED, e2.status().code(), e2.getMessage());
         assertTrue(e2.getMessage().contains("certificate is required"), e2.getMessage());
-        assertTrue(a.client("anything") != null);
+
+        // Nor can it reach a node directly.
+        try (TlsPeer direct = new TlsPeer(dev.baton.spi.TransportFactory.tls(stranger), "direct")) {
+            BatonException e3 = direct.closeCause(direct.connect(a.address()), Duration.ofSeconds(5));
+            assertEquals(Status.Code.UNAUTHENTICATED, e3.status().code(), e3.getMessage());
+            assertTrue(direct.opened.isEmpty());
+        }
     }
 
     @Test
