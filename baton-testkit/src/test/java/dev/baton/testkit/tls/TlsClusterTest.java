@@ -90,9 +90,13 @@ class TlsClusterTest {
         assertTrue(e.getMessage().contains("refused this side's certificate"), e.getMessage());
         assertEquals(1, m.membership().nodes().size());
 
+        // Without a certificate a node cannot even listen; an observer (which does not) is refused by the master.
         TlsOptions none = TlsOptions.builder().trustedCertificates(ca.certFile()).build();
-        BatonException e2 = assertThrows(BatonException.class,
+        BatonException noListen = assertThrows(BatonException.class,
                 () -> open.add(Node.join(nodeOptions(m, "nobody", none).build())));
+        assertEquals(Status.Code.INVALID_ARGUMENT, noListen.status().code(), noListen.getMessage());
+        BatonException e2 = assertThrows(BatonException.class,
+                () -> open.add(Node.observe(nodeOptions(m, "nobody", none).build())));
         assertEquals(Status.Code.UNAUTHENTICATED, e2.status().code(), e2.getMessage());
         assertTrue(e2.getMessage().contains("certificate is required"), e2.getMessage());
 
