@@ -22,6 +22,7 @@ public final class MasterOptions {
     private final TransportFactory transport;
     private final ClusterSecret clusterSecret;
     private final Authorizer authorizer;
+    private final TlsOptions tls;
 
     private MasterOptions(Builder b) {
         bind = b.bind;
@@ -29,6 +30,7 @@ public final class MasterOptions {
         transport = b.transport;
         clusterSecret = b.clusterSecret;
         authorizer = b.authorizer;
+        tls = b.tls;
     }
 
     public static Builder builder() {
@@ -37,7 +39,7 @@ public final class MasterOptions {
 
     public Builder toBuilder() {
         return new Builder().bind(bind).leaseTimeout(leaseTimeout).transport(transport).clusterSecret(clusterSecret)
-                .authorizer(authorizer);
+                .authorizer(authorizer).tls(tls);
     }
 
     /** Where the master listens: default 127.0.0.1, port 0 (a free port). */
@@ -73,6 +75,11 @@ public final class MasterOptions {
         return authorizer;
     }
 
+    /** TLS with mutual authentication on every connection of the master, or null for none. */
+    public TlsOptions tls() {
+        return tls;
+    }
+
     /** Builds {@link MasterOptions}. Not thread-safe. */
     public static final class Builder {
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
@@ -80,6 +87,7 @@ public final class MasterOptions {
         private TransportFactory transport;
         private ClusterSecret clusterSecret;
         private Authorizer authorizer;
+        private TlsOptions tls;
 
         private Builder() {
         }
@@ -129,8 +137,17 @@ public final class MasterOptions {
             return this;
         }
 
+        /** TLS with mutual authentication on every connection (null: none); the nodes must use it too. */
+        public Builder tls(TlsOptions tls) {
+            this.tls = tls;
+            return this;
+        }
+
         public MasterOptions build() {
             Objects.requireNonNull(bind, "bind");
+            if (tls != null && transport != null) {
+                throw new IllegalArgumentException("tls: set either tls or transport, not both");
+            }
             Objects.requireNonNull(leaseTimeout, "leaseTimeout");
             if (leaseTimeout.compareTo(MIN_LEASE_TIMEOUT) < 0) {
                 throw new IllegalArgumentException("leaseTimeout must be at least " + MIN_LEASE_TIMEOUT.toMillis()

@@ -22,6 +22,7 @@ public final class NodeOptions {
     private final RegistryFactory registry;
     private final TransportFactory transport;
     private final SharedMemory sharedMemory;
+    private final TlsOptions tls;
     private final InetSocketAddress bind;
     private final String name;
     private final int ioThreads;
@@ -49,6 +50,7 @@ public final class NodeOptions {
         registry = b.registry;
         transport = b.transport;
         sharedMemory = b.sharedMemory;
+        tls = b.tls;
         bind = b.bind;
         name = b.name;
         ioThreads = b.ioThreads;
@@ -82,6 +84,7 @@ public final class NodeOptions {
         b.registry = registry;
         b.transport = transport;
         b.sharedMemory = sharedMemory;
+        b.tls = tls;
         b.bind = bind;
         b.name = name;
         b.ioThreads = ioThreads;
@@ -132,6 +135,15 @@ public final class NodeOptions {
      */
     public SharedMemory sharedMemory() {
         return sharedMemory;
+    }
+
+    /**
+     * TLS with mutual authentication on every connection of the node (to the master, to other nodes, from tools),
+     * or null for none. A TLS node uses no shared memory: a shared-memory peer would carry no verified certificate
+     * (docs/security.md, "TLS").
+     */
+    public TlsOptions tls() {
+        return tls;
     }
 
     /**
@@ -278,6 +290,7 @@ public final class NodeOptions {
         private RegistryFactory registry;
         private TransportFactory transport;
         private SharedMemory sharedMemory = SharedMemory.PREFERRED;
+        private TlsOptions tls;
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private String name = "node";
         private int ioThreads = 1;
@@ -331,6 +344,12 @@ public final class NodeOptions {
         /** Whether the default transport uses shared memory to nodes on this host; see {@link SharedMemory}. */
         public Builder sharedMemory(SharedMemory sharedMemory) {
             this.sharedMemory = Objects.requireNonNull(sharedMemory, "sharedMemory");
+            return this;
+        }
+
+        /** TLS with mutual authentication on every connection (null: none); see {@link NodeOptions#tls()}. */
+        public Builder tls(TlsOptions tls) {
+            this.tls = tls;
             return this;
         }
 
@@ -471,6 +490,14 @@ public final class NodeOptions {
             }
             Objects.requireNonNull(bind, "bind");
             Objects.requireNonNull(name, "name");
+            if (tls != null && transport != null) {
+                throw new IllegalArgumentException("tls: set either tls or transport, not both (a transport of your "
+                        + "own takes TransportFactory.tls(options) to use TLS)");
+            }
+            if (tls != null && sharedMemory == SharedMemory.REQUIRED) {
+                throw new IllegalArgumentException("sharedMemory: REQUIRED cannot be combined with tls (a TLS node "
+                        + "uses TLS for every peer; see docs/security.md)");
+            }
             check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
             check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
                     "between 0 and 2^31 - 65");

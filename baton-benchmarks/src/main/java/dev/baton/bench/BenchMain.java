@@ -305,11 +305,12 @@ public final class BenchMain implements Callable<Integer> {
     private static Target open(SystemKind system, Workload w, List<InetSocketAddress> servers, BatonSettings baton,
                                boolean busyPoll) throws Exception {
         return switch (system) {
-            case BATON_TCP, BATON_SHM, BATON_TCP_ZSTD, BATON_TCP_LZ4 ->
+            case BATON_TCP, BATON_SHM, BATON_TCP_ZSTD, BATON_TCP_LZ4, BATON_TLS ->
                     BatonTarget.remote(servers.getFirst(), w, baton, system.transport(), system.compression());
             case BATON_INPROC -> BatonTarget.inProcess(w, baton);
             case AERON_IPC -> AeronTarget.open(w, busyPoll);
-            case GRPC -> GrpcTarget.open(servers, w);
+            case GRPC -> GrpcTarget.open(servers, w, null);
+            case GRPC_TLS -> GrpcTarget.open(servers, w, BenchTls.harness().grpcClient());
             case RAW_NIO -> RawTarget.open(servers, w, busyPoll);
         };
     }

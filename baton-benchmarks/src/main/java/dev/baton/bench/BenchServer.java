@@ -51,12 +51,13 @@ public final class BenchServer {
                         running = null;
                     }
                     try {
-                        if (f.length != 6) {
+                        if (f.length != 7) {
                             throw new IllegalArgumentException("expected start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS"
-                                    + " BUSY, got '" + line + "'");
+                                    + " BUSY TLS_DIR, got '" + line + "'");
                         }
                         running = start(SystemKind.byId(f[1]), Integer.parseInt(f[2]),
-                                BatonSettings.fromArgs(f[3], f[4]), busy(f[5]));
+                                BatonSettings.fromArgs(f[3], f[4]), busy(f[5]),
+                                f[6].equals("-") ? null : BenchTls.at(java.nio.file.Path.of(f[6])));
                         out.println("READY " + running.addresses.stream()
                                 .map(a -> a.getHostString() + ":" + a.getPort()).collect(Collectors.joining(" ")));
                     } catch (Exception | Error e) {
@@ -108,18 +109,22 @@ public final class BenchServer {
         };
     }
 
-    private static Servers start(SystemKind system, int count, BatonSettings baton, boolean busyPoll)
+    private static Servers start(SystemKind system, int count, BatonSettings baton, boolean busyPoll, BenchTls tls)
             throws Exception {
         Servers s = new Servers();
         try {
             switch (system) {
-                case BATON_TCP, BATON_SHM, BATON_TCP_ZSTD, BATON_TCP_LZ4 -> {
-                    Master master = Master.start(0);
+                case BATON_TCP, BATON_SHM, BATON_TCP_ZSTD, BATON_TCP_LZ4, BATON_TLS -> {
+                    Master master = tls != null
+                            ? Master.start(dev.baton.MasterOptions.builder().tls(tls.baton("server")).build())
+                            : Master.start(0);
                     s.resources.add(master);
                     s.addresses.add(master.address());
                     for (int i = 0; i < count; i++) {
-                        Node node = Node.join(baton.apply(NodeOptions.builder().master(master.address())
-                                .name("bench-server-" + i)).transport(system.transport()).build());
+                        NodeOptions.Builder options = baton.apply(NodeOptions.builder().master(master.address())
+                                .name("bench-server-" + i));
+                        Node node = Node.join((tls != null ? options.tls(tls.baton("server"))
+                                : options.transport(system.transport())).build());
                         s.resources.add(node);
                         BatonTarget.serveEcho(node);
                     }
@@ -132,9 +137,9 @@ public final class BenchServer {
                         s.addresses.add(new InetSocketAddress("127.0.0.1", 0));
                     }
                 }
-                case GRPC -> {
+                case GRPC, GRPC_TLS -> {
                     for (int i = 0; i < count; i++) {
-                        io.grpc.Server server = GrpcEcho.start();
+                        io.grpc.Server server = GrpcEcho.start(tls != null ? tls.grpcServer() : null);
                         s.resources.add(() -> {
                             server.shutdownNow();
                             server.awaitTermination(5, TimeUnit.SECONDS);

@@ -45,8 +45,11 @@ final class GrpcEcho {
     private GrpcEcho() {
     }
 
-    /** Starts an echo server on 127.0.0.1 (a free port) whose handler runs on the event loop (direct executor). */
-    static Server start() throws IOException {
+    /**
+     * Starts an echo server on 127.0.0.1 (a free port) whose handler runs on the event loop (direct executor);
+     * over TLS with {@code tls}, plaintext without.
+     */
+    static Server start(io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls) throws IOException {
         ServerServiceDefinition service = ServerServiceDefinition.builder("baton.bench.Echo")
                 .addMethod(METHOD, ServerCalls.asyncUnaryCall((request, response) -> {
                     response.onNext(request);
@@ -67,7 +70,11 @@ final class GrpcEcho {
                     drain.run();
                 }))
                 .build();
-        return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
+        if (tls != null) {
+            builder.sslContext(tls);
+        }
+        return builder
                 .directExecutor()
                 .maxInboundMessageSize(MAX_MESSAGE_SIZE)
                 .addService(service)

@@ -30,12 +30,19 @@ final class GrpcTarget implements Target {
         this.request = BytesValue.newBuilder().setValue(ByteString.copyFrom(workload.payload())).build();
     }
 
-    static GrpcTarget open(List<InetSocketAddress> servers, Workload w) {
+    /** Opens a channel to each server: plaintext, or over TLS with {@code tls}. */
+    static GrpcTarget open(List<InetSocketAddress> servers, Workload w,
+                           io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls) {
         GrpcTarget t = new GrpcTarget(w);
         try {
             for (InetSocketAddress a : servers) {
-                t.channels.add(NettyChannelBuilder.forAddress(a.getHostString(), a.getPort())
-                        .usePlaintext()
+                NettyChannelBuilder builder = NettyChannelBuilder.forAddress(a.getHostString(), a.getPort());
+                if (tls != null) {
+                    builder.sslContext(tls);
+                } else {
+                    builder.usePlaintext();
+                }
+                t.channels.add(builder
                         .directExecutor()
                         .maxInboundMessageSize(GrpcEcho.MAX_MESSAGE_SIZE)
                         .build());

@@ -71,8 +71,9 @@ final class ServerProcess implements AutoCloseable {
      */
     List<InetSocketAddress> startServers(SystemKind system, int count, BatonSettings baton, boolean busyPoll)
             throws IOException {
-        String reply = request("start " + system.id + " " + count + " " + baton.toArgs() + " " + (busyPoll ? 1 : 0),
-                START_TIMEOUT);
+        String tlsDir = system.tls() ? BenchTls.harness().dir().toString() : "-";
+        String reply = request("start " + system.id + " " + count + " " + baton.toArgs() + " " + (busyPoll ? 1 : 0)
+                + " " + tlsDir, START_TIMEOUT);
         if (!reply.startsWith("READY ")) {
             throw new IOException("server JVM could not start " + system.id + ": " + reply + " (" + child.describe()
                     + ")");

@@ -31,6 +31,10 @@ enum SystemKind {
             + " (baton-compression; only when named in --systems)",
             "Baton over TCP loopback as baton-tcp, every call compressed with lz4 both ways (baton-compression; only"
                     + " when named in --systems)", true),
+    BATON_TLS("baton-tls", "Baton over TLS 1.3 on TCP loopback as baton-tcp, mutual authentication, EC P-256"
+            + " certificates, the JDK's TLS (only when named in --systems)",
+            "Baton over TLS 1.3 on TCP loopback as baton-tcp, mutual authentication, EC P-256 certificates, the JDK's"
+                    + " TLS (only when named in --systems)", true),
     BATON_INPROC("baton-inproc", "Baton in-process (client, servers and master in the harness JVM)",
             "Baton in-process (client, servers and master in the harness JVM); no socket to wait on: busy-poll"
                     + " does not apply", false),
@@ -43,6 +47,10 @@ enum SystemKind {
     GRPC("grpc", "gRPC-java 1.85.1, netty-shaded, direct executor on both sides, unary echo of a protobuf BytesValue",
             "gRPC-java 1.85.1, netty-shaded, direct executor on both sides, unary echo of a protobuf BytesValue;"
                     + " gRPC has no busy-poll mode: it waits as always", true),
+    GRPC_TLS("grpc-tls", "gRPC as grpc, over TLS 1.3 with mutual authentication: netty-shaded's SslContext on the"
+            + " JDK provider, the same certificates as baton-tls (only when named in --systems)",
+            "gRPC as grpc, over TLS 1.3 with mutual authentication: netty-shaded's SslContext on the JDK provider, the"
+                    + " same certificates as baton-tls (only when named in --systems); no busy-poll mode", true),
     RAW_NIO("raw-nio", "the floor: raw Java NIO echo of length-prefixed messages, no framework (blocking ping-pong;"
             + " a selector loop for outstanding calls; a connection per client thread)",
             "the floor: raw Java NIO echo of length-prefixed messages, no framework (busy-poll ping-pong: client and"
@@ -68,7 +76,7 @@ enum SystemKind {
 
     /** True for the systems made of Baton nodes in two JVMs, whose nodes take the run's {@link BatonSettings}. */
     boolean batonNodes() {
-        return this == BATON_TCP || this == BATON_SHM || compression() != Compression.NONE;
+        return this == BATON_TCP || this == BATON_SHM || this == BATON_TLS || compression() != Compression.NONE;
     }
 
     /** The compression a Baton system's calls ask for. */
@@ -82,18 +90,30 @@ enum SystemKind {
 
     /** True for the systems that have streams: Baton over TCP, shared memory and in process, and gRPC. */
     boolean streams() {
-        return this == BATON_TCP || this == BATON_SHM || this == BATON_INPROC || this == GRPC;
+        return this == BATON_TCP || this == BATON_SHM || this == BATON_TLS || this == BATON_INPROC || this == GRPC
+                || this == GRPC_TLS;
     }
 
-    /** Run when no --systems are named: all but the compression variants, which only matter for bulk payloads. */
+    /**
+     * Run when no --systems are named: all but the compression variants, which only matter for bulk payloads, and
+     * the TLS ones, which measure TLS's cost rather than the framework's.
+     */
     boolean inDefaultRun() {
-        return compression() == Compression.NONE;
+        return compression() == Compression.NONE && !tls();
     }
 
-    /** The transport of a Baton system's nodes. */
+    /** True for the systems over TLS, whose both sides take {@link BenchTls}'s certificates. */
+    boolean tls() {
+        return this == BATON_TLS || this == GRPC_TLS;
+    }
+
+    /** The transport of a Baton system's nodes; for baton-tls, the harness's client side. */
     TransportFactory transport() {
-        return this == BATON_SHM ? SharedMemoryTransport.factory(SharedMemory.REQUIRED)
-                : TransportFactory.tcp();
+        return switch (this) {
+            case BATON_SHM -> SharedMemoryTransport.factory(SharedMemory.REQUIRED);
+            case BATON_TLS -> TransportFactory.tls(BenchTls.harness().baton("client"));
+            default -> TransportFactory.tcp();
+        };
     }
 
     static SystemKind byId(String id) {

@@ -51,6 +51,9 @@ final class HealthCommand implements Callable<Integer> {
             description = "How long to wait for the answer. Default: ${DEFAULT-VALUE}.")
     Duration timeout;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Override
     public Integer call() {
         if (timeout.isZero()) {
@@ -64,7 +67,7 @@ final class HealthCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Health h;
-        try (Probe probe = secret.probe()) {
+        try (Probe probe = secret.probe(tls.transport())) {
             h = probe.health(address, timeout);
         } catch (BatonException e) {
             PrintWriter err = spec.commandLine().getErr();

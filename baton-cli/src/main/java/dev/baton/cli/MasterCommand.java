@@ -62,6 +62,9 @@ final class MasterCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SecretOptions secret;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin (used by `baton demo`).")
     boolean supervised;
@@ -84,10 +87,11 @@ final class MasterCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Master> master = Foreground.closeOnShutdown("master",
-                Master.start(secret.applyTo(MasterOptions.builder()).bind(new InetSocketAddress(host, port))
+                Master.start(tls.applyTo(secret.applyTo(MasterOptions.builder())).bind(new InetSocketAddress(host, port))
                         .leaseTimeout(lease).build()),
                 err)) {
-            secret.warnIfUnauthenticated("the master", new InetSocketAddress(host, port), master.get().address(), err);
+            secret.warnIfUnauthenticated("the master", new InetSocketAddress(host, port), master.get().address(),
+                    tls.enabled(), err);
             out.println("baton master listening on " + BatonCli.hostPort(master.get().address()));
             try (Foreground.Owned<AutoCloseable> tracker = trackerPort == null ? null
                     : Foreground.closeOnShutdown("tracker", startTracker(master.get(), out), err)) {
@@ -124,7 +128,7 @@ final class MasterCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new BatonMasterMetrics(master).bindTo(metrics);
-        try (Probe probe = secret.probe();
+        try (Probe probe = secret.probe(tls.transport());
              Foreground.Owned<StatusPage> page = Foreground.closeOnShutdown("status page",
                      StatusPage.builder(master).bind(httpBind).probe(probe).metrics(metrics::scrape).start(), err)) {
             out.println("baton master status page on http://" + BatonCli.hostPort(page.get().address()) + "/");

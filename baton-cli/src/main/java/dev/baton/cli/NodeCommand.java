@@ -48,6 +48,9 @@ final class NodeCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SecretOptions secret;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--name", defaultValue = "node", paramLabel = "NAME", description = "This node's name, for people. Default: ${DEFAULT-VALUE}.")
     String name;
 
@@ -121,7 +124,7 @@ final class NodeCommand implements Callable<Integer> {
         Set<String> serve = validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        NodeOptions.Builder builder = secret.applyTo(registry.applyTo(NodeOptions.builder()))
+        NodeOptions.Builder builder = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder())))
                 .bind(new InetSocketAddress(host, port))
                 .name(name)
                 .sharedMemory(sharedMemory)
@@ -137,7 +140,7 @@ final class NodeCommand implements Callable<Integer> {
             if (serve.contains(DemoServices.COMPUTE)) {
                 DemoServices.startCompute(node);
             }
-            secret.warnIfUnauthenticated("this node", options.bind(), node.address(), err);
+            secret.warnIfUnauthenticated("this node", options.bind(), node.address(), tls.enabled(), err);
             out.println("baton node rank " + node.rank() + " listening on " + BatonCli.hostPort(node.address()));
             try (AutoCloseable metrics = http.enabled() ? serveMetrics(node, out) : () -> { }) {
                 out.flush();

@@ -54,24 +54,25 @@ final class SecretOptions {
         return builder.clusterSecret(secret());
     }
 
-    /** A probe whose connections prove the secret, if there is one. */
-    Probe probe() {
-        return Probe.over(TransportFactory.tcp().withClusterSecret(secret()));
+    /** A probe over {@code transport} whose connections prove the secret, if there is one. */
+    Probe probe(TransportFactory transport) {
+        return Probe.over(transport.withClusterSecret(secret()));
     }
 
     /**
      * Warns on {@code err}, once, when {@code what} listens beyond this host with nothing that authenticates its
-     * peers: no cluster secret (and no TLS, which a later option adds here).
+     * peers: no cluster secret and no TLS ({@code tls}).
      */
-    void warnIfUnauthenticated(String what, InetSocketAddress bind, InetSocketAddress listening, PrintWriter err) {
-        boolean authenticated = secretFile != null;
+    void warnIfUnauthenticated(String what, InetSocketAddress bind, InetSocketAddress listening, boolean tls,
+                               PrintWriter err) {
+        boolean authenticated = secretFile != null || tls;
         InetAddress a = bind.getAddress();
         if (authenticated || a == null || a.isLoopbackAddress()) {
             return;
         }
         err.println("warning: " + what + " listens on " + BatonCli.hostPort(listening) + " with no cluster secret and no"
                 + " TLS: any process that reaches this port can join the cluster and call its services"
-                + " (see --secret-file)");
+                + " (see --secret-file and --tls-cert)");
         err.flush();
     }
 }

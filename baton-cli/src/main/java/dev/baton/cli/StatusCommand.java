@@ -52,6 +52,9 @@ final class StatusCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SecretOptions secret;
 
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--json", description = "Print JSON (fields in docs/operations.md) instead of a table.")
     boolean json;
 
@@ -95,10 +98,10 @@ final class StatusCommand implements Callable<Integer> {
         if (count < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--count must not be negative, was " + count);
         }
-        NodeOptions options = secret.applyTo(registry.applyTo(NodeOptions.builder())).name("baton-status")
+        NodeOptions options = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder()))).name("baton-status")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ZERO).build();
         PrintWriter out = spec.commandLine().getOut();
-        try (Node observer = Node.observe(options); Probe probe = secret.probe()) {
+        try (Node observer = Node.observe(options); Probe probe = secret.probe(tls.transport())) {
             ClusterSample before = null;
             if (!interval.isZero()) {
                 before = sample(observer, probe);

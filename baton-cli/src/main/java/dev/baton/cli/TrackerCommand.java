@@ -137,7 +137,7 @@ final class TrackerCommand implements Callable<Integer> {
         try (Foreground.Owned<AutoCloseable> owned = Foreground.closeOnShutdown("tracker", closer, err)) {
             if (joinMaster == null) {
                 secret.warnIfUnauthenticated("the tracker's master", new InetSocketAddress(host, masterPort),
-                        nativeSide.masterAddress(), err);
+                        nativeSide.masterAddress(), false, err);
             }
             out.println("baton tracker listening on " + BatonCli.hostPort(tracker.address()));
             out.println("baton tracker native protocol on " + nativeSide.describe());

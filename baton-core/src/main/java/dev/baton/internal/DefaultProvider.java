@@ -6,12 +6,14 @@ import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.Probe;
 import dev.baton.SharedMemory;
+import dev.baton.TlsOptions;
 import dev.baton.internal.master.MasterServer;
 import dev.baton.internal.registry.MasterRegistry;
 import dev.baton.internal.registry.NodeToolRequests;
 import dev.baton.internal.registry.ToolProbe;
 import dev.baton.internal.rpc.NodeRuntime;
 import dev.baton.internal.tcp.TcpTransport;
+import dev.baton.internal.tls.TlsContextSource;
 import dev.baton.spi.BatonProvider;
 import dev.baton.spi.Registry;
 import dev.baton.spi.RegistryContext;
@@ -42,15 +44,24 @@ public final class DefaultProvider implements BatonProvider {
                 DefaultProvider.class.getClassLoader()).findFirst();
     }
 
-    /** The transport of masters whose options name none. */
-    private static TransportFactory transport(TransportFactory chosen) {
-        return chosen != null ? chosen : TcpTransport.factory();
+    /** The transport of a master: the one its options name, TLS when they ask for it, else TCP. */
+    private static TransportFactory masterTransport(MasterOptions options) {
+        if (options.tls() != null) {
+            return TcpTransport.tlsFactory(TlsContextSource.load(options.tls()));
+        }
+        return options.transport() != null ? options.transport() : TcpTransport.factory();
     }
 
-    /** The transport of a node: the one its options name, or TCP with shared memory as they allow. */
+    /**
+     * The transport of a node: the one its options name; TLS when they ask for it (never with shared memory: a
+     * shared-memory peer carries no certificate); else TCP with shared memory as they allow.
+     */
     static TransportFactory nodeTransport(NodeOptions options) {
         if (options.transport() != null) {
             return options.transport();
+        }
+        if (options.tls() != null) {
+            return TcpTransport.tlsFactory(TlsContextSource.load(options.tls()));
         }
         if (options.sharedMemory() == SharedMemory.DISABLED) {
             return TcpTransport.factory();
@@ -88,7 +99,7 @@ public final class DefaultProvider implements BatonProvider {
     public Master startMaster(MasterOptions options) {
         try {
             return MasterServer.start(options.bind(), options.leaseTimeout().toMillis(),
-                    transport(options.transport()).withClusterSecret(options.clusterSecret()), options.authorizer());
+                    masterTransport(options).withClusterSecret(options.clusterSecret()), options.authorizer());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start master on " + options.bind() + ": " + e.getMessage(), e);
         }
@@ -102,6 +113,11 @@ public final class DefaultProvider implements BatonProvider {
     @Override
     public TransportFactory tcpTransport() {
         return TcpTransport.factory();
+    }
+
+    @Override
+    public TransportFactory tlsTransport(TlsOptions options) {
+        return TcpTransport.tlsFactory(TlsContextSource.load(options));
     }
 
     @Override

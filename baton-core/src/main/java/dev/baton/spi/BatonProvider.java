@@ -38,6 +38,9 @@ public interface BatonProvider {
     /** Baton's TCP transport, the default of nodes and masters. */
     TransportFactory tcpTransport();
 
+    /** Baton's TLS transport (see {@link TransportFactory#tls}); reads the files of {@code options} now. */
+    TransportFactory tlsTransport(dev.baton.TlsOptions options);
+
     /** Loads the provider on first use. */
     final class Holder {
         private static final BatonProvider PROVIDER = ServiceLoader.load(BatonProvider.class,

@@ -1,5 +1,7 @@
 package dev.baton.spi;
 
+import dev.baton.TlsOptions;
+
 /**
  * Creates a {@link Transport} for one node (or master). Set one with {@code NodeOptions.builder().transport(...)}
  * and {@code MasterOptions.builder().transport(...)}; without one, both use {@link #tcp()}.
@@ -25,5 +27,16 @@ public interface TransportFactory {
     /** Baton's TCP transport, the default. */
     static TransportFactory tcp() {
         return BatonProvider.get().tcpTransport();
+    }
+
+    /**
+     * Baton's transport over TLS with mutual authentication (see {@link TlsOptions}): for tools and probes
+     * ({@code Probe.over(TransportFactory.tls(options))}); nodes and masters take {@code tls(options)} in their
+     * options. Reads the certificate, key and trust files now.
+     *
+     * @throws dev.baton.BatonException INVALID_ARGUMENT when a file cannot be read or used, saying which and why
+     */
+    static TransportFactory tls(TlsOptions options) {
+        return BatonProvider.get().tlsTransport(options);
     }
 }

@@ -1,6 +1,7 @@
 package dev.baton.internal.tcp;
 
 import dev.baton.Status;
+import dev.baton.internal.tls.TlsContextSource;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
@@ -26,9 +27,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * The TCP transport: {@code ioThreads} selector loops; connections are spread over them round-robin.
- * Listening sockets live on the first loop. Everything but the socket glue is the shared connection core
- * ({@link FramedConnection}, {@link TransportCore}).
+ * The socket transport, plain TCP or TLS: {@code ioThreads} selector loops; connections are spread over them
+ * round-robin. Listening sockets live on the first loop. Listening, accepting and connecting are the same for both
+ * kinds; a {@link ChannelConnection.Factory} makes the connection for each socket ({@link TcpConnection} or
+ * {@link TlsConnection}). Everything but the socket glue is the shared connection core ({@link FramedConnection},
+ * {@link TransportCore}).
  */
 public final class TcpTransport implements Transport {
 
@@ -37,13 +40,20 @@ public final class TcpTransport implements Transport {
     private static final int ACCEPTS_PER_EVENT = 64;
 
     private final TransportCore core;
+    private final ChannelConnection.Factory connections;
     private final IoLoop[] loops;
     private final AtomicInteger nextLoop = new AtomicInteger();
     private final List<ServerSocketChannel> listeners = new ArrayList<>();
     private volatile boolean closed;
 
     public TcpTransport(TransportContext context, BufferPool pool) {
+        this(context, pool, TcpConnection.FACTORY);
+    }
+
+    /** A transport whose connections {@code connections} makes (TLS: {@link TlsConnection#factory}). */
+    TcpTransport(TransportContext context, BufferPool pool, ChannelConnection.Factory connections) {
         this.core = new TransportCore(context, pool);
+        this.connections = connections;
         TransportSettings s = context.settings();
         loops = new IoLoop[s.ioThreads()];
         try {
@@ -68,6 +78,20 @@ public final class TcpTransport implements Transport {
         return context -> new TcpTransport(context, new BufferPool(64L << 20));
     }
 
+    /**
+     * TLS over TCP: transports whose connections run {@code source}'s engines (mutual authentication, see
+     * {@link TlsConnection}), with a 64 MiB buffer pool each.
+     */
+    public static TransportFactory tlsFactory(TlsContextSource source) {
+        ChannelConnection.Factory connections = TlsConnection.factory(source);
+        return context -> new TcpTransport(context, new BufferPool(64L << 20), connections);
+    }
+
+    @Override
+    public String pathOf(TransportConnection connection) {
+        return connections.path();
+    }
+
     @Override
     public TransportStats stats() {
         return core.stats();
@@ -76,6 +100,7 @@ public final class TcpTransport implements Transport {
     @Override
     public synchronized InetSocketAddress listen(InetSocketAddress bind) throws IOException {
         ensureOpen();
+        connections.checkCanListen();
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -110,15 +135,16 @@ public final class TcpTransport implements Transport {
             ch = SocketChannel.open();
             configure(ch);
             boolean connected = ch.connect(remote);
-            return start(new TcpConnection(core, loop, ch, remote.toString(), true, null), attachment, !connected);
+            return start(connections.create(core, loop, ch, remote.toString(), true, null), attachment, !connected);
         } catch (IOException | RuntimeException e) {
             closeQuietly(ch);
             // Reported like any other failed connect: the connection closes (on its loop) with UNAVAILABLE.
-            return start(new TcpConnection(core, loop, failedChannel(), remote.toString(), true, null), attachment, true);
+            return start(connections.create(core, loop, failedChannel(), remote.toString(), true, null), attachment,
+                    true);
         }
     }
 
-    private TransportConnection start(TcpConnection c, Function<TransportConnection, Object> attachment,
+    private TransportConnection start(ChannelConnection c, Function<TransportConnection, Object> attachment,
                                       boolean connectPending) {
         c.attach(attachment.apply(c));
         core.track(c);
@@ -238,7 +264,7 @@ public final class TcpTransport implements Transport {
                 }
                 admitted = true;
                 configure(ch);
-                TcpConnection c = new TcpConnection(core, nextLoop(), ch, String.valueOf(remote), false, from);
+                ChannelConnection c = connections.create(core, nextLoop(), ch, String.valueOf(remote), false, from);
                 core.track(c);
                 admitted = false;       // the connection releases its place from now on
                 if (closed) {

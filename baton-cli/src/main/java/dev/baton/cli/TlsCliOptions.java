@@ -1,0 +1,70 @@
+package dev.baton.cli;
+
+import dev.baton.MasterOptions;
+import dev.baton.NodeOptions;
+import dev.baton.TlsOptions;
+import dev.baton.spi.TransportFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+
+/**
+ * TLS with mutual authentication for a command that connects or listens: {@code --tls-cert}, {@code --tls-key} and
+ * {@code --tls-ca} together turn it on (docs/security.md). Its own mixin, apart from the other options of a
+ * command.
+ */
+final class TlsCliOptions {
+
+    /** The command this is part of, for usage errors. */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "This side's certificate chain, PEM, leaf first. With --tls-key and --tls-ca: every "
+                    + "connection runs TLS with mutual authentication. Default: plain TCP.")
+    Path cert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "The private key of --tls-cert: PEM PKCS#8 ('BEGIN PRIVATE KEY'), EC or RSA.")
+    Path key;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = "The CA certificates (PEM bundle) that peers' certificates must lead to.")
+    Path ca;
+
+    /** The options given, or null when no --tls-* option was. */
+    TlsOptions options() {
+        if (cert == null && key == null && ca == null) {
+            return null;
+        }
+        if (cert == null || key == null || ca == null) {
+            throw new CommandLine.ParameterException(command.commandLine(),
+                    "--tls-cert, --tls-key and --tls-ca go together");
+        }
+        return TlsOptions.builder().certificate(cert, key).trustedCertificates(ca).build();
+    }
+
+    NodeOptions.Builder applyTo(NodeOptions.Builder builder) {
+        TlsOptions tls = options();
+        return tls == null ? builder : builder.tls(tls);
+    }
+
+    MasterOptions.Builder applyTo(MasterOptions.Builder builder) {
+        TlsOptions tls = options();
+        return tls == null ? builder : builder.tls(tls);
+    }
+
+    /** TLS when asked for, else TCP: what a probe of this command goes over. */
+    TransportFactory transport() {
+        TlsOptions tls = options();
+        return tls == null ? TransportFactory.tcp() : TransportFactory.tls(tls);
+    }
+
+    /** True when the --tls-* options turn TLS on. */
+    boolean enabled() {
+        return options() != null;
+    }
+}

@@ -1,0 +1,55 @@
+package dev.baton.cli;
+
+import dev.baton.Master;
+import dev.baton.MasterOptions;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+import dev.baton.testkit.tls.TestPki;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code --tls-cert}, {@code --tls-key} and {@code --tls-ca} against a real master and node over TLS. */
+@Timeout(60)
+class TlsOptionsCliTest {
+
+    @Test
+    void healthAndStatusReachATlsClusterWithTheTlsOptionsAndNotWithout() {
+        try (TestPki pki = TestPki.create()) {
+            TestPki.Ca ca = pki.ca("cli-ca");
+            TestPki.Issued tool = pki.issue(ca, "tool");
+            try (Master master = Master.start(MasterOptions.builder().tls(pki.options(pki.issue(ca, "master"), ca)).build());
+                 Node node = Node.join(NodeOptions.builder().master(master.address()).name("n")
+                         .tls(pki.options(pki.issue(ca, "n"), ca)).build())) {
+                String m = BatonCli.hostPort(master.address());
+                String[] tls = {"--tls-cert", tool.certFile().toString(), "--tls-key", tool.keyFile().toString(),
+                        "--tls-ca", ca.certFile().toString()};
+                CliRun health = CliRun.of(concat(new String[] {"health", "--node", BatonCli.hostPort(node.address())},
+                        tls));
+                assertEquals(0, health.exitCode(), health.err());
+                assertTrue(health.out().startsWith("serving"), health.out());
+
+                CliRun status = CliRun.of(concat(new String[] {"status", "--master", m, "--interval", "0s"}, tls));
+                assertEquals(0, status.exitCode(), status.err());
+                assertTrue(status.out().contains("n"), status.out());
+
+                CliRun plain = CliRun.of("health", "--master", m, "--timeout", "2s");
+                assertEquals(1, plain.exitCode(), plain.out());
+
+                CliRun half = CliRun.of("health", "--master", m, "--tls-cert", tool.certFile().toString());
+                assertEquals(2, half.exitCode());
+                assertTrue(half.err().contains("go together"), half.err());
+            }
+        }
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+}

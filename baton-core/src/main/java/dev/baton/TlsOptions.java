@@ -1,0 +1,271 @@
+package dev.baton;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * TLS with mutual authentication for every connection of a node, a master or a tool: who this side is (a
+ * certificate chain and its private key), whom it trusts (CA certificates, pinned certificates, or both), and the
+ * protocol versions. Immutable; build with {@link #builder()}. Use it with {@code NodeOptions.Builder.tls},
+ * {@code MasterOptions.Builder.tls} or {@link dev.baton.spi.TransportFactory#tls(TlsOptions)} (tools and probes).
+ *
+ * <pre>{@code
+ * TlsOptions tls = TlsOptions.builder()
+ *         .certificate(Path.of("node.crt"), Path.of("node.key"))   // PEM chain, PKCS#8 key
+ *         .trustedCertificates(Path.of("ca.crt"))                   // PEM CA bundle
+ *         .build();
+ * Node node = Node.join(NodeOptions.builder().master("10.0.0.1:7000").tls(tls).build());
+ * }</pre>
+ *
+ * <h2>What is checked</h2>
+ * Both sides present a certificate and both verify the other's: the accepting side requires one. A peer is
+ * trusted when its chain validates (PKIX) against the trusted CA certificates, or when its own (leaf)
+ * certificate is pinned by its SHA-256 fingerprint and is within its validity period. Host names are not
+ * verified (nodes reach each other by address); {@link Builder#peerName} adds a check that the peer's certificate
+ * names an expected DNS name or IP address (subject alternative name, or common name). There is no session
+ * resumption: every connection is a full handshake, checked against the trust in force when it is made.
+ *
+ * <h2>Files and rotation</h2>
+ * Certificates and keys are read from files: a PEM certificate chain (leaf first) with a PEM private key in
+ * PKCS#8 ({@code -----BEGIN PRIVATE KEY-----}), EC or RSA; or a PKCS#12 key store with its password. Refused with
+ * a message saying what to do: PKCS#1 ({@code BEGIN RSA PRIVATE KEY}) and SEC1 ({@code BEGIN EC PRIVATE KEY}) keys
+ * (convert with {@code openssl pkcs8 -topk8 -nocrypt}), encrypted PEM keys (use a PKCS#12 store), other key
+ * algorithms, and a key that does not match the certificate. The files are read when the transport is made; a
+ * bad file then fails with INVALID_ARGUMENT. Afterwards, at most every {@link Builder#reloadInterval}, making a
+ * connection checks the files' modification times and sizes; if they changed the files are read again and new
+ * connections use them, while existing connections keep theirs. A new set of files that cannot be used (half
+ * written, a key that does not match) is logged once and the previous one stays in force.
+ *
+ * <p>Thread-safe (immutable). Passwords are copied in and out.
+ */
+public final class TlsOptions {
+
+    /** TLS 1.3, the default protocol. */
+    public static final String TLS_1_3 = "TLSv1.3";
+    /** TLS 1.2, allowed when named in {@link Builder#protocols}. */
+    public static final String TLS_1_2 = "TLSv1.2";
+    /** How often, at most, the files are checked for a change unless the builder says otherwise: 10 s. */
+    public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(10);
+
+    private final Path certificateChain;
+    private final Path privateKey;
+    private final Path keyStore;
+    private final char[] keyStorePassword;
+    private final Path trustedCertificates;
+    private final Path trustStore;
+    private final char[] trustStorePassword;
+    private final Set<String> pinnedSha256;
+    private final List<String> protocols;
+    private final String peerName;
+    private final Duration reloadInterval;
+
+    private TlsOptions(Builder b) {
+        certificateChain = b.certificateChain;
+        privateKey = b.privateKey;
+        keyStore = b.keyStore;
+        keyStorePassword = b.keyStorePassword == null ? null : b.keyStorePassword.clone();
+        trustedCertificates = b.trustedCertificates;
+        trustStore = b.trustStore;
+        trustStorePassword = b.trustStorePassword == null ? null : b.trustStorePassword.clone();
+        pinnedSha256 = Set.copyOf(b.pinnedSha256);
+        protocols = List.copyOf(b.protocols);
+        peerName = b.peerName;
+        reloadInterval = b.reloadInterval;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The PEM certificate chain (leaf first), or null when a key store (or no identity) is used. */
+    public Path certificateChain() {
+        return certificateChain;
+    }
+
+    /** The PEM PKCS#8 private key of {@link #certificateChain()}, or null. */
+    public Path privateKey() {
+        return privateKey;
+    }
+
+    /** The PKCS#12 key store holding this side's key and chain, or null. */
+    public Path keyStore() {
+        return keyStore;
+    }
+
+    /** A copy of the key store's password, or null. */
+    public char[] keyStorePassword() {
+        return keyStorePassword == null ? null : keyStorePassword.clone();
+    }
+
+    /** The PEM bundle of trusted CA certificates, or null. */
+    public Path trustedCertificates() {
+        return trustedCertificates;
+    }
+
+    /** The PKCS#12 trust store of trusted CA certificates, or null. */
+    public Path trustStore() {
+        return trustStore;
+    }
+
+    /** A copy of the trust store's password, or null. */
+    public char[] trustStorePassword() {
+        return trustStorePassword == null ? null : trustStorePassword.clone();
+    }
+
+    /** SHA-256 fingerprints of pinned peer certificates: 64 lower-case hex digits each. */
+    public Set<String> pinnedSha256() {
+        return pinnedSha256;
+    }
+
+    /** The enabled protocol versions, {@link #TLS_1_3} by default. */
+    public List<String> protocols() {
+        return protocols;
+    }
+
+    /** The name every peer's certificate must carry, or null (the default: names are not checked). */
+    public String peerName() {
+        return peerName;
+    }
+
+    /** How often, at most, the files are checked for a change; zero checks at every connection. */
+    public Duration reloadInterval() {
+        return reloadInterval;
+    }
+
+    /** True when this side has a certificate of its own (it needs one to accept connections). */
+    public boolean hasIdentity() {
+        return certificateChain != null || keyStore != null;
+    }
+
+    @Override
+    public String toString() {
+        return "TlsOptions[" + (certificateChain != null ? "cert=" + certificateChain + ", key=" + privateKey
+                : keyStore != null ? "keyStore=" + keyStore : "no identity")
+                + (trustedCertificates != null ? ", ca=" + trustedCertificates : "")
+                + (trustStore != null ? ", trustStore=" + trustStore : "")
+                + (pinnedSha256.isEmpty() ? "" : ", pinned=" + pinnedSha256.size())
+                + ", protocols=" + protocols + (peerName != null ? ", peerName=" + peerName : "") + "]";
+    }
+
+    /** Builds {@link TlsOptions}; {@link #build()} names the bad field and value. Not thread-safe. */
+    public static final class Builder {
+        private Path certificateChain;
+        private Path privateKey;
+        private Path keyStore;
+        private char[] keyStorePassword;
+        private Path trustedCertificates;
+        private Path trustStore;
+        private char[] trustStorePassword;
+        private final Set<String> pinnedSha256 = new LinkedHashSet<>();
+        private List<String> protocols = List.of(TLS_1_3);
+        private String peerName;
+        private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
+
+        private Builder() {
+        }
+
+        /**
+         * This side's certificate chain (PEM, leaf first, then intermediates) and its private key (PEM PKCS#8,
+         * EC or RSA, unencrypted). Replaces a {@link #keyStore}.
+         */
+        public Builder certificate(Path certificateChain, Path privateKey) {
+            this.certificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
+            this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+            this.keyStore = null;
+            this.keyStorePassword = null;
+            return this;
+        }
+
+        /** This side's key and certificate chain from a PKCS#12 store (its one key entry). Replaces {@link #certificate}. */
+        public Builder keyStore(Path pkcs12, char[] password) {
+            this.keyStore = Objects.requireNonNull(pkcs12, "keyStore");
+            this.keyStorePassword = Objects.requireNonNull(password, "password").clone();
+            this.certificateChain = null;
+            this.privateKey = null;
+            return this;
+        }
+
+        /** Trusts peers whose chain leads to a CA certificate of this PEM bundle. */
+        public Builder trustedCertificates(Path caBundle) {
+            this.trustedCertificates = Objects.requireNonNull(caBundle, "trustedCertificates");
+            return this;
+        }
+
+        /** Trusts peers whose chain leads to a certificate of this PKCS#12 trust store. */
+        public Builder trustStore(Path pkcs12, char[] password) {
+            this.trustStore = Objects.requireNonNull(pkcs12, "trustStore");
+            this.trustStorePassword = Objects.requireNonNull(password, "password").clone();
+            return this;
+        }
+
+        /**
+         * Trusts the peer certificate with this SHA-256 fingerprint (64 hex digits, colons and case ignored), as
+         * {@code openssl x509 -noout -fingerprint -sha256} prints it. May be called more than once.
+         */
+        public Builder pinSha256(String fingerprint) {
+            Objects.requireNonNull(fingerprint, "fingerprint");
+            String hex = fingerprint.replace(":", "").trim().toLowerCase(Locale.ROOT);
+            if (hex.length() != 64 || !hex.chars().allMatch(HexFormat::isHexDigit)) {
+                throw new IllegalArgumentException("pinSha256 must be 64 hex digits (colons allowed), was '"
+                        + fingerprint + "'");
+            }
+            pinnedSha256.add(hex);
+            return this;
+        }
+
+        /** The protocol versions to enable: {@link #TLS_1_3} (the default) and/or {@link #TLS_1_2}. */
+        public Builder protocols(String... protocols) {
+            List<String> list = new ArrayList<>(Arrays.asList(protocols));
+            if (list.isEmpty()) {
+                throw new IllegalArgumentException("protocols must name at least one of " + TLS_1_3 + ", " + TLS_1_2);
+            }
+            for (String p : list) {
+                if (!TLS_1_3.equals(p) && !TLS_1_2.equals(p)) {
+                    throw new IllegalArgumentException("protocols may be " + TLS_1_3 + " and " + TLS_1_2 + ", was '"
+                            + p + "'");
+                }
+            }
+            this.protocols = List.copyOf(new LinkedHashSet<>(list));
+            return this;
+        }
+
+        /** Requires every peer's certificate to name {@code name} (a DNS name or IP address); off by default. */
+        public Builder peerName(String name) {
+            if (name != null && name.isBlank()) {
+                throw new IllegalArgumentException("peerName must not be blank");
+            }
+            this.peerName = name;
+            return this;
+        }
+
+        /** How often, at most, the files are checked for a change (default 10 s; zero: at every connection). */
+        public Builder reloadInterval(Duration interval) {
+            if (interval == null || interval.isNegative()) {
+                throw new IllegalArgumentException("reloadInterval must be zero or positive, was " + interval);
+            }
+            this.reloadInterval = interval;
+            return this;
+        }
+
+        /**
+         * Checks the options: some trust (CA certificates, a trust store or a pin) is required. Without a
+         * certificate of its own a side can connect only to peers that do not require one, which Baton's peers
+         * always do: such options suit nothing but tests of refusal. Files are read later, by the transport.
+         */
+        public TlsOptions build() {
+            if (trustedCertificates == null && trustStore == null && pinnedSha256.isEmpty()) {
+                throw new IllegalArgumentException("TLS needs something to trust peers by: trustedCertificates, "
+                        + "trustStore or pinSha256");
+            }
+            return new TlsOptions(this);
+        }
+    }
+}

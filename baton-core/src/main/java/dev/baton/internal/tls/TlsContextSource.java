@@ -1,0 +1,185 @@
+package dev.baton.internal.tls;
+
+import dev.baton.Status;
+import dev.baton.TlsOptions;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManager;
+
+/**
+ * The {@link SSLContext} of one {@link TlsOptions}, and the engines of new connections made from it, reloaded
+ * when its files change.
+ *
+ * <p><b>Rotation.</b> {@link #newEngine} is called for each new connection. At most every
+ * {@link TlsOptions#reloadInterval()} it compares the files' modification times and sizes with those of the files
+ * in force (a cheap {@code stat} each; one thread checks, the others go on with the current context); when they
+ * differ it reads them all again and builds a new context, which the following connections use. Connections made
+ * earlier keep the engine, and so the certificate, they started with. When the new files cannot be used (a key
+ * written before its certificate, a typo) the previous context stays in force and the failure is logged once for
+ * that state of the files; a later change is tried again.
+ *
+ * <p>Thread-safe.
+ */
+public final class TlsContextSource {
+
+    private static final System.Logger LOG = System.getLogger(TlsContextSource.class.getName());
+
+    /** One file's state: what a change is judged by. */
+    private record Stamp(Path file, long modifiedMillis, long size) {
+    }
+
+    /** A context and the state of the files it was read from. */
+    private record Loaded(SSLContext context, List<Stamp> stamps, String subject) {
+    }
+
+    private final TlsOptions options;
+    private final long reloadIntervalNs;
+    private final String[] protocols;
+    private final AtomicBoolean checking = new AtomicBoolean();
+    private volatile Loaded current;
+    private volatile long nextCheckNanos;
+    private List<Stamp> lastFailed;         // guarded by checking
+
+    private TlsContextSource(TlsOptions options, Loaded first) {
+        this.options = options;
+        this.reloadIntervalNs = options.reloadInterval().toNanos();
+        this.protocols = options.protocols().toArray(String[]::new);
+        this.current = first;
+        this.nextCheckNanos = System.nanoTime() + reloadIntervalNs;
+    }
+
+    /** Reads the files of {@code options}; a file that cannot be used fails with INVALID_ARGUMENT saying why. */
+    public static TlsContextSource load(TlsOptions options) {
+        Objects.requireNonNull(options, "options");
+        try {
+            return new TlsContextSource(options, build(options, stamps(options)));
+        } catch (IOException | GeneralSecurityException e) {
+            throw Status.of(Status.Code.INVALID_ARGUMENT, "TLS: " + e.getMessage()).withCause(e).asException();
+        }
+    }
+
+    /** True when this side has a certificate of its own: it can accept connections. */
+    public boolean hasIdentity() {
+        return options.hasIdentity();
+    }
+
+    /**
+     * An engine for a new connection, from the current context (reloaded first if the files changed): client mode
+     * for a connection this side opened; otherwise server mode, requiring the peer's certificate.
+     */
+    public SSLEngine newEngine(boolean client) {
+        reloadIfChanged();
+        SSLEngine engine = current.context().createSSLEngine();   // no peer host: no session is ever resumed
+        engine.setUseClientMode(client);
+        SSLParameters p = engine.getSSLParameters();
+        p.setProtocols(protocols);
+        if (!client) {
+            p.setNeedClientAuth(true);
+        }
+        engine.setSSLParameters(p);
+        return engine;
+    }
+
+    /** The subject of this side's certificate now in force, or null without one. For logs and tests. */
+    public String subject() {
+        return current.subject();
+    }
+
+    private void reloadIfChanged() {
+        long now = System.nanoTime();
+        if (now - nextCheckNanos < 0 || !checking.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            nextCheckNanos = now + reloadIntervalNs;
+            List<Stamp> stamps = stamps(options);
+            if (stamps.equals(current.stamps()) || stamps.equals(lastFailed)) {
+                return;
+            }
+            try {
+                Loaded loaded = build(options, stamps);
+                current = loaded;
+                lastFailed = null;
+                LOG.log(System.Logger.Level.INFO, "TLS: files changed; new connections use {0}",
+                        loaded.subject() != null ? "the certificate " + loaded.subject() : "the new trust");
+            } catch (IOException | GeneralSecurityException | RuntimeException e) {
+                lastFailed = stamps;
+                LOG.log(System.Logger.Level.WARNING, "TLS: the changed files cannot be used; connections go on with "
+                        + "the previous ones until they change again: {0}", e.getMessage());
+            }
+        } finally {
+            checking.set(false);
+        }
+    }
+
+    private static List<Path> files(TlsOptions o) {
+        List<Path> files = new ArrayList<>();
+        for (Path p : new Path[] {o.certificateChain(), o.privateKey(), o.keyStore(), o.trustedCertificates(),
+                o.trustStore()}) {
+            if (p != null) {
+                files.add(p);
+            }
+        }
+        return files;
+    }
+
+    private static List<Stamp> stamps(TlsOptions o) {
+        List<Stamp> stamps = new ArrayList<>();
+        for (Path p : files(o)) {
+            try {
+                stamps.add(new Stamp(p, Files.getLastModifiedTime(p).toMillis(), Files.size(p)));
+            } catch (IOException e) {
+                stamps.add(new Stamp(p, -1, -1));   // missing now: a change, and a load that fails
+            }
+        }
+        return stamps;
+    }
+
+    private static Loaded build(TlsOptions o, List<Stamp> stamps) throws IOException, GeneralSecurityException {
+        try {
+            Identity identity = null;
+            if (o.certificateChain() != null) {
+                identity = Identity.fromPem(o.certificateChain(), o.privateKey());
+            } else if (o.keyStore() != null) {
+                identity = Identity.fromPkcs12(o.keyStore(), o.keyStorePassword());
+            }
+            List<X509Certificate> cas = new ArrayList<>();
+            if (o.trustedCertificates() != null) {
+                cas.addAll(Pem.certificates(o.trustedCertificates()));
+            }
+            if (o.trustStore() != null) {
+                KeyStore ks = Identity.Stores.pkcs12(o.trustStore(), o.trustStorePassword());
+                for (String alias : Collections.list(ks.aliases())) {
+                    if (ks.getCertificate(alias) instanceof X509Certificate c) {
+                        cas.add(c);
+                    }
+                }
+                if (cas.isEmpty()) {
+                    throw new IOException(o.trustStore() + " holds no certificate to trust");
+                }
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(identity == null ? null : new KeyManager[] {identity},
+                    new TrustManager[] {new PeerTrust(cas, o.pinnedSha256(), o.peerName())}, null);
+            return new Loaded(context, stamps,
+                    identity == null ? null : identity.leaf().getSubjectX500Principal().getName());
+        } catch (NoSuchFileException e) {
+            throw new IOException("no such file: " + e.getFile(), e);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package dev.baton.testkit.tls;
+
+import dev.baton.TlsOptions;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.MessageDigest;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * Certificates for tests, made in a temporary directory: CAs and the certificates they issue (EC P-256 or RSA
+ * 2048), written as PEM files (chain, PKCS#8 key) or PKCS#12 stores, and {@link TlsOptions} over them. BouncyCastle
+ * builds the certificates; everything else is the JDK's. {@link #close()} deletes the directory.
+ *
+ * <pre>{@code
+ * try (TestPki pki = TestPki.create()) {
+ *     TestPki.Ca ca = pki.ca("test-ca");
+ *     TestPki.Issued node = pki.issue(ca, "node-1");
+ *     TlsOptions tls = pki.options(node, ca);
+ * }
+ * }</pre>
+ *
+ * <p>Not thread-safe.
+ */
+public final class TestPki implements AutoCloseable {
+
+    /** The key algorithm of an issued certificate. */
+    public enum KeyKind { EC, RSA }
+
+    /** A certificate authority: its key pair and self-signed certificate (also written as {@link #certFile}). */
+    public record Ca(String name, KeyPair keys, X509Certificate certificate, Path certFile) {
+    }
+
+    /** An issued certificate with its key, written as a PEM chain and a PEM PKCS#8 key. */
+    public record Issued(String name, KeyPair keys, X509Certificate certificate, Path certFile, Path keyFile) {
+        /** The SHA-256 fingerprint of the certificate, as {@link TlsOptions.Builder#pinSha256} takes it. */
+        public String sha256() {
+            return fingerprint(certificate);
+        }
+
+        /** The subject as {@code X500Principal.getName()} prints it: what {@code peerPrincipal()} reports. */
+        public String subject() {
+            return certificate.getSubjectX500Principal().getName();
+        }
+    }
+
+    private static final AtomicLong SERIALS = new AtomicLong(System.currentTimeMillis());
+    private final Path dir;
+
+    private TestPki(Path dir) {
+        this.dir = dir;
+    }
+
+    public static TestPki create() {
+        try {
+            return new TestPki(Files.createTempDirectory("baton-pki-"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** A new self-signed CA named {@code CN=name}. */
+    public Ca ca(String name) {
+        try {
+            KeyPair keys = keyPair(KeyKind.EC);
+            X500Name subject = new X500Name("CN=" + name);
+            X509v3CertificateBuilder b = builder(subject, subject, keys, Duration.ofDays(30))
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            X509Certificate cert = sign(b, keys, KeyKind.EC);
+            Path file = dir.resolve(name + "-ca.crt");
+            writePem(file, "CERTIFICATE", cert.getEncoded());
+            return new Ca(name, keys, cert, file);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An EC certificate for {@code CN=name} (also naming 127.0.0.1 and {@code name}) issued by {@code ca}. */
+    public Issued issue(Ca ca, String name) {
+        return issue(ca, name, KeyKind.EC, Duration.ofDays(7));
+    }
+
+    /**
+     * A certificate for {@code CN=name} issued by {@code ca}, valid from an hour ago for {@code validity} (negative:
+     * expired already), for both client and server authentication, naming IP 127.0.0.1 and DNS {@code name}.
+     */
+    public Issued issue(Ca ca, String name, KeyKind kind, Duration validity) {
+        try {
+            KeyPair keys = keyPair(kind);
+            X509v3CertificateBuilder b = builder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()),
+                    new X500Name("CN=" + name), keys, validity)
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+                    .addExtension(Extension.keyUsage, true,
+                            new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
+                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
+                            new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
+                    .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
+                            new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                            new GeneralName(GeneralName.dNSName, name)}));
+            X509Certificate cert = sign(b, ca.keys(), KeyKind.EC);
+            long serial = SERIALS.incrementAndGet();
+            Path certFile = dir.resolve(name + "-" + serial + ".crt");
+            Path keyFile = dir.resolve(name + "-" + serial + ".key");
+            writePem(certFile, "CERTIFICATE", cert.getEncoded());
+            writePem(keyFile, "PRIVATE KEY", keys.getPrivate().getEncoded());
+            return new Issued(name, keys, cert, certFile, keyFile);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Options presenting {@code identity}'s PEM files and trusting {@code trusted}'s PEM certificate. */
+    public TlsOptions options(Issued identity, Ca trusted) {
+        return TlsOptions.builder().certificate(identity.certFile(), identity.keyFile())
+                .trustedCertificates(trusted.certFile()).build();
+    }
+
+    /** {@code issued}'s key and certificate as a PKCS#12 store with {@code password}. */
+    public Path keyStore(Issued issued, char[] password) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setKeyEntry("key", issued.keys().getPrivate(), password, new Certificate[] {issued.certificate()});
+            return store(ks, issued.name() + "-" + SERIALS.incrementAndGet() + ".p12", password);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code ca}'s certificate as a PKCS#12 trust store with {@code password}. */
+    public Path trustStore(Ca ca, char[] password) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setCertificateEntry("ca", ca.certificate());
+            return store(ks, ca.name() + "-trust-" + SERIALS.incrementAndGet() + ".p12", password);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Replaces {@code target}'s files with {@code source}'s, each by an atomic move, the certificate first: what a
+     * rotation script does. The files' modification times move forward by at least a second so that a change is
+     * seen however coarse the file system's clock.
+     */
+    public void replace(Issued target, Issued source) {
+        try {
+            for (Path[] pair : new Path[][] {{source.certFile(), target.certFile()}, {source.keyFile(), target.keyFile()}}) {
+                Path temp = dir.resolve(pair[1].getFileName() + ".new");
+                Files.copy(pair[0], temp, StandardCopyOption.REPLACE_EXISTING);
+                Files.setLastModifiedTime(temp, java.nio.file.attribute.FileTime.from(
+                        Files.getLastModifiedTime(pair[1]).toInstant().plusSeconds(2)));
+                Files.move(temp, pair[1], StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static String fingerprint(X509Certificate cert) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Path store(KeyStore ks, String name, char[] password) throws IOException, GeneralSecurityException {
+        Path file = dir.resolve(name);
+        try (OutputStream out = Files.newOutputStream(file)) {
+            ks.store(out, password);
+        }
+        return file;
+    }
+
+    private static KeyPair keyPair(KeyKind kind) throws GeneralSecurityException {
+        if (kind == KeyKind.RSA) {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+            g.initialize(2048);
+            return g.generateKeyPair();
+        }
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        return g.generateKeyPair();
+    }
+
+    private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair keys, Duration validity) {
+        Instant from = Instant.now().minus(Duration.ofHours(1));
+        Instant to = validity.isNegative() ? Instant.now().minus(Duration.ofMinutes(1)) : Instant.now().plus(validity);
+        if (validity.isNegative()) {
+            from = to.minus(Duration.ofDays(1));
+        }
+        return new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(SERIALS.incrementAndGet()), Date.from(from),
+                Date.from(to), subject, keys.getPublic());
+    }
+
+    private static X509Certificate sign(X509v3CertificateBuilder b, KeyPair signer, KeyKind kind)
+            throws GeneralSecurityException {
+        try {
+            String algorithm = kind == KeyKind.EC ? "SHA256withECDSA" : "SHA256withRSA";
+            return new JcaX509CertificateConverter().getCertificate(
+                    b.build(new JcaContentSignerBuilder(algorithm).build(signer.getPrivate())));
+        } catch (OperatorCreationException e) {
+            throw new GeneralSecurityException(e);
+        }
+    }
+
+    static void writePem(Path file, String type, byte[] der) throws IOException {
+        String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
+        Files.writeString(file, "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n",
+                StandardCharsets.US_ASCII);
+    }
+
+    @Override
+    public void close() {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

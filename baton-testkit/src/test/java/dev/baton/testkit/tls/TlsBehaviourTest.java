@@ -1,0 +1,60 @@
+package dev.baton.testkit.tls;
+
+import dev.baton.spi.TransportFactory;
+import dev.baton.testkit.behaviour.CallModelTest;
+import dev.baton.testkit.behaviour.EchoTest;
+import dev.baton.testkit.behaviour.ErrorsTest;
+import dev.baton.testkit.behaviour.StreamTest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Timeout;
+
+/** The node behaviour suites with the master and every node on the TLS transport (one certificate for all). */
+@Timeout(300)
+class TlsBehaviourTest {
+
+    private static final TestPki PKI = TestPki.create();
+    private static final TransportFactory TLS;
+
+    static {
+        TestPki.Ca ca = PKI.ca("behaviour-ca");
+        TLS = TransportFactory.tls(PKI.options(PKI.issue(ca, "member"), ca));
+    }
+
+    @AfterAll
+    static void removeCertificates() {
+        PKI.close();
+    }
+
+    @Nested
+    class Echo extends EchoTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS;
+        }
+    }
+
+    @Nested
+    class Errors extends ErrorsTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS;
+        }
+    }
+
+    @Nested
+    class Streams extends StreamTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS;
+        }
+    }
+
+    @Nested
+    class CallModel extends CallModelTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS;
+        }
+    }
+}

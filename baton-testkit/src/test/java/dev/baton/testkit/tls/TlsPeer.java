@@ -1,0 +1,124 @@
+package dev.baton.testkit.tls;
+
+import dev.baton.BatonException;
+import dev.baton.Message;
+import dev.baton.spi.FrameHandler;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.InboundHeader;
+import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.PeerIdentity;
+import dev.baton.spi.Transport;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportContext;
+import dev.baton.spi.TransportFactory;
+import dev.baton.spi.TransportSettings;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** A bare transport for TLS tests: records the connections it opens and why they close, and the frames it gets. */
+final class TlsPeer implements FrameHandler, AutoCloseable {
+
+    static final Duration WAIT = Duration.ofSeconds(10);
+
+    final Transport transport;
+    final BlockingQueue<TransportConnection> opened = new LinkedBlockingQueue<>();
+    final BlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+    private final Map<TransportConnection, CompletableFuture<BatonException>> closes = new ConcurrentHashMap<>();
+
+    TlsPeer(TransportFactory factory, String name) {
+        this(factory, name, TransportSettings.builder().build());
+    }
+
+    TlsPeer(TransportFactory factory, String name, TransportSettings settings) {
+        transport = factory.create(new TransportContext("tls-test-" + name,
+                ThreadLocalRandom.current().nextLong(1L << 40), PeerIdentity.ROLE_NODE, () -> -1, this, settings));
+    }
+
+    InetSocketAddress listen() throws java.io.IOException {
+        return transport.listen(new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    TransportConnection connect(InetSocketAddress to) {
+        return transport.connect(to, c -> null);
+    }
+
+    /** The next connection this side opened (its handshake completed), within {@link #WAIT}. */
+    TransportConnection nextOpened() throws InterruptedException {
+        TransportConnection c = opened.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertNotNull(c, "no connection opened within " + WAIT);
+        return c;
+    }
+
+    /** Why {@code c} closed, waiting up to {@code within}. */
+    BatonException closeCause(TransportConnection c, Duration within) throws Exception {
+        try {
+            return future(c).get(within.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return fail(c + " did not close within " + within);
+        }
+    }
+
+    byte[] nextReceived() throws InterruptedException {
+        byte[] b = received.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertNotNull(b, "no frame arrived within " + WAIT);
+        return b;
+    }
+
+    static void send(TransportConnection c, long id, byte[] payload) {
+        OutboundFrame f = new OutboundFrame() {
+            @Override
+            public void onWritten() {
+            }
+
+            @Override
+            public void onDropped(BatonException cause) {
+            }
+        };
+        f.setHeader(FrameType.REQUEST, 0, 0, id, 1, 0, 0, 0);
+        f.setPayload(ByteBuffer.wrap(payload));
+        if (c.offer(f) != TransportConnection.OFFERED) {
+            fail("could not offer a frame to " + c);
+        }
+    }
+
+    private CompletableFuture<BatonException> future(TransportConnection c) {
+        return closes.computeIfAbsent(c, k -> new CompletableFuture<>());
+    }
+
+    @Override
+    public void onOpen(TransportConnection connection) {
+        opened.add(connection);
+    }
+
+    @Override
+    public void onFrame(TransportConnection connection, InboundHeader header, Message payload) {
+        try (payload) {
+            ByteBuffer b = payload.buffer();
+            byte[] copy = new byte[b.remaining()];
+            b.duplicate().get(copy);
+            received.add(copy);
+        }
+    }
+
+    @Override
+    public void onClose(TransportConnection connection, BatonException cause) {
+        future(connection).complete(cause);
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}
