@@ -33,8 +33,11 @@ class CoordinationClientFuzzTest {
     private static QuietLogging quiet;
 
     @BeforeAll
-    static void quiet() {
+    static void quietAndWarm() {
         quiet = QuietLogging.quiet("dev.baton");
+        // The first event loads and initialises classes: not what the meter is for.
+        deliver(bytes(new WireWriter().putString("k").putByte(1).putBytes(new byte[1]).putInt(1).putLong(1)), false);
+        deliver(new byte[1], false);
     }
 
     @AfterAll
@@ -44,11 +47,17 @@ class CoordinationClientFuzzTest {
 
     @FuzzTest
     void keyValueEventsDecodeOrAreDropped(byte[] input) {
+        deliver(input, true);
+    }
+
+    private static void deliver(byte[] input, boolean metered) {
         List<Runnable> tasks = new ArrayList<>();
         CoordinationClient client = new CoordinationClient(null, tasks::add, Duration.ofSeconds(1));
         AllocationMeter meter = AllocationMeter.start();
         client.onKvEvent(Message.wrap(input));
-        meter.assertAtMost(256L * 1024 + 16L * input.length, 0, "decoding a KV_EVENT of " + input.length + " bytes");
+        if (metered) {
+            meter.assertAtMost(64L * 1024 + 16L * input.length, 0, "decoding a KV_EVENT of " + input.length + " bytes");
+        }
         assertTrue(tasks.size() <= 1, "one event, " + tasks.size() + " deliveries");
         tasks.forEach(Runnable::run);
     }

@@ -15,6 +15,7 @@ import dev.baton.NodeStats;
 import dev.baton.fuzz.AllocationMeter;
 import dev.baton.fuzz.SeedCorpus;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -42,8 +43,21 @@ class ControlProtocolFuzzTest {
 
     private static final int KINDS = 7;
 
+    @BeforeAll
+    static void warm() {
+        // The first decodes of each kind load and initialise classes: not what the meter is for.
+        for (byte[] seed : samples()) {
+            decodeChecked(seed, false);
+            decodeChecked(java.util.Arrays.copyOf(seed, seed.length / 2), false);
+        }
+    }
+
     @FuzzTest
     void controlBodiesDecodeOrFailWithProtocolError(byte[] input) {
+        decodeChecked(input, true);
+    }
+
+    private static void decodeChecked(byte[] input, boolean metered) {
         if (input.length == 0) {
             return;
         }
@@ -57,7 +71,9 @@ class ControlProtocolFuzzTest {
             assertEquals(Status.Code.PROTOCOL_ERROR, e.status().code(), e::toString);
             return;
         } finally {
-            meter.assertAtMost(256L * 1024 + 64L * input.length, 0, "decoding a control body of kind " + kind);
+            if (metered) {
+                meter.assertAtMost(64L * 1024 + 64L * input.length, 0, "decoding a control body of kind " + kind);
+            }
         }
         assertNotNull(value);
         WireWriter w = new WireWriter();
@@ -97,31 +113,42 @@ class ControlProtocolFuzzTest {
     @EnabledIfSystemProperty(named = SeedCorpus.PROPERTY, matches = "true")
     void writesSeeds() {
         SeedCorpus seeds = SeedCorpus.of(ControlProtocolFuzzTest.class, "controlBodiesDecodeOrFailWithProtocolError");
+        Map<String, byte[]> samples = namedSamples();
+        samples.forEach(seeds::write);
+    }
+
+    private static java.util.Collection<byte[]> samples() {
+        return namedSamples().values();
+    }
+
+    private static Map<String, byte[]> namedSamples() {
+        Map<String, byte[]> seeds = new java.util.LinkedHashMap<>();
         NodeInfo a = new NodeInfo(0, 42, ControlProtocol.address("10.0.0.7", 7000), "worker-0", "boot:mnt");
         NodeInfo b = new NodeInfo(1, 43, ControlProtocol.address("node-b.example", 7001), "worker-1", "");
         NodeInfo c = new NodeInfo(2, 44, ControlProtocol.address("::1", 7002), null, "");
         ServerInfo kv = new ServerInfo("kv", 17, 0, 0);
         ServerInfo kv1 = new ServerInfo("kv", 17, 1, 1);
-        seeds.write("node", seed(0, a));
-        seeds.write("node-ipv6-no-name", seed(0, c));
-        seeds.write("server", seed(1, kv));
-        seeds.write("snapshot", seed(2, Membership.of(9, List.of(a, b, c), List.of(kv, kv1,
+        seeds.put("node", seed(0, a));
+        seeds.put("node-ipv6-no-name", seed(0, c));
+        seeds.put("server", seed(1, kv));
+        seeds.put("snapshot", seed(2, Membership.of(9, List.of(a, b, c), List.of(kv, kv1,
                 new ServerInfo("_baton.accumulator", 99, 0, 2)))));
-        seeds.write("snapshot-empty", seed(2, Membership.of(0, List.of(), List.of())));
-        seeds.write("event-joined", seed(3, new MembershipEvent.NodeJoined(10, b)));
-        seeds.write("event-left", seed(3, new MembershipEvent.NodeLeft(11, b)));
-        seeds.write("event-added", seed(3, new MembershipEvent.ServerAdded(12, kv1)));
-        seeds.write("event-removed", seed(3, new MembershipEvent.ServerRemoved(13, kv1)));
-        seeds.write("health", seed(4, new Health(true, "node", "")));
-        seeds.write("health-detail", seed(4, new Health(false, "master", "shutting down")));
+        seeds.put("snapshot-empty", seed(2, Membership.of(0, List.of(), List.of())));
+        seeds.put("event-joined", seed(3, new MembershipEvent.NodeJoined(10, b)));
+        seeds.put("event-left", seed(3, new MembershipEvent.NodeLeft(11, b)));
+        seeds.put("event-added", seed(3, new MembershipEvent.ServerAdded(12, kv1)));
+        seeds.put("event-removed", seed(3, new MembershipEvent.ServerRemoved(13, kv1)));
+        seeds.put("health", seed(4, new Health(true, "node", "")));
+        seeds.put("health-detail", seed(4, new Health(false, "master", "shutting down")));
         long[] buckets = new long[LatencyHistogram.BUCKETS];
         buckets[3] = 7;
         buckets[40] = 1;
         NodeStats stats = new NodeStats(100, 97, 3, 5, 80, 79, 1, 2, 4, 3, 1, 0, 0, 0, 512, 8192, 65536, 0, 12,
                 new TreeMap<>(Map.of(1, "shm", 2, "tcp")), 123_456, 654_321, 7,
                 Map.of(Status.Code.DEADLINE_EXCEEDED, 2L, Status.Code.UNAVAILABLE, 1L), LatencyHistogram.of(buckets));
-        seeds.write("node-status", seed(5, new NodeStatus(a, Duration.ofMillis(123_456), stats)));
-        seeds.write("lease-ages", seed(6, new TreeMap<>(Map.of(0, Duration.ofMillis(12), 1, Duration.ofMillis(3400)))));
+        seeds.put("node-status", seed(5, new NodeStatus(a, Duration.ofMillis(123_456), stats)));
+        seeds.put("lease-ages", seed(6, new TreeMap<>(Map.of(0, Duration.ofMillis(12), 1, Duration.ofMillis(3400)))));
+        return seeds;
     }
 
     private static byte[] seed(int kind, Object value) {

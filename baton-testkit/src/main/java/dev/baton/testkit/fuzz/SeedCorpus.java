@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Writes a fuzz target's seeds (valid encodings made by the real encoders, and a few hand-made hostile ones) where
@@ -32,6 +35,27 @@ public final class SeedCorpus {
             throw new UncheckedIOException(e);
         }
         return new SeedCorpus(dir);
+    }
+
+    /**
+     * The checked-in inputs of {@code target}'s fuzz method {@code method} (none when there are none yet): a target
+     * runs them once before it measures allocations, so that loading and initialising classes is not counted.
+     */
+    public static List<byte[]> existing(Class<?> target, String method) {
+        Path dir = Path.of("src", "test", "resources").resolve(target.getPackageName().replace('.', '/'))
+                .resolve(target.getSimpleName() + "Inputs").resolve(method);
+        List<byte[]> inputs = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return inputs;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.sorted().toList()) {
+                inputs.add(Files.readAllBytes(f));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return inputs;
     }
 
     /** Writes (or replaces) the seed {@code name}. */
