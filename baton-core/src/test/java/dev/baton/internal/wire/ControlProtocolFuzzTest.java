@@ -54,7 +54,11 @@ class ControlProtocolFuzzTest {
 
     @FuzzTest
     void controlBodiesDecodeOrFailWithProtocolError(byte[] input) {
-        decodeChecked(input, true);
+        try {
+            decodeChecked(input, true);
+        } catch (AllocationMeter.Exceeded firstRun) {
+            decodeChecked(input, true);       // a first run may load classes on this thread; only a repeat counts
+        }
     }
 
     private static void decodeChecked(byte[] input, boolean metered) {

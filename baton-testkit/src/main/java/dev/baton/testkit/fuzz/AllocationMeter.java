@@ -40,13 +40,26 @@ public final class AllocationMeter {
         return DIRECT.getTotalCapacity() - directStart;
     }
 
-    /** Throws {@link AssertionError} when more than {@code heapLimit} heap or {@code directLimit} direct bytes went. */
+    /**
+     * Throws {@link Exceeded} when more than {@code heapLimit} heap or {@code directLimit} direct bytes went. The
+     * first run of a code path may load classes (and, while fuzzing, instrument them) on the measured thread: a
+     * target that sees {@link Exceeded} runs the same input once more and fails only if it is exceeded again.
+     */
     public void assertAtMost(long heapLimit, long directLimit, String what) {
         long heap = heapBytes();
         long direct = directBytes();
         if (heap > heapLimit || direct > directLimit) {
-            throw new AssertionError(what + " allocated " + heap + " heap bytes (limit " + heapLimit + ") and "
+            throw new Exceeded(what + " allocated " + heap + " heap bytes (limit " + heapLimit + ") and "
                     + direct + " direct bytes (limit " + directLimit + ")");
+        }
+    }
+
+    /** An input cost more memory than its limit allows. */
+    public static final class Exceeded extends AssertionError {
+        private static final long serialVersionUID = 1L;
+
+        Exceeded(String message) {
+            super(message);
         }
     }
 }

@@ -43,7 +43,11 @@ class NativeWireFuzzTest {
 
     @FuzzTest
     void nativeMessagesReadOrFailWithInvalidArgument(byte[] input) {
-        check(input, true);
+        try {
+            check(input, true);
+        } catch (AllocationMeter.Exceeded firstRun) {
+            check(input, true);       // a first run may load classes on this thread; only a repeat counts
+        }
     }
 
     private static void check(byte[] input, boolean metered) {
