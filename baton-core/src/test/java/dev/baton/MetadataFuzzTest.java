@@ -7,6 +7,7 @@ import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.ByteBuffer;
@@ -25,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * size and encodes back to exactly the same bytes; and decoding allocates in proportion to the declared length (which
  * it checks against {@link Metadata#MAX_ENCODED_SIZE} first), never more.
  */
+@Timeout(60)
 class MetadataFuzzTest {
 
     @BeforeAll
@@ -78,7 +80,8 @@ class MetadataFuzzTest {
     @Test
     @EnabledIfSystemProperty(named = SeedCorpus.PROPERTY, matches = "true")
     void writesSeeds() {
-        SeedCorpus seeds = SeedCorpus.of(MetadataFuzzTest.class, "metadataDecodesToItsOwnBytesOrFailsWithIllegalArgument");
+        SeedCorpus seeds = SeedCorpus.of(MetadataFuzzTest.class,
+                "metadataDecodesToItsOwnBytesOrFailsWithIllegalArgument");
         Metadata one = Metadata.of("trace-id", "4bf92f3577b34da6a3ce929d0e0e4736");
         Metadata many = one.with("user", "alice").withBinary("token-bin", new byte[] {0, 1, 2, (byte) 0xFF})
                 .with("deadline-ms", "250");

@@ -17,6 +17,7 @@ import dev.baton.testkit.fuzz.SeedCorpus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.ByteArrayOutputStream;
@@ -42,6 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * the server answers, its clients can read; and every count and length is checked against the bytes left before
  * anything is allocated (allocations in proportion to the input).
  */
+@Timeout(60)
 class AccumulatorWireFuzzTest {
 
     private static QuietLogging quiet;
@@ -59,7 +61,8 @@ class AccumulatorWireFuzzTest {
     @BeforeAll
     static void warm() throws Exception {
         // The seeds once, unmeasured: loading and initialising classes is not counted.
-        for (byte[] seed : SeedCorpus.existing(AccumulatorWireFuzzTest.class, "accumulatorMessagesDecodeOrFailWithBatonException")) {
+        for (byte[] seed : SeedCorpus.existing(AccumulatorWireFuzzTest.class,
+                "accumulatorMessagesDecodeOrFailWithBatonException")) {
             session(seed, false);
         }
     }
@@ -126,7 +129,8 @@ class AccumulatorWireFuzzTest {
     @Test
     @EnabledIfSystemProperty(named = SeedCorpus.PROPERTY, matches = "true")
     void writesSeeds() throws Exception {
-        SeedCorpus seeds = SeedCorpus.of(AccumulatorWireFuzzTest.class, "accumulatorMessagesDecodeOrFailWithBatonException");
+        SeedCorpus seeds = SeedCorpus.of(AccumulatorWireFuzzTest.class,
+                "accumulatorMessagesDecodeOrFailWithBatonException");
         Hosted server = new Hosted(AccumulatorServer.create(STAND_IN, AccumulatorOptions.builder().build(), 1, r -> {
         }));
         byte[] batch = batch(1, Protocol.DELTA);
@@ -247,7 +251,8 @@ class AccumulatorWireFuzzTest {
         }
 
         ServerCall proxy() {
-            return (ServerCall) Proxy.newProxyInstance(ServerCall.class.getClassLoader(), new Class<?>[] {ServerCall.class},
+            return (ServerCall) Proxy.newProxyInstance(ServerCall.class.getClassLoader(),
+                    new Class<?>[] {ServerCall.class},
                     (p, m, args) -> switch (m.getName()) {
                         case "request" -> Message.wrap(request);
                         case "reply" -> {

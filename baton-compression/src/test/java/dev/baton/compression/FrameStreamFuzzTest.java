@@ -26,6 +26,7 @@ import dev.baton.testkit.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -54,6 +55,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * costs more memory than the limits allow (heap and direct, measured), so nothing is allocated for a declared size
  * before it is checked; and after the close no buffer and no receive budget stays held.
  */
+@Timeout(60)
 class FrameStreamFuzzTest {
 
     static final int MAX_MESSAGE = 1 << 20;
@@ -79,7 +81,8 @@ class FrameStreamFuzzTest {
     @BeforeAll
     static void warm() throws IOException {
         // The seeds once, unmeasured: loading and initialising classes is not counted.
-        for (byte[] seed : SeedCorpus.existing(FrameStreamFuzzTest.class, "anyByteStreamIsReadOrClosedAsAProtocolError")) {
+        for (byte[] seed : SeedCorpus.existing(FrameStreamFuzzTest.class,
+                "anyByteStreamIsReadOrClosedAsAProtocolError")) {
             read(seed, false);
         }
     }

@@ -17,6 +17,7 @@ import dev.baton.testkit.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.ByteBuffer;
@@ -34,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * call); what decodes encodes to bytes that decode to an equal message; decoding allocates in proportion to the
  * payload (protobuf checks each length against the bytes left, and nesting against its recursion limit).
  */
+@Timeout(60)
 class ProtobufCodecFuzzTest {
 
     private static final ProtobufCodec<?>[] CODECS = {ProtobufCodec.of(Struct.getDefaultInstance()),
@@ -43,7 +45,8 @@ class ProtobufCodecFuzzTest {
     @BeforeAll
     static void warm() throws Exception {
         // The seeds once, unmeasured: loading and initialising classes is not counted.
-        for (byte[] seed : SeedCorpus.existing(ProtobufCodecFuzzTest.class, "payloadsDecodeOrFailWithInvalidProtocolBuffer")) {
+        for (byte[] seed : SeedCorpus.existing(ProtobufCodecFuzzTest.class,
+                "payloadsDecodeOrFailWithInvalidProtocolBuffer")) {
             decode(seed, false);
         }
     }
@@ -62,7 +65,8 @@ class ProtobufCodecFuzzTest {
             return;
         }
         @SuppressWarnings("unchecked")
-        ProtobufCodec<MessageLite> codec = (ProtobufCodec<MessageLite>) CODECS[Byte.toUnsignedInt(input[0]) % CODECS.length];
+        ProtobufCodec<MessageLite> codec =
+                (ProtobufCodec<MessageLite>) CODECS[Byte.toUnsignedInt(input[0]) % CODECS.length];
         AllocationMeter meter = AllocationMeter.start();
         MessageLite value;
         try {

@@ -109,7 +109,8 @@ final class ZkValues {
     }
 
     private static BatonException damaged(String what, String detail) {
-        return Status.of(Status.Code.INTERNAL, what + ": a value in ZooKeeper is damaged (" + detail + ")").asException();
+        return Status.of(Status.Code.INTERNAL, what + ": a value in ZooKeeper is damaged (" + detail + ")")
+                .asException();
     }
 
     static int chunks(int length) {

@@ -36,7 +36,8 @@ class ZkValuesTest {
                 ref(1, -1), ref(1, Integer.MAX_VALUE), ref(1, ZkKeyValues.MAX_VALUE + 1),   // value lengths that lie
         };
         for (byte[] d : damaged) {
-            BatonException e = assertThrows(BatonException.class, () -> values.value(null, ByteBuffer.wrap(d), 0, "get"));
+            BatonException e = assertThrows(BatonException.class,
+                    () -> values.value(null, ByteBuffer.wrap(d), 0, "get"));
             assertEquals(Status.Code.INTERNAL, e.status().code(), e::getMessage);
         }
     }

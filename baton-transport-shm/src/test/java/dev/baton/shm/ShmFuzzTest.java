@@ -7,6 +7,7 @@ import dev.baton.testkit.fuzz.SeedCorpus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.ByteArrayOutputStream;
@@ -39,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * outside the ring or past the positions the peer published; a wrong ring file is refused with IOException, its
  * name deleted either way; a set-up name resolves only to a file directly inside the directory.
  */
+@Timeout(60)
 class ShmFuzzTest {
 
     private static final int CAPACITY = 4096;
@@ -97,7 +99,7 @@ class ShmFuzzTest {
                             MemorySegment.copy(b, 0, data, ValueLayout.JAVA_BYTE, offset, n);
                         }
                         case 3 -> {
-                            ByteBuffer dst = ByteBuffer.allocate(1 + (in.hasRemaining() ? Byte.toUnsignedInt(in.get()) : 0));
+                            ByteBuffer dst = ByteBuffer.allocate(1 + (in.hasRemaining() ? in.get() & 0xFF : 0));
                             long published = control.get(ValueLayout.JAVA_LONG, 0);
                             int n = consumer.read(dst);
                             assertTrue(n >= 0 && n <= dst.capacity() && n == dst.position(), "read " + n);
@@ -105,7 +107,7 @@ class ShmFuzzTest {
                             assertTrue(n == 0 || consumed <= published, "read past the published write position");
                         }
                         default -> {
-                            ByteBuffer src = ByteBuffer.allocate(1 + (in.hasRemaining() ? Byte.toUnsignedInt(in.get()) : 0));
+                            ByteBuffer src = ByteBuffer.allocate(1 + (in.hasRemaining() ? in.get() & 0xFF : 0));
                             int n = producer.write(src);
                             assertTrue(n >= 0 && n <= src.capacity() && n == src.position(), "wrote " + n);
                             produced += n;

@@ -23,6 +23,7 @@ import dev.baton.spi.TransportStats;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.ByteArrayOutputStream;
@@ -54,6 +55,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  * when handling threw anything but a {@link dev.baton.BatonException}; and a request costs allocations in
  * proportion to its body.
  */
+@Timeout(60)
 class MasterServerFuzzTest {
 
     private static final int[] METHODS = {ControlProtocol.JOIN, ControlProtocol.REGISTER_SERVER,
@@ -157,7 +159,8 @@ class MasterServerFuzzTest {
         request(coordination, 0, ControlProtocol.BARRIER, new WireWriter().putString("b").putInt(1).putLong(0)
                 .putLong(5));
         request(coordination, 2, ControlProtocol.WATCH, new WireWriter().putLong(7).putString("cfg/"));
-        request(coordination, 0, ControlProtocol.KV_PUT, new WireWriter().putString("cfg/a").putBytes(new byte[] {1, 2}));
+        request(coordination, 0, ControlProtocol.KV_PUT, new WireWriter().putString("cfg/a")
+                .putBytes(new byte[] {1, 2}));
         request(coordination, 1, ControlProtocol.KV_GET, new WireWriter().putString("cfg/a"));
         request(coordination, 1, ControlProtocol.NEXT_ID, new WireWriter().putString("ids"));
         request(coordination, 0, ControlProtocol.KV_DELETE, new WireWriter().putString("cfg/a"));
@@ -177,8 +180,8 @@ class MasterServerFuzzTest {
     }
 
     private static WireWriter joinBody(long nodeId, int rank, String host, int port, Object... servers) {
-        WireWriter w = new WireWriter().putLong(nodeId).putInt(rank).putString(host).putInt(port).putString("n" + nodeId)
-                .putString("boot:mnt").putInt(servers.length / 3);
+        WireWriter w = new WireWriter().putLong(nodeId).putInt(rank).putString(host).putInt(port)
+                .putString("n" + nodeId).putString("boot:mnt").putInt(servers.length / 3);
         for (int i = 0; i < servers.length; i += 3) {
             w.putString((String) servers[i]).putInt((Integer) servers[i + 1]).putInt((Integer) servers[i + 2]);
         }

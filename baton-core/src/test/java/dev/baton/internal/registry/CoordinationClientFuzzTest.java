@@ -11,6 +11,7 @@ import dev.baton.internal.wire.WireWriter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.ByteBuffer;
@@ -28,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * one hands exactly one task to the event executor, which runs without throwing; decoding allocates in proportion
  * to the body (the watch id count is checked against the bytes left).
  */
+@Timeout(60)
 class CoordinationClientFuzzTest {
 
     private static QuietLogging quiet;

@@ -17,6 +17,7 @@ import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.ByteBuffer;
@@ -39,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * nothing else; decoding allocates in proportion to the body (every count and length is checked against the bytes
  * left before anything is allocated); and what decodes encodes back to a body that decodes to the same value.
  */
+@Timeout(60)
 class ControlProtocolFuzzTest {
 
     private static final int KINDS = 7;

@@ -7,6 +7,7 @@ import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.ProtocolVersion;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.ByteBuffer;
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * nothing, INVALID says why; and the outcome does not depend on how the bytes arrive: every prefix of an opening
  * decodes to NEED_MORE or to the whole opening's outcome (an early INVALID only when the whole is INVALID).
  */
+@Timeout(60)
 class HandshakeFuzzTest {
 
     @FuzzTest
@@ -83,7 +85,8 @@ class HandshakeFuzzTest {
         byte[] newer = node.clone();
         newer[4] = 9;
         seeds.write("newer-framing", seed(ProtocolVersion.MIN, 0, newer));
-        seeds.write("http", seed(ProtocolVersion.MAX, 0, "GET / HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        seeds.write("http", seed(ProtocolVersion.MAX, 0,
+                "GET / HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
     }
 
     private static byte[] opening(int version, int encodings, int maxConcurrent, long maxMessage) {

@@ -9,6 +9,7 @@ import dev.baton.testkit.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.nio.ByteBuffer;
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Contract checked: a short or bad message fails with {@link BatonException} INVALID_ARGUMENT only; names are 1 to
  * 256 characters; a field's declared length never allocates more than the message holds.
  */
+@Timeout(60)
 class NativeWireFuzzTest {
 
     private static final int MESSAGES = 7;
@@ -36,7 +38,8 @@ class NativeWireFuzzTest {
     @BeforeAll
     static void warm() {
         // The seeds once, unmeasured: loading and initialising classes is not counted.
-        for (byte[] seed : SeedCorpus.existing(NativeWireFuzzTest.class, "nativeMessagesReadOrFailWithInvalidArgument")) {
+        for (byte[] seed : SeedCorpus.existing(NativeWireFuzzTest.class,
+                "nativeMessagesReadOrFailWithInvalidArgument")) {
             check(seed, false);
         }
     }

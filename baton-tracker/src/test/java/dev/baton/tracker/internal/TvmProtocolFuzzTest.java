@@ -13,6 +13,7 @@ import dev.baton.tracker.TrackerSummary;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.ByteArrayOutputStream;
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * than it was sent (its body buffer grows with the bytes that arrive, from 4 KiB, not with the length a frame
  * announces, up to 1 MiB): heldBytes at most max(4 KiB, twice what arrived), and allocations in proportion.
  */
+@Timeout(60)
 class TvmProtocolFuzzTest {
 
     @BeforeAll
