@@ -58,6 +58,9 @@ final class ZkValues {
 
     /** Decodes a value at {@code b}'s position (inline or blob); null if its blob is gone. */
     byte[] value(ZooKeeper zk, ByteBuffer b, long deadline, String what) throws InterruptedException {
+        if (!b.hasRemaining()) {
+            throw damaged(what, "empty");
+        }
         byte type = b.get();
         if (type == INLINE) {
             byte[] v = new byte[b.remaining()];
@@ -68,9 +71,17 @@ final class ZkValues {
             throw Status.of(Status.Code.INTERNAL, what + ": a value in ZooKeeper is damaged (type " + type + ")")
                     .asException();
         }
-        byte[] id = new byte[b.getInt()];
+        // Lengths from ZooKeeper, which any member can write: checked before anything is allocated for them.
+        int idLength = b.remaining() >= 4 ? b.getInt() : -1;
+        if (idLength < 0 || idLength > b.remaining() - 4) {
+            throw damaged(what, "blob id of " + idLength + " bytes in " + b.remaining());
+        }
+        byte[] id = new byte[idLength];
         b.get(id);
         int length = b.getInt();
+        if (length < 0 || length > ZkKeyValues.MAX_VALUE) {
+            throw damaged(what, "blob of " + length + " bytes");
+        }
         String blob = blobs + "/" + new String(id, StandardCharsets.US_ASCII);
         int chunks = chunks(length);
         List<Reply> reads = new ArrayList<>(chunks);
@@ -95,6 +106,11 @@ final class ZkValues {
             throw Status.of(Status.Code.INTERNAL, what + ": blob " + blob + " is damaged").asException();
         }
         return v;
+    }
+
+    private static BatonException damaged(String what, String detail) {
+        return Status.of(Status.Code.INTERNAL, what + ": a value in ZooKeeper is damaged (" + detail + ")")
+                .asException();
     }
 
     static int chunks(int length) {
@@ -127,9 +143,14 @@ final class ZkValues {
     void deleteBlobOf(ZooKeeper zk, byte[] data) {
         if (data != null && data.length > 0 && data[0] == BLOB) {
             ByteBuffer b = ByteBuffer.wrap(data, 1, data.length - 1);
-            byte[] id = new byte[b.getInt()];
+            int idLength = b.remaining() >= 4 ? b.getInt() : -1;
+            if (idLength < 0 || idLength > b.remaining() - 4) {
+                return;     // damaged: it names no blob
+            }
+            byte[] id = new byte[idLength];
             b.get(id);
-            deleteBlob(zk, new String(id, StandardCharsets.US_ASCII), chunks(b.getInt()));
+            deleteBlob(zk, new String(id, StandardCharsets.US_ASCII),
+                    chunks(Math.clamp(b.getInt(), 0, ZkKeyValues.MAX_VALUE)));
         }
     }
 

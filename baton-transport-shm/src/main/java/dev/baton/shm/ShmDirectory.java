@@ -156,11 +156,11 @@ final class ShmDirectory {
         } else {
             return -1;
         }
-        try {
-            return digits.isEmpty() || digits.length() > 10 ? -1 : Long.parseLong(digits);
-        } catch (NumberFormatException e) {
+        // ASCII digits only: Long.parseLong would also take a sign ("ring--7-1" was pid -7) and non-ASCII digits.
+        if (digits.isEmpty() || digits.length() > 10 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
             return -1;
         }
+        return Long.parseLong(digits);
     }
 
     /** True when process {@code pid} no longer is the one that made {@code file}. */

@@ -102,7 +102,8 @@ public final class StatusCodec {
         n = r.getCount(12);
         for (int i = 0; i < n; i++) {
             Status.Code code = Status.Code.of(r.getInt());
-            failures.merge(code, nonNegative(r.getLong()), Long::sum);
+            // Codes this node does not know all read as UNKNOWN: their counts add up, saturating (never negative).
+            failures.merge(code, nonNegative(r.getLong()), (x, y) -> x + y < 0 ? Long.MAX_VALUE : x + y);
         }
         long[] buckets = new long[LatencyHistogram.BUCKETS];
         n = r.getCount(12);

@@ -78,4 +78,19 @@ class StatusCodecTest {
             }
         }
     }
+
+    /** Found by ControlProtocolFuzzTest: two codes this node does not know, whose counts overflowed when added. */
+    @Test
+    void countsOfUnknownCodesAddUpWithoutTurningNegative() {
+        WireWriter w = new WireWriter();
+        ControlProtocol.writeNode(w, sample().node());
+        w.putLong(1).putInt(0).putInt(0);                       // uptime, no counters, no paths
+        w.putInt(2).putInt(9998).putLong(Long.MAX_VALUE).putInt(9999).putLong(Long.MAX_VALUE);
+        w.putInt(0);                                            // no latency buckets
+        NodeStatus s = StatusCodec.readNodeStatus(new WireReader(w.toBuffer()));
+        assertEquals(Long.MAX_VALUE, s.stats().failuresByCode().get(Status.Code.UNKNOWN));
+        WireWriter again = new WireWriter();
+        StatusCodec.writeNodeStatus(again, s);
+        assertEquals(s, StatusCodec.readNodeStatus(new WireReader(again.toBuffer())));
+    }
 }

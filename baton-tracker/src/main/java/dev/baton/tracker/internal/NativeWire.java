@@ -111,6 +111,9 @@ public final class NativeWire {
         public byte[] bytes() {
             try {
                 int n = Short.toUnsignedInt(b.getShort());
+                if (n > b.remaining()) {
+                    throw bad("ends early");        // before allocating what the length claims
+                }
                 byte[] v = new byte[n];
                 b.get(v);
                 return v;

@@ -1,0 +1,66 @@
+package dev.baton.fuzz;
+
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+
+/**
+ * What a decoder allocated while a fuzz target fed it one input: heap bytes the calling thread allocated (exact,
+ * from the JVM's per-thread counter) and the growth of the JVM's direct buffer capacity. A target checks both
+ * against the limit its input may legitimately cost, so a decoder that allocates what a header declares before
+ * checking it against the limit fails the target, whatever the heap size.
+ *
+ * <p>baton-testkit has the same meter (dev.baton.testkit.fuzz) for the other modules; core cannot depend on the test
+ * kit, which depends on core.
+ * Not thread-safe: one per input, on the fuzzing thread.
+ */
+public final class AllocationMeter {
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private static final BufferPoolMXBean DIRECT = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)
+            .stream().filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+
+    private final long heapStart = THREADS.getCurrentThreadAllocatedBytes();
+    private final long directStart = DIRECT.getTotalCapacity();
+
+    private AllocationMeter() {
+    }
+
+    /** Starts measuring on the calling thread. */
+    public static AllocationMeter start() {
+        return new AllocationMeter();
+    }
+
+    /** Heap bytes the calling thread allocated since {@link #start()}. */
+    public long heapBytes() {
+        return THREADS.getCurrentThreadAllocatedBytes() - heapStart;
+    }
+
+    /** Growth of the direct buffers' total capacity since {@link #start()} (negative when some were freed). */
+    public long directBytes() {
+        return DIRECT.getTotalCapacity() - directStart;
+    }
+
+    /**
+     * Throws {@link Exceeded} when more than {@code heapLimit} heap or {@code directLimit} direct bytes went. The
+     * first run of a code path may load classes (and, while fuzzing, instrument them) on the measured thread: a
+     * target that sees {@link Exceeded} runs the same input once more and fails only if it is exceeded again.
+     */
+    public void assertAtMost(long heapLimit, long directLimit, String what) {
+        long heap = heapBytes();
+        long direct = directBytes();
+        if (heap > heapLimit || direct > directLimit) {
+            throw new Exceeded(what + " allocated " + heap + " heap bytes (limit " + heapLimit + ") and "
+                    + direct + " direct bytes (limit " + directLimit + ")");
+        }
+    }
+
+    /** An input cost more memory than its limit allows. */
+    public static final class Exceeded extends AssertionError {
+        private static final long serialVersionUID = 1L;
+
+        Exceeded(String message) {
+            super(message);
+        }
+    }
+}
