@@ -65,7 +65,9 @@ class FrameStreamFuzzTest {
             .receiveBudgetBytes(4L * MAX_MESSAGE).keepaliveInterval(Duration.ZERO).keepaliveTimeout(Duration.ZERO)
             .build();
     private static final BufferPool POOL = new BufferPool(16L << 20);
-    private static final Set<Status.Code> CLOSES = Set.of(Status.Code.PROTOCOL_ERROR, Status.Code.CLOSED);
+    /** How a stream may end: malformed, closed, or (a HELLO that asks for a cluster secret this side lacks) refused. */
+    private static final Set<Status.Code> CLOSES = Set.of(Status.Code.PROTOCOL_ERROR, Status.Code.CLOSED,
+            Status.Code.UNAUTHENTICATED);
     private static QuietLogging quiet;
 
     @BeforeAll
