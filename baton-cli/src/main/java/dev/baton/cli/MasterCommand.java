@@ -106,7 +106,7 @@ final class MasterCommand implements Callable<Integer> {
         Tracker tracker = Tracker.start(TrackerOptions.builder().bind(new InetSocketAddress(host, trackerPort)).build());
         TrackerHost nativeSide;
         try {
-            nativeSide = TrackerHost.join(tracker, host, master.address(), secret.secret());
+            nativeSide = TrackerHost.join(tracker, host, master.address(), secret.secret(), tls.options());
         } catch (RuntimeException e) {
             tracker.close();
             throw e;

@@ -122,7 +122,7 @@ final class TrackerCommand implements Callable<Integer> {
         Tracker tracker = Tracker.start(options);
         TrackerHost nativeSide;
         try {
-            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster, secret.secret())
+            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster, secret.secret(), null)
                     : TrackerHost.withOwnMaster(tracker, host, masterPort, secret.secret());
         } catch (RuntimeException e) {
             tracker.close();

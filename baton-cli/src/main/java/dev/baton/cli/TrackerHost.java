@@ -5,6 +5,7 @@ import dev.baton.MasterOptions;
 import dev.baton.spi.ClusterSecret;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
+import dev.baton.TlsOptions;
 import dev.baton.tracker.Tracker;
 import dev.baton.tracker.TrackerService;
 
@@ -40,24 +41,28 @@ final class TrackerHost implements AutoCloseable {
         Master master = Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, masterPort))
                 .clusterSecret(secret).build());
         try {
-            return join(tracker, host, master.address(), master, secret);
+            return join(tracker, host, master.address(), master, secret, null);
         } catch (RuntimeException e) {
             master.close();
             throw e;
         }
     }
 
-    /** Serves {@code tracker} from a node that joins the master at {@code masterAddress}. */
-    static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress, ClusterSecret secret) {
-        return join(tracker, host, masterAddress, null, secret);
+    /**
+     * Serves {@code tracker} from a node that joins the master at {@code masterAddress}, proving {@code secret} and
+     * over {@code tls} when the master asks for them (each may be null).
+     */
+    static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress, ClusterSecret secret,
+                            TlsOptions tls) {
+        return join(tracker, host, masterAddress, null, secret, tls);
     }
 
     private static TrackerHost join(Tracker tracker, String host, InetSocketAddress masterAddress, Master owned,
-                                    ClusterSecret secret) {
+                                    ClusterSecret secret, TlsOptions tls) {
         InetSocketAddress reach = masterAddress.getAddress() != null && masterAddress.getAddress().isAnyLocalAddress()
                 ? new InetSocketAddress(InetAddress.getLoopbackAddress(), masterAddress.getPort()) : masterAddress;
         Node node = Node.join(NodeOptions.builder().master(reach).bind(new InetSocketAddress(host, 0))
-                .name(NODE_NAME).clusterSecret(secret).build());
+                .name(NODE_NAME).clusterSecret(secret).tls(tls).build());
         try {
             return new TrackerHost(owned, node, TrackerService.serve(node, tracker), reach);
         } catch (RuntimeException e) {
