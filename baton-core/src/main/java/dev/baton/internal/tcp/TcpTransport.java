@@ -250,6 +250,7 @@ public final class TcpTransport implements Transport {
         /** Every path that does not hand {@code ch} to a connection closes it: no descriptor outlives a failure. */
         private void accept(SocketChannel ch) {
             InetAddress from = null;
+            String remoteText = "an unknown address:0";
             boolean admitted = false;
             try {
                 if (closed) {
@@ -258,6 +259,7 @@ public final class TcpTransport implements Transport {
                 }
                 InetSocketAddress remote = (InetSocketAddress) ch.getRemoteAddress();
                 from = remote.getAddress();
+                remoteText = String.valueOf(remote);
                 if (!core.admitHandshake(from)) {
                     closeQuietly(ch);
                     return;
@@ -280,7 +282,7 @@ public final class TcpTransport implements Transport {
                 if (e instanceof Error err && !(e instanceof OutOfMemoryError)) {
                     throw err;
                 }
-                LOG.log(System.Logger.Level.WARNING, "accepting a connection failed; its socket is closed: {0}", e.toString());
+                core.warnAboutPeer(remoteText, "accept", "accepting it failed: " + e);
             }
         }
 

@@ -216,8 +216,7 @@ public abstract class FramedConnection implements TransportConnection {
         }
         long timeoutNs = core.settings().handshakeTimeout().toNanos();
         if ((s == CONNECTING || s == HANDSHAKE) && nowNanos - createdNanos > timeoutNs) {
-            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: no handshake within {1} ms",
-                    remoteAddress, timeoutNs / 1_000_000L);
+            core.warnAboutPeer(remoteAddress, "handshake timeout", "no handshake within " + timeoutNs / 1_000_000L + " ms");
             closeWith(unavailable("handshake with " + remoteAddress + " timed out", null));
         }
     }
@@ -228,8 +227,7 @@ public abstract class FramedConnection implements TransportConnection {
         long timeout = keepaliveTimeoutNs;
         long interval = keepaliveIntervalNs;
         if (timeout > 0 && silent > timeout) {
-            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: nothing received for {1} ms",
-                    remoteAddress, silent / 1_000_000L);
+            core.warnAboutPeer(remoteAddress, "keepalive timeout", "nothing received for " + silent / 1_000_000L + " ms");
             closeWith(unavailable("connection to " + remoteAddress + " timed out: nothing received for "
                     + silent / 1_000_000L + " ms", null));
             return;
@@ -243,7 +241,7 @@ public abstract class FramedConnection implements TransportConnection {
         }
         String stalled = reader.checkProgress(nowNanos);
         if (stalled != null) {
-            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: {1}", remoteAddress, stalled);
+            core.warnAboutPeer(remoteAddress, "stalled", stalled);
             closeWith(unavailable("connection to " + remoteAddress + " closed: " + stalled, null));
             return;
         }
@@ -514,7 +512,7 @@ public abstract class FramedConnection implements TransportConnection {
     }
 
     void protocolError(String why) {
-        LOG.log(System.Logger.Level.WARNING, "closing connection {0}: protocol error: {1}", remoteAddress, why);
+        core.warnAboutPeer(remoteAddress, "protocol error", "protocol error: " + why);
         core.protocolError();
         closeWith(Status.of(Status.Code.PROTOCOL_ERROR, remoteAddress + ": " + why).asException());
     }

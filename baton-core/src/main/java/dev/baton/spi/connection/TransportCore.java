@@ -44,6 +44,7 @@ public final class TransportCore {
     private final AtomicLong compressionSavedBytes = new AtomicLong();
     private final AtomicLong messagesDecompressed = new AtomicLong();
     private final LogLimiter authFailures = new LogLimiter(60_000_000_000L);
+    private final LogLimiter peerWarnings = new LogLimiter(60_000_000_000L);
 
     public TransportCore(TransportContext context, BufferPool pool) {
         this.context = context;
@@ -102,6 +103,28 @@ public final class TransportCore {
                     remote, what, refusedConnections.get());
         }
         return false;
+    }
+
+    /**
+     * Logs a warning that a connection to {@code remoteAddress} is closed because of what its peer did (a protocol
+     * error, a handshake or keepalive timeout, a stalled frame, a failed accept): at most once a minute per remote
+     * host and {@code kind}, with how many were held back since, so that a thousand bad connections from one host
+     * are a line a minute, not a thousand lines.
+     */
+    public void warnAboutPeer(String remoteAddress, String kind, String message) {
+        long held = peerWarnings.admit(hostOf(remoteAddress) + ' ' + kind);
+        if (held == 0) {
+            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: {1}", remoteAddress, message);
+        } else if (held > 0) {
+            LOG.log(System.Logger.Level.WARNING, "closing connection {0}: {1} ({2} more from that host since the last"
+                    + " such line)", remoteAddress, message, held);
+        }
+    }
+
+    /** The host part of an address as {@code InetSocketAddress.toString()} writes it ({@code host/ip:port}). */
+    private static String hostOf(String remoteAddress) {
+        int colon = remoteAddress.lastIndexOf(':');
+        return colon > 0 ? remoteAddress.substring(0, colon) : remoteAddress;
     }
 
     /**
