@@ -67,6 +67,36 @@ final class RawPeers implements AutoCloseable {
             return new Script(opening(), new byte[0], 0, Duration.ZERO, true);
         }
 
+        /** Random bytes where the opening should be: the node closes it at the first bytes. */
+        static Script garbage(long seed) {
+            return new Script(random(seed, 256), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /** A valid opening, then random bytes where frames should be (bad types, lengths, ids). */
+        static Script openingThenGarbage(long seed) {
+            return new Script(concat(opening(), random(seed, 512)), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /** A valid opening and the first half of a frame's header, then nothing, ever. */
+        static Script truncatedFrame() {
+            ByteBuffer header = ping();
+            byte[] half = new byte[FrameLayout.HEADER_LENGTH / 2];
+            header.get(half);
+            return new Script(concat(opening(), half), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        private static byte[] random(long seed, int length) {
+            byte[] b = new byte[length];
+            new java.util.Random(seed).nextBytes(b);
+            return b;
+        }
+
+        private static byte[] concat(byte[] a, byte[] b) {
+            byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, both, a.length, b.length);
+            return both;
+        }
+
         /** Slowloris: sends its opening one byte per {@code period}, never finishing it before the timeout. */
         static Script slowOpening(Duration period) {
             return new Script(new byte[0], opening(), 1, period, false);
