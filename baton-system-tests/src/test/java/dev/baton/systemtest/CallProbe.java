@@ -14,15 +14,21 @@ import java.util.concurrent.locks.LockSupport;
  * A legitimate caller: one thread ({@code call-probe-N}) that echoes a {@code payloadBytes} request through a
  * client at a steady pace, one call at a time, and records how long each took and how each ended. Its latencies
  * show what an attack on the server costs everyone else. Start with {@link #start}, end with {@link #stop};
- * the figures may be read from any thread.
+ * the figures may be read from any thread. {@link #startOperation} does the same for any operation (a
+ * coordination call, a join): one that throws has failed.
  */
 final class CallProbe {
 
     static final String THREAD_PREFIX = "call-probe-";
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
-    private final Client echo;
-    private final byte[] request;
+    /** One call: returns null when it succeeded, or what was wrong with its answer; a call that throws failed. */
+    interface Operation {
+        String call() throws Exception;
+    }
+
+    private final String what;
+    private final Operation operation;
     private final long paceNs;
     private final Thread caller;
     private final List<String> failures = new ArrayList<>();    // guarded by this
@@ -30,10 +36,9 @@ final class CallProbe {
     private int succeeded;                                      // guarded by this
     private volatile boolean stopping;
 
-    private CallProbe(Client echo, int payloadBytes, Duration pace) {
-        this.echo = echo;
-        this.request = new byte[payloadBytes];
-        new Random(payloadBytes).nextBytes(request);
+    private CallProbe(String what, Operation operation, Duration pace) {
+        this.what = what;
+        this.operation = operation;
         this.paceNs = pace.toNanos();
         this.caller = Thread.ofPlatform().daemon(true).name(THREAD_PREFIX + SEQUENCE.incrementAndGet())
                 .unstarted(this::callUntilStopped);
@@ -41,7 +46,15 @@ final class CallProbe {
 
     /** Starts calling: a call every {@code pace} (at once after a call that took longer). */
     static CallProbe start(Client echo, int payloadBytes, Duration pace) {
-        CallProbe probe = new CallProbe(echo, payloadBytes, pace);
+        byte[] request = new byte[payloadBytes];
+        new Random(payloadBytes).nextBytes(request);
+        return startOperation(payloadBytes + " B calls", () -> Arrays.equals(request,
+                echo.call(EchoServerMain.ECHO, request)) ? null : "wrong echo", pace);
+    }
+
+    /** Starts {@code operation} ({@code what}, for the figures): once every {@code pace}, one at a time. */
+    static CallProbe startOperation(String what, Operation operation, Duration pace) {
+        CallProbe probe = new CallProbe(what, operation, pace);
         probe.caller.start();
         return probe;
     }
@@ -52,10 +65,8 @@ final class CallProbe {
             long start = System.nanoTime();
             String failure = null;
             try {
-                if (!Arrays.equals(request, echo.call(EchoServerMain.ECHO, request))) {
-                    failure = "wrong echo";
-                }
-            } catch (RuntimeException e) {
+                failure = operation.call();
+            } catch (Exception e) {
                 failure = e.toString();
             }
             record(System.nanoTime() - start, failure);
@@ -88,6 +99,12 @@ final class CallProbe {
         return List.copyOf(failures);
     }
 
+    /** The share of calls that succeeded (1 before any call ended). */
+    synchronized double successRatio() {
+        int ended = succeeded + failures.size();
+        return ended == 0 ? 1 : (double) succeeded / ended;
+    }
+
     /** The {@code p}-th percentile (0-100) of the successful calls' latencies, in ms; -1 before any. */
     synchronized double percentileMs(double p) {
         if (succeeded == 0) {
@@ -107,8 +124,8 @@ final class CallProbe {
 
     @Override
     public synchronized String toString() {
-        return String.format("%d B calls: %d succeeded, %d failed%s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                request.length, succeeded, failures.size(),
+        return String.format("%s: %d succeeded, %d failed%s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                what, succeeded, failures.size(),
                 failures.isEmpty() ? "" : " " + failures.stream().limit(3).toList(),
                 percentileMs(50), percentileMs(99), percentileMs(100));
     }

@@ -70,15 +70,24 @@ final class MemoryProbe {
 
     /** The resident set of this process in bytes, or -1 where {@code /proc} is not there. */
     static long rssBytes() {
+        return rssBytes(STATUS);
+    }
+
+    /** The resident set of process {@code pid} in bytes (read from outside it), or -1 where there is no /proc. */
+    static long rssBytes(long pid) {
+        return rssBytes(Path.of("/proc", Long.toString(pid), "status"));
+    }
+
+    private static long rssBytes(Path status) {
         try {
-            for (String line : Files.readAllLines(STATUS)) {
+            for (String line : Files.readAllLines(status)) {
                 if (line.startsWith("VmRSS:")) {
                     return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
                 }
             }
             return -1;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + STATUS, e);
+            throw new UncheckedIOException("cannot read " + status, e);
         }
     }
 
