@@ -16,7 +16,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Queue;
+import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -83,6 +85,58 @@ final class RawPeers implements AutoCloseable {
             b.put(opening);
             FrameLayout.putHeader(b, length, FrameType.REQUEST, 0, 0, 1, 1, -1, 0, 0);
             return new Script(b.array(), null, chunk, period, false);
+        }
+        /** Not a Baton peer at all: {@code length} random bytes, then silence. */
+        static Script garbage(Random random, int length) {
+            byte[] bytes = new byte[length];
+            random.nextBytes(bytes);
+            return new Script(bytes, new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /** The first {@code length} bytes of an opening (fewer than {@link Handshake#LENGTH}), then silence. */
+        static Script truncatedOpening(int length) {
+            return new Script(Arrays.copyOf(opening(), length), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /**
+         * Completes the handshake, then sends the header of a REQUEST that declares {@code declared} payload bytes
+         * (within the read buffer: no budget to reserve) and only part of them, then silence.
+         */
+        static Script truncatedFrame(Random random, int declared) {
+            byte[] opening = opening();
+            int sent = random.nextInt(declared);
+            ByteBuffer b = ByteBuffer.allocate(opening.length + FrameLayout.HEADER_LENGTH + sent)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            b.put(opening);
+            FrameLayout.putHeader(b, declared, FrameType.REQUEST, 0, 0, 1, 1, -1, 0, 0);
+            return new Script(b.array(), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /**
+         * Completes the handshake, then sends {@code frames} frames of random types (known and unknown), flags,
+         * ids and lengths (some beyond any limit, some negative), each header followed by up to 64 random
+         * payload bytes whatever its length says, then silence.
+         */
+        static Script randomFrames(Random random, int frames) {
+            byte[] opening = opening();
+            ByteBuffer b = ByteBuffer.allocate(opening.length + frames * (FrameLayout.HEADER_LENGTH + 64))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            b.put(opening);
+            for (int f = 0; f < frames; f++) {
+                int payload = random.nextInt(65);
+                int length = switch (random.nextInt(4)) {
+                    case 0 -> payload;
+                    case 1 -> random.nextInt(1 << 20);
+                    case 2 -> Integer.MAX_VALUE - random.nextInt(16);
+                    default -> random.nextInt();
+                };
+                FrameLayout.putHeader(b, length, random.nextInt(16), random.nextInt(256), random.nextInt(256),
+                        random.nextLong(), random.nextInt(8), random.nextInt(8) - 1, random.nextInt(4), 0);
+                byte[] bytes = new byte[payload];
+                random.nextBytes(bytes);
+                b.put(bytes);
+            }
+            return new Script(Arrays.copyOf(b.array(), b.position()), new byte[0], 0, Duration.ZERO, false);
         }
     }
 
