@@ -113,12 +113,13 @@ final class RawPeers implements AutoCloseable {
         }
 
         /**
-         * Completes the handshake, then sends {@code frames} frames of random types (known and unknown), flags,
-         * ids and lengths (some beyond any limit, some negative), each header followed by up to 64 random
+         * Completes the handshake claiming a random role (node, master or tool) and a rank from -1 to 3 (those of
+         * the first legitimate members), then sends {@code frames} frames of random types (known and unknown),
+         * flags, ids and lengths (some beyond any limit, some negative), each header followed by up to 64 random
          * payload bytes whatever its length says, then silence.
          */
         static Script randomFrames(Random random, int frames) {
-            byte[] opening = opening();
+            byte[] opening = opening(random.nextLong(), random.nextInt(5) - 1, random.nextInt(3));
             ByteBuffer b = ByteBuffer.allocate(opening.length + frames * (FrameLayout.HEADER_LENGTH + 64))
                     .order(ByteOrder.LITTLE_ENDIAN);
             b.put(opening);
@@ -174,8 +175,13 @@ final class RawPeers implements AutoCloseable {
 
     /** The opening of a tool (rank -1): the preface and a HELLO. */
     static byte[] opening() {
+        return opening(0x5EED_0000L, -1, PeerIdentity.ROLE_TOOL);
+    }
+
+    /** A valid opening that claims to be {@code role} with {@code rank} (which it may not be). */
+    static byte[] opening(long nodeId, int rank, int role) {
         ByteBuffer b = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        Handshake.encode(b, 0x5EED_0000L, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20);
+        Handshake.encode(b, nodeId, rank, role, 0, 1 << 20);
         return b.array();
     }
 
