@@ -11,20 +11,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A legitimate caller: one thread ({@code call-probe-N}) that makes a call at a steady pace, one at a time (an echo
- * of a {@code payloadBytes} request through a client, or any operation: {@link #start(String, Operation, Duration)}),
- * and records how long each took and how each ended. Its latencies show what an attack on the server costs everyone
- * else. Start with {@link #start}, end with {@link #stop}; the figures may be read from any thread.
+ * A legitimate caller: one thread ({@code call-probe-N}) that echoes a {@code payloadBytes} request through a
+ * client at a steady pace, one call at a time, and records how long each took and how each ended. Its latencies
+ * show what an attack on the server costs everyone else. Start with {@link #start}, end with {@link #stop};
+ * the figures may be read from any thread. {@link #startOperation} does the same for any operation (a
+ * coordination call, a join): one that throws has failed.
  */
 final class CallProbe {
 
     static final String THREAD_PREFIX = "call-probe-";
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
-    /** One legitimate call: null when it went right, otherwise what went wrong. */
-    @FunctionalInterface
+    /** One call: returns null when it succeeded, or what was wrong with its answer; a call that throws failed. */
     interface Operation {
-        String call();
+        String call() throws Exception;
     }
 
     private final String what;
@@ -44,16 +44,16 @@ final class CallProbe {
                 .unstarted(this::callUntilStopped);
     }
 
-    /** Starts echoing {@code payloadBytes}: a call every {@code pace} (at once after a call that took longer). */
+    /** Starts calling: a call every {@code pace} (at once after a call that took longer). */
     static CallProbe start(Client echo, int payloadBytes, Duration pace) {
         byte[] request = new byte[payloadBytes];
         new Random(payloadBytes).nextBytes(request);
-        return start(payloadBytes + " B calls", () -> Arrays.equals(request, echo.call(EchoServerMain.ECHO, request))
-                ? null : "wrong echo", pace);
+        return startOperation(payloadBytes + " B calls", () -> Arrays.equals(request,
+                echo.call(EchoServerMain.ECHO, request)) ? null : "wrong echo", pace);
     }
 
-    /** Starts making {@code operation}'s call every {@code pace} (at once after a call that took longer). */
-    static CallProbe start(String what, Operation operation, Duration pace) {
+    /** Starts {@code operation} ({@code what}, for the figures): once every {@code pace}, one at a time. */
+    static CallProbe startOperation(String what, Operation operation, Duration pace) {
         CallProbe probe = new CallProbe(what, operation, pace);
         probe.caller.start();
         return probe;
@@ -63,10 +63,10 @@ final class CallProbe {
         long next = System.nanoTime();
         while (!stopping) {
             long start = System.nanoTime();
-            String failure;
+            String failure = null;
             try {
                 failure = operation.call();
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
                 failure = e.toString();
             }
             record(System.nanoTime() - start, failure);
@@ -99,10 +99,10 @@ final class CallProbe {
         return List.copyOf(failures);
     }
 
-    /** Succeeded calls over all calls made; 1 before any. */
+    /** The share of calls that succeeded (1 before any call ended). */
     synchronized double successRatio() {
-        int all = succeeded + failures.size();
-        return all == 0 ? 1 : (double) succeeded / all;
+        int ended = succeeded + failures.size();
+        return ended == 0 ? 1 : (double) succeeded / ended;
     }
 
     /** The {@code p}-th percentile (0-100) of the successful calls' latencies, in ms; -1 before any. */

@@ -1,12 +1,14 @@
 package dev.baton.systemtest;
 
 import dev.baton.Master;
+import dev.baton.MasterOptions;
 import dev.baton.Membership;
 import dev.baton.NodeInfo;
 import dev.baton.NodeOptions;
 import dev.baton.ServerInfo;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Prints {@code READY host:port} once it accepts nodes, then, each time they change as the master sees
  * them, {@code NODES [ranks...]} (the joined nodes) and {@code SERVERS service [serverId@rank, ...]} (the
  * servers of one service, by id; an empty list once the last one is gone). Runs until stdin reaches end-of-file
- * or the process gets SIGTERM, then closes the master.
+ * or the process gets SIGTERM, then closes the master. With the system property
+ * {@value SystemTests#SECRET_PROPERTY} the master has that cluster secret (its UTF-8 bytes).
  */
 public final class MasterMain {
 
@@ -39,7 +42,10 @@ public final class MasterMain {
         }
         InetSocketAddress bind = args.length == 1 ? NodeOptions.parseHostPort(args[0])
                 : new InetSocketAddress("127.0.0.1", 0);
-        try (Master master = Master.start(bind)) {
+        String secret = System.getProperty(SystemTests.SECRET_PROPERTY);
+        MasterOptions.Builder options = MasterOptions.builder().bind(bind);
+        try (Master master = Master.start(secret == null ? options.build()
+                : options.clusterSecret(secret.getBytes(StandardCharsets.UTF_8)).build())) {
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("master-shutdown").unstarted(master::close));
             Thread.ofPlatform().daemon(true).name("master-nodes-printer").start(() -> printChanges(master));
             InetSocketAddress address = master.address();

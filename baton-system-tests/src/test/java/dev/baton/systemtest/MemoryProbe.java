@@ -73,7 +73,7 @@ final class MemoryProbe {
         return rssBytes(STATUS);
     }
 
-    /** The resident set of process {@code pid} in bytes, or -1 where {@code /proc} is not there. */
+    /** The resident set of process {@code pid} in bytes (read from outside it), or -1 where there is no /proc. */
     static long rssBytes(long pid) {
         return rssBytes(Path.of("/proc", Long.toString(pid), "status"));
     }

@@ -22,7 +22,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code STATS}: the same without the collections (cheap enough to ask during an attack), as
  *       {@code STATS ...}.</li>
  * </ul>
- * At end-of-file it closes the node and exits 0.
+ * At end-of-file it closes the node and exits 0. With the system property {@value SystemTests#SECRET_PROPERTY}
+ * the node has that cluster secret (its UTF-8 bytes).
  */
 public final class ProbedNodeMain {
 
@@ -34,8 +35,11 @@ public final class ProbedNodeMain {
             System.err.println("usage: ProbedNodeMain <master host:port>");
             System.exit(2);
         }
-        NodeOptions options = NodeOptions.builder().master(args[0]).bind(new InetSocketAddress("127.0.0.1", 0))
-                .name("probed-node").build();
+        NodeOptions.Builder builder = NodeOptions.builder().master(args[0])
+                .bind(new InetSocketAddress("127.0.0.1", 0)).name("probed-node");
+        String secret = System.getProperty(SystemTests.SECRET_PROPERTY);
+        NodeOptions options = (secret == null ? builder : builder.clusterSecret(
+                secret.getBytes(StandardCharsets.UTF_8))).build();
         try (Node node = Node.join(options)) {
             node.newServer(EchoServerMain.SERVICE)
                     .inline(EchoServerMain.ECHO, call -> call.reply(call.request().buffer())).start();

@@ -16,7 +16,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Queue;
+import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -67,36 +69,6 @@ final class RawPeers implements AutoCloseable {
             return new Script(opening(), new byte[0], 0, Duration.ZERO, true);
         }
 
-        /** Random bytes where the opening should be: the node closes it at the first bytes. */
-        static Script garbage(long seed) {
-            return new Script(random(seed, 256), new byte[0], 0, Duration.ZERO, false);
-        }
-
-        /** A valid opening, then random bytes where frames should be (bad types, lengths, ids). */
-        static Script openingThenGarbage(long seed) {
-            return new Script(concat(opening(), random(seed, 512)), new byte[0], 0, Duration.ZERO, false);
-        }
-
-        /** A valid opening and the first half of a frame's header, then nothing, ever. */
-        static Script truncatedFrame() {
-            ByteBuffer header = ping();
-            byte[] half = new byte[FrameLayout.HEADER_LENGTH / 2];
-            header.get(half);
-            return new Script(concat(opening(), half), new byte[0], 0, Duration.ZERO, false);
-        }
-
-        private static byte[] random(long seed, int length) {
-            byte[] b = new byte[length];
-            new java.util.Random(seed).nextBytes(b);
-            return b;
-        }
-
-        private static byte[] concat(byte[] a, byte[] b) {
-            byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
-            System.arraycopy(b, 0, both, a.length, b.length);
-            return both;
-        }
-
         /** Slowloris: sends its opening one byte per {@code period}, never finishing it before the timeout. */
         static Script slowOpening(Duration period) {
             return new Script(new byte[0], opening(), 1, period, false);
@@ -113,6 +85,59 @@ final class RawPeers implements AutoCloseable {
             b.put(opening);
             FrameLayout.putHeader(b, length, FrameType.REQUEST, 0, 0, 1, 1, -1, 0, 0);
             return new Script(b.array(), null, chunk, period, false);
+        }
+        /** Not a Baton peer at all: {@code length} random bytes, then silence. */
+        static Script garbage(Random random, int length) {
+            byte[] bytes = new byte[length];
+            random.nextBytes(bytes);
+            return new Script(bytes, new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /** The first {@code length} bytes of an opening (fewer than {@link Handshake#LENGTH}), then silence. */
+        static Script truncatedOpening(int length) {
+            return new Script(Arrays.copyOf(opening(), length), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /**
+         * Completes the handshake, then sends the header of a REQUEST that declares {@code declared} payload bytes
+         * (within the read buffer: no budget to reserve) and only part of them, then silence.
+         */
+        static Script truncatedFrame(Random random, int declared) {
+            byte[] opening = opening();
+            int sent = random.nextInt(declared);
+            ByteBuffer b = ByteBuffer.allocate(opening.length + FrameLayout.HEADER_LENGTH + sent)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            b.put(opening);
+            FrameLayout.putHeader(b, declared, FrameType.REQUEST, 0, 0, 1, 1, -1, 0, 0);
+            return new Script(b.array(), new byte[0], 0, Duration.ZERO, false);
+        }
+
+        /**
+         * Completes the handshake claiming a random role (node, master or tool) and a rank from -1 to 3 (those of
+         * the first legitimate members), then sends {@code frames} frames of random types (known and unknown),
+         * flags, ids and lengths (some beyond any limit, some negative), each header followed by up to 64 random
+         * payload bytes whatever its length says, then silence.
+         */
+        static Script randomFrames(Random random, int frames) {
+            byte[] opening = opening(random.nextLong(), random.nextInt(5) - 1, random.nextInt(3));
+            ByteBuffer b = ByteBuffer.allocate(opening.length + frames * (FrameLayout.HEADER_LENGTH + 64))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            b.put(opening);
+            for (int f = 0; f < frames; f++) {
+                int payload = random.nextInt(65);
+                int length = switch (random.nextInt(4)) {
+                    case 0 -> payload;
+                    case 1 -> random.nextInt(1 << 20);
+                    case 2 -> Integer.MAX_VALUE - random.nextInt(16);
+                    default -> random.nextInt();
+                };
+                FrameLayout.putHeader(b, length, random.nextInt(16), random.nextInt(256), random.nextInt(256),
+                        random.nextLong(), random.nextInt(8), random.nextInt(8) - 1, random.nextInt(4), 0);
+                byte[] bytes = new byte[payload];
+                random.nextBytes(bytes);
+                b.put(bytes);
+            }
+            return new Script(Arrays.copyOf(b.array(), b.position()), new byte[0], 0, Duration.ZERO, false);
         }
     }
 
@@ -150,8 +175,13 @@ final class RawPeers implements AutoCloseable {
 
     /** The opening of a tool (rank -1): the preface and a HELLO. */
     static byte[] opening() {
+        return opening(0x5EED_0000L, -1, PeerIdentity.ROLE_TOOL);
+    }
+
+    /** A valid opening that claims to be {@code role} with {@code rank} (which it may not be). */
+    static byte[] opening(long nodeId, int rank, int role) {
         ByteBuffer b = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        Handshake.encode(b, 0x5EED_0000L, -1, PeerIdentity.ROLE_TOOL, 0, 1 << 20);
+        Handshake.encode(b, nodeId, rank, role, 0, 1 << 20);
         return b.array();
     }
 

@@ -25,6 +25,8 @@ final class SystemTests {
 
     /** How long a child JVM may take to start and report READY (2 cores, several JVMs starting at once). */
     static final Duration STARTUP = Duration.ofSeconds(30);
+    /** The system property that gives a child master or node ({@link MasterMain}, {@link ProbedNodeMain}) a secret. */
+    static final String SECRET_PROPERTY = "baton.test.clusterSecret";
 
     private SystemTests() {
     }
