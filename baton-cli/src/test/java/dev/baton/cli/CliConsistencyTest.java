@@ -82,6 +82,8 @@ class CliConsistencyTest {
                 {"tracker", "--master", "nonsense"},
                 {"master", "--tracker-port", "70000"},
                 {"supervise"},
+                {"certs"},
+                {"certs", "--dir", "unused", "--nodes", "0"},
                 {"supervise", "--window", "0s", "--", "true"},
         };
         for (String[] args : usageErrors) {
@@ -116,7 +118,7 @@ class CliConsistencyTest {
         CliRun r = run("--help");
         assertEquals(0, r.exitCode());
         for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench",
-                "tracker", "supervise"}) {
+                "tracker", "supervise", "certs"}) {
             assertTrue(r.out().contains("\n  " + command + " "), command + " in:\n" + r.out());
         }
         CliRun help = run("help", "bench");
