@@ -81,6 +81,7 @@ class CliConsistencyTest {
                 {"tracker", "--native-port", "0", "--master", "127.0.0.1:1"},
                 {"tracker", "--master", "nonsense"},
                 {"master", "--tracker-port", "70000"},
+                {"tracker", "--port", "0", "--tls-cert", "only-the-cert.pem"},
                 {"supervise"},
                 {"certs"},
                 {"certs", "--dir", "unused", "--nodes", "0"},
