@@ -138,11 +138,12 @@ final class DevPki {
             + " certificates it signs. Anyone who reads ca-key.pem can make certificates every member trusts.";
 
     private static String readme(Path dir, List<String> names, Instant notAfter, List<String> extraNames) {
-        String first = names.getFirst();
+        String master = names.contains("master") ? "master" : names.getFirst();
+        String node = names.stream().filter(n -> !n.equals(master)).findFirst().orElse(master);
         StringBuilder b = new StringBuilder();
         b.append("Baton development PKI, made by `bin/baton certs`\n\n").append(WARNING).append('\n')
                 .append("Do not use it for a cluster that matters: use your organisation's CA, or at least a CA key\n")
-                .append("kept apart from the machines (docs/security.md#tls).\n\n")
+                .append("kept apart from the machines (docs/security.md#quick-start-a-development-pki).\n\n")
                 .append("  ca.pem          the CA certificate: every process's --tls-ca\n")
                 .append("  ca-key.pem      the CA's private key: needed only to issue more certificates\n");
         for (String n : names) {
@@ -151,10 +152,10 @@ final class DevPki {
         }
         b.append("\nEach certificate (EC P-256) is for TLS client and server authentication, has CN=NAME and names\n")
                 .append("NAME, localhost, 127.0.0.1 and ::1").append(extraNames.isEmpty() ? "" : ", " + String.join(", ", extraNames))
-                .append("; valid until ").append(notAfter).append(".\n\nFor example:\n")
-                .append("  bin/baton master --port 9394 ").append(tlsOptions(dir, names.contains("master") ? "master" : first))
+                .append("; valid until ").append(notAfter.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)).append(".\n\nFor example:\n")
+                .append("  bin/baton master --port 9394 ").append(tlsOptions(dir, master))
                 .append('\n')
-                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, first)).append('\n');
+                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, node)).append('\n');
         return b.toString();
     }
 
