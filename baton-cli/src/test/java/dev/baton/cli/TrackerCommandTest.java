@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.baton.BatonException;
 import dev.baton.Master;
+import dev.baton.MasterOptions;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.Status;
@@ -126,6 +127,27 @@ class TrackerCommandTest {
 
         tracker.destroy();
         assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
+    }
+
+    @Test
+    void withTlsAndMasterItsNodeJoinsATlsClusterOverTls(@TempDir Path dir) throws Exception {
+        Path pki = dir.resolve("pki");
+        DevPki.write(pki, List.of("master", "tracker", "board"), Duration.ofDays(1), List.of(), false);
+        try (Master master = Master.start(MasterOptions.builder().bind(new InetSocketAddress("127.0.0.1", 0))
+                .tls(TlsOptions.builder().certificate(DevPki.cert(pki, "master"), DevPki.key(pki, "master"))
+                        .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build()).build())) {
+            String at = BatonCli.hostPort(master.address());
+            List<String> args = new ArrayList<>(List.of("--master", at));
+            args.addAll(DevPki.tlsArgs(pki, "tracker"));
+            Process tracker = startTracker(args.toArray(String[]::new));
+            int port = awaitPort(tracker);
+            assertEquals(at, ChildProcesses.awaitFirstLine(tracker, NATIVE).group(1));
+            NativeTrackerCheck.leaseThrough(at, new InetSocketAddress("127.0.0.1", port), TlsOptions.builder()
+                    .certificate(DevPki.cert(pki, "board"), DevPki.key(pki, "board"))
+                    .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build());
+            tracker.destroy();
+            assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
+        }
     }
 
     @Test
