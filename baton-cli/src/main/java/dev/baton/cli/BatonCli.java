@@ -20,7 +20,8 @@ import java.util.Properties;
  * {@code node} (a process that joins and serves the demo services), {@code demo} (a master and several
  * nodes as child JVMs calling each other, with a latency table at the end), {@code status} (the cluster at a
  * glance), {@code health} (whether one process serves), {@code accumulators} (the cluster's accumulator
- * values), {@code bench}, {@code tracker} (TVM's device tracker) and {@code supervise} (runs a command and restarts
+ * values), {@code bench}, {@code certs} (a development CA and certificates for TLS), {@code tracker} (TVM's
+ * device tracker) and {@code supervise} (runs a command and restarts
  * it with backoff when it fails: watchdog mode's monitor). The read-only tools follow the cluster as observers: they
  * never take a rank.
  *
@@ -31,12 +32,13 @@ import java.util.Properties;
         mixinStandardHelpOptions = true,
         versionProvider = BatonCli.Version.class,
         description = "Baton: RPC for high-performance and distributed computing on the JVM.",
-        subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class,
+        subcommands = {MasterCommand.class, NodeCommand.class, DemoCommand.class, CertsCommand.class,
                 AccumulatorsCommand.class, StatusCommand.class, HealthCommand.class, BenchCommand.class,
                 TrackerCommand.class, SuperviseCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
-                "  baton demo                        master + 3 nodes, all calling each other",
+                "  baton demo [--tls]                master + 3 nodes, all calling each other (over TLS)",
+                "  baton certs --dir DIR             a development CA and certificates for --tls-* (development only)",
                 "  baton master --port 9394          the registry daemon; stop it with Ctrl-C",
                 "  baton node --master HOST:PORT     a node serving the demo services",
                 "  baton status --master HOST:PORT [--watch]  nodes, services, calls/s, errors, latency",

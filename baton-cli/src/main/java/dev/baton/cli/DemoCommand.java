@@ -43,6 +43,8 @@ import java.util.regex.Pattern;
                         + "handler), both checked against answers computed locally.",
                 "Prints the latency and throughput of each node's calls, then stops every process. Exit code 0 "
                         + "only when there was no error.",
+                "With --tls, every connection runs TLS with mutual authentication, with certificates from a"
+                        + " throwaway development CA (deleted at exit).",
                 "Child processes' output goes to one log file each (--log-dir)."})
 final class DemoCommand implements Callable<Integer> {
 
@@ -86,6 +88,17 @@ final class DemoCommand implements Callable<Integer> {
             description = "Join the nodes through a ZooKeeper ensemble of three JVMs started here, not a master.")
     boolean zookeeper;
 
+    @Option(names = "--tls",
+            description = "Every connection over TLS with mutual authentication (master, nodes, their calls), with"
+                    + " certificates from a throwaway development CA made in a temporary directory (as `baton certs`"
+                    + " makes them) and deleted at exit.")
+    boolean tls;
+
+    /** With --tls: the temporary directory of the development PKI, deleted when the demo ends. */
+    private volatile Path pki;
+    /** With --tls: the protocol versions the processes allow, for the output. */
+    private String tlsProtocols;
+
     /** With --zookeeper: the ensemble, stopped after the nodes. */
     private volatile LocalZooKeeper ensemble;
 
@@ -110,12 +123,17 @@ final class DemoCommand implements Callable<Integer> {
             stopping = true;
             err.println("baton demo: stopping the child processes");
             stopChildren(err);
+            deletePki(err);
         }, "baton-demo-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
+            if (tls) {
+                makePki();
+            }
             return run(out, logs);
         } finally {
             stopChildren(err);
+            deletePki(err);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException exiting) {
@@ -161,9 +179,46 @@ final class DemoCommand implements Callable<Integer> {
         return child;
     }
 
+    /** A development CA and certificates master, node-1 ... node-N in a new owner-only temporary directory. */
+    private void makePki() throws IOException {
+        pki = Files.createTempDirectory("baton-demo-pki-");
+        List<String> names = new ArrayList<>(List.of("master"));
+        for (int i = 1; i <= nodes; i++) {
+            names.add("node-" + i);
+        }
+        DevPki.write(pki, names, Duration.ofDays(1), List.of(), false);
+        tlsProtocols = String.join(", ", dev.baton.TlsOptions.builder()
+                .certificate(DevPki.cert(pki, "master"), DevPki.key(pki, "master"))
+                .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build().protocols());
+    }
+
+    /** Deletes the --tls PKI's directory, once; a failure is said, not thrown (the demo's result stands). */
+    private synchronized void deletePki(PrintWriter err) {
+        Path dir = pki;
+        if (dir == null) {
+            return;
+        }
+        pki = null;
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            err.println("baton demo: could not delete the development PKI in " + dir + ": " + e.getMessage());
+            err.flush();
+        }
+    }
+
+    /** The --tls-* options of certificate {@code name}, or none without --tls. */
+    private List<String> tlsArgs(String name) {
+        return tls ? DevPki.tlsArgs(pki, name) : List.of();
+    }
+
     private int run(PrintWriter out, Path logs) throws IOException, InterruptedException {
-        out.printf("baton demo: %s and %d nodes, each its own JVM on loopback (logs: %s)%n",
-                zookeeper ? "a ZooKeeper ensemble of 3" : "a master", nodes, logs);
+        out.printf("baton demo: %s and %d nodes, each its own JVM on loopback%s (logs: %s)%n",
+                zookeeper ? "a ZooKeeper ensemble of 3" : "a master", nodes,
+                tls ? ", every connection over TLS (" + tlsProtocols + ", mutual authentication, a development CA"
+                        + " in " + pki + ", deleted at exit)" : "", logs);
         out.flush();
         long startNs = System.nanoTime();
         long deadline = startNs + timeout.toNanos();
@@ -184,6 +239,7 @@ final class DemoCommand implements Callable<Integer> {
             String name = "node-" + i;
             List<String> args = new ArrayList<>(List.of("node", "--name", name));
             args.addAll(nodeOptions);
+            args.addAll(tlsArgs(name));
             startChild(name, NODE_JVM, args, logs.resolve(name + ".log"));
         }
         List<ChildJvm> nodeProcesses = children.subList(zookeeper ? 0 : 1, children.size());
@@ -200,6 +256,8 @@ final class DemoCommand implements Callable<Integer> {
         if (errors == 0) {
             out.printf("OK: %d calls between %d nodes, every answer checked, no errors (%.1f s in all).%n",
                     total, nodes, (System.nanoTime() - startNs) / 1e9);
+            out.println(tls ? "TLS: on for every connection (" + tlsProtocols + ", mutual authentication)." : "TLS: off"
+                    + " (bin/baton demo --tls turns it on).");
             out.printf("These are blocking calls among %d JVMs on %d cores, %d-byte requests, every answer checked:"
                     + " they include wake-ups%n  and the JVMs' competition for cores. `bin/baton bench` measures one"
                     + " client and its server on a quiet%n  machine, each system in the same run (docs/performance.md).%n",
@@ -220,8 +278,9 @@ final class DemoCommand implements Callable<Integer> {
 
     /** Starts the master; returns the nodes' options to join it. */
     private List<String> startMaster(PrintWriter out, Path logs, long deadline) throws IOException, InterruptedException {
-        ChildJvm master = startChild("master", MASTER_JVM, List.of("master", "--port", "0", "--supervised"),
-                logs.resolve("master.log"));
+        List<String> args = new ArrayList<>(List.of("master", "--port", "0", "--supervised"));
+        args.addAll(tlsArgs("master"));
+        ChildJvm master = startChild("master", MASTER_JVM, args, logs.resolve("master.log"));
         String masterAddress = awaitMaster(master, deadline);
         out.printf("  %-8s pid %-7d listening on %s%n", "master", master.pid(), masterAddress);
         out.flush();
@@ -345,6 +404,10 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (warmup < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be zero or positive, was " + warmup);
+        }
+        if (tls && zookeeper) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tls and --zookeeper exclude each other:"
+                    + " ZooKeeper's own connections would stay plain (docs/security.md#not-yet)");
         }
         if (timeout.isZero()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive");

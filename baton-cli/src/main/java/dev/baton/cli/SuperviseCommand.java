@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * the same stdin, stdout and stderr, and restarts it when it fails (a nonzero exit code, a signal), after a backoff
  * that doubles with each consecutive failure; gives up, exiting with 1, after more than {@code --max-restarts}
  * failures within {@code --window}. SIGTERM or Ctrl-C is forwarded to the child as SIGTERM; after {@code --grace}
- * its process tree is SIGKILLed. Its own lines go to stderr, prefixed {@code baton supervise: }.
+ * its process tree is SIGKILLed. Its own lines go to stderr, prefixed {@code baton supervise: }. It opens no Baton
+ * connection itself, so the security options ({@code --secret-file}, {@code --tls-*}) belong to the command it runs.
  */
 @Command(name = "supervise",
         mixinStandardHelpOptions = true,
@@ -35,7 +36,9 @@ import java.util.concurrent.TimeUnit;
                 "Ctrl-C: the child gets SIGTERM, and after --grace its process tree SIGKILL; supervise then exits",
                 "with 143 (130 for Ctrl-C). Write '--' before COMMAND when it has options of its own.",
                 "A node under a Watchdog (dev.baton.isolation.Watchdog) exits with 86 when a handler overruns;",
-                "restarted, it joins its master again by itself."},
+                "restarted, it joins its master again by itself.",
+                "supervise opens no connection of its own, so it takes no --secret-file or --tls-* option: give them",
+                "to COMMAND (baton supervise -- bin/baton node --tls-cert F --tls-key K --tls-ca CA ...)."},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton supervise -- bin/baton node --master 127.0.0.1:9394",

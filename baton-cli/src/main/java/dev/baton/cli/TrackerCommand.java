@@ -3,6 +3,7 @@ package dev.baton.cli;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.baton.NodeOptions;
+import dev.baton.TlsOptions;
 import dev.baton.tracker.Tracker;
 import dev.baton.tracker.TrackerClient;
 import dev.baton.tracker.TrackerOptions;
@@ -37,7 +38,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
                 "master on --native-port with a node named baton-tracker that serves it, or with --master joins an",
                 "existing cluster instead. Prints 'baton tracker listening on HOST:PORT', then 'baton tracker native",
                 "protocol on master HOST:PORT (node baton-tracker, rank R)', then runs until SIGTERM or Ctrl-C (exit",
-                "code 143 or 130, after closing cleanly)."},
+                "code 143 or 130, after closing cleanly).",
+                "--secret-file and --tls-cert/--tls-key/--tls-ca apply to the native side (its master and node, or the",
+                "node that joins --master); TVM's port stays plain TCP, the only protocol TVM's clients speak."},
         subcommands = {TrackerCommand.StatusCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
@@ -81,6 +84,10 @@ final class TrackerCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SecretOptions secret;
 
+    /** TLS for the native side only (its master and node); TVM's port stays plain TCP, as TVM's clients speak it. */
+    @CommandLine.Mixin
+    TlsCliOptions tls;
+
     @Option(names = "--supervised", hidden = true,
             description = "Also stop, exiting with 0, at end of input on stdin.")
     boolean supervised;
@@ -119,11 +126,12 @@ final class TrackerCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
+        TlsOptions nativeTls = tls.options();   // a usage error before anything listens
         Tracker tracker = Tracker.start(options);
         TrackerHost nativeSide;
         try {
-            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster, secret.secret(), null)
-                    : TrackerHost.withOwnMaster(tracker, host, masterPort, secret.secret());
+            nativeSide = joinMaster != null ? TrackerHost.join(tracker, host, joinMaster, secret.secret(), nativeTls)
+                    : TrackerHost.withOwnMaster(tracker, host, masterPort, secret.secret(), nativeTls);
         } catch (RuntimeException e) {
             tracker.close();
             throw e;
@@ -137,7 +145,7 @@ final class TrackerCommand implements Callable<Integer> {
         try (Foreground.Owned<AutoCloseable> owned = Foreground.closeOnShutdown("tracker", closer, err)) {
             if (joinMaster == null) {
                 secret.warnIfUnauthenticated("the tracker's master", new InetSocketAddress(host, masterPort),
-                        nativeSide.masterAddress(), false, err);
+                        nativeSide.masterAddress(), tls.enabled(), err);
             }
             out.println("baton tracker listening on " + BatonCli.hostPort(tracker.address()));
             out.println("baton tracker native protocol on " + nativeSide.describe());

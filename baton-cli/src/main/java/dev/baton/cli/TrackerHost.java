@@ -36,12 +36,16 @@ final class TrackerHost implements AutoCloseable {
         this.masterAddress = masterAddress;
     }
 
-    /** Starts a master on {@code host:masterPort} and serves {@code tracker} from a node of it. */
-    static TrackerHost withOwnMaster(Tracker tracker, String host, int masterPort, ClusterSecret secret) {
+    /**
+     * Starts a master on {@code host:masterPort} and serves {@code tracker} from a node of it; both prove
+     * {@code secret} and run {@code tls} when given (each may be null).
+     */
+    static TrackerHost withOwnMaster(Tracker tracker, String host, int masterPort, ClusterSecret secret,
+                                     TlsOptions tls) {
         Master master = Master.start(MasterOptions.builder().bind(new InetSocketAddress(host, masterPort))
-                .clusterSecret(secret).build());
+                .clusterSecret(secret).tls(tls).build());
         try {
-            return join(tracker, host, master.address(), master, secret, null);
+            return join(tracker, host, master.address(), master, secret, tls);
         } catch (RuntimeException e) {
             master.close();
             throw e;

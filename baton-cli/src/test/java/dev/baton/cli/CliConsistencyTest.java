@@ -81,7 +81,10 @@ class CliConsistencyTest {
                 {"tracker", "--native-port", "0", "--master", "127.0.0.1:1"},
                 {"tracker", "--master", "nonsense"},
                 {"master", "--tracker-port", "70000"},
+                {"tracker", "--port", "0", "--tls-cert", "only-the-cert.pem"},
                 {"supervise"},
+                {"certs"},
+                {"certs", "--dir", "unused", "--nodes", "0"},
                 {"supervise", "--window", "0s", "--", "true"},
         };
         for (String[] args : usageErrors) {
@@ -116,7 +119,7 @@ class CliConsistencyTest {
         CliRun r = run("--help");
         assertEquals(0, r.exitCode());
         for (String command : new String[]{"master", "node", "demo", "status", "health", "accumulators", "bench",
-                "tracker", "supervise"}) {
+                "tracker", "supervise", "certs"}) {
             assertTrue(r.out().contains("\n  " + command + " "), command + " in:\n" + r.out());
         }
         CliRun help = run("help", "bench");

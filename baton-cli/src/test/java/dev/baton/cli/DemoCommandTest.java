@@ -74,6 +74,25 @@ class DemoCommandTest {
     }
 
     @Test
+    void withTlsEveryProcessRunsTlsFromAThrowawayPkiThatIsDeletedAtTheEnd() {
+        int code = demo("--tls", "--nodes", "2", "--calls", "100", "--warmup", "10");
+
+        String table = out.toString();
+        assertEquals(0, code, () -> "stdout:\n" + table + "\nstderr:\n" + err);
+        assertTrue(table.contains("OK: 600 calls between 2 nodes"), table);
+        assertTrue(table.contains("TLS: on for every connection (TLSv1.3, mutual authentication)."), table);
+        java.util.regex.Matcher pki = Pattern.compile("a development CA in (\\S+), deleted at exit").matcher(table);
+        assertTrue(pki.find(), table);
+        assertTrue(Files.notExists(Path.of(pki.group(1))), "the PKI's directory is gone: " + pki.group(1));
+    }
+
+    @Test
+    void tlsWithZooKeeperIsRefusedBeforeAnyProcessStarts() {
+        assertEquals(2, demo("--tls", "--zookeeper"), "a usage error");
+        assertTrue(err.toString().contains("--tls and --zookeeper exclude each other"), err::toString);
+    }
+
+    @Test
     void nodesThatCannotFinishInTimeFailTheDemoWhichStillStopsThemAll() {
         int code = demo("--nodes", "2", "--calls", "100000000", "--timeout", "5");
 

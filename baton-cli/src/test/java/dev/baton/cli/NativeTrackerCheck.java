@@ -3,6 +3,7 @@ package dev.baton.cli;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.Server;
+import dev.baton.TlsOptions;
 import dev.baton.tracker.TrackerClient;
 import dev.baton.tracker.TrackerLease;
 import dev.baton.tracker.TrackerLeases;
@@ -26,8 +27,13 @@ final class NativeTrackerCheck {
      * leases it through the tracker's native service, calls it, and checks the TVM port's summary shows it leased.
      */
     static void leaseThrough(String master, InetSocketAddress tvmPort) {
-        try (Node serverNode = Node.join(NodeOptions.builder().master(master).name("board").build());
-             Node clientNode = Node.join(NodeOptions.builder().master(master).name("client").build())) {
+        leaseThrough(master, tvmPort, null);
+    }
+
+    /** {@link #leaseThrough(String, InetSocketAddress)} with both nodes over {@code tls} (null: plain TCP). */
+    static void leaseThrough(String master, InetSocketAddress tvmPort, TlsOptions tls) {
+        try (Node serverNode = Node.join(NodeOptions.builder().master(master).name("board").tls(tls).build());
+             Node clientNode = Node.join(NodeOptions.builder().master(master).name("client").tls(tls).build())) {
             int rank = serverNode.rank();
             Server board = serverNode.newServer("board")
                     .inline(0, call -> call.reply(ByteBuffer.allocate(4).putInt(0, rank))).start();

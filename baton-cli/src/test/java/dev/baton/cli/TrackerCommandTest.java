@@ -2,7 +2,13 @@ package dev.baton.cli;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.baton.BatonException;
 import dev.baton.Master;
+import dev.baton.MasterOptions;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+import dev.baton.Status;
+import dev.baton.TlsOptions;
 import dev.baton.tracker.ServerRegistration;
 import dev.baton.tracker.Tracker;
 import dev.baton.tracker.TrackerClient;
@@ -10,6 +16,7 @@ import dev.baton.tracker.TrackerOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +36,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code baton tracker} as its own JVM, and {@code baton tracker status} in process against a real tracker. */
@@ -92,6 +101,50 @@ class TrackerCommandTest {
             Matcher nativeLine = ChildProcesses.awaitFirstLine(tracker, NATIVE);
             assertEquals(at, nativeLine.group(1));
             NativeTrackerCheck.leaseThrough(at, new InetSocketAddress("127.0.0.1", port));
+            tracker.destroy();
+            assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
+        }
+    }
+
+    @Test
+    void withTlsTheNativeSideServesTlsNodesAndRefusesPlainOnesWhileTvmsPortStaysPlain(@TempDir Path dir)
+            throws Exception {
+        DevPki.write(dir.resolve("pki"), List.of("tracker", "board"), Duration.ofDays(1), List.of(), false);
+        Path pki = dir.resolve("pki");
+        Process tracker = startTracker(DevPki.tlsArgs(pki, "tracker").toArray(String[]::new));
+        int port = awaitPort(tracker);
+        String master = ChildProcesses.awaitFirstLine(tracker, NATIVE).group(1);
+
+        TlsOptions tls = TlsOptions.builder().certificate(DevPki.cert(pki, "board"), DevPki.key(pki, "board"))
+                .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build();
+        NativeTrackerCheck.leaseThrough(master, new InetSocketAddress("127.0.0.1", port), tls);
+        BatonException refused = assertThrows(BatonException.class, () -> Node.join(NodeOptions.builder()
+                .master(master).name("plain").joinTimeout(Duration.ofSeconds(5)).build()).close());
+        // What a plain peer of a TLS port sees (docs/security.md#turning-it-on): its connection closed.
+        assertEquals(Status.Code.UNAVAILABLE, refused.code(), refused.toString());
+        assertTrue(refused.getMessage().contains("connection closed"), refused.toString());
+        TrackerClient.of(new InetSocketAddress("127.0.0.1", port)).ping();   // TVM's clients: plain TCP
+
+        tracker.destroy();
+        assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
+    }
+
+    @Test
+    void withTlsAndMasterItsNodeJoinsATlsClusterOverTls(@TempDir Path dir) throws Exception {
+        Path pki = dir.resolve("pki");
+        DevPki.write(pki, List.of("master", "tracker", "board"), Duration.ofDays(1), List.of(), false);
+        try (Master master = Master.start(MasterOptions.builder().bind(new InetSocketAddress("127.0.0.1", 0))
+                .tls(TlsOptions.builder().certificate(DevPki.cert(pki, "master"), DevPki.key(pki, "master"))
+                        .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build()).build())) {
+            String at = BatonCli.hostPort(master.address());
+            List<String> args = new ArrayList<>(List.of("--master", at));
+            args.addAll(DevPki.tlsArgs(pki, "tracker"));
+            Process tracker = startTracker(args.toArray(String[]::new));
+            int port = awaitPort(tracker);
+            assertEquals(at, ChildProcesses.awaitFirstLine(tracker, NATIVE).group(1));
+            NativeTrackerCheck.leaseThrough(at, new InetSocketAddress("127.0.0.1", port), TlsOptions.builder()
+                    .certificate(DevPki.cert(pki, "board"), DevPki.key(pki, "board"))
+                    .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build());
             tracker.destroy();
             assertTrue(tracker.waitFor(10, TimeUnit.SECONDS), "tracker still running 10 s after SIGTERM");
         }

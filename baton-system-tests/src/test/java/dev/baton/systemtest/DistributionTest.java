@@ -70,6 +70,11 @@ class DistributionTest {
         assertEquals(0, demo.exitCode(), demo.out());
         assertTrue(demo.out().contains("OK: 300 calls between 2 nodes"), demo.out());
 
+        Run certs = baton(home, "certs", "--dir", dir.resolve("pki").toString(), "--names", "a");   // BouncyCastle's jars
+        assertEquals(0, certs.exitCode(), certs.out());
+        assertTrue(certs.out().contains("FOR DEVELOPMENT ONLY") && Files.exists(dir.resolve("pki/a-key.pem")),
+                certs.out());
+
         Run bench = baton(home, "bench", "--quick");
         assertEquals(2, bench.exitCode(), bench.out());
         assertTrue(bench.out().contains("source checkout"), bench.out());

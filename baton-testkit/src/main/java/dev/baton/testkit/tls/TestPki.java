@@ -1,49 +1,35 @@
 package dev.baton.testkit.tls;
 
 import dev.baton.TlsOptions;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import dev.baton.pki.CertificateAuthority;
+import dev.baton.pki.IssuedCertificate;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.Comparator;
-import java.util.Date;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
  * Certificates for tests, made in a temporary directory: CAs and the certificates they issue (EC P-256 or RSA
- * 2048), written as PEM files (chain, PKCS#8 key) or PKCS#12 stores, and {@link TlsOptions} over them. BouncyCastle
- * builds the certificates; everything else is the JDK's. {@link #close()} deletes the directory.
+ * 2048), written as PEM files (chain, PKCS#8 key) or PKCS#12 stores, and {@link TlsOptions} over them. The
+ * certificates are baton-pki's ({@link CertificateAuthority}, the generator {@code bin/baton certs} uses too); this
+ * class names the files and picks test validities. {@link #close()} deletes the directory.
  *
  * <pre>{@code
  * try (TestPki pki = TestPki.create()) {
@@ -61,7 +47,8 @@ public final class TestPki implements AutoCloseable {
     public enum KeyKind { EC, RSA }
 
     /** A certificate authority: its key pair and self-signed certificate (also written as {@link #certFile}). */
-    public record Ca(String name, KeyPair keys, X509Certificate certificate, Path certFile) {
+    public record Ca(String name, KeyPair keys, X509Certificate certificate, Path certFile,
+                     CertificateAuthority authority) {
     }
 
     /** An issued certificate with its key, written as a PEM chain and a PEM PKCS#8 key. */
@@ -96,21 +83,14 @@ public final class TestPki implements AutoCloseable {
         return dir;
     }
 
-    /** A new self-signed CA named {@code CN=name}. */
+    /** A new self-signed CA named {@code CN=name}, valid from an hour ago for 30 days. */
     public Ca ca(String name) {
-        try {
-            KeyPair keys = keyPair(KeyKind.EC);
-            X500Name subject = new X500Name("CN=" + name);
-            X509v3CertificateBuilder b = builder(subject, subject, keys, Duration.ofDays(30))
-                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
-                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-            X509Certificate cert = sign(b, keys, KeyKind.EC);
-            Path file = dir.resolve(name + "-ca.crt");
-            writePem(file, "CERTIFICATE", cert.getEncoded());
-            return new Ca(name, keys, cert, file);
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException(e);
-        }
+        Instant now = Instant.now();
+        CertificateAuthority authority = CertificateAuthority.create(name, now.minus(Duration.ofHours(1)),
+                now.plus(Duration.ofDays(30)));
+        Path file = dir.resolve(name + "-ca.crt");
+        write(file, authority.certificatePem());
+        return new Ca(name, authority.keys(), authority.certificate(), file, authority);
     }
 
     /** An EC certificate for {@code CN=name} (also naming 127.0.0.1 and {@code name}) issued by {@code ca}. */
@@ -120,31 +100,23 @@ public final class TestPki implements AutoCloseable {
 
     /**
      * A certificate for {@code CN=name} issued by {@code ca}, valid from an hour ago for {@code validity} (negative:
-     * expired already), for both client and server authentication, naming IP 127.0.0.1 and DNS {@code name}.
+     * expired a minute ago, after a day of validity), for both client and server authentication, naming IP
+     * 127.0.0.1 and DNS {@code name}.
      */
     public Issued issue(Ca ca, String name, KeyKind kind, Duration validity) {
-        try {
-            KeyPair keys = keyPair(kind);
-            X509v3CertificateBuilder b = builder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()),
-                    new X500Name("CN=" + name), keys, validity)
-                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-                    .addExtension(Extension.keyUsage, true,
-                            new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
-                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
-                            new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
-                    .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                            new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
-                            new GeneralName(GeneralName.dNSName, name)}));
-            X509Certificate cert = sign(b, ca.keys(), KeyKind.EC);
-            long serial = SERIALS.incrementAndGet();
-            Path certFile = dir.resolve(name + "-" + serial + ".crt");
-            Path keyFile = dir.resolve(name + "-" + serial + ".key");
-            writePem(certFile, "CERTIFICATE", cert.getEncoded());
-            writePem(keyFile, "PRIVATE KEY", keys.getPrivate().getEncoded());
-            return new Issued(name, keys, cert, certFile, keyFile);
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException(e);
-        }
+        Instant now = Instant.now();
+        Instant from = validity.isNegative() ? now.minus(Duration.ofMinutes(1)).minus(Duration.ofDays(1))
+                : now.minus(Duration.ofHours(1));
+        Instant to = validity.isNegative() ? now.minus(Duration.ofMinutes(1)) : now.plus(validity);
+        IssuedCertificate issued = ca.authority().issue(name,
+                kind == KeyKind.RSA ? dev.baton.pki.KeyKind.RSA_2048 : dev.baton.pki.KeyKind.EC_P256, from, to,
+                List.of("127.0.0.1", name));
+        long serial = SERIALS.incrementAndGet();
+        Path certFile = dir.resolve(name + "-" + serial + ".crt");
+        Path keyFile = dir.resolve(name + "-" + serial + ".key");
+        write(certFile, issued.certificatePem());
+        write(keyFile, issued.privateKeyPem());
+        return new Issued(name, issued.keys(), issued.certificate(), certFile, keyFile);
     }
 
     /** Options presenting {@code identity}'s PEM files and trusting {@code trusted}'s PEM certificate. */
@@ -212,42 +184,12 @@ public final class TestPki implements AutoCloseable {
         return file;
     }
 
-    private static KeyPair keyPair(KeyKind kind) throws GeneralSecurityException {
-        if (kind == KeyKind.RSA) {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-            g.initialize(2048);
-            return g.generateKeyPair();
-        }
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(new ECGenParameterSpec("secp256r1"));
-        return g.generateKeyPair();
-    }
-
-    private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair keys, Duration validity) {
-        Instant from = Instant.now().minus(Duration.ofHours(1));
-        Instant to = validity.isNegative() ? Instant.now().minus(Duration.ofMinutes(1)) : Instant.now().plus(validity);
-        if (validity.isNegative()) {
-            from = to.minus(Duration.ofDays(1));
-        }
-        return new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(SERIALS.incrementAndGet()), Date.from(from),
-                Date.from(to), subject, keys.getPublic());
-    }
-
-    private static X509Certificate sign(X509v3CertificateBuilder b, KeyPair signer, KeyKind kind)
-            throws GeneralSecurityException {
+    private static void write(Path file, String pem) {
         try {
-            String algorithm = kind == KeyKind.EC ? "SHA256withECDSA" : "SHA256withRSA";
-            return new JcaX509CertificateConverter().getCertificate(
-                    b.build(new JcaContentSignerBuilder(algorithm).build(signer.getPrivate())));
-        } catch (OperatorCreationException e) {
-            throw new GeneralSecurityException(e);
+            Files.writeString(file, pem, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-    }
-
-    static void writePem(Path file, String type, byte[] der) throws IOException {
-        String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
-        Files.writeString(file, "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n",
-                StandardCharsets.US_ASCII);
     }
 
     @Override

@@ -1,0 +1,171 @@
+package dev.baton.cli;
+
+import dev.baton.pki.CertificateAuthority;
+import dev.baton.pki.IssuedCertificate;
+import dev.baton.pki.KeyKind;
+import dev.baton.pki.Pem;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * A development PKI in a directory, as {@code baton certs} and {@code baton demo --tls} make it: {@code ca.pem} and
+ * {@code ca-key.pem}, then {@code NAME.pem} and {@code NAME-key.pem} for each name (EC P-256, for TLS client and
+ * server authentication, naming NAME, localhost, 127.0.0.1 and ::1), and {@code README.txt}, which says they are for
+ * development only. Every file is created owner-only (0600) before a byte is written; a directory this creates is
+ * 0700. Certificates come from baton-pki's {@link CertificateAuthority}, the generator the tests' TestPki uses too.
+ */
+final class DevPki {
+
+    static final String CA_CERT = "ca.pem";
+    static final String CA_KEY = "ca-key.pem";
+    static final String README = "README.txt";
+    /** What a certificate's name may be: it becomes a file name, a common name and a DNS subject alternative name. */
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?");
+    /** Names every certificate carries besides its own, so that a peer-name check against this host passes. */
+    static final List<String> LOCAL_NAMES = List.of("localhost", "127.0.0.1", "::1");
+
+    private DevPki() {
+    }
+
+    static Path cert(Path dir, String name) {
+        return dir.resolve(name + ".pem");
+    }
+
+    static Path key(Path dir, String name) {
+        return dir.resolve(name + "-key.pem");
+    }
+
+    /** Null when {@code name} can be a certificate's name here, else why not. */
+    static String checkName(String name) {
+        if (!NAME.matcher(name).matches()) {
+            return "'" + name + "' is not a certificate name here: 1 to 63 letters, digits, '-' and '.', starting"
+                    + " and ending with a letter or digit";
+        }
+        if (name.equals("ca") || name.endsWith("-key")) {
+            return "'" + name + "' would collide with the CA's or another certificate's files";
+        }
+        return null;
+    }
+
+    /** Every file {@link #write} writes for {@code names}, in the order it writes them. */
+    static List<Path> files(Path dir, List<String> names) {
+        List<Path> files = new ArrayList<>(List.of(dir.resolve(CA_CERT), dir.resolve(CA_KEY)));
+        for (String n : names) {
+            files.add(cert(dir, n));
+            files.add(key(dir, n));
+        }
+        files.add(dir.resolve(README));
+        return files;
+    }
+
+    /**
+     * Makes the CA and a certificate for each of {@code names} (checked with {@link #checkName}), valid from an hour
+     * ago (clock skew) for {@code validity}, also naming {@code extraNames} (IP addresses or DNS names), and writes
+     * them to {@code dir}, creating it (0700) if needed. Files already there are a {@link CliException} unless
+     * {@code overwrite}; then each is replaced by an atomic move once every new file is written.
+     */
+    static void write(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite)
+            throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new CliException(dir + " exists and is not a directory");
+        }
+        List<Path> files = files(dir, names);
+        List<String> existing = files.stream().filter(Files::exists).map(p -> p.getFileName().toString()).toList();
+        if (!existing.isEmpty() && !overwrite) {
+            throw new CliException(dir + " already holds " + String.join(", ", existing)
+                    + ": not overwriting them (--force replaces them)");
+        }
+        Map<Path, String> contents = generate(dir, names, validity, extraNames);
+        if (!Files.isDirectory(dir)) {
+            if (dir.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(dir.toAbsolutePath().getParent());
+            }
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        Map<Path, Path> staged = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<Path, String> e : contents.entrySet()) {
+                Path temp = e.getKey().resolveSibling("." + e.getKey().getFileName() + ".new");
+                Files.deleteIfExists(temp);
+                Pem.writeOwnerOnly(temp, e.getValue());
+                staged.put(temp, e.getKey());
+            }
+            for (Map.Entry<Path, Path> e : staged.entrySet()) {
+                Files.move(e.getKey(), e.getValue(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (UnsupportedOperationException e) {
+            throw new CliException("the file system of " + dir + " has no POSIX permissions: cannot make owner-only"
+                    + " key files there", e);
+        } finally {
+            for (Path temp : staged.keySet()) {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+
+    private static Map<Path, String> generate(Path dir, List<String> names, Duration validity,
+                                              List<String> extraNames) {
+        Instant from = Instant.now().minus(Duration.ofHours(1));
+        Instant to = from.plus(Duration.ofHours(1)).plus(validity);
+        CertificateAuthority ca = CertificateAuthority.create("baton-dev-ca", from, to.plus(Duration.ofDays(1)));
+        Map<Path, String> contents = new LinkedHashMap<>();
+        contents.put(dir.resolve(CA_CERT), ca.certificatePem());
+        contents.put(dir.resolve(CA_KEY), ca.privateKeyPem());
+        for (String name : names) {
+            List<String> alternatives = new ArrayList<>(List.of(name));
+            alternatives.addAll(LOCAL_NAMES);
+            alternatives.addAll(extraNames);
+            IssuedCertificate issued = ca.issue(name, KeyKind.EC_P256, from, to, alternatives);
+            contents.put(cert(dir, name), issued.certificatePem());
+            contents.put(key(dir, name), issued.privateKeyPem());
+        }
+        contents.put(dir.resolve(README), readme(dir, names, to, extraNames));
+        return contents;
+    }
+
+    static final String WARNING = "FOR DEVELOPMENT ONLY: a throwaway CA whose key sits unencrypted beside the"
+            + " certificates it signs. Anyone who reads ca-key.pem can make certificates every member trusts.";
+
+    private static String readme(Path dir, List<String> names, Instant notAfter, List<String> extraNames) {
+        String master = names.contains("master") ? "master" : names.getFirst();
+        String node = names.stream().filter(n -> !n.equals(master)).findFirst().orElse(master);
+        StringBuilder b = new StringBuilder();
+        b.append("Baton development PKI, made by `bin/baton certs`\n\n").append(WARNING).append('\n')
+                .append("Do not use it for a cluster that matters: use your organisation's CA, or at least a CA key\n")
+                .append("kept apart from the machines (docs/security.md#quick-start-a-development-pki).\n\n")
+                .append("  ca.pem          the CA certificate: every process's --tls-ca\n")
+                .append("  ca-key.pem      the CA's private key: needed only to issue more certificates\n");
+        for (String n : names) {
+            b.append(String.format("  %-15s %s's certificate (--tls-cert); %s-key.pem its key (--tls-key)%n",
+                    n + ".pem", n, n));
+        }
+        b.append("\nEach certificate (EC P-256) is for TLS client and server authentication, has CN=NAME and names\n")
+                .append("NAME, localhost, 127.0.0.1 and ::1").append(extraNames.isEmpty() ? "" : ", " + String.join(", ", extraNames))
+                .append("; valid until ").append(notAfter.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)).append(".\n\nFor example:\n")
+                .append("  bin/baton master --port 9394 ").append(tlsOptions(dir, master))
+                .append('\n')
+                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, node)).append('\n');
+        return b.toString();
+    }
+
+    /** The three --tls-* options that present {@code name}'s certificate from {@code dir}. */
+    static String tlsOptions(Path dir, String name) {
+        return String.join(" ", tlsArgs(dir, name));
+    }
+
+    static List<String> tlsArgs(Path dir, String name) {
+        return List.of("--tls-cert", cert(dir, name).toString(), "--tls-key", key(dir, name).toString(),
+                "--tls-ca", dir.resolve(CA_CERT).toString());
+    }
+}

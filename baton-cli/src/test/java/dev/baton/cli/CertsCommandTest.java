@@ -1,0 +1,145 @@
+package dev.baton.cli;
+
+import dev.baton.Client;
+import dev.baton.Node;
+import dev.baton.NodeOptions;
+import dev.baton.TlsOptions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code baton certs}: owner-only files whose chain a real TLS master and node (their own JVMs) accept. */
+@Timeout(120)
+class CertsCommandTest {
+
+    private final List<Process> started = new ArrayList<>();
+
+    @TempDir
+    Path temp;
+
+    @AfterEach
+    void noChildProcessIsLeftBehind() {
+        started.forEach(Process::destroyForcibly);
+        ChildProcesses.assertNoneLeft(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void writesOwnerOnlyFilesThatATlsMasterAndNodeAcceptAndSaysTheyAreForDevelopment() throws Exception {
+        Path dir = temp.resolve("pki");
+        CliRun r = CliRun.of("certs", "--dir", dir.toString(), "--nodes", "2");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("FOR DEVELOPMENT ONLY"), r.out());
+        assertTrue(Files.readString(dir.resolve("README.txt")).contains("FOR DEVELOPMENT ONLY"));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+        List<String> expected = List.of("ca.pem", "ca-key.pem", "master.pem", "master-key.pem", "node-1.pem",
+                "node-1-key.pem", "node-2.pem", "node-2-key.pem", "tool.pem", "tool-key.pem", "README.txt");
+        try (var files = Files.list(dir)) {
+            assertEquals(expected.stream().sorted().toList(),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no file more, none less");
+        }
+        for (String f : expected) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(f))), f);
+        }
+
+        Process master = ChildProcesses.startCli(started, cat(List.of("master", "--port", "0", "--supervised"),
+                DevPki.tlsArgs(dir, "master")));
+        String address = ChildProcesses.awaitFirstLine(master, DemoCommand.MASTER_READY).group(1);
+        Process node = ChildProcesses.startCli(started, cat(List.of("node", "--master", address, "--name", "n1",
+                "--services", "echo", "--supervised"), DevPki.tlsArgs(dir, "node-1")));
+        ChildProcesses.awaitFirstLine(node, Pattern.compile("baton node rank 0 listening on (\\S+)"));
+
+        // A call over TLS from node-2's certificate, checking that every peer's certificate names localhost.
+        TlsOptions tls = TlsOptions.builder().certificate(DevPki.cert(dir, "node-2"), DevPki.key(dir, "node-2"))
+                .trustedCertificates(dir.resolve("ca.pem")).peerName("localhost").build();
+        try (Node caller = Node.join(NodeOptions.builder().master(address).name("caller").tls(tls).build())) {
+            Client echo = caller.client(DemoServices.ECHO);
+            echo.awaitServers(1, Duration.ofSeconds(20));
+            byte[] hello = "hello over the dev PKI".getBytes(StandardCharsets.UTF_8);
+            assertArrayEquals(hello, echo.call(DemoServices.ECHO_METHOD, hello));
+        }
+        CliRun health = CliRun.of(cat(List.of("health", "--master", address), DevPki.tlsArgs(dir, "tool")));
+        assertEquals(0, health.exitCode(), health.out() + health.err());
+        CliRun plain = CliRun.of("health", "--master", address, "--timeout", "2s");
+        assertEquals(1, plain.exitCode(), "a plain tool is refused: " + plain.out());
+
+        node.getOutputStream().close();
+        assertTrue(node.waitFor(20, TimeUnit.SECONDS));
+        master.getOutputStream().close();
+        assertTrue(master.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(0, master.exitValue());
+    }
+
+    @Test
+    void refusesToOverwriteAnEarlierRunUnlessForced() throws Exception {
+        Path dir = temp.resolve("pki");
+        assertEquals(0, CliRun.of("certs", "--dir", dir.toString(), "--names", "a,b").exitCode());
+        String ca = Files.readString(dir.resolve("ca.pem"));
+
+        CliRun again = CliRun.of("certs", "--dir", dir.toString(), "--names", "b,c");
+        assertEquals(1, again.exitCode(), again.out());
+        assertTrue(again.err().contains("already holds ca.pem, ca-key.pem, b.pem, b-key.pem, README.txt")
+                && again.err().contains("--force"), again.err());
+        assertEquals(ca, Files.readString(dir.resolve("ca.pem")), "untouched");
+        assertTrue(Files.notExists(dir.resolve("c.pem")), "nothing written");
+
+        CliRun forced = CliRun.of("certs", "--dir", dir.toString(), "--names", "b,c", "--force");
+        assertEquals(0, forced.exitCode(), forced.err());
+        assertNotEquals(ca, Files.readString(dir.resolve("ca.pem")), "a new CA");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("c-key.pem"))));
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".new")), "no staged file left");
+        }
+    }
+
+    @Test
+    void badOptionsAreUsageErrorsAndWriteNothing() {
+        Path dir = temp.resolve("pki");
+        String[][] usageErrors = {
+                {"certs"},
+                {"certs", "--dir", dir.toString(), "--nodes", "0"},
+                {"certs", "--dir", dir.toString(), "--nodes", "many"},
+                {"certs", "--dir", dir.toString(), "--nodes", "2", "--names", "a"},
+                {"certs", "--dir", dir.toString(), "--names", "a,../b"},
+                {"certs", "--dir", dir.toString(), "--names", "a,a"},
+                {"certs", "--dir", dir.toString(), "--names", "ca"},
+                {"certs", "--dir", dir.toString(), "--days", "0"},
+                {"certs", "--dir", dir.toString(), "--san", "not a name"},
+        };
+        for (String[] args : usageErrors) {
+            CliRun r = CliRun.of(args);
+            assertEquals(2, r.exitCode(), String.join(" ", args) + ": " + r.err());
+            assertTrue(!r.err().isBlank(), String.join(" ", args) + " says why");
+        }
+        assertTrue(Files.notExists(dir));
+    }
+
+    @Test
+    void aFileWhereTheDirectoryShouldBeIsAClearError() throws Exception {
+        Path file = Files.writeString(temp.resolve("occupied"), "x");
+        CliRun r = CliRun.of("certs", "--dir", file.toString());
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().contains("exists and is not a directory"), r.err());
+    }
+
+    private static String[] cat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all.toArray(String[]::new);
+    }
+}

@@ -1,0 +1,216 @@
+package dev.baton.pki;
+
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * A certificate authority for Baton's TLS: a self-signed CA certificate ({@code CN=name}, an EC P-256 key) and
+ * the certificates it issues, each for both TLS client and server authentication (Baton's TLS is mutual: every
+ * side presents a certificate and checks the other's), naming the IP addresses and DNS names it is given as
+ * subject alternative names (what {@code TlsOptions.Builder.peerName} checks).
+ *
+ * <pre>{@code
+ * Instant from = Instant.now().minus(Duration.ofHours(1)), to = from.plus(Duration.ofDays(30));
+ * CertificateAuthority ca = CertificateAuthority.create("dev-ca", from, to);
+ * IssuedCertificate node = ca.issue("node-1", KeyKind.EC_P256, from, to, List.of("127.0.0.1", "localhost"));
+ * Pem.writeOwnerOnly(dir.resolve("node-1.pem"), node.certificatePem());
+ * }</pre>
+ *
+ * <p>For development and tests: the CA key lives in memory and, if written, in a file. Serial numbers are 127
+ * random bits. Certificates are built with BouncyCastle and signed by the JDK's providers. Thread-safe: immutable.
+ * Failures of the JDK's cryptography (an algorithm it lacks) are {@link IllegalStateException}s; a name that
+ * cannot go into a certificate is an {@link IllegalArgumentException}.
+ */
+public final class CertificateAuthority {
+
+    /** A DNS name as a subject alternative name may carry it: letters, digits, '-', '.', and '*' for wildcards. */
+    private static final Pattern DNS_NAME = Pattern.compile("[A-Za-z0-9*]([A-Za-z0-9.*-]{0,251}[A-Za-z0-9])?");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String name;
+    private final KeyPair keys;
+    private final X509Certificate certificate;
+
+    private CertificateAuthority(String name, KeyPair keys, X509Certificate certificate) {
+        this.name = name;
+        this.keys = keys;
+        this.certificate = certificate;
+    }
+
+    /** A new CA, {@code CN=name}, with a fresh EC P-256 key, valid from {@code notBefore} to {@code notAfter}. */
+    public static CertificateAuthority create(String name, Instant notBefore, Instant notAfter) {
+        KeyPair keys = keyPair(KeyKind.EC_P256);
+        X500Name subject = commonName(name);
+        try {
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            X509v3CertificateBuilder b = builder(subject, subject, keys.getPublic(), notBefore, notAfter)
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
+                    .addExtension(Extension.subjectKeyIdentifier, false,
+                            ext.createSubjectKeyIdentifier(keys.getPublic()));
+            return new CertificateAuthority(name, keys, sign(b, keys));
+        } catch (CertIOException | GeneralSecurityException e) {
+            throw new IllegalStateException("cannot make the CA certificate " + name, e);
+        }
+    }
+
+    /** The CA's common name. */
+    public String name() {
+        return name;
+    }
+
+    /** The CA's key pair: whoever holds the private key can issue certificates every peer trusts. */
+    public KeyPair keys() {
+        return keys;
+    }
+
+    /** The self-signed CA certificate: what peers trust ({@code TlsOptions.Builder.trustedCertificates}). */
+    public X509Certificate certificate() {
+        return certificate;
+    }
+
+    /** The CA certificate as PEM. */
+    public String certificatePem() {
+        return Pem.certificate(certificate);
+    }
+
+    /** The CA's private key as unencrypted PEM PKCS#8. */
+    public String privateKeyPem() {
+        return Pem.privateKey(keys.getPrivate());
+    }
+
+    /**
+     * A certificate for {@code CN=name} with a fresh {@code kind} key, signed by this CA, valid from {@code notBefore}
+     * to {@code notAfter} (a past {@code notAfter} makes an expired certificate, for tests), for TLS client and
+     * server authentication. Each of {@code alternativeNames} becomes an IP address subject alternative name when it
+     * is an IP literal ("127.0.0.1", "::1"), else a DNS name; duplicates are dropped.
+     *
+     * @throws IllegalArgumentException when an alternative name is neither an IP literal nor a DNS name
+     */
+    public IssuedCertificate issue(String name, KeyKind kind, Instant notBefore, Instant notAfter,
+                                   List<String> alternativeNames) {
+        GeneralNames sans = alternativeNames(alternativeNames);
+        KeyPair leafKeys = keyPair(kind);
+        int usage = kind == KeyKind.RSA_2048 ? KeyUsage.digitalSignature | KeyUsage.keyEncipherment
+                : KeyUsage.digitalSignature;
+        try {
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            X509v3CertificateBuilder b = builder(X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+                    commonName(name), leafKeys.getPublic(), notBefore, notAfter)
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(usage))
+                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
+                            new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
+                    .addExtension(Extension.authorityKeyIdentifier, false,
+                            ext.createAuthorityKeyIdentifier(certificate))
+                    .addExtension(Extension.subjectKeyIdentifier, false,
+                            ext.createSubjectKeyIdentifier(leafKeys.getPublic()));
+            if (sans.getNames().length > 0) {
+                b.addExtension(Extension.subjectAlternativeName, false, sans);
+            }
+            return new IssuedCertificate(name, leafKeys, sign(b, keys));
+        } catch (CertIOException | GeneralSecurityException e) {
+            throw new IllegalStateException("cannot make the certificate " + name + " of CA " + this.name, e);
+        }
+    }
+
+    /**
+     * Checks that {@code name} can be a subject alternative name of {@link #issue}: an IP literal or a DNS name.
+     *
+     * @throws IllegalArgumentException saying why it cannot
+     */
+    public static void checkAlternativeName(String name) {
+        alternativeName(name);
+    }
+
+    /** {@code name} as an IP address or DNS general name; {@link IllegalArgumentException} when it is neither. */
+    static GeneralName alternativeName(String name) {
+        try {
+            InetAddress ip = InetAddress.ofLiteral(name);
+            return new GeneralName(GeneralName.iPAddress, ip.getHostAddress().replaceFirst("%.*$", ""));
+        } catch (IllegalArgumentException notAnIp) {
+            if (!DNS_NAME.matcher(name).matches() || name.contains("..")) {
+                throw new IllegalArgumentException("'" + name + "' is neither an IP address nor a DNS name"
+                        + " (letters, digits, '-' and '.')");
+            }
+            return new GeneralName(GeneralName.dNSName, name);
+        }
+    }
+
+    private static GeneralNames alternativeNames(List<String> names) {
+        LinkedHashSet<String> unique = new LinkedHashSet<>(names);
+        return new GeneralNames(unique.stream().map(CertificateAuthority::alternativeName).toArray(GeneralName[]::new));
+    }
+
+    private static X500Name commonName(String name) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("a certificate's common name must not be empty");
+        }
+        return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, name).build();
+    }
+
+    private static KeyPair keyPair(KeyKind kind) {
+        try {
+            if (kind == KeyKind.RSA_2048) {
+                KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+                g.initialize(2048);
+                return g.generateKeyPair();
+            }
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JDK cannot make a " + kind + " key pair", e);
+        }
+    }
+
+    private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, PublicKey key,
+                                                    Instant notBefore, Instant notAfter) {
+        if (!notAfter.isAfter(notBefore)) {
+            throw new IllegalArgumentException("a certificate's notAfter (" + notAfter + ") must come after its"
+                    + " notBefore (" + notBefore + ")");
+        }
+        return new JcaX509v3CertificateBuilder(issuer, new BigInteger(127, RANDOM).setBit(0), Date.from(notBefore),
+                Date.from(notAfter), subject, key);
+    }
+
+    /** Signed with this CA's EC key (the signer's algorithm follows its key: CAs here are always EC). */
+    private static X509Certificate sign(X509v3CertificateBuilder b, KeyPair signer) throws GeneralSecurityException {
+        try {
+            return new JcaX509CertificateConverter().getCertificate(
+                    b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate())));
+        } catch (OperatorCreationException e) {
+            throw new GeneralSecurityException(e);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.baton.pki;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(60)
+class CertificateAuthorityTest {
+
+    private static final Instant FROM = Instant.now().minus(Duration.ofHours(1));
+    private static final Instant TO = FROM.plus(Duration.ofDays(2));
+
+    @Test
+    void issuedCertificatesChainToTheCaForClientAndServerAuthenticationWithTheirNames() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
+        IssuedCertificate leaf = ca.issue("node-1", KeyKind.EC_P256, FROM, TO,
+                List.of("node-1", "localhost", "127.0.0.1", "::1", "localhost"));
+        X509Certificate cert = leaf.certificate();
+
+        assertEquals("CN=node-1", cert.getSubjectX500Principal().getName());
+        assertEquals(-1, cert.getBasicConstraints(), "not a CA");
+        assertEquals(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"), cert.getExtendedKeyUsage());
+        assertEquals(Set.of(List.of(2, "node-1"), List.of(2, "localhost"), List.of(7, "127.0.0.1"),
+                List.of(7, "0:0:0:0:0:0:0:1")), Set.copyOf(cert.getSubjectAlternativeNames()), "duplicates dropped");
+        assertTrue(ca.certificate().getBasicConstraints() >= 0, "the CA is a CA");
+
+        PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(ca.certificate(), null)));
+        params.setRevocationEnabled(false);
+        CertPathValidator.getInstance("PKIX").validate(
+                CertificateFactory.getInstance("X.509").generateCertPath(List.of(cert)), params);
+    }
+
+    @Test
+    void pemRoundTripsThroughTheJdkAndRsaKeysWork() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
+        IssuedCertificate rsa = ca.issue("rsa", KeyKind.RSA_2048, FROM, TO, List.of());
+        String pem = rsa.certificatePem();
+        assertTrue(pem.startsWith("-----BEGIN CERTIFICATE-----\n") && pem.endsWith("-----END CERTIFICATE-----\n"));
+        X509Certificate read = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(rsa.certificate(), read);
+        assertEquals("RSA", read.getPublicKey().getAlgorithm());
+        assertTrue(rsa.privateKeyPem().startsWith("-----BEGIN PRIVATE KEY-----\n"));
+    }
+
+    @Test
+    void badNamesAndValiditiesAreRefusedWithTheReason() {
+        CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ca.issue("x", KeyKind.EC_P256, FROM, TO, List.of("not a name")));
+        assertTrue(e.getMessage().contains("'not a name' is neither an IP address nor a DNS name"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> CertificateAuthority.checkAlternativeName("a..b"));
+        assertThrows(IllegalArgumentException.class, () -> ca.issue("x", KeyKind.EC_P256, TO, FROM, List.of()));
+        assertThrows(IllegalArgumentException.class, () -> CertificateAuthority.create(" ", FROM, TO));
+    }
+
+    @Test
+    void ownerOnlyFilesAreCreatedThatWayAndNeverOverwritten(@TempDir Path dir) throws Exception {
+        Path key = dir.resolve("k.pem");
+        Pem.writeOwnerOnly(key, "secret\n");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
+        assertEquals("secret\n", Files.readString(key));
+        assertThrows(FileAlreadyExistsException.class, () -> Pem.writeOwnerOnly(key, "other\n"));
+    }
+}
