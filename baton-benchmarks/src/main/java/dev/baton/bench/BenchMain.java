@@ -115,8 +115,8 @@ public final class BenchMain implements Callable<Integer> {
 
     @Option(names = "--lanes", split = ",", paramLabel = "N",
             description = "NodeOptions.lanes (connections per peer) of every baton-tcp, baton-tls and baton-shm node; "
-                    + "several values (--lanes 1,4) run the whole matrix once per value, one table each, to compare "
-                    + "them in one run (default: the default, 1).")
+                    + "several values (--lanes 1,4,1,4) run the whole matrix once per value, in that order, one table each, "
+                    + "to compare them in one run (default: the default, 1).")
     List<Integer> lanes;
 
     @Option(names = "--io-threads", paramLabel = "N",
@@ -212,7 +212,7 @@ public final class BenchMain implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
         }
         BatonSettings base = BatonSettings.forRun(ioSpin, callerSpin, busyPoll, metrics);
-        List<Integer> laneCounts = lanes == null ? List.of(0) : List.copyOf(new LinkedHashSet<>(lanes));
+        List<Integer> laneCounts = lanes == null ? List.of(0) : List.copyOf(lanes);
         for (int n : laneCounts) {
             if ((lanes != null && (n < 1 || n > 64)) || (ioThreads != null && (ioThreads < 1 || ioThreads > 64))) {
                 throw new CommandLine.ParameterException(spec.commandLine(),
@@ -220,15 +220,16 @@ public final class BenchMain implements Callable<Integer> {
             }
         }
         int status = 0;
-        for (int n : laneCounts) {
+        for (int i = 0; i < laneCounts.size(); i++) {
+            int n = laneCounts.get(i);
             BatonSettings baton = base.withLanes(n, ioThreads != null ? ioThreads : n);
-            Path file = json == null || laneCounts.size() == 1 ? json : withSuffix(json, "-lanes" + n);
+            Path file = json == null || laneCounts.size() == 1 ? json : withSuffix(json, "-" + (i + 1) + "-lanes" + n);
             status = Math.max(status, runMatrix(baton, file, warm, measure, systems, workloads));
         }
         return status;
     }
 
-    /** {@code results.json} with {@code -lanes4}: {@code results-lanes4.json}. */
+    /** {@code results.json} with {@code -2-lanes4}: {@code results-2-lanes4.json}. */
     private static Path withSuffix(Path file, String suffix) {
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');

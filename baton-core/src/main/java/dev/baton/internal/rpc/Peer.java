@@ -27,9 +27,22 @@ final class Peer {
 
     /** One connection's place: the connection, or how long to wait before connecting again. */
     private static final class Lane {
+        final int index;
         volatile TransportConnection connection;
         volatile long retryAtNanos;
         int failures;
+
+        Lane(int index) {
+            this.index = index;
+        }
+
+        /** Under the peer's lock. */
+        void use(TransportConnection c, int lanes) {
+            connection = c;
+            if (lanes > 1) {
+                ConnState.of(c).lane(index);
+            }
+        }
     }
 
     final int rank;
@@ -51,7 +64,7 @@ final class Peer {
         this.threadLanes = threadLanes;
         this.lanes = new Lane[lanes];
         for (int i = 0; i < lanes; i++) {
-            this.lanes[i] = new Lane();
+            this.lanes[i] = new Lane(i);
         }
     }
 
@@ -100,7 +113,7 @@ final class Peer {
             return null;
         }
         c = transport.connect(node, conn -> new ConnState(conn, this));
-        l.connection = c;
+        l.use(c, lanes.length);
         return c;
     }
 
@@ -134,7 +147,7 @@ final class Peer {
         for (Lane l : lanes) {
             TransportConnection c = l.connection;
             if (c == null || !c.isOpen()) {
-                l.connection = inbound;
+                l.use(inbound, lanes.length);
                 l.failures = 0;
                 l.retryAtNanos = 0;
                 return true;

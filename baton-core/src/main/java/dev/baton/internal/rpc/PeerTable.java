@@ -49,6 +49,11 @@ final class PeerTable implements Registry.Listener {
         this.lanes = node.options().lanes();
     }
 
+    /** Which lane each thread calls on; null with one lane per peer. */
+    ThreadLanes threadLanes() {
+        return lanes == 1 ? null : threadLanes;
+    }
+
     /** The transport peers connect with (set once, before any call). */
     void useTransport(Transport t) {
         this.transport = t;
