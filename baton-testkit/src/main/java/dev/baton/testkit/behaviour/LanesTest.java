@@ -35,6 +35,7 @@ import static dev.baton.testkit.behaviour.Cluster.ECHO;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -137,6 +138,16 @@ public abstract class LanesTest extends BehaviourTest {
             a.shutdownNow();
             b.shutdownNow();
         }
+    }
+
+    @Test
+    public void lanesOutsideOneToSixtyFourAreRefusedByName() {
+        for (int bad : new int[] {0, 65}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> dev.baton.NodeOptions.builder().master("127.0.0.1:1").lanes(bad).build());
+            assertTrue(e.getMessage().contains("lanes"), e.getMessage());
+        }
+        assertEquals(1, dev.baton.NodeOptions.builder().master("127.0.0.1:1").build().lanes());
     }
 
     @Test
