@@ -26,6 +26,7 @@ public final class NodeOptions {
     private final InetSocketAddress bind;
     private final String name;
     private final int ioThreads;
+    private final int lanes;
     private final int maxMessageSize;
     private final long maxQueuedBytesPerPeer;
     private final int maxQueuedFramesPerPeer;
@@ -54,6 +55,7 @@ public final class NodeOptions {
         bind = b.bind;
         name = b.name;
         ioThreads = b.ioThreads;
+        lanes = b.lanes;
         maxMessageSize = b.maxMessageSize;
         maxQueuedBytesPerPeer = b.maxQueuedBytesPerPeer;
         maxQueuedFramesPerPeer = b.maxQueuedFramesPerPeer;
@@ -88,6 +90,7 @@ public final class NodeOptions {
         b.bind = bind;
         b.name = name;
         b.ioThreads = ioThreads;
+        b.lanes = lanes;
         b.maxMessageSize = maxMessageSize;
         b.maxQueuedBytesPerPeer = maxQueuedBytesPerPeer;
         b.maxQueuedFramesPerPeer = maxQueuedFramesPerPeer;
@@ -160,6 +163,17 @@ public final class NodeOptions {
 
     public int ioThreads() {
         return ioThreads;
+    }
+
+    /**
+     * Connections (lanes) this node opens to each peer, default 1. A calling thread takes a lane of its own, round
+     * robin on its first call through this node, and keeps it, so one thread's calls to a peer stay in order on one
+     * connection while threads calling at once share no connection's writer; the transport spreads the connections
+     * over its {@link #ioThreads()} loops (set {@code ioThreads >= lanes} for a loop per lane). A peer is
+     * unavailable only when every lane is: a thread whose lane backs off after a failure calls on another.
+     */
+    public int lanes() {
+        return lanes;
     }
 
     /** Largest payload sent or accepted, in bytes (default 256 MiB). */
@@ -294,6 +308,7 @@ public final class NodeOptions {
         private InetSocketAddress bind = new InetSocketAddress("127.0.0.1", 0);
         private String name = "node";
         private int ioThreads = 1;
+        private int lanes = 1;
         private int maxMessageSize = 256 << 20;
         private long maxQueuedBytesPerPeer = 64L << 20;
         private int maxQueuedFramesPerPeer = 65_536;
@@ -365,6 +380,12 @@ public final class NodeOptions {
 
         public Builder ioThreads(int ioThreads) {
             this.ioThreads = ioThreads;
+            return this;
+        }
+
+        /** Connections per peer, from 1 (the default) to 64; see {@link NodeOptions#lanes()}. */
+        public Builder lanes(int lanes) {
+            this.lanes = lanes;
             return this;
         }
 
@@ -499,6 +520,7 @@ public final class NodeOptions {
                         + "uses TLS for every peer; see docs/security.md)");
             }
             check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
+            check(lanes >= 1 && lanes <= 64, "lanes", lanes, "between 1 and 64");
             check(maxMessageSize >= 0 && maxMessageSize <= Integer.MAX_VALUE - 64, "maxMessageSize", maxMessageSize,
                     "between 0 and 2^31 - 65");
             check(maxQueuedBytesPerPeer > 0, "maxQueuedBytesPerPeer", maxQueuedBytesPerPeer, "positive");

@@ -113,6 +113,17 @@ public final class BenchMain implements Callable<Integer> {
                     + "--busy-poll).")
     Duration callerSpin;
 
+    @Option(names = "--lanes", split = ",", paramLabel = "N",
+            description = "NodeOptions.lanes (connections per peer) of every baton-tcp, baton-tls and baton-shm node; "
+                    + "several values (--lanes 1,4,1,4) run the whole matrix once per value, in that order, one table each, "
+                    + "to compare them in one run (default: the default, 1).")
+    List<Integer> lanes;
+
+    @Option(names = "--io-threads", paramLabel = "N",
+            description = "NodeOptions.ioThreads of every baton-tcp, baton-tls and baton-shm node (default: the "
+                    + "run's lanes value, so each lane has a loop of its own).")
+    Integer ioThreads;
+
     @Option(names = "--busy-poll", description = "Busy-poll wait mode, to compare Baton with the floor in the same "
             + "mode: raw-nio's sequential client and its servers spin on non-blocking reads instead of blocking, and "
             + "every baton-tcp and baton-shm node spins (ioSpin and callerSpin 1s unless --io-spin/--caller-spin say otherwise). "
@@ -200,7 +211,34 @@ public final class BenchMain implements Callable<Integer> {
         if (measure.isZero()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--duration must be positive");
         }
-        BatonSettings baton = BatonSettings.forRun(ioSpin, callerSpin, busyPoll, metrics);
+        BatonSettings base = BatonSettings.forRun(ioSpin, callerSpin, busyPoll, metrics);
+        List<Integer> laneCounts = lanes == null ? List.of(0) : List.copyOf(lanes);
+        for (int n : laneCounts) {
+            if ((lanes != null && (n < 1 || n > 64)) || (ioThreads != null && (ioThreads < 1 || ioThreads > 64))) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--lanes and --io-threads must be between 1 and 64");
+            }
+        }
+        int status = 0;
+        for (int i = 0; i < laneCounts.size(); i++) {
+            int n = laneCounts.get(i);
+            BatonSettings baton = base.withLanes(n, ioThreads != null ? ioThreads : n);
+            Path file = json == null || laneCounts.size() == 1 ? json : withSuffix(json, "-" + (i + 1) + "-lanes" + n);
+            status = Math.max(status, runMatrix(baton, file, warm, measure, systems, workloads));
+        }
+        return status;
+    }
+
+    /** {@code results.json} with {@code -2-lanes4}: {@code results-2-lanes4.json}. */
+    private static Path withSuffix(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String named = dot > 0 ? name.substring(0, dot) + suffix + name.substring(dot) : name + suffix;
+        return file.resolveSibling(named);
+    }
+
+    private int runMatrix(BatonSettings baton, Path json, Duration warm, Duration measure, List<SystemKind> systems,
+                          List<Workload> workloads) throws IOException {
         Instant date = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         double loadAtStart = Report.loadAverage();
         printHeader(date, warm, measure, baton, systems, workloads);

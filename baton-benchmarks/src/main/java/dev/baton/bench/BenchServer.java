@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
  * stdout (diagnostics go to stderr):
  *
  * <pre>
- * start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS BUSY   ->  READY HOST:PORT [HOST:PORT...]  |  ERROR message
+ * start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS LANES IO_THREADS BUSY TLS_DIR   ->  READY HOST:PORT [HOST:PORT...]  |  ERROR message
  * stop                                                ->  STOPPED
  * </pre>
  *
@@ -51,13 +51,13 @@ public final class BenchServer {
                         running = null;
                     }
                     try {
-                        if (f.length != 7) {
+                        if (f.length != 9) {
                             throw new IllegalArgumentException("expected start SYSTEM COUNT IO_SPIN_NS CALLER_SPIN_NS"
-                                    + " BUSY TLS_DIR, got '" + line + "'");
+                                    + " LANES IO_THREADS BUSY TLS_DIR, got '" + line + "'");
                         }
                         running = start(SystemKind.byId(f[1]), Integer.parseInt(f[2]),
-                                BatonSettings.fromArgs(f[3], f[4]), busy(f[5]),
-                                f[6].equals("-") ? null : BenchTls.at(java.nio.file.Path.of(f[6])));
+                                BatonSettings.fromArgs(f[3], f[4], f[5], f[6]), busy(f[7]),
+                                f[8].equals("-") ? null : BenchTls.at(java.nio.file.Path.of(f[8])));
                         out.println("READY " + running.addresses.stream()
                                 .map(a -> a.getHostString() + ":" + a.getPort()).collect(Collectors.joining(" ")));
                     } catch (Exception | Error e) {

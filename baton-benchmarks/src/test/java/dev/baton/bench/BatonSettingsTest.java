@@ -12,16 +12,16 @@ class BatonSettingsTest {
 
     @Test
     void busyPollSpinsWhereNoSpinWasGiven() {
-        assertEquals(new BatonSettings(BatonSettings.BUSY_POLL_SPIN, BatonSettings.BUSY_POLL_SPIN, false),
+        assertEquals(new BatonSettings(BatonSettings.BUSY_POLL_SPIN, BatonSettings.BUSY_POLL_SPIN, 0, 0, false),
                 BatonSettings.forRun(null, null, true, false));
-        assertEquals(new BatonSettings(Duration.ZERO, BatonSettings.BUSY_POLL_SPIN, false),
+        assertEquals(new BatonSettings(Duration.ZERO, BatonSettings.BUSY_POLL_SPIN, 0, 0, false),
                 BatonSettings.forRun(Duration.ZERO, null, true, false));
     }
 
     @Test
     void withoutBusyPollOnlyTheGivenSpinsChange() {
         assertEquals(BatonSettings.DEFAULTS, BatonSettings.forRun(null, null, false, false));
-        assertEquals(new BatonSettings(null, Duration.ofMillis(1), false),
+        assertEquals(new BatonSettings(null, Duration.ofMillis(1), 0, 0, false),
                 BatonSettings.forRun(null, Duration.ofMillis(1), false, false));
     }
 }

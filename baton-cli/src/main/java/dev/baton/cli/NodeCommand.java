@@ -77,6 +77,16 @@ final class NodeCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     Duration ioSpin;
 
+    @Option(names = "--lanes", paramLabel = "N", defaultValue = "1",
+            description = "Connections to each peer (NodeOptions.lanes): a calling thread keeps one lane. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int lanes;
+
+    @Option(names = "--io-threads", paramLabel = "N", defaultValue = "1",
+            description = "I/O threads (NodeOptions.ioThreads), over which the lanes are spread. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int ioThreads;
+
     @CommandLine.Mixin
     HttpOptions http;
 
@@ -129,7 +139,9 @@ final class NodeCommand implements Callable<Integer> {
                 .name(name)
                 .sharedMemory(sharedMemory)
                 .callerSpin(callerSpin)
-                .ioSpin(ioSpin);
+                .ioSpin(ioSpin)
+                .lanes(lanes)
+                .ioThreads(ioThreads);
         NodeOptions options = builder.build();
         Foreground.Stop stop = Foreground.stopOnEndOfInput(supervised);
         try (Foreground.Owned<Node> owned = Foreground.closeOnShutdown("node", Node.join(options), err)) {

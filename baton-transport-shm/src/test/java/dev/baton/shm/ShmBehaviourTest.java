@@ -27,7 +27,7 @@ class ShmBehaviourTest {
 
     private static final ShmTestDirectory DIR = new ShmTestDirectory();
 
-    private static TransportFactory transport() {
+    TransportFactory transport() {
         return SharedMemoryTransport.builder().mode(SharedMemory.REQUIRED).directory(DIR.path).build();
     }
 
@@ -40,11 +40,21 @@ class ShmBehaviourTest {
         }
     }
 
+    /** Connections per peer of every node the suites start (a subclass runs them all over several lanes). */
+    int laneCount() {
+        return 1;
+    }
+
     @Nested
     class Echo extends EchoTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 
@@ -54,6 +64,11 @@ class ShmBehaviourTest {
         protected TransportFactory transportFactory() {
             return transport();
         }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
+        }
     }
 
     @Nested
@@ -61,6 +76,11 @@ class ShmBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 
@@ -70,6 +90,11 @@ class ShmBehaviourTest {
         protected TransportFactory transportFactory() {
             return transport();
         }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
+        }
     }
 
     @Nested
@@ -77,6 +102,11 @@ class ShmBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 
@@ -86,6 +116,11 @@ class ShmBehaviourTest {
         protected TransportFactory transportFactory() {
             return transport();
         }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
+        }
     }
 
     @Nested
@@ -93,6 +128,11 @@ class ShmBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 }

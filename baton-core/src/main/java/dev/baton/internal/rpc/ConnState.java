@@ -40,6 +40,8 @@ final class ConnState {
     /** The peer whose FrontEnd owns (or adopted) this connection; null for an inbound one it did not adopt. */
     private volatile Peer peer;
     private volatile boolean goingAway;
+    /** The lane of its peer this connection serves ({@link ThreadLanes}), or -1 (one lane, or not a peer's). */
+    private volatile int lane = -1;
     /** Set once a close-when-idle check runs for this connection (GOAWAY, the peer left). */
     private final AtomicBoolean closeScheduled = new AtomicBoolean();
     /** Who calls on this connection, made on first use (by an authorizer or a handler asking). */
@@ -72,6 +74,14 @@ final class ConnState {
 
     void adoptedBy(Peer p) {
         this.peer = p;
+    }
+
+    int lane() {
+        return lane;
+    }
+
+    void lane(int lane) {
+        this.lane = lane;
     }
 
     boolean goingAway() {

@@ -114,7 +114,23 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         }
     }
 
+    /** While it completes the call, this thread calls on the lane the response came on (see {@link ThreadLanes}). */
     private void onResponse(ConnState cs, InboundHeader h, Message payload) {
+        ThreadLanes lanes = peers.threadLanes();
+        int lane = cs.lane();
+        if (lanes == null || lane < 0) {
+            complete(cs, h, payload);
+            return;
+        }
+        int previous = lanes.inherit(lane);
+        try {
+            complete(cs, h, payload);
+        } finally {
+            lanes.restore(previous);
+        }
+    }
+
+    private void complete(ConnState cs, InboundHeader h, Message payload) {
         PendingCall call = cs.takeForResponse(h.requestId());
         if (call == null) {
             counters.lateResponse();

@@ -17,9 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The way to every other node: one {@link Peer} (prpc's FrontEnd) per remote rank, created on first use and
- * connecting lazily; the open connections; and the registry's listener, which keeps the {@link MembershipView}
- * and retires the peers of nodes that left. A retired peer opens no new connection; its current one closes once
- * neither side waits on it, or after the drain timeout ({@link #closeWhenIdle}).
+ * connecting lazily over {@code NodeOptions.lanes} connections (a calling thread's lane from {@link ThreadLanes});
+ * the open connections; and the registry's listener, which keeps the {@link MembershipView} and retires the peers
+ * of nodes that left. A retired peer opens no new connection; its current ones close once neither side waits on
+ * them, or after the drain timeout ({@link #closeWhenIdle}).
  *
  * <p>Thread-safe. Registry callbacks arrive on the registry's thread, connection callbacks on I/O threads;
  * closes of idle connections run on the timer thread, never under a lock.
@@ -34,6 +35,8 @@ final class PeerTable implements Registry.Listener {
     private final MembershipView view;
     private final DeadlineTimer timer;
     private final long drainTimeoutNs;
+    private final int lanes;
+    private final ThreadLanes threadLanes = new ThreadLanes();
     private final IntTable<Peer> peers = new IntTable<>();
     private final Set<ConnState> connections = ConcurrentHashMap.newKeySet();
     private volatile Transport transport;
@@ -43,6 +46,12 @@ final class PeerTable implements Registry.Listener {
         this.view = view;
         this.timer = timer;
         this.drainTimeoutNs = node.options().drainTimeout().toNanos();
+        this.lanes = node.options().lanes();
+    }
+
+    /** Which lane each thread calls on; null with one lane per peer. */
+    ThreadLanes threadLanes() {
+        return lanes == 1 ? null : threadLanes;
     }
 
     /** The transport peers connect with (set once, before any call). */
@@ -64,7 +73,7 @@ final class PeerTable implements Registry.Listener {
         if (info == null) {
             return null;
         }
-        return peers.computeIfAbsent(rank, k -> new Peer(info, transport));
+        return peers.computeIfAbsent(rank, k -> new Peer(info, transport, lanes, threadLanes));
     }
 
     /** False while the peer of {@code rank} backs off after a failure or is leaving: load balancing skips it. */
@@ -120,9 +129,10 @@ final class PeerTable implements Registry.Listener {
         if (p != null && connectionOnly) {
             p.release(cs.connection);
         } else if (p != null) {
-            // Once this connection closes, never connect to it again (until the registry says the rank belongs to a
-            // new process, which replaces this Peer).
-            p.retire();
+            // Never connect to it again, nor send it anything new on another lane (until the registry says the rank
+            // belongs to a new process, which replaces this Peer). Its other lanes close once idle, on their own
+            // GOAWAY or when it hangs up.
+            p.leave();
         }
         closeWhenIdle(cs);
     }
@@ -197,12 +207,13 @@ final class PeerTable implements Registry.Listener {
      */
     private void retire(Peer p) {
         p.retire();
-        TransportConnection c = p.current();
-        ConnState cs = c == null ? null : ConnState.of(c);
-        PeerIdentity id = c == null ? null : c.remoteIdentity();
-        if (cs != null && c.isOpen() && id != null && id.protocolVersion() >= ProtocolVersion.CONNECTION_GOAWAY
-                && cs.scheduleClose()) {
-            goAwayFromConnection(cs);
+        for (TransportConnection c : p.connections()) {
+            ConnState cs = ConnState.of(c);
+            PeerIdentity id = c.remoteIdentity();
+            if (cs != null && c.isOpen() && id != null && id.protocolVersion() >= ProtocolVersion.CONNECTION_GOAWAY
+                    && cs.scheduleClose()) {
+                goAwayFromConnection(cs);
+            }
         }
     }
 

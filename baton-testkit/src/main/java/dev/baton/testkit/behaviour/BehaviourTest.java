@@ -24,13 +24,21 @@ public abstract class BehaviourTest {
      */
     protected abstract TransportFactory transportFactory();
 
+    /**
+     * Connections per peer ({@code NodeOptions.lanes}, and as many I/O threads) of every node the suite starts: 1
+     * unless a subclass runs the suite over several lanes.
+     */
+    protected int lanes() {
+        return 1;
+    }
+
     /** A master and {@code nodes} nodes on the transport under test. */
     protected final Cluster cluster(int nodes) {
-        return Cluster.withNodes(transportFactory(), nodes);
+        return Cluster.withNodes(transportFactory(), lanes(), nodes);
     }
 
     /** A master without nodes, on the transport under test. */
     protected final Cluster cluster() {
-        return Cluster.start(transportFactory());
+        return Cluster.start(transportFactory(), lanes());
     }
 }

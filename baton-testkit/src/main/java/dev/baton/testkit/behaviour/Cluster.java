@@ -31,22 +31,37 @@ public final class Cluster implements AutoCloseable {
     public static final int ECHO = 0;
 
     private final TransportFactory transport;
+    private final int lanes;
     private final Master master;
     private final List<Node> nodes = new ArrayList<>();
 
-    private Cluster(TransportFactory transport) {
+    private Cluster(TransportFactory transport, int lanes) {
         this.transport = transport;
+        this.lanes = lanes;
         this.master = Master.start(MasterOptions.builder().transport(transport).build());
     }
 
     /** A master on {@code transport}, without nodes. */
     public static Cluster start(TransportFactory transport) {
-        return new Cluster(transport);
+        return start(transport, 1);
+    }
+
+    /** A master on {@code transport}, without nodes; its nodes open {@code lanes} connections per peer. */
+    public static Cluster start(TransportFactory transport, int lanes) {
+        return new Cluster(transport, lanes);
     }
 
     /** A master and {@code n} nodes named node-0, node-1, ... (ranks 0, 1, ...). */
     public static Cluster withNodes(TransportFactory transport, int n) {
-        Cluster c = new Cluster(transport);
+        return withNodes(transport, 1, n);
+    }
+
+    /**
+     * A master and {@code n} nodes named node-0, node-1, ... (ranks 0, 1, ...), each with {@code lanes} connections
+     * per peer ({@code NodeOptions.lanes}) and as many I/O threads.
+     */
+    public static Cluster withNodes(TransportFactory transport, int lanes, int n) {
+        Cluster c = new Cluster(transport, lanes);
         try {
             for (int i = 0; i < n; i++) {
                 c.join("node-" + i);
@@ -63,10 +78,10 @@ public final class Cluster implements AutoCloseable {
         return node.newServer(service).inline(ECHO, call -> call.reply(call.request().buffer())).start();
     }
 
-    /** Options of a node of this cluster: its master, its transport, a 20 s default timeout. */
+    /** Options of a node of this cluster: its master, its transport, its lanes, a 20 s default timeout. */
     public NodeOptions.Builder options(String name) {
         return NodeOptions.builder().master(master.address()).transport(transport).name(name)
-                .defaultTimeout(Duration.ofSeconds(20));
+                .lanes(lanes).ioThreads(lanes).defaultTimeout(Duration.ofSeconds(20));
     }
 
     public Node join(String name) {

@@ -28,8 +28,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 public abstract class FailureTest extends BehaviourTest {
 
-    private static NodeOptions.Builder node(TransportFactory transport, Master master, String name) {
-        return NodeOptions.builder().master(master.address()).transport(transport).name(name);
+    private NodeOptions.Builder node(TransportFactory transport, Master master, String name) {
+        return NodeOptions.builder().master(master.address()).transport(transport).name(name).lanes(lanes())
+                .ioThreads(lanes());
     }
 
     @Test

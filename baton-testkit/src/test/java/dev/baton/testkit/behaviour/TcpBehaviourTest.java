@@ -8,8 +8,13 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(300)
 class TcpBehaviourTest {
 
-    private static TransportFactory transport() {
+    TransportFactory transport() {
         return TransportFactory.tcp();
+    }
+
+    /** Connections per peer of every node the suites start (a subclass runs them all over several lanes). */
+    int laneCount() {
+        return 1;
     }
 
     @Nested
@@ -17,6 +22,11 @@ class TcpBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 
@@ -26,6 +36,11 @@ class TcpBehaviourTest {
         protected TransportFactory transportFactory() {
             return transport();
         }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
+        }
     }
 
     @Nested
@@ -33,6 +48,11 @@ class TcpBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 
@@ -42,6 +62,11 @@ class TcpBehaviourTest {
         protected TransportFactory transportFactory() {
             return transport();
         }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
+        }
     }
 
     @Nested
@@ -49,6 +74,11 @@ class TcpBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 
@@ -58,6 +88,11 @@ class TcpBehaviourTest {
         protected TransportFactory transportFactory() {
             return transport();
         }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
+        }
     }
 
     @Nested
@@ -65,6 +100,11 @@ class TcpBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return transport();
+        }
+
+        @Override
+        protected int lanes() {
+            return laneCount();
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.baton.spi.TransportFactory;
 import dev.baton.testkit.behaviour.CallModelTest;
 import dev.baton.testkit.behaviour.EchoTest;
 import dev.baton.testkit.behaviour.ErrorsTest;
+import dev.baton.testkit.behaviour.LanesTest;
 import dev.baton.testkit.behaviour.StreamTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Nested;
@@ -24,6 +25,15 @@ class TlsBehaviourTest {
     @AfterAll
     static void removeCertificates() {
         PKI.close();
+    }
+
+    /** Several TLS connections (lanes) per peer, each with its own SSLEngine. */
+    @Nested
+    class Lanes extends LanesTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS;
+        }
     }
 
     @Nested
