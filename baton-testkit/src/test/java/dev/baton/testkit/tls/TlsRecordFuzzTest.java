@@ -26,29 +26,23 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManagerFactory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -105,9 +99,7 @@ class TlsRecordFuzzTest {
         quiet = QuietLogging.quiet("dev.baton");
         pki = TestPki.create();
         TestPki.Ca ca = pki.ca("fuzz-ca");
-        char[] password = "pw".toCharArray();
-        harnessTls = jdkContext(pki.keyStore(pki.issue(ca, "harness"), password), pki.trustStore(ca, password),
-                password);
+        harnessTls = pki.jdkContext(pki.issue(ca, "harness"), ca);
         TransportSettings settings = TransportSettings.builder().ioThreads(1).handshakeTimeout(CLOSE_WITHIN)
                 .build();
         transport = TransportFactory.tls(pki.options(pki.issue(ca, "baton"), ca)).create(new TransportContext(
@@ -302,24 +294,6 @@ class TlsRecordFuzzTest {
             e.setSSLParameters(p);
         }
         return e;
-    }
-
-    private static SSLContext jdkContext(Path keyStore, Path trustStore, char[] password) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(keyStore)) {
-            ks.load(in, password);
-        }
-        KeyStore ts = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(trustStore)) {
-            ts.load(in, password);
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, password);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(ts);
-        SSLContext c = SSLContext.getInstance("TLSv1.3");
-        c.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return c;
     }
 
     /**
