@@ -70,7 +70,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * glue becomes); the I/O loop allocates no more than a TLS handshake costs whatever a record header claims, and no
  * direct memory beyond the glue's bounded buffers; after the close no buffer and no receive budget stays held.
  */
-@Timeout(120)
+@Timeout(60)
 class TlsRecordFuzzTest {
 
     private static final String TARGET = "hostileTlsRecordsCloseTheConnectionWithATypedFailure";
