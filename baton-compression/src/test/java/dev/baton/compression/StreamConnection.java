@@ -27,8 +27,8 @@ final class StreamConnection extends FramedConnection {
     private int sourcePosition;
     private int chunk;
 
-    private StreamConnection(TransportCore core, Loop loop) {
-        super(core, loop, "fuzz", false, null);
+    private StreamConnection(TransportCore core, Loop loop, boolean outbound) {
+        super(core, loop, "fuzz", outbound, null);
         this.loop = loop;
     }
 
@@ -37,7 +37,15 @@ final class StreamConnection extends FramedConnection {
         if (!core.admitHandshake(null)) {
             throw new IllegalStateException("the core refused the connection");
         }
-        StreamConnection c = new StreamConnection(core, new Loop());
+        return start(new StreamConnection(core, new Loop(), false), core);
+    }
+
+    /** An outbound connection in its handshake: its byte stream connected, this side's opening already written. */
+    static StreamConnection connect(TransportCore core) throws IOException {
+        return start(new StreamConnection(core, new Loop(), true), core);
+    }
+
+    private static StreamConnection start(StreamConnection c, TransportCore core) throws IOException {
         core.track(c);
         c.startHandshake();
         c.loop.runTasks();

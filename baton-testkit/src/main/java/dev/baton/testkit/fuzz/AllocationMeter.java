@@ -10,7 +10,7 @@ import java.lang.management.ManagementFactory;
  * checking it against the limit fails the target, whatever the heap size.
  *
  * <p>For the fuzz targets of every module but core, which has its own copy (core cannot depend on the test kit).
- * Not thread-safe: one per input, on the fuzzing thread.
+ * Not thread-safe: one per input, on the fuzzing thread (which may measure another thread: {@link #on}).
  */
 public final class AllocationMeter {
 
@@ -19,20 +19,37 @@ public final class AllocationMeter {
     private static final BufferPoolMXBean DIRECT = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)
             .stream().filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
 
-    private final long heapStart = THREADS.getCurrentThreadAllocatedBytes();
+    /** The thread measured; null for the calling thread. */
+    private final Thread thread;
+    private final long heapStart;
     private final long directStart = DIRECT.getTotalCapacity();
 
-    private AllocationMeter() {
+    private AllocationMeter(Thread thread) {
+        this.thread = thread;
+        this.heapStart = allocated();
     }
 
     /** Starts measuring on the calling thread. */
     public static AllocationMeter start() {
-        return new AllocationMeter();
+        return new AllocationMeter(null);
     }
 
-    /** Heap bytes the calling thread allocated since {@link #start()}. */
+    /**
+     * Starts measuring what {@code thread} allocates: for a decoder that runs on a thread of its own (a transport's
+     * I/O loop) while the fuzzing thread feeds it through a socket.
+     */
+    public static AllocationMeter on(Thread thread) {
+        return new AllocationMeter(thread);
+    }
+
+    /** Heap bytes the thread measured allocated since the start. */
     public long heapBytes() {
-        return THREADS.getCurrentThreadAllocatedBytes() - heapStart;
+        return allocated() - heapStart;
+    }
+
+    private long allocated() {
+        return thread == null ? THREADS.getCurrentThreadAllocatedBytes() : THREADS.getThreadAllocatedBytes(
+                thread.threadId());
     }
 
     /** Growth of the direct buffers' total capacity since {@link #start()} (negative when some were freed). */

@@ -24,6 +24,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Certificates for tests, made in a temporary directory: CAs and the certificates they issue (EC P-256 or RSA
@@ -123,6 +126,32 @@ public final class TestPki implements AutoCloseable {
     public TlsOptions options(Issued identity, Ca trusted) {
         return TlsOptions.builder().certificate(identity.certFile(), identity.keyFile())
                 .trustedCertificates(trusted.certFile()).build();
+    }
+
+    /**
+     * The JDK's own TLS 1.3 context presenting {@code identity} and trusting {@code trusted}: a peer that speaks TLS
+     * without Baton's transport (a raw socket, an {@code SSLEngine} a test drives), for tests of what Baton does with
+     * what such a peer sends.
+     */
+    public SSLContext jdkContext(Issued identity, Ca trusted) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] password = new char[0];
+            ks.setKeyEntry("key", identity.keys().getPrivate(), password, new Certificate[] {identity.certificate()});
+            KeyStore ts = KeyStore.getInstance("PKCS12");
+            ts.load(null, null);
+            ts.setCertificateEntry("ca", trusted.certificate());
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, password);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+            tmf.init(ts);
+            SSLContext c = SSLContext.getInstance("TLSv1.3");
+            c.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            return c;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** {@code issued}'s key and certificate as a PKCS#12 store with {@code password}. */

@@ -16,15 +16,12 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -284,9 +281,7 @@ class TlsTransportTest {
     void aPeerThatSendsGarbageAfterTheTlsHandshakeIsClosed() throws Exception {
         TlsPeer server = peer(pki.options(pki.issue(ca, "server"), ca), "server");
         InetSocketAddress at = server.listen();
-        char[] password = "pw".toCharArray();
-        SSLContext context = jdkContext(pki.keyStore(pki.issue(ca, "client"), password),
-                pki.trustStore(ca, password), password);
+        SSLContext context = pki.jdkContext(pki.issue(ca, "client"), ca);
         Random random = new Random(7);
         // Garbage inside TLS (not Baton's handshake), then garbage in place of TLS records.
         for (boolean insideTls : new boolean[] {true, false}) {
@@ -332,23 +327,5 @@ class TlsTransportTest {
         } catch (java.io.IOException e) {
             return false;
         }
-    }
-
-    private static SSLContext jdkContext(Path keyStore, Path trustStore, char[] password) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(keyStore)) {
-            ks.load(in, password);
-        }
-        KeyStore ts = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(trustStore)) {
-            ts.load(in, password);
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, password);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(ts);
-        SSLContext c = SSLContext.getInstance("TLSv1.3");
-        c.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return c;
     }
 }
