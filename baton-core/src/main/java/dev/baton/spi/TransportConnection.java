@@ -40,6 +40,19 @@ public interface TransportConnection {
     }
 
     /**
+     * The calling thread starts {@link #poll()}ing this connection over and over (a blocking caller spinning for its
+     * response) and calls {@link #pollingStopped()} once it stops. While a thread polls, what arrives is read by it:
+     * a transport whose event loop spins while idle may let that loop sleep meanwhile, and a peer need not wake it.
+     * Every call is paired with one {@link #pollingStopped()} on the same thread; several threads may poll at once.
+     */
+    default void pollingStarted() {
+    }
+
+    /** The calling thread stopped polling (see {@link #pollingStarted()}); the event loop watches the connection again. */
+    default void pollingStopped() {
+    }
+
+    /**
      * True when the calling thread is the one that reads this connection right now (its I/O thread, or a
      * caller polling it): such a thread must not block waiting for a frame of this connection.
      */

@@ -5,6 +5,8 @@ import dev.baton.spi.connection.FramedConnection;
 import dev.baton.spi.connection.TransportCore;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -36,6 +38,16 @@ import java.util.Optional;
  */
 final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
 
+    private static final VarHandle POLLERS;
+
+    static {
+        try {
+            POLLERS = MethodHandles.lookup().findVarHandle(ShmConnection.class, "pollers", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     static final int SETUP_MAGIC = 0x4d485342;      // "BSHM" read as little-endian bytes
     static final int SETUP_VERSION = 1;
     private static final int SETUP_MAX = 8 + 64;
@@ -53,6 +65,8 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
     private volatile ShmRing out;
     private volatile boolean peerGone;                  // the socket ended: the peer closed or died
     private volatile boolean wantsWrite;
+    /** Threads polling this connection now ({@link #pollingStarted()}): they read the inbound ring, not the loop. */
+    private volatile int pollers;
 
     // ---- the loop thread only
     private SelectionKey key;
@@ -242,11 +256,47 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
                 || (readInterest && (i.hasInput() || peerGone || i.writerClosed())));
     }
 
-    /** The loop is about to sleep: a peer that publishes from now on rings. */
+    /**
+     * The loop is about to sleep ({@link ShmLoop#isParked()} is already true): a peer that publishes from now on rings,
+     * unless a thread polls the ring (it reads what comes, and marks the ring when it stops: {@link #pollingStopped}).
+     */
     void parking() {
         ShmRing i = in;
-        if (i != null) {
+        if (i != null && pollers == 0) {
             i.markReaderParked();
+        }
+    }
+
+    /** True while some thread polls this connection: the loop need not spin for it. */
+    boolean polled() {
+        return pollers > 0;
+    }
+
+    @Override
+    public void pollingStarted() {
+        POLLERS.getAndAdd(this, 1);
+        ShmRing i = in;
+        if (i != null) {
+            i.clearReaderParked();      // this thread watches the ring: the peer need not ring the loop for it
+        }
+    }
+
+    /**
+     * The last poller hands the ring back to the loop. A sleeping loop left the ring unmarked for the pollers, so the
+     * ring is marked now, and a loop that has already missed input is woken. The loop sets its parked flag before it
+     * reads {@link #pollers} and this side drops {@link #pollers} before it reads the flag (both full fences): one of
+     * the two sees the other and marks the ring (a mark left after the loop woke costs at most one spurious bell).
+     */
+    @Override
+    public void pollingStopped() {
+        if ((int) POLLERS.getAndAdd(this, -1) == 1 && loop.isParked()) {
+            ShmRing i = in;
+            if (i != null) {
+                i.markReaderParked();
+                if (hasWork()) {
+                    loop.wake();
+                }
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.baton.shm;
 import dev.baton.spi.connection.ConnectionLoop;
 
 import java.io.IOException;
+import java.lang.invoke.VarHandle;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
@@ -17,7 +18,8 @@ import java.util.function.LongConsumer;
  * one shared position each, no system call), runs the tasks other threads hand it, and every 25 ms ticks its
  * connections (handshake and keepalive timeouts, idle buffers).
  *
- * <p>Idle strategy: after the last piece of work it spins for {@code ioSpin}, then sleeps in a selector over its
+ * <p>Idle strategy: after the last piece of work it spins for {@code ioSpin} (not at all while callers poll every
+ * one of its connections: they read what arrives, {@link ShmConnection#pollingStarted}), then sleeps in a selector over its
  * connections' Unix sockets until the next tick. Before it sleeps it marks each inbound ring "reader parked" and
  * looks at every ring once more ({@link ShmRing#markReaderParked}); a peer that publishes into a marked ring rings
  * the doorbell, a byte on the socket, which wakes the selector. A peer process that ends closes its socket (the
@@ -127,7 +129,7 @@ final class ShmLoop implements ConnectionLoop, Runnable {
                     idleSince = now;
                     continue;
                 }
-                if (now - idleSince < ioSpinNs) {
+                if (now - idleSince < ioSpinNs && !allPolled()) {
                     Thread.onSpinWait();
                     continue;
                 }
@@ -152,13 +154,33 @@ final class ShmLoop implements ConnectionLoop, Runnable {
         }
     }
 
-    /** Marks every inbound ring, looks once more, and sleeps in the selector unless something is ready. */
+    /** True when a caller polls every connection of this loop: they read what arrives, the loop need not spin. */
+    private boolean allPolled() {
+        int n = connections.size();
+        for (int i = 0; i < n; i++) {
+            if (!connections.get(i).polled()) {
+                return false;
+            }
+        }
+        return n > 0;
+    }
+
+    /** True while the loop sleeps or is about to (any thread). */
+    boolean isParked() {
+        return parked;
+    }
+
+    /**
+     * Marks every inbound ring no caller polls, looks once more, and sleeps in the selector unless something is
+     * ready. The flag goes up before the marks ({@link ShmConnection#pollingStopped} relies on it).
+     */
     private void sleep(long timeoutMs) throws IOException {
         int n = connections.size();
+        parked = true;
+        VarHandle.fullFence();
         for (int i = 0; i < n; i++) {
             connections.get(i).parking();
         }
-        parked = true;
         try {
             boolean ready = !tasks.isEmpty();
             for (int i = 0; i < n && !ready; i++) {

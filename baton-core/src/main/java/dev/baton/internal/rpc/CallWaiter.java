@@ -3,6 +3,7 @@ package dev.baton.internal.rpc;
 import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.Status;
+import dev.baton.spi.TransportConnection;
 
 import java.util.concurrent.locks.LockSupport;
 
@@ -12,7 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Why spin: on a machine where waking a parked thread on another core costs 20-40 µs, that wake-up is most of
  * a loopback round trip. A caller that polls its own connection while it spins reads its response itself: neither
- * the I/O thread nor the caller has to be woken. The spin lasts {@code callerSpin}, longer for a large request
+ * the I/O thread nor the caller has to be woken. It says so ({@code pollingStarted}), so a transport whose loop
+ * spins (shared memory) lets the loop sleep meanwhile: two threads spinning for one call would be one too many on
+ * a machine with two cores. The spin lasts {@code callerSpin}, longer for a large request
  * (its answer cannot come before it has crossed twice), and while bytes keep arriving.
  */
 final class CallWaiter {
@@ -59,12 +62,31 @@ final class CallWaiter {
         // of the connection (a large response streaming in), ending after callerSpin without any.
         long end = System.nanoTime() + callerSpinNs + Math.min(MAX_SIZE_SPIN_NS, call.request().remaining());
         long now;
-        while (!call.delivered() && (now = System.nanoTime()) - end < 0) {
-            ConnState cs = call.connection();
-            if (cs != null && cs.connection.poll()) {
-                end = Math.max(end, now + callerSpinNs);
-            } else {
-                Thread.onSpinWait();
+        // The connection this thread says it polls, so its loop may rest; a failover can move the call.
+        TransportConnection polled = null;
+        try {
+            while (!call.delivered() && (now = System.nanoTime()) - end < 0) {
+                ConnState cs = call.connection();
+                if (cs == null) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                if (cs.connection != polled) {
+                    if (polled != null) {
+                        polled.pollingStopped();
+                    }
+                    polled = cs.connection;
+                    polled.pollingStarted();
+                }
+                if (polled.poll()) {
+                    end = Math.max(end, now + callerSpinNs);
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        } finally {
+            if (polled != null) {
+                polled.pollingStopped();
             }
         }
     }
