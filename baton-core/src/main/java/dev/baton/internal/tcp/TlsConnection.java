@@ -39,10 +39,15 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * The engine is used by the reader role (the loop, or a caller polling) for {@code unwrap} and by the writer role
  * (any thread) for {@code wrap}; the engine serialises the two itself. Delegated tasks (certificate checks, key
  * exchange) run inline, on the thread that meets them: the loop during the handshake. Every buffer is bounded and
- * comes from the transport's pool only while it holds bytes: {@code netIn} (ciphertext read, at most
- * {@value #NET_BUFFER_SIZE} bytes, always room for one whole record), {@code appIn} (plaintext of one record the
- * core had no room for) and {@code netOut} (the ciphertext of up to three records not yet taken by the socket). A
- * peer's input can make none of them grow; a record the engine cannot authenticate closes the connection.
+ * held only while it holds bytes: {@code netIn} (ciphertext read, at most {@value #NET_BUFFER_SIZE} bytes, always
+ * room for one whole record), {@code appIn} (plaintext of one record the core had no room for, from the transport's
+ * pool) and {@code netOut} (the ciphertext of up to three records not yet taken by the socket). A peer's input can
+ * make none of them grow; a record the engine cannot authenticate closes the connection.
+ *
+ * <p>The two ciphertext buffers are heap buffers ({@link CipherBuffers}), unlike the rest of Baton's I/O buffers: the
+ * engine encrypts and decrypts a record in place in them, and the JDK's AES-GCM runs several times faster over a
+ * heap buffer than over a direct one (its intrinsics work on arrays; a direct buffer goes through them in copied
+ * chunks). The socket then copies through the JDK's per-thread direct buffer, which costs far less.
  *
  * <h2>Written means sent</h2>
  * The core counts a frame written once its last byte was written. Here bytes the engine has encrypted but the
@@ -51,13 +56,17 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  */
 final class TlsConnection extends ChannelConnection {
 
-    /** Ciphertext read per system call at most; room for three full records, so always for one whole. */
+    /**
+     * Ciphertext read per system call at most; room for three full records, so always for one whole (the JDK's
+     * largest, with large fragments accepted, is about 33 KiB).
+     */
     static final int NET_BUFFER_SIZE = 64 * 1024;
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
     private final SSLEngine engine;
     private final TlsFailures failures;
     private final BufferPool pool;
+    private final CipherBuffers cipherBuffers;
     private final boolean outbound;
     private final int packetSize;
     private final int appSize;
@@ -83,25 +92,28 @@ final class TlsConnection extends ChannelConnection {
     private final ByteBuffer[] single = new ByteBuffer[1];
 
     TlsConnection(TransportCore core, IoLoop loop, SocketChannel channel, String remoteAddress, boolean outbound,
-                  InetAddress admittedFrom, SSLEngine engine, TlsFailures failures) {
+                  InetAddress admittedFrom, SSLEngine engine, TlsFailures failures, CipherBuffers cipherBuffers) {
         super(core, loop, channel, remoteAddress, outbound, admittedFrom);
         this.engine = engine;
         this.failures = failures;
+        this.cipherBuffers = cipherBuffers;
         this.pool = core.pool();
         this.outbound = outbound;
         this.packetSize = engine.getSession().getPacketBufferSize();
         this.appSize = engine.getSession().getApplicationBufferSize();
+
     }
 
     /** Makes TLS connections whose engines {@code source} makes. */
     static Factory factory(TlsContextSource source) {
         TlsFailures failures = new TlsFailures();
+        CipherBuffers cipherBuffers = new CipherBuffers();
         return new Factory() {
             @Override
             public ChannelConnection create(TransportCore core, IoLoop loop, SocketChannel channel, String remote,
                                             boolean outbound, InetAddress admittedFrom) {
                 return new TlsConnection(core, loop, channel, remote, outbound, admittedFrom,
-                        source.newEngine(outbound), failures);
+                        source.newEngine(outbound), failures, cipherBuffers);
             }
 
             @Override
@@ -159,12 +171,12 @@ final class TlsConnection extends ChannelConnection {
                             writeInterest();
                             return;
                         }
-                        ByteBuffer out = pool.acquire(packetSize);
+                        ByteBuffer out = cipherBuffers.acquire();
                         SSLEngineResult r;
                         try {
                             r = engine.wrap(EMPTY, out);
                         } catch (SSLException e) {
-                            pool.recycle(out);
+                            cipherBuffers.recycle(out);
                             throw e;
                         }
                         netOut = out.flip();
@@ -291,7 +303,7 @@ final class TlsConnection extends ChannelConnection {
     /** Reads ciphertext from the socket into {@link #netIn}; the bytes read, 0 when none, -1 at its end. */
     private int fill() throws IOException {
         if (netIn == null) {
-            netIn = pool.acquire(Math.max(NET_BUFFER_SIZE, packetSize));
+            netIn = cipherBuffers.acquire();
         }
         if (!netIn.hasRemaining()) {
             throw new SSLException("a TLS record larger than " + netIn.capacity() + " bytes");
@@ -424,7 +436,7 @@ final class TlsConnection extends ChannelConnection {
     /** Gives the input buffers back while they hold nothing, and tells the loop whether bytes were left. */
     private void releaseIdleInput() {
         if (netIn != null && netIn.position() == 0) {
-            pool.recycle(netIn);
+            cipherBuffers.recycle(netIn);
             netIn = null;
         }
         boolean left = appIn != null || (netIn != null && wholeRecordBuffered(netIn));
@@ -496,7 +508,7 @@ final class TlsConnection extends ChannelConnection {
         long credit = owed;
         owed = 0;
         while (hasRemaining(srcs, offset, length)) {
-            netOut = pool.acquire(NET_BUFFER_SIZE);
+            netOut = cipherBuffers.acquire();
             long consumed = 0;
             while (netOut.remaining() >= packetSize && hasRemaining(srcs, offset, length)) {
                 SSLEngineResult r = engine.wrap(srcs, offset, length, netOut);
@@ -546,7 +558,7 @@ final class TlsConnection extends ChannelConnection {
         }
         netOut = null;
         cipherPending = false;
-        pool.recycle(out);
+        cipherBuffers.recycle(out);
         return true;
     }
 
