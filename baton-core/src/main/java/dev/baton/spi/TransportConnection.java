@@ -48,7 +48,7 @@ public interface TransportConnection {
     default void pollingStarted() {
     }
 
-    /** The calling thread stopped polling (see {@link #pollingStarted()}); the event loop watches the connection again. */
+    /** The calling thread stopped polling ({@link #pollingStarted()}); the event loop watches the connection again. */
     default void pollingStopped() {
     }
 

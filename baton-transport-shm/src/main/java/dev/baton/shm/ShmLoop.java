@@ -19,11 +19,12 @@ import java.util.function.LongConsumer;
  * connections (handshake and keepalive timeouts, idle buffers).
  *
  * <p>Idle strategy: after the last piece of work it spins for {@code ioSpin} (not at all while callers poll every
- * one of its connections: they read what arrives, {@link ShmConnection#pollingStarted}), then sleeps in a selector over its
- * connections' Unix sockets until the next tick. Before it sleeps it marks each inbound ring "reader parked" and
- * looks at every ring once more ({@link ShmRing#markReaderParked}); a peer that publishes into a marked ring rings
- * the doorbell, a byte on the socket, which wakes the selector. A peer process that ends closes its socket (the
- * kernel does it, even on SIGKILL), which wakes the selector too: that is how a dead peer is noticed at once.
+ * one of its connections: they read what arrives, {@link ShmConnection#pollingStarted}), then sleeps in a selector
+ * over its connections' Unix sockets until the next tick. Before it sleeps it marks each inbound ring "reader
+ * parked" and looks at every ring once more ({@link ShmRing#markReaderParked}); a peer that publishes into a marked
+ * ring rings the doorbell, a byte on the socket, which wakes the selector. A peer process that ends closes its
+ * socket (the kernel does it, even on SIGKILL), which wakes the selector too: that is how a dead peer is noticed at
+ * once.
  * While spinning the loop also looks at its sockets once a millisecond, so a busy loop notices them as well.
  *
  * <p>Thread-safe: {@link #execute}, {@link #post} and {@link #wake} from any thread; the rest on the loop thread.

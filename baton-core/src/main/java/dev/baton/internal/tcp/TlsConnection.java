@@ -101,7 +101,6 @@ final class TlsConnection extends ChannelConnection {
         this.outbound = outbound;
         this.packetSize = engine.getSession().getPacketBufferSize();
         this.appSize = engine.getSession().getApplicationBufferSize();
-
     }
 
     /** Makes TLS connections whose engines {@code source} makes. */
