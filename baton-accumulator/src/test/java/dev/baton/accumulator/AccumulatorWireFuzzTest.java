@@ -10,9 +10,9 @@ import dev.baton.Node;
 import dev.baton.Server;
 import dev.baton.ServerCall;
 import dev.baton.Status;
-import dev.baton.testkit.fuzz.AllocationMeter;
-import dev.baton.testkit.fuzz.QuietLogging;
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.AllocationMeter;
+import dev.baton.fuzz.QuietLogging;
+import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

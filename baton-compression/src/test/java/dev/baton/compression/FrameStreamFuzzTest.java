@@ -20,9 +20,9 @@ import dev.baton.spi.TransportStats;
 import dev.baton.spi.connection.BufferPool;
 import dev.baton.spi.connection.Handshake;
 import dev.baton.spi.connection.TransportCore;
-import dev.baton.testkit.fuzz.AllocationMeter;
-import dev.baton.testkit.fuzz.QuietLogging;
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.AllocationMeter;
+import dev.baton.fuzz.QuietLogging;
+import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

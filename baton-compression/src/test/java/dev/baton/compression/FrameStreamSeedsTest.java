@@ -15,7 +15,7 @@ import dev.baton.spi.TransportSettings;
 import dev.baton.spi.connection.BufferPool;
 import dev.baton.spi.connection.FrameLayout;
 import dev.baton.spi.connection.TransportCore;
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -12,8 +12,8 @@ import com.google.protobuf.Timestamp;
 import com.google.protobuf.Value;
 
 import dev.baton.Message;
-import dev.baton.testkit.fuzz.AllocationMeter;
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.AllocationMeter;
+import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

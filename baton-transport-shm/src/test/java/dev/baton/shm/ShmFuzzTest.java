@@ -2,7 +2,7 @@ package dev.baton.shm;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -4,8 +4,8 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 
 import dev.baton.BatonException;
 import dev.baton.Status;
-import dev.baton.testkit.fuzz.AllocationMeter;
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.AllocationMeter;
+import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package dev.baton.tracker.internal;
 
 import dev.baton.BatonException;
 import dev.baton.Status;
-import dev.baton.testkit.fuzz.AllocationMeter;
+import dev.baton.fuzz.AllocationMeter;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -7,8 +7,8 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 
-import dev.baton.testkit.fuzz.AllocationMeter;
-import dev.baton.testkit.fuzz.SeedCorpus;
+import dev.baton.fuzz.AllocationMeter;
+import dev.baton.fuzz.SeedCorpus;
 import dev.baton.tracker.TrackerSummary;
 
 import org.junit.jupiter.api.BeforeAll;

@@ -1,4 +1,4 @@
-package dev.baton.testkit.fuzz;
+package dev.baton.fuzz;
 
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -9,8 +9,7 @@ import java.lang.management.ManagementFactory;
  * against the limit its input may legitimately cost, so a decoder that allocates what a header declares before
  * checking it against the limit fails the target, whatever the heap size.
  *
- * <p>For the fuzz targets of every module but core, which has its own copy (core cannot depend on the test kit).
- * Not thread-safe: one per input, on the fuzzing thread (which may measure another thread: {@link #on}).
+ * <p>Not thread-safe: one per input, on the fuzzing thread (which may measure another thread: {@link #on}).
  */
 public final class AllocationMeter {
 
