@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * Real ZooKeeper servers in the test JVM, as {@link ZooKeeperUnderTest} uses them: one standalone server
  * (Curator's {@link TestingServer}) or a three-member ensemble ({@link TestingCluster}), with a short tick so that
- * sessions of 2 s are allowed. A restart keeps ports and data; the ports are {@link StablePorts}, so that no other
+ * sessions of 2 s are allowed. No limit on connections per client address (every test client is on loopback, and
+ * the conformance tests share their servers: {@link ZooKeeperUnderTest#shared}). A restart keeps ports and data; the ports are {@link StablePorts}, so that no other
  * socket takes one while its server is down.
  */
 abstract sealed class TestServers implements Closeable {
@@ -42,7 +43,7 @@ abstract sealed class TestServers implements Closeable {
 
         Standalone() throws Exception {
             int[] ports = StablePorts.next(3);
-            server = new TestingServer(new InstanceSpec(null, ports[0], ports[1], ports[2], true, -1, TICK_MS, -1),
+            server = new TestingServer(new InstanceSpec(null, ports[0], ports[1], ports[2], true, -1, TICK_MS, 0),
                     true);
         }
 
@@ -75,7 +76,7 @@ abstract sealed class TestServers implements Closeable {
             int[] ports = StablePorts.next(3 * members);
             for (int i = 1; i <= members; i++) {
                 int p = 3 * (i - 1);
-                specs.add(new InstanceSpec(null, ports[p], ports[p + 1], ports[p + 2], true, i, TICK_MS, -1));
+                specs.add(new InstanceSpec(null, ports[p], ports[p + 1], ports[p + 2], true, i, TICK_MS, 0));
             }
             cluster = new TestingCluster(specs);
             cluster.start();

@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,11 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     private static final int TICK_MS = TestServers.TICK_MS;
     private static final AtomicInteger CLUSTERS = new AtomicInteger();
 
+    /** Servers the conformance tests share, standalone (false) and ensemble (true); see {@link #shared}. */
+    private static final Map<Boolean, Shared> SHARED = new HashMap<>();
+
     private final TestServers servers;
+    private final Shared shared;            // null when this fixture owns its servers
     private final String root = "/baton/test-" + CLUSTERS.incrementAndGet();
     private final Map<Registry, List<SeverableProxy>> proxies = Collections.synchronizedMap(new IdentityHashMap<>());
     private final List<SeverableProxy> all = Collections.synchronizedList(new ArrayList<>());
@@ -41,6 +46,48 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     /** On a three-member ensemble ({@code ensemble}) or a standalone server. */
     ZooKeeperUnderTest(boolean ensemble) {
         servers = start(ensemble);
+        shared = null;
+    }
+
+    private ZooKeeperUnderTest(Shared shared) {
+        this.servers = shared.servers;
+        this.shared = shared;
+    }
+
+    /** Servers several fixtures use in turn; {@code down} while a test has stopped them. */
+    private static final class Shared {
+        final TestServers servers;
+        boolean down;
+
+        Shared(TestServers servers) {
+            this.servers = servers;
+        }
+    }
+
+    /**
+     * A fixture on servers shared with the other fixtures made so, one test after another, each under a root of its
+     * own: starting a three-member ensemble per test was most of the conformance suite's time. A test that stopped
+     * them and failed before starting them again leaves them to be started here. {@link #closeShared} ends them.
+     */
+    static synchronized ZooKeeperUnderTest shared(boolean ensemble) {
+        Shared s = SHARED.computeIfAbsent(ensemble, e -> new Shared(start(e)));
+        if (s.down) {
+            try {
+                s.servers.startAll();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not restart the shared ZooKeeper test servers", e);
+            }
+            s.down = false;
+        }
+        return new ZooKeeperUnderTest(s);
+    }
+
+    /** Closes the servers {@link #shared} started. */
+    static synchronized void closeShared() throws IOException {
+        for (Shared s : SHARED.values()) {
+            s.servers.close();
+        }
+        SHARED.clear();
     }
 
     /**
@@ -92,6 +139,11 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
 
     @Override
     public void stop() {
+        if (shared != null) {
+            synchronized (ZooKeeperUnderTest.class) {
+                shared.down = true;
+            }
+        }
         try {
             servers.stopAll();
         } catch (Exception e) {
@@ -103,6 +155,11 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     public void start() {
         try {
             servers.startAll();
+            if (shared != null) {
+                synchronized (ZooKeeperUnderTest.class) {
+                    shared.down = false;
+                }
+            }
         } catch (Exception e) {
             throw new IllegalStateException("could not restart the ZooKeeper test servers", e);
         }
@@ -128,6 +185,9 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     public void close() {
         synchronized (all) {
             all.forEach(SeverableProxy::close);
+        }
+        if (shared != null) {
+            return;     // the servers stay for the next test
         }
         try {
             servers.close();
