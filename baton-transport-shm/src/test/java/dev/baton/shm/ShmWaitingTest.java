@@ -22,14 +22,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * How the shared-memory loops wait (docs/shm.md#a-connection): an idle node's loops sleep, and a loop whose
- * connections are all polled by blocked callers rests instead of spinning beside them. Both are read from the loop
- * threads' CPU time: a loop that spins uses about all of the wall time it spins for, one that sleeps almost none.
+ * How the shared-memory loops wait (docs/shm.md#a-connection): an idle node's loops sleep. Read from the loop threads'
+ * CPU time: a loop that spins uses about all of the wall time it spins for, one that sleeps almost none.
+ *
+ * <p>That a loop rests while blocked callers poll its connections is measured by `bin/baton bench` (docs/shm.md), not
+ * asserted here: a test of the client loop's CPU time during 400 ms of sequential calls in one JVM read from 1 % to
+ * 45 % from run to run on a quiet machine, so it could not tell the loop resting from the loop spinning.
  */
 @Timeout(60)
 class ShmWaitingTest {
 
-    /** Long enough to fail the call-side assertions by far if the loop spun for the whole window. */
+    /** Long enough to fail the assertion by far if the loops spun for the whole window. */
     private static final long WINDOW_NS = TimeUnit.MILLISECONDS.toNanos(400);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -74,37 +77,6 @@ class ShmWaitingTest {
             // Two loops, each waking on its 25 ms tick: about 1 ms of CPU a second each when measured alone.
             assertTrue(used < WINDOW_NS / 10, "two idle loops used " + used / 1000 + " µs of CPU in "
                     + WINDOW_NS / 1000 + " µs");
-        }
-    }
-
-    /**
-     * A busy-polling client (its loop spins a whole second after its last work): while its only caller spins for each
-     * response, polling the connection itself, the loop sleeps instead of spinning on the same ring. Before, the
-     * server's doorbell woke the loop on every response and three threads spun for one call on two cores.
-     */
-    @Test
-    void aLoopRestsWhileItsCallerPollsEveryConnection() throws Exception {
-        try (Master master = Master.start(MasterOptions.builder().build());
-             Node a = join(master, "rest-a", Duration.ZERO, Duration.ofMillis(1));
-             Node b = join(master, "rest-b", Duration.ofSeconds(1), Duration.ofSeconds(1))) {
-            Cluster.startEcho(a, "echo");
-            Client echo = b.client("echo");
-            echo.awaitServers(1, Duration.ofSeconds(5));
-            byte[] request = new byte[16];
-            for (int i = 0; i < 1000; i++) {
-                assertArrayEquals(request, echo.call(Cluster.ECHO, request));
-            }
-            long before = cpuNanos("baton-shm-rest-b-");
-            long start = System.nanoTime();
-            int calls = 0;
-            while (System.nanoTime() - start < WINDOW_NS) {
-                request[0] = (byte) calls++;
-                assertArrayEquals(request, echo.call(Cluster.ECHO, request));
-            }
-            long wall = System.nanoTime() - start;
-            long used = cpuNanos("baton-shm-rest-b-") - before;
-            assertTrue(used < wall / 4, "the client's loop used " + used / 1000 + " µs of CPU in " + wall / 1000
-                    + " µs of " + calls + " calls its caller polled for");
         }
     }
 }

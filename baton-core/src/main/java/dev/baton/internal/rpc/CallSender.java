@@ -183,7 +183,9 @@ final class CallSender implements CallHost {
         Peer p = peers.peer(target.rank());
         TransportConnection c = p == null ? null : p.connection();
         if (c == null) {
-            reroute(call, Status.of(Status.Code.UNAVAILABLE, "rank " + target.rank() + " is unreachable (backing off)"));
+            BatonException why = p == null ? null : p.lastFailure();
+            reroute(call, Status.of(Status.Code.UNAVAILABLE, "rank " + target.rank() + " is unreachable (backing off"
+                    + (why == null ? ")" : " after: " + why.getMessage() + ")")));
             return;
         }
         ConnState cs = ConnState.of(c);

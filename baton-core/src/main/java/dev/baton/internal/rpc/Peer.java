@@ -1,5 +1,6 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.BatonException;
 import dev.baton.NodeInfo;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
@@ -51,6 +52,7 @@ final class Peer {
     private final Transport transport;
     private final ThreadLanes threadLanes;
     private final Lane[] lanes;
+    private volatile BatonException lastFailure;
     private volatile NodeInfo node;
     private volatile boolean closed;
     /** The peer said GOAWAY (leaving) on some lane: no new call on any. */
@@ -66,6 +68,11 @@ final class Peer {
         for (int i = 0; i < lanes; i++) {
             this.lanes[i] = new Lane(i);
         }
+    }
+
+    /** Why the last connection to this peer closed, if one did: what a caller refused while backing off is told. */
+    BatonException lastFailure() {
+        return lastFailure;
     }
 
     /** The same node incarnation, joined again (perhaps at a new address). */
@@ -179,6 +186,10 @@ final class Peer {
             return;
         }
         l.connection = null;
+        BatonException cause = c.closeCause();
+        if (cause != null) {
+            lastFailure = cause;
+        }
         long backoff = Math.min(MAX_BACKOFF_NS, MIN_BACKOFF_NS << Math.min(l.failures, 6));
         l.failures++;
         l.retryAtNanos = System.nanoTime() + backoff;
