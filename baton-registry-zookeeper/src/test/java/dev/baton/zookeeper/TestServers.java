@@ -13,8 +13,8 @@ import java.util.List;
  * Real ZooKeeper servers in the test JVM, as {@link ZooKeeperUnderTest} uses them: one standalone server
  * (Curator's {@link TestingServer}) or a three-member ensemble ({@link TestingCluster}), with a short tick so that
  * sessions of 2 s are allowed. No limit on connections per client address (every test client is on loopback, and
- * the conformance tests share their servers: {@link ZooKeeperUnderTest#shared}). A restart keeps ports and data; the ports are {@link StablePorts}, so that no other
- * socket takes one while its server is down.
+ * the conformance tests share their servers: {@link ZooKeeperUnderTest#shared}). A restart keeps ports and data;
+ * the ports are {@link StablePorts}, so that no other socket takes one while its server is down.
  */
 abstract sealed class TestServers implements Closeable {
 
