@@ -57,7 +57,7 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     /** Servers several fixtures use in turn; {@code down} while a test has stopped them. */
     private static final class Shared {
         final TestServers servers;
-        boolean down;
+        volatile boolean down;
 
         Shared(TestServers servers) {
             this.servers = servers;
@@ -140,9 +140,7 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
     @Override
     public void stop() {
         if (shared != null) {
-            synchronized (ZooKeeperUnderTest.class) {
-                shared.down = true;
-            }
+            shared.down = true;
         }
         try {
             servers.stopAll();
@@ -156,9 +154,7 @@ final class ZooKeeperUnderTest implements RegistryUnderTest {
         try {
             servers.startAll();
             if (shared != null) {
-                synchronized (ZooKeeperUnderTest.class) {
-                    shared.down = false;
-                }
+                shared.down = false;
             }
         } catch (Exception e) {
             throw new IllegalStateException("could not restart the ZooKeeper test servers", e);

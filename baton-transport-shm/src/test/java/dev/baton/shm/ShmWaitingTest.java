@@ -43,10 +43,10 @@ class ShmWaitingTest {
         dir.close();
     }
 
-    private Node join(Master master, String name, Duration ioSpin, Duration callerSpin) {
+    private Node join(Master master, String name) {
         return Node.join(NodeOptions.builder().name(name).master(master.address())
                 .transport(SharedMemoryTransport.builder().directory(dir.path).build())
-                .ioSpin(ioSpin).callerSpin(callerSpin).build());
+                .ioSpin(Duration.ZERO).callerSpin(Duration.ofMillis(1)).build());
     }
 
     /** The summed CPU time of the threads whose names start with {@code prefix}; fails if there are none. */
@@ -64,8 +64,8 @@ class ShmWaitingTest {
     @Test
     void anIdleNodesLoopsSleep() throws Exception {
         try (Master master = Master.start(MasterOptions.builder().build());
-             Node a = join(master, "idle-a", Duration.ZERO, Duration.ofMillis(1));
-             Node b = join(master, "idle-b", Duration.ZERO, Duration.ofMillis(1))) {
+             Node a = join(master, "idle-a");
+             Node b = join(master, "idle-b")) {
             Cluster.startEcho(a, "echo");
             Client echo = b.client("echo");
             echo.awaitServers(1, Duration.ofSeconds(5));
