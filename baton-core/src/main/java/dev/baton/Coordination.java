@@ -29,6 +29,10 @@ import java.util.Optional;
  *       caller gives up on its own and withdraws its request. Methods without a timeout wait up to the node's
  *       {@link NodeOptions#joinTimeout()} for the registry's answer.</li>
  *   <li>UNAVAILABLE: the registry cannot be reached, or the connection to it broke while waiting.</li>
+ *   <li>PERMISSION_DENIED: the master's {@link Authorizer} refused the request
+ *       ({@link Authorizer#authorizeCoordination}); the message names the caller, the action and the name, and the
+ *       policy's reason. Nothing was taken, waited for or changed. Unlocking, leaving and closing a watch are never
+ *       refused.</li>
  *   <li>INVALID_ARGUMENT for a bad argument (names, keys and prefixes are at most 4,096 chars);
  *       RESOURCE_EXHAUSTED for a value over 1 MiB or more than 65,536 keys; CLOSED once the node is
  *       closed.</li>

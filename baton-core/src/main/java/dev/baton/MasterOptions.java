@@ -70,7 +70,10 @@ public final class MasterOptions {
         return clusterSecret;
     }
 
-    /** The policy that decides who may join and who may serve which service, or null (the default) for everyone. */
+    /**
+     * The policy that decides who may join, serve which service, coordinate on which name and ask the master what,
+     * or null (the default) for everyone.
+     */
     public Authorizer authorizer() {
         return authorizer;
     }
@@ -131,7 +134,10 @@ public final class MasterOptions {
             return this;
         }
 
-        /** Who may join and who may serve which service; null (the default) for everyone. See {@link Authorizer}. */
+        /**
+         * Who may join, serve which service, coordinate on which name and ask the master what; null (the default)
+         * for everyone. See {@link Authorizer}.
+         */
         public Builder authorizer(Authorizer authorizer) {
             this.authorizer = authorizer;
             return this;

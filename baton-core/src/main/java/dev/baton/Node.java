@@ -39,7 +39,8 @@ public interface Node extends AutoCloseable {
      * the membership, causes no membership event, listens on no port ({@link #address()} is null) and serves
      * nothing ({@link #newServer} throws IllegalStateException). For tools and short-lived clients, so that
      * programs that loop over ranks 0..N-1 or size barriers by member count never see them.
-     * Blocks until it has the membership (or throws {@link BatonException}).
+     * Blocks until it has the membership (or throws {@link BatonException}: PERMISSION_DENIED when the master's
+     * {@link Authorizer} refuses it {@link Authorizer.Observation#FOLLOW_MEMBERSHIP}).
      */
     static Node observe(NodeOptions options) {
         return BatonProvider.get().observe(options);

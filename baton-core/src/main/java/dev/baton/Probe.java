@@ -31,7 +31,8 @@ import java.time.Duration;
  * <p>Every method blocks at most its timeout and throws {@link BatonException}: UNAVAILABLE when the target
  * cannot be reached or hangs up, UNAUTHENTICATED when it or the probe has a cluster secret the other lacks (or a
  * different one), DEADLINE_EXCEEDED when it does not answer in time, NO_SUCH_METHOD when it is
- * not the kind of process the question is for (a node status from a master).
+ * not the kind of process the question is for (a node status from a master), PERMISSION_DENIED when the master's
+ * {@link Authorizer} refuses the question ({@link Authorizer#authorizeObserve}).
  * Thread-safe.
  */
 public interface Probe extends AutoCloseable {

@@ -50,6 +50,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Coordination requests (barriers, locks, ids, key/value; {@link ControlProtocol} methods 20 to 30) go to
  * {@link MasterCoordination}, which keeps its state under its own lock (taken after this one, never before).
+ * {@link MasterAuthorization} decides on joins, registrations, coordination requests and tools' questions before
+ * either lock is taken.
  */
 public final class MasterServer implements dev.baton.Master, FrameHandler {
 
@@ -120,8 +122,8 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
     }
 
     /**
-     * Starts a master on {@code bind}, its connections made by {@code transports}, joins and registrations allowed by
-     * {@code authorizer} (null: all).
+     * Starts a master on {@code bind}, its connections made by {@code transports}, joins, registrations,
+     * coordination and tools' questions allowed by {@code authorizer} (null: all).
      */
     public static MasterServer start(InetSocketAddress bind, long leaseTimeoutMs, TransportFactory transports,
                                      Authorizer authorizer) throws IOException {
@@ -215,24 +217,31 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
                 yield registerServer(c, service, r, id);
             }
             case ControlProtocol.DEREGISTER_SERVER -> deregisterServer(c, r);
-            case ControlProtocol.SUBSCRIBE -> subscribe(c, id);
+            case ControlProtocol.SUBSCRIBE -> {
+                authorization.checkObserve(c, method);     // outside the lock, like every question below
+                yield subscribe(c, id);
+            }
             case ControlProtocol.LEASES -> {
+                authorization.checkObserve(c, method);
                 WireWriter w = new WireWriter();
                 StatusCodec.writeLeaseAges(w, leaseAges());
                 yield w.toBuffer();
             }
             case ControlProtocol.HEALTH -> {
+                authorization.checkObserve(c, method);
                 WireWriter w = new WireWriter();
                 StatusCodec.writeHealth(w, health());
                 yield w.toBuffer();
             }
             case ControlProtocol.SNAPSHOT -> {
+                authorization.checkObserve(c, method);
                 WireWriter w = new WireWriter();
                 ControlProtocol.writeSnapshot(w, membership());
                 yield w.toBuffer();
             }
             default -> {
                 if (MasterCoordination.serves(method)) {
+                    authorization.checkCoordination(c, method, r);     // before the request can wait or change
                     yield coordination.handle(c, method, r, id);
                 }
                 throw Status.of(Status.Code.NO_SUCH_METHOD, "unknown control method " + method).asException();

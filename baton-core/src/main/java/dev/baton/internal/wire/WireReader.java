@@ -73,6 +73,11 @@ public final class WireReader {
         return n;
     }
 
+    /** A reader of what is left, from here on; reading it leaves this one where it is. */
+    public WireReader copy() {
+        return new WireReader(buf);
+    }
+
     public boolean hasRemaining() {
         return buf.hasRemaining();
     }
