@@ -89,6 +89,8 @@ public final class MasterOptions {
         private Duration leaseTimeout = Master.DEFAULT_LEASE_TIMEOUT;
         private TransportFactory transport;
         private ClusterSecret clusterSecret;
+        private Path clusterSecretFile;
+        private Path acceptedClusterSecretFile;
         private Authorizer authorizer;
         private TlsOptions tls;
 
@@ -118,19 +120,33 @@ public final class MasterOptions {
 
         /** The cluster secret from its bytes (see {@link NodeOptions.Builder#clusterSecret(byte[])}). */
         public Builder clusterSecret(byte[] secret) {
-            this.clusterSecret = ClusterSecret.of(secret);
-            return this;
+            return clusterSecret(ClusterSecret.of(secret));
         }
 
-        /** The cluster secret, or null for none. */
+        /** The cluster secret, or null for none. Replaces {@link #clusterSecretFile}. */
         public Builder clusterSecret(ClusterSecret secret) {
             this.clusterSecret = secret;
+            this.clusterSecretFile = null;
             return this;
         }
 
-        /** The cluster secret, read now from {@code file} (see {@link NodeOptions.Builder#clusterSecretFile}). */
+        /**
+         * The cluster secret, read now from {@code file} and again when it changes (see
+         * {@link NodeOptions.Builder#clusterSecretFile}).
+         */
         public Builder clusterSecretFile(Path file) {
-            this.clusterSecret = ClusterSecret.read(file);
+            ClusterSecret.read(file);
+            this.clusterSecretFile = file;
+            return this;
+        }
+
+        /**
+         * A secret accepted besides the {@link #clusterSecretFile}'s (see
+         * {@link NodeOptions.Builder#acceptedClusterSecretFile}).
+         */
+        public Builder acceptedClusterSecretFile(Path file) {
+            ClusterSecret.read(file);
+            this.acceptedClusterSecretFile = file;
             return this;
         }
 
@@ -158,6 +174,14 @@ public final class MasterOptions {
             if (leaseTimeout.compareTo(MIN_LEASE_TIMEOUT) < 0) {
                 throw new IllegalArgumentException("leaseTimeout must be at least " + MIN_LEASE_TIMEOUT.toMillis()
                         + " ms, was " + leaseTimeout);
+            }
+            if (acceptedClusterSecretFile != null && clusterSecretFile == null) {
+                throw new IllegalArgumentException("acceptedClusterSecretFile must be set with a clusterSecretFile (the"
+                        + " secret this master proves), was " + acceptedClusterSecretFile);
+            }
+            if (clusterSecretFile != null) {
+                clusterSecret = ClusterSecret.fromFiles(clusterSecretFile, acceptedClusterSecretFile,
+                        ClusterSecret.DEFAULT_RELOAD_INTERVAL);
             }
             return new MasterOptions(this);
         }

@@ -326,6 +326,7 @@ public final class NodeOptions {
         private final List<ClientInterceptor> clientInterceptors = new ArrayList<>();
         private final List<ServerInterceptor> serverInterceptors = new ArrayList<>();
         private ClusterSecret clusterSecret;
+        private Path clusterSecretFile, acceptedClusterSecretFile;
         private Authorizer authorizer;
 
         private Builder() {
@@ -472,30 +473,39 @@ public final class NodeOptions {
         }
 
         /**
-         * The cluster secret, from its bytes (at least {@value ClusterSecret#MIN_LENGTH}; the array is not kept);
-         * see {@link NodeOptions#clusterSecret()}.
-         *
-         * @throws IllegalArgumentException when it is too short
+         * The cluster secret, from its bytes (at least {@value ClusterSecret#MIN_LENGTH}, or IllegalArgumentException;
+         * the array is not kept); see {@link NodeOptions#clusterSecret()}. Replaces {@link #clusterSecretFile}.
          */
         public Builder clusterSecret(byte[] secret) {
-            this.clusterSecret = ClusterSecret.of(secret);
-            return this;
+            return clusterSecret(ClusterSecret.of(secret));
         }
 
-        /** The cluster secret, or null for none. */
+        /** The cluster secret, or null for none. Replaces {@link #clusterSecretFile}. */
         public Builder clusterSecret(ClusterSecret secret) {
             this.clusterSecret = secret;
+            this.clusterSecretFile = null;
             return this;
         }
 
         /**
          * The cluster secret, read now from {@code file} ({@link ClusterSecret#read}: readable by its owner only, at
-         * least {@value ClusterSecret#MIN_LENGTH} bytes without the trailing newline).
-         *
-         * @throws IllegalArgumentException naming the file and what is wrong with it
+         * least {@value ClusterSecret#MIN_LENGTH} bytes without the trailing newline; a bad file throws
+         * IllegalArgumentException naming it), and again when it changes, for new connections
+         * ({@link ClusterSecret#fromFiles}, with {@link ClusterSecret#DEFAULT_RELOAD_INTERVAL}).
          */
         public Builder clusterSecretFile(Path file) {
-            this.clusterSecret = ClusterSecret.read(file);
+            ClusterSecret.read(file);
+            this.clusterSecretFile = file;
+            return this;
+        }
+
+        /**
+         * A secret accepted besides the {@link #clusterSecretFile}'s, which is the one this node proves: a rotation's
+         * next or previous secret (docs/security.md#rotating-the-secret). Read and followed as that file is.
+         */
+        public Builder acceptedClusterSecretFile(Path file) {
+            ClusterSecret.read(file);
+            this.acceptedClusterSecretFile = file;
             return this;
         }
 
@@ -542,6 +552,12 @@ public final class NodeOptions {
                     "longer than keepaliveInterval (" + keepaliveInterval + ")");
             Objects.requireNonNull(drainTimeout, "drainTimeout");
             check(!drainTimeout.isNegative(), "drainTimeout", drainTimeout, "zero or positive");
+            check(acceptedClusterSecretFile == null || clusterSecretFile != null, "acceptedClusterSecretFile",
+                    acceptedClusterSecretFile, "set with a clusterSecretFile (the secret this node proves)");
+            if (clusterSecretFile != null) {
+                clusterSecret = ClusterSecret.fromFiles(clusterSecretFile, acceptedClusterSecretFile,
+                        ClusterSecret.DEFAULT_RELOAD_INTERVAL);
+            }
             return new NodeOptions(this);
         }
 

@@ -124,6 +124,10 @@ class DocsTest {
         assertSays("security.md", "fewer than " + dev.baton.spi.ClusterSecret.MIN_LENGTH + " bytes");
         assertSays("security.md", "closed at the handshake timeout (" + time(TRANSPORT.handshakeTimeout()) + ")");
         assertSays("security.md", "fixed " + dev.baton.spi.connection.Handshake.LENGTH + "-byte");
+        assertSays("security.md", "at most " + dev.baton.spi.ClusterSecret.MAX_ACCEPTED + " secrets in all");
+        assertSays("protocol.md", "(at most " + dev.baton.spi.ClusterSecret.MAX_ACCEPTED + ",");
+        assertSays("security.md", "checks at most every " + time(dev.baton.spi.ClusterSecret.DEFAULT_RELOAD_INTERVAL)
+                + " (`ClusterSecret.DEFAULT_RELOAD_INTERVAL`");
         assertSays("failure-semantics.md", "handshake's fixed\n  " + dev.baton.spi.connection.Handshake.LENGTH
                 + "-byte buffer");
     }

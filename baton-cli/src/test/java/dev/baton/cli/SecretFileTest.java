@@ -25,7 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code --secret-file}: a master and a node started with it, as their own JVMs, admit only who proves it. */
+/**
+ * {@code --secret-file}: a master and a node started with it, as their own JVMs, admit only who proves it; with
+ * {@code --secret-accept-file}, a second secret too.
+ */
 @Timeout(90)
 class SecretFileTest {
 
@@ -86,6 +89,46 @@ class SecretFileTest {
         r = CliRun.of("health", "--node", "127.0.0.1:1", "--secret-file", dir.resolve("missing").toString());
         assertEquals(2, r.exitCode(), r.err());
         assertTrue(r.err().contains("no such file"), r.err());
+    }
+
+    private Path secretFile(String name, String content, String permissions) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, content + "\n", StandardCharsets.US_ASCII);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(permissions));
+        return f;
+    }
+
+    /**
+     * {@code --secret-accept-file}: a master in rotation step (a) (proves OLD, accepts NEW too) answers a tool in step
+     * (b) (proves NEW, accepts OLD too), not one on NEW alone; the option needs {@code --secret-file} and a good file.
+     */
+    @Test
+    void aSecretAcceptFileLetsProcessesOfNeighbouringRotationStepsTalk() throws Exception {
+        Path old = secretFile("old.secret", "the old secret of the test cluster", "rw-------");
+        Path next = secretFile("new.secret", "the new secret of the test cluster", "rw-------");
+        Process master = ChildProcesses.startCli(started, "master", "--port", "0", "--secret-file", old.toString(),
+                "--secret-accept-file", next.toString(), "--supervised");
+        String address = ChildProcesses.awaitFirstLine(master, DemoCommand.MASTER_READY).group(1);
+
+        CliRun stepB = CliRun.of("health", "--master", address, "--secret-file", next.toString(),
+                "--secret-accept-file", old.toString());
+        assertEquals(0, stepB.exitCode(), stepB.out() + stepB.err());
+        CliRun stepC = CliRun.of("health", "--master", address, "--secret-file", next.toString());
+        assertEquals(1, stepC.exitCode(), stepC.out() + stepC.err());
+        assertTrue(stepC.err().contains("UNAUTHENTICATED"), stepC.err());
+
+        CliRun alone = CliRun.of("health", "--master", address, "--secret-accept-file", next.toString());
+        assertEquals(2, alone.exitCode(), alone.err());
+        assertTrue(alone.err().contains("--secret-accept-file needs --secret-file"), alone.err());
+        Path open = secretFile("open.secret", "the new secret of the test cluster", "rw-r--r--");
+        CliRun bad = CliRun.of("health", "--master", address, "--secret-file", old.toString(),
+                "--secret-accept-file", open.toString());
+        assertEquals(2, bad.exitCode(), bad.err());
+        assertTrue(bad.err().contains("--secret-accept-file") && bad.err().contains("chmod 600"), bad.err());
+
+        master.getOutputStream().close();
+        assertTrue(master.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, master.exitValue());
     }
 
     @Test

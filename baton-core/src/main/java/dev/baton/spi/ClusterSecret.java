@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Objects;
@@ -26,7 +27,13 @@ import java.util.Set;
  * are not. {@link #toString()} says nothing about either, and two instances are equal only when they are the same
  * object, so no comparison can leak the key either.
  *
- * <p>Immutable and thread-safe.
+ * <p><b>Rotation</b> (docs/security.md#rotating-the-secret). A secret proves with one key and accepts proofs made with
+ * any of a few: {@link #alsoAccepting} adds the keys of another secret to those accepted, so a cluster can move from
+ * one secret to the next without a moment when two of its processes refuse each other. {@link #fromFiles} makes a
+ * secret that follows its files: the files are read again when they change, and new connections use what they hold.
+ *
+ * <p>Thread-safe. One made by {@link #of}, {@link #read} or {@link #alsoAccepting} is immutable; one made by
+ * {@link #fromFiles} changes with its files, and {@link #current()} is what it stands for at one moment.
  *
  * <pre>{@code
  * // head -c 32 /dev/urandom | base64 > cluster.secret; chmod 600 cluster.secret
@@ -44,6 +51,13 @@ public final class ClusterSecret {
     public static final int NONCE_LENGTH = 32;
     /** Bytes of a PROOF: one HMAC-SHA256. */
     public static final int PROOF_LENGTH = 32;
+    /** The most secrets one may accept, the one it proves included: {@link #alsoAccepting} refuses more. */
+    public static final int MAX_ACCEPTED = 4;
+    /**
+     * How often, at most, a secret of {@link #fromFiles} looks at its files unless told otherwise: 10 s, as TLS
+     * does ({@link dev.baton.TlsOptions#DEFAULT_RELOAD_INTERVAL}).
+     */
+    public static final Duration DEFAULT_RELOAD_INTERVAL = dev.baton.TlsOptions.DEFAULT_RELOAD_INTERVAL;
 
     private static final String MAC = "HmacSHA256";
     private static final byte[] KEY_LABEL = "baton/cluster-secret/v1".getBytes(StandardCharsets.US_ASCII);
@@ -51,12 +65,31 @@ public final class ClusterSecret {
     private static final byte OPENED = 1;
     private static final byte ACCEPTED = 2;
 
+    /** The key proofs are made with; null when this follows files. */
     private final SecretKeySpec key;
+    /** The keys a peer's proof may be made with, {@link #key} first; null when this follows files. */
+    private final SecretKeySpec[] accepted;
+    /** The files this follows, or null. */
+    private final SecretFiles files;
 
     private ClusterSecret(byte[] secret) {
         byte[] derived = hmac(new SecretKeySpec(secret, MAC), KEY_LABEL);
         this.key = new SecretKeySpec(derived, MAC);
         Arrays.fill(derived, (byte) 0);
+        this.accepted = new SecretKeySpec[] {key};
+        this.files = null;
+    }
+
+    private ClusterSecret(SecretKeySpec key, SecretKeySpec[] accepted) {
+        this.key = key;
+        this.accepted = accepted;
+        this.files = null;
+    }
+
+    private ClusterSecret(SecretFiles files) {
+        this.key = null;
+        this.accepted = null;
+        this.files = files;
     }
 
     /**
@@ -117,6 +150,81 @@ public final class ClusterSecret {
         }
     }
 
+    /**
+     * A secret that proves with this one's key and accepts a proof made with any key this one or {@code other}
+     * accepts: the step of a rotation in which a process takes part in both the old secret's cluster and the new
+     * one's. {@code current.alsoAccepting(next)} still proves the current secret and lets in the processes that
+     * already prove the next; {@code next.alsoAccepting(current)} proves the next and lets in those still on the
+     * current one. A secret given twice counts once. Neither this one nor {@code other} changes.
+     *
+     * @throws IllegalArgumentException when more than {@value #MAX_ACCEPTED} secrets would be accepted, or when
+     *                                  either follows files (give {@link #fromFiles} both files instead)
+     */
+    public ClusterSecret alsoAccepting(ClusterSecret other) {
+        Objects.requireNonNull(other, "other");
+        if (files != null || other.files != null) {
+            throw new IllegalArgumentException("a cluster secret read from files follows them and cannot be combined;"
+                    + " give ClusterSecret.fromFiles both files (or the options clusterSecretFile and"
+                    + " acceptedClusterSecretFile)");
+        }
+        SecretKeySpec[] keys = Arrays.copyOf(accepted, accepted.length + other.accepted.length);
+        int n = accepted.length;
+        for (SecretKeySpec k : other.accepted) {
+            if (!holds(keys, n, k)) {
+                keys[n++] = k;
+            }
+        }
+        if (n > MAX_ACCEPTED) {
+            throw new IllegalArgumentException("a cluster secret accepts at most " + MAX_ACCEPTED + " secrets (the one"
+                    + " it proves included), this would accept " + n);
+        }
+        return new ClusterSecret(key, Arrays.copyOf(keys, n));
+    }
+
+    /**
+     * A secret read from {@code proveWith}, which it proves, also accepting the one in {@code alsoAccept} (null for
+     * none), that follows its files: at most every {@code reloadInterval} (zero: at every connection), a new
+     * connection's handshake compares their modification times and sizes with those it read, and when they changed,
+     * and have stayed unchanged for a reload interval (so that two files written one after the other are taken
+     * together), reads them again; connections made from then on prove and check the new secrets, and those already
+     * open stay. Files that cannot be used then are logged once as a warning and the secrets in force stay, until the
+     * files change again. Both files are read as {@link #read} reads one, and both now: a bad one fails at once.
+     *
+     * @throws IllegalArgumentException naming a file that cannot be used, as {@link #read} does, or a negative
+     *                                  interval
+     */
+    public static ClusterSecret fromFiles(Path proveWith, Path alsoAccept, Duration reloadInterval) {
+        Objects.requireNonNull(proveWith, "clusterSecretFile");
+        if (reloadInterval == null || reloadInterval.isNegative()) {
+            throw new IllegalArgumentException("reloadInterval must be zero or positive, was " + reloadInterval);
+        }
+        return new ClusterSecret(new SecretFiles(proveWith, alsoAccept, reloadInterval));
+    }
+
+    /**
+     * What this secret stands for now: itself, unless it follows files ({@link #fromFiles}); then the secret last
+     * read from them, once they were checked for a change (at most every reload interval). A connection's handshake
+     * takes it once, at its start, and proves and checks with it throughout.
+     */
+    public ClusterSecret current() {
+        return files == null ? this : files.current();
+    }
+
+    /** Reads {@code proveWith}, and {@code alsoAccept} if not null, into one fixed secret (for {@link SecretFiles}). */
+    static ClusterSecret readFiles(Path proveWith, Path alsoAccept) {
+        ClusterSecret secret = read(proveWith);
+        return alsoAccept == null ? secret : secret.alsoAccepting(read(alsoAccept));
+    }
+
+    private static boolean holds(SecretKeySpec[] keys, int n, SecretKeySpec key) {
+        byte[] k = key.getEncoded();
+        boolean found = false;
+        for (int i = 0; i < n; i++) {
+            found |= MessageDigest.isEqual(keys[i].getEncoded(), k);
+        }
+        return found;
+    }
+
     private static void checkOwnerOnly(Path file, String what) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
         if (view == null) {
@@ -146,6 +254,11 @@ public final class ClusterSecret {
      */
     public byte[] proof(boolean proverOpened, byte[] proverOpening, byte[] verifierOpening, byte[] proverNonce,
                         byte[] verifierNonce) {
+        return proof(current().key, proverOpened, proverOpening, verifierOpening, proverNonce, verifierNonce);
+    }
+
+    private static byte[] proof(SecretKeySpec key, boolean proverOpened, byte[] proverOpening, byte[] verifierOpening,
+                                byte[] proverNonce, byte[] verifierNonce) {
         try {
             Mac mac = Mac.getInstance(MAC);
             mac.init(key);
@@ -161,10 +274,19 @@ public final class ClusterSecret {
         }
     }
 
-    /** True when {@code proof} is {@link #proof} of these arguments; compared in constant time. */
+    /**
+     * True when {@code proof} is the {@link #proof} of these arguments under any secret this one accepts (with
+     * {@link #alsoAccepting}, more than the one it proves). Every accepted key is tried, each compared in constant
+     * time, whichever matched: the time taken tells nothing about which did.
+     */
     public boolean verifies(byte[] proof, boolean proverOpened, byte[] proverOpening, byte[] verifierOpening,
                             byte[] proverNonce, byte[] verifierNonce) {
-        return MessageDigest.isEqual(proof, proof(proverOpened, proverOpening, verifierOpening, proverNonce, verifierNonce));
+        boolean verified = false;
+        for (SecretKeySpec k : current().accepted) {
+            verified |= MessageDigest.isEqual(proof, proof(k, proverOpened, proverOpening, verifierOpening,
+                    proverNonce, verifierNonce));
+        }
+        return verified;
     }
 
     private static byte[] hmac(SecretKeySpec key, byte[] data) {

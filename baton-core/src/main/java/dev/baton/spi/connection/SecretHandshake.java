@@ -29,6 +29,9 @@ import java.util.Arrays;
  *   A is OPEN once B's proof checked; B once A's did. Frames offered meanwhile wait in the queue.
  * </pre>
  *
+ * <p>This side proves the one secret it proves with, and accepts a proof made with any secret it accepts
+ * ({@link ClusterSecret#alsoAccepting}): a rotation's steps change what each side accepts, never the frames.
+ *
  * <p>Each frame is read whole into the handshake's fixed buffer ({@value #FRAME_LENGTH} bytes, the size of an
  * opening), so a peer that declares a huge or malformed frame costs nothing: its header is checked first, and anything
  * but the expected type and length refuses it. Every refusal is a message naming the peer and what it failed.
@@ -56,12 +59,14 @@ final class SecretHandshake {
     private boolean proved;
 
     /**
+     * @param secret     this side's secret: the handshake proves and checks with {@link ClusterSecret#current()} as
+     *                   it is now, even if the secret follows files that change before the handshake ends
      * @param opened     true when this side opened the connection
      * @param ownOpening this side's preface and HELLO, as sent
      * @param peer       "the peer at ADDRESS", for messages
      */
     SecretHandshake(ClusterSecret secret, boolean opened, byte[] ownOpening, String peer) {
-        this.secret = secret;
+        this.secret = secret.current();
         this.opened = opened;
         this.ownOpening = ownOpening;
         this.peer = peer;
