@@ -30,8 +30,9 @@ import java.util.Map;
  * @param pathsByRank           how this node reaches each node it has a data connection open to, by rank, in rank
  *                              order: {@code "tcp"}, or {@code "shm"} for shared memory (see
  *                              {@link dev.baton.spi.Transport#pathOf})
- * @param bytesReceived         bytes read from data connections since start (frames, headers and pings)
- * @param bytesSent             bytes written to data connections since start
+ * @param bytesReceived         bytes read from data connections since start (frames, headers and pings; bodies
+ *                              carried beside a shared-memory ring included)
+ * @param bytesSent             bytes written to data connections since start (the same)
  * @param reroutes              call attempts sent again to another server (failover: the first attempt never ran,
  *                              was refused, or was idempotent and lost its connection)
  * @param failuresByCode        {@code callsFailed} by status code (codes with no failure left out)

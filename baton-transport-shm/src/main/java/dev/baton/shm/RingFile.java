@@ -28,6 +28,8 @@ import java.util.Set;
  *   0     magic        i64  "BATONSHM"
  *   8     version      i32  1
  *   12    capacity     i32  bytes of each ring's data, a power of two
+ *   16    client reads i32  what the connecting side reads besides frames: {@link #PAYLOAD_FILES}, or 0
+ *   20    server reads i32  the same for the accepting side, written before its HELLO
  *   128   control of the ring client -&gt; server   ({@link ShmRing#CONTROL_BYTES})
  *   512   control of the ring server -&gt; client
  *   1024  data of the ring client -&gt; server      (capacity bytes)
@@ -45,17 +47,24 @@ final class RingFile implements AutoCloseable {
     static final int MAX_CAPACITY = 1 << 30;
     private static final long CONTROL_UP = 128;
     private static final long CONTROL_DOWN = 512;
-    private static final Set<PosixFilePermission> OWNER_ONLY = EnumSet.of(PosixFilePermission.OWNER_READ,
+    static final Set<PosixFilePermission> OWNER_ONLY = EnumSet.of(PosixFilePermission.OWNER_READ,
             PosixFilePermission.OWNER_WRITE);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
 
+    /** A feature bit: this side reads bodies from payload files ({@link ShmPayloads}). */
+    static final int PAYLOAD_FILES = 1;
+    private static final long FEATURES_CLIENT = 16;
+    private static final long FEATURES_SERVER = 20;
+
     private final Arena arena;
+    private final MemorySegment mapping;
     final ShmRing up;       // client -> server
     final ShmRing down;     // server -> client
 
     private RingFile(Arena arena, MemorySegment mapping, int capacity) {
         this.arena = arena;
+        this.mapping = mapping;
         long dataUp = HEADER_BYTES;
         long dataDown = dataUp + capacity;
         this.up = new ShmRing(mapping.asSlice(CONTROL_UP, ShmRing.CONTROL_BYTES), mapping.asSlice(dataUp, capacity));
@@ -105,11 +114,7 @@ final class RingFile implements AutoCloseable {
     static RingFile open(Path file, UserPrincipal owner) throws IOException {
         try {
             PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!a.isRegularFile() || !a.owner().equals(owner) || !a.permissions().equals(OWNER_ONLY)) {
-                throw new IOException("ring file " + file + " is not a regular file of " + owner.getName()
-                        + " with permissions rw------- (it is " + (a.isRegularFile() ? "" : "not regular, ")
-                        + a.owner().getName() + ", " + PosixFilePermissions.toString(a.permissions()) + ")");
-            }
+            checkOwnerOnly(file, a, owner, "ring file");
             long size = a.size();
             if (size < size(MIN_CAPACITY) || size > size(MAX_CAPACITY)) {
                 throw new IOException("ring file " + file + " has an impossible size: " + size);
@@ -140,6 +145,28 @@ final class RingFile implements AutoCloseable {
             }
         } finally {
             Files.deleteIfExists(file);
+        }
+    }
+
+    /**
+     * Says what this side ({@code client}: the connecting one) reads besides frames. The client before it sends the
+     * set-up, the server before its HELLO: what the peer reads of it after that is ordered by the socket or the ring.
+     */
+    void features(boolean client, int features) {
+        mapping.set(INT, client ? FEATURES_CLIENT : FEATURES_SERVER, features);
+    }
+
+    /** What the peer of this side ({@code client}: the connecting one) said it reads; 0 from a peer that says nothing. */
+    int peerFeatures(boolean client) {
+        return mapping.get(INT, client ? FEATURES_SERVER : FEATURES_CLIENT);
+    }
+
+    /** Throws unless {@code file} (with attributes {@code a}) is a regular file of {@code owner} with {@code rw-------}. */
+    static void checkOwnerOnly(Path file, PosixFileAttributes a, UserPrincipal owner, String what) throws IOException {
+        if (!a.isRegularFile() || !a.owner().equals(owner) || !a.permissions().equals(OWNER_ONLY)) {
+            throw new IOException(what + " " + file + " is not a regular file of " + owner.getName()
+                    + " with permissions rw------- (it is " + (a.isRegularFile() ? "" : "not regular, ")
+                    + a.owner().getName() + ", " + PosixFilePermissions.toString(a.permissions()) + ")");
         }
     }
 

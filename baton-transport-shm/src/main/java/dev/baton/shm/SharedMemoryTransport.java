@@ -74,6 +74,8 @@ public final class SharedMemoryTransport implements Transport {
     private static final System.Logger LOG = System.getLogger(SharedMemoryTransport.class.getName());
     /** The capacity of each ring unless the builder says otherwise: 1 MiB each way. */
     public static final int DEFAULT_RING_BYTES = 1 << 20;
+    /** Bytes of payload files each direction of a connection may have, unless the builder says otherwise. */
+    public static final long DEFAULT_PAYLOAD_BYTES = 512L << 20;
     /** How long a loop polls its rings after its last work, unless the builder says otherwise: 50 µs. */
     public static final Duration DEFAULT_IDLE_SPIN = Duration.ofNanos(50_000);
     private static final long POOL_BYTES = 64L << 20;
@@ -86,6 +88,7 @@ public final class SharedMemoryTransport implements Transport {
     private final Transport tcp;
     private final SharedMemory mode;
     private final int ringBytes;
+    private final long payloadBytes;
     private final long idleSpinNs;
     private final ShmDirectory directory;       // null: shared memory is off or unavailable
     private final String hostId = HostIdentity.current();
@@ -102,6 +105,7 @@ public final class SharedMemoryTransport implements Transport {
     private SharedMemoryTransport(TransportContext context, Builder b) {
         this.mode = b.mode;
         this.ringBytes = b.ringBytes;
+        this.payloadBytes = b.payloadBytes;
         this.idleSpinNs = Math.max(b.idleSpin.toNanos(), context.settings().ioSpin().toNanos());
         this.directory = mode == SharedMemory.DISABLED ? null : openDirectory(b.directory);
         this.core = new TransportCore(context, new BufferPool(POOL_BYTES));
@@ -172,6 +176,7 @@ public final class SharedMemoryTransport implements Transport {
     public static final class Builder {
         private SharedMemory mode = SharedMemory.PREFERRED;
         private int ringBytes = DEFAULT_RING_BYTES;
+        private long payloadBytes = DEFAULT_PAYLOAD_BYTES;
         private Duration idleSpin = DEFAULT_IDLE_SPIN;
         private Path directory;
 
@@ -194,6 +199,21 @@ public final class SharedMemoryTransport implements Transport {
                         + " to " + RingFile.MAX_CAPACITY + ", was " + ringBytes);
             }
             this.ringBytes = ringBytes;
+            return this;
+        }
+
+        /**
+         * The most bytes of payload files each direction of a connection may have (default 512 MiB); 0 sends every
+         * body through the ring. Bodies of 64 KiB or more go into these files, beside the ring, and are lent to the
+         * reader in place; a body that finds no room (the reader still holds the others) goes through the ring. Files
+         * are made as bodies need them, with their pages, and given back after a second unused: the budget bounds
+         * the memory, it does not reserve it.
+         */
+        public Builder payloadBytes(long payloadBytes) {
+            if (payloadBytes < 0) {
+                throw new IllegalArgumentException("payloadBytes must not be negative, was " + payloadBytes);
+            }
+            this.payloadBytes = payloadBytes;
             return this;
         }
 
@@ -224,6 +244,7 @@ public final class SharedMemoryTransport implements Transport {
             Builder copy = new Builder();
             copy.mode = mode;
             copy.ringBytes = ringBytes;
+            copy.payloadBytes = payloadBytes;
             copy.idleSpin = idleSpin;
             copy.directory = directory;
             return context -> new SharedMemoryTransport(context, copy);
@@ -313,7 +334,7 @@ public final class SharedMemoryTransport implements Transport {
                 admitted = true;
                 ch.configureBlocking(false);
                 ShmConnection c = ShmConnection.server(core, nextLoop(), "shm:client-" + accepted.incrementAndGet(),
-                        ch, from, directory, this::peerEnded);
+                        ch, from, directory, payloadBytes, this::peerEnded);
                 admitted = false;       // the connection gives its place back now
                 core.track(c);
                 c.start(true);
@@ -391,8 +412,8 @@ public final class SharedMemoryTransport implements Transport {
             closeQuietly(ch);
             return null;
         }
-        ShmConnection c = ShmConnection.client(core, nextLoop(), describe(node), ch, rings, ringPath,
-                this::peerEnded);
+        ShmConnection c = ShmConnection.client(core, nextLoop(), describe(node), ch, rings, ringPath, directory,
+                payloadBytes, this::peerEnded);
         c.attach(attachment.apply(c));
         core.track(c);
         if (closed) {

@@ -56,7 +56,9 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
     private final SocketChannel socket;
     private final boolean client;
     private final Path ringPath;                        // the client's, to delete if the server never mapped it
-    private final ShmDirectory directory;               // the server's: where the set-up's ring file must be
+    private final ShmDirectory directory;               // where ring and payload files are
+    private final ShmPayloads payloads;                 // null: this side reads and writes no payload files
+    private volatile boolean peerReadsPayloads;
     private final Runnable peerEnded;                   // the transport's: sweep what a dead peer left
     private final ByteBuffer dataBell = ByteBuffer.allocateDirect(1);      // rung by the writer role
     private final ByteBuffer roomBell = ByteBuffer.allocateDirect(1);      // rung by the reading role
@@ -76,24 +78,27 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
 
     /** The connecting side: its rings are mapped already. */
     static ShmConnection client(TransportCore core, ShmLoop loop, String remote, SocketChannel socket, RingFile rings,
-                                Path ringPath, Runnable peerEnded) {
-        return new ShmConnection(core, loop, remote, true, null, socket, rings, ringPath, null, peerEnded);
+                                Path ringPath, ShmDirectory directory, long payloadBytes, Runnable peerEnded) {
+        return new ShmConnection(core, loop, remote, true, null, socket, rings, ringPath, directory, payloadBytes,
+                peerEnded);
     }
 
     /** A connection that never had a socket: the transport closes it at once with {@link #refuse}. */
     static ShmConnection refused(TransportCore core, ShmLoop loop, String remote) {
-        return new ShmConnection(core, loop, remote, true, null, null, null, null, null, () -> { });
+        return new ShmConnection(core, loop, remote, true, null, null, null, null, null, 0, () -> { });
     }
 
     /** The accepting side: its rings come with the set-up. */
     static ShmConnection server(TransportCore core, ShmLoop loop, String remote, SocketChannel socket,
-                                InetAddress admittedFrom, ShmDirectory directory, Runnable peerEnded) {
-        return new ShmConnection(core, loop, remote, false, admittedFrom, socket, null, null, directory, peerEnded);
+                                InetAddress admittedFrom, ShmDirectory directory, long payloadBytes,
+                                Runnable peerEnded) {
+        return new ShmConnection(core, loop, remote, false, admittedFrom, socket, null, null, directory, payloadBytes,
+                peerEnded);
     }
 
     private ShmConnection(TransportCore core, ShmLoop loop, String remote, boolean client, InetAddress admittedFrom,
                           SocketChannel socket, RingFile rings, Path ringPath, ShmDirectory directory,
-                          Runnable peerEnded) {
+                          long payloadBytes, Runnable peerEnded) {
         super(core, loop, remote, client, admittedFrom);
         this.loop = loop;
         this.socket = socket;
@@ -101,12 +106,14 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
         this.ringPath = ringPath;
         this.directory = directory;
         this.peerEnded = peerEnded;
+        this.payloads = payloadBytes > 0 ? new ShmPayloads(directory, payloadBytes, loop::post) : null;
         if (rings != null) {
             useRings(rings);
         }
     }
 
     private void useRings(RingFile r) {
+        r.features(client, payloads != null ? RingFile.PAYLOAD_FILES : 0);
         this.rings = r;
         this.in = client ? r.down : r.up;
         this.out = client ? r.up : r.down;
@@ -309,6 +316,32 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
 
     void tick(long nowNanos) {
         onTick(nowNanos);
+        ShmPayloads p = payloads;
+        if (p != null) {
+            p.tick(nowNanos);
+        }
+    }
+
+    /**
+     * The payload files, once both sides said they read them (the peer in the ring file's header, before its first
+     * frame); null before, and for good when either side does not.
+     */
+    @Override
+    protected ShmPayloads outOfBandBodies() {
+        ShmPayloads p = payloads;
+        if (p == null || peerReadsPayloads) {
+            return p;
+        }
+        RingFile r = rings;
+        try {
+            if (r != null && (r.peerFeatures(client) & RingFile.PAYLOAD_FILES) != 0) {
+                peerReadsPayloads = true;
+                return p;
+            }
+        } catch (IllegalStateException unmapped) {
+            // closed
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ FramedConnection glue
@@ -411,6 +444,9 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
         }
         loop.execute(() -> {
             loop.remove(this);
+            if (payloads != null) {
+                payloads.close();
+            }
             release(100);
         });
     }

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  *   node-NODEID-PID.sock    a node's Unix socket (the set-up, doorbell and liveness of its connections)
  *   ring-PID-N              a connection's rings between its creation and the accepting side's mapping
+ *   pay-PID-N               a payload file (large bodies) between its creation and the reading side's mapping
  * </pre>
  *
  * Every name carries the pid of the process that made it, so a node that starts listening removes what dead
@@ -41,7 +42,7 @@ final class ShmDirectory {
     private final Path dir;
     private final UserPrincipal owner;
     private final long pid = ProcessHandle.current().pid();
-    /** Names ring files; process-wide, since every node of this process (same pid) names its own in the same directory. */
+    /** Names ring and payload files; process-wide, since every node of this process (same pid) names its own in the same directory. */
     private static final AtomicLong RINGS = new AtomicLong();
 
     private ShmDirectory(Path dir, UserPrincipal owner) {
@@ -110,6 +111,16 @@ final class ShmDirectory {
         return dir.resolve("ring-" + pid + "-" + RINGS.incrementAndGet());
     }
 
+    /** A new, unused name for a payload file ({@link PayloadFile}). */
+    Path newPayloadFile() {
+        return dir.resolve("pay-" + pid + "-" + RINGS.incrementAndGet());
+    }
+
+    /** The payload file a peer named in a descriptor: only a plain {@code pay-PID-N} name in this directory, or empty. */
+    Optional<Path> payloadFile(String name) {
+        return name.matches("pay-[0-9]{1,10}-[0-9]{1,19}") ? Optional.of(dir.resolve(name)) : Optional.empty();
+    }
+
     /**
      * The ring file a peer named in its set-up: only a plain {@code ring-PID-N} name in this directory (never a
      * path), or empty.
@@ -149,8 +160,8 @@ final class ShmDirectory {
         if (name.startsWith("node-") && name.endsWith(".sock")) {
             String core = name.substring(5, name.length() - 5);
             digits = core.substring(core.indexOf('-') + 1);
-        } else if (name.startsWith("ring-")) {
-            String core = name.substring(5);
+        } else if (name.startsWith("ring-") || name.startsWith("pay-")) {
+            String core = name.substring(name.indexOf('-') + 1);
             int dash = core.indexOf('-');
             digits = dash < 0 ? "" : core.substring(0, dash);
         } else {

@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Fuzzes what the shared-memory transport reads from the other process, which it does not trust: the ring's
  * positions and bytes ({@link ShmRing}, written by the peer at any time), the ring file the peer made
  * ({@link RingFile#open}: its header, its size), and the ring file name of the set-up message
- * ({@link ShmDirectory#ringFile}, {@link ShmDirectory#pidOf}). The frames inside the rings are read by the frame
+ * ({@link ShmDirectory#ringFile}, {@link ShmDirectory#pidOf}), and the descriptors of bodies in payload files
+ * ({@link PayloadInbox#take}). The frames inside the rings are read by the frame
  * reader every transport shares, fuzzed by baton-compression's FrameStreamFuzzTest.
  *
  * <p>Contract checked: a corrupt ring fails the read or write with {@link IOException}, never reads or writes
@@ -173,6 +174,52 @@ class ShmFuzzTest {
         assertTrue(pid >= -1, "pid " + pid);
     }
 
+    /**
+     * Input: a payload descriptor, as the peer writes it into the ring ({@link PayloadOutbox} has the layout), read
+     * by an inbox that has slot 0 mapped, its body marked in use. Contract: the body is lent (no larger than its file
+     * and the maximum, every byte readable) or the descriptor is refused with IllegalArgumentException; a name
+     * resolves only to a payload file directly in the directory, and whatever it names is deleted.
+     */
+    @FuzzTest
+    void payloadDescriptorsLendOrAreRefused(byte[] input) throws IOException {
+        PayloadInbox inbox = new PayloadInbox(directory, Runnable::run);
+        PayloadOutbox outbox = payloadSlotZero(inbox);
+        try {
+            ByteBuffer d = ByteBuffer.wrap(input).order(ByteOrder.LITTLE_ENDIAN);
+            dev.baton.Message body;
+            try {
+                body = inbox.take(d, 0, input.length, 100_000);
+            } catch (IllegalArgumentException refused) {
+                assertTrue(refused.getMessage().startsWith("the peer sent"), refused::getMessage);
+                return;
+            }
+            assertTrue(body.size() <= 100_000, "lent " + body.size() + " bytes");
+            if (body.size() > 0) {
+                body.getByte(body.size() - 1);
+            }
+            dev.baton.spi.MessageAccess.get().release(body);
+        } finally {
+            outbox.close();
+            inbox.close();
+            try (Stream<Path> left = Files.list(dir)) {
+                for (Path p : left.toList()) {
+                    assertTrue(p.getFileName().toString().startsWith("pay-"), "an unexpected file: " + p);
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    /** An outbox whose first body (slot 0, 70,000 bytes) {@code inbox} has mapped and released, then a second put. */
+    private static PayloadOutbox payloadSlotZero(PayloadInbox inbox) {
+        PayloadOutbox outbox = new PayloadOutbox(directory, 1 << 20);
+        ByteBuffer d = ByteBuffer.allocate(128).order(ByteOrder.LITTLE_ENDIAN);
+        int n = outbox.put(ByteBuffer.allocate(70_000), d, 0);
+        dev.baton.spi.MessageAccess.get().release(inbox.take(d, 0, n, 100_000));
+        outbox.put(ByteBuffer.allocate(70_000), d, 0);      // the same file again, in use, named no more
+        return outbox;
+    }
+
     /** A ring file as {@link RingFile#create} writes it, a ring in use, and names as the transport makes them. */
     @Test
     @EnabledIfSystemProperty(named = SeedCorpus.PROPERTY, matches = "true")
@@ -204,5 +251,13 @@ class ShmFuzzTest {
         names.write("ring", "ring-4242-17".getBytes(StandardCharsets.US_ASCII));
         names.write("traversal", "ring-1-1/../../etc/passwd".getBytes(StandardCharsets.US_ASCII));
         names.write("socket", "node-n0-4242.sock".getBytes(StandardCharsets.US_ASCII));
+        SeedCorpus payloads = SeedCorpus.of(ShmFuzzTest.class, "payloadDescriptorsLendOrAreRefused");
+        ByteBuffer d = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        payloads.write("slot-0", d.putInt(0, 0).putInt(4, 70_000).array().clone());
+        payloads.write("too-long", d.putInt(4, 1 << 20).array().clone());
+        byte[] named = "pay-1-1/../../x".getBytes(StandardCharsets.US_ASCII);
+        ByteBuffer n = ByteBuffer.allocate(8 + named.length).order(ByteOrder.LITTLE_ENDIAN);
+        n.put(0, (byte) 1).putShort(2, (short) named.length).putInt(4, 100).put(8, named);
+        payloads.write("traversal", n.array());
     }
 }

@@ -285,5 +285,15 @@ final class CombiningWriter {
             released(frame);
             TransportCore.dropped(frame, cause);
         }
+
+        @Override
+        public OutOfBandBodies outOfBand() {
+            return connection.outOfBandBodies();
+        }
+
+        @Override
+        public void wroteAside(int bytes) {
+            bytesWritten += bytes;
+        }
     }
 }

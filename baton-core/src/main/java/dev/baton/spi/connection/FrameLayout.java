@@ -49,7 +49,9 @@ import java.nio.ByteBuffer;
  * compressed: 0 not at all; otherwise a {@link dev.baton.spi.Compressor} id, and the message is a u32 length (the
  * message's once decompressed) followed by the compressed bytes. Offset 27, on a REQUEST, asks for the response to
  * be compressed with that encoding. A node sets either only for a peer whose HELLO advertised the encoding (in the
- * HELLO header, offsets 26-27 are that mask); older peers write and read 0.
+ * HELLO header, offsets 26-27 are that mask); older peers write and read 0. Encoding 255
+ * ({@link #ENCODING_OUT_OF_BAND}) says the message is a descriptor of a body carried beside the stream, which only
+ * a transport that offers it ({@link OutOfBandBodies}) sends to a peer it agreed it with.
  *
  * <h2>Versions</h2>
  * The preface's version is the framing both sides read: 2, which every Baton node since version 2 requires. The
@@ -79,6 +81,11 @@ public final class FrameLayout {
     public static final int OFF_RESPONSE_ENCODING = 27;
     /** The bytes in front of a compressed message: its length once decompressed (u32). */
     public static final int COMPRESSED_PREFIX = 4;
+    /**
+     * The encoding (offset 26) of a message carried beside the stream ({@link OutOfBandBodies}): the frame's message
+     * bytes are the transport's descriptor of it. Only a transport that offers out-of-band bodies sends or reads it.
+     */
+    public static final int ENCODING_OUT_OF_BAND = 0xFF;
     public static final int OFF_METADATA_LENGTH = 28;
     public static final int OFF_TIMEOUT = 32;
 

@@ -309,7 +309,12 @@ final class FrameReader {
                 }
                 Message payload;
                 int body = len - meta;
-                if (encoding != 0) {
+                if (encoding == FrameLayout.ENCODING_OUT_OF_BAND) {
+                    payload = takeOutOfBand(b, p + FrameLayout.HEADER_LENGTH + meta, body);
+                    if (payload == null) {
+                        return;
+                    }
+                } else if (encoding != 0) {
                     ByteBuffer message = decompress(b, p + FrameLayout.HEADER_LENGTH + meta, body);
                     if (message == null) {
                         return;
@@ -355,11 +360,13 @@ final class FrameReader {
     /**
      * Checks a compressed frame's header before anything is read or allocated for it: only a request or a successful
      * response may be compressed, with an encoding this side told the peer it reads, and with room for the length
-     * prefix.
+     * prefix; or carried out of band, on a connection that offers it, behind a descriptor of a sane length.
      */
     private boolean checkEncoding(int type, int encoding, int status, int body) {
-        if ((type != FrameType.REQUEST && (type != FrameType.RESPONSE || status != 0))
-                || !compression.reads(encoding) || body < FrameLayout.COMPRESSED_PREFIX) {
+        boolean readable = encoding == FrameLayout.ENCODING_OUT_OF_BAND
+                ? connection.outOfBandBodies() != null && body > 0 && body <= OutOfBandBodies.MAX_DESCRIPTOR
+                : compression.reads(encoding) && body >= FrameLayout.COMPRESSED_PREFIX;
+        if ((type != FrameType.REQUEST && (type != FrameType.RESPONSE || status != 0)) || !readable) {
             connection.protocolError("frame of type " + type + ", status " + status + " and " + body
                     + " message bytes claims encoding " + encoding + ", which this side did not offer or which "
                     + "cannot apply to it");
@@ -378,6 +385,23 @@ final class FrameReader {
             ByteBuffer message = compression.decompress(header.encoding, src, offset, length, max);
             header.length = message.remaining();
             return message;
+        } catch (IllegalArgumentException malformed) {
+            connection.protocolError(malformed.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * The body a descriptor at {@code src}[{@code offset}, + {@code length}) names, lent in place by the transport,
+     * or null when the descriptor is wrong: a protocol error, the connection closed.
+     */
+    private Message takeOutOfBand(ByteBuffer src, int offset, int length) {
+        try {
+            int max = maxMessageSize - (header.metadata == null ? 0 : header.metadata.encodedSize());
+            Message body = connection.outOfBandBodies().take(src, offset, length, max);
+            header.length = body.size();
+            bytesRead += body.size();       // it was received, beside the stream
+            return body;
         } catch (IllegalArgumentException malformed) {
             connection.protocolError(malformed.getMessage());
             return null;

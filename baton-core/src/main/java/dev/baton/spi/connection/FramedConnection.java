@@ -156,6 +156,14 @@ public abstract class FramedConnection implements TransportConnection {
     /** Releases the byte stream (the socket, the ring). Called once, on close, from any thread. */
     protected abstract void closeStream();
 
+    /**
+     * How this connection carries large bodies beside its byte stream; null (the default): every byte goes through
+     * it, and a frame under {@link FrameLayout#ENCODING_OUT_OF_BAND} is a protocol error. Any thread.
+     */
+    protected OutOfBandBodies outOfBandBodies() {
+        return null;
+    }
+
     // ================================================================== hooks the transport calls
 
     /**
@@ -332,12 +340,12 @@ public abstract class FramedConnection implements TransportConnection {
         return reader.lastReadNanos;
     }
 
-    /** Bytes read from this connection since it opened. */
+    /** Bytes read from this connection since it opened (bodies carried out of band included). */
     public final long bytesRead() {
         return reader.bytesRead();
     }
 
-    /** Bytes written to this connection since it opened. */
+    /** Bytes written to this connection since it opened (bodies carried out of band included). */
     public final long bytesWritten() {
         return writer.bytesWritten();
     }

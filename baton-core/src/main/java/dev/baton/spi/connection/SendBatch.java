@@ -3,6 +3,7 @@ package dev.baton.spi.connection;
 import dev.baton.BatonException;
 import dev.baton.Status;
 import dev.baton.spi.FrameQueue;
+import dev.baton.spi.FrameType;
 import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.ProtocolVersion;
@@ -17,7 +18,9 @@ import java.nio.ByteBuffer;
  *
  * <p>Small payloads ({@value #SMALL_PAYLOAD} B or less) are copied next to their 40-byte headers into one
  * direct send buffer, written with one {@code write}. A larger payload is written from the caller's own buffer
- * by a gathering write, between the segments of the send buffer that hold the headers around it. A frame is
+ * by a gathering write, between the segments of the send buffer that hold the headers around it; on a connection
+ * that carries large bodies beside its stream ({@link OutOfBandBodies}), such a body is copied there instead and
+ * only its descriptor goes next to its header. A frame is
  * reported written once its last byte went out; after a close, frames with any byte on the wire count as
  * written (the peer may have them) and all others as dropped, so the runtime re-routes only what never left.
  *
@@ -48,6 +51,12 @@ final class SendBatch {
         void written(OutboundFrame frame);
 
         void dropped(OutboundFrame frame, BatonException cause);
+
+        /** Where large bodies go beside the stream; null when they go through it. */
+        OutOfBandBodies outOfBand();
+
+        /** A body of {@code bytes} went beside the stream: it counts as written. */
+        void wroteAside(int bytes);
     }
 
     private final Sink sink;
@@ -109,6 +118,8 @@ final class SendBatch {
         iovCount = 0;
         iovIndex = 0;
         ByteBuffer buf = null;
+        OutOfBandBodies oob = null;        // asked once per batch, for its first large payload
+        boolean oobAsked = peer == null;
         while (count < MAX_FRAMES) {
             OutboundFrame f = carry != null ? carry : queue.poll();
             carry = null;
@@ -131,7 +142,13 @@ final class SendBatch {
                 buf = buffer().clear();
             }
             boolean small = size <= SMALL_PAYLOAD;
-            int need = FrameLayout.HEADER_LENGTH + meta + (small ? size : 0);     // always fits a 64 KiB buffer
+            if (!small && !oobAsked) {
+                oob = sink.outOfBand();
+                oobAsked = true;
+            }
+            boolean aside = oob != null && size >= oob.threshold() && carriesMessage(f);
+            int need = FrameLayout.HEADER_LENGTH + meta
+                    + (small ? size : aside ? OutOfBandBodies.MAX_DESCRIPTOR : 0);     // always fits a 64 KiB buffer
             if (buf.remaining() < need) {
                 carry = f;
                 growSendBuffer = true;
@@ -152,6 +169,24 @@ final class SendBatch {
                     // Smaller now: copied if it fits where the header goes, else written from its own buffer.
                     small = size <= SMALL_PAYLOAD && buf.remaining() >= FrameLayout.HEADER_LENGTH + meta + size;
                     compressed[i] = small ? null : c;
+                }
+            }
+            if (aside && encoding == 0) {
+                int h = buf.position();
+                int d = oob.put(payload, buf, h + FrameLayout.HEADER_LENGTH + meta);
+                if (d >= 0) {
+                    // The body went beside the stream: the frame carries its descriptor where the message goes.
+                    FrameLayout.putHeader(buf, f, d);
+                    buf.put(h + FrameLayout.OFF_ENCODING, (byte) FrameLayout.ENCODING_OUT_OF_BAND)
+                            .put(h + FrameLayout.OFF_RESPONSE_ENCODING, (byte) compression.responseEncoding(f, peer));
+                    if (meta != 0) {
+                        f.frameMetadata().encode(buf);
+                    }
+                    buf.position(h + FrameLayout.HEADER_LENGTH + meta + d);
+                    total += FrameLayout.HEADER_LENGTH + meta + d;
+                    ends[i] = total;
+                    sink.wroteAside(size);
+                    continue;
                 }
             }
             ends[i] = total + FrameLayout.HEADER_LENGTH + meta + size;
@@ -192,6 +227,12 @@ final class SendBatch {
         }
         bytes = total;
         return true;
+    }
+
+    /** True for a frame whose message may be compressed or carried out of band: a request or a successful response. */
+    private static boolean carriesMessage(OutboundFrame f) {
+        int type = f.frameType();
+        return type == FrameType.REQUEST || (type == FrameType.RESPONSE && f.frameStatus() == 0);
     }
 
     /** UNIMPLEMENTED, retry-safe (nothing was sent): a peer of protocol version 2 cannot take metadata. */
