@@ -5,9 +5,9 @@ import java.util.Objects;
 /**
  * Which callers may do what: a policy a master is given to restrict who joins, who serves which service, who
  * coordinates on which name and which tools may ask it what ({@link MasterOptions.Builder#authorizer}), and a node is
- * given to restrict who calls which method of its servers ({@link NodeOptions.Builder#authorizer}). Every method
- * allows by default; override the ones that matter. Without an authorizer (the default) nothing is checked and
- * nothing is paid.
+ * given to restrict who calls which method of its servers and which tools may ask it what
+ * ({@link NodeOptions.Builder#authorizer}). Every method allows by default; override the ones that matter. Without
+ * an authorizer (the default) nothing is checked and nothing is paid.
  *
  * <p>What each decision refuses, the caller sees as PERMISSION_DENIED, with a message that says what was refused,
  * to whom, and the policy's reason:
@@ -20,7 +20,9 @@ import java.util.Objects;
  *       observer's {@link Coordination} is acted on (the method throws; nothing was taken, waited for or
  *       changed).</li>
  *   <li>{@link #authorizeObserve}: on the master, before it lets an observer follow the membership
- *       ({@code Node.observe} throws) or answers a tool's question ({@link Probe} throws).</li>
+ *       ({@code Node.observe} throws) or answers a tool's question ({@link Probe} throws); on a node, before it
+ *       answers a question asked on its data port: its health, status or view of the membership ({@link Probe}
+ *       throws).</li>
  *   <li>{@link #authorizeCall}: on the node that serves the call, before any interceptor and the handler see it
  *       (streams included, in-process calls too), after the node checked that the server and method exist. A
  *       refused call did not run; it is not retried elsewhere (other servers of the service would likely refuse
@@ -28,10 +30,11 @@ import java.util.Objects;
  * </ul>
  * Refusals are logged once per caller and minute, not once per call or request.
  *
- * <p>Called on the thread that dispatches a call (an I/O thread, or the caller's for an in-process call) and on the
- * master's I/O thread (everything the master asks), never under a Baton lock: it must be quick and must not block.
- * Thread-safe: one instance decides for many threads at once. An exception it throws refuses, as INTERNAL for calls
- * and PERMISSION_DENIED on the master, and is logged.
+ * <p>Called on the thread that dispatches a call (an I/O thread, or the caller's for an in-process call), on the
+ * I/O thread that read a question to a node, and on the master's I/O thread (everything the master asks), never
+ * under a Baton lock: it must be quick and must not block. Thread-safe: one instance decides for many threads at
+ * once. An exception it throws refuses, as INTERNAL for calls and PERMISSION_DENIED for everything else, and is
+ * logged.
  *
  * <pre>{@code
  * Authorizer onlyProved = new Authorizer() {
@@ -83,13 +86,21 @@ public interface Authorizer {
     }
 
     /**
-     * Whether {@code caller} may see {@code what} of the master (on the master). Asked of observers
-     * ({@code Node.observe} throws when refused {@link Observation#FOLLOW_MEMBERSHIP}) and tools (the {@link Probe}
-     * method, or {@code bin/baton status}, throws), whatever role their handshake claims. Not asked on a connection
-     * that already follows the membership, a joined node's ({@link #authorizeJoin} decided) or an admitted
-     * observer's, when it fetches the {@link Observation#MEMBERSHIP} again to catch up after a gap in its events: a
-     * policy that refuses tools never cuts a member or an admitted observer off its own view. Anything else is asked
-     * whoever asks, members included (their runtime asks nothing else).
+     * Whether {@code caller} may see {@code what} of the process asked: the master, or the node that was given this
+     * authorizer.
+     *
+     * <p>On the master: asked of observers ({@code Node.observe} throws when refused
+     * {@link Observation#FOLLOW_MEMBERSHIP}) and tools (the {@link Probe} method, or {@code bin/baton status}, throws),
+     * whatever role their handshake claims. Not asked on a connection that already follows the membership, a joined
+     * node's ({@link #authorizeJoin} decided) or an admitted observer's, when it fetches the
+     * {@link Observation#MEMBERSHIP} again to catch up after a gap in its events: a policy that refuses tools never
+     * cuts a member or an admitted observer off its own view. Anything else is asked whoever asks, members included
+     * (their runtime asks nothing else).
+     *
+     * <p>On a node: asked before it answers a question on its data port, {@link Observation#HEALTH},
+     * {@link Observation#NODE_STATUS} or {@link Observation#MEMBERSHIP} (its view), whoever asks and whatever role
+     * its handshake claims: the cluster's runtime never asks a node these (nodes call each other's servers, which
+     * {@link #authorizeCall} decides), so a policy that refuses tools cuts no node off anything.
      */
     default Decision authorizeObserve(Caller caller, Observation what) {
         return Decision.ALLOW;
@@ -109,16 +120,33 @@ public interface Authorizer {
         NEXT_ID
     }
 
-    /** What a tool or observer asks the master to see, as {@link #authorizeObserve} is asked about it. */
+    /**
+     * What a tool or observer asks the master or a node to see, as {@link #authorizeObserve} is asked about it. The
+     * master asks about all but {@link #NODE_STATUS}; a node about {@link #MEMBERSHIP}, {@link #HEALTH} and
+     * {@link #NODE_STATUS}.
+     */
     enum Observation {
-        /** Follow the membership: its snapshot, then every change as it happens ({@code Node.observe}). */
+        /** Follow the membership: its snapshot, then every change as it happens ({@code Node.observe}; the master). */
         FOLLOW_MEMBERSHIP,
-        /** The membership once: nodes and servers ({@code Probe.membership}, {@code bin/baton status}). */
+        /**
+         * The membership once: nodes and servers. On the master, the membership it keeps ({@code Probe.membership},
+         * {@code bin/baton status}); on a node, the node's view of it ({@code Probe.membership} of a node's address,
+         * the way to see the membership with a ZooKeeper registry).
+         */
         MEMBERSHIP,
-        /** How long ago the master last heard from each node ({@code Probe.leaseAges}). */
+        /** How long ago the master last heard from each node ({@code Probe.leaseAges}; the master). */
         LEASE_AGES,
-        /** Whether the master is up and not shutting down ({@code Probe.health}, {@code bin/baton health}). */
-        HEALTH
+        /**
+         * Whether the process asked, the master or a node, is up and not shutting down ({@code Probe.health},
+         * {@code bin/baton health}).
+         */
+        HEALTH,
+        /**
+         * A node's status: who it is (rank, name, address, host), how long it has run and its counters
+         * ({@link NodeStats}: calls, failures by status code, latency, paths to its peers; {@code Probe.nodeStatus},
+         * {@code bin/baton status} for each node, the status page; a node).
+         */
+        NODE_STATUS
     }
 
     /** An authorizer's answer: allowed, or denied with a reason. Immutable. */

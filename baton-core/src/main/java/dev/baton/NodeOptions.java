@@ -509,7 +509,11 @@ public final class NodeOptions {
             return this;
         }
 
-        /** Who may call which method of this node's servers; null (the default) for everyone. See {@link Authorizer}. */
+        /**
+         * Who may call which method of this node's servers ({@link Authorizer#authorizeCall}), and which tools may
+         * ask it its health, status and view of the membership ({@link Authorizer#authorizeObserve}); null (the
+         * default) for everyone. See {@link Authorizer}.
+         */
         public Builder authorizer(Authorizer authorizer) {
             this.authorizer = authorizer;
             return this;

@@ -31,8 +31,11 @@ import java.time.Duration;
  * <p>Every method blocks at most its timeout and throws {@link BatonException}: UNAVAILABLE when the target
  * cannot be reached or hangs up, UNAUTHENTICATED when it or the probe has a cluster secret the other lacks (or a
  * different one), DEADLINE_EXCEEDED when it does not answer in time, NO_SUCH_METHOD when it is
- * not the kind of process the question is for (a node status from a master), PERMISSION_DENIED when the master's
- * {@link Authorizer} refuses the question ({@link Authorizer#authorizeObserve}).
+ * not the kind of process the question is for (a node status from a master), PERMISSION_DENIED when the
+ * {@link Authorizer} of the master or node asked refuses the question ({@link Authorizer#authorizeObserve}: a node
+ * is asked {@link Authorizer.Observation#HEALTH HEALTH}, {@link Authorizer.Observation#NODE_STATUS NODE_STATUS} and
+ * {@link Authorizer.Observation#MEMBERSHIP MEMBERSHIP} for its view), with a message that names the probe (an
+ * unranked tool) and what it may not see.
  * Thread-safe.
  */
 public interface Probe extends AutoCloseable {

@@ -8,8 +8,9 @@ import dev.baton.spi.LogLimiter;
 /**
  * The node's {@link Authorizer} at the door of its servers: asked for each call before interceptors and handler see
  * it; a denial answers the call with PERMISSION_DENIED (not marked refused: another server of the service would
- * deny it too) and is logged once per caller and minute. A node without an authorizer has none of this, and its
- * servers pay one null check per call.
+ * deny it too). Also asked before the node answers a tool's question on its data port ({@link #observeRefusal}).
+ * Denials of both are logged once per caller and minute, on one count. A node without an authorizer has none of
+ * this, and its servers pay one null check per call, its questions one per question.
  *
  * <p>Thread-safe.
  */
@@ -43,12 +44,38 @@ final class CallAuthorization {
         }
         String why = caller.describe() + " may not call method " + method + " of '" + service + "': "
                 + (d == null ? "the authorizer gave no decision" : d.reason());
-        long held = denials.admit(caller.nodeId());
-        if (held >= 0) {
-            LOG.log(System.Logger.Level.WARNING, "denied a call: {0}{1}", why,
-                    held == 0 ? "" : " (and " + held + " more denials of that caller since the last report)");
-        }
+        logDenial("a call", caller, why);
         call.failFromHandler(Status.of(Status.Code.PERMISSION_DENIED, why));
         return false;
+    }
+
+    /**
+     * Why {@code caller} may not see {@code what} of this node ({@code described}: "read the node's status"), or
+     * null when it may. An authorizer that throws refuses, and is logged as an error.
+     */
+    String observeRefusal(Caller caller, Authorizer.Observation what, String described) {
+        Authorizer.Decision d;
+        try {
+            d = authorizer.authorizeObserve(caller, what);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "the authorizer failed on a question (" + what + ") of "
+                    + caller.describe(), e);
+            d = Authorizer.Decision.deny("the authorizer failed: " + e);
+        }
+        if (d != null && d.allowed()) {
+            return null;
+        }
+        String why = caller.describe() + " may not " + described + ": "
+                + (d == null ? "the authorizer gave no decision" : d.reason());
+        logDenial("a question", caller, why);
+        return why;
+    }
+
+    private void logDenial(String what, Caller caller, String why) {
+        long held = denials.admit(caller.nodeId());
+        if (held >= 0) {
+            LOG.log(System.Logger.Level.WARNING, "denied {0}: {1}{2}", what, why,
+                    held == 0 ? "" : " (and " + held + " more denials of that caller since the last report)");
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.Authorizer;
 import dev.baton.BatonException;
 import dev.baton.Caller;
 import dev.baton.Client;
@@ -20,6 +21,7 @@ import dev.baton.spi.HostIdentity;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
+import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportFactory;
 import dev.baton.spi.Compressors;
@@ -319,6 +321,22 @@ public final class NodeRuntime implements Node {
     /** The servers' authorization, or null when the options set no authorizer. */
     CallAuthorization authorization() {
         return authorization;
+    }
+
+    /**
+     * Throws PERMISSION_DENIED unless the caller on {@code c}, a connection to this node's data port, may see
+     * {@code what} of this node ({@code described}, for the message: "read the node's status"). Without an
+     * authorizer, returns at once. Called on the I/O thread that read the question, before it is answered.
+     */
+    public void checkObserve(TransportConnection c, Authorizer.Observation what, String described) {
+        CallAuthorization a = authorization;
+        if (a == null) {
+            return;
+        }
+        String refusal = a.observeRefusal(ConnState.of(c).caller(), what, described);
+        if (refusal != null) {
+            throw Status.of(Status.Code.PERMISSION_DENIED, refusal).asException();
+        }
     }
 
     /** This node as the caller of a call it made to its own server. */
