@@ -133,17 +133,18 @@ public final class NodeOptions {
 
     /**
      * Whether the default transport uses shared memory to nodes on this host: {@link SharedMemory#PREFERRED} (the
-     * default), {@link SharedMemory#DISABLED} or {@link SharedMemory#REQUIRED}. Ignored when {@link #transport()}
-     * names a transport.
+     * default), {@link SharedMemory#DISABLED} or {@link SharedMemory#REQUIRED}, with TCP or {@link #tls()} to the rest.
+     * Ignored when {@link #transport()} names a transport.
      */
     public SharedMemory sharedMemory() {
         return sharedMemory;
     }
 
     /**
-     * TLS with mutual authentication on every connection of the node (to the master, to other nodes, from tools),
-     * or null for none. A TLS node uses no shared memory: a shared-memory peer would carry no verified certificate
-     * (docs/security.md, "TLS").
+     * TLS with mutual authentication on every network connection of the node (to the master, to other nodes, from
+     * tools), or null for none. Nodes on this host that share memory with it ({@link #sharedMemory()}) are reached
+     * through shared memory instead, where the kernel proves the peer to be this user (docs/security.md, "TLS and
+     * shared memory"); {@link SharedMemory#DISABLED} keeps TLS on every connection.
      */
     public TlsOptions tls() {
         return tls;
@@ -528,10 +529,6 @@ public final class NodeOptions {
             if (tls != null && transport != null) {
                 throw new IllegalArgumentException("tls: set either tls or transport, not both (a transport of your "
                         + "own takes TransportFactory.tls(options) to use TLS)");
-            }
-            if (tls != null && sharedMemory == SharedMemory.REQUIRED) {
-                throw new IllegalArgumentException("sharedMemory: REQUIRED cannot be combined with tls (a TLS node "
-                        + "uses TLS for every peer; see docs/security.md)");
             }
             check(ioThreads >= 1 && ioThreads <= 64, "ioThreads", ioThreads, "between 1 and 64");
             check(lanes >= 1 && lanes <= 64, "lanes", lanes, "between 1 and 64");

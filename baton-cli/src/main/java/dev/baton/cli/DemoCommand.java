@@ -209,9 +209,19 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** The --tls-* options of certificate {@code name}, or none without --tls. */
+    /**
+     * The --tls-* options of certificate {@code name}, or none without --tls. A node with TLS would reach the others on
+     * this host through shared memory; the demo shows TLS, so its nodes turn shared memory off.
+     */
     private List<String> tlsArgs(String name) {
-        return tls ? DevPki.tlsArgs(pki, name) : List.of();
+        if (!tls) {
+            return List.of();
+        }
+        List<String> args = new ArrayList<>(DevPki.tlsArgs(pki, name));
+        if (!name.equals("master")) {
+            args.addAll(List.of("--shared-memory", "DISABLED"));
+        }
+        return args;
     }
 
     private int run(PrintWriter out, Path logs) throws IOException, InterruptedException {

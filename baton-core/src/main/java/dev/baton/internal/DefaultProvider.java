@@ -53,15 +53,24 @@ public final class DefaultProvider implements BatonProvider {
     }
 
     /**
-     * The transport of a node: the one its options name; TLS when they ask for it (never with shared memory: a
-     * shared-memory peer carries no certificate); else TCP with shared memory as they allow.
+     * The transport of a node: the one its options name; else TLS when they ask for it, or TCP, in both cases under
+     * shared memory for the nodes on this host as they allow (the shared-memory transport puts TLS or TCP under it).
      */
     static TransportFactory nodeTransport(NodeOptions options) {
         if (options.transport() != null) {
             return options.transport();
         }
         if (options.tls() != null) {
-            return TcpTransport.tlsFactory(TlsContextSource.load(options.tls()));
+            // A same-host peer over shared memory is proved by the kernel (this user's memory and socket), not by a
+            // certificate: docs/security.md#tls-and-shared-memory. TLS for everyone else.
+            TransportFactory tls = TcpTransport.tlsFactory(TlsContextSource.load(options.tls()));
+            TransportFactory shm = options.sharedMemory() == SharedMemory.DISABLED ? null
+                    : SharedMemoryHolder.PROVIDER.map(p -> p.factory(options.sharedMemory(), tls)).orElse(null);
+            if (shm == null && options.sharedMemory() == SharedMemory.REQUIRED) {
+                throw new IllegalStateException("NodeOptions.sharedMemory is REQUIRED, but no shared-memory transport"
+                        + " that runs under TLS is on the class or module path (add dev.baton:baton-transport-shm)");
+            }
+            return shm != null ? shm : tls;
         }
         if (options.sharedMemory() == SharedMemory.DISABLED) {
             return TcpTransport.factory();

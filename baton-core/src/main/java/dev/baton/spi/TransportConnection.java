@@ -65,8 +65,9 @@ public interface TransportConnection {
 
     /**
      * Who the transport proved the peer to be, below Baton's own handshake: the subject of the certificate a TLS
-     * peer presented and the transport verified. Null when the transport authenticates no one (plain TCP, shared
-     * memory), and before the transport's own handshake completed.
+     * peer presented and the transport verified; over shared memory, the peer's operating-system user, as the kernel
+     * reports it for the connection's Unix socket. Null when the transport authenticates no one (plain TCP), and
+     * before the transport's own handshake completed.
      */
     default java.security.Principal peerPrincipal() {
         return null;

@@ -85,7 +85,7 @@ public final class SharedMemoryTransport implements Transport {
     private static final long SWEEP_INTERVAL_NS = 1_000_000_000L;
 
     private final TransportCore core;
-    private final Transport tcp;
+    private final Transport network;        // TCP, or TLS: the master and nodes on other hosts
     private final SharedMemory mode;
     private final int ringBytes;
     private final long payloadBytes;
@@ -109,7 +109,7 @@ public final class SharedMemoryTransport implements Transport {
         this.idleSpinNs = Math.max(b.idleSpin.toNanos(), context.settings().ioSpin().toNanos());
         this.directory = mode == SharedMemory.DISABLED ? null : openDirectory(b.directory);
         this.core = new TransportCore(context, new BufferPool(POOL_BYTES));
-        this.tcp = TransportFactory.tcp().create(context);
+        this.network = (b.network != null ? b.network : TransportFactory.tcp()).create(context);
         this.settings = context.settings();
     }
 
@@ -177,6 +177,7 @@ public final class SharedMemoryTransport implements Transport {
         private SharedMemory mode = SharedMemory.PREFERRED;
         private int ringBytes = DEFAULT_RING_BYTES;
         private long payloadBytes = DEFAULT_PAYLOAD_BYTES;
+        private TransportFactory network;
         private Duration idleSpin = DEFAULT_IDLE_SPIN;
         private Path directory;
 
@@ -199,6 +200,17 @@ public final class SharedMemoryTransport implements Transport {
                         + " to " + RingFile.MAX_CAPACITY + ", was " + ringBytes);
             }
             this.ringBytes = ringBytes;
+            return this;
+        }
+
+        /**
+         * The transport for the master and for nodes on other hosts (default {@link TransportFactory#tcp()}): a node
+         * with TLS gets its TLS factory here, so its neighbours on this host talk over shared memory and everyone
+         * else over TLS. A shared-memory peer's {@link dev.baton.spi.TransportConnection#peerPrincipal() principal} is
+         * the operating-system user the kernel reports for its socket, never a certificate.
+         */
+        public Builder network(TransportFactory network) {
+            this.network = Objects.requireNonNull(network, "network");
             return this;
         }
 
@@ -245,6 +257,7 @@ public final class SharedMemoryTransport implements Transport {
             copy.mode = mode;
             copy.ringBytes = ringBytes;
             copy.payloadBytes = payloadBytes;
+            copy.network = network;
             copy.idleSpin = idleSpin;
             copy.directory = directory;
             return context -> new SharedMemoryTransport(context, copy);
@@ -255,7 +268,7 @@ public final class SharedMemoryTransport implements Transport {
 
     @Override
     public InetSocketAddress listen(InetSocketAddress bind) throws IOException {
-        InetSocketAddress bound = tcp.listen(bind);
+        InetSocketAddress bound = network.listen(bind);
         synchronized (this) {
             ensureOpen();
             if (directory != null && listener == null) {
@@ -353,14 +366,14 @@ public final class SharedMemoryTransport implements Transport {
     @Override
     public TransportConnection connect(InetSocketAddress remote, Function<TransportConnection, Object> attachment) {
         ensureOpen();
-        return tcp.connect(remote, attachment);
+        return network.connect(remote, attachment);
     }
 
     @Override
     public TransportConnection connect(NodeInfo node, Function<TransportConnection, Object> attachment) {
         ensureOpen();
         if (mode == SharedMemory.DISABLED) {
-            return tcp.connect(node.address(), attachment);
+            return network.connect(node.address(), attachment);
         }
         String unreachable;
         if (directory == null) {
@@ -380,7 +393,7 @@ public final class SharedMemoryTransport implements Transport {
             }
         }
         if (mode == SharedMemory.PREFERRED) {
-            return tcp.connect(node.address(), attachment);
+            return network.connect(node.address(), attachment);
         }
         ShmConnection refused = ShmConnection.refused(core, nextLoop(), describe(node));
         refused.attach(attachment.apply(refused));
@@ -460,17 +473,17 @@ public final class SharedMemoryTransport implements Transport {
                 return true;
             }
         }
-        return tcp.inTransportThread();
+        return network.inTransportThread();
     }
 
     @Override
     public String pathOf(TransportConnection connection) {
-        return connection instanceof ShmConnection ? "shm" : tcp.pathOf(connection);
+        return connection instanceof ShmConnection ? "shm" : network.pathOf(connection);
     }
 
     @Override
     public TransportStats stats() {
-        return core.stats().plus(tcp.stats());
+        return core.stats().plus(network.stats());
     }
 
     private ShmLoop nextLoop() {
@@ -500,7 +513,7 @@ public final class SharedMemoryTransport implements Transport {
         for (ShmLoop l : loops) {
             l.shutdown(LOOP_STOP_TIMEOUT_MS);
         }
-        tcp.close();
+        network.close();
     }
 
     private static void closeQuietly(java.io.Closeable c) {

@@ -139,8 +139,17 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
         }
     }
 
-    /** The client: the set-up names the ring file; then this side's HELLO goes into its ring. */
+    /**
+     * The client: the set-up names the ring file; then this side's HELLO goes into its ring. The socket's other end
+     * must be this user's, as the server checks this end (SO_PEERCRED): only then is it the peer
+     * {@link #peerPrincipal()} says.
+     */
     private void sendSetup() throws IOException {
+        var peer = socket.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
+        if (!peer.user().equals(directory.owner())) {
+            throw new IOException("the shared-memory socket is served by user " + peer.user().getName() + ", not "
+                    + directory.owner().getName());
+        }
         byte[] name = ringPath.getFileName().toString().getBytes(StandardCharsets.US_ASCII);
         ByteBuffer b = ByteBuffer.allocate(8 + name.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(SETUP_MAGIC).putShort((short) SETUP_VERSION).putShort((short) name.length).put(name).flip();
@@ -342,6 +351,15 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
             // closed
         }
         return null;
+    }
+
+    /**
+     * The peer's operating-system user: the kernel's word for the other end of the Unix socket, which both sides
+     * check is this directory's owner at set-up (SO_PEERCRED). Null for a connection that never had a socket.
+     */
+    @Override
+    public java.security.Principal peerPrincipal() {
+        return socket == null ? null : directory.owner();
     }
 
     // ------------------------------------------------------------------ FramedConnection glue

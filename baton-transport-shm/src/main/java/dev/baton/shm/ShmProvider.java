@@ -15,4 +15,9 @@ public final class ShmProvider implements SharedMemoryProvider {
     public TransportFactory factory(SharedMemory mode) {
         return SharedMemoryTransport.factory(mode);
     }
+
+    @Override
+    public TransportFactory factory(SharedMemory mode, TransportFactory network) {
+        return SharedMemoryTransport.builder().mode(mode).network(network).build();
+    }
 }

@@ -13,6 +13,8 @@ class ShmDirectoryTest {
     void namesThisClassMakesGiveTheirPid() {
         assertEquals(4242, ShmDirectory.pidOf("ring-4242-17"));
         assertEquals(4242, ShmDirectory.pidOf("node-n0-4242.sock"));
+        assertEquals(4242, ShmDirectory.pidOf("pay-4242-18"));
+        assertEquals(-1, ShmDirectory.pidOf("pay--7-1"));
     }
 
     @Test
