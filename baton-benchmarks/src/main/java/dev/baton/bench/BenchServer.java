@@ -123,7 +123,10 @@ public final class BenchServer {
                     for (int i = 0; i < count; i++) {
                         NodeOptions.Builder options = baton.apply(NodeOptions.builder().master(master.address())
                                 .name("bench-server-" + i));
+                        // TLS on every connection: the system measures TLS, not the shared memory a TLS node
+                        // would use for a neighbour on this host.
                         Node node = Node.join((tls != null ? options.tls(tls.baton("server"))
+                                .sharedMemory(dev.baton.SharedMemory.DISABLED)
                                 : options.transport(system.transport())).build());
                         s.resources.add(node);
                         BatonTarget.serveEcho(node);
