@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,6 +41,15 @@ class ShmProcessTest {
         dir.close();
     }
 
+    /** This directory's payload files that this process maps now. */
+    private long payloadMappings() {
+        try (java.util.stream.Stream<String> maps = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+            return maps.filter(l -> l.contains(dir.path + "/pay-")).count();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void nodesOnOneHostTalkThroughSharedMemoryAndAKilledPeerIsNoticedAtOnceAndSweptAway() throws Exception {
         try (Master master = Master.start(MasterOptions.builder().build());
@@ -56,6 +66,12 @@ class ShmProcessTest {
                 byte[] answer = echo.call(0, ("hello " + i).getBytes(StandardCharsets.UTF_8));
                 assertEquals("hello " + i, new String(answer, StandardCharsets.UTF_8));
             }
+            byte[] large = new byte[(1 << 20) + 7];
+            new java.util.Random(7).nextBytes(large);
+            for (int i = 0; i < 4; i++) {      // through payload files, both ways, between the two processes
+                assertArrayEquals(large, echo.call(0, large));
+            }
+            assertTrue(payloadMappings() > 0, "the large bodies went through payload files");
             assertEquals(Map.of(childRank, "shm"), node.stats().pathsByRank(), "the peer is reached by shared memory");
             assertTrue(dir.contents().contains("node-" + Long.toHexString(
                     node.membership().node(childRank).orElseThrow().nodeId()) + "-" + child.pid() + ".sock"),
@@ -74,6 +90,8 @@ class ShmProcessTest {
             String own = "-" + ProcessHandle.current().pid() + ".sock";
             Wait.until(() -> dir.contents().stream().allMatch(n -> n.endsWith(own)), Duration.ofSeconds(10),
                     () -> "the killed process's files swept: " + dir.contents());
+            Wait.until(() -> payloadMappings() == 0, Duration.ofSeconds(10),
+                    () -> "the payload files shared with the killed process are unmapped");
         }
         assertEquals(List.of(), dir.contents(), "nothing left after a normal close");
     }
