@@ -156,10 +156,7 @@ public abstract class FramedConnection implements TransportConnection {
     /** Releases the byte stream (the socket, the ring). Called once, on close, from any thread. */
     protected abstract void closeStream();
 
-    /**
-     * How this connection carries large bodies beside its byte stream; null (the default): every byte goes through
-     * it, and a frame under {@link FrameLayout#ENCODING_OUT_OF_BAND} is a protocol error. Any thread.
-     */
+    /** Large bodies beside the byte stream; null (default): none, and encoding 255 is a protocol error. Any thread. */
     protected OutOfBandBodies outOfBandBodies() {
         return null;
     }
@@ -525,8 +522,9 @@ public abstract class FramedConnection implements TransportConnection {
         closeWith(Status.of(Status.Code.PROTOCOL_ERROR, remoteAddress + ": " + why).asException());
     }
 
-    void endOfStream() {
-        closeWith(unavailable("connection closed by " + remoteAddress, null));
+    void endOfStream() {      // closed unread by a TLS port, say: say what the plain side can suspect
+        closeWith(unavailable("connection closed by " + remoteAddress + (state.get() == HANDSHAKE && reader.bytesRead()
+                == 0 ? " before it sent anything (does it require TLS, which this side does not speak?)" : ""), null));
     }
 
     /** A PING or PONG: no payload, nothing to report back. */

@@ -149,7 +149,9 @@ public final class Handshake {
     public Outcome decode(ByteBuffer b) {
         int p = b.position();
         if (b.remaining() >= 4 && b.getInt(p) != FrameLayout.MAGIC) {
-            return invalid("bad preface: not a Baton peer");
+            // A TLS record of type handshake (22), version 3.x: a TLS client at a plain port.
+            return invalid(b.get(p) == 22 && b.get(p + 1) == 3 ? "bad preface: the peer speaks TLS, and this port "
+                    + "does not (give both sides the same TLS settings)" : "bad preface: not a Baton peer");
         }
         if (b.remaining() < FrameLayout.PREFACE_LENGTH) {
             return Outcome.NEED_MORE;

@@ -102,6 +102,19 @@ class HandshakeFuzzTest {
         return input;
     }
 
+    /** A TLS client's first record at a plain port is named as such, so the plain side's log says what went wrong. */
+    @Test
+    void aTlsClientHelloIsToldApartFromOtherStrangers() {
+        Handshake h = new Handshake(ProtocolVersion.MAX);
+        byte[] clientHello = {22, 3, 1, 0, (byte) 200, 1, 0, 0};      // handshake record, TLS 1.0 record version
+        assertEquals(Handshake.Outcome.INVALID, h.decode(buffer(clientHello, 0, clientHello.length)));
+        assertTrue(h.error().contains("the peer speaks TLS"), h.error());
+        Handshake other = new Handshake(ProtocolVersion.MAX);
+        byte[] http = "GET / HTTP/1.1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertEquals(Handshake.Outcome.INVALID, other.decode(buffer(http, 0, http.length)));
+        assertEquals("bad preface: not a Baton peer", other.error());
+    }
+
     private static void checkIdentity(PeerIdentity id, int highest) {
         assertNotNull(id);
         assertTrue(id.protocolVersion() >= ProtocolVersion.MIN && id.protocolVersion() <= highest,

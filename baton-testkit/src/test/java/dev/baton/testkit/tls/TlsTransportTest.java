@@ -140,6 +140,8 @@ class TlsTransportTest {
         BatonException e = plainClient.closeCause(c, FAST);
         assertTrue(e.status().code() == Status.Code.UNAVAILABLE || e.status().code() == Status.Code.PROTOCOL_ERROR,
                 e.getMessage());
+        assertTrue(e.getMessage().contains("does it require TLS"), "the plain side is told what to suspect: "
+                + e.getMessage());
         assertTrue(plainClient.opened.isEmpty() && tlsServer.opened.isEmpty());
 
         TlsPeer plainServer = peer(TransportFactory.tcp(), "plain-server");
