@@ -158,8 +158,9 @@ class ObserverAndProbeTest {
 
     @Test
     void aClosingNodeSaysItIsNotServing() throws Exception {
-        try (Cluster c = Cluster.withNodes(1); Probe probe = Probe.tcp()) {
-            Node n = c.node(0);
+        try (Cluster c = new Cluster(); Probe probe = Probe.tcp()) {
+            // A drain longer than the test's waits: a loaded machine must not end it before the handler answers.
+            Node n = c.join(c.options("node-0").drainTimeout(Duration.ofSeconds(60)).build());
             InetSocketAddress at = n.address();
             // Hold the close in its drain (a call in flight on the node's own server) and ask meanwhile.
             java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
