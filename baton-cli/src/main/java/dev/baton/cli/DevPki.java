@@ -156,7 +156,9 @@ final class DevPki {
                 .append("; valid until ").append(notAfter.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)).append(".\n\nFor example:\n")
                 .append("  bin/baton master --port 9394 ").append(tlsOptions(dir, master))
                 .append('\n')
-                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, node)).append('\n');
+                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, node)).append('\n')
+                .append("\nTo revoke a certificate: bin/baton certs revoke --dir ").append(dir).append(" --name NAME\n")
+                .append("writes crl.pem; give every process --tls-crl ").append(dir.resolve(CRL)).append('\n');
         return b.toString();
     }
 
