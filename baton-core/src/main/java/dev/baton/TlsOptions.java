@@ -44,6 +44,16 @@ import java.util.Set;
  * connections use them, while existing connections keep theirs. A new set of files that cannot be used (half
  * written, a key that does not match) is logged once and the previous one stays in force.
  *
+ * <h2>Revocation</h2>
+ * {@link Builder#revocationList} names a file of certificate revocation lists (X.509 CRLs, PEM or DER). A peer
+ * whose chain to a trusted CA holds a certificate listed as revoked by a CRL of its issuer is refused at the
+ * handshake, on both sides. Only certificates whose issuer has a CRL in the file are checked: a CA without one
+ * there is trusted as before (soft). A CRL past its next update is not: certificates of its issuer are refused
+ * until a fresh CRL is written (hard), since a stale list may miss a revocation. There is no OCSP and nothing is
+ * fetched from the network (CRL distribution points are ignored). Pinned certificates are not checked against the
+ * CRLs: unpin them. The file is reloaded like the others; revoking a certificate refuses the peer's next
+ * connection, while connections already made stay open.
+ *
  * <p>Thread-safe (immutable). Passwords are copied in and out.
  */
 public final class TlsOptions {
@@ -66,6 +76,7 @@ public final class TlsOptions {
     private final List<String> protocols;
     private final String peerName;
     private final Duration reloadInterval;
+    private final Path revocationList;
 
     private TlsOptions(Builder b) {
         certificateChain = b.certificateChain;
@@ -79,6 +90,7 @@ public final class TlsOptions {
         protocols = List.copyOf(b.protocols);
         peerName = b.peerName;
         reloadInterval = b.reloadInterval;
+        revocationList = b.revocationList;
     }
 
     public static Builder builder() {
@@ -140,6 +152,11 @@ public final class TlsOptions {
         return reloadInterval;
     }
 
+    /** The file of certificate revocation lists (PEM or DER), or null: no certificate is checked for revocation. */
+    public Path revocationList() {
+        return revocationList;
+    }
+
     /** True when this side has a certificate of its own (it needs one to accept connections). */
     public boolean hasIdentity() {
         return certificateChain != null || keyStore != null;
@@ -152,6 +169,7 @@ public final class TlsOptions {
                 + (trustedCertificates != null ? ", ca=" + trustedCertificates : "")
                 + (trustStore != null ? ", trustStore=" + trustStore : "")
                 + (pinnedSha256.isEmpty() ? "" : ", pinned=" + pinnedSha256.size())
+                + (revocationList != null ? ", crl=" + revocationList : "")
                 + ", protocols=" + protocols + (peerName != null ? ", peerName=" + peerName : "") + "]";
     }
 
@@ -168,6 +186,7 @@ public final class TlsOptions {
         private List<String> protocols = List.of(TLS_1_3);
         private String peerName;
         private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
+        private Path revocationList;
 
         private Builder() {
         }
@@ -221,6 +240,20 @@ public final class TlsOptions {
             return this;
         }
 
+        /**
+         * Refuses peers whose certificate, or a CA certificate of whose chain, is revoked by a CRL of this file: one
+         * DER CRL, or one or more PEM CRLs ({@code -----BEGIN X509 CRL-----}) concatenated. Only certificates whose
+         * issuer has a CRL in the file are checked; a CRL past its next update makes its issuer's certificates
+         * refused until a fresh one replaces it. A CRL issued by a trusted CA must carry that CA's valid signature
+         * (else the file is refused); the CRLs of intermediate CAs are checked when a chain goes through them. Needs
+         * trusted CAs ({@link #trustedCertificates} or {@link #trustStore}); does not apply to pinned certificates.
+         * Reloaded at most every {@link #reloadInterval}, like the certificate files.
+         */
+        public Builder revocationList(Path crlFile) {
+            this.revocationList = Objects.requireNonNull(crlFile, "revocationList");
+            return this;
+        }
+
         /** The protocol versions to enable: {@link #TLS_1_3} (the default) and/or {@link #TLS_1_2}. */
         public Builder protocols(String... protocols) {
             List<String> list = new ArrayList<>(Arrays.asList(protocols));
@@ -264,6 +297,10 @@ public final class TlsOptions {
             if (trustedCertificates == null && trustStore == null && pinnedSha256.isEmpty()) {
                 throw new IllegalArgumentException("TLS needs something to trust peers by: trustedCertificates, "
                         + "trustStore or pinSha256");
+            }
+            if (revocationList != null && trustedCertificates == null && trustStore == null) {
+                throw new IllegalArgumentException("revocationList needs trusted CAs (trustedCertificates or "
+                        + "trustStore) whose certificates it revokes; a pinned certificate is revoked by unpinning it");
             }
             return new TlsOptions(this);
         }

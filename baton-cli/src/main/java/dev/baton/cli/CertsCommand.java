@@ -22,6 +22,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "certs",
         mixinStandardHelpOptions = true,
+        subcommands = CertsRevokeCommand.class,
         header = "Makes a development CA and certificates for --tls-cert/--tls-key/--tls-ca. FOR DEVELOPMENT ONLY.",
         description = {
                 "Writes ca.pem and ca-key.pem (the CA), NAME.pem and NAME-key.pem for each certificate, and README.txt,",
@@ -29,7 +30,8 @@ import java.util.concurrent.Callable;
                 "for TLS client and server authentication (Baton's TLS is mutual), with CN=NAME, naming NAME,",
                 "localhost, 127.0.0.1 and ::1 (and each --san). Refuses to overwrite files without --force.",
                 "The CA key is written unencrypted beside the certificates: anyone who reads it can make certificates",
-                "every member trusts. Use a real CA for a cluster that matters."},
+                "every member trusts. Use a real CA for a cluster that matters.",
+                "`baton certs revoke --dir DIR --name NAME` revokes a certificate: it writes DIR/crl.pem, for --tls-crl."},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton certs --dir dev-pki                  master, node-1..node-3 and tool",
@@ -43,7 +45,7 @@ final class CertsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Where the files go.")
+    @Option(names = "--dir", paramLabel = "DIR", description = "Where the files go. Required.")
     Path dir;
 
     @Option(names = "--nodes", paramLabel = "N",
@@ -70,6 +72,9 @@ final class CertsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (dir == null) {
+            throw usage("Missing required option: '--dir=DIR'");
+        }
         List<String> certificates = certificateNames();
         if (days < 1 || days > MAX_DAYS) {
             throw usage("--days must be between 1 and " + MAX_DAYS + ", was " + days);

@@ -30,6 +30,7 @@ final class DevPki {
     static final String CA_CERT = "ca.pem";
     static final String CA_KEY = "ca-key.pem";
     static final String README = "README.txt";
+    static final String CRL = "crl.pem";
     /** What a certificate's name may be: it becomes a file name, a common name and a DNS subject alternative name. */
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?");
     /** Names every certificate carries besides its own, so that a peer-name check against this host passes. */
@@ -155,8 +156,80 @@ final class DevPki {
                 .append("; valid until ").append(notAfter.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)).append(".\n\nFor example:\n")
                 .append("  bin/baton master --port 9394 ").append(tlsOptions(dir, master))
                 .append('\n')
-                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, node)).append('\n');
+                .append("  bin/baton node --master 127.0.0.1:9394 ").append(tlsOptions(dir, node)).append('\n')
+                .append("\nTo revoke a certificate: bin/baton certs revoke --dir ").append(dir).append(" --name NAME\n")
+                .append("writes crl.pem; give every process --tls-crl ").append(dir.resolve(CRL)).append('\n');
         return b.toString();
+    }
+
+    /** What {@link #revoke} wrote: the file, how many certificates it lists, and until when it is valid. */
+    record Revoked(Path file, int count, Instant nextUpdate) {
+    }
+
+    /**
+     * Adds the certificates of {@code names} ({@code dir/NAME.pem}, issued by {@code dir}'s CA) to
+     * {@code dir/crl.pem}, keeping the entries already there, signs it with the CA's key, valid from a minute ago for
+     * {@code validity}, and replaces the file by an atomic move. A missing or foreign file is a {@link CliException}.
+     */
+    static Revoked revoke(Path dir, List<String> names, Duration validity) throws IOException {
+        CertificateAuthority ca;
+        try {
+            ca = CertificateAuthority.fromPem(read(dir.resolve(CA_CERT)), read(dir.resolve(CA_KEY)));
+        } catch (IllegalArgumentException e) {
+            throw new CliException(dir + ": " + CA_CERT + " and " + CA_KEY + " are not a CA and its key: "
+                    + e.getMessage(), e);
+        }
+        Map<java.math.BigInteger, Instant> revoked = new LinkedHashMap<>();
+        Path crlFile = dir.resolve(CRL);
+        try {
+            java.security.cert.CertificateFactory factory = java.security.cert.CertificateFactory.getInstance("X.509");
+            if (Files.exists(crlFile)) {
+                try (var in = Files.newInputStream(crlFile)) {
+                    for (var c : factory.generateCRLs(in)) {
+                        var crl = (java.security.cert.X509CRL) c;
+                        crl.verify(ca.certificate().getPublicKey());
+                        if (crl.getRevokedCertificates() != null) {
+                            for (var entry : crl.getRevokedCertificates()) {
+                                revoked.putIfAbsent(entry.getSerialNumber(), entry.getRevocationDate().toInstant());
+                            }
+                        }
+                    }
+                }
+            }
+            Instant now = Instant.now();
+            for (String name : names) {
+                var cert = (java.security.cert.X509Certificate) factory.generateCertificate(
+                        new java.io.ByteArrayInputStream(Pem.decode(read(cert(dir, name)), "CERTIFICATE")));
+                try {
+                    cert.verify(ca.certificate().getPublicKey());
+                } catch (java.security.GeneralSecurityException e) {
+                    throw new CliException(cert(dir, name) + " was not issued by the CA of " + dir.resolve(CA_CERT));
+                }
+                revoked.putIfAbsent(cert.getSerialNumber(), now);
+            }
+        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            throw new CliException("cannot revoke in " + dir + ": " + e.getMessage(), e);
+        }
+        Instant from = Instant.now().minus(Duration.ofMinutes(1));
+        Instant to = from.plus(Duration.ofMinutes(1)).plus(validity);
+        String pem = Pem.revocationList(ca.revocationList(revoked, from, to));
+        Path temp = dir.resolve("." + CRL + ".new");
+        Files.deleteIfExists(temp);
+        try {
+            Pem.writeOwnerOnly(temp, pem);
+            Files.move(temp, crlFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+        return new Revoked(crlFile, revoked.size(), to);
+    }
+
+    private static String read(Path file) throws IOException {
+        try {
+            return Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new CliException("no such file: " + file + " (made by `baton certs --dir " + file.getParent() + "`?)");
+        }
     }
 
     /** The three --tls-* options that present {@code name}'s certificate from {@code dir}. */

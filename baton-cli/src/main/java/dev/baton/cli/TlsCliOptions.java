@@ -13,7 +13,7 @@ import java.nio.file.Path;
 
 /**
  * TLS with mutual authentication for a command that connects or listens: {@code --tls-cert}, {@code --tls-key} and
- * {@code --tls-ca} together turn it on (docs/security.md). Its own mixin, apart from the other options of a
+ * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} adds revocation lists. Its own mixin, apart from the other options of a
  * command.
  */
 final class TlsCliOptions {
@@ -35,16 +35,22 @@ final class TlsCliOptions {
             description = "The CA certificates (PEM bundle) that peers' certificates must lead to.")
     Path ca;
 
+    @Option(names = "--tls-crl", paramLabel = "FILE",
+            description = "Certificate revocation lists (PEM or DER X.509 CRLs): peers whose certificate a CA "
+                    + "of --tls-ca revoked there are refused. Reread when it changes. Default: none.")
+    Path crl;
+
     /** The options given, or null when no --tls-* option was. */
     TlsOptions options() {
-        if (cert == null && key == null && ca == null) {
+        if (cert == null && key == null && ca == null && crl == null) {
             return null;
         }
         if (cert == null || key == null || ca == null) {
             throw new CommandLine.ParameterException(command.commandLine(),
-                    "--tls-cert, --tls-key and --tls-ca go together");
+                    "--tls-cert, --tls-key and --tls-ca go together" + (crl == null ? "" : ", and --tls-crl needs them"));
         }
-        return TlsOptions.builder().certificate(cert, key).trustedCertificates(ca).build();
+        TlsOptions.Builder b = TlsOptions.builder().certificate(cert, key).trustedCertificates(ca);
+        return (crl == null ? b : b.revocationList(crl)).build();
     }
 
     NodeOptions.Builder applyTo(NodeOptions.Builder builder) {

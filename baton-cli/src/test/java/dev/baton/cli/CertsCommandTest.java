@@ -130,6 +130,54 @@ class CertsCommandTest {
     }
 
     @Test
+    void revokeWritesACrlThatKeepsEarlierEntriesAndThatTlsRefusesTheRevokedWith() throws Exception {
+        Path dir = temp.resolve("pki");
+        assertEquals(0, CliRun.of("certs", "--dir", dir.toString(), "--nodes", "3").exitCode());
+        CliRun r = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "node-3");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("1 certificate(s) revoked") && r.out().contains("--tls-crl"), r.out());
+        CliRun again = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "node-2", "--days", "2");
+        assertEquals(0, again.exitCode(), again.err());
+        assertTrue(again.out().contains("2 certificate(s) revoked"), again.out());
+        Path crl = dir.resolve("crl.pem");
+        var list = (java.security.cert.X509CRL) java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCRL(Files.newInputStream(crl));
+        assertEquals(2, list.getRevokedCertificates().size());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(crl)));
+
+        TlsOptions masterTls = TlsOptions.builder().certificate(DevPki.cert(dir, "master"), DevPki.key(dir, "master"))
+                .trustedCertificates(dir.resolve("ca.pem")).revocationList(crl).build();
+        try (dev.baton.Master master = dev.baton.Master.start(dev.baton.MasterOptions.builder().tls(masterTls).build())) {
+            for (String name : List.of("node-1", "node-3")) {
+                NodeOptions options = NodeOptions.builder().master(master.address())
+                        .name(name).joinTimeout(Duration.ofSeconds(5)).tls(TlsOptions.builder()
+                                .certificate(DevPki.cert(dir, name), DevPki.key(dir, name))
+                                .trustedCertificates(dir.resolve("ca.pem")).build()).build();
+                if (name.equals("node-1")) {
+                    Node.join(options).close();
+                } else {
+                    dev.baton.BatonException e = org.junit.jupiter.api.Assertions.assertThrows(
+                            dev.baton.BatonException.class, () -> Node.join(options).close());
+                    assertEquals(dev.baton.Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
+                }
+            }
+        }
+
+        String[][] usageErrors = {
+                {"certs", "revoke", "--dir", dir.toString(), "--name", "../ca"},
+                {"certs", "revoke", "--dir", dir.toString(), "--days", "0"},
+                {"health", "--master", "127.0.0.1:1", "--tls-crl", crl.toString()},
+        };
+        for (String[] args : usageErrors) {
+            CliRun u = CliRun.of(args);
+            assertEquals(2, u.exitCode(), String.join(" ", args) + ": " + u.err());
+        }
+        CliRun missing = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "node-9");
+        assertEquals(1, missing.exitCode());
+        assertTrue(missing.err().contains("node-9.pem"), missing.err());
+    }
+
+    @Test
     void aFileWhereTheDirectoryShouldBeIsAClearError() throws Exception {
         Path file = Files.writeString(temp.resolve("occupied"), "x");
         CliRun r = CliRun.of("certs", "--dir", file.toString());

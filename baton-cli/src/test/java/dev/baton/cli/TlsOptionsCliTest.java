@@ -21,9 +21,10 @@ class TlsOptionsCliTest {
         try (TestPki pki = TestPki.create()) {
             TestPki.Ca ca = pki.ca("cli-ca");
             TestPki.Issued tool = pki.issue(ca, "tool");
+            TestPki.Issued n = pki.issue(ca, "n");
             try (Master master = Master.start(MasterOptions.builder().tls(pki.options(pki.issue(ca, "master"), ca)).build());
                  Node node = Node.join(NodeOptions.builder().master(master.address()).name("n")
-                         .tls(pki.options(pki.issue(ca, "n"), ca)).build())) {
+                         .tls(pki.options(n, ca)).build())) {
                 String m = BatonCli.hostPort(master.address());
                 String[] tls = {"--tls-cert", tool.certFile().toString(), "--tls-key", tool.keyFile().toString(),
                         "--tls-ca", ca.certFile().toString()};
@@ -35,6 +36,18 @@ class TlsOptionsCliTest {
                 CliRun status = CliRun.of(concat(new String[] {"status", "--master", m, "--interval", "0s"}, tls));
                 assertEquals(0, status.exitCode(), status.err());
                 assertTrue(status.out().contains("n"), status.out());
+
+                // --tls-crl: the tool refuses a node whose certificate the list revokes, not one it does not.
+                java.nio.file.Path crl = pki.dir().resolve("crl.pem");
+                pki.revocationList(crl, ca, java.time.Duration.ofDays(1));
+                String[] withCrl = concat(tls, new String[] {"--tls-crl", crl.toString()});
+                String[] healthOfNode = {"health", "--node", BatonCli.hostPort(node.address()), "--timeout", "3s"};
+                CliRun listed = CliRun.of(concat(healthOfNode, withCrl));
+                assertEquals(0, listed.exitCode(), listed.err());
+                pki.revocationList(crl, ca, java.time.Duration.ofDays(1), n);
+                CliRun revoked = CliRun.of(concat(healthOfNode, withCrl));
+                assertEquals(1, revoked.exitCode(), revoked.out());
+                assertTrue((revoked.out() + revoked.err()).contains("revoked"), revoked.out() + revoked.err());
 
                 CliRun plain = CliRun.of("health", "--master", m, "--timeout", "2s");
                 assertEquals(1, plain.exitCode(), plain.out());

@@ -10,7 +10,11 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.CRLNumber;
+import org.bouncycastle.asn1.x509.CRLReason;
 import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509v2CRLBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
@@ -18,9 +22,16 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
+import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509CRL;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PublicKey;
@@ -29,8 +40,10 @@ import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Instant;
 import java.util.Date;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -141,6 +154,78 @@ public final class CertificateAuthority {
             return new IssuedCertificate(name, leafKeys, sign(b, keys));
         } catch (CertIOException | GeneralSecurityException e) {
             throw new IllegalStateException("cannot make the certificate " + name + " of CA " + this.name, e);
+        }
+    }
+
+    /**
+     * A certificate revocation list signed by this CA, revoking each of {@code revoked} (issued by this CA) as of
+     * {@code thisUpdate}, valid from {@code thisUpdate} to {@code nextUpdate} (a past {@code nextUpdate} makes an
+     * expired list, for tests). What {@code TlsOptions.Builder.revocationList} reads, once written with
+     * {@link Pem#revocationList}.
+     */
+    public X509CRL revocationList(List<X509Certificate> revoked, Instant thisUpdate, Instant nextUpdate) {
+        Map<BigInteger, Instant> serials = new LinkedHashMap<>();
+        for (X509Certificate c : revoked) {
+            serials.put(c.getSerialNumber(), thisUpdate);
+        }
+        return revocationList(serials, thisUpdate, nextUpdate);
+    }
+
+    /**
+     * A certificate revocation list signed by this CA, revoking the certificates of these serial numbers, each as
+     * of its instant, valid from {@code thisUpdate} to {@code nextUpdate}. Its CRL number is {@code thisUpdate} in
+     * milliseconds since the epoch, so a later list has a larger one.
+     */
+    public X509CRL revocationList(Map<BigInteger, Instant> revoked, Instant thisUpdate, Instant nextUpdate) {
+        if (!nextUpdate.isAfter(thisUpdate)) {
+            throw new IllegalArgumentException("a revocation list's nextUpdate (" + nextUpdate + ") must come after"
+                    + " its thisUpdate (" + thisUpdate + ")");
+        }
+        try {
+            X509v2CRLBuilder b = new X509v2CRLBuilder(
+                    X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()), Date.from(thisUpdate));
+            b.setNextUpdate(Date.from(nextUpdate));
+            for (Map.Entry<BigInteger, Instant> e : revoked.entrySet()) {
+                b.addCRLEntry(e.getKey(), Date.from(e.getValue()), CRLReason.unspecified);
+            }
+            b.addExtension(Extension.cRLNumber, false, new CRLNumber(BigInteger.valueOf(thisUpdate.toEpochMilli())));
+            b.addExtension(Extension.authorityKeyIdentifier, false,
+                    new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(certificate));
+            return new JcaX509CRLConverter().getCRL(
+                    b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
+        } catch (CertIOException | GeneralSecurityException | OperatorCreationException e) {
+            throw new IllegalStateException("cannot make the revocation list of CA " + name, e);
+        }
+    }
+
+    /**
+     * The CA of a PEM certificate and its PEM PKCS#8 EC private key, as {@link #certificatePem} and
+     * {@link #privateKeyPem} wrote them: to issue more certificates or revocation lists later.
+     *
+     * @throws IllegalArgumentException when the text holds no certificate or key, or the key is not the
+     *                                  certificate's
+     */
+    public static CertificateAuthority fromPem(String certificatePem, String privateKeyPem) {
+        try {
+            X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(Pem.decode(certificatePem, "CERTIFICATE")));
+            PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(
+                    new PKCS8EncodedKeySpec(Pem.decode(privateKeyPem, "PRIVATE KEY")));
+            Signature s = Signature.getInstance("SHA256withECDSA");
+            s.initSign(key);
+            s.update(new byte[] {1});
+            byte[] proof = s.sign();
+            s.initVerify(cert.getPublicKey());
+            s.update(new byte[] {1});
+            if (!s.verify(proof)) {
+                throw new IllegalArgumentException("the CA key is not the key of the CA certificate "
+                        + cert.getSubjectX500Principal().getName());
+            }
+            String cn = X500Name.getInstance(cert.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN)[0]
+                    .getFirst().getValue().toString();
+            return new CertificateAuthority(cn, new KeyPair(cert.getPublicKey(), key), cert);
+        } catch (GeneralSecurityException | ArrayIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException("not a CA certificate and its EC key: " + e.getMessage(), e);
         }
     }
 

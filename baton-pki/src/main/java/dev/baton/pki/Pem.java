@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
+import java.security.cert.CRLException;
 import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 
@@ -30,6 +32,31 @@ public final class Pem {
         } catch (CertificateEncodingException e) {
             throw new IllegalStateException("cannot encode the certificate " + certificate.getSubjectX500Principal(), e);
         }
+    }
+
+    /** {@code crl} as a PEM {@code X509 CRL} block, as {@code openssl crl} writes it. */
+    public static String revocationList(X509CRL crl) {
+        try {
+            return encode("X509 CRL", crl.getEncoded());
+        } catch (CRLException e) {
+            throw new IllegalStateException("cannot encode the revocation list of " + crl.getIssuerX500Principal(), e);
+        }
+    }
+
+    /**
+     * The bytes of the first {@code type} block of PEM {@code text}.
+     *
+     * @throws IllegalArgumentException when there is none, or it is not base64
+     */
+    public static byte[] decode(String text, String type) {
+        String begin = "-----BEGIN " + type + "-----";
+        String end = "-----END " + type + "-----";
+        int from = text.indexOf(begin);
+        int to = from < 0 ? -1 : text.indexOf(end, from);
+        if (to < 0) {
+            throw new IllegalArgumentException("no PEM " + type + " block (" + begin + " ... " + end + ")");
+        }
+        return Base64.getMimeDecoder().decode(text.substring(from + begin.length(), to));
     }
 
     /** {@code key} as an unencrypted PEM PKCS#8 {@code PRIVATE KEY} block. */

@@ -64,6 +64,33 @@ class CertificateAuthorityTest {
     }
 
     @Test
+    void revocationListsAreSignedByTheCaListTheRevokedAndParseAsPem() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
+        X509Certificate revoked = ca.issue("bad", KeyKind.EC_P256, FROM, TO, List.of()).certificate();
+        X509Certificate kept = ca.issue("good", KeyKind.EC_P256, FROM, TO, List.of()).certificate();
+        Instant now = Instant.now();
+        String pem = Pem.revocationList(ca.revocationList(List.of(revoked), now, now.plus(Duration.ofDays(1))));
+        assertTrue(pem.startsWith("-----BEGIN X509 CRL-----\n"), pem);
+        java.security.cert.X509CRL crl = (java.security.cert.X509CRL) CertificateFactory.getInstance("X.509")
+                .generateCRL(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+        crl.verify(ca.certificate().getPublicKey());
+        assertEquals(ca.certificate().getSubjectX500Principal(), crl.getIssuerX500Principal());
+        assertTrue(crl.isRevoked(revoked));
+        assertTrue(!crl.isRevoked(kept));
+        assertEquals(now.plus(Duration.ofDays(1)).getEpochSecond(), crl.getNextUpdate().toInstant().getEpochSecond());
+        assertThrows(IllegalArgumentException.class, () -> ca.revocationList(List.of(), now, now));
+
+        // The CA read back from its PEM files signs lists its certificate verifies.
+        CertificateAuthority again = CertificateAuthority.fromPem(ca.certificatePem(), ca.privateKeyPem());
+        assertEquals("test-ca", again.name());
+        again.revocationList(List.of(kept), now, now.plusSeconds(60)).verify(ca.certificate().getPublicKey());
+        CertificateAuthority other = CertificateAuthority.create("other", FROM, TO);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CertificateAuthority.fromPem(ca.certificatePem(), other.privateKeyPem()));
+        assertTrue(e.getMessage().contains("not the key of the CA certificate CN=test-ca"), e.getMessage());
+    }
+
+    @Test
     void badNamesAndValiditiesAreRefusedWithTheReason() {
         CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -6,6 +6,7 @@ import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.List;
@@ -32,6 +33,15 @@ final class PeerTrust extends X509ExtendedTrustManager {
     private final String peerName;
 
     PeerTrust(List<X509Certificate> cas, Set<String> pins, String peerName) throws GeneralSecurityException {
+        this(cas, List.of(), pins, peerName);
+    }
+
+    /**
+     * Trusts chains to {@code cas}, refusing those with a certificate revoked by one of {@code crls} (none: no
+     * revocation check), and the {@code pins}.
+     */
+    PeerTrust(List<X509Certificate> cas, List<X509CRL> crls, Set<String> pins, String peerName)
+            throws GeneralSecurityException {
         this.pins = pins;
         this.peerName = peerName;
         this.issuers = cas.toArray(X509Certificate[]::new);
@@ -49,7 +59,11 @@ final class PeerTrust extends X509ExtendedTrustManager {
             anchors.setCertificateEntry("ca-" + i, issuers[i]);
         }
         TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
-        factory.init(anchors);
+        if (crls.isEmpty()) {
+            factory.init(anchors);
+        } else {
+            factory.init(Revocation.parameters(anchors, crls));
+        }
         X509ExtendedTrustManager found = null;
         for (TrustManager tm : factory.getTrustManagers()) {
             if (tm instanceof X509ExtendedTrustManager x) {
@@ -93,6 +107,10 @@ final class PeerTrust extends X509ExtendedTrustManager {
                     pkix.checkServerTrusted(chain, authType, engine);
                 }
             } catch (CertificateException e) {
+                String revoked = Revocation.describe(e);
+                if (revoked != null) {
+                    throw new CertificateException("the certificate " + subject + " is refused: " + revoked, e);
+                }
                 throw new CertificateException("the certificate " + subject + " issued by "
                         + leaf.getIssuerX500Principal().getName() + " is not trusted (no trusted CA signed it"
                         + (pins.isEmpty() ? "" : ", and it is not pinned") + "): " + e.getMessage(), e);

@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -31,7 +32,8 @@ import javax.net.ssl.TrustManager;
  * differ it reads them all again and builds a new context, which the following connections use. Connections made
  * earlier keep the engine, and so the certificate, they started with. When the new files cannot be used (a key
  * written before its certificate, a typo) the previous context stays in force and the failure is logged once for
- * that state of the files; a later change is tried again.
+ * that state of the files; a later change is tried again. The revocation list, when there is one, is one of the
+ * files: a new list is in force for the connections made after it is read.
  *
  * <p>Thread-safe.
  */
@@ -130,7 +132,7 @@ public final class TlsContextSource {
     private static List<Path> files(TlsOptions o) {
         List<Path> files = new ArrayList<>();
         for (Path p : new Path[] {o.certificateChain(), o.privateKey(), o.keyStore(), o.trustedCertificates(),
-                o.trustStore()}) {
+                o.trustStore(), o.revocationList()}) {
             if (p != null) {
                 files.add(p);
             }
@@ -173,9 +175,14 @@ public final class TlsContextSource {
                     throw new IOException(o.trustStore() + " holds no certificate to trust");
                 }
             }
+            List<X509CRL> crls = List.of();
+            if (o.revocationList() != null) {
+                crls = Pem.crls(o.revocationList());
+                Revocation.checkSignatures(o.revocationList(), cas, crls);
+            }
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(identity == null ? null : new KeyManager[] {identity},
-                    new TrustManager[] {new PeerTrust(cas, o.pinnedSha256(), o.peerName())}, null);
+                    new TrustManager[] {new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName())}, null);
             return new Loaded(context, stamps,
                     identity == null ? null : identity.leaf().getSubjectX500Principal().getName());
         } catch (NoSuchFileException e) {

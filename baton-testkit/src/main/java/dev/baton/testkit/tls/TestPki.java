@@ -197,6 +197,42 @@ public final class TestPki implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes {@code ca}'s revocation list, revoking {@code revoked}, as PEM to {@code file} (replacing it by an
+     * atomic move, its modification time at least two seconds past the previous file's, so a reload sees it),
+     * valid from a minute ago for {@code validity} (negative: expired a minute ago). Returns {@code file}.
+     */
+    public Path revocationList(Path file, Ca ca, Duration validity, Issued... revoked) {
+        return revocationLists(file, List.of(revocationListPem(ca, validity, revoked)));
+    }
+
+    /** {@code ca}'s PEM revocation list of {@code revoked}, valid as {@link #revocationList(Path, Ca, Duration, Issued...)} says. */
+    public String revocationListPem(Ca ca, Duration validity, Issued... revoked) {
+        Instant now = Instant.now();
+        Instant from = validity.isNegative() ? now.minus(Duration.ofDays(1)) : now.minus(Duration.ofMinutes(1));
+        Instant to = validity.isNegative() ? now.minus(Duration.ofMinutes(1)) : now.plus(validity);
+        return dev.baton.pki.Pem.revocationList(ca.authority().revocationList(
+                Stream.of(revoked).map(Issued::certificate).toList(), from, to));
+    }
+
+    /** Writes these PEM texts, concatenated, to {@code file} as {@link #revocationList(Path, Ca, Duration, Issued...)} does. */
+    public Path revocationLists(Path file, List<String> pems) {
+        try {
+            Path temp = dir.resolve(file.getFileName() + ".new");
+            Files.writeString(temp, String.join("", pems), StandardCharsets.US_ASCII);
+            Instant mtime = Instant.now();
+            if (Files.exists(file)) {
+                Instant old = Files.getLastModifiedTime(file).toInstant().plusSeconds(2);
+                mtime = old.isAfter(mtime) ? old : mtime;
+            }
+            Files.setLastModifiedTime(temp, java.nio.file.attribute.FileTime.from(mtime));
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static String fingerprint(X509Certificate cert) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
