@@ -89,8 +89,17 @@ public abstract class FailureTest extends BehaviourTest {
                 for (int i = 0; i < 50; i++) {
                     assertEquals(4, client.call(ECHO, new byte[4]).length);
                 }
-                // New registrations work against the new master.
-                server.newServer("late").inline(0, call -> call.reply(new byte[]{7})).start();
+                // New registrations work against the new master, once the node has its answer to the rejoin (the
+                // master lists the node a moment before that; until then a registration is UNAVAILABLE, retry-safe).
+                Wait.until(() -> {
+                    try {
+                        server.newServer("late").inline(0, call -> call.reply(new byte[]{7})).start();
+                        return true;
+                    } catch (dev.baton.BatonException e) {
+                        assertEquals(dev.baton.Status.Code.UNAVAILABLE, e.code(), e.getMessage());
+                        return false;
+                    }
+                }, Duration.ofSeconds(5));
                 Client late = caller.client("late");
                 late.awaitServers(1, Duration.ofSeconds(5));
                 assertEquals(7, late.call(0, new byte[0])[0]);
