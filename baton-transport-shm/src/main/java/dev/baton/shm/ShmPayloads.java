@@ -50,14 +50,6 @@ final class ShmPayloads implements OutOfBandBodies {
         inbox.sweep();
     }
 
-    PayloadOutbox outbox() {
-        return outbox;
-    }
-
-    PayloadInbox inbox() {
-        return inbox;
-    }
-
     void close() {
         outbox.close();
         inbox.close();
