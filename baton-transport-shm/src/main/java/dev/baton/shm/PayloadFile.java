@@ -3,20 +3,12 @@ package dev.baton.shm;
 import dev.baton.spi.BufferRecycler;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
-import java.util.Set;
 
 /**
  * One file that carries large message bodies beside a connection's ring, one body at a time ({@link PayloadOutbox}
@@ -50,16 +42,14 @@ final class PayloadFile implements BufferRecycler {
     static final int IN_USE = 1;
     static final int RETIRED = 2;
     private static final long STATE = 64;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final VarHandle STATE_WORD = ValueLayout.JAVA_INT.varHandle();
-    private static final int ZEROS = 64 * 1024;
+    private static final SharedFile.Kind KIND = new SharedFile.Kind("payload file", MAGIC, VERSION, MIN_CAPACITY,
+            MAX_CAPACITY, capacity -> HEADER_BYTES + (long) capacity);
 
     final int slot;
     final int capacity;
     final Path path;                    // the writer's: to delete if the reader never took it
-    private final Arena arena;
-    private final MemorySegment mapping;
+    private final SharedFile file;
     private final MemorySegment data;
     private final PayloadInbox inbox;   // the reader's: where a loan's end goes
     // ---- under the owner's lock
@@ -70,13 +60,12 @@ final class PayloadFile implements BufferRecycler {
     long loans;
     java.lang.ref.Cleaner.Cleanable loan;
 
-    private PayloadFile(int slot, int capacity, Path path, Arena arena, MemorySegment mapping, PayloadInbox inbox) {
+    private PayloadFile(int slot, Path path, SharedFile file, PayloadInbox inbox) {
         this.slot = slot;
-        this.capacity = capacity;
+        this.capacity = file.capacity;
         this.path = path;
-        this.arena = arena;
-        this.mapping = mapping;
-        this.data = mapping.asSlice(HEADER_BYTES, capacity);
+        this.file = file;
+        this.data = file.mapping.asSlice(HEADER_BYTES, capacity);
         this.inbox = inbox;
     }
 
@@ -92,82 +81,25 @@ final class PayloadFile implements BufferRecycler {
      * @throws IOException it cannot be created or filled ({@code /dev/shm} is full, say); nothing is left behind
      */
     static PayloadFile create(Path file, int slot, int capacity) throws IOException {
-        Arena arena = Arena.ofShared();
-        boolean done = false;
-        try (FileChannel fc = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(
-                RingFile.OWNER_ONLY))) {
-            long size = HEADER_BYTES + (long) capacity;
-            ByteBuffer zeros = ByteBuffer.allocateDirect(ZEROS);
-            for (long at = 0; at < size; ) {     // written, not sparse: tmpfs takes the pages now or says it cannot
-                zeros.clear().limit((int) Math.min(ZEROS, size - at));
-                at += fc.write(zeros, at);
-            }
-            MemorySegment mapping = fc.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
-            mapping.set(LONG, 0, MAGIC);
-            mapping.set(INT, 8, VERSION);
-            mapping.set(INT, 12, capacity);
-            PayloadFile f = new PayloadFile(slot, capacity, file, arena, mapping, null);
-            done = true;
-            return f;
-        } finally {
-            if (!done) {
-                arena.close();
-                Files.deleteIfExists(file);
-            }
-        }
+        return new PayloadFile(slot, file, SharedFile.create(file, KIND, capacity, true), null);
     }
 
     /**
-     * Maps {@code file}, made by the peer with {@link #create}, after checking it as {@link RingFile#open} checks a
-     * ring file (a regular file of {@code owner}, {@code rw-------}, the magic, version and a size its header
-     * matches, a capacity within bounds); deletes its name whatever the outcome. The reader.
+     * Maps {@code file}, made by the peer with {@link #create}, after checking it as a ring file is checked
+     * ({@link SharedFile#open}); deletes its name whatever the outcome. The reader.
      *
      * @throws IOException the file is missing or wrong (the message says how)
      */
     static PayloadFile open(Path file, UserPrincipal owner, int slot, PayloadInbox inbox) throws IOException {
-        try {
-            PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            RingFile.checkOwnerOnly(file, a, owner, "payload file");
-            long size = a.size();
-            if (size < HEADER_BYTES + (long) MIN_CAPACITY || size > HEADER_BYTES + (long) MAX_CAPACITY) {
-                throw new IOException("payload file " + file + " has an impossible size: " + size);
-            }
-            Arena arena = Arena.ofShared();
-            boolean done = false;
-            try (FileChannel fc = FileChannel.open(file, Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS))) {
-                MemorySegment mapping = fc.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
-                long magic = mapping.get(LONG, 0);
-                int version = mapping.get(INT, 8);
-                int capacity = mapping.get(INT, 12);
-                if (magic != MAGIC || version != VERSION) {
-                    throw new IOException("payload file " + file + " is not a Baton payload file of version "
-                            + VERSION + " (magic " + Long.toHexString(magic) + ", version " + version + ")");
-                }
-                if (Integer.bitCount(capacity) != 1 || capacity < MIN_CAPACITY || size != HEADER_BYTES + (long) capacity) {
-                    throw new IOException("payload file " + file + ": capacity " + capacity + " does not match its size "
-                            + size);
-                }
-                PayloadFile f = new PayloadFile(slot, capacity, null, arena, mapping, inbox);
-                done = true;
-                return f;
-            } finally {
-                if (!done) {
-                    arena.close();
-                }
-            }
-        } finally {
-            Files.deleteIfExists(file);
-        }
+        return new PayloadFile(slot, null, SharedFile.open(file, owner, KIND), inbox);
     }
 
     int state() {
-        return (int) STATE_WORD.getAcquire(mapping, STATE);
+        return (int) STATE_WORD.getAcquire(file.mapping, STATE);
     }
 
     void state(int s) {
-        STATE_WORD.setRelease(mapping, STATE, s);
+        STATE_WORD.setRelease(file.mapping, STATE, s);
     }
 
     /** The writer: copies {@code body}'s remaining bytes to the start of the data (the body does not move). */
@@ -194,11 +126,6 @@ final class PayloadFile implements BufferRecycler {
      * borrower that kept a view past its loan): try again later.
      */
     boolean unmap() {
-        try {
-            arena.close();
-            return true;
-        } catch (IllegalStateException e) {
-            return !arena.scope().isAlive();
-        }
+        return file.unmap();
     }
 }
