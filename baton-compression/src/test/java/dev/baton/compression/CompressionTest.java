@@ -114,7 +114,25 @@ class CompressionTest {
         try (Message m = client.call(method, request, options)) {
             response = m.toByteArray();
         }
-        return new Exchange(response, caller.stats().bytesSent() - callerBefore, server.stats().bytesSent() - serverBefore);
+        return new Exchange(response, settled(() -> caller.stats().bytesSent()) - callerBefore,
+                settled(() -> server.stats().bytesSent()) - serverBefore);
+    }
+
+    /**
+     * A byte counter once it has stopped moving. A sender counts bytes just after it writes them, so the caller can
+     * hold the response before the server has counted the frame that carried it.
+     */
+    private static long settled(java.util.function.LongSupplier counter) {
+        long last = counter.getAsLong();
+        for (int i = 0; i < 100; i++) {
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
+            long now = counter.getAsLong();
+            if (now == last) {
+                return now;
+            }
+            last = now;
+        }
+        return last;
     }
 
     private record Exchange(byte[] response, long callerSent, long serverSent) {
