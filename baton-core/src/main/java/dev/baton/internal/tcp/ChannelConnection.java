@@ -127,6 +127,12 @@ abstract class ChannelConnection extends FramedConnection implements IoLoop.Hand
         }
     }
 
+    /** A socket's readiness is level-triggered: what arrives after a short read makes the selector report it. */
+    @Override
+    protected final boolean shortReadDrains() {
+        return true;
+    }
+
     @Override
     protected void closeStream() {
         SelectionKey k = key;

@@ -111,12 +111,14 @@ final class IoLoop implements Runnable, ConnectionLoop {
         while (running) {
             try {
                 int work = runTasks();
-                work += selectRound(0);
+                if (ioSpinNs > 0) {
+                    work += selectRound(0);
+                }   // else the blocking select below returns at once for a ready key: one system call, not two
                 long now = System.nanoTime();
                 if (now - nextTickNanos >= 0) {
                     tick(now);
                 }
-                if (work > 0) {
+                if (work > 0 && ioSpinNs > 0) {
                     idleSince = now;
                     continue;
                 }

@@ -356,6 +356,7 @@ final class TlsConnection extends ChannelConnection {
             return 0;
         }
         int total = 0;
+        boolean drained = false;
         try {
             while (dst.hasRemaining()) {
                 if (appIn != null) {
@@ -378,6 +379,10 @@ final class TlsConnection extends ChannelConnection {
                     }
                     continue;
                 }
+                if (drained) {
+                    break;      // the last read took all the socket had (shortReadDrains)
+                }
+                int room = netIn == null ? NET_BUFFER_SIZE : netIn.remaining();
                 int n = fill();
                 if (n < 0) {
                     return total > 0 ? total : -1;
@@ -385,6 +390,7 @@ final class TlsConnection extends ChannelConnection {
                 if (n == 0) {
                     break;
                 }
+                drained = n < room;
             }
         } catch (SSLException e) {
             return failedRead(e, total);

@@ -148,6 +148,9 @@ final class FrameReader {
                 } finally {
                     readBuffer.compact();
                 }
+                if (n < room && connection.shortReadDrains()) {
+                    return;     // the stream is empty: its readiness brings the loop back when more comes
+                }
             }
         } finally {
             partialFrame = readBuffer != null && readBuffer.position() > 0;

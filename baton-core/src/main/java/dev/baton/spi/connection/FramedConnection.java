@@ -140,6 +140,11 @@ public abstract class FramedConnection implements TransportConnection {
     /** Reads into {@code dst}; returns the bytes read, 0 when none are ready, -1 at the end of the stream. */
     protected abstract int readBytes(ByteBuffer dst) throws IOException;
 
+    /** True when a short read took all the stream held and more will be reported (a socket's): stop, no read for 0. */
+    protected boolean shortReadDrains() {
+        return false;
+    }
+
     /**
      * The sink took less than it was offered: call {@link #onWritable()} on the loop thread once it can take
      * more (TCP: interest in OP_WRITE). Called on the loop thread.
@@ -263,7 +268,7 @@ public abstract class FramedConnection implements TransportConnection {
                 try {
                     onReadable();       // the header waiting in the read buffer may need no new bytes
                 } catch (IOException e) {
-                    closeWith(unavailable("connection to " + remoteAddress + " broke: " + e.getMessage(), null));
+                    fail(e);
                 }
             }
         }
@@ -397,10 +402,7 @@ public abstract class FramedConnection implements TransportConnection {
             // able to write it itself.
             reader.readAndDispatch();
             return reader.lastReadNanos != before;
-        } catch (IOException e) {
-            closeWith(unavailable("connection to " + remoteAddress + " broke: " + e.getMessage(), null));
-            return false;
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             fail(e);
             return false;
         } finally {
