@@ -1,6 +1,7 @@
 package dev.baton;
 
 import java.nio.file.Path;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,11 +11,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
 
 /**
  * TLS with mutual authentication for every connection of a node, a master or a tool: who this side is (a
- * certificate chain and its private key), whom it trusts (CA certificates, pinned certificates, or both), and the
- * protocol versions. Immutable; build with {@link #builder()}. Use it with {@code NodeOptions.Builder.tls},
+ * certificate chain and its private key), whom it trusts (CA certificates, pinned certificates, or both), the
+ * protocol versions, and the cipher suites if they must be fewer than the JDK's defaults. Immutable; build with {@link #builder()}. Use it with {@code NodeOptions.Builder.tls},
  * {@code MasterOptions.Builder.tls} or {@link dev.baton.spi.TransportFactory#tls(TlsOptions)} (tools and probes).
  *
  * <pre>{@code
@@ -62,6 +64,12 @@ public final class TlsOptions {
     public static final String TLS_1_3 = "TLSv1.3";
     /** TLS 1.2, allowed when named in {@link Builder#protocols}. */
     public static final String TLS_1_2 = "TLSv1.2";
+    /**
+     * The cipher suites of TLS 1.3 (RFC 8446); every other suite name is one of TLS 1.2. The JDK implements the first
+     * three.
+     */
+    public static final Set<String> TLS_1_3_CIPHER_SUITES = Set.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256");
     /** How often, at most, the files are checked for a change unless the builder says otherwise: 10 s. */
     public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(10);
 
@@ -74,6 +82,7 @@ public final class TlsOptions {
     private final char[] trustStorePassword;
     private final Set<String> pinnedSha256;
     private final List<String> protocols;
+    private final List<String> cipherSuites;
     private final String peerName;
     private final Duration reloadInterval;
     private final Path revocationList;
@@ -88,6 +97,7 @@ public final class TlsOptions {
         trustStorePassword = b.trustStorePassword == null ? null : b.trustStorePassword.clone();
         pinnedSha256 = Set.copyOf(b.pinnedSha256);
         protocols = List.copyOf(b.protocols);
+        cipherSuites = b.cipherSuites;
         peerName = b.peerName;
         reloadInterval = b.reloadInterval;
         revocationList = b.revocationList;
@@ -142,6 +152,11 @@ public final class TlsOptions {
         return protocols;
     }
 
+    /** The cipher suites to enable, in order; empty (the default) for the JDK's default suites. */
+    public List<String> cipherSuites() {
+        return cipherSuites;
+    }
+
     /** The name every peer's certificate must carry, or null (the default: names are not checked). */
     public String peerName() {
         return peerName;
@@ -170,7 +185,8 @@ public final class TlsOptions {
                 + (trustStore != null ? ", trustStore=" + trustStore : "")
                 + (pinnedSha256.isEmpty() ? "" : ", pinned=" + pinnedSha256.size())
                 + (revocationList != null ? ", crl=" + revocationList : "")
-                + ", protocols=" + protocols + (peerName != null ? ", peerName=" + peerName : "") + "]";
+                + ", protocols=" + protocols + (cipherSuites.isEmpty() ? "" : ", cipherSuites=" + cipherSuites)
+                + (peerName != null ? ", peerName=" + peerName : "") + "]";
     }
 
     /** Builds {@link TlsOptions}; {@link #build()} names the bad field and value. Not thread-safe. */
@@ -184,6 +200,7 @@ public final class TlsOptions {
         private char[] trustStorePassword;
         private final Set<String> pinnedSha256 = new LinkedHashSet<>();
         private List<String> protocols = List.of(TLS_1_3);
+        private List<String> cipherSuites = List.of();
         private String peerName;
         private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
         private Path revocationList;
@@ -270,6 +287,36 @@ public final class TlsOptions {
             return this;
         }
 
+        /**
+         * Enables only these cipher suites (standard names, such as {@code TLS_AES_256_GCM_SHA384}), for a policy that
+         * forbids some of the JDK's defaults; a peer that offers none of them is refused at the handshake. Each must be
+         * one this JDK supports (else IllegalArgumentException naming it), and {@link #build()} checks that every
+         * enabled protocol keeps at least one ({@link #TLS_1_3_CIPHER_SUITES} are TLS 1.3's). Default: the JDK's.
+         */
+        public Builder cipherSuites(String... suites) {
+            List<String> list = List.copyOf(new LinkedHashSet<>(Arrays.asList(suites)));
+            if (list.isEmpty()) {
+                throw new IllegalArgumentException("cipherSuites must name at least one suite");
+            }
+            Set<String> supported = supportedCipherSuites();
+            List<String> unknown = list.stream().filter(c -> !supported.contains(c)).toList();
+            if (!unknown.isEmpty()) {
+                throw new IllegalArgumentException("cipherSuites: this JDK does not support " + unknown
+                        + "; it supports " + supported);
+            }
+            this.cipherSuites = list;
+            return this;
+        }
+
+        private static Set<String> supportedCipherSuites() {
+            try {
+                return new LinkedHashSet<>(Arrays.asList(
+                        SSLContext.getDefault().getSupportedSSLParameters().getCipherSuites()));
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("this JDK has no default TLS implementation", e);
+            }
+        }
+
         /** Requires every peer's certificate to name {@code name} (a DNS name or IP address); off by default. */
         public Builder peerName(String name) {
             if (name != null && name.isBlank()) {
@@ -301,6 +348,14 @@ public final class TlsOptions {
             if (revocationList != null && trustedCertificates == null && trustStore == null) {
                 throw new IllegalArgumentException("revocationList needs trusted CAs (trustedCertificates or "
                         + "trustStore) whose certificates it revokes; a pinned certificate is revoked by unpinning it");
+            }
+            for (String p : protocols) {
+                boolean v13 = TLS_1_3.equals(p);
+                if (!cipherSuites.isEmpty()
+                        && cipherSuites.stream().noneMatch(c -> TLS_1_3_CIPHER_SUITES.contains(c) == v13)) {
+                    throw new IllegalArgumentException("cipherSuites " + cipherSuites + " leave " + p + " no suite: "
+                            + (v13 ? "TLS 1.3's are " + TLS_1_3_CIPHER_SUITES : "these are all TLS 1.3's"));
+                }
             }
             return new TlsOptions(this);
         }

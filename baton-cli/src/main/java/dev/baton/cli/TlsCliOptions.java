@@ -10,10 +10,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * TLS with mutual authentication for a command that connects or listens: {@code --tls-cert}, {@code --tls-key} and
- * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} adds revocation lists. Its own mixin, apart from the other options of a
+ * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} adds revocation lists and
+ * {@code --tls-cipher-suites} restricts the cipher suites. Its own mixin, apart from the other options of a
  * command.
  */
 final class TlsCliOptions {
@@ -40,17 +42,29 @@ final class TlsCliOptions {
                     + "of --tls-ca revoked there are refused. Reread when it changes. Default: none.")
     Path crl;
 
+    @Option(names = "--tls-cipher-suites", paramLabel = "SUITE", split = ",",
+            description = "Enable only these cipher suites, comma-separated (e.g. TLS_AES_256_GCM_SHA384); peers must "
+                    + "offer one of them. Default: the JDK's.")
+    List<String> cipherSuites;
+
     /** The options given, or null when no --tls-* option was. */
     TlsOptions options() {
-        if (cert == null && key == null && ca == null && crl == null) {
+        if (cert == null && key == null && ca == null && crl == null && cipherSuites == null) {
             return null;
         }
         if (cert == null || key == null || ca == null) {
             throw new CommandLine.ParameterException(command.commandLine(),
-                    "--tls-cert, --tls-key and --tls-ca go together" + (crl == null ? "" : ", and --tls-crl needs them"));
+                    "--tls-cert, --tls-key and --tls-ca go together, and --tls-crl and --tls-cipher-suites need them");
         }
         TlsOptions.Builder b = TlsOptions.builder().certificate(cert, key).trustedCertificates(ca);
-        return (crl == null ? b : b.revocationList(crl)).build();
+        if (crl != null) {
+            b.revocationList(crl);
+        }
+        try {
+            return (cipherSuites == null ? b : b.cipherSuites(cipherSuites.toArray(String[]::new))).build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(command.commandLine(), e.getMessage());
+        }
     }
 
     NodeOptions.Builder applyTo(NodeOptions.Builder builder) {

@@ -49,6 +49,15 @@ class TlsOptionsCliTest {
                 assertEquals(1, revoked.exitCode(), revoked.out());
                 assertTrue((revoked.out() + revoked.err()).contains("revoked"), revoked.out() + revoked.err());
 
+                // --tls-cipher-suites: a suite the cluster offers works; an unknown one is a usage error.
+                CliRun aes = CliRun.of(concat(healthOfNode, concat(tls,
+                        new String[] {"--tls-cipher-suites", "TLS_CHACHA20_POLY1305_SHA256,TLS_AES_256_GCM_SHA384"})));
+                assertEquals(0, aes.exitCode(), aes.err());
+                CliRun bogus = CliRun.of(concat(healthOfNode, concat(tls,
+                        new String[] {"--tls-cipher-suites", "TLS_BOGUS"})));
+                assertEquals(2, bogus.exitCode());
+                assertTrue(bogus.err().contains("does not support [TLS_BOGUS]"), bogus.err());
+
                 CliRun plain = CliRun.of("health", "--master", m, "--timeout", "2s");
                 assertEquals(1, plain.exitCode(), plain.out());
 

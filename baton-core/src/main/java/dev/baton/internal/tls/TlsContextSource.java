@@ -52,6 +52,7 @@ public final class TlsContextSource {
     private final TlsOptions options;
     private final long reloadIntervalNs;
     private final String[] protocols;
+    private final String[] cipherSuites;        // null: the JDK's defaults
     private final AtomicBoolean checking = new AtomicBoolean();
     private volatile Loaded current;
     private volatile long nextCheckNanos;
@@ -61,6 +62,7 @@ public final class TlsContextSource {
         this.options = options;
         this.reloadIntervalNs = options.reloadInterval().toNanos();
         this.protocols = options.protocols().toArray(String[]::new);
+        this.cipherSuites = options.cipherSuites().isEmpty() ? null : options.cipherSuites().toArray(String[]::new);
         this.current = first;
         this.nextCheckNanos = System.nanoTime() + reloadIntervalNs;
     }
@@ -90,6 +92,9 @@ public final class TlsContextSource {
         engine.setUseClientMode(client);
         SSLParameters p = engine.getSSLParameters();
         p.setProtocols(protocols);
+        if (cipherSuites != null) {
+            p.setCipherSuites(cipherSuites);
+        }
         if (!client) {
             p.setNeedClientAuth(true);
         }

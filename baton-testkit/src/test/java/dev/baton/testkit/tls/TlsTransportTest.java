@@ -175,6 +175,47 @@ class TlsTransportTest {
     }
 
     @Test
+    void restrictedCipherSuitesMeetOnlyWhereTheyOverlap() throws Exception {
+        TestPki.Issued s = pki.issue(ca, "server");
+        TestPki.Issued cl = pki.issue(ca, "client");
+        TlsPeer server = peer(TlsOptions.builder().certificate(s.certFile(), s.keyFile())
+                .trustedCertificates(ca.certFile()).cipherSuites("TLS_AES_256_GCM_SHA384").build(), "aes256-server");
+        TlsPeer chacha = peer(TlsOptions.builder().certificate(cl.certFile(), cl.keyFile())
+                .trustedCertificates(ca.certFile()).cipherSuites("TLS_CHACHA20_POLY1305_SHA256").build(), "chacha");
+        BatonException e = chacha.closeCause(chacha.connect(server.listen()), FAST);
+        assertEquals(Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
+        assertTrue(e.getMessage().contains("no TLS protocol version or cipher suite in common"), e.getMessage());
+        assertTrue(server.opened.isEmpty());
+
+        // One suite in common is enough.
+        TlsPeer both = peer(TlsOptions.builder().certificate(cl.certFile(), cl.keyFile())
+                .trustedCertificates(ca.certFile())
+                .cipherSuites("TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384").build(), "both");
+        TransportConnection out = both.connect(server.listen());
+        both.nextOpened();
+        TlsPeer.send(out, 3, "over AES-256".getBytes());
+        assertEquals("over AES-256", new String(server.nextReceived()));
+    }
+
+    @Test
+    void cipherSuitesAreCheckedWhenTheOptionsAreBuilt() {
+        TlsOptions.Builder b = TlsOptions.builder().trustedCertificates(ca.certFile());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> b.cipherSuites("TLS_AES_256_GCM_SHA384", "TLS_NO_SUCH_SUITE"));
+        assertTrue(unknown.getMessage().contains("does not support [TLS_NO_SUCH_SUITE]"), unknown.getMessage());
+        assertThrows(IllegalArgumentException.class, b::cipherSuites);
+        // A TLS 1.2 suite alone leaves TLS 1.3 (the default protocol) nothing; with 1.2 enabled as well it is allowed.
+        b.cipherSuites("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, b::build);
+        assertTrue(none.getMessage().contains("leave TLSv1.3 no suite"), none.getMessage());
+        assertEquals(List.of("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"),
+                b.protocols(TlsOptions.TLS_1_2, TlsOptions.TLS_1_3)
+                        .cipherSuites("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256")
+                        .build().cipherSuites());
+        assertTrue(TlsOptions.builder().trustedCertificates(ca.certFile()).build().cipherSuites().isEmpty());
+    }
+
+    @Test
     void pinnedFingerprintsAcceptThePinnedCertificateAndRefuseAnother() throws Exception {
         TestPki.Issued s = pki.issue(ca, "server");
         TestPki.Issued pinned = pki.issue(ca, "pinned");
