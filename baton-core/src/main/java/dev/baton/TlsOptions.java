@@ -37,10 +37,11 @@ import javax.net.ssl.SSLContext;
  *
  * <h2>Files and rotation</h2>
  * Certificates and keys are read from files: a PEM certificate chain (leaf first) with a PEM private key in
- * PKCS#8 ({@code -----BEGIN PRIVATE KEY-----}), EC or RSA; or a PKCS#12 key store with its password. Refused with
- * a message saying what to do: PKCS#1 ({@code BEGIN RSA PRIVATE KEY}) and SEC1 ({@code BEGIN EC PRIVATE KEY}) keys
- * (convert with {@code openssl pkcs8 -topk8 -nocrypt}), encrypted PEM keys (use a PKCS#12 store), other key
- * algorithms, and a key that does not match the certificate. The files are read when the transport is made; a
+ * PKCS#8 ({@code -----BEGIN PRIVATE KEY-----}, or {@code -----BEGIN ENCRYPTED PRIVATE KEY-----} with its password),
+ * EC or RSA; or a PKCS#12 key store with its password. Refused with a message saying what to do: PKCS#1
+ * ({@code BEGIN RSA PRIVATE KEY}) and SEC1 ({@code BEGIN EC PRIVATE KEY}) keys (convert with
+ * {@code openssl pkcs8 -topk8}), an encrypted key without its password or with a wrong one, other key algorithms,
+ * and a key that does not match the certificate. The files are read when the transport is made; a
  * bad file then fails with INVALID_ARGUMENT. Afterwards, at most every {@link Builder#reloadInterval}, making a
  * connection checks the files' modification times and sizes; if they changed the files are read again and new
  * connections use them, while existing connections keep theirs. A new set of files that cannot be used (half
@@ -75,6 +76,7 @@ public final class TlsOptions {
 
     private final Path certificateChain;
     private final Path privateKey;
+    private final char[] privateKeyPassword;
     private final Path keyStore;
     private final char[] keyStorePassword;
     private final Path trustedCertificates;
@@ -90,6 +92,7 @@ public final class TlsOptions {
     private TlsOptions(Builder b) {
         certificateChain = b.certificateChain;
         privateKey = b.privateKey;
+        privateKeyPassword = b.privateKeyPassword == null ? null : b.privateKeyPassword.clone();
         keyStore = b.keyStore;
         keyStorePassword = b.keyStorePassword == null ? null : b.keyStorePassword.clone();
         trustedCertificates = b.trustedCertificates;
@@ -105,6 +108,11 @@ public final class TlsOptions {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** The password of an encrypted {@link #privateKey()} (a copy), or null. */
+    public char[] privateKeyPassword() {
+        return privateKeyPassword == null ? null : privateKeyPassword.clone();
     }
 
     /** The PEM certificate chain (leaf first), or null when a key store (or no identity) is used. */
@@ -193,6 +201,7 @@ public final class TlsOptions {
     public static final class Builder {
         private Path certificateChain;
         private Path privateKey;
+        private char[] privateKeyPassword;
         private Path keyStore;
         private char[] keyStorePassword;
         private Path trustedCertificates;
@@ -215,8 +224,20 @@ public final class TlsOptions {
         public Builder certificate(Path certificateChain, Path privateKey) {
             this.certificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
             this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+            this.privateKeyPassword = null;
             this.keyStore = null;
             this.keyStorePassword = null;
+            return this;
+        }
+
+        /**
+         * As {@link #certificate(Path, Path)}, with the key encrypted under {@code password}: PEM
+         * {@code ENCRYPTED PRIVATE KEY}, PKCS#8 with PBES2 (as {@code openssl pkcs8 -topk8 -v2 aes-256-cbc} writes
+         * it) or another password-based scheme of the JDK's. The array is copied.
+         */
+        public Builder certificate(Path certificateChain, Path privateKey, char[] password) {
+            certificate(certificateChain, privateKey);
+            this.privateKeyPassword = Objects.requireNonNull(password, "password").clone();
             return this;
         }
 
@@ -226,6 +247,7 @@ public final class TlsOptions {
             this.keyStorePassword = Objects.requireNonNull(password, "password").clone();
             this.certificateChain = null;
             this.privateKey = null;
+            this.privateKeyPassword = null;
             return this;
         }
 

@@ -9,7 +9,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -33,6 +37,11 @@ final class TlsCliOptions {
             description = "The private key of --tls-cert: PEM PKCS#8 ('BEGIN PRIVATE KEY'), EC or RSA.")
     Path key;
 
+    @Option(names = "--tls-key-password-file", paramLabel = "FILE",
+            description = "The password of an encrypted --tls-key ('BEGIN ENCRYPTED PRIVATE KEY'): the file's first "
+                    + "line. Readable by its owner only (chmod 600).")
+    Path keyPasswordFile;
+
     @Option(names = "--tls-ca", paramLabel = "FILE",
             description = "The CA certificates (PEM bundle) that peers' certificates must lead to.")
     Path ca;
@@ -49,14 +58,22 @@ final class TlsCliOptions {
 
     /** The options given, or null when no --tls-* option was. */
     TlsOptions options() {
-        if (cert == null && key == null && ca == null && crl == null && cipherSuites == null) {
+        if (cert == null && key == null && ca == null && crl == null && cipherSuites == null
+                && keyPasswordFile == null) {
             return null;
         }
         if (cert == null || key == null || ca == null) {
             throw new CommandLine.ParameterException(command.commandLine(),
-                    "--tls-cert, --tls-key and --tls-ca go together, and --tls-crl and --tls-cipher-suites need them");
+                    "--tls-cert, --tls-key and --tls-ca go together, and the other --tls-* options need them");
         }
-        TlsOptions.Builder b = TlsOptions.builder().certificate(cert, key).trustedCertificates(ca);
+        TlsOptions.Builder b = TlsOptions.builder().trustedCertificates(ca);
+        if (keyPasswordFile == null) {
+            b.certificate(cert, key);
+        } else {
+            char[] password = readPassword(keyPasswordFile);
+            b.certificate(cert, key, password);
+            Arrays.fill(password, '\0');
+        }
         if (crl != null) {
             b.revocationList(crl);
         }
@@ -64,6 +81,23 @@ final class TlsCliOptions {
             return (cipherSuites == null ? b : b.cipherSuites(cipherSuites.toArray(String[]::new))).build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(command.commandLine(), e.getMessage());
+        }
+    }
+
+    /** The first line of {@code file}, which its owner only may read (as ssh asks of keys). */
+    private char[] readPassword(Path file) {
+        try {
+            if (Files.getFileAttributeView(file, PosixFileAttributeView.class) != null
+                    && Files.getPosixFilePermissions(file).stream().anyMatch(p -> !p.name().startsWith("OWNER"))) {
+                throw new CommandLine.ParameterException(command.commandLine(), "--tls-key-password-file " + file
+                        + ": its group or others may use it; it must be readable by its owner only: chmod 600 " + file);
+            }
+            String text = Files.readString(file);
+            int end = text.indexOf('\n');
+            return (end < 0 ? text : text.substring(0, end)).replace("\r", "").toCharArray();
+        } catch (IOException e) {
+            throw new CommandLine.ParameterException(command.commandLine(), "--tls-key-password-file " + file
+                    + ": cannot read it: " + e);
         }
     }
 

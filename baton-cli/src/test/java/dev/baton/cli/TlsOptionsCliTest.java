@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TlsOptionsCliTest {
 
     @Test
-    void healthAndStatusReachATlsClusterWithTheTlsOptionsAndNotWithout() {
+    void healthAndStatusReachATlsClusterWithTheTlsOptionsAndNotWithout() throws Exception {
         try (TestPki pki = TestPki.create()) {
             TestPki.Ca ca = pki.ca("cli-ca");
             TestPki.Issued tool = pki.issue(ca, "tool");
@@ -57,6 +57,24 @@ class TlsOptionsCliTest {
                         new String[] {"--tls-cipher-suites", "TLS_BOGUS"})));
                 assertEquals(2, bogus.exitCode());
                 assertTrue(bogus.err().contains("does not support [TLS_BOGUS]"), bogus.err());
+
+                // --tls-key-password-file: an encrypted key with its password file (owner-only); a file others
+                // may read is refused.
+                char[] secret = "tool-key-password".toCharArray();
+                java.nio.file.Path encrypted = pki.encryptedKeyFile(tool, secret);
+                java.nio.file.Path passwordFile = pki.dir().resolve("tool-key.pass");
+                java.nio.file.Files.writeString(passwordFile, new String(secret) + "\n");
+                java.nio.file.Files.setPosixFilePermissions(passwordFile,
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                String[] encryptedTls = {"--tls-cert", tool.certFile().toString(), "--tls-key", encrypted.toString(),
+                        "--tls-ca", ca.certFile().toString(), "--tls-key-password-file", passwordFile.toString()};
+                CliRun withPassword = CliRun.of(concat(healthOfNode, encryptedTls));
+                assertEquals(0, withPassword.exitCode(), withPassword.err());
+                java.nio.file.Files.setPosixFilePermissions(passwordFile,
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                CliRun exposed = CliRun.of(concat(healthOfNode, encryptedTls));
+                assertEquals(2, exposed.exitCode());
+                assertTrue(exposed.err().contains("chmod 600"), exposed.err());
 
                 CliRun plain = CliRun.of("health", "--master", m, "--timeout", "2s");
                 assertEquals(1, plain.exitCode(), plain.out());

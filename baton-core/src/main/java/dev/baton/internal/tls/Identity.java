@@ -12,12 +12,17 @@ import java.security.KeyStore;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.Signature;
+import java.security.AlgorithmParameters;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import javax.crypto.Cipher;
+import javax.crypto.EncryptedPrivateKeyInfo;
+import javax.crypto.SecretKeyFactory;
+import javax.crypto.spec.PBEKeySpec;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 
@@ -42,8 +47,8 @@ final class Identity extends X509ExtendedKeyManager {
         return chain[0];
     }
 
-    /** From a PEM chain (leaf first) and a PEM PKCS#8 key. */
-    static Identity fromPem(Path chainFile, Path keyFile) throws IOException, GeneralSecurityException {
+    /** From a PEM chain (leaf first) and a PEM PKCS#8 key, encrypted under {@code password} when that is not null. */
+    static Identity fromPem(Path chainFile, Path keyFile, char[] password) throws IOException, GeneralSecurityException {
         List<X509Certificate> chain = Pem.certificates(chainFile);
         List<Pem.Block> blocks = Pem.read(keyFile);
         if (blocks.size() != 1) {
@@ -51,26 +56,57 @@ final class Identity extends X509ExtendedKeyManager {
                     + " PEM blocks");
         }
         Pem.Block block = blocks.get(0);
+        byte[] pkcs8 = block.der();
         switch (block.type()) {
             case "PRIVATE KEY" -> { }
+            case "ENCRYPTED PRIVATE KEY" -> {
+                if (password == null) {
+                    throw new IOException(keyFile + " is encrypted: give its password (TlsOptions.Builder.certificate"
+                            + "(chain, key, password), or --tls-key-password-file)");
+                }
+                pkcs8 = decrypt(block.der(), password, keyFile);
+            }
             case "RSA PRIVATE KEY", "EC PRIVATE KEY" -> throw new IOException(keyFile + " is a '" + block.type()
                     + "' (PKCS#1/SEC1) key; Baton reads PKCS#8 'PRIVATE KEY': convert it with "
                     + "'openssl pkcs8 -topk8 -nocrypt -in " + keyFile + "'");
-            case "ENCRYPTED PRIVATE KEY" -> throw new IOException(keyFile + " is encrypted; Baton reads "
-                    + "unencrypted PKCS#8 PEM keys, or a PKCS#12 key store with its password");
             default -> throw new IOException(keyFile + " holds a '" + block.type() + "', not a PKCS#8 'PRIVATE KEY'");
         }
         String algorithm = algorithmOf(chain.get(0), chainFile);
         PrivateKey key;
         try {
-            key = KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(block.der()));
+            key = KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
         } catch (GeneralSecurityException e) {
             throw new IOException(keyFile + " is not a PKCS#8 " + algorithm + " key (the certificate's algorithm): "
                     + e.getMessage(), e);
         } finally {
             Arrays.fill(block.der(), (byte) 0);
+            Arrays.fill(pkcs8, (byte) 0);
         }
         return checked(key, chain.toArray(X509Certificate[]::new), keyFile);
+    }
+
+    /**
+     * The PKCS#8 key inside an EncryptedPrivateKeyInfo. For PBES2 the JDK names the scheme by its parameters
+     * ("PBEWithHmacSHA256AndAES_256"), for the older PBES1 schemes by the algorithm itself.
+     */
+    private static byte[] decrypt(byte[] der, char[] password, Path keyFile) throws IOException {
+        try {
+            EncryptedPrivateKeyInfo info = new EncryptedPrivateKeyInfo(der);
+            AlgorithmParameters params = info.getAlgParameters();
+            String scheme = params != null && info.getAlgName().equals("PBES2") ? params.toString() : info.getAlgName();
+            PBEKeySpec spec = new PBEKeySpec(password);
+            Cipher cipher = Cipher.getInstance(scheme);
+            try {
+                cipher.init(Cipher.DECRYPT_MODE, SecretKeyFactory.getInstance(scheme).generateSecret(spec), params);
+            } finally {
+                spec.clearPassword();
+            }
+            return info.getKeySpec(cipher).getEncoded();
+        } catch (java.security.spec.InvalidKeySpecException e) {
+            throw new IOException(keyFile + ": wrong password for the encrypted key (or the file is damaged)", e);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new IOException(keyFile + ": cannot decrypt the key: " + e.getMessage(), e);
+        }
     }
 
     /** From the one key entry of a PKCS#12 store. */

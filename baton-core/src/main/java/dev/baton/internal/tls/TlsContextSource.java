@@ -161,7 +161,7 @@ public final class TlsContextSource {
         try {
             Identity identity = null;
             if (o.certificateChain() != null) {
-                identity = Identity.fromPem(o.certificateChain(), o.privateKey());
+                identity = Identity.fromPem(o.certificateChain(), o.privateKey(), o.privateKeyPassword());
             } else if (o.keyStore() != null) {
                 identity = Identity.fromPkcs12(o.keyStore(), o.keyStorePassword());
             }

@@ -154,6 +154,25 @@ public final class TestPki implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code issued}'s private key as PEM {@code ENCRYPTED PRIVATE KEY} under {@code password}: PKCS#8 with PBES2,
+     * AES-256-CBC and HMAC-SHA256, as {@code openssl pkcs8 -topk8 -v2 aes-256-cbc} writes it (written by BouncyCastle,
+     * not by the JDK that reads it).
+     */
+    public Path encryptedKeyFile(Issued issued, char[] password) {
+        Path file = dir.resolve(issued.name() + "-" + SERIALS.incrementAndGet() + "-encrypted.key");
+        try (var out = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(Files.newBufferedWriter(file))) {
+            var encryptor = new org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder(
+                    org.bouncycastle.openssl.PKCS8Generator.AES_256_CBC)
+                    .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider())
+                    .setPRF(org.bouncycastle.openssl.PKCS8Generator.PRF_HMACSHA256).setPassword(password).build();
+            out.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(issued.keys().getPrivate(), encryptor));
+        } catch (IOException | org.bouncycastle.operator.OperatorCreationException e) {
+            throw new IllegalStateException(e);
+        }
+        return file;
+    }
+
     /** {@code issued}'s key and certificate as a PKCS#12 store with {@code password}. */
     public Path keyStore(Issued issued, char[] password) {
         try {

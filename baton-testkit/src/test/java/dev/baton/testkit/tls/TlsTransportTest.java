@@ -314,6 +314,24 @@ class TlsTransportTest {
                 .trustedCertificates(ca.certFile()).build(), "wrong password");
     }
 
+    @Test
+    void anEncryptedPemKeyIsReadWithItsPasswordAndRefusedWithoutIt() throws Exception {
+        TestPki.Issued s = pki.issue(ca, "server");
+        char[] password = "correct horse battery staple".toCharArray();
+        Path encrypted = pki.encryptedKeyFile(s, password);
+        assertTrue(Files.readString(encrypted).startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        TlsPeer server = peer(TlsOptions.builder().certificate(s.certFile(), encrypted, password)
+                .trustedCertificates(ca.certFile()).build(), "encrypted-key-server");
+        TlsPeer client = peer(pki.options(pki.issue(ca, "client"), ca), "client");
+        client.connect(server.listen());
+        assertEquals("CN=server", client.nextOpened().peerPrincipal().getName());
+
+        assertInvalid(TlsOptions.builder().certificate(s.certFile(), encrypted)
+                .trustedCertificates(ca.certFile()).build(), "is encrypted: give its password");
+        assertInvalid(TlsOptions.builder().certificate(s.certFile(), encrypted, "wrong".toCharArray())
+                .trustedCertificates(ca.certFile()).build(), "wrong password");
+    }
+
     private static void assertInvalid(TlsOptions options, String expected) {
         BatonException e = assertThrows(BatonException.class, () -> TransportFactory.tls(options));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.status().code());
