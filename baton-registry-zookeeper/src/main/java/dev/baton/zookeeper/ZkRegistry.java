@@ -217,8 +217,10 @@ final class ZkRegistry implements Registry {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "service name must not be empty").asException();
         }
         checkOpen();
-        if (rejoining) {
-            // Its old servers come back first, with their ids: a new one registered meanwhile could take one.
+        if (rejoining || (self != null && sessionId() != session)) {
+            // Its old servers come back first, with their ids: a new one registered meanwhile could take one. A new
+            // session whose rejoin has not started yet counts too: the old session's entries may still stand, and
+            // a server registered against them would be in before the node's own are back.
             throw Status.of(Status.Code.UNAVAILABLE, name + " is joining ZooKeeper again; its servers come back "
                     + "first").withRetrySafe(true).asException();
         }
