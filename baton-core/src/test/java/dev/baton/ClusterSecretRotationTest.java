@@ -13,12 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -286,37 +281,19 @@ class ClusterSecretRotationTest {
     void aBadFileOnReloadKeepsTheSecretAndWarnsOnce(@TempDir Path dir) throws Exception {
         Path file = write(dir.resolve("master.secret"), OLD);
         ClusterSecret s = ClusterSecret.fromFiles(file, null, Duration.ZERO);
-        List<String> warnings = new CopyOnWriteArrayList<>();
-        Logger logger = Logger.getLogger(ClusterSecret.class.getName());
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                    warnings.add(r.getMessage());
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        logger.addHandler(capture);
-        try (Master m = Master.start(MasterOptions.builder().port(0).clusterSecret(s).build())) {
+        try (LogCapture warnings = LogCapture.start(ClusterSecret.class.getName(), LogCapture.warningsAndAbove());
+             Master m = Master.start(MasterOptions.builder().port(0).clusterSecret(s).build())) {
             write(file, "too short");
             for (int i = 0; i < 3; i++) {
                 try (Node n = Node.join(node(m, "n" + i, secret(OLD)).build())) {
                     assertTrue(n.rank() >= 0, "joined with OLD, the secret still in force");
                 }
             }
-            assertEquals(1, warnings.size(), "one warning for the bad file, not one per handshake: " + warnings);
-            assertTrue(warnings.getFirst().contains("cannot be used"), warnings.getFirst());
+            assertEquals(1, warnings.records().size(), "one warning for the bad file, not one per handshake: " + warnings);
+            assertTrue(warnings.messages().getFirst().contains("cannot be used"), warnings.toString());
             write(file, NEW, "rw-r--r--");          // another bad state: warned once more
             assertTrue(proves(s, OLD) && proves(s, OLD), "each call looked at the file: still OLD");
-            assertEquals(2, warnings.size(), warnings.toString());
+            assertEquals(2, warnings.records().size(), warnings.toString());
             write(file, NEW);
             assertTrue(proves(s, NEW));
             BatonException e = assertThrows(BatonException.class,
@@ -325,9 +302,7 @@ class ClusterSecretRotationTest {
             try (Node n = Node.join(node(m, "new", secret(NEW)).build())) {
                 assertTrue(n.rank() >= 0);
             }
-            assertEquals(2, warnings.size(), warnings.toString());
-        } finally {
-            logger.removeHandler(capture);
+            assertEquals(2, warnings.records().size(), warnings.toString());
         }
     }
 }

@@ -23,11 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Predicate;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -43,6 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(60)
 class CoordinationAuthorizationTest {
+
+    private static final String AUTHORIZATION_LOG = "dev.baton.internal.master.MasterAuthorization";
 
     private static final Duration T = Duration.ofSeconds(5);
 
@@ -310,8 +308,7 @@ class CoordinationAuthorizationTest {
                 throw new IllegalStateException("policy store down");
             }
         };
-        List<LogRecord> errors = new CopyOnWriteArrayList<>();
-        try (Captured ignored = capture(r -> r.getLevel() == Level.SEVERE, errors);
+        try (LogCapture errors = LogCapture.start(AUTHORIZATION_LOG, r -> r.getLevel() == Level.SEVERE);
              Setup s = new Setup(broken, 1); Probe probe = Probe.tcp()) {
             BatonException e = assertDenied(() -> s.co(0).nextId("ids"), 0, "take an id of 'ids'");
             assertTrue(e.getMessage().contains("the authorizer failed") && e.getMessage().contains("policy store down"),
@@ -320,8 +317,8 @@ class CoordinationAuthorizationTest {
             assertEquals(Status.Code.PERMISSION_DENIED, e.code());
             assertTrue(e.getMessage().contains("policy store down"), e.getMessage());
             assertTrue(s.master.coordinationState().idCounters().isEmpty());
-            assertEquals(2, errors.size(), "each failure logged as an error: " + errors);
-            assertTrue(errors.stream().allMatch(r -> r.getThrown() instanceof IllegalStateException));
+            assertEquals(2, errors.records().size(), "each failure logged as an error: " + errors);
+            assertTrue(errors.records().stream().allMatch(r -> r.getThrown() instanceof IllegalStateException));
         }
     }
 
@@ -333,48 +330,19 @@ class CoordinationAuthorizationTest {
                 return action == CoordinationAction.NEXT_ID ? Decision.deny("no ids") : Decision.ALLOW;
             }
         };
-        List<LogRecord> warnings = new CopyOnWriteArrayList<>();
-        try (Captured ignored = capture(r -> r.getLevel() == Level.WARNING, warnings);
+        try (LogCapture warnings = LogCapture.start(AUTHORIZATION_LOG, r -> r.getLevel() == Level.WARNING);
              Setup s = new Setup(noIds, 2)) {
             for (int i = 0; i < 10; i++) {
                 assertDenied(() -> s.co(0).nextId("a"), 0, "take an id of 'a': no ids");
                 assertDenied(() -> s.co(1).nextId("b"), 1, "take an id of 'b': no ids");
             }
             SimpleFormatter f = new SimpleFormatter();
-            List<String> lines = warnings.stream().map(f::formatMessage).toList();
+            List<String> lines = warnings.records().stream().map(f::formatMessage).toList();
             for (Node n : s.nodes) {
                 String id = "node " + Long.toHexString(n.nodeId());
                 assertEquals(1, lines.stream().filter(l -> l.contains(id)).count(), id + ": " + lines);
             }
             assertEquals(2, lines.size(), "" + lines);
         }
-    }
-
-    /** Records of the master's authorization that {@code which} accepts, gathered until closed. */
-    private interface Captured extends AutoCloseable {
-        @Override
-        void close();
-    }
-
-    private static Captured capture(Predicate<LogRecord> which, List<LogRecord> into) {
-        Logger logger = Logger.getLogger("dev.baton.internal.master.MasterAuthorization");
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (which.test(r)) {
-                    into.add(r);
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        logger.addHandler(h);
-        return () -> logger.removeHandler(h);
     }
 }

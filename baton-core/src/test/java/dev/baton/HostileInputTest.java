@@ -16,10 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,36 +107,16 @@ class HostileInputTest {
      */
     @Test
     void badConnectionsFromOneHostAreLoggedOnceAMinuteNotOnceEach() throws IOException {
-        Logger logger = Logger.getLogger("dev.baton");     // every Baton logger's parent
-        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel().intValue() >= Level.WARNING.intValue()
-                        && String.valueOf(r.getMessage()).startsWith("closing connection")) {
-                    lines.add(r.getMessage());
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        logger.addHandler(capture);
-        try {
+        // Every Baton logger's parent.
+        try (LogCapture lines = LogCapture.start("dev.baton", r -> LogCapture.warningsAndAbove().test(r)
+                && String.valueOf(r.getMessage()).startsWith("closing connection"))) {
             long errors = server.stats().protocolErrors();
             for (int i = 0; i < 30; i++) {
                 assertTrue(sendAndExpectClose(handshake(), frameHeader(0, 99)));
             }
             assertEquals(errors + 30, server.stats().protocolErrors(), "every bad connection is counted");
             // At most one: an earlier test of this class may have logged this host's line of the minute already.
-            assertTrue(lines.size() <= 1, "lines logged for 30 bad connections from one host: " + lines);
-        } finally {
-            logger.removeHandler(capture);
+            assertTrue(lines.records().size() <= 1, "lines logged for 30 bad connections from one host: " + lines);
         }
         assertStillServes();
     }

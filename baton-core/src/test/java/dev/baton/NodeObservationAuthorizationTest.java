@@ -11,10 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -30,6 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(60)
 class NodeObservationAuthorizationTest {
+
+    private static final String AUTHORIZATION_LOG = "dev.baton.internal.rpc.CallAuthorization";
 
     private static final Duration T = Duration.ofSeconds(5);
 
@@ -136,8 +135,7 @@ class NodeObservationAuthorizationTest {
                 throw new IllegalStateException("policy store down");
             }
         };
-        List<LogRecord> errors = new CopyOnWriteArrayList<>();
-        try (Captured ignored = capture(r -> r.getLevel() == Level.SEVERE, errors);
+        try (LogCapture errors = LogCapture.start(AUTHORIZATION_LOG, r -> r.getLevel() == Level.SEVERE);
              Cluster c = new Cluster(); Probe probe = Probe.tcp()) {
             Node server = c.join(c.options("server").authorizer(broken).build());
             Node caller = c.join("caller");
@@ -146,8 +144,8 @@ class NodeObservationAuthorizationTest {
             assertTrue(e.getMessage().contains("the authorizer failed") && e.getMessage().contains("policy store down"),
                     e.getMessage());
             assertDenied(() -> probe.health(server.address(), T), "ask the node's health");
-            assertEquals(2, errors.size(), "each failure logged as an error: " + errors);
-            assertTrue(errors.stream().allMatch(r -> r.getThrown() instanceof IllegalStateException));
+            assertEquals(2, errors.records().size(), "each failure logged as an error: " + errors);
+            assertTrue(errors.records().stream().allMatch(r -> r.getThrown() instanceof IllegalStateException));
             // Calls are another question, which this policy leaves at its default.
             Client echo = caller.client("echo");
             echo.awaitServers(1, T);
@@ -168,8 +166,7 @@ class NodeObservationAuthorizationTest {
                 return caller.inProcess() ? Decision.ALLOW : Decision.deny("no calls");
             }
         };
-        List<LogRecord> warnings = new CopyOnWriteArrayList<>();
-        try (Captured ignored = capture(r -> r.getLevel() == Level.WARNING, warnings);
+        try (LogCapture warnings = LogCapture.start(AUTHORIZATION_LOG, r -> r.getLevel() == Level.WARNING);
              Cluster c = new Cluster(); Probe one = Probe.tcp(); Probe two = Probe.tcp()) {
             Node server = c.join(c.options("server").authorizer(nothing).build());
             Node caller = c.join("caller");
@@ -185,7 +182,7 @@ class NodeObservationAuthorizationTest {
                 assertEquals(Status.Code.PERMISSION_DENIED, e.code());
             }
             SimpleFormatter f = new SimpleFormatter();
-            List<String> lines = warnings.stream().map(f::formatMessage).toList();
+            List<String> lines = warnings.records().stream().map(f::formatMessage).toList();
             assertEquals(3, lines.size(), "one line per caller (two probes, one node): " + lines);
             assertEquals(2, lines.stream().filter(l -> l.startsWith("denied a question: an unranked tool")).count(),
                     "" + lines);
@@ -193,33 +190,5 @@ class NodeObservationAuthorizationTest {
             assertEquals(1, lines.stream().filter(l -> l.startsWith("denied a call: ") && l.contains(callerId))
                     .count(), "" + lines);
         }
-    }
-
-    /** Records of the node's authorization that a predicate accepts, gathered until closed. */
-    private interface Captured extends AutoCloseable {
-        @Override
-        void close();
-    }
-
-    private static Captured capture(Predicate<LogRecord> which, List<LogRecord> into) {
-        Logger logger = Logger.getLogger("dev.baton.internal.rpc.CallAuthorization");
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (which.test(r)) {
-                    into.add(r);
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        logger.addHandler(h);
-        return () -> logger.removeHandler(h);
     }
 }
