@@ -16,8 +16,9 @@ import javax.net.ssl.SSLContext;
 /**
  * TLS with mutual authentication for every connection of a node, a master or a tool: who this side is (a
  * certificate chain and its private key), whom it trusts (CA certificates, pinned certificates, or both), the
- * protocol versions, and the cipher suites if they must be fewer than the JDK's defaults. Immutable; build with {@link #builder()}. Use it with {@code NodeOptions.Builder.tls},
- * {@code MasterOptions.Builder.tls} or {@link dev.baton.spi.TransportFactory#tls(TlsOptions)} (tools and probes).
+ * protocol versions, and the cipher suites if they must be fewer than the JDK's defaults. Immutable; build with
+ * {@link #builder()}. Use it with {@code NodeOptions.Builder.tls}, {@code MasterOptions.Builder.tls} or
+ * {@link dev.baton.spi.TransportFactory#tls(TlsOptions)} (tools and probes).
  *
  * <pre>{@code
  * TlsOptions tls = TlsOptions.builder()

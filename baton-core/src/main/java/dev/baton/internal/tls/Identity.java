@@ -6,15 +6,16 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.Signature;
-import java.security.AlgorithmParameters;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.security.spec.InvalidKeySpecException;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Arrays;
 import java.util.Collections;
@@ -91,7 +92,12 @@ final class Identity extends X509ExtendedKeyManager {
      */
     private static byte[] decrypt(byte[] der, char[] password, Path keyFile) throws IOException {
         try {
-            EncryptedPrivateKeyInfo info = new EncryptedPrivateKeyInfo(der);
+            EncryptedPrivateKeyInfo info;
+            try {
+                info = new EncryptedPrivateKeyInfo(der);
+            } catch (IOException e) {
+                throw new IOException(keyFile + ": not a valid encrypted PKCS#8 key: " + e.getMessage(), e);
+            }
             AlgorithmParameters params = info.getAlgParameters();
             String scheme = params != null && info.getAlgName().equals("PBES2") ? params.toString() : info.getAlgName();
             PBEKeySpec spec = new PBEKeySpec(password);
@@ -102,7 +108,7 @@ final class Identity extends X509ExtendedKeyManager {
                 spec.clearPassword();
             }
             return info.getKeySpec(cipher).getEncoded();
-        } catch (java.security.spec.InvalidKeySpecException e) {
+        } catch (InvalidKeySpecException e) {
             throw new IOException(keyFile + ": wrong password for the encrypted key (or the file is damaged)", e);
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new IOException(keyFile + ": cannot decrypt the key: " + e.getMessage(), e);
