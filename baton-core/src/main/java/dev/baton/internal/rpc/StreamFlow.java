@@ -215,8 +215,7 @@ final class StreamFlow {
         } finally {
             lock.unlock();
         }
-        ByteBuffer copy = ByteBuffer.allocate(size).put(message.duplicate()).flip();
-        if (!l.data(copy, false)) {
+        if (!l.data(message, false)) {       // the link copies it
             fail(Status.of(Status.Code.UNAVAILABLE, "the stream's connection closed"));
             throw failure().asException();
         }

@@ -1,8 +1,11 @@
 package dev.baton.internal.rpc;
 
+import dev.baton.BatonException;
 import dev.baton.Message;
 import dev.baton.spi.FrameType;
+import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.TransportConnection;
+import dev.baton.spi.connection.BufferPool;
 
 import java.nio.ByteBuffer;
 
@@ -11,6 +14,15 @@ import java.nio.ByteBuffer;
  * request's id), or, in process, straight into the other side's flow.
  */
 final class StreamLinks {
+
+    /**
+     * Where the remote link copies messages of 4 KiB to 16 MiB: direct buffers (a socket writes them without the
+     * JDK's own copy into one), given back once written, so a stream of large messages makes no garbage. One pool for
+     * the process, bounded like a transport's.
+     */
+    private static final BufferPool COPIES = new BufferPool(16L << 20);
+    /** Smaller messages are copied to the heap: a TLAB allocation costs less than a pool's round trip. */
+    private static final int POOLED_FROM = 4096;
 
     private StreamLinks() {
     }
@@ -27,8 +39,19 @@ final class StreamLinks {
             @Override
             public boolean data(ByteBuffer message, boolean halfClose) {
                 int flags = direction | (halfClose ? FrameType.FLAG_HALF_CLOSE : 0);
-                return c.offer(new SimpleFrame(FrameType.STREAM_DATA, flags, 0, id, serviceId, serverId, method,
-                        message)) == TransportConnection.OFFERED;
+                ByteBuffer copy = null;
+                if (message != null) {
+                    int size = message.remaining();     // past the pool's classes too: the GC frees those best
+                    copy = (size >= POOLED_FROM && size <= BufferPool.MAX_POOLED_SIZE ? COPIES.acquire(size)
+                            : ByteBuffer.allocate(size)).put(message.duplicate()).flip();
+                }
+                if (c.offer(new DataFrame(flags, id, serviceId, serverId, method, copy)) == TransportConnection.OFFERED) {
+                    return true;
+                }
+                if (copy != null) {
+                    COPIES.recycle(copy);       // not taken: still ours
+                }
+                return false;
             }
 
             @Override
@@ -50,7 +73,8 @@ final class StreamLinks {
             @Override
             public boolean data(ByteBuffer message, boolean halfClose) {
                 if (message != null) {
-                    other.onMessage(Message.wrap(message));
+                    other.onMessage(Message.wrap(ByteBuffer.allocate(message.remaining()).put(message.duplicate())
+                            .flip()));
                 }
                 if (halfClose && callerSide) {
                     other.onPeerFinished();
@@ -63,5 +87,32 @@ final class StreamLinks {
                 other.onCredit(bytes);
             }
         };
+    }
+
+    /** A STREAM_DATA frame whose payload, a pooled copy of the message, goes back to the pool once written or dropped. */
+    private static final class DataFrame extends OutboundFrame {
+        private final ByteBuffer copy;
+
+        DataFrame(int flags, long id, int serviceId, int serverId, int method, ByteBuffer copy) {
+            setHeader(FrameType.STREAM_DATA, flags, 0, id, serviceId, serverId, method, 0);
+            setPayload(copy);
+            this.copy = copy;
+        }
+
+        @Override
+        public void onWritten() {
+            release();
+        }
+
+        @Override
+        public void onDropped(BatonException cause) {
+            release();
+        }
+
+        private void release() {
+            if (copy != null) {
+                COPIES.recycle(copy);
+            }
+        }
     }
 }
