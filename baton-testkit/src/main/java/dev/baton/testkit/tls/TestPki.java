@@ -3,6 +3,13 @@ package dev.baton.testkit.tls;
 import dev.baton.TlsOptions;
 import dev.baton.pki.CertificateAuthority;
 import dev.baton.pki.IssuedCertificate;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.OutputEncryptor;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -161,13 +168,12 @@ public final class TestPki implements AutoCloseable {
      */
     public Path encryptedKeyFile(Issued issued, char[] password) {
         Path file = dir.resolve(issued.name() + "-" + SERIALS.incrementAndGet() + "-encrypted.key");
-        try (var out = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(Files.newBufferedWriter(file))) {
-            var encryptor = new org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder(
-                    org.bouncycastle.openssl.PKCS8Generator.AES_256_CBC)
-                    .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider())
-                    .setPRF(org.bouncycastle.openssl.PKCS8Generator.PRF_HMACSHA256).setPassword(password).build();
-            out.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(issued.keys().getPrivate(), encryptor));
-        } catch (IOException | org.bouncycastle.operator.OperatorCreationException e) {
+        try (JcaPEMWriter out = new JcaPEMWriter(Files.newBufferedWriter(file))) {
+            OutputEncryptor encryptor = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
+                    .setProvider(new BouncyCastleProvider()).setPRF(PKCS8Generator.PRF_HMACSHA256)
+                    .setPassword(password).build();
+            out.writeObject(new JcaPKCS8Generator(issued.keys().getPrivate(), encryptor));
+        } catch (IOException | OperatorCreationException e) {
             throw new IllegalStateException(e);
         }
         return file;
