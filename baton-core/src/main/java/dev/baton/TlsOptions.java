@@ -43,10 +43,13 @@ import javax.net.ssl.SSLContext;
  * ({@code BEGIN RSA PRIVATE KEY}) and SEC1 ({@code BEGIN EC PRIVATE KEY}) keys (convert with
  * {@code openssl pkcs8 -topk8}), an encrypted key without its password or with a wrong one, other key algorithms,
  * and a key that does not match the certificate. The files are read when the transport is made; a
- * bad file then fails with INVALID_ARGUMENT. Afterwards, at most every {@link Builder#reloadInterval}, making a
- * connection checks the files' modification times and sizes; if they changed the files are read again and new
- * connections use them, while existing connections keep theirs. A new set of files that cannot be used (half
- * written, a key that does not match) is logged once and the previous one stays in force.
+ * bad file then fails with INVALID_ARGUMENT. Afterwards, at most every {@link Builder#reloadInterval} (when a
+ * connection is made, and on the open connections' own timer), the files' modification times and sizes are
+ * checked; if they changed the files are read again and new connections use them. Existing connections keep their
+ * own certificate; but when the trusted certificates or the revocation list changed, each open connection's peer is
+ * checked again as a new one would be, and a connection whose peer the new files refuse is closed with
+ * UNAUTHENTICATED. A new set of files that cannot be used (half written, a key that does not match) is logged once
+ * and the previous one stays in force.
  *
  * <h2>Revocation</h2>
  * {@link Builder#revocationList} names a file of certificate revocation lists (X.509 CRLs, PEM or DER). A peer
@@ -56,7 +59,7 @@ import javax.net.ssl.SSLContext;
  * until a fresh CRL is written (hard), since a stale list may miss a revocation. There is no OCSP and nothing is
  * fetched from the network (CRL distribution points are ignored). Pinned certificates are not checked against the
  * CRLs: unpin them. The file is reloaded like the others; revoking a certificate refuses the peer's next
- * connection, while connections already made stay open.
+ * connection and, within the reload interval, closes the connections it already has.
  *
  * <p>Thread-safe (immutable). Passwords are copied in and out.
  */
@@ -349,7 +352,10 @@ public final class TlsOptions {
             return this;
         }
 
-        /** How often, at most, the files are checked for a change (default 10 s; zero: at every connection). */
+        /**
+         * How often, at most, the files are checked for a change (default 10 s; zero: at every connection, and on
+         * every tick of the open connections, about every 25 ms).
+         */
         public Builder reloadInterval(Duration interval) {
             if (interval == null || interval.isNegative()) {
                 throw new IllegalArgumentException("reloadInterval must be zero or positive, was " + interval);

@@ -50,7 +50,7 @@ public final class TcpTransport implements Transport {
         this(context, pool, TcpConnection.FACTORY);
     }
 
-    /** A transport whose connections {@code connections} makes (TLS: {@link TlsConnection#factory}). */
+    /** A transport whose connections {@code connections} makes (TLS: {@link TlsConnectionFactory}). */
     TcpTransport(TransportContext context, BufferPool pool, ChannelConnection.Factory connections) {
         this.core = new TransportCore(context, pool);
         this.connections = connections;
@@ -83,7 +83,7 @@ public final class TcpTransport implements Transport {
      * {@link TlsConnection}), with a 64 MiB buffer pool each.
      */
     public static TransportFactory tlsFactory(TlsContextSource source) {
-        ChannelConnection.Factory connections = TlsConnection.factory(source);
+        ChannelConnection.Factory connections = new TlsConnectionFactory(source);
         return context -> new TcpTransport(context, new BufferPool(64L << 20), connections);
     }
 

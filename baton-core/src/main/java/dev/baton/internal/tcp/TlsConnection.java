@@ -15,6 +15,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.security.Principal;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -61,9 +63,13 @@ final class TlsConnection extends ChannelConnection {
      * largest, with large fragments accepted, is about 33 KiB).
      */
     static final int NET_BUFFER_SIZE = 64 * 1024;
+    private static final System.Logger LOG = System.getLogger(TlsConnection.class.getName());
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
     private final SSLEngine engine;
+    private final TlsContextSource source;
+    private int trustChecked;                       // the trust generation the peer was last checked by; loop only
+    private X509Certificate[] peerChain;            // set once TLS is established; loop only
     private final TlsFailures failures;
     private final BufferPool pool;
     private final CipherBuffers cipherBuffers;
@@ -92,42 +98,18 @@ final class TlsConnection extends ChannelConnection {
     private final ByteBuffer[] single = new ByteBuffer[1];
 
     TlsConnection(TransportCore core, IoLoop loop, SocketChannel channel, String remoteAddress, boolean outbound,
-                  InetAddress admittedFrom, SSLEngine engine, TlsFailures failures, CipherBuffers cipherBuffers) {
+                  InetAddress admittedFrom, SSLEngine engine, TlsContextSource source, int trustGeneration,
+                  TlsFailures failures, CipherBuffers cipherBuffers) {
         super(core, loop, channel, remoteAddress, outbound, admittedFrom);
         this.engine = engine;
+        this.source = source;
+        this.trustChecked = trustGeneration;
         this.failures = failures;
         this.cipherBuffers = cipherBuffers;
         this.pool = core.pool();
         this.outbound = outbound;
         this.packetSize = engine.getSession().getPacketBufferSize();
         this.appSize = engine.getSession().getApplicationBufferSize();
-    }
-
-    /** Makes TLS connections whose engines {@code source} makes. */
-    static Factory factory(TlsContextSource source) {
-        TlsFailures failures = new TlsFailures();
-        CipherBuffers cipherBuffers = new CipherBuffers();
-        return new Factory() {
-            @Override
-            public ChannelConnection create(TransportCore core, IoLoop loop, SocketChannel channel, String remote,
-                                            boolean outbound, InetAddress admittedFrom) {
-                return new TlsConnection(core, loop, channel, remote, outbound, admittedFrom,
-                        source.newEngine(outbound), failures, cipherBuffers);
-            }
-
-            @Override
-            public void checkCanListen() {
-                if (!source.hasIdentity()) {
-                    throw Status.of(Status.Code.INVALID_ARGUMENT, "TLS: cannot accept connections without a "
-                            + "certificate of this side's own (TlsOptions.Builder.certificate or keyStore)").asException();
-                }
-            }
-
-            @Override
-            public String path() {
-                return "tls";
-            }
-        };
     }
 
     @Override
@@ -227,6 +209,8 @@ final class TlsConnection extends ChannelConnection {
     private void tlsEstablished() throws IOException {
         try {
             peerPrincipal = engine.getSession().getPeerPrincipal();
+            var certificates = engine.getSession().getPeerCertificates();
+            peerChain = Arrays.copyOf(certificates, certificates.length, X509Certificate[].class);
         } catch (SSLPeerUnverifiedException e) {
             throw new SSLException("the peer presented no certificate", e);     // never: both sides require one
         }
@@ -253,6 +237,29 @@ final class TlsConnection extends ChannelConnection {
             failures.refused(remoteHost(), remoteAddress(), why);
         }
         closeWith(unauthenticated(why, e));
+    }
+
+    /**
+     * On every tick: lets the source look at its files; when they brought other trust, checks the peer's chain
+     * again and closes UNAUTHENTICATED if it is now refused (a revoked certificate is cut, not only refused later).
+     */
+    @Override
+    void afterTick(long nowNanos) {
+        if (!established || !isOpen()) {
+            return;
+        }
+        source.reloadIfChanged();
+        int generation = source.trustGeneration();
+        if (generation != trustChecked) {
+            trustChecked = generation;
+            String refused = source.refusal(peerChain, !outbound);
+            if (refused != null) {
+                String why = "TLS: closing the connection with " + remoteAddress() + ": the changed TLS files refuse "
+                        + "its peer: " + refused;
+                LOG.log(System.Logger.Level.WARNING, why);
+                closeWith(Status.of(Status.Code.UNAUTHENTICATED, why).asException());
+            }
+        }
     }
 
     private BatonException unauthenticated(String why, Throwable cause) {

@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.cert.CertificateException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -35,6 +36,12 @@ import javax.net.ssl.TrustManager;
  * that state of the files; a later change is tried again. The revocation list, when there is one, is one of the
  * files: a new list is in force for the connections made after it is read.
  *
+ * <p><b>Open connections.</b> The TLS connections also call {@link #reloadIfChanged} on their ticks, so the files
+ * are looked at every interval even when no connection is made. A reload that brings other trust (the trusted
+ * certificates, trust store or revocation list changed) starts a new {@link #trustGeneration()}; each open
+ * connection then asks {@link #refusal} whether the trust now in force still accepts its peer's chain, and closes
+ * when it does not (a revoked certificate is cut within the interval, not only refused its next connection).
+ *
  * <p>Thread-safe.
  */
 public final class TlsContextSource {
@@ -46,7 +53,8 @@ public final class TlsContextSource {
     }
 
     /** A context and the state of the files it was read from. */
-    private record Loaded(SSLContext context, List<Stamp> stamps, String subject) {
+    private record Loaded(SSLContext context, PeerTrust trust, int trustGeneration, List<Stamp> stamps,
+                          String subject) {
     }
 
     private final TlsOptions options;
@@ -71,7 +79,7 @@ public final class TlsContextSource {
     public static TlsContextSource load(TlsOptions options) {
         Objects.requireNonNull(options, "options");
         try {
-            return new TlsContextSource(options, build(options, stamps(options)));
+            return new TlsContextSource(options, build(options, stamps(options), 0));
         } catch (IOException | GeneralSecurityException e) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "TLS: " + e.getMessage()).withCause(e).asException();
         }
@@ -107,7 +115,35 @@ public final class TlsContextSource {
         return current.subject();
     }
 
-    private void reloadIfChanged() {
+    /**
+     * The generation of the trust in force: it changes when a reload brings other trusted certificates or revocation
+     * lists. Read it before {@link #newEngine}: a connection whose engine came from a later generation then checks
+     * its peer once more than it needs, never once less.
+     */
+    public int trustGeneration() {
+        return current.trustGeneration();
+    }
+
+    /**
+     * Why the trust now in force refuses {@code chain}, the peer's certificates of an open connection (the client's
+     * when {@code peerIsClient}), checked as a new connection's would be now; null when it accepts them.
+     */
+    public String refusal(X509Certificate[] chain, boolean peerIsClient) {
+        PeerTrust trust = current.trust();
+        try {
+            if (peerIsClient) {
+                trust.checkClientTrusted(chain, chain[0].getPublicKey().getAlgorithm());
+            } else {
+                trust.checkServerTrusted(chain, "UNKNOWN");     // what the JDK passes in TLS 1.3: a signing key
+            }
+            return null;
+        } catch (CertificateException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** Reads the files again if they changed, at most every reload interval (a cheap time check otherwise). */
+    public void reloadIfChanged() {
         long now = System.nanoTime();
         if (now - nextCheckNanos < 0 || !checking.compareAndSet(false, true)) {
             return;
@@ -119,7 +155,8 @@ public final class TlsContextSource {
                 return;
             }
             try {
-                Loaded loaded = build(options, stamps);
+                Loaded loaded = build(options, stamps, trustFiles(stamps).equals(trustFiles(current.stamps()))
+                        ? current.trustGeneration() : current.trustGeneration() + 1);
                 current = loaded;
                 lastFailed = null;
                 LOG.log(System.Logger.Level.INFO, "TLS: files changed; new connections use {0}",
@@ -145,6 +182,17 @@ public final class TlsContextSource {
         return files;
     }
 
+    /** The stamps of the files that say whom to trust. */
+    private List<Stamp> trustFiles(List<Stamp> stamps) {
+        List<Path> trust = new ArrayList<>();
+        for (Path p : new Path[] {options.trustedCertificates(), options.trustStore(), options.revocationList()}) {
+            if (p != null) {
+                trust.add(p);
+            }
+        }
+        return stamps.stream().filter(s -> trust.contains(s.file())).toList();
+    }
+
     private static List<Stamp> stamps(TlsOptions o) {
         List<Stamp> stamps = new ArrayList<>();
         for (Path p : files(o)) {
@@ -157,7 +205,8 @@ public final class TlsContextSource {
         return stamps;
     }
 
-    private static Loaded build(TlsOptions o, List<Stamp> stamps) throws IOException, GeneralSecurityException {
+    private static Loaded build(TlsOptions o, List<Stamp> stamps, int trustGeneration)
+            throws IOException, GeneralSecurityException {
         try {
             Identity identity = null;
             if (o.certificateChain() != null) {
@@ -185,10 +234,10 @@ public final class TlsContextSource {
                 crls = Pem.crls(o.revocationList());
                 Revocation.checkSignatures(o.revocationList(), cas, crls);
             }
+            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName());
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(identity == null ? null : new KeyManager[] {identity},
-                    new TrustManager[] {new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName())}, null);
-            return new Loaded(context, stamps,
+            context.init(identity == null ? null : new KeyManager[] {identity}, new TrustManager[] {trust}, null);
+            return new Loaded(context, trust, trustGeneration, stamps,
                     identity == null ? null : identity.leaf().getSubjectX500Principal().getName());
         } catch (NoSuchFileException e) {
             throw new IOException("no such file: " + e.getFile(), e);
