@@ -15,21 +15,38 @@ import java.util.Objects;
  *                and the mount namespace of {@code /dev/shm} (so two containers on one machine differ, and a
  *                rebooted machine is a new host); empty when unknown. Two nodes with the same non-empty
  *                {@code hostId} can reach each other through shared memory; an IP address says no such thing.
+ * @param principal the identity the node proved to the registry when it joined: with TLS, its certificate's subject
+ *                (an X.500 name, {@code CN=node-3}), which the master takes from the join's connection, never from
+ *                what the node says. Empty when nothing was proved (no TLS, or a registry that cannot tell, such as
+ *                ZooKeeper). Other nodes check it against the certificate each connection with the node presents
+ *                (docs/security.md, "Proved members").
  */
-public record NodeInfo(int rank, long nodeId, InetSocketAddress address, String name, String hostId) {
+public record NodeInfo(int rank, long nodeId, InetSocketAddress address, String name, String hostId,
+                       String principal) {
 
     public NodeInfo {
         Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(principal, "principal");
     }
 
-    /** A node whose host is unknown (an empty {@link #hostId}). */
+    /** A node that proved no identity (an empty {@link #principal}). */
+    public NodeInfo(int rank, long nodeId, InetSocketAddress address, String name, String hostId) {
+        this(rank, nodeId, address, name, hostId, "");
+    }
+
+    /** A node whose host is unknown (an empty {@link #hostId}) and that proved no identity. */
     public NodeInfo(int rank, long nodeId, InetSocketAddress address, String name) {
-        this(rank, nodeId, address, name, "");
+        this(rank, nodeId, address, name, "", "");
     }
 
     /** This node with {@code rank}. */
     public NodeInfo withRank(int rank) {
-        return new NodeInfo(rank, nodeId, address, name, hostId);
+        return new NodeInfo(rank, nodeId, address, name, hostId, principal);
+    }
+
+    /** This node with the identity it proved, {@code principal}. */
+    public NodeInfo withPrincipal(String principal) {
+        return new NodeInfo(rank, nodeId, address, name, hostId, principal);
     }
 
     /** True when both nodes are known to run on the same host (and shared-memory namespace). */

@@ -94,6 +94,7 @@ class StatusCommandTest {
             JsonObject caller = ns.get(1).getAsJsonObject();
             assertEquals("caller", caller.get("name").getAsString());
             assertEquals(1, caller.get("rank").getAsInt());
+            assertTrue(caller.get("principal") == null, caller.toString());     // no TLS: nothing proved
             assertTrue(caller.getAsJsonObject("counters").get("callsStarted").getAsLong() > 0);
             JsonObject interval = caller.getAsJsonObject("interval");
             assertTrue(interval.get("callsPerSecond").getAsDouble() > 0, interval.toString());

@@ -36,6 +36,12 @@ class TlsOptionsCliTest {
                 CliRun status = CliRun.of(concat(new String[] {"status", "--master", m, "--interval", "0s"}, tls));
                 assertEquals(0, status.exitCode(), status.err());
                 assertTrue(status.out().contains("n"), status.out());
+                CliRun json = CliRun.of(concat(new String[] {"status", "--master", m, "--interval", "0s", "--json"},
+                        tls));
+                assertEquals(0, json.exitCode(), json.err());
+                var joined = com.google.gson.JsonParser.parseString(json.out()).getAsJsonObject()
+                        .getAsJsonArray("nodes").get(0).getAsJsonObject();
+                assertEquals("CN=n", joined.get("principal").getAsString(), json.out());   // what it joined with
 
                 // --tls-crl: the tool refuses a node whose certificate the list revokes, not one it does not.
                 java.nio.file.Path crl = pki.dir().resolve("crl.pem");

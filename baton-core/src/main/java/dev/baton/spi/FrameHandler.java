@@ -9,6 +9,16 @@ import dev.baton.Message;
  */
 public interface FrameHandler {
 
+    /**
+     * The peer's opening was read (and its cluster secret proved): why {@code connection} must not open, or null.
+     * A refused connection closes UNAUTHENTICATED with that reason before any frame is sent or delivered on it, and
+     * the accepting side logs it like a failed secret. {@code peer} is what the opening says; the connection's
+     * {@link TransportConnection#peerPrincipal()} is known, its {@link TransportConnection#remoteIdentity()} not yet.
+     */
+    default String refusal(TransportConnection connection, PeerIdentity peer) {
+        return null;
+    }
+
     /** The handshake completed; {@link TransportConnection#remoteIdentity()} is set. */
     void onOpen(TransportConnection connection);
 

@@ -44,6 +44,9 @@ public final class StatusJson {
             o.addProperty("address", hostPort(n.address()));
             o.addProperty("nodeId", Long.toUnsignedString(n.nodeId(), 16));
             o.addProperty("hostId", n.hostId());
+            if (!n.principal().isEmpty()) {
+                o.addProperty("principal", n.principal());      // the certificate subject it joined with
+            }
             Duration lease = now.leaseAges().get(n.rank());
             if (lease != null) {
                 o.addProperty("leaseAgeMs", lease.toMillis());

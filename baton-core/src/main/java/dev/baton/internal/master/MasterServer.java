@@ -38,6 +38,7 @@ import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * The master: an in-memory registry of nodes, services and servers, served over the Baton wire protocol.
@@ -300,8 +301,10 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         if (host == null || port <= 0 || port > 65535) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "bad node address " + host + ":" + port).asException();
         }
+        String principal = c.peerPrincipal() instanceof X500Principal x ? x.getName() : "";
         Joined stale = requestedRank >= 0 ? nodes.get(requestedRank) : null;
-        if (stale != null && stale.info().nodeId() == nodeId) {
+        // Only the holder of the same certificate subject is the same node: any member can claim a node id.
+        if (stale != null && stale.info().nodeId() == nodeId && stale.info().principal().equals(principal)) {
             // The same node coming back on a new connection before its old one timed out.
             removeNode(stale.info());
             stale.connection().attach(null);
@@ -315,7 +318,7 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
             rank = nextRank++;
         }
         NodeInfo info = new NodeInfo(rank, nodeId, ControlProtocol.address(host, port), name == null ? "node" : name,
-                hostId == null ? "" : hostId);
+                hostId == null ? "" : hostId, principal);
         c.attach(info);
         nodes.put(rank, new Joined(info, c));
         version++;

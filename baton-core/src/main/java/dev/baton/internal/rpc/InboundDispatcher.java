@@ -65,6 +65,11 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
     // ================================================================== FrameHandler
 
     @Override
+    public String refusal(TransportConnection c, PeerIdentity peer) {
+        return peers.refusal(c, peer);
+    }
+
+    @Override
     public void onOpen(TransportConnection c) {
         peers.connectionOpened(c);
     }

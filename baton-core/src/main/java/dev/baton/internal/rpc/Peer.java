@@ -75,6 +75,11 @@ final class Peer {
         return lastFailure;
     }
 
+    /** The node this peer reaches, as the membership last described it. */
+    NodeInfo node() {
+        return node;
+    }
+
     /** The same node incarnation, joined again (perhaps at a new address). */
     void node(NodeInfo node) {
         this.node = node;

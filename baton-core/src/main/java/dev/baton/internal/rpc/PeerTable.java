@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * The way to every other node: one {@link Peer} (prpc's FrontEnd) per remote rank, created on first use and
@@ -88,6 +89,45 @@ final class PeerTable implements Registry.Listener {
     }
 
     // ================================================================== connections
+
+    /**
+     * Why {@code c}, whose peer's opening says {@code id}, must not open, or null: its peer is not the member it
+     * claims to be (inbound), or the member it was opened to (outbound), by the identity that member proved when it
+     * joined ({@link #unproved}). Asked before the connection opens, so nothing is sent or delivered on it first.
+     */
+    String refusal(TransportConnection c, PeerIdentity id) {
+        ConnState cs = ConnState.of(c);
+        if (cs != null) {
+            return cs.peer() == null ? null : unproved(c, cs.peer().node(), "was reached as");
+        }
+        if (id.role() == PeerIdentity.ROLE_NODE && id.rank() >= 0 && id.rank() != node.rank()) {
+            return unproved(c, view.current().node(id.rank()).orElse(null), "claims to be");
+        }
+        return null;
+    }
+
+    /**
+     * Why {@code c}'s peer is not {@code member}, or null when it is or nothing can tell: the member proved an
+     * identity when it joined (a TLS subject, {@link NodeInfo#principal}) and {@code c} is a TLS connection
+     * presenting another. Shared-memory connections are proved by the operating-system user instead.
+     */
+    private static String unproved(TransportConnection c, NodeInfo member, String how) {
+        if (member == null || member.principal().isEmpty()
+                || !(c.peerPrincipal() instanceof X500Principal presented) || names(presented, member.principal())) {
+            return null;
+        }
+        return "the peer at " + c.remoteAddress() + " " + how + " rank " + member.rank() + ", which joined as "
+                + member.principal() + ", but its certificate is " + presented.getName();
+    }
+
+    /** True when {@code name} (from the membership, so from the wire) is {@code principal}'s X.500 name. */
+    private static boolean names(X500Principal principal, String name) {
+        try {
+            return principal.equals(new X500Principal(name));
+        } catch (IllegalArgumentException notAName) {
+            return false;
+        }
+    }
 
     /** A connection completed its handshake: adopt an inbound one from a node we have none to. */
     void connectionOpened(TransportConnection c) {

@@ -8,7 +8,9 @@ import dev.baton.Status;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The registry protocol between nodes and the master: ordinary REQUEST/RESPONSE frames on service id 0,
@@ -187,6 +189,12 @@ public final class ControlProtocol {
         for (ServerInfo s : servers) {
             writeServer(w, s);
         }
+        // Appended, so readers that predate it stop before it: {count i32, {rank i32, principal str} x count}.
+        List<NodeInfo> proved = nodes.stream().filter(n -> !n.principal().isEmpty()).toList();
+        w.putInt(proved.size());
+        for (NodeInfo n : proved) {
+            w.putInt(n.rank()).putString(n.principal());
+        }
     }
 
     public static Membership readSnapshot(WireReader r) {
@@ -201,13 +209,29 @@ public final class ControlProtocol {
         for (int i = 0; i < m; i++) {
             servers.add(readServer(r));
         }
+        if (r.hasRemaining()) {
+            int p = r.getCount(8);
+            Map<Integer, String> principals = new HashMap<>();
+            for (int i = 0; i < p; i++) {
+                int rank = r.getInt();
+                principals.put(rank, principal(r));
+            }
+            nodes.replaceAll(node -> node.withPrincipal(principals.getOrDefault(node.rank(), node.principal())));
+        }
         return Membership.of(version, nodes, servers);
     }
 
     public static void writeEvent(WireWriter w, MembershipEvent e) {
         switch (e) {
-            case MembershipEvent.NodeJoined j -> writeNode(w.putByte(NODE_JOINED).putLong(j.version()), j.node());
-            case MembershipEvent.NodeLeft l -> writeNode(w.putByte(NODE_LEFT).putLong(l.version()), l.node());
+            // The principal is appended, so readers that predate it stop before it.
+            case MembershipEvent.NodeJoined j -> {
+                writeNode(w.putByte(NODE_JOINED).putLong(j.version()), j.node());
+                w.putString(j.node().principal());
+            }
+            case MembershipEvent.NodeLeft l -> {
+                writeNode(w.putByte(NODE_LEFT).putLong(l.version()), l.node());
+                w.putString(l.node().principal());
+            }
             case MembershipEvent.ServerAdded a -> writeServer(w.putByte(SERVER_ADDED).putLong(a.version()), a.server());
             case MembershipEvent.ServerRemoved x -> writeServer(w.putByte(SERVER_REMOVED).putLong(x.version()), x.server());
         }
@@ -217,11 +241,22 @@ public final class ControlProtocol {
         int kind = r.getByte();
         long version = r.getLong();
         return switch (kind) {
-            case NODE_JOINED -> new MembershipEvent.NodeJoined(version, readNode(r));
-            case NODE_LEFT -> new MembershipEvent.NodeLeft(version, readNode(r));
+            case NODE_JOINED -> new MembershipEvent.NodeJoined(version, readNodeAndPrincipal(r));
+            case NODE_LEFT -> new MembershipEvent.NodeLeft(version, readNodeAndPrincipal(r));
             case SERVER_ADDED -> new MembershipEvent.ServerAdded(version, readServer(r));
             case SERVER_REMOVED -> new MembershipEvent.ServerRemoved(version, readServer(r));
             default -> throw Status.of(Status.Code.PROTOCOL_ERROR, "unknown event kind " + kind).asException();
         };
+    }
+
+    private static NodeInfo readNodeAndPrincipal(WireReader r) {
+        NodeInfo node = readNode(r);
+        return r.hasRemaining() ? node.withPrincipal(principal(r)) : node;
+    }
+
+    /** A principal's name: empty for none; not null. */
+    private static String principal(WireReader r) {
+        String p = r.getString();
+        return p == null ? "" : p;
     }
 }

@@ -32,8 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       closes the byte stream, wakes callers waiting for capacity, reports {@code onClose} from the loop's task
  *       queue (never inline), and lets whoever holds the writer role drop what was not sent.</li>
  *   <li><b>Handshake</b> ({@link Handshake}): each side sends its preface and HELLO at once; the connection opens
- *       once the peer's has been read, and with a cluster secret once the peer proved it ({@link SecretHandshake}).
- *       Frames offered earlier wait in the queue.</li>
+ *       once the peer's has been read, with a cluster secret once the peer proved it ({@link SecretHandshake}),
+ *       unless the runtime refuses the peer ({@code FrameHandler.refusal}). Frames offered earlier wait in the queue.</li>
  *   <li><b>Keepalive</b>: on the loop's tick, a PING after {@code keepaliveInterval} without receiving or
  *       sending, a close after {@code keepaliveTimeout} without receiving; handshake timeout; PING answered with
  *       PONG here, never reaching the runtime.</li>
@@ -247,7 +247,7 @@ public abstract class FramedConnection implements TransportConnection {
             // Ping when we heard nothing (is the peer alive?) and when we sent nothing (the peer's own timeout
             // counts what it receives: a node that only listens must still renew its lease).
             lastPingNanos = nowNanos;
-            offer(new ControlFrame(FrameType.PING, nowNanos));
+            offer(new LivenessFrame(FrameType.PING, nowNanos));
         }
         String stalled = reader.checkProgress(nowNanos);
         if (stalled != null) {
@@ -467,8 +467,13 @@ public abstract class FramedConnection implements TransportConnection {
         closeWith(Status.of(Status.Code.UNAUTHENTICATED, why).asException());
     }
 
-    /** The peer's opening was read (and its cluster secret proved): the connection opens and sends what queued. */
+    /** The peer's opening was read (and its secret proved): unless the handler refuses it, opens and sends. */
     void onHandshake(PeerIdentity peer) {
+        String refused = core.context().handler().refusal(this, peer);
+        if (refused != null) {
+            refuseUnauthenticated(refused);
+            return;
+        }
         remoteIdentity = peer;
         if (!state.compareAndSet(HANDSHAKE, OPEN)) {
             return;
@@ -490,7 +495,7 @@ public abstract class FramedConnection implements TransportConnection {
         int type = header.type();
         if (type == FrameType.PING) {
             MESSAGES.release(payload);
-            offer(new ControlFrame(FrameType.PONG, header.requestId()));
+            offer(new LivenessFrame(FrameType.PONG, header.requestId()));
         } else if (type == FrameType.PONG) {
             MESSAGES.release(payload);
         } else {
@@ -527,21 +532,6 @@ public abstract class FramedConnection implements TransportConnection {
     void endOfStream() {      // closed unread by a TLS port, say: say what the plain side can suspect
         closeWith(unavailable("connection closed by " + remoteAddress + (state.get() == HANDSHAKE && reader.bytesRead()
                 == 0 ? " before it sent anything (does it require TLS, which this side does not speak?)" : ""), null));
-    }
-
-    /** A PING or PONG: no payload, nothing to report back. */
-    private static final class ControlFrame extends OutboundFrame {
-        ControlFrame(int type, long id) {
-            setHeader(type, 0, 0, id, 0, 0, 0, 0);
-        }
-
-        @Override
-        public void onWritten() {
-        }
-
-        @Override
-        public void onDropped(BatonException cause) {
-        }
     }
 
     // ================================================================== TransportConnection

@@ -42,8 +42,13 @@ final class TlsPeer implements FrameHandler, AutoCloseable {
     }
 
     TlsPeer(TransportFactory factory, String name, TransportSettings settings) {
-        transport = factory.create(new TransportContext("tls-test-" + name,
-                ThreadLocalRandom.current().nextLong(1L << 40), PeerIdentity.ROLE_NODE, () -> -1, this, settings));
+        this(factory, name, settings, ThreadLocalRandom.current().nextLong(1L << 40), -1);
+    }
+
+    /** A peer whose handshakes say it is the node {@code nodeId} of rank {@code rank}: any claim a test needs. */
+    TlsPeer(TransportFactory factory, String name, TransportSettings settings, long nodeId, int rank) {
+        transport = factory.create(new TransportContext("tls-test-" + name, nodeId, PeerIdentity.ROLE_NODE,
+                () -> rank, this, settings));
     }
 
     InetSocketAddress listen() throws java.io.IOException {

@@ -18,16 +18,10 @@ import org.junit.jupiter.api.Timeout;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.MessageFormat;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -121,11 +115,7 @@ class TlsRevocationTest {
         assertEquals("before", new String(fromB.call(Cluster.ECHO, "before".getBytes())));
         assertEquals("before", new String(fromC.call(Cluster.ECHO, "before".getBytes())));
 
-        List<String> warnings = new CopyOnWriteArrayList<>();
-        Handler handler = warningsTo(warnings);
-        Logger log = Logger.getLogger("dev.baton.internal.tcp.TlsConnection");
-        log.addHandler(handler);
-        try {
+        try (Warnings cuts = Warnings.of("dev.baton.internal.tcp.TlsConnection")) {
             pki.revocationList(crl, ca, Duration.ofDays(1), bCert);
 
             // Within the reload interval (every tick here) node-a and the master close node-b's open connections,
@@ -150,12 +140,11 @@ class TlsRevocationTest {
             }
             assertTrue(m.membership().nodes().stream().noneMatch(n -> n.name().equals("node-b")),
                     m.membership().nodes().toString());
+            List<String> warnings = cuts.messages();
             assertTrue(warnings.stream().anyMatch(w -> w.contains("the changed TLS files refuse its peer: the "
                     + "certificate CN=node-b is refused: it has been revoked")), warnings.toString());
             assertTrue(warnings.stream().noneMatch(w -> w.contains("CN=node-a") || w.contains("CN=node-c")
                     || w.contains("CN=master")), warnings.toString());
-        } finally {
-            log.removeHandler(handler);
         }
 
         // node-b's certificate opens no new connection: not to node-a, not to the master.
@@ -223,11 +212,7 @@ class TlsRevocationTest {
         InetSocketAddress at = peer(withList(server, ca.certFile()), "server").listen();
         TlsPeer good = peer(pki.options(pki.issue(ca, "good"), ca), "good");
         TlsPeer asRevoked = peer(pki.options(revoked, ca), "as-revoked");
-        Logger log = Logger.getLogger("dev.baton.internal.tls.TlsContextSource");
-        List<String> warnings = new CopyOnWriteArrayList<>();
-        Handler handler = warningsTo(warnings);
-        log.addHandler(handler);
-        try {
+        try (Warnings reloads = Warnings.of("dev.baton.internal.tls.TlsContextSource")) {
             pki.revocationLists(crl, List.of("-----BEGIN X509 CRL-----\nhalf written"));
             for (int i = 0; i < 3; i++) {
                 BatonException still = asRevoked.closeCause(asRevoked.connect(at), FAST);
@@ -235,6 +220,7 @@ class TlsRevocationTest {
                 good.connect(at);
                 good.nextOpened();
             }
+            List<String> warnings = reloads.messages();
             assertEquals(1, warnings.size(), warnings.toString());
             assertTrue(warnings.getFirst().contains(crl.toString()), warnings.getFirst());
 
@@ -242,29 +228,6 @@ class TlsRevocationTest {
             pki.revocationList(crl, ca, Duration.ofDays(1));
             asRevoked.connect(at);
             assertEquals("CN=server", asRevoked.nextOpened().peerPrincipal().getName());
-        } finally {
-            log.removeHandler(handler);
         }
-    }
-
-    /** A handler that adds the formatted message of each WARNING or worse record to {@code warnings}. */
-    private static Handler warningsTo(List<String> warnings) {
-        return new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                    warnings.add(r.getParameters() == null ? r.getMessage()
-                            : MessageFormat.format(r.getMessage(), r.getParameters()));
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
     }
 }

@@ -1,0 +1,173 @@
+package dev.baton.testkit.tls;
+
+import dev.baton.BatonException;
+import dev.baton.Client;
+import dev.baton.Master;
+import dev.baton.MasterOptions;
+import dev.baton.Node;
+import dev.baton.NodeInfo;
+import dev.baton.NodeOptions;
+import dev.baton.Status;
+import dev.baton.TlsOptions;
+import dev.baton.spi.FrameType;
+import dev.baton.spi.OutboundFrame;
+import dev.baton.spi.TransportConnection;
+import dev.baton.spi.TransportFactory;
+import dev.baton.spi.TransportSettings;
+import dev.baton.testkit.behaviour.Cluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Proved members: the master records the certificate subject each node joined with, and nodes refuse a connection
+ * whose certificate is not that of the member it claims to be, or was opened to.
+ */
+@Timeout(90)
+class TlsMemberProofTest {
+
+    private static final Duration FAST = Duration.ofSeconds(10);
+
+    private final TestPki pki = TestPki.create();
+    private final TestPki.Ca ca = pki.ca("cluster-ca");
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+        pki.close();
+    }
+
+    private Master master() {
+        Master m = Master.start(MasterOptions.builder().tls(pki.options(pki.issue(ca, "master"), ca)).build());
+        open.add(m);
+        return m;
+    }
+
+    private Node join(Master m, String name, TlsOptions tls) {
+        Node n = Node.join(NodeOptions.builder().master(m.address()).name(name).tls(tls)
+                .defaultTimeout(Duration.ofSeconds(20)).joinTimeout(Duration.ofSeconds(5)).build());
+        open.add(n);
+        return n;
+    }
+
+    private static NodeInfo member(Node viewer, int rank) {
+        return viewer.membership().node(rank).orElseThrow();
+    }
+
+    @Test
+    void theMembershipCarriesTheSubjectEachNodeJoinedWithAndARogueCannotClaimAnotherNodesRank() throws Exception {
+        Master m = master();
+        Node a = join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
+        Node b = join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
+        open.add(Cluster.startEcho(b, "echo"));
+        Client fromA = a.client("echo");
+        fromA.awaitServers(1, FAST);
+
+        // Every view, the master's and the nodes', has each node's certificate subject, from its join.
+        for (var view : List.of(m.membership(), a.membership(), b.membership())) {
+            assertEquals("CN=node-a", view.node(a.rank()).orElseThrow().principal(), view.toString());
+            assertEquals("CN=node-b", view.node(b.rank()).orElseThrow().principal(), view.toString());
+        }
+
+        // A member with a certificate of its own (CN=rogue) says in its handshake that it is node-b, rank and node
+        // id: node-a refuses it, naming both identities.
+        NodeInfo real = member(a, b.rank());
+        TlsPeer rogue = new TlsPeer(TransportFactory.tls(pki.options(pki.issue(ca, "rogue"), ca)), "rogue",
+                TransportSettings.builder().build(), real.nodeId(), real.rank());
+        open.add(rogue);
+        try (Warnings refusals = Warnings.of("dev.baton.spi.connection.TransportCore")) {
+            for (int i = 0; i < 3; i++) {
+                TransportConnection c = rogue.connect(a.address());
+                BatonException closed = rogue.closeCause(c, FAST);
+                assertEquals(Status.Code.UNAVAILABLE, closed.status().code(), closed.getMessage());
+                assertTrue(closed.getMessage().contains("connection closed by"), closed.getMessage());
+            }
+            // Logged once, though it tried three times (then at most once a minute per address, as bad secrets).
+            assertEquals(1, refusals.messages().size(), refusals.messages().toString());
+            assertTrue(refusals.messages().getFirst().contains("claims to be rank " + b.rank()
+                    + ", which joined as CN=node-b, but its certificate is CN=rogue"), refusals.messages().toString());
+        }
+
+        // node-a's calls to node-b's service still reach node-b.
+        assertEquals("still b", new String(fromA.call(Cluster.ECHO, "still b".getBytes())));
+    }
+
+    @Test
+    void aNodeWhoseCertificateNoLongerNamesTheMemberItJoinedAsIsRefusedByThoseWhoConnectToIt() throws Exception {
+        Master m = master();
+        Node a = join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
+        TestPki.Issued bCert = pki.issue(ca, "node-b");
+        Node b = join(m, "node-b", TlsOptions.builder().certificate(bCert.certFile(), bCert.keyFile())
+                .trustedCertificates(ca.certFile()).reloadInterval(Duration.ZERO).build());
+        open.add(Cluster.startEcho(b, "echo"));
+        Client fromA = a.client("echo");
+        fromA.awaitServers(1, FAST);
+
+        // node-b's files now hold a certificate of another subject; node-a has no connection to it yet, so its
+        // first call connects and meets that certificate instead of CN=node-b, which node-b joined with.
+        pki.replace(bCert, pki.issue(ca, "someone-else"));
+        BatonException e = assertThrows(BatonException.class, () -> fromA.call(Cluster.ECHO, "to b".getBytes()));
+        assertEquals(Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
+        assertTrue(e.getMessage().contains("was reached as rank " + b.rank() + ", which joined as CN=node-b, but its "
+                + "certificate is CN=someone-else"), e.getMessage());
+    }
+
+    @Test
+    void aJoinClaimingAnotherNodesIdAndRankIsANewNodeUnlessItPresentsThatNodesCertificate() throws Exception {
+        Master m = master();
+        Node b = join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
+        NodeInfo real = m.membership().node(b.rank()).orElseThrow();
+
+        // What a node that lost its master connection sends to take its place back, from a member with another
+        // certificate that read node-b's node id and rank in the membership.
+        TlsPeer rogue = new TlsPeer(TransportFactory.tls(pki.options(pki.issue(ca, "rogue"), ca)), "rogue");
+        open.add(rogue);
+        TransportConnection c = rogue.connect(m.address());
+        rogue.nextOpened();
+        // JOIN (method 1 of the control service 0, docs/protocol.md): nodeId, requestedRank, host, port, name,
+        // hostId, and no servers.
+        ByteBuffer join = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putLong(real.nodeId())
+                .putInt(real.rank());
+        for (Object field : new Object[] {"127.0.0.1", 9, "node-b", "", 0}) {
+            if (field instanceof String text) {
+                join.putInt(text.length()).put(text.getBytes(StandardCharsets.US_ASCII));
+            } else {
+                join.putInt((Integer) field);
+            }
+        }
+        OutboundFrame frame = new OutboundFrame() {
+            @Override
+            public void onWritten() {
+            }
+
+            @Override
+            public void onDropped(BatonException cause) {
+            }
+        };
+        frame.setHeader(FrameType.REQUEST, 0, 0, 1, 0, -1, 1, 0);
+        frame.setPayload(join.flip());
+        assertEquals(TransportConnection.OFFERED, c.offer(frame));
+        int rank = ByteBuffer.wrap(rogue.nextReceived()).order(ByteOrder.LITTLE_ENDIAN).getInt();
+
+        // It joined as a node of its own; node-b keeps its rank, its entry and its certificate's subject.
+        assertNotEquals(real.rank(), rank);
+        assertEquals(real, m.membership().node(real.rank()).orElseThrow());
+        assertEquals("CN=rogue", m.membership().node(rank).orElseThrow().principal());
+        assertTrue(b.membership().node(real.rank()).isPresent());
+    }
+}
