@@ -60,12 +60,17 @@ final class CallWaiter {
     private void spin(PendingCall call) {
         // 1 ns per request byte, about the copy rate of loopback TCP here; extended while this thread reads bytes
         // of the connection (a large response streaming in), ending after callerSpin without any.
-        long end = System.nanoTime() + callerSpinNs + Math.min(MAX_SIZE_SPIN_NS, call.request().remaining());
-        long now;
+        long now = System.nanoTime();
+        long end = now + callerSpinNs + Math.min(MAX_SIZE_SPIN_NS, call.request().remaining());
         // The connection this thread says it polls, so its loop may rest; a failover can move the call.
         TransportConnection polled = null;
         try {
-            while (!call.delivered() && (now = System.nanoTime()) - end < 0) {
+            // The clock is read every 16 turns: a read costs about as much as a turn (28 ns here), and a turn
+            // that ends in a response ends sooner without it.
+            for (int turn = 1; !call.delivered(); turn++) {
+                if ((turn & 15) == 0 && (now = System.nanoTime()) - end >= 0) {
+                    break;
+                }
                 ConnState cs = call.connection();
                 if (cs == null) {
                     Thread.onSpinWait();

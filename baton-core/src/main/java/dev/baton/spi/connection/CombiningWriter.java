@@ -35,6 +35,8 @@ final class CombiningWriter {
 
     /** Bytes written to the connection since it opened; only the writer role's holder adds to it. */
     private volatile long bytesWritten;
+    private volatile long lastWriteNanos = System.nanoTime();
+    private long bytesWrittenAtTick;        // the loop's tick only
 
     private static final System.Logger LOG = System.getLogger(CombiningWriter.class.getName());
 
@@ -161,8 +163,18 @@ final class CombiningWriter {
         return queuedFrames.get();
     }
 
+    /** When bytes last went out, to the loop's tick (as {@link FrameReader#lastReadNanos}). */
     long lastWriteNanos() {
-        return batch.lastWriteNanos();
+        return lastWriteNanos;
+    }
+
+    /** On the loop's tick, before anything looks at {@link #lastWriteNanos()}. */
+    void sampleActivity(long nowNanos) {
+        long b = bytesWritten;
+        if (b != bytesWrittenAtTick) {
+            bytesWrittenAtTick = b;
+            lastWriteNanos = nowNanos;
+        }
     }
 
     boolean holdsBuffer() {
@@ -220,8 +232,8 @@ final class CombiningWriter {
 
     /** The loop's tick: gives the send buffer back when the role is free and nothing went out for {@code idleNs}. */
     void releaseIfIdle(long nowNanos, long idleNs) {
-        if (wip.compareAndSet(0, 1)) {
-            batch.releaseIfIdle(nowNanos, idleNs);
+        if (nowNanos - lastWriteNanos >= idleNs && wip.compareAndSet(0, 1)) {
+            batch.releaseIfIdle();
             writeLoop();        // gives the role back (and writes what may have been offered meanwhile)
         }
     }

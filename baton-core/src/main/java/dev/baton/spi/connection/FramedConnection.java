@@ -232,6 +232,8 @@ public abstract class FramedConnection implements TransportConnection {
     }
 
     private void tickOpen(long nowNanos) {
+        reader.sampleActivity(nowNanos);
+        writer.sampleActivity(nowNanos);
         // While the reader has stopped to wait for receive budget, the silence is this side's, not the peer's.
         long silent = reader.waitingForBudget() ? 0 : nowNanos - reader.lastReadNanos;
         long timeout = keepaliveTimeoutNs;
@@ -397,11 +399,11 @@ public abstract class FramedConnection implements TransportConnection {
         FramedConnection outer = POLLING.get();
         POLLING.set(this);
         try {
-            long before = reader.lastReadNanos;
+            long before = reader.bytesRead();
             // Not as the writer: a handler or continuation run from here may send on this connection and must be
             // able to write it itself.
             reader.readAndDispatch();
-            return reader.lastReadNanos != before;
+            return reader.bytesRead() != before;
         } catch (IOException | RuntimeException e) {
             fail(e);
             return false;

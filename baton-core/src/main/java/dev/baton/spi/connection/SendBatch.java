@@ -79,7 +79,6 @@ final class SendBatch {
     private long bytes;
     private long bytesWritten;
     private OutboundFrame carry;    // polled but did not fit in the previous batch
-    private volatile long lastWriteNanos = System.nanoTime();
 
     SendBatch(Sink sink, BufferPool pool, java.util.function.IntConsumer held, MessageCompression compression) {
         this.sink = sink;
@@ -94,10 +93,6 @@ final class SendBatch {
     }
 
     /** When bytes last went out (keepalive: a connection that writes needs no PING). Any thread. */
-    long lastWriteNanos() {
-        return lastWriteNanos;
-    }
-
     /**
      * Fills the next batch from {@code queue}; false when there was nothing to send. A frame whose metadata and
      * payload are larger than the peer's maximum message size (from its HELLO; {@code peer} is null before it
@@ -280,7 +275,6 @@ final class SendBatch {
                 return false;
             }
             bytesWritten += n;
-            lastWriteNanos = System.nanoTime();
         }
         reportWritten();
         count = 0;
@@ -306,9 +300,9 @@ final class SendBatch {
         }
     }
 
-    /** Gives the send buffer back to the pool when nothing is pending and nothing went out for {@code idleNs}. */
-    void releaseIfIdle(long nowNanos, long idleNs) {
-        if (nowNanos - lastWriteNanos >= idleNs && carry == null) {
+    /** Gives the send buffer back to the pool when nothing is pending (the writer saw nothing go out for a while). */
+    void releaseIfIdle() {
+        if (carry == null) {
             releaseBuffer();
             growSendBuffer = false;
         }
