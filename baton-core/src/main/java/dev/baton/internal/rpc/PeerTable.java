@@ -10,6 +10,8 @@ import dev.baton.spi.Registry;
 import dev.baton.spi.Transport;
 import dev.baton.spi.TransportConnection;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -28,6 +30,7 @@ import javax.security.auth.x500.X500Principal;
  */
 final class PeerTable implements Registry.Listener {
 
+    private static final System.Logger LOG = System.getLogger(PeerTable.class.getName());
     private static final long UNCONFIRMED_GRACE_NS = 10_000_000_000L;
     /** How often a connection that is going away is checked for idleness. */
     static final long CLOSE_WHEN_IDLE_CHECK_NS = 5_000_000L;
@@ -150,6 +153,44 @@ final class PeerTable implements Registry.Listener {
         if (node.isClosed()) {
             goAway(cs);
         }
+        String refused = unprovedClaim(cs);     // the member it claims to be may have become known since refusal()
+        if (refused != null) {
+            LOG.log(System.Logger.Level.WARNING, "closing a connection that opened before its claim could be checked: "
+                    + "{0}", refused);
+            c.close();
+        }
+    }
+
+    /**
+     * Closes the open inbound connections that claim a rank whose member is now known to have proved another
+     * identity: they opened before this node knew the member ({@link #refusal} could not tell). Called after each
+     * change of the view; with {@link #connectionOpened}'s own check, a connection is checked either way.
+     */
+    private void checkClaims() {
+        String first = null;
+        List<TransportConnection> unproved = new ArrayList<>();
+        for (ConnState cs : connections) {
+            String refused = unprovedClaim(cs);
+            if (refused != null) {
+                first = first == null ? refused : first;
+                unproved.add(cs.connection);
+            }
+        }
+        if (first != null) {
+            LOG.log(System.Logger.Level.WARNING, "closing {0} connection(s) that opened before their claim could be "
+                    + "checked, as: {1}", unproved.size(), first);
+            unproved.forEach(TransportConnection::close);
+        }
+    }
+
+    /** Why {@code cs}'s connection is not the member it claims to be (an open inbound one), or null. */
+    private String unprovedClaim(ConnState cs) {
+        TransportConnection c = cs.connection;
+        PeerIdentity id = c.remoteIdentity();
+        if (cs.peer() != null || id == null || id.role() != PeerIdentity.ROLE_NODE || id.rank() < 0 || !c.isOpen()) {
+            return null;
+        }
+        return unproved(c, view.current().node(id.rank()).orElse(null), "claimed to be");
     }
 
     void connectionClosed(ConnState cs) {
@@ -278,6 +319,7 @@ final class PeerTable implements Registry.Listener {
                 }
             }, UNCONFIRMED_GRACE_NS);
         }
+        checkClaims();
     }
 
     @Override
@@ -297,6 +339,7 @@ final class PeerTable implements Registry.Listener {
                 } else if (p != null) {
                     p.node(joined.node());
                 }
+                checkClaims();
             }
             default -> {
             }

@@ -3,19 +3,16 @@ package dev.baton.testkit.tls;
 import dev.baton.BatonException;
 import dev.baton.Client;
 import dev.baton.Master;
-import dev.baton.MasterOptions;
 import dev.baton.Node;
 import dev.baton.NodeOptions;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
 import dev.baton.testkit.behaviour.Cluster;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -27,41 +24,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(90)
 class TlsClusterTest {
 
-    private final TestPki pki = TestPki.create();
-    private final TestPki.Ca ca = pki.ca("cluster-ca");
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        pki.close();
-    }
-
-    private Master master() {
-        Master m = Master.start(MasterOptions.builder().tls(pki.options(pki.issue(ca, "master"), ca)).build());
-        open.add(m);
-        return m;
-    }
-
-    private NodeOptions.Builder nodeOptions(Master m, String name, TlsOptions tls) {
-        return NodeOptions.builder().master(m.address()).name(name).tls(tls).defaultTimeout(Duration.ofSeconds(20))
-                .joinTimeout(Duration.ofSeconds(5));
-    }
+    @AutoClose
+    private final TlsFixture fx = new TlsFixture();
+    private final TestPki pki = fx.pki;
+    private final TestPki.Ca ca = fx.ca;
 
     private Node join(Master m, String name) {
-        Node n = Node.join(nodeOptions(m, name, pki.options(pki.issue(ca, name), ca)).build());
-        open.add(n);
-        return n;
+        return fx.join(m, name, pki.options(pki.issue(ca, name), ca));
     }
 
     @Test
     void nodesJoinCallCoordinateAndEchoLargeMessagesOverMutualTls() throws Exception {
-        Master m = master();
+        Master m = fx.master();
         Node a = join(m, "node-a");
         Node b = join(m, "node-b");
-        open.add(Cluster.startEcho(a, "echo"));
+        fx.add(Cluster.startEcho(a, "echo"));
         Client client = b.client("echo");
         client.awaitServers(1, Duration.ofSeconds(10));
         assertEquals("hello", new String(client.call(Cluster.ECHO, "hello".getBytes())));
@@ -80,12 +57,12 @@ class TlsClusterTest {
 
     @Test
     void aNodeWithACertificateFromAnotherCaCannotJoinNorReachANode() throws Exception {
-        Master m = master();
+        Master m = fx.master();
         Node a = join(m, "node-a");
         TestPki.Ca other = pki.ca("other-ca");
         TlsOptions stranger = pki.options(pki.issue(other, "stranger"), ca);
         BatonException e = assertThrows(BatonException.class,
-                () -> open.add(Node.join(nodeOptions(m, "stranger", stranger).build())));
+                () -> fx.add(Node.join(fx.nodeOptions(m, "stranger", stranger).build())));
         assertEquals(Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
         assertTrue(e.getMessage().contains("refused this side's certificate"), e.getMessage());
         assertEquals(1, m.membership().nodes().size());
@@ -93,10 +70,10 @@ class TlsClusterTest {
         // Without a certificate a node cannot even listen; an observer (which does not) is refused by the master.
         TlsOptions none = TlsOptions.builder().trustedCertificates(ca.certFile()).build();
         BatonException noListen = assertThrows(BatonException.class,
-                () -> open.add(Node.join(nodeOptions(m, "nobody", none).build())));
+                () -> fx.add(Node.join(fx.nodeOptions(m, "nobody", none).build())));
         assertEquals(Status.Code.INVALID_ARGUMENT, noListen.status().code(), noListen.getMessage());
         BatonException e2 = assertThrows(BatonException.class,
-                () -> open.add(Node.observe(nodeOptions(m, "nobody", none).build())));
+                () -> fx.add(Node.observe(fx.nodeOptions(m, "nobody", none).build())));
         assertEquals(Status.Code.UNAUTHENTICATED, e2.status().code(), e2.getMessage());
         assertTrue(e2.getMessage().contains("certificate is required"), e2.getMessage());
 
@@ -110,9 +87,9 @@ class TlsClusterTest {
 
     @Test
     void aPlainNodeCannotJoinATlsMasterAndFailsFast() {
-        Master m = master();
+        Master m = fx.master();
         long start = System.nanoTime();
-        BatonException e = assertThrows(BatonException.class, () -> open.add(Node.join(NodeOptions.builder()
+        BatonException e = assertThrows(BatonException.class, () -> fx.add(Node.join(NodeOptions.builder()
                 .master(m.address()).name("plain").joinTimeout(Duration.ofSeconds(8)).build())));
         assertTrue(e.status().code() == Status.Code.UNAVAILABLE, e.getMessage());
         assertTrue(System.nanoTime() - start < 5_000_000_000L, "took " + (System.nanoTime() - start) / 1_000_000 + " ms");

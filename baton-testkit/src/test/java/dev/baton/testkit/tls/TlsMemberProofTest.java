@@ -3,10 +3,8 @@ package dev.baton.testkit.tls;
 import dev.baton.BatonException;
 import dev.baton.Client;
 import dev.baton.Master;
-import dev.baton.MasterOptions;
 import dev.baton.Node;
 import dev.baton.NodeInfo;
-import dev.baton.NodeOptions;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
 import dev.baton.spi.FrameType;
@@ -15,7 +13,7 @@ import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportFactory;
 import dev.baton.spi.TransportSettings;
 import dev.baton.testkit.behaviour.Cluster;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -23,7 +21,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,30 +37,10 @@ class TlsMemberProofTest {
 
     private static final Duration FAST = Duration.ofSeconds(10);
 
-    private final TestPki pki = TestPki.create();
-    private final TestPki.Ca ca = pki.ca("cluster-ca");
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        pki.close();
-    }
-
-    private Master master() {
-        Master m = Master.start(MasterOptions.builder().tls(pki.options(pki.issue(ca, "master"), ca)).build());
-        open.add(m);
-        return m;
-    }
-
-    private Node join(Master m, String name, TlsOptions tls) {
-        Node n = Node.join(NodeOptions.builder().master(m.address()).name(name).tls(tls)
-                .defaultTimeout(Duration.ofSeconds(20)).joinTimeout(Duration.ofSeconds(5)).build());
-        open.add(n);
-        return n;
-    }
+    @AutoClose
+    private final TlsFixture fx = new TlsFixture();
+    private final TestPki pki = fx.pki;
+    private final TestPki.Ca ca = fx.ca;
 
     private static NodeInfo member(Node viewer, int rank) {
         return viewer.membership().node(rank).orElseThrow();
@@ -71,10 +48,10 @@ class TlsMemberProofTest {
 
     @Test
     void theMembershipCarriesTheSubjectEachNodeJoinedWithAndARogueCannotClaimAnotherNodesRank() throws Exception {
-        Master m = master();
-        Node a = join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
-        Node b = join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
-        open.add(Cluster.startEcho(b, "echo"));
+        Master m = fx.master();
+        Node a = fx.join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
+        Node b = fx.join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
+        fx.add(Cluster.startEcho(b, "echo"));
         Client fromA = a.client("echo");
         fromA.awaitServers(1, FAST);
 
@@ -89,7 +66,7 @@ class TlsMemberProofTest {
         NodeInfo real = member(a, b.rank());
         TlsPeer rogue = new TlsPeer(TransportFactory.tls(pki.options(pki.issue(ca, "rogue"), ca)), "rogue",
                 TransportSettings.builder().build(), real.nodeId(), real.rank());
-        open.add(rogue);
+        fx.add(rogue);
         try (Warnings refusals = Warnings.of("dev.baton.spi.connection.TransportCore")) {
             for (int i = 0; i < 3; i++) {
                 TransportConnection c = rogue.connect(a.address());
@@ -109,12 +86,12 @@ class TlsMemberProofTest {
 
     @Test
     void aNodeWhoseCertificateNoLongerNamesTheMemberItJoinedAsIsRefusedByThoseWhoConnectToIt() throws Exception {
-        Master m = master();
-        Node a = join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
+        Master m = fx.master();
+        Node a = fx.join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
         TestPki.Issued bCert = pki.issue(ca, "node-b");
-        Node b = join(m, "node-b", TlsOptions.builder().certificate(bCert.certFile(), bCert.keyFile())
+        Node b = fx.join(m, "node-b", TlsOptions.builder().certificate(bCert.certFile(), bCert.keyFile())
                 .trustedCertificates(ca.certFile()).reloadInterval(Duration.ZERO).build());
-        open.add(Cluster.startEcho(b, "echo"));
+        fx.add(Cluster.startEcho(b, "echo"));
         Client fromA = a.client("echo");
         fromA.awaitServers(1, FAST);
 
@@ -129,14 +106,14 @@ class TlsMemberProofTest {
 
     @Test
     void aJoinClaimingAnotherNodesIdAndRankIsANewNodeUnlessItPresentsThatNodesCertificate() throws Exception {
-        Master m = master();
-        Node b = join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
+        Master m = fx.master();
+        Node b = fx.join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
         NodeInfo real = m.membership().node(b.rank()).orElseThrow();
 
         // What a node that lost its master connection sends to take its place back, from a member with another
         // certificate that read node-b's node id and rank in the membership.
         TlsPeer rogue = new TlsPeer(TransportFactory.tls(pki.options(pki.issue(ca, "rogue"), ca)), "rogue");
-        open.add(rogue);
+        fx.add(rogue);
         TransportConnection c = rogue.connect(m.address());
         rogue.nextOpened();
         // JOIN (method 1 of the control service 0, docs/protocol.md): nodeId, requestedRank, host, port, name,
@@ -169,5 +146,28 @@ class TlsMemberProofTest {
         assertEquals(real, m.membership().node(real.rank()).orElseThrow());
         assertEquals("CN=rogue", m.membership().node(rank).orElseThrow().principal());
         assertTrue(b.membership().node(real.rank()).isPresent());
+    }
+
+    @Test
+    void aConnectionThatClaimedARankBeforeItsMemberJoinedIsClosedOnceTheMemberIsKnown() throws Exception {
+        Master m = fx.master();
+        Node a = fx.join(m, "node-a", pki.options(pki.issue(ca, "node-a"), ca));
+        int next = a.rank() + 1;        // ranks go in join order: the next node's
+
+        // Nobody has that rank yet, so node-a has nothing to check the claim against, and lets it open.
+        TlsPeer rogue = fx.add(new TlsPeer(TransportFactory.tls(pki.options(pki.issue(ca, "rogue"), ca)), "rogue",
+                TransportSettings.builder().build(), 12345, next));
+        TransportConnection c = rogue.connect(a.address());
+        rogue.nextOpened();
+        try (Warnings closes = Warnings.of("dev.baton.internal.rpc.PeerTable")) {
+            Node b = fx.join(m, "node-b", pki.options(pki.issue(ca, "node-b"), ca));
+            assertEquals(next, b.rank());
+            // Once node-a learns who has the rank, the connection that claimed it with another certificate goes.
+            BatonException closed = rogue.closeCause(c, FAST);
+            assertEquals(Status.Code.UNAVAILABLE, closed.status().code(), closed.getMessage());
+            assertEquals(1, closes.messages().size(), closes.messages().toString());
+            assertTrue(closes.messages().getFirst().contains("claimed to be rank " + next + ", which joined as "
+                    + "CN=node-b, but its certificate is CN=rogue"), closes.messages().toString());
+        }
     }
 }

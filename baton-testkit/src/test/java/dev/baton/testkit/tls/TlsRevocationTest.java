@@ -9,9 +9,8 @@ import dev.baton.NodeOptions;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
 import dev.baton.pki.CertificateAuthority;
-import dev.baton.spi.TransportFactory;
 import dev.baton.testkit.behaviour.Cluster;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -20,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,18 +31,11 @@ class TlsRevocationTest {
 
     private static final Duration FAST = Duration.ofSeconds(10);
 
-    private final TestPki pki = TestPki.create();
-    private final TestPki.Ca ca = pki.ca("cluster-ca");
+    @AutoClose
+    private final TlsFixture fx = new TlsFixture();
+    private final TestPki pki = fx.pki;
+    private final TestPki.Ca ca = fx.ca;
     private final Path crl = pki.dir().resolve("crl.pem");
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        pki.close();
-    }
 
     /** Presents {@code identity}, trusts {@code trusted} and checks {@link #crl}, reread at every connection. */
     private TlsOptions withList(TestPki.Issued identity, Path trusted) {
@@ -53,26 +44,12 @@ class TlsRevocationTest {
     }
 
     private Master master() {
-        Master m = Master.start(MasterOptions.builder().tls(withList(pki.issue(ca, "master"), ca.certFile())).build());
-        open.add(m);
-        return m;
+        return fx.add(Master.start(MasterOptions.builder().tls(withList(pki.issue(ca, "master"), ca.certFile()))
+                .build()));
     }
 
     private NodeOptions nodeOptions(Master m, String name, TlsOptions tls) {
-        return NodeOptions.builder().master(m.address()).name(name).tls(tls).defaultTimeout(Duration.ofSeconds(20))
-                .joinTimeout(Duration.ofSeconds(5)).build();
-    }
-
-    private Node join(Master m, String name, TlsOptions tls) {
-        Node n = Node.join(nodeOptions(m, name, tls));
-        open.add(n);
-        return n;
-    }
-
-    private TlsPeer peer(TlsOptions tls, String name) {
-        TlsPeer p = new TlsPeer(TransportFactory.tls(tls), name);
-        open.add(p);
-        return p;
+        return fx.nodeOptions(m, name, tls).build();
     }
 
     @Test
@@ -80,18 +57,18 @@ class TlsRevocationTest {
         TestPki.Issued revoked = pki.issue(ca, "revoked");
         pki.revocationList(crl, ca, Duration.ofDays(1), revoked);
         Master m = master();
-        Node good = join(m, "good", withList(pki.issue(ca, "good"), ca.certFile()));
+        Node good = fx.join(m, "good", withList(pki.issue(ca, "good"), ca.certFile()));
 
         // The master (accepting side) refuses the revoked node.
         BatonException e = assertThrows(BatonException.class,
-                () -> open.add(Node.join(nodeOptions(m, "revoked", withList(revoked, ca.certFile())))));
+                () -> fx.add(Node.join(nodeOptions(m, "revoked", withList(revoked, ca.certFile())))));
         assertEquals(Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
         assertTrue(e.getMessage().contains("refused this side's certificate"), e.getMessage());
         assertEquals(1, m.membership().nodes().size());
 
         // A connecting side with the list refuses a server presenting the revoked certificate, not a good one.
-        TlsPeer revokedServer = peer(pki.options(revoked, ca), "revoked-server");
-        TlsPeer client = peer(withList(pki.issue(ca, "client"), ca.certFile()), "client");
+        TlsPeer revokedServer = fx.peer(pki.options(revoked, ca), "revoked-server");
+        TlsPeer client = fx.peer(withList(pki.issue(ca, "client"), ca.certFile()), "client");
         BatonException refused = client.closeCause(client.connect(revokedServer.listen()), FAST);
         assertEquals(Status.Code.UNAUTHENTICATED, refused.status().code(), refused.getMessage());
         assertTrue(refused.getMessage().contains("CN=revoked is refused: it has been revoked"), refused.getMessage());
@@ -103,11 +80,11 @@ class TlsRevocationTest {
     void rewritingTheListCutsARevokedNodesOpenConnectionsAndRefusesItsNextOnes() throws Exception {
         pki.revocationList(crl, ca, Duration.ofDays(1));
         Master m = master();
-        Node a = join(m, "node-a", withList(pki.issue(ca, "node-a"), ca.certFile()));
+        Node a = fx.join(m, "node-a", withList(pki.issue(ca, "node-a"), ca.certFile()));
         TestPki.Issued bCert = pki.issue(ca, "node-b");
-        Node b = join(m, "node-b", withList(bCert, ca.certFile()));
-        Node c = join(m, "node-c", withList(pki.issue(ca, "node-c"), ca.certFile()));
-        open.add(Cluster.startEcho(a, "echo"));
+        Node b = fx.join(m, "node-b", withList(bCert, ca.certFile()));
+        Node c = fx.join(m, "node-c", withList(pki.issue(ca, "node-c"), ca.certFile()));
+        fx.add(Cluster.startEcho(a, "echo"));
         Client fromB = b.client("echo");
         Client fromC = c.client("echo");
         fromB.awaitServers(1, Duration.ofSeconds(10));
@@ -148,11 +125,11 @@ class TlsRevocationTest {
         }
 
         // node-b's certificate opens no new connection: not to node-a, not to the master.
-        TlsPeer asB = peer(pki.options(bCert, ca), "as-b");
+        TlsPeer asB = fx.peer(pki.options(bCert, ca), "as-b");
         BatonException e = asB.closeCause(asB.connect(a.address()), FAST);
         assertEquals(Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
         BatonException rejoin = assertThrows(BatonException.class,
-                () -> open.add(Node.join(nodeOptions(m, "node-b2", withList(bCert, ca.certFile())))));
+                () -> fx.add(Node.join(nodeOptions(m, "node-b2", withList(bCert, ca.certFile())))));
         assertEquals(Status.Code.UNAUTHENTICATED, rejoin.status().code(), rejoin.getMessage());
         // The others' connections were checked again and kept.
         assertEquals("after", new String(fromC.call(Cluster.ECHO, "after".getBytes())));
@@ -164,13 +141,13 @@ class TlsRevocationTest {
         Path bundle = pki.dir().resolve("bundle.crt");
         Files.writeString(bundle, Files.readString(ca.certFile()) + Files.readString(other.certFile()));
         pki.revocationList(crl, other, Duration.ofDays(1));
-        TlsPeer client = peer(withList(pki.issue(ca, "client"), bundle), "client");
+        TlsPeer client = fx.peer(withList(pki.issue(ca, "client"), bundle), "client");
 
         // cluster-ca has no list in the file: its certificates are not checked.
-        TlsPeer fromCa = peer(pki.options(pki.issue(ca, "from-ca"), ca), "from-ca");
+        TlsPeer fromCa = fx.peer(pki.options(pki.issue(ca, "from-ca"), ca), "from-ca");
         client.connect(fromCa.listen());
         assertEquals("CN=from-ca", client.nextOpened().peerPrincipal().getName());
-        TlsPeer fromOther = peer(pki.options(pki.issue(other, "from-other"), ca), "from-other");
+        TlsPeer fromOther = fx.peer(pki.options(pki.issue(other, "from-other"), ca), "from-other");
         InetSocketAddress otherAt = fromOther.listen();
         client.connect(otherAt);
         assertEquals("CN=from-other", client.nextOpened().peerPrincipal().getName());
@@ -192,7 +169,7 @@ class TlsRevocationTest {
         TlsOptions badOptions = TlsOptions.builder().certificate(server.certFile(), server.keyFile())
                 .trustedCertificates(ca.certFile()).revocationList(bad).build();
         BatonException e = assertThrows(BatonException.class,
-                () -> open.add(Master.start(MasterOptions.builder().tls(badOptions).build())));
+                () -> fx.add(Master.start(MasterOptions.builder().tls(badOptions).build())));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.status().code(), e.getMessage());
         assertTrue(e.getMessage().contains("bad-crl.pem") && e.getMessage().contains("not a valid X.509 CRL"),
                 e.getMessage());
@@ -203,15 +180,15 @@ class TlsRevocationTest {
         Files.writeString(bad, dev.baton.pki.Pem.revocationList(impostor.revocationList(List.of(), now,
                 now.plusSeconds(3600))));
         BatonException forged = assertThrows(BatonException.class,
-                () -> open.add(Master.start(MasterOptions.builder().tls(badOptions).build())));
+                () -> fx.add(Master.start(MasterOptions.builder().tls(badOptions).build())));
         assertTrue(forged.getMessage().contains("bad-crl.pem") && forged.getMessage().contains("does not carry"),
                 forged.getMessage());
 
         TestPki.Issued revoked = pki.issue(ca, "revoked");
         pki.revocationList(crl, ca, Duration.ofDays(1), revoked);
-        InetSocketAddress at = peer(withList(server, ca.certFile()), "server").listen();
-        TlsPeer good = peer(pki.options(pki.issue(ca, "good"), ca), "good");
-        TlsPeer asRevoked = peer(pki.options(revoked, ca), "as-revoked");
+        InetSocketAddress at = fx.peer(withList(server, ca.certFile()), "server").listen();
+        TlsPeer good = fx.peer(pki.options(pki.issue(ca, "good"), ca), "good");
+        TlsPeer asRevoked = fx.peer(pki.options(revoked, ca), "as-revoked");
         try (Warnings reloads = Warnings.of("dev.baton.internal.tls.TlsContextSource")) {
             pki.revocationLists(crl, List.of("-----BEGIN X509 CRL-----\nhalf written"));
             for (int i = 0; i < 3; i++) {

@@ -5,7 +5,7 @@ import dev.baton.Status;
 import dev.baton.TlsOptions;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportFactory;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -17,7 +17,6 @@ import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import javax.net.ssl.SSLContext;
@@ -38,22 +37,13 @@ class TlsTransportTest {
     /** Failures that can be told at once must not wait for the 10 s handshake timeout. */
     private static final Duration FAST = Duration.ofSeconds(3);
 
-    private final TestPki pki = TestPki.create();
-    private final TestPki.Ca ca = pki.ca("cluster-ca");
-    private final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        pki.close();
-    }
+    @AutoClose
+    private final TlsFixture fx = new TlsFixture();
+    private final TestPki pki = fx.pki;
+    private final TestPki.Ca ca = fx.ca;
 
     private TlsPeer peer(TransportFactory factory, String name) {
-        TlsPeer p = new TlsPeer(factory, name);
-        open.add(p);
-        return p;
+        return fx.add(new TlsPeer(factory, name));
     }
 
     private TlsPeer peer(TlsOptions options, String name) {
