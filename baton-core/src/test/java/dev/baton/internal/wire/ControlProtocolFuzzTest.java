@@ -144,6 +144,11 @@ class ControlProtocolFuzzTest {
         seeds.put("event-left", seed(3, new MembershipEvent.NodeLeft(11, b)));
         seeds.put("event-added", seed(3, new MembershipEvent.ServerAdded(12, kv1)));
         seeds.put("event-removed", seed(3, new MembershipEvent.ServerRemoved(13, kv1)));
+        // With the principals nodes proved when they joined, appended. (The corpus's files of the snapshots and
+        // events above are kept as a writer that predates principals wrote them: rewrite only these two.)
+        NodeInfo proved = a.withPrincipal("CN=worker-0,O=Example");
+        seeds.put("snapshot-proved", seed(2, Membership.of(9, List.of(proved, b), List.of(kv))));
+        seeds.put("event-joined-proved", seed(3, new MembershipEvent.NodeJoined(10, proved)));
         seeds.put("health", seed(4, new Health(true, "node", "")));
         seeds.put("health-detail", seed(4, new Health(false, "master", "shutting down")));
         long[] buckets = new long[LatencyHistogram.BUCKETS];
