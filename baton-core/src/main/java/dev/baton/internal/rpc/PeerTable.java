@@ -136,28 +136,32 @@ final class PeerTable implements Registry.Listener {
     void connectionOpened(TransportConnection c) {
         ConnState cs = ConnState.of(c);
         PeerIdentity id = c.remoteIdentity();
+        boolean adopt = false;
         if (cs == null) {
             cs = new ConnState(c, null);
             c.attach(cs);
-            if (id.role() == PeerIdentity.ROLE_NODE && id.rank() >= 0 && id.rank() != node.rank() && !node.isClosed()) {
-                Peer p = peer(id.rank());
-                if (p != null && p.nodeId == id.nodeId() && p.adopt(c)) {
-                    cs.adoptedBy(p);
-                }
-            }
+            adopt = id.role() == PeerIdentity.ROLE_NODE && id.rank() >= 0 && id.rank() != node.rank()
+                    && !node.isClosed();
         } else if (cs.peer() != null) {
             cs.peer().onOpened(c);
         }
         connections.add(cs);
-        cs.opened();
-        if (node.isClosed()) {
-            goAway(cs);
-        }
-        String refused = unprovedClaim(cs);     // the member it claims to be may have become known since refusal()
+        // The member it claims to be may have become known since refusal(): checked before it may be adopted, and
+        // after it is in the set that checkClaims() goes through, so a change of the view is seen one way or the other.
+        Peer p = adopt ? peer(id.rank()) : null;
+        String refused = p != null ? unproved(c, p.node(), "claimed to be") : unprovedClaim(cs);
         if (refused != null) {
             LOG.log(System.Logger.Level.WARNING, "closing a connection that opened before its claim could be checked: "
                     + "{0}", refused);
             c.close();
+            return;
+        }
+        if (p != null && p.nodeId == id.nodeId() && p.adopt(c)) {
+            cs.adoptedBy(p);
+        }
+        cs.opened();
+        if (node.isClosed()) {
+            goAway(cs);
         }
     }
 
