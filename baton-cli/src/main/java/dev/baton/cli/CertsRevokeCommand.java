@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                 "Adds each --name's certificate (DIR/NAME.pem) to DIR/crl.pem, the revocation list signed by the",
                 "development CA (DIR/ca.pem, DIR/ca-key.pem), keeping what it already lists. Without --name it only",
                 "signs the list again, valid for --days more. Processes started with --tls-crl DIR/crl.pem read it",
-                "again within 10 s and refuse the revoked certificates' new connections; open connections stay.",
+                "again within 10 s, close the revoked certificates' open connections and refuse their new ones.",
                 "A list past its validity makes every certificate of the CA refused: run this again before then."},
         footerHeading = "%nExamples:%n",
         footer = {
