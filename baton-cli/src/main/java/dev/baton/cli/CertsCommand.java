@@ -11,6 +11,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,8 +30,9 @@ import java.util.concurrent.Callable;
                 "all readable by their owner only (0600; a directory it creates is 0700). Certificates are EC P-256,",
                 "for TLS client and server authentication (Baton's TLS is mutual), with CN=NAME, naming NAME,",
                 "localhost, 127.0.0.1 and ::1 (and each --san). Refuses to overwrite files without --force.",
-                "The CA key is written unencrypted beside the certificates: anyone who reads it can make certificates",
-                "every member trusts. Use a real CA for a cluster that matters.",
+                "The CA key is written beside the certificates, unencrypted unless --ca-key-password-file is given:",
+                "anyone who reads it (and knows its password) can make certificates every member trusts. Use a real CA",
+                "for a cluster that matters.",
                 "`baton certs revoke --dir DIR --name NAME` revokes a certificate: it writes DIR/crl.pem, for --tls-crl."},
         footerHeading = "%nExamples:%n",
         footer = {
@@ -70,6 +72,12 @@ final class CertsCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace files of an earlier run in DIR.")
     boolean force;
 
+    @Option(names = "--ca-key-password-file", paramLabel = "FILE",
+            description = "Encrypt ca-key.pem under the password that is this file's first line (PKCS#8, PBES2 with"
+                    + " PBKDF2-HMAC-SHA256 and AES-256-CBC; the file must be readable by its owner only)."
+                    + " `certs revoke` then needs it too. Default: the CA key is not encrypted.")
+    Path caKeyPasswordFile;
+
     @Override
     public Integer call() throws IOException {
         if (dir == null) {
@@ -86,9 +94,20 @@ final class CertsCommand implements Callable<Integer> {
                 throw usage("--san: " + e.getMessage());
             }
         }
-        DevPki.write(dir, certificates, Duration.ofDays(days), extraNames, force);
+        char[] password = caKeyPasswordFile == null ? null
+                : PasswordFile.read(caKeyPasswordFile, "--ca-key-password-file", spec);
+        if (password != null && password.length == 0) {
+            throw usage("--ca-key-password-file " + caKeyPasswordFile + ": its first line is empty");
+        }
+        try {
+            DevPki.write(dir, certificates, Duration.ofDays(days), extraNames, force, password);
+        } finally {
+            if (password != null) {
+                Arrays.fill(password, '\0');
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
-        out.println("baton certs: " + DevPki.WARNING);
+        out.println("baton certs: " + DevPki.warning(password != null));
         out.println("Wrote to " + dir + " (see its " + DevPki.README + "), valid for " + days + " days:");
         for (Path f : DevPki.files(dir, certificates)) {
             out.println("  " + f);

@@ -78,6 +78,12 @@ final class DevPki {
      */
     static void write(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite)
             throws IOException {
+        write(dir, names, validity, extraNames, overwrite, null);
+    }
+
+    /** As the other, the CA key encrypted under {@code caKeyPassword} unless it is null. */
+    static void write(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite,
+                      char[] caKeyPassword) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new CliException(dir + " exists and is not a directory");
         }
@@ -87,7 +93,7 @@ final class DevPki {
             throw new CliException(dir + " already holds " + String.join(", ", existing)
                     + ": not overwriting them (--force replaces them)");
         }
-        Map<Path, String> contents = generate(dir, names, validity, extraNames);
+        Map<Path, String> contents = generate(dir, names, validity, extraNames, caKeyPassword);
         if (!Files.isDirectory(dir)) {
             if (dir.toAbsolutePath().getParent() != null) {
                 Files.createDirectories(dir.toAbsolutePath().getParent());
@@ -116,13 +122,13 @@ final class DevPki {
     }
 
     private static Map<Path, String> generate(Path dir, List<String> names, Duration validity,
-                                              List<String> extraNames) {
+                                              List<String> extraNames, char[] caKeyPassword) {
         Instant from = Instant.now().minus(Duration.ofHours(1));
         Instant to = from.plus(Duration.ofHours(1)).plus(validity);
         CertificateAuthority ca = CertificateAuthority.create("baton-dev-ca", from, to.plus(Duration.ofDays(1)));
         Map<Path, String> contents = new LinkedHashMap<>();
         contents.put(dir.resolve(CA_CERT), ca.certificatePem());
-        contents.put(dir.resolve(CA_KEY), ca.privateKeyPem());
+        contents.put(dir.resolve(CA_KEY), caKeyPassword == null ? ca.privateKeyPem() : ca.privateKeyPem(caKeyPassword));
         for (String name : names) {
             List<String> alternatives = new ArrayList<>(List.of(name));
             alternatives.addAll(LOCAL_NAMES);
@@ -131,22 +137,31 @@ final class DevPki {
             contents.put(cert(dir, name), issued.certificatePem());
             contents.put(key(dir, name), issued.privateKeyPem());
         }
-        contents.put(dir.resolve(README), readme(dir, names, to, extraNames));
+        contents.put(dir.resolve(README), readme(dir, names, to, extraNames, caKeyPassword != null));
         return contents;
     }
 
     static final String WARNING = "FOR DEVELOPMENT ONLY: a throwaway CA whose key sits unencrypted beside the"
             + " certificates it signs. Anyone who reads ca-key.pem can make certificates every member trusts.";
+    static final String WARNING_ENCRYPTED = "FOR DEVELOPMENT ONLY: a throwaway CA. Its key, ca-key.pem, is encrypted"
+            + " under your password; anyone who has both can make certificates every member trusts.";
 
-    private static String readme(Path dir, List<String> names, Instant notAfter, List<String> extraNames) {
+    /** The warning for a CA whose key is, or is not, encrypted. */
+    static String warning(boolean encrypted) {
+        return encrypted ? WARNING_ENCRYPTED : WARNING;
+    }
+
+    private static String readme(Path dir, List<String> names, Instant notAfter, List<String> extraNames,
+                                 boolean encrypted) {
         String master = names.contains("master") ? "master" : names.getFirst();
         String node = names.stream().filter(n -> !n.equals(master)).findFirst().orElse(master);
         StringBuilder b = new StringBuilder();
-        b.append("Baton development PKI, made by `bin/baton certs`\n\n").append(WARNING).append('\n')
+        b.append("Baton development PKI, made by `bin/baton certs`\n\n").append(warning(encrypted)).append('\n')
                 .append("Do not use it for a cluster that matters: use your organisation's CA, or at least a CA key\n")
                 .append("kept apart from the machines (docs/security.md#quick-start-a-development-pki).\n\n")
                 .append("  ca.pem          the CA certificate: every process's --tls-ca\n")
-                .append("  ca-key.pem      the CA's private key: needed only to issue more certificates\n");
+                .append("  ca-key.pem      the CA's private key: needed only to issue more certificates")
+                .append(encrypted ? " (encrypted:\n                  `certs revoke` needs --ca-key-password-file)\n" : "\n");
         for (String n : names) {
             b.append(String.format("  %-15s %s's certificate (--tls-cert); %s-key.pem its key (--tls-key)%n",
                     n + ".pem", n, n));
@@ -169,12 +184,17 @@ final class DevPki {
     /**
      * Adds the certificates of {@code names} ({@code dir/NAME.pem}, issued by {@code dir}'s CA) to
      * {@code dir/crl.pem}, keeping the entries already there, signs it with the CA's key, valid from a minute ago for
-     * {@code validity}, and replaces the file by an atomic move. A missing or foreign file is a {@link CliException}.
+     * {@code validity}, and replaces the file by an atomic move. A missing or foreign file is a {@link CliException},
+     * and so is an encrypted CA key without {@code caKeyPassword} or with a wrong one.
      */
-    static Revoked revoke(Path dir, List<String> names, Duration validity) throws IOException {
+    static Revoked revoke(Path dir, List<String> names, Duration validity, char[] caKeyPassword) throws IOException {
         CertificateAuthority ca;
+        String key = read(dir.resolve(CA_KEY));
+        if (Pem.isEncryptedPrivateKey(key) && caKeyPassword == null) {
+            throw new CliException(dir.resolve(CA_KEY) + " is encrypted: give its password with --ca-key-password-file");
+        }
         try {
-            ca = CertificateAuthority.fromPem(read(dir.resolve(CA_CERT)), read(dir.resolve(CA_KEY)));
+            ca = CertificateAuthority.fromPem(read(dir.resolve(CA_CERT)), key, caKeyPassword);
         } catch (IllegalArgumentException e) {
             throw new CliException(dir + ": " + CA_CERT + " and " + CA_KEY + " are not a CA and its key: "
                     + e.getMessage(), e);

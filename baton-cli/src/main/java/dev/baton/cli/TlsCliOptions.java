@@ -9,10 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.Arrays;
 import java.util.List;
 
@@ -70,7 +67,7 @@ final class TlsCliOptions {
         if (keyPasswordFile == null) {
             b.certificate(cert, key);
         } else {
-            char[] password = readPassword(keyPasswordFile);
+            char[] password = PasswordFile.read(keyPasswordFile, "--tls-key-password-file", command);
             b.certificate(cert, key, password);
             Arrays.fill(password, '\0');
         }
@@ -81,23 +78,6 @@ final class TlsCliOptions {
             return (cipherSuites == null ? b : b.cipherSuites(cipherSuites.toArray(String[]::new))).build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(command.commandLine(), e.getMessage());
-        }
-    }
-
-    /** The first line of {@code file}, which its owner only may read (as ssh asks of keys). */
-    private char[] readPassword(Path file) {
-        try {
-            if (Files.getFileAttributeView(file, PosixFileAttributeView.class) != null
-                    && Files.getPosixFilePermissions(file).stream().anyMatch(p -> !p.name().startsWith("OWNER"))) {
-                throw new CommandLine.ParameterException(command.commandLine(), "--tls-key-password-file " + file
-                        + ": its group or others may use it; it must be readable by its owner only: chmod 600 " + file);
-            }
-            String text = Files.readString(file);
-            int end = text.indexOf('\n');
-            return (end < 0 ? text : text.substring(0, end)).replace("\r", "").toCharArray();
-        } catch (IOException e) {
-            throw new CommandLine.ParameterException(command.commandLine(), "--tls-key-password-file " + file
-                    + ": cannot read it: " + e);
         }
     }
 

@@ -108,6 +108,52 @@ class CertsCommandTest {
     }
 
     @Test
+    void anEncryptedCaKeyNeedsItsPasswordToRevokeAndANodeUsesTheCertificatesAsBefore() throws Exception {
+        Path dir = temp.resolve("pki");
+        Path password = temp.resolve("ca-password");
+        Files.writeString(password, "s3cret pass\n");
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+        CliRun made = CliRun.of("certs", "--dir", dir.toString(), "--names", "a,b", "--ca-key-password-file",
+                password.toString());
+        assertEquals(0, made.exitCode(), made.err());
+        assertTrue(made.out().contains("is encrypted under your password"), made.out());
+        assertTrue(Files.readString(dir.resolve("ca-key.pem")).startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        assertTrue(Files.readString(dir.resolve("README.txt")).contains("--ca-key-password-file"));
+
+        CliRun without = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "b");
+        assertEquals(1, without.exitCode(), without.out());
+        assertTrue(without.err().contains("ca-key.pem is encrypted: give its password with --ca-key-password-file"),
+                without.err());
+        Path wrong = temp.resolve("wrong-password");
+        Files.writeString(wrong, "guess");
+        Files.setPosixFilePermissions(wrong, PosixFilePermissions.fromString("rw-------"));
+        CliRun guessed = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "b",
+                "--ca-key-password-file", wrong.toString());
+        assertEquals(1, guessed.exitCode(), guessed.out());
+        assertTrue(guessed.err().contains("wrong password"), guessed.err());
+        assertTrue(Files.notExists(dir.resolve("crl.pem")), "nothing written");
+
+        CliRun revoked = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "b",
+                "--ca-key-password-file", password.toString());
+        assertEquals(0, revoked.exitCode(), revoked.err());
+        assertTrue(revoked.out().contains("1 certificate(s) revoked"), revoked.out());
+
+        // A password file others may read is refused, as for --tls-key-password-file; so is an empty password.
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-r--r--"));
+        CliRun open = CliRun.of("certs", "--dir", temp.resolve("pki-2").toString(), "--names", "a",
+                "--ca-key-password-file", password.toString());
+        assertEquals(2, open.exitCode(), open.out());
+        assertTrue(open.err().contains("must be readable by its owner only"), open.err());
+        Path empty = temp.resolve("empty-password");
+        Files.writeString(empty, "\n");
+        Files.setPosixFilePermissions(empty, PosixFilePermissions.fromString("rw-------"));
+        CliRun none = CliRun.of("certs", "--dir", temp.resolve("pki-3").toString(), "--names", "a",
+                "--ca-key-password-file", empty.toString());
+        assertEquals(2, none.exitCode(), none.out());
+        assertTrue(Files.notExists(temp.resolve("pki-2")) && Files.notExists(temp.resolve("pki-3")));
+    }
+
+    @Test
     void badOptionsAreUsageErrorsAndWriteNothing() {
         Path dir = temp.resolve("pki");
         String[][] usageErrors = {

@@ -122,6 +122,11 @@ public final class CertificateAuthority {
         return Pem.privateKey(keys.getPrivate());
     }
 
+    /** The CA's private key as encrypted PEM PKCS#8 under {@code password} (see {@link Pem#encryptedPrivateKey}). */
+    public String privateKeyPem(char[] password) {
+        return Pem.encryptedPrivateKey(keys.getPrivate(), password);
+    }
+
     /**
      * A certificate for {@code CN=name} with a fresh {@code kind} key, signed by this CA, valid from {@code notBefore}
      * to {@code notAfter} (a past {@code notAfter} makes an expired certificate, for tests), for TLS client and
@@ -206,11 +211,23 @@ public final class CertificateAuthority {
      *                                  certificate's
      */
     public static CertificateAuthority fromPem(String certificatePem, String privateKeyPem) {
+        return fromPem(certificatePem, privateKeyPem, null);
+    }
+
+    /**
+     * As {@link #fromPem(String, String)}, the key encrypted under {@code password} when it is an
+     * {@code ENCRYPTED PRIVATE KEY} ({@link #privateKeyPem(char[])}).
+     *
+     * @throws IllegalArgumentException also when the key is encrypted and {@code password} is null or wrong
+     */
+    public static CertificateAuthority fromPem(String certificatePem, String privateKeyPem, char[] password) {
         try {
             X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
                     .generateCertificate(new ByteArrayInputStream(Pem.decode(certificatePem, "CERTIFICATE")));
-            PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(
-                    new PKCS8EncodedKeySpec(Pem.decode(privateKeyPem, "PRIVATE KEY")));
+            PrivateKey key = Pem.isEncryptedPrivateKey(privateKeyPem)
+                    ? Pem.decryptPrivateKey(privateKeyPem, password)
+                    : KeyFactory.getInstance("EC").generatePrivate(
+                            new PKCS8EncodedKeySpec(Pem.decode(privateKeyPem, "PRIVATE KEY")));
             Signature s = Signature.getInstance("SHA256withECDSA");
             s.initSign(key);
             s.update(new byte[] {1});

@@ -64,6 +64,34 @@ class CertificateAuthorityTest {
     }
 
     @Test
+    void anEncryptedCaKeyReadsBackWithItsPasswordOnlyAndTheJdkDecryptsItToo() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
+        char[] password = "correct horse".toCharArray();
+        String key = ca.privateKeyPem(password);
+        assertTrue(key.startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"), key);
+        assertTrue(!key.contains(java.util.Base64.getEncoder().encodeToString(ca.keys().getPrivate().getEncoded())));
+
+        CertificateAuthority back = CertificateAuthority.fromPem(ca.certificatePem(), key, password);
+        assertEquals(ca.keys().getPrivate(), back.keys().getPrivate());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> CertificateAuthority.fromPem(ca.certificatePem(), key));
+        assertTrue(none.getMessage().contains("the key is encrypted: give its password"), none.getMessage());
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> CertificateAuthority.fromPem(ca.certificatePem(), key, "wrong".toCharArray()));
+        assertTrue(wrong.getMessage().contains("wrong password"), wrong.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ca.privateKeyPem(new char[0]));
+
+        // PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, which the JDK itself reads (as Baton's TlsOptions do).
+        var info = new javax.crypto.EncryptedPrivateKeyInfo(Pem.decode(key, "ENCRYPTED PRIVATE KEY"));
+        var secret = javax.crypto.SecretKeyFactory.getInstance(info.getAlgName())
+                .generateSecret(new javax.crypto.spec.PBEKeySpec(password));
+        javax.crypto.Cipher cipher = javax.crypto.Cipher.getInstance(info.getAlgName());
+        cipher.init(javax.crypto.Cipher.DECRYPT_MODE, secret, info.getAlgParameters());
+        assertEquals(ca.keys().getPrivate(), java.security.KeyFactory.getInstance("EC")
+                .generatePrivate(info.getKeySpec(cipher)));
+    }
+
+    @Test
     void revocationListsAreSignedByTheCaListTheRevokedAndParseAsPem() throws Exception {
         CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
         X509Certificate revoked = ca.issue("bad", KeyKind.EC_P256, FROM, TO, List.of()).certificate();
