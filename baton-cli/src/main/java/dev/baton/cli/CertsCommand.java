@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -11,7 +12,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "certs",
         mixinStandardHelpOptions = true,
-        subcommands = CertsRevokeCommand.class,
+        subcommands = {CertsIssueCommand.class, CertsRevokeCommand.class},
         header = "Makes a development CA and certificates for --tls-cert/--tls-key/--tls-ca. FOR DEVELOPMENT ONLY.",
         description = {
                 "Writes ca.pem and ca-key.pem (the CA), NAME.pem and NAME-key.pem for each certificate, and README.txt,",
@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
                 "The CA key is written beside the certificates, unencrypted unless --ca-key-password-file is given:",
                 "anyone who reads it (and knows its password) can make certificates every member trusts. Use a real CA",
                 "for a cluster that matters.",
-                "`baton certs revoke --dir DIR --name NAME` revokes a certificate: it writes DIR/crl.pem, for --tls-crl."},
+                "`baton certs issue --dir DIR --name NAME` issues one more from the same CA (a node added later);",
+                "`baton certs revoke --dir DIR --name NAME` revokes one: it writes DIR/crl.pem, for --tls-crl."},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton certs --dir dev-pki                  master, node-1..node-3 and tool",
@@ -72,11 +73,8 @@ final class CertsCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace files of an earlier run in DIR.")
     boolean force;
 
-    @Option(names = "--ca-key-password-file", paramLabel = "FILE",
-            description = "Encrypt ca-key.pem under the password that is this file's first line (PKCS#8, PBES2 with"
-                    + " PBKDF2-HMAC-SHA256 and AES-256-CBC; the file must be readable by its owner only)."
-                    + " `certs revoke` then needs it too. Default: the CA key is not encrypted.")
-    Path caKeyPasswordFile;
+    @Mixin
+    CaKeyPasswordOption caKeyPassword;
 
     @Override
     public Integer call() throws IOException {
@@ -87,27 +85,16 @@ final class CertsCommand implements Callable<Integer> {
         if (days < 1 || days > MAX_DAYS) {
             throw usage("--days must be between 1 and " + MAX_DAYS + ", was " + days);
         }
-        for (String san : extraNames) {
-            try {
-                dev.baton.pki.CertificateAuthority.checkAlternativeName(san);
-            } catch (IllegalArgumentException e) {
-                throw usage("--san: " + e.getMessage());
-            }
+        String badName = DevPki.checkAlternativeNames(extraNames);
+        if (badName != null) {
+            throw usage("--san: " + badName);
         }
-        char[] password = caKeyPasswordFile == null ? null
-                : PasswordFile.read(caKeyPasswordFile, "--ca-key-password-file", spec);
-        if (password != null && password.length == 0) {
-            throw usage("--ca-key-password-file " + caKeyPasswordFile + ": its first line is empty");
-        }
-        try {
+        caKeyPassword.use(password -> {
             DevPki.write(dir, certificates, Duration.ofDays(days), extraNames, force, password);
-        } finally {
-            if (password != null) {
-                Arrays.fill(password, '\0');
-            }
-        }
+            return null;
+        });
         PrintWriter out = spec.commandLine().getOut();
-        out.println("baton certs: " + DevPki.warning(password != null));
+        out.println("baton certs: " + DevPki.warning(caKeyPassword.given()));
         out.println("Wrote to " + dir + " (see its " + DevPki.README + "), valid for " + days + " days:");
         for (Path f : DevPki.files(dir, certificates)) {
             out.println("  " + f);

@@ -2,6 +2,7 @@ package dev.baton.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -11,7 +12,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -52,10 +52,8 @@ final class CertsRevokeCommand implements Callable<Integer> {
             description = "How long the list is valid (1 to " + MAX_DAYS + "). Default: ${DEFAULT-VALUE}.")
     int days;
 
-    @Option(names = "--ca-key-password-file", paramLabel = "FILE",
-            description = "The password of an encrypted DIR/ca-key.pem (`certs --ca-key-password-file`): the file's"
-                    + " first line; the file must be readable by its owner only.")
-    Path caKeyPasswordFile;
+    @Mixin
+    CaKeyPasswordOption caKeyPassword;
 
     @Override
     public Integer call() throws IOException {
@@ -69,18 +67,9 @@ final class CertsRevokeCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--name: " + problem);
             }
         }
-        char[] password = caKeyPasswordFile == null ? null
-                : PasswordFile.read(caKeyPasswordFile, "--ca-key-password-file", spec);
-        DevPki.Revoked r;
-        try {
-            r = DevPki.revoke(dir, names, Duration.ofDays(days), password);
-        } finally {
-            if (password != null) {
-                Arrays.fill(password, '\0');
-            }
-        }
+        DevPki.Revoked r = caKeyPassword.use(password -> DevPki.revoke(dir, names, Duration.ofDays(days), password));
         PrintWriter out = spec.commandLine().getOut();
-        out.println("baton certs revoke: " + DevPki.warning(password != null));
+        out.println("baton certs revoke: " + DevPki.warning(caKeyPassword.given()));
         out.println("Wrote " + r.file() + ": " + r.count() + " certificate(s) revoked"
                 + (names.isEmpty() ? "" : ", now including " + String.join(", ", names))
                 + "; valid until " + r.nextUpdate().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)

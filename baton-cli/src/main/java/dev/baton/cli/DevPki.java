@@ -59,6 +59,18 @@ final class DevPki {
         return null;
     }
 
+    /** Null when each of {@code names} can be a subject alternative name (an IP literal or a DNS name), else why not. */
+    static String checkAlternativeNames(List<String> names) {
+        for (String name : names) {
+            try {
+                CertificateAuthority.checkAlternativeName(name);
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+        }
+        return null;
+    }
+
     /** Every file {@link #write} writes for {@code names}, in the order it writes them. */
     static List<Path> files(Path dir, List<String> names) {
         List<Path> files = new ArrayList<>(List.of(dir.resolve(CA_CERT), dir.resolve(CA_KEY)));
@@ -100,6 +112,11 @@ final class DevPki {
             }
             Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
+        stage(dir, contents);
+    }
+
+    /** Writes every file of {@code contents} owner-only beside its place, then moves each over its place. */
+    private static void stage(Path dir, Map<Path, String> contents) throws IOException {
         Map<Path, Path> staged = new LinkedHashMap<>();
         try {
             for (Map.Entry<Path, String> e : contents.entrySet()) {
@@ -121,14 +138,45 @@ final class DevPki {
         }
     }
 
-    private static Map<Path, String> generate(Path dir, List<String> names, Duration validity,
-                                              List<String> extraNames, char[] caKeyPassword) {
+    /** What {@link #issue} wrote: the files, and until when the certificates are valid. */
+    record Issued(List<Path> files, Instant notAfter, boolean cutToTheCa) {
+    }
+
+    /**
+     * Issues a certificate for each of {@code names} from {@code dir}'s CA, as {@link #write} does for its own
+     * (valid from an hour ago for {@code validity}, but never past the CA's own end), leaving the CA and the other
+     * certificates as they are: a node added to a cluster of this PKI. Files already there are a
+     * {@link CliException} unless {@code overwrite}.
+     */
+    static Issued issue(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite,
+                        char[] caKeyPassword) throws IOException {
+        CertificateAuthority ca = loadCa(dir, caKeyPassword);
+        List<String> existing = new ArrayList<>();
+        for (String n : names) {
+            for (Path f : List.of(cert(dir, n), key(dir, n))) {
+                if (Files.exists(f)) {
+                    existing.add(f.getFileName().toString());
+                }
+            }
+        }
+        if (!existing.isEmpty() && !overwrite) {
+            throw new CliException(dir + " already holds " + String.join(", ", existing)
+                    + ": not overwriting them (--force replaces them)");
+        }
         Instant from = Instant.now().minus(Duration.ofHours(1));
-        Instant to = from.plus(Duration.ofHours(1)).plus(validity);
-        CertificateAuthority ca = CertificateAuthority.create("baton-dev-ca", from, to.plus(Duration.ofDays(1)));
+        Instant wanted = from.plus(Duration.ofHours(1)).plus(validity);
+        Instant caEnd = ca.certificate().getNotAfter().toInstant();
+        boolean cut = wanted.isAfter(caEnd);
+        Instant to = cut ? caEnd : wanted;
         Map<Path, String> contents = new LinkedHashMap<>();
-        contents.put(dir.resolve(CA_CERT), ca.certificatePem());
-        contents.put(dir.resolve(CA_KEY), caKeyPassword == null ? ca.privateKeyPem() : ca.privateKeyPem(caKeyPassword));
+        issueInto(contents, ca, dir, names, from, to, extraNames);
+        stage(dir, contents);
+        return new Issued(List.copyOf(contents.keySet()), to, cut);
+    }
+
+    /** Adds to {@code contents} a certificate and key from {@code ca} for each of {@code names}. */
+    private static void issueInto(Map<Path, String> contents, CertificateAuthority ca, Path dir, List<String> names,
+                                  Instant from, Instant to, List<String> extraNames) {
         for (String name : names) {
             List<String> alternatives = new ArrayList<>(List.of(name));
             alternatives.addAll(LOCAL_NAMES);
@@ -137,6 +185,31 @@ final class DevPki {
             contents.put(cert(dir, name), issued.certificatePem());
             contents.put(key(dir, name), issued.privateKeyPem());
         }
+    }
+
+    /** {@code dir}'s CA, its key decrypted with {@code caKeyPassword} when it is encrypted. */
+    private static CertificateAuthority loadCa(Path dir, char[] caKeyPassword) throws IOException {
+        String key = read(dir.resolve(CA_KEY));
+        if (Pem.isEncryptedPrivateKey(key) && caKeyPassword == null) {
+            throw new CliException(dir.resolve(CA_KEY) + " is encrypted: give its password with --ca-key-password-file");
+        }
+        try {
+            return CertificateAuthority.fromPem(read(dir.resolve(CA_CERT)), key, caKeyPassword);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(dir + ": " + CA_CERT + " and " + CA_KEY + " are not a CA and its key: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static Map<Path, String> generate(Path dir, List<String> names, Duration validity,
+                                              List<String> extraNames, char[] caKeyPassword) {
+        Instant from = Instant.now().minus(Duration.ofHours(1));
+        Instant to = from.plus(Duration.ofHours(1)).plus(validity);
+        CertificateAuthority ca = CertificateAuthority.create("baton-dev-ca", from, to.plus(Duration.ofDays(1)));
+        Map<Path, String> contents = new LinkedHashMap<>();
+        contents.put(dir.resolve(CA_CERT), ca.certificatePem());
+        contents.put(dir.resolve(CA_KEY), caKeyPassword == null ? ca.privateKeyPem() : ca.privateKeyPem(caKeyPassword));
+        issueInto(contents, ca, dir, names, from, to, extraNames);
         contents.put(dir.resolve(README), readme(dir, names, to, extraNames, caKeyPassword != null));
         return contents;
     }
@@ -188,17 +261,7 @@ final class DevPki {
      * and so is an encrypted CA key without {@code caKeyPassword} or with a wrong one.
      */
     static Revoked revoke(Path dir, List<String> names, Duration validity, char[] caKeyPassword) throws IOException {
-        CertificateAuthority ca;
-        String key = read(dir.resolve(CA_KEY));
-        if (Pem.isEncryptedPrivateKey(key) && caKeyPassword == null) {
-            throw new CliException(dir.resolve(CA_KEY) + " is encrypted: give its password with --ca-key-password-file");
-        }
-        try {
-            ca = CertificateAuthority.fromPem(read(dir.resolve(CA_CERT)), key, caKeyPassword);
-        } catch (IllegalArgumentException e) {
-            throw new CliException(dir + ": " + CA_CERT + " and " + CA_KEY + " are not a CA and its key: "
-                    + e.getMessage(), e);
-        }
+        CertificateAuthority ca = loadCa(dir, caKeyPassword);
         Map<java.math.BigInteger, Instant> revoked = new LinkedHashMap<>();
         Path crlFile = dir.resolve(CRL);
         try {

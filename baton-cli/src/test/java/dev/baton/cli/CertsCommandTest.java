@@ -13,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,6 +135,13 @@ class CertsCommandTest {
         assertTrue(guessed.err().contains("wrong password"), guessed.err());
         assertTrue(Files.notExists(dir.resolve("crl.pem")), "nothing written");
 
+        CliRun issuedWithout = CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "c");
+        assertEquals(1, issuedWithout.exitCode(), issuedWithout.out());
+        assertTrue(issuedWithout.err().contains("is encrypted"), issuedWithout.err());
+        CliRun issued = CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "c",
+                "--ca-key-password-file", password.toString());
+        assertEquals(0, issued.exitCode(), issued.err());
+
         CliRun revoked = CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "b",
                 "--ca-key-password-file", password.toString());
         assertEquals(0, revoked.exitCode(), revoked.err());
@@ -151,6 +160,46 @@ class CertsCommandTest {
                 "--ca-key-password-file", empty.toString());
         assertEquals(2, none.exitCode(), none.out());
         assertTrue(Files.notExists(temp.resolve("pki-2")) && Files.notExists(temp.resolve("pki-3")));
+    }
+
+    @Test
+    void issueAddsCertificatesFromTheSameCaAndLeavesTheRestAsTheyAre() throws Exception {
+        Path dir = temp.resolve("pki");
+        assertEquals(0, CliRun.of("certs", "--dir", dir.toString(), "--names", "master,a", "--days", "30").exitCode());
+        String ca = Files.readString(dir.resolve("ca.pem"));
+        String a = Files.readString(dir.resolve("a.pem"));
+
+        CliRun r = CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "b,c", "--san", "10.0.0.9",
+                "--days", "3650");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("the CA's own end"), "3650 days is cut to the CA's 30: " + r.out());
+        assertEquals(ca, Files.readString(dir.resolve("ca.pem")), "the same CA");
+        assertEquals(a, Files.readString(dir.resolve("a.pem")), "the others untouched");
+        CertificateFactory factory = CertificateFactory.getInstance("X.509");
+        X509Certificate caCert;
+        try (var in = Files.newInputStream(dir.resolve("ca.pem"))) {
+            caCert = (X509Certificate) factory.generateCertificate(in);
+        }
+        for (String name : List.of("b", "c")) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(name + "-key.pem"))));
+            X509Certificate cert;
+            try (var in = Files.newInputStream(dir.resolve(name + ".pem"))) {
+                cert = (X509Certificate) factory.generateCertificate(in);
+            }
+            cert.verify(caCert.getPublicKey());
+            assertEquals("CN=" + name, cert.getSubjectX500Principal().getName());
+            assertTrue(cert.getSubjectAlternativeNames().contains(List.of(7, "10.0.0.9")), name);
+            assertTrue(!cert.getNotAfter().after(caCert.getNotAfter()), name + " ends with the CA at the latest");
+        }
+
+        CliRun again = CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "c");
+        assertEquals(1, again.exitCode(), again.out());
+        assertTrue(again.err().contains("already holds c.pem, c-key.pem") && again.err().contains("--force"), again.err());
+        assertEquals(0, CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "c", "--force").exitCode());
+        CliRun noCa = CliRun.of("certs", "issue", "--dir", temp.resolve("nothing").toString(), "--name", "d");
+        assertEquals(1, noCa.exitCode(), noCa.out());
+        assertTrue(noCa.err().contains("no such file"), noCa.err());
+        assertEquals(2, CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "ca").exitCode());
     }
 
     @Test
