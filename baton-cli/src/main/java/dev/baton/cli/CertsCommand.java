@@ -12,7 +12,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -85,9 +84,9 @@ final class CertsCommand implements Callable<Integer> {
         if (days < 1 || days > MAX_DAYS) {
             throw usage("--days must be between 1 and " + MAX_DAYS + ", was " + days);
         }
-        String badName = DevPki.checkAlternativeNames(extraNames);
-        if (badName != null) {
-            throw usage("--san: " + badName);
+        String badAlternative = DevPki.checkAlternativeNames(extraNames);
+        if (badAlternative != null) {
+            throw usage("--san: " + badAlternative);
         }
         caKeyPassword.use(password -> {
             DevPki.write(dir, certificates, Duration.ofDays(days), extraNames, force, password);
@@ -110,15 +109,9 @@ final class CertsCommand implements Callable<Integer> {
             throw usage("--nodes and --names exclude each other");
         }
         if (names != null) {
-            HashSet<String> seen = new HashSet<>();
-            for (String n : names) {
-                String problem = DevPki.checkName(n);
-                if (problem != null) {
-                    throw usage("--names: " + problem);
-                }
-                if (!seen.add(n)) {
-                    throw usage("--names: '" + n + "' is named twice");
-                }
+            String problem = DevPki.checkNames(names);
+            if (problem != null) {
+                throw usage("--names: " + problem);
             }
             if (names.isEmpty()) {
                 throw usage("--names: name at least one certificate");

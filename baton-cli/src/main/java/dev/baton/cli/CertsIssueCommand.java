@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -66,16 +65,13 @@ final class CertsIssueCommand implements Callable<Integer> {
         if (days < 1 || days > CertsCommand.MAX_DAYS) {
             throw usage("--days must be between 1 and " + CertsCommand.MAX_DAYS + ", was " + days);
         }
-        HashSet<String> seen = new HashSet<>();
-        for (String n : names) {
-            String problem = DevPki.checkName(n);
-            if (problem != null || !seen.add(n)) {
-                throw usage("--name: " + (problem != null ? problem : "'" + n + "' is named twice"));
-            }
-        }
-        String badName = DevPki.checkAlternativeNames(extraNames);
+        String badName = DevPki.checkNames(names);
         if (badName != null) {
-            throw usage("--san: " + badName);
+            throw usage("--name: " + badName);
+        }
+        String badAlternative = DevPki.checkAlternativeNames(extraNames);
+        if (badAlternative != null) {
+            throw usage("--san: " + badAlternative);
         }
         DevPki.Issued issued = caKeyPassword.use(password -> DevPki.issue(dir, names, Duration.ofDays(days),
                 extraNames, force, password));

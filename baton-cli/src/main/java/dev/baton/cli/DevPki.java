@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,15 +72,46 @@ final class DevPki {
         return null;
     }
 
+    /** Null when each of {@code names} can be a certificate's name here and none comes twice, else why not. */
+    static String checkNames(List<String> names) {
+        HashSet<String> seen = new HashSet<>();
+        for (String n : names) {
+            String problem = checkName(n);
+            if (problem != null) {
+                return problem;
+            }
+            if (!seen.add(n)) {
+                return "'" + n + "' is named twice";
+            }
+        }
+        return null;
+    }
+
     /** Every file {@link #write} writes for {@code names}, in the order it writes them. */
     static List<Path> files(Path dir, List<String> names) {
         List<Path> files = new ArrayList<>(List.of(dir.resolve(CA_CERT), dir.resolve(CA_KEY)));
+        files.addAll(certificateFiles(dir, names));
+        files.add(dir.resolve(README));
+        return files;
+    }
+
+    /** The certificate and key files of {@code names}. */
+    private static List<Path> certificateFiles(Path dir, List<String> names) {
+        List<Path> files = new ArrayList<>();
         for (String n : names) {
             files.add(cert(dir, n));
             files.add(key(dir, n));
         }
-        files.add(dir.resolve(README));
         return files;
+    }
+
+    /** A {@link CliException} naming those of {@code files} that exist, unless {@code overwrite}. */
+    private static void refuseToOverwrite(Path dir, List<Path> files, boolean overwrite) {
+        List<String> existing = files.stream().filter(Files::exists).map(p -> p.getFileName().toString()).toList();
+        if (!existing.isEmpty() && !overwrite) {
+            throw new CliException(dir + " already holds " + String.join(", ", existing)
+                    + ": not overwriting them (--force replaces them)");
+        }
     }
 
     /**
@@ -99,12 +131,7 @@ final class DevPki {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new CliException(dir + " exists and is not a directory");
         }
-        List<Path> files = files(dir, names);
-        List<String> existing = files.stream().filter(Files::exists).map(p -> p.getFileName().toString()).toList();
-        if (!existing.isEmpty() && !overwrite) {
-            throw new CliException(dir + " already holds " + String.join(", ", existing)
-                    + ": not overwriting them (--force replaces them)");
-        }
+        refuseToOverwrite(dir, files(dir, names), overwrite);
         Map<Path, String> contents = generate(dir, names, validity, extraNames, caKeyPassword);
         if (!Files.isDirectory(dir)) {
             if (dir.toAbsolutePath().getParent() != null) {
@@ -151,18 +178,7 @@ final class DevPki {
     static Issued issue(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite,
                         char[] caKeyPassword) throws IOException {
         CertificateAuthority ca = loadCa(dir, caKeyPassword);
-        List<String> existing = new ArrayList<>();
-        for (String n : names) {
-            for (Path f : List.of(cert(dir, n), key(dir, n))) {
-                if (Files.exists(f)) {
-                    existing.add(f.getFileName().toString());
-                }
-            }
-        }
-        if (!existing.isEmpty() && !overwrite) {
-            throw new CliException(dir + " already holds " + String.join(", ", existing)
-                    + ": not overwriting them (--force replaces them)");
-        }
+        refuseToOverwrite(dir, certificateFiles(dir, names), overwrite);
         Instant from = Instant.now().minus(Duration.ofHours(1));
         Instant wanted = from.plus(Duration.ofHours(1)).plus(validity);
         Instant caEnd = ca.certificate().getNotAfter().toInstant();

@@ -92,7 +92,6 @@ final class SendBatch {
         return count > 0;
     }
 
-    /** When bytes last went out (keepalive: a connection that writes needs no PING). Any thread. */
     /**
      * Fills the next batch from {@code queue}; false when there was nothing to send. A frame whose metadata and
      * payload are larger than the peer's maximum message size (from its HELLO; {@code peer} is null before it
