@@ -179,17 +179,24 @@ final class DemoCommand implements Callable<Integer> {
         return child;
     }
 
-    /** A development CA and certificates master, node-1 ... node-N in a new owner-only temporary directory. */
+    /**
+     * A development CA and certificates master (or, with --zookeeper, zookeeper), node-1 ... node-N in a new
+     * owner-only temporary directory.
+     */
     private void makePki() throws IOException {
         pki = Files.createTempDirectory("baton-demo-pki-");
-        List<String> names = new ArrayList<>(List.of("master"));
+        List<String> names = new ArrayList<>(List.of(zookeeper ? "zookeeper" : "master"));
         for (int i = 1; i <= nodes; i++) {
             names.add("node-" + i);
         }
         DevPki.write(pki, names, Duration.ofDays(1), List.of(), false);
-        tlsProtocols = String.join(", ", dev.baton.TlsOptions.builder()
-                .certificate(DevPki.cert(pki, "master"), DevPki.key(pki, "master"))
-                .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build().protocols());
+        tlsProtocols = String.join(", ", pkiOptions(names.getFirst()).protocols());
+    }
+
+    /** TLS with certificate {@code name} of the development PKI, trusting its CA. */
+    private dev.baton.TlsOptions pkiOptions(String name) {
+        return dev.baton.TlsOptions.builder().certificate(DevPki.cert(pki, name), DevPki.key(pki, name))
+                .trustedCertificates(pki.resolve(DevPki.CA_CERT)).build();
     }
 
     /** Deletes the --tls PKI's directory, once; a failure is said, not thrown (the demo's result stands). */
@@ -300,9 +307,12 @@ final class DemoCommand implements Callable<Integer> {
     /** Starts a three-member ZooKeeper ensemble (child JVMs); returns the nodes' options to join through it. */
     private List<String> startEnsemble(PrintWriter out) throws IOException, InterruptedException {
         ensemble = new LocalZooKeeper(3, ENSEMBLE_TICK);
+        if (tls) {
+            ensemble.tls(pkiOptions("zookeeper"));     // its certificate names localhost, as clients resolve it
+        }
         ensemble.startAll();
-        out.printf("  %-8s %s (leader: member %d)%n", "zookeeper", ensemble.connectString(),
-                ensemble.leader(timeout) + 1);
+        out.printf("  %-8s %s (leader: member %d%s)%n", "zookeeper", ensemble.connectString(),
+                ensemble.leader(timeout) + 1, tls ? "; clients over TLS, members among themselves in plain" : "");
         out.flush();
         return List.of("--zookeeper", ensemble.connectString(), "--cluster", "demo");
     }
@@ -414,10 +424,6 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (warmup < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--warmup must be zero or positive, was " + warmup);
-        }
-        if (tls && zookeeper) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--tls and --zookeeper exclude each other:"
-                    + " ZooKeeper's own connections would stay plain (docs/security.md#not-yet)");
         }
         if (timeout.isZero()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive");

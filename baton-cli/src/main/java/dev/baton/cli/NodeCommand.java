@@ -134,7 +134,7 @@ final class NodeCommand implements Callable<Integer> {
         Set<String> serve = validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        NodeOptions.Builder builder = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder())))
+        NodeOptions.Builder builder = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder(), tls)))
                 .bind(new InetSocketAddress(host, port))
                 .name(name)
                 .sharedMemory(sharedMemory)

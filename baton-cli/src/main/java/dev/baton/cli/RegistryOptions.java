@@ -32,12 +32,14 @@ final class RegistryOptions {
         String master;
 
         @Option(names = "--zookeeper", required = true, paramLabel = "HOST:PORT[,HOST:PORT...]",
-                description = "Join through this ZooKeeper ensemble instead of a master.")
+                description = "Join through this ZooKeeper ensemble instead of a master. With the --tls-* options, "
+                        + "over TLS with the same certificate: name the servers' secure client ports, and the host "
+                        + "names their certificates carry.")
         String zookeeper;
     }
 
-    /** Sets the registry of {@code builder}. */
-    NodeOptions.Builder applyTo(NodeOptions.Builder builder) {
+    /** Sets the registry of {@code builder}; a ZooKeeper ensemble is reached over TLS when {@code tls} is on. */
+    NodeOptions.Builder applyTo(NodeOptions.Builder builder, TlsCliOptions tls) {
         if (where.master != null) {
             try {
                 return builder.master(where.master);
@@ -45,7 +47,8 @@ final class RegistryOptions {
                 throw new CommandLine.ParameterException(command.commandLine(), "--master: " + e.getMessage());
             }
         }
-        return builder.registry(ZooKeeperRegistry.of(where.zookeeper, root()));
+        ZooKeeperRegistry.Builder zookeeper = ZooKeeperRegistry.builder(where.zookeeper, root());
+        return builder.registry((tls.enabled() ? zookeeper.tls(tls.options()) : zookeeper).build());
     }
 
     String root() {

@@ -40,16 +40,18 @@ class DemoCommandTest {
                 .execute(args);
     }
 
+    /** With TLS too: the ensemble serves its clients over TLS only (plain ZooKeeper is the other tests' case). */
     @Test
-    void withZooKeeperTheNodesJoinThroughAThreeMemberEnsembleOfChildJvms() {
-        int code = demo("--zookeeper", "--nodes", "2", "--calls", "100", "--warmup", "10");
+    void withZooKeeperAndTlsTheNodesJoinOverTlsThroughAThreeMemberEnsembleOfChildJvms() {
+        int code = demo("--zookeeper", "--tls", "--nodes", "2", "--calls", "100", "--warmup", "10");
 
         String table = out.toString();
         assertEquals(0, code, () -> "stdout:\n" + table + "\nstderr:\n" + err);
         assertTrue(table.contains("a ZooKeeper ensemble of 3"), table);
-        assertTrue(Pattern.compile("(?m)^  zookeeper +127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+ ")
-                .matcher(table).find(), table);
+        assertTrue(Pattern.compile("(?m)^  zookeeper +127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+ "
+                + "\\(leader: member \\d; clients over TLS").matcher(table).find(), table);
         assertTrue(table.contains("OK: 600 calls between 2 nodes"), table);
+        assertTrue(table.contains("TLS: on for every connection"), table);
     }
 
     @Test
@@ -84,12 +86,6 @@ class DemoCommandTest {
         java.util.regex.Matcher pki = Pattern.compile("a development CA in (\\S+), deleted at exit").matcher(table);
         assertTrue(pki.find(), table);
         assertTrue(Files.notExists(Path.of(pki.group(1))), "the PKI's directory is gone: " + pki.group(1));
-    }
-
-    @Test
-    void tlsWithZooKeeperIsRefusedBeforeAnyProcessStarts() {
-        assertEquals(2, demo("--tls", "--zookeeper"), "a usage error");
-        assertTrue(err.toString().contains("--tls and --zookeeper exclude each other"), err::toString);
     }
 
     @Test

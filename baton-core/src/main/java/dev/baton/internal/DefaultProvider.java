@@ -14,6 +14,7 @@ import dev.baton.internal.registry.ToolProbe;
 import dev.baton.internal.rpc.NodeRuntime;
 import dev.baton.internal.tcp.TcpTransport;
 import dev.baton.internal.tls.TlsContextSource;
+import dev.baton.internal.tls.TlsKeyStores;
 import dev.baton.spi.BatonProvider;
 import dev.baton.spi.Registry;
 import dev.baton.spi.RegistryContext;
@@ -24,6 +25,7 @@ import dev.baton.spi.TransportFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.security.KeyStore;
 import java.util.Optional;
 import java.util.ServiceLoader;
 
@@ -127,6 +129,16 @@ public final class DefaultProvider implements BatonProvider {
     @Override
     public TransportFactory tlsTransport(TlsOptions options) {
         return TcpTransport.tlsFactory(TlsContextSource.load(options));
+    }
+
+    @Override
+    public KeyStore tlsIdentityStore(TlsOptions options, char[] password) {
+        return TlsKeyStores.identity(options, password);
+    }
+
+    @Override
+    public KeyStore tlsTrustStore(TlsOptions options) {
+        return TlsKeyStores.trust(options);
     }
 
     @Override

@@ -41,6 +41,20 @@ public interface BatonProvider {
     /** Baton's TLS transport (see {@link TransportFactory#tls}); reads the files of {@code options} now. */
     TransportFactory tlsTransport(dev.baton.TlsOptions options);
 
+    /**
+     * This side's key and certificate chain from {@code options}, loaded and checked as the TLS transport loads them,
+     * as a PKCS#12 key store of one entry protected by {@code password}; null when {@code options} name no identity.
+     * For TLS stacks that are not Baton's and read key stores (a ZooKeeper client's). A file that cannot be used
+     * fails with INVALID_ARGUMENT.
+     */
+    java.security.KeyStore tlsIdentityStore(dev.baton.TlsOptions options, char[] password);
+
+    /**
+     * The CA certificates {@code options} trust, as a PKCS#12 store of trusted-certificate entries, for the same
+     * stacks. Fails with INVALID_ARGUMENT when they trust no CA (pinned fingerprints alone cannot be handed over).
+     */
+    java.security.KeyStore tlsTrustStore(dev.baton.TlsOptions options);
+
     /** Loads the provider on first use. */
     final class Holder {
         private static final BatonProvider PROVIDER = ServiceLoader.load(BatonProvider.class,

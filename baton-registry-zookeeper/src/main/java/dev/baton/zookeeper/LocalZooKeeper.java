@@ -1,5 +1,6 @@
 package dev.baton.zookeeper;
 
+import dev.baton.TlsOptions;
 import dev.baton.process.ChildJvm;
 
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
 
 /**
  * A ZooKeeper server, or an ensemble of several, on loopback, each member a separate JVM
@@ -22,6 +24,10 @@ import java.util.stream.Stream;
  * --zookeeper}, benchmarks and tests, where a real ZooKeeper is wanted without installing one. Every member has
  * its own port and data directory, so it can be killed ({@link #kill}) and started again ({@link #start}) with
  * its state. {@link #close} stops every member and deletes the data.
+ *
+ * <p>With {@link #tls}, members serve only secure client ports, over TLS, and require every client's certificate
+ * (ZooKeeper's X.509 authentication provider makes its subject the client's identity in ACLs); the traffic
+ * between members stays plain, on loopback.
  *
  * <p>Not for production: use a real ensemble on separate machines.
  */
@@ -35,6 +41,8 @@ public final class LocalZooKeeper implements AutoCloseable {
     private final int[] quorumPorts;
     private final int[] electionPorts;
     private final ChildJvm[] members;
+    private ZkTlsStores tls;
+    private SSLContext probeContext;
 
     /**
      * Prepares {@code size} members (1: a standalone server; 3 or 5: an ensemble) with ZooKeeper's tick of
@@ -63,6 +71,24 @@ public final class LocalZooKeeper implements AutoCloseable {
 
     public int size() {
         return members.length;
+    }
+
+    /**
+     * Members started after this serve TLS with {@code options} (this side's certificate, the CAs whose clients it
+     * admits) on their client ports, which then speak nothing else. Give clients
+     * {@link ZooKeeperRegistry.Builder#tls}. The options' files are read now; a file that cannot be used fails with
+     * INVALID_ARGUMENT, options without a certificate of their own with IllegalArgumentException.
+     */
+    public synchronized LocalZooKeeper tls(TlsOptions options) {
+        if (!options.hasIdentity()) {
+            throw new IllegalArgumentException("a ZooKeeper server needs a certificate of its own: " + options);
+        }
+        if (tls != null) {
+            tls.close();
+        }
+        tls = ZkTlsStores.in(dir, options);
+        probeContext = ZkTlsStores.clientContext(options);
+        return this;
     }
 
     /** Starts every member and returns once each serves clients (an ensemble: once it has a leader). */
@@ -101,9 +127,12 @@ public final class LocalZooKeeper implements AutoCloseable {
      * when it does not answer or serves no clients (no quorum).
      */
     public String mode(int i) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPorts[i]), 1_000);
-            s.setSoTimeout(2_000);
+        try (Socket plain = new Socket()) {
+            plain.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPorts[i]), 1_000);
+            plain.setSoTimeout(2_000);
+            SSLContext context = probeContext();
+            Socket s = context == null ? plain : context.getSocketFactory().createSocket(plain,
+                    InetAddress.getLoopbackAddress().getHostAddress(), clientPorts[i], true);
             s.getOutputStream().write("srvr".getBytes(StandardCharsets.US_ASCII));
             String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             for (String line : answer.split("\n")) {
@@ -144,13 +173,12 @@ public final class LocalZooKeeper implements AutoCloseable {
         Files.createDirectories(data);
         List<String> config = new ArrayList<>(List.of(
                 "dataDir=" + data,
-                "clientPort=" + clientPorts[i],
-                "clientPortAddress=127.0.0.1",
                 "tickTime=" + tickMs,
                 "initLimit=20",
                 "syncLimit=10",
                 "admin.enableServer=false",
                 "4lw.commands.whitelist=srvr"));
+        config.addAll(clientPortConfig(i));
         String main = "org.apache.zookeeper.server.ZooKeeperServerMain";
         if (members.length > 1) {
             main = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
@@ -167,6 +195,25 @@ public final class LocalZooKeeper implements AutoCloseable {
                 .keepLines(200)
                 .stopGrace(Duration.ofMillis(100), Duration.ofSeconds(5))   // it ignores stdin: go to SIGTERM
                 .start();
+    }
+
+    /** The lines of zoo.cfg that say where and how member {@code i} serves clients. */
+    private synchronized List<String> clientPortConfig(int i) {
+        if (tls == null) {
+            return List.of("clientPort=" + clientPorts[i], "clientPortAddress=127.0.0.1");
+        }
+        List<String> lines = new ArrayList<>(List.of(
+                "secureClientPort=" + clientPorts[i],
+                "secureClientPortAddress=127.0.0.1",
+                "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+                "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+                "ssl.clientAuth=need"));
+        tls.settings("ssl.").forEach((k, v) -> lines.add(k + "=" + v));
+        return lines;
+    }
+
+    private synchronized SSLContext probeContext() {
+        return probeContext;
     }
 
     /** Until member {@code i} says it is a leader, a follower or a standalone server. */

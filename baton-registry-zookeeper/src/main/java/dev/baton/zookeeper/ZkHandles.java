@@ -4,6 +4,7 @@ import org.apache.curator.framework.AuthInfo;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.ACLProvider;
+import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.utils.ZookeeperFactory;
 import org.apache.zookeeper.Watcher;
@@ -24,6 +25,10 @@ import java.util.List;
  * threads, would outlive the registry. Every handle is made here, so {@link #closeAll} closes what Curator
  * missed, and a handle asked for after it is closed at once (Curator sees a closed handle, as after its own
  * close).
+ *
+ * <p>With TLS it also owns the key stores ZooKeeper's client reads ({@link ZkTlsStores}): written again before each
+ * new handle and when the connection is suspended or lost (so a reconnection presents a rotated certificate), and
+ * deleted by {@link #closeAll}.
  */
 final class ZkHandles implements ZookeeperFactory {
 
@@ -31,7 +36,13 @@ final class ZkHandles implements ZookeeperFactory {
 
     private static final Duration THREADS_END_TIMEOUT = Duration.ofSeconds(5);
 
+    /** ZooKeeper's client runs TLS only on its Netty socket. */
+    private static final String CLIENT_NETTY_SOCKET = "org.apache.zookeeper.ClientCnxnSocketNetty";
+
     private final List<ZooKeeper> made = new ArrayList<>();
+    private boolean closed;
+    /** The key stores ZooKeeper's client reads when it runs TLS, or null. */
+    private ZkTlsStores tlsStores;
 
     /**
      * A started Curator client on the ensemble {@code settings} name, its handles made here: no retries of its
@@ -40,6 +51,14 @@ final class ZkHandles implements ZookeeperFactory {
      */
     CuratorFramework newClient(ZooKeeperRegistry.ZkSettings settings, ZkLayout layout, List<ACL> acl,
                                Duration connectTimeout) {
+        ZKClientConfig clientConfig = new ZKClientConfig();
+        if (settings.tls() != null) {
+            ZkTlsStores stores = ZkTlsStores.inTemporaryDirectory(settings.tls());
+            synchronized (this) {
+                tlsStores = stores;
+            }
+            clientConfig = tlsClientConfig(stores);
+        }
         CuratorFramework c = CuratorFrameworkFactory.builder()
                 .connectString(settings.connectString())
                 .sessionTimeoutMs((int) settings.sessionTimeout().toMillis())
@@ -47,6 +66,7 @@ final class ZkHandles implements ZookeeperFactory {
                 .retryPolicy(new RetryNTimes(0, 0))
                 .ensembleTracker(settings.followEnsemble())
                 .zookeeperFactory(this)
+                .zkClientConfig(clientConfig)
                 .authorization(settings.authScheme() == null ? List.of() : List.of(
                         new AuthInfo(settings.authScheme(), settings.auth())))
                 .aclProvider(new ACLProvider() {
@@ -62,10 +82,25 @@ final class ZkHandles implements ZookeeperFactory {
                     }
                 })
                 .build();
+        if (settings.tls() != null) {
+            c.getConnectionStateListenable().addListener((client, state) -> {
+                if (state == ConnectionState.SUSPENDED || state == ConnectionState.LOST) {
+                    refreshTls();
+                }
+            });
+        }
         c.start();
         return c;
     }
-    private boolean closed;
+
+    /** The settings of a ZooKeeper client that runs TLS with {@code stores}. */
+    static ZKClientConfig tlsClientConfig(ZkTlsStores stores) {
+        ZKClientConfig config = new ZKClientConfig();
+        config.setProperty(ZKClientConfig.SECURE_CLIENT, "true");
+        config.setProperty(ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET, CLIENT_NETTY_SOCKET);
+        stores.settings("zookeeper.ssl.").forEach(config::setProperty);
+        return config;
+    }
 
     @Override
     public ZooKeeper newZooKeeper(String connectString, int sessionTimeout, Watcher watcher, boolean canBeReadOnly)
@@ -76,6 +111,7 @@ final class ZkHandles implements ZookeeperFactory {
     @Override
     public ZooKeeper newZooKeeper(String connectString, int sessionTimeout, Watcher watcher, boolean canBeReadOnly,
                                   ZKClientConfig config) throws Exception {
+        refreshTls();
         ZooKeeper handle = config == null
                 ? new ZooKeeper(connectString, sessionTimeout, watcher, canBeReadOnly)
                 : new ZooKeeper(connectString, sessionTimeout, watcher, canBeReadOnly, config);
@@ -94,15 +130,40 @@ final class ZkHandles implements ZookeeperFactory {
         return handle;
     }
 
-    /** Closes every handle made so far; a handle made after this is closed as soon as it is made. */
+    /** Writes the TLS key stores again from their files, if this client runs TLS; a failure keeps the last. */
+    private void refreshTls() {
+        ZkTlsStores stores;
+        synchronized (this) {
+            stores = closed ? null : tlsStores;
+        }
+        if (stores != null) {
+            try {
+                stores.refresh();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "the TLS files for ZooKeeper cannot be read now; the last ones "
+                        + "stay in use: {0}", e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Closes every handle made so far, and deletes the TLS key stores; a handle made after this is closed as soon
+     * as it is made.
+     */
     void closeAll() {
         List<ZooKeeper> open;
+        ZkTlsStores stores;
         synchronized (this) {
             closed = true;
             open = List.copyOf(made);
             made.clear();
+            stores = tlsStores;
+            tlsStores = null;
         }
         open.forEach(ZkHandles::close);
+        if (stores != null) {
+            stores.close();
+        }
     }
 
     private static void close(ZooKeeper handle) {

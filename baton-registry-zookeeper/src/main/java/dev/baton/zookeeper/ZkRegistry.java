@@ -551,8 +551,9 @@ final class ZkRegistry implements Registry {
         long ms = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
         try {
             if (!client.blockUntilConnected((int) Math.min(Integer.MAX_VALUE, ms), TimeUnit.MILLISECONDS)) {
-                throw Status.of(Status.Code.UNAVAILABLE, "ZooKeeper at " + settings.connectString()
-                        + " is not reachable").withRetrySafe(true).asException();
+                throw Status.of(Status.Code.UNAVAILABLE, "ZooKeeper at " + settings.connectString() + " is not "
+                        + (settings.tls() == null ? "reachable" : "reachable over TLS (ZooKeeper's client logs why a "
+                        + "handshake failed)")).withRetrySafe(true).asException();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,5 +1,6 @@
 package dev.baton.zookeeper;
 
+import dev.baton.TlsOptions;
 import dev.baton.spi.RegistryFactory;
 
 import java.time.Duration;
@@ -49,7 +50,8 @@ public final class ZooKeeperRegistry {
         private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
         private String authScheme;
         private byte[] auth;
-        private boolean followEnsemble = true;
+        private Boolean followEnsemble;
+        private TlsOptions tls;
 
         private Builder(String connectString, String root) {
             if (connectString == null || connectString.isBlank()) {
@@ -84,24 +86,44 @@ public final class ZooKeeperRegistry {
         }
 
         /**
+         * Connects to the ensemble's secure client ports over TLS: this side presents the certificate of
+         * {@code options} (mutual TLS, which ZooKeeper's X.509 authentication provider turns into an identity for
+         * its ACLs) and trusts the servers whose certificates lead to its trusted CAs and name the host the connect
+         * string gives. The connect string must then name the servers' {@code secureClientPort}s. Pinned
+         * fingerprints alone cannot authenticate an ensemble, and the revocation list is not applied to it. A node's
+         * own {@code NodeOptions.transport} does not reach ZooKeeper's connections: give its TLS options here too.
+         * Implies {@link #followEnsembleChanges followEnsembleChanges(false)}: the ensemble's list names only plain
+         * client ports.
+         */
+        public Builder tls(TlsOptions options) {
+            this.tls = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /**
          * Whether the client follows the ensemble's own list of members ({@code /zookeeper/config}) when it
-         * changes, instead of the connect string (default true). Turn it off when clients reach the servers
-         * through other addresses than the servers know themselves by (proxies, NAT, tunnels).
+         * changes, instead of the connect string (default true, false with {@link #tls}). Turn it off when clients
+         * reach the servers through other addresses than the servers know themselves by (proxies, NAT, tunnels).
          */
         public Builder followEnsembleChanges(boolean follow) {
             this.followEnsemble = follow;
             return this;
         }
 
+        /** The registry; fails with IllegalArgumentException when {@link #tls} and following the ensemble meet. */
         public RegistryFactory build() {
+            if (tls != null && Boolean.TRUE.equals(followEnsemble)) {
+                throw new IllegalArgumentException("followEnsembleChanges(true) does not combine with tls: the "
+                        + "ensemble's list of members names only its plain client ports");
+            }
             ZkSettings settings = new ZkSettings(connectString, root, sessionTimeout, authScheme,
-                    auth == null ? null : auth.clone(), followEnsemble);
+                    auth == null ? null : auth.clone(), tls == null && followEnsemble != Boolean.FALSE, tls);
             return context -> new ZkRegistry(settings, context.name());
         }
     }
 
-    /** What a registry needs to reach its cluster. */
+    /** What a registry needs to reach its cluster; {@code tls} is null for plain connections. */
     record ZkSettings(String connectString, String root, Duration sessionTimeout, String authScheme, byte[] auth,
-                      boolean followEnsemble) {
+                      boolean followEnsemble, TlsOptions tls) {
     }
 }

@@ -48,6 +48,14 @@ final class Identity extends X509ExtendedKeyManager {
         return chain[0];
     }
 
+    PrivateKey key() {
+        return key;
+    }
+
+    X509Certificate[] chain() {
+        return chain.clone();
+    }
+
     /** From a PEM chain (leaf first) and a PEM PKCS#8 key, encrypted under {@code password} when that is not null. */
     static Identity fromPem(Path chainFile, Path keyFile, char[] password) throws IOException, GeneralSecurityException {
         List<X509Certificate> chain = Pem.certificates(chainFile);

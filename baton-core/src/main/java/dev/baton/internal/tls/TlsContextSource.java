@@ -8,12 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -208,27 +206,8 @@ public final class TlsContextSource {
     private static Loaded build(TlsOptions o, List<Stamp> stamps, int trustGeneration)
             throws IOException, GeneralSecurityException {
         try {
-            Identity identity = null;
-            if (o.certificateChain() != null) {
-                identity = Identity.fromPem(o.certificateChain(), o.privateKey(), o.privateKeyPassword());
-            } else if (o.keyStore() != null) {
-                identity = Identity.fromPkcs12(o.keyStore(), o.keyStorePassword());
-            }
-            List<X509Certificate> cas = new ArrayList<>();
-            if (o.trustedCertificates() != null) {
-                cas.addAll(Pem.certificates(o.trustedCertificates()));
-            }
-            if (o.trustStore() != null) {
-                KeyStore ks = Identity.Stores.pkcs12(o.trustStore(), o.trustStorePassword());
-                for (String alias : Collections.list(ks.aliases())) {
-                    if (ks.getCertificate(alias) instanceof X509Certificate c) {
-                        cas.add(c);
-                    }
-                }
-                if (cas.isEmpty()) {
-                    throw new IOException(o.trustStore() + " holds no certificate to trust");
-                }
-            }
+            Identity identity = TlsKeyStores.identityOf(o);
+            List<X509Certificate> cas = TlsKeyStores.trustedCas(o);
             List<X509CRL> crls = List.of();
             if (o.revocationList() != null) {
                 crls = Pem.crls(o.revocationList());
