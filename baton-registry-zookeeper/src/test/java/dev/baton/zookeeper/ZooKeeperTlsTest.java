@@ -41,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The registry over TLS, against a ZooKeeper server in its own process that speaks nothing but TLS on its client
  * port and requires client certificates: nodes join, find and call each other through it; its ACLs see each
  * node's certificate subject as an identity; a node without an accepted certificate, or without TLS, is refused
- * with UNAVAILABLE within its join timeout; the key stores written for ZooKeeper are gone when the node closes.
+ * with UNAVAILABLE within its join timeout; a certificate rotated on disk is presented from the next connection; the
+ * key stores written for ZooKeeper are gone when the node closes.
  */
 @Timeout(120)
 class ZooKeeperTlsTest {
@@ -162,6 +163,49 @@ class ZooKeeperTlsTest {
                 Files.getPosixFilePermissions(dir)));
         node.close();
         assertTrue(Files.notExists(dir), dir + " is left after the node closed");
+    }
+
+    @Test
+    void aCertificateRotatedOnDiskIsPresentedAtTheNextConnection() throws Exception {
+        String root = "/baton/tls-rotation";
+        Path dir = Files.createTempDirectory(pki.dir(), "rotating-");
+        Path cert = dir.resolve("node.crt");
+        Path key = dir.resolve("node.key");
+        TestPki.Issued first = pki.issue(ca, "node-a");
+        TestPki.Issued second = pki.issue(ca, "node-a-rotated");
+        Files.copy(first.certFile(), cert);
+        Files.copy(first.keyFile(), key);
+        TlsOptions tls = TlsOptions.builder().certificate(cert, key).trustedCertificates(ca.certFile()).build();
+        Node node = join("a", root, registry(root).tls(tls).authorization("digest", bytes(DIGEST)).build(), null,
+                JOIN_TIMEOUT);
+        node.newServer("before").inline(ECHO, call -> call.reply(call.request().buffer())).start();
+
+        Files.copy(second.certFile(), cert, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(second.keyFile(), key, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        zookeeper.kill(0);
+        zookeeper.start(0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {     // until the node is connected (and a member) again
+            try {
+                node.newServer("after").inline(ECHO, call -> call.reply(call.request().buffer())).start();
+                break;
+            } catch (BatonException e) {
+                if (e.code() != Status.Code.UNAVAILABLE || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+        try (CuratorFramework raw = rawClient(pki.options(pki.issue(ca, "reader"), ca), DIGEST)) {
+            assertTrue(x509Ids(raw, root + "/services/before").contains("CN=node-a"));
+            assertEquals(Set.of("CN=node-a-rotated"), x509Ids(raw, root + "/services/after"),
+                    "the znode made after the reconnection names the rotated certificate");
+        }
+    }
+
+    private static Set<String> x509Ids(CuratorFramework client, String path) throws Exception {
+        return client.getACL().forPath(path).stream().map(ACL::getId).filter(id -> id.getScheme().equals("x509"))
+                .map(Id::getId).collect(Collectors.toSet());
     }
 
     private static Set<Path> storeDirectories() throws IOException {
