@@ -15,11 +15,12 @@ import java.util.Objects;
  *                and the mount namespace of {@code /dev/shm} (so two containers on one machine differ, and a
  *                rebooted machine is a new host); empty when unknown. Two nodes with the same non-empty
  *                {@code hostId} can reach each other through shared memory; an IP address says no such thing.
- * @param principal the identity the node proved to the registry when it joined: with TLS, its certificate's subject
- *                (an X.500 name, {@code CN=node-3}), which the master takes from the join's connection, never from
- *                what the node says. Empty when nothing was proved (no TLS, or a registry that cannot tell, such as
- *                ZooKeeper). Other nodes check it against the certificate each connection with the node presents
- *                (docs/security.md, "Proved members").
+ * @param principal the identity the node proved to the registry when it joined, which the master takes from the
+ *                join's connection, never from what the node says: with TLS, its certificate's subject (an X.500
+ *                name, {@code CN=node-3}); with the cluster secret alone, its member key ({@code ed25519:...},
+ *                {@link dev.baton.spi.MemberKey}). Empty when nothing was proved (neither, or a registry that cannot
+ *                tell, such as ZooKeeper). Other nodes check it against what each connection with the node proves
+ *                (docs/security.md, "Proved members" and "Member keys").
  */
 public record NodeInfo(int rank, long nodeId, InetSocketAddress address, String name, String hostId,
                        String principal) {

@@ -37,6 +37,12 @@ public final class FrameType {
      * the cluster secret ({@link ClusterSecret}). Transport-internal.
      */
     public static final int PROOF = 11;
+    /**
+     * Handshake only, right after the PROOF of a side with a member key when both HELLOs say
+     * {@link #FLAG_MEMBER_KEY}: the sender's Ed25519 public key and its signature of the handshake
+     * ({@link MemberKey}). Transport-internal.
+     */
+    public static final int MEMBER_KEY = 12;
 
     /** The sender expects no response. */
     public static final int FLAG_ONE_WAY = 1;
@@ -63,6 +69,12 @@ public final class FrameType {
      * connection only once the receiver has answered with a valid PROOF; a receiver without a secret refuses it.
      */
     public static final int FLAG_CLUSTER_SECRET = 1;
+    /**
+     * On HELLO, with {@link #FLAG_CLUSTER_SECRET}: the sender has a {@link MemberKey}. When both HELLOs say it, each
+     * side sends a MEMBER_KEY frame right after its PROOF, and opens the connection only once the peer's verified.
+     * Older peers ignore the bit, and then neither side sends one.
+     */
+    public static final int FLAG_MEMBER_KEY = 1 << 1;
 
     private FrameType() {
     }

@@ -12,16 +12,20 @@ public interface TransportFactory {
 
     /**
      * This factory, with every transport it creates proving {@code secret} on each connection
-     * ({@link TransportSettings#clusterSecret()}); this factory itself when {@code secret} is null. What a node and a
-     * master do with their options' secret, so that their control connections carry it too; a tool does the same for
-     * its {@link dev.baton.Probe}: {@code Probe.over(TransportFactory.tcp().withClusterSecret(secret))}.
+     * ({@link TransportSettings#clusterSecret()}), and signing each handshake with one {@link MemberKey} made now
+     * and shared by all of them ({@link TransportSettings#memberKey()}); this factory itself when {@code secret} is
+     * null. What a node and a master do with their options' secret (each its own key), so that their control
+     * connections carry it too; a tool does the same for its {@link dev.baton.Probe}:
+     * {@code Probe.over(TransportFactory.tcp().withClusterSecret(secret))}.
      */
     default TransportFactory withClusterSecret(ClusterSecret secret) {
         if (secret == null) {
             return this;
         }
+        MemberKey key = MemberKey.generate();
         return context -> create(new TransportContext(context.name(), context.nodeId(), context.role(),
-                context.rank(), context.handler(), context.settings().toBuilder().clusterSecret(secret).build()));
+                context.rank(), context.handler(),
+                context.settings().toBuilder().clusterSecret(secret).memberKey(key).build()));
     }
 
     /** Baton's TCP transport, the default. */

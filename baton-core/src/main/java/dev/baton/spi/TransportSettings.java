@@ -35,6 +35,8 @@ import java.util.Objects;
  * With a {@link #clusterSecret()}, every connection proves it both ways in its handshake (protocol version
  * {@value ProtocolVersion#CLUSTER_SECRET}), within {@link #handshakeTimeout()}, and a peer that cannot is refused
  * with UNAUTHENTICATED (docs/security.md). Without one, the handshake is what it was: no byte and no round trip more.
+ * With a {@link #memberKey()} as well, each side also signs the handshake with its own key when the peer has one
+ * too, and the connection's {@code peerPrincipal()} is the peer's key (docs/protocol.md#member-keys).
  */
 public final class TransportSettings {
 
@@ -57,6 +59,7 @@ public final class TransportSettings {
     private final int acceptedEncodings;
     private final int compressionThreshold;
     private final ClusterSecret clusterSecret;
+    private final MemberKey memberKey;
 
     private TransportSettings(Builder b) {
         ioThreads = b.ioThreads;
@@ -75,6 +78,7 @@ public final class TransportSettings {
         acceptedEncodings = b.acceptedEncodings;
         compressionThreshold = b.compressionThreshold;
         clusterSecret = b.clusterSecret;
+        memberKey = b.memberKey;
     }
 
     public static Builder builder() {
@@ -99,6 +103,7 @@ public final class TransportSettings {
         b.acceptedEncodings = acceptedEncodings;
         b.compressionThreshold = compressionThreshold;
         b.clusterSecret = clusterSecret;
+        b.memberKey = memberKey;
         return b;
     }
 
@@ -208,6 +213,14 @@ public final class TransportSettings {
         return clusterSecret;
     }
 
+    /**
+     * This side's own key, signed with in each handshake that proves the {@link #clusterSecret()} when the peer has
+     * one too; null (the default) for none. Ignored without a secret.
+     */
+    public MemberKey memberKey() {
+        return memberKey;
+    }
+
     @Override
     public String toString() {
         return "TransportSettings[ioThreads=" + ioThreads + ", maxMessageSize=" + maxMessageSize
@@ -219,7 +232,8 @@ public final class TransportSettings {
                 + ", receiveBudgetBytes=" + receiveBudgetBytes + ", protocolVersion=" + protocolVersion
                 + ", acceptedEncodings=0x" + Integer.toHexString(acceptedEncodings)
                 + ", compressionThreshold=" + compressionThreshold
-                + ", clusterSecret=" + (clusterSecret == null ? "none" : "set") + "]";
+                + ", clusterSecret=" + (clusterSecret == null ? "none" : "set")
+                + ", memberKey=" + (memberKey == null ? "none" : memberKey.principal().getName()) + "]";
     }
 
     /** Builds {@link TransportSettings}. Not thread-safe. */
@@ -240,6 +254,7 @@ public final class TransportSettings {
         private int acceptedEncodings = Compressors.availableMask();
         private int compressionThreshold = 1024;
         private ClusterSecret clusterSecret;
+        private MemberKey memberKey;
 
         private Builder() {
         }
@@ -325,6 +340,12 @@ public final class TransportSettings {
         /** The secret every connection proves in its handshake; null for none. */
         public Builder clusterSecret(ClusterSecret secret) {
             this.clusterSecret = secret;
+            return this;
+        }
+
+        /** See {@link TransportSettings#memberKey()}. */
+        public Builder memberKey(MemberKey key) {
+            this.memberKey = key;
             return this;
         }
 

@@ -18,6 +18,7 @@ import dev.baton.internal.wire.WireWriter;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.MemberKey;
 import dev.baton.spi.MessageAccess;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.Transport;
@@ -301,9 +302,14 @@ public final class MasterServer implements dev.baton.Master, FrameHandler {
         if (host == null || port <= 0 || port > 65535) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "bad node address " + host + ":" + port).asException();
         }
-        String principal = c.peerPrincipal() instanceof X500Principal x ? x.getName() : "";
+        String principal = switch (c.peerPrincipal()) {
+            case X500Principal subject -> subject.getName();
+            case MemberKey.KeyPrincipal key -> key.getName();
+            case null, default -> "";
+        };
         Joined stale = requestedRank >= 0 ? nodes.get(requestedRank) : null;
-        // Only the holder of the same certificate subject is the same node: any member can claim a node id.
+        // Only the holder of the same certificate subject or member key is the same node: any member can claim a
+        // node id.
         if (stale != null && stale.info().nodeId() == nodeId && stale.info().principal().equals(principal)) {
             // The same node coming back on a new connection before its old one timed out.
             removeNode(stale.info());

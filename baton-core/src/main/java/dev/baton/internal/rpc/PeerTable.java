@@ -4,6 +4,7 @@ import dev.baton.Membership;
 import dev.baton.MembershipEvent;
 import dev.baton.NodeInfo;
 import dev.baton.spi.FrameType;
+import dev.baton.spi.MemberKey;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.ProtocolVersion;
 import dev.baton.spi.Registry;
@@ -110,17 +111,33 @@ final class PeerTable implements Registry.Listener {
     }
 
     /**
-     * Why {@code c}'s peer is not {@code member}, or null when it is or nothing can tell: the member proved an
-     * identity when it joined (a TLS subject, {@link NodeInfo#principal}) and {@code c} is a TLS connection
-     * presenting another. Shared-memory connections are proved by the operating-system user instead.
+     * Why {@code c}'s peer is not {@code member}, or null when it is or nothing can tell. The member proved an
+     * identity when it joined ({@link NodeInfo#principal}): a TLS subject, which a TLS connection must present; or a
+     * member key (the cluster secret alone), which a connection must have proved in its handshake. A shared-memory
+     * connection is proved by its operating-system user instead (its principal is of another kind).
      */
     private static String unproved(TransportConnection c, NodeInfo member, String how) {
-        if (member == null || member.principal().isEmpty()
-                || !(c.peerPrincipal() instanceof X500Principal presented) || names(presented, member.principal())) {
+        if (member == null || member.principal().isEmpty()) {
             return null;
         }
+        String proved;
+        switch (c.peerPrincipal()) {
+            case X500Principal presented when !names(presented, member.principal()) ->
+                    proved = "its certificate is " + presented.getName();
+            case MemberKey.KeyPrincipal key when !key.getName().equals(member.principal()) ->
+                    proved = "it proved the member key " + key.getName();
+            case null -> {
+                if (!member.principal().startsWith(MemberKey.PRINCIPAL_PREFIX)) {
+                    return null;
+                }
+                proved = "it proved no member key";
+            }
+            default -> {
+                return null;
+            }
+        }
         return "the peer at " + c.remoteAddress() + " " + how + " rank " + member.rank() + ", which joined as "
-                + member.principal() + ", but its certificate is " + presented.getName();
+                + member.principal() + ", but " + proved;
     }
 
     /** True when {@code name} (from the membership, so from the wire) is {@code principal}'s X.500 name. */

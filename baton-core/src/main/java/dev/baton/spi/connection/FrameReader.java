@@ -14,10 +14,10 @@ import java.nio.ByteOrder;
  * byte stream, and hands each to the connection. Owned by whoever holds the connection's reading role (the
  * loop, or a polling caller); the fields the loop's tick samples from outside the role are volatile.
  *
- * <p>Until the handshake completes only the peer's opening is read, into a buffer of just its size
- * ({@value Handshake#LENGTH} bytes), and then, on a connection that proves a cluster secret, its CHALLENGE and PROOF,
- * one at a time into the same buffer (each is as long as an opening; {@link SecretHandshake}): a connection that
- * sends its opening a byte at a time, or never, holds no read buffer.
+ * <p>Until the handshake completes only the peer's opening is read ({@value Handshake#LENGTH} bytes), and then, on a
+ * connection that proves a cluster secret, its CHALLENGE, PROOF and MEMBER_KEY, one at a time and no byte beyond
+ * each into the same small buffer ({@value SecretHandshake#KEY_FRAME_LENGTH} bytes; {@link SecretHandshake}): a
+ * connection that sends its opening a byte at a time, or never, holds no read buffer.
  *
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
  * once into a pooled buffer of its size. The read buffer starts at {@value #IDLE_READ_BUFFER_SIZE} bytes (enough
@@ -186,8 +186,9 @@ final class FrameReader {
      */
     private boolean readOpening() throws IOException {
         if (opening == null) {
-            opening = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            opening = ByteBuffer.allocate(SecretHandshake.KEY_FRAME_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
         }
+        opening.limit(openingRead ? connection.secretFrameLength() : Handshake.LENGTH);    // no byte beyond it
         int n = connection.readBytes(opening);
         if (n < 0) {
             connection.endOfStream();
@@ -471,11 +472,12 @@ final class FrameReader {
     /** Handles the peer's opening, or the CHALLENGE or PROOF after it, once whole; true when one was. */
     private boolean parseHandshake(ByteBuffer b) throws IOException {
         if (openingRead) {
-            if (b.remaining() < SecretHandshake.FRAME_LENGTH) {
+            int length = connection.secretFrameLength();
+            if (b.remaining() < length) {
                 return false;
             }
             connection.onSecretFrame(b);
-            b.position(b.position() + SecretHandshake.FRAME_LENGTH);
+            b.position(b.position() + length);
             return true;
         }
         return switch (handshake.decode(b)) {

@@ -6,6 +6,7 @@ import dev.baton.Status;
 import dev.baton.spi.ClusterSecret;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.MemberKey;
 import dev.baton.spi.MessageAccess;
 import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.PeerIdentity;
@@ -96,8 +97,8 @@ public abstract class FramedConnection implements TransportConnection {
     // ---- loop thread only
     /** With a cluster secret, until the peer proved it; null otherwise. */
     private SecretHandshake secretHandshake;
-    /** The peer's identity, while it has yet to prove the secret. */
-    private PeerIdentity provingPeer;
+    /** The member key the peer proved in its handshake, or null; written before the connection opens. */
+    private MemberKey.KeyPrincipal provedKey;
     private long lastPingNanos;
     private volatile long keepaliveIntervalNs;
     private volatile long keepaliveTimeoutNs;
@@ -177,16 +178,10 @@ public abstract class FramedConnection implements TransportConnection {
         ByteBuffer opening = ByteBuffer.allocate(Handshake.LENGTH + SecretHandshake.FRAME_LENGTH)
                 .order(ByteOrder.LITTLE_ENDIAN);
         TransportSettings s = core.settings();
-        ClusterSecret secret = s.clusterSecret();
         Handshake.encode(opening, core.context().nodeId(), core.context().rank().getAsInt(), core.context().role(),
                 s.maxConcurrentRequests(), s.maxMessageSize(), s.protocolVersion(), s.acceptedEncodings(),
-                secret == null ? 0 : FrameType.FLAG_CLUSTER_SECRET);
-        if (secret != null) {
-            byte[] mine = new byte[Handshake.LENGTH];
-            opening.get(0, mine);
-            secretHandshake = new SecretHandshake(secret, outbound, mine, "the peer at " + remoteAddress);
-            opening.put(secretHandshake.challenge());
-        }
+                SecretHandshake.helloFlags(s));
+        secretHandshake = SecretHandshake.afterOpening(opening, s, outbound, "the peer at " + remoteAddress);
         writeHandshake(opening.flip());
     }
 
@@ -441,12 +436,22 @@ public abstract class FramedConnection implements TransportConnection {
         } else if (secretHandshake == null) {
             protocolError("the transport read the peer's opening before it sent its own");
         } else {
-            secretHandshake.peerOpening(b, at);
-            provingPeer = peer;
+            secretHandshake.peerOpening(b, at, helloFlags, peer);
         }
     }
 
-    /** A whole CHALLENGE or PROOF of the peer's at {@code b}'s position (the reader advances past it). */
+    /** How long the peer's next CHALLENGE, PROOF or MEMBER_KEY is: all the reader may read of the stream for now. */
+    int secretFrameLength() {
+        return secretHandshake.nextFrameLength();   // not null: the reader asks only while the handshake proves
+    }
+
+    /** The member key the peer proved in its handshake (with a cluster secret, both sides having one), or null. */
+    @Override
+    public java.security.Principal peerPrincipal() {
+        return provedKey;
+    }
+
+    /** A whole CHALLENGE, PROOF or MEMBER_KEY of the peer's at {@code b}'s position (the reader advances past it). */
     void onSecretFrame(ByteBuffer b) throws IOException {
         SecretHandshake h = secretHandshake;      // not null: the state stays HANDSHAKE after an opening only with it
         boolean challengedBefore = h.challenged();
@@ -457,7 +462,8 @@ public abstract class FramedConnection implements TransportConnection {
             writeHandshake(h.proof());
         } else if (h.proved()) {
             secretHandshake = null;
-            onHandshake(provingPeer.withProvedClusterSecret());
+            provedKey = h.peerKey();
+            onHandshake(h.provedPeer());
         }
     }
 

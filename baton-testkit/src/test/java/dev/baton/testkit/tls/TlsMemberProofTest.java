@@ -7,8 +7,6 @@ import dev.baton.Node;
 import dev.baton.NodeInfo;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
-import dev.baton.spi.FrameType;
-import dev.baton.spi.OutboundFrame;
 import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportFactory;
 import dev.baton.spi.TransportSettings;
@@ -17,9 +15,6 @@ import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
@@ -116,30 +111,7 @@ class TlsMemberProofTest {
         fx.add(rogue);
         TransportConnection c = rogue.connect(m.address());
         rogue.nextOpened();
-        // JOIN (method 1 of the control service 0, docs/protocol.md): nodeId, requestedRank, host, port, name,
-        // hostId, and no servers.
-        ByteBuffer join = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putLong(real.nodeId())
-                .putInt(real.rank());
-        for (Object field : new Object[] {"127.0.0.1", 9, "node-b", "", 0}) {
-            if (field instanceof String text) {
-                join.putInt(text.length()).put(text.getBytes(StandardCharsets.US_ASCII));
-            } else {
-                join.putInt((Integer) field);
-            }
-        }
-        OutboundFrame frame = new OutboundFrame() {
-            @Override
-            public void onWritten() {
-            }
-
-            @Override
-            public void onDropped(BatonException cause) {
-            }
-        };
-        frame.setHeader(FrameType.REQUEST, 0, 0, 1, 0, -1, 1, 0);
-        frame.setPayload(join.flip());
-        assertEquals(TransportConnection.OFFERED, c.offer(frame));
-        int rank = ByteBuffer.wrap(rogue.nextReceived()).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        int rank = rogue.join(c, real.nodeId(), real.rank(), "node-b");
 
         // It joined as a node of its own; node-b keeps its rank, its entry and its certificate's subject.
         assertNotEquals(real.rank(), rank);

@@ -15,6 +15,8 @@ import dev.baton.spi.TransportSettings;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -96,6 +98,37 @@ final class TlsPeer implements FrameHandler, AutoCloseable {
         if (c.offer(f) != TransportConnection.OFFERED) {
             fail("could not offer a frame to " + c);
         }
+    }
+
+    /**
+     * Sends the master at the other end of {@code c} a JOIN (method 1 of the control service 0, docs/protocol.md) that
+     * says it is node {@code nodeId} asking for rank {@code rank}, named {@code name}, with no servers: what a node
+     * that lost its master connection sends to take its place back. Returns the rank the master gave.
+     */
+    int join(TransportConnection c, long nodeId, int rank, String name) throws InterruptedException {
+        ByteBuffer join = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putLong(nodeId).putInt(rank);
+        for (Object field : new Object[] {"127.0.0.1", 9, name, "", 0}) {   // host, port, name, host id, servers
+            if (field instanceof String text) {
+                join.putInt(text.length()).put(text.getBytes(StandardCharsets.US_ASCII));
+            } else {
+                join.putInt((Integer) field);
+            }
+        }
+        OutboundFrame frame = new OutboundFrame() {
+            @Override
+            public void onWritten() {
+            }
+
+            @Override
+            public void onDropped(BatonException cause) {
+            }
+        };
+        frame.setHeader(FrameType.REQUEST, 0, 0, 1, 0, -1, 1, 0);
+        frame.setPayload(join.flip());
+        if (c.offer(frame) != TransportConnection.OFFERED) {
+            fail("could not offer the JOIN to " + c);
+        }
+        return ByteBuffer.wrap(nextReceived()).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
     private CompletableFuture<BatonException> future(TransportConnection c) {
