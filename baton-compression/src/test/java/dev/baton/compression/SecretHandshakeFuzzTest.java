@@ -9,6 +9,7 @@ import dev.baton.spi.ClusterSecret;
 import dev.baton.spi.FrameHandler;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.InboundHeader;
+import dev.baton.spi.MemberKey;
 import dev.baton.spi.PeerIdentity;
 import dev.baton.spi.ProtocolVersion;
 import dev.baton.spi.TransportConnection;
@@ -60,16 +61,24 @@ import static org.junit.jupiter.api.Assertions.fail;
  * UNAUTHENTICATED, PROTOCOL_ERROR or CLOSED; nothing escapes the reader; an input costs no more than a handshake
  * (heap and direct, measured), whatever a header declares; and after the close no buffer and no receive budget
  * stays held. {@link #aValidProofOpensTheConnection} shows that the harness does see an open connection.
+ *
+ * <p>A second target, {@link #hostileMemberKeysNeverOpen}, starts past the proof: this side has a member key, and
+ * the harness plays a peer that flags one too and proves the secret; the input is what comes after its PROOF, where
+ * a MEMBER_KEY is due. The nonces are random per connection, so no input can carry a signature of the handshake: the
+ * same contract holds. Input: byte 0, bit 0, this side opened the connection; byte 1, the read size; the rest, the
+ * stream. {@link #aValidMemberKeyOpensTheConnectionAndIsItsPrincipal} shows the harness sees a key that verifies.
  */
 @Timeout(60)
 class SecretHandshakeFuzzTest {
 
     private static final String TARGET = "hostileChallengesAndProofsNeverAuthenticate";
+    private static final String KEY_TARGET = "hostileMemberKeysNeverOpen";
     private static final int MAX_MESSAGE = 1 << 20;
     private static final ClusterSecret SECRET = ClusterSecret.of(randomBytes(32));
     private static final TransportSettings SETTINGS = TransportSettings.builder().maxMessageSize(MAX_MESSAGE)
             .receiveBudgetBytes(4L * MAX_MESSAGE).keepaliveInterval(Duration.ZERO).keepaliveTimeout(Duration.ZERO)
             .clusterSecret(SECRET).build();
+    private static final TransportSettings KEYED = SETTINGS.toBuilder().memberKey(MemberKey.generate()).build();
     private static final BufferPool POOL = new BufferPool(16L << 20);
     private static final Set<Status.Code> CLOSES = Set.of(Status.Code.UNAUTHENTICATED, Status.Code.PROTOCOL_ERROR,
             Status.Code.CLOSED);
@@ -95,6 +104,9 @@ class SecretHandshakeFuzzTest {
         for (byte[] seed : SeedCorpus.existing(SecretHandshakeFuzzTest.class, TARGET)) {
             read(seed, false);      // unmeasured: class loading and the JCE's first HMAC are not counted
         }
+        for (byte[] seed : SeedCorpus.existing(SecretHandshakeFuzzTest.class, KEY_TARGET)) {
+            readAfterProof(seed, false);
+        }
     }
 
     @FuzzTest
@@ -106,17 +118,48 @@ class SecretHandshakeFuzzTest {
         }
     }
 
+    @FuzzTest
+    void hostileMemberKeysNeverOpen(byte[] input) throws IOException {
+        try {
+            readAfterProof(input, true);
+        } catch (AllocationMeter.Exceeded firstRun) {
+            readAfterProof(input, true);
+        }
+    }
+
     private static void read(byte[] input, boolean metered) throws IOException {
         if (input.length < 2) {
             return;
         }
         int flags = Byte.toUnsignedInt(input[0]);
-        byte[] stream = stream(flags, Arrays.copyOfRange(input, 2, input.length));
+        byte[] rest = Arrays.copyOfRange(input, 2, input.length);
+        drive(SETTINGS, (flags & 1) != 0, Byte.toUnsignedInt(input[1]), c -> stream(flags, rest), metered);
+    }
+
+    /** The input after a peer that flagged a member key proved the secret: its MEMBER_KEY, or anything else. */
+    private static void readAfterProof(byte[] input, boolean metered) throws IOException {
+        if (input.length < 2) {
+            return;
+        }
+        boolean thisOpened = (input[0] & 1) != 0;
+        byte[] rest = Arrays.copyOfRange(input, 2, input.length);
+        drive(KEYED, thisOpened, Byte.toUnsignedInt(input[1]),
+                c -> FrameStreamFuzzTest.concat(Proven.by(c, thisOpened, KEY_FLAGS).stream(), rest), metered);
+    }
+
+    /**
+     * Runs one connection of {@code settings} that reads what {@code peer} sends ({@code chunk} bytes per read, 0:
+     * all that fits), and checks the contract.
+     */
+    private static void drive(TransportSettings settings, boolean thisOpened, int chunk,
+                              java.util.function.Function<StreamConnection, byte[]> peer, boolean metered)
+            throws IOException {
         Watching handler = new Watching();
-        TransportCore core = core(handler);
+        TransportCore core = core(handler, settings);
         AllocationMeter meter = AllocationMeter.start();
-        StreamConnection c = (flags & 1) != 0 ? StreamConnection.connect(core) : StreamConnection.open(core);
-        c.receive(stream, Byte.toUnsignedInt(input[1]));
+        StreamConnection c = thisOpened ? StreamConnection.connect(core) : StreamConnection.open(core);
+        byte[] stream = peer.apply(c);
+        c.receive(stream, chunk);
         while (c.isOpen()) {
             int before = c.unread();
             c.step();
@@ -132,7 +175,7 @@ class SecretHandshakeFuzzTest {
                     + " frames delivered, identity " + c.remoteIdentity() + ")");
         }
         if (metered) {
-            meter.assertAtMost(HEAP_LIMIT + 64L * input.length, DIRECT_LIMIT, "a handshake of " + stream.length
+            meter.assertAtMost(HEAP_LIMIT + 64L * stream.length, DIRECT_LIMIT, "a handshake of " + stream.length
                     + " bytes");
         }
         if (cause != null) {
@@ -164,9 +207,12 @@ class SecretHandshakeFuzzTest {
 
     /** A peer's opening with the secret flag: it speaks the newest version. */
     static byte[] opening(long nodeId) {
+        return opening(nodeId, FrameType.FLAG_CLUSTER_SECRET);
+    }
+
+    static byte[] opening(long nodeId, int helloFlags) {
         ByteBuffer b = ByteBuffer.allocate(Handshake.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        Handshake.encode(b, nodeId, 1, PeerIdentity.ROLE_NODE, 1024, MAX_MESSAGE, ProtocolVersion.MAX, 0,
-                FrameType.FLAG_CLUSTER_SECRET);
+        Handshake.encode(b, nodeId, 1, PeerIdentity.ROLE_NODE, 1024, MAX_MESSAGE, ProtocolVersion.MAX, 0, helloFlags);
         return b.array();
     }
 
@@ -176,9 +222,30 @@ class SecretHandshakeFuzzTest {
         return b.put(payload).array();
     }
 
-    private static TransportCore core(FrameHandler handler) {
+    private static TransportCore core(FrameHandler handler, TransportSettings settings) {
         return new TransportCore(new TransportContext("fuzz", OWN_NODE, PeerIdentity.ROLE_NODE, () -> 0, handler,
-                SETTINGS), POOL);
+                settings), POOL);
+    }
+
+    /** The HELLO flags of a peer with a secret and a member key. */
+    private static final int KEY_FLAGS = FrameType.FLAG_CLUSTER_SECRET | FrameType.FLAG_MEMBER_KEY;
+
+    /**
+     * A peer that knows the secret, facing connection {@code c} (which has written its opening and CHALLENGE): its
+     * opening with {@code helloFlags}, its CHALLENGE, and the PROOF that answers {@code c}'s.
+     */
+    private record Proven(byte[] stream, byte[] ownOpening, byte[] ownNonce, byte[] peerOpening, byte[] peerNonce) {
+        static Proven by(StreamConnection c, boolean thisOpened, int helloFlags) {
+            byte[] written = c.takeWritten();
+            byte[] ownOpening = Arrays.copyOf(written, Handshake.LENGTH);
+            byte[] ownNonce = Arrays.copyOfRange(written, written.length - ClusterSecret.NONCE_LENGTH, written.length);
+            byte[] peerOpening = opening(2, helloFlags);
+            byte[] peerNonce = randomBytes(ClusterSecret.NONCE_LENGTH);
+            byte[] proof = SECRET.proof(!thisOpened, peerOpening, ownOpening, peerNonce, ownNonce);
+            byte[] stream = FrameStreamFuzzTest.concat(FrameStreamFuzzTest.concat(peerOpening,
+                    frame(FrameType.CHALLENGE, peerNonce)), frame(FrameType.PROOF, proof));
+            return new Proven(stream, ownOpening, ownNonce, peerOpening, peerNonce);
+        }
     }
 
     static byte[] randomBytes(int n) {
@@ -195,21 +262,45 @@ class SecretHandshakeFuzzTest {
     void aValidProofOpensTheConnection() throws IOException {
         for (boolean thisOpened : new boolean[] {false, true}) {
             Watching handler = new Watching();
-            TransportCore core = core(handler);
+            TransportCore core = core(handler, SETTINGS);
             StreamConnection c = thisOpened ? StreamConnection.connect(core) : StreamConnection.open(core);
-            byte[] written = c.takeWritten();
-            assertEquals(Handshake.LENGTH + FrameLayout.HEADER_LENGTH + ClusterSecret.NONCE_LENGTH, written.length);
-            byte[] ownOpening = Arrays.copyOf(written, Handshake.LENGTH);
-            byte[] ownNonce = Arrays.copyOfRange(written, written.length - ClusterSecret.NONCE_LENGTH, written.length);
-            byte[] peerOpening = opening(2);
-            byte[] peerNonce = randomBytes(ClusterSecret.NONCE_LENGTH);
-            byte[] proof = SECRET.proof(!thisOpened, peerOpening, ownOpening, peerNonce, ownNonce);
-            c.receive(FrameStreamFuzzTest.concat(FrameStreamFuzzTest.concat(peerOpening,
-                    frame(FrameType.CHALLENGE, peerNonce)), frame(FrameType.PROOF, proof)), 0);
+            c.receive(Proven.by(c, thisOpened, FrameType.FLAG_CLUSTER_SECRET).stream(), 0);
             c.step();
             assertTrue(handler.opened, "opened by a valid proof (this side opened: " + thisOpened + ")");
             assertNotNull(c.remoteIdentity());
             assertTrue(c.remoteIdentity().provedClusterSecret());
+            assertNull(c.closeCause());
+            c.closeNow();
+            assertEquals(0, core.stats().connectionBufferBytes());
+        }
+    }
+
+    /**
+     * The harness sees a member key: a peer that proves the secret and then sends its key with a valid signature of the
+     * handshake (docs/protocol.md#member-keys) opens the connection, in both roles, and the key is its principal; this
+     * side sent its own MEMBER_KEY after its PROOF.
+     */
+    @Test
+    void aValidMemberKeyOpensTheConnectionAndIsItsPrincipal() throws IOException {
+        MemberKey peerKey = MemberKey.generate();
+        for (boolean thisOpened : new boolean[] {false, true}) {
+            Watching handler = new Watching();
+            TransportCore core = core(handler, KEYED);
+            StreamConnection c = thisOpened ? StreamConnection.connect(core) : StreamConnection.open(core);
+            Proven p = Proven.by(c, thisOpened, KEY_FLAGS);
+            byte[] key = peerKey.publicKey();
+            byte[] signature = peerKey.sign("baton/member-key/v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                    new byte[] {(byte) (thisOpened ? 2 : 1)}, p.peerOpening(), p.ownOpening(), p.peerNonce(),
+                    p.ownNonce(), key);
+            c.receive(p.stream(), 0);
+            c.step();
+            assertFalse(handler.opened, "not before its MEMBER_KEY");
+            assertEquals(2 * FrameLayout.HEADER_LENGTH + ClusterSecret.PROOF_LENGTH + MemberKey.PUBLIC_KEY_LENGTH
+                    + MemberKey.SIGNATURE_LENGTH, c.takeWritten().length, "this side's PROOF and MEMBER_KEY");
+            c.receive(frame(FrameType.MEMBER_KEY, FrameStreamFuzzTest.concat(key, signature)), 0);
+            c.step();
+            assertTrue(handler.opened, "opened by a valid key (this side opened: " + thisOpened + ")");
+            assertEquals(peerKey.principal(), c.peerPrincipal());
             assertNull(c.closeCause());
             c.closeNow();
             assertEquals(0, core.stats().connectionBufferBytes());
@@ -252,6 +343,36 @@ class SecretHandshakeFuzzTest {
                     nonce))));
             seeds.write(r + "reflected-node-id", input(role, 0, cat(opening(OWN_NODE), frame(FrameType.CHALLENGE,
                     nonce), frame(FrameType.PROOF, wrongProof))));
+        }
+        writeKeySeeds();
+    }
+
+    /**
+     * The second target's seeds, in both roles: a MEMBER_KEY whose signature is random, whole and a byte at a time; a
+     * real key's signature of something else; one too short, too long, declaring 4 GiB; a PROOF, a REQUEST or nothing
+     * in its place.
+     */
+    private static void writeKeySeeds() {
+        SeedCorpus seeds = SeedCorpus.of(SecretHandshakeFuzzTest.class, KEY_TARGET);
+        MemberKey key = MemberKey.generate();
+        byte[] randomSignature = randomBytes(MemberKey.SIGNATURE_LENGTH);
+        byte[] otherSignature = key.sign(randomBytes(32));
+        for (int role : new int[] {0, 1}) {
+            String r = role == 0 ? "acceptor-" : "opener-";
+            byte[] wrong = frame(FrameType.MEMBER_KEY, cat(key.publicKey(), randomSignature));
+            seeds.write(r + "random-signature", input(role, 0, wrong));
+            seeds.write(r + "random-signature-bytewise", input(role, 1, wrong));
+            seeds.write(r + "signature-of-something-else", input(role, 0, frame(FrameType.MEMBER_KEY,
+                    cat(key.publicKey(), otherSignature))));
+            seeds.write(r + "short-key-frame", input(role, 0, frame(FrameType.MEMBER_KEY, key.publicKey())));
+            seeds.write(r + "long-key-frame", input(role, 0, frame(FrameType.MEMBER_KEY, cat(key.publicKey(),
+                    randomSignature, randomSignature))));
+            byte[] huge = frame(FrameType.MEMBER_KEY, cat(key.publicKey(), randomSignature));
+            ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putInt(FrameLayout.OFF_LENGTH, -1);
+            seeds.write(r + "key-declaring-4gib", input(role, 0, huge));
+            seeds.write(r + "proof-instead-of-key", input(role, 0, frame(FrameType.PROOF, randomBytes(32))));
+            seeds.write(r + "request-instead-of-key", input(role, 0, frame(FrameType.REQUEST, randomBytes(96))));
+            seeds.write(r + "nothing-after-proof", input(role, 0, new byte[0]));
         }
     }
 
