@@ -234,6 +234,8 @@ public final class SharedMemoryTransport implements Transport {
          * {@code ioSpin} when that is longer); default 50 µs. A poll reads one shared position and makes no system
          * call, and the next message of a busy peer usually comes within it, so it saves the peer a doorbell and
          * this loop a wake-up (20-40 µs here) on every message; a sleeping loop costs nothing. Zero sleeps at once.
+         * This is the most a loop spins: on a crowded host (its thread kept off its core while it wants to run) it
+         * spins less, down to not at all, and gets its spin back once it runs freely (docs/shm.md).
          */
         public Builder idleSpin(Duration idleSpin) {
             if (idleSpin.isNegative()) {

@@ -27,6 +27,11 @@ import java.util.function.LongConsumer;
  * once.
  * While spinning the loop also looks at its sockets once a millisecond, so a busy loop notices them as well.
  *
+ * <p>The spin fits the host ({@link SpinBudget}): on each tick the loop compares the CPU time it got with the time it
+ * was awake (working or spinning). A loop that got most of it keeps its spin; one that was kept off its core while it
+ * wanted to run (a crowded host: more busy threads than cores) halves its spin, down to none, and doubles it back
+ * once it runs freely again, so it stops taking the cores its callers need.
+ *
  * <p>Thread-safe: {@link #execute}, {@link #post} and {@link #wake} from any thread; the rest on the loop thread.
  */
 final class ShmLoop implements ConnectionLoop, Runnable {
@@ -45,7 +50,7 @@ final class ShmLoop implements ConnectionLoop, Runnable {
 
     private final Thread thread;
     private final Selector selector;
-    private final long ioSpinNs;
+    private final SpinBudget spin;
     private final LongConsumer onTick;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final List<ShmConnection> connections = new ArrayList<>();      // loop thread only
@@ -57,7 +62,7 @@ final class ShmLoop implements ConnectionLoop, Runnable {
      * @param onTick runs on every tick, after the connections' (the transport's sweep of what dead peers left)
      */
     ShmLoop(String name, long ioSpinNs, LongConsumer onTick) throws IOException {
-        this.ioSpinNs = ioSpinNs;
+        this.spin = new SpinBudget(ioSpinNs);
         this.onTick = onTick;
         this.selector = Selector.open();
         this.thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this);
@@ -125,19 +130,21 @@ final class ShmLoop implements ConnectionLoop, Runnable {
                 if (now - nextTick >= 0) {
                     nextTick = now + TICK_NS;
                     tick(now);
+                    spin.adjust(now);
                 }
                 if (work > 0) {
                     idleSince = now;
                     continue;
                 }
-                if (now - idleSince < ioSpinNs && !allPolled()) {
+                if (now - idleSince < spin.nanos() && !allPolled()) {
                     Thread.onSpinWait();
                     continue;
                 }
                 sleep(Math.max(1, (nextTick - now) / 1_000_000L));
                 // Spin again only after real work (a doorbell, a task): a tick's wake-up goes back to sleep.
                 long woke = System.nanoTime();
-                idleSince = handleSelected() > 0 || !tasks.isEmpty() ? woke : woke - ioSpinNs;
+                spin.slept(woke - now);
+                idleSince = handleSelected() > 0 || !tasks.isEmpty() ? woke : woke - spin.nanos();
             } catch (Throwable t) {
                 parked = false;
                 LOG.log(System.Logger.Level.ERROR, "shared-memory loop " + thread.getName()
