@@ -8,7 +8,8 @@ import java.security.Principal;
  * decides on.
  *
  * <p>Only {@link #principal()} (a transport that verified a certificate, a member key proved in the handshake, or the
- * kernel's word for a shared-memory peer's user) and {@link #provedClusterSecret()} are proved. The node id, rank and role are what the peer's handshake <em>said</em>: a process that knows the cluster
+ * kernel's word for a shared-memory peer's user) and {@link #provedClusterSecret()} are proved. The node id, rank
+ * and role are what the peer's handshake <em>said</em>: a process that knows the cluster
  * secret can claim any of them. Decide on them only among processes that trust each other that far.
  *
  * <p>Immutable.
@@ -21,8 +22,8 @@ import java.security.Principal;
  * @param address             the remote address of the connection, for logs; null in process
  * @param principal           who the transport proved the peer to be: the subject of a verified TLS certificate; with
  *                            the cluster secret alone, the peer node's member key
- *                            ({@link dev.baton.spi.MemberKey.KeyPrincipal}, {@code ed25519:...}); over shared memory the
- *                            peer's operating-system user (a {@link java.nio.file.attribute.UserPrincipal}); null
+ *                            ({@link dev.baton.spi.MemberKey.KeyPrincipal}, {@code ed25519:...}); over shared memory
+ *                            the peer's operating-system user (a {@link java.nio.file.attribute.UserPrincipal}); null
  *                            when the transport authenticates no one (plain TCP without a secret), and in process
  * @param provedClusterSecret true when the caller proved the cluster secret in its connection's handshake, and in
  *                            process when this node has one

@@ -79,7 +79,8 @@ final class AccumulatorsCommand implements Callable<Integer> {
         if (timeout.isZero()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be positive");
         }
-        NodeOptions options = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder(), tls))).name("baton-accumulators")
+        NodeOptions options = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder(), tls)))
+                .name("baton-accumulators")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ofMillis(200)).build();
         Map<String, AccumulatorValue> values;
         try (Node node = Node.observe(options)) {

@@ -98,7 +98,8 @@ final class StatusCommand implements Callable<Integer> {
         if (count < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--count must not be negative, was " + count);
         }
-        NodeOptions options = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder(), tls))).name("baton-status")
+        NodeOptions options = tls.applyTo(secret.applyTo(registry.applyTo(NodeOptions.builder(), tls)))
+                .name("baton-status")
                 .joinTimeout(timeout).defaultTimeout(timeout).drainTimeout(Duration.ZERO).build();
         PrintWriter out = spec.commandLine().getOut();
         try (Node observer = Node.observe(options); Probe probe = secret.probe(tls.transport())) {

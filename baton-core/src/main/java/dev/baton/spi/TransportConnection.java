@@ -64,10 +64,11 @@ public interface TransportConnection {
     PeerIdentity remoteIdentity();
 
     /**
-     * Who the transport proved the peer to be, below Baton's own handshake: the subject of the certificate a TLS
-     * peer presented and the transport verified; over shared memory, the peer's operating-system user, as the kernel
-     * reports it for the connection's Unix socket. Null when the transport authenticates no one (plain TCP), and
-     * before the transport's own handshake completed.
+     * Who the transport proved the peer to be: the subject of the certificate a TLS peer presented and the transport
+     * verified; over shared memory, the peer's operating-system user, as the kernel reports it for the connection's
+     * Unix socket; otherwise, with a cluster secret, the member key the peer signed its handshake with
+     * ({@link MemberKey.KeyPrincipal}, set by the connection core before the connection opens). Null when nothing
+     * authenticates the peer (plain TCP without a secret), and before the handshake completed.
      */
     default java.security.Principal peerPrincipal() {
         return null;

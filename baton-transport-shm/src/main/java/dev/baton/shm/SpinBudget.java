@@ -39,7 +39,10 @@ final class SpinBudget {
                 ? THREADS::getCurrentThreadCpuTime : null, System.nanoTime());
     }
 
-    /** With {@code cpuNanos}, the loop thread's CPU time so far (null: not measurable, the spin stays), from {@code now}. */
+    /**
+     * With {@code cpuNanos}, the loop thread's CPU time so far (null: not measurable, the spin stays), from
+     * {@code now}.
+     */
     SpinBudget(long configuredNs, LongSupplier cpuNanos, long now) {
         this.maxNs = configuredNs;
         this.nanos = configuredNs;

@@ -42,7 +42,8 @@ import java.util.Arrays;
  *
  * <p>Each frame is read whole, and no byte beyond, into the handshake's fixed buffer ({@value #KEY_FRAME_LENGTH}
  * bytes: the reader asks {@link #nextFrameLength()} how many), so a peer that declares a huge or malformed frame costs
- * nothing: its header is checked, and anything but the expected type and length refuses it. Every refusal is a message naming the peer and what it failed.
+ * nothing: its header is checked, and anything but the expected type and length refuses it. Every refusal is a
+ * message naming the peer and what it failed.
  */
 final class SecretHandshake {
 
@@ -167,8 +168,8 @@ final class SecretHandshake {
         int expectedLength = nextFrameLength() - FrameLayout.HEADER_LENGTH;
         if (type != expected || length != expectedLength) {
             String name = peerNonce == null ? "CHALLENGE" : secretProved ? "MEMBER_KEY" : "PROOF";
-            return peer + " did not prove " + (secretProved ? "its member key" : "the cluster secret") + ": expected its "
-                    + name + " (frame type " + expected + ", " + expectedLength + " bytes), got frame type " + type
+            return peer + " did not prove " + (secretProved ? "its member key" : "the cluster secret")
+                    + ": expected its " + name + " (frame type " + expected + ", " + expectedLength + " bytes), got frame type " + type
                     + " declaring " + length + " bytes";
         }
         if (secretProved) {

@@ -109,8 +109,8 @@ class MemberKeyProofTest {
         TlsPeer rogue = add(withKey
                 ? new TlsPeer(TransportFactory.tcp().withClusterSecret(SECRET), "rogue",
                         TransportSettings.builder().build(), real.nodeId(), real.rank())
-                : new TlsPeer(TransportFactory.tcp(), "rogue", TransportSettings.builder().clusterSecret(SECRET).build(),
-                        real.nodeId(), real.rank()));
+                : new TlsPeer(TransportFactory.tcp(), "rogue",
+                        TransportSettings.builder().clusterSecret(SECRET).build(), real.nodeId(), real.rank()));
         try (Warnings refusals = Warnings.of("dev.baton.spi.connection.TransportCore")) {
             TransportConnection c = rogue.connect(a.address());
             BatonException closed = rogue.closeCause(c, FAST);
