@@ -129,7 +129,7 @@ public final class MemberKey {
         BigInteger u = BigInteger.ONE.add(y).multiply(oneMinusY.modInverse(FIELD)).mod(FIELD);
         try {
             KeyAgreement x25519 = KeyAgreement.getInstance("X25519");
-            x25519.init(Probe.KEY);
+            x25519.init(X25519Scalar.KEY);
             x25519.doPhase(KeyFactory.getInstance("X25519")
                     .generatePublic(new XECPublicKeySpec(NamedParameterSpec.X25519, u)), true);
             x25519.generateSecret();
@@ -151,7 +151,7 @@ public final class MemberKey {
     }
 
     /** The X25519 key {@link #hasSmallOrder} multiplies with, made on first use. */
-    private static final class Probe {
+    private static final class X25519Scalar {
         static final PrivateKey KEY;
 
         static {
@@ -162,7 +162,7 @@ public final class MemberKey {
             }
         }
 
-        private Probe() {
+        private X25519Scalar() {
         }
     }
 
