@@ -312,7 +312,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         ensemble.startAll();
         out.printf("  %-8s %s (leader: member %d%s)%n", "zookeeper", ensemble.connectString(),
-                ensemble.leader(timeout) + 1, tls ? "; clients over TLS, members among themselves in plain" : "");
+                ensemble.leader(timeout) + 1, tls ? "; over TLS, clients and members alike" : "");
         out.flush();
         return List.of("--zookeeper", ensemble.connectString(), "--cluster", "demo");
     }

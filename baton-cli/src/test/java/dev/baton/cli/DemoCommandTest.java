@@ -49,7 +49,7 @@ class DemoCommandTest {
         assertEquals(0, code, () -> "stdout:\n" + table + "\nstderr:\n" + err);
         assertTrue(table.contains("a ZooKeeper ensemble of 3"), table);
         assertTrue(Pattern.compile("(?m)^  zookeeper +127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+,127\\.0\\.0\\.1:\\d+ "
-                + "\\(leader: member \\d; clients over TLS").matcher(table).find(), table);
+                + "\\(leader: member \\d; over TLS, clients and members alike\\)").matcher(table).find(), table);
         assertTrue(table.contains("OK: 600 calls between 2 nodes"), table);
         assertTrue(table.contains("TLS: on for every connection"), table);
     }

@@ -26,8 +26,8 @@ import javax.net.ssl.SSLContext;
  * its state. {@link #close} stops every member and deletes the data.
  *
  * <p>With {@link #tls}, members serve only secure client ports, over TLS, and require every client's certificate
- * (ZooKeeper's X.509 authentication provider makes its subject the client's identity in ACLs); the traffic
- * between members stays plain, on loopback.
+ * (ZooKeeper's X.509 authentication provider makes its subject the client's identity in ACLs); the members of an
+ * ensemble talk to each other over TLS too ({@code sslQuorum}), with the same certificate.
  *
  * <p>Not for production: use a real ensemble on separate machines.
  */
@@ -209,6 +209,10 @@ public final class LocalZooKeeper implements AutoCloseable {
                 "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider",
                 "ssl.clientAuth=need"));
         tls.settings("ssl.").forEach((k, v) -> lines.add(k + "=" + v));
+        if (members.length > 1) {       // the members' own traffic too, with the same certificate
+            lines.add("sslQuorum=true");
+            tls.settings("ssl.quorum.").forEach((k, v) -> lines.add(k + "=" + v));
+        }
         return lines;
     }
 
