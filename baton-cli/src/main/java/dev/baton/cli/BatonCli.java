@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Properties;
 
 /**
@@ -57,6 +58,19 @@ public final class BatonCli implements Runnable {
     /** JUL's format for every command: one line per record (the JDK's default takes two). */
     static final String ONE_LINE_FORMAT = "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n";
 
+    /**
+     * The libraries that say at INFO what a command's user has no use for (ZooKeeper's client prints its whole
+     * environment, and its TLS settings, at every connection): they log from WARNING unless {@code --log-level}
+     * asks for DEBUG or finer. Held here, as JUL keeps loggers weakly and would forget their level.
+     */
+    static final List<java.util.logging.Logger> CHATTY_LIBRARIES = List.of(
+            java.util.logging.Logger.getLogger("org.apache.zookeeper"),
+            java.util.logging.Logger.getLogger("org.apache.curator"));
+
+    static {
+        CHATTY_LIBRARIES.forEach(l -> l.setLevel(java.util.logging.Level.WARNING));
+    }
+
     public static void main(String[] args) {
         // Before anything logs: SimpleFormatter reads it once. -Djava.util.logging.SimpleFormatter.format wins.
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null
@@ -71,7 +85,8 @@ public final class BatonCli implements Runnable {
      * the JDK's default backend, java.util.logging), for this process only.
      */
     @Option(names = "--log-level", paramLabel = "LEVEL", scope = CommandLine.ScopeType.INHERIT,
-            description = "Log level: OFF, ERROR, WARNING, INFO, DEBUG, TRACE or ALL. Default: INFO.")
+            description = "Log level: OFF, ERROR, WARNING, INFO, DEBUG, TRACE or ALL. Default: INFO (ZooKeeper's "
+                    + "and Curator's own loggers: WARNING unless DEBUG or finer is asked for).")
     void logLevel(String level) {
         java.util.logging.Level jul = switch (level.toUpperCase(java.util.Locale.ROOT)) {
             case "OFF" -> java.util.logging.Level.OFF;
@@ -89,6 +104,9 @@ public final class BatonCli implements Runnable {
         for (java.util.logging.Handler h : root.getHandlers()) {
             h.setLevel(jul);
         }
+        java.util.logging.Level libraries = jul.intValue() < java.util.logging.Level.INFO.intValue() ? jul
+                : jul.intValue() > java.util.logging.Level.WARNING.intValue() ? jul : java.util.logging.Level.WARNING;
+        CHATTY_LIBRARIES.forEach(l -> l.setLevel(libraries));
     }
 
     /** A fresh command line for {@code baton}, with Baton's error reporting. Not thread-safe; use once. */

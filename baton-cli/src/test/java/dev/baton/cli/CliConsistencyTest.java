@@ -99,8 +99,13 @@ class CliConsistencyTest {
         java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
         java.util.logging.Level before = root.getLevel();
         try {
+            java.util.logging.Logger zookeeper = BatonCli.CHATTY_LIBRARIES.getFirst();
+            assertEquals(java.util.logging.Level.WARNING, zookeeper.getLevel(), "ZooKeeper's client is quiet by default");
             assertEquals(2, run("status", "--log-level", "DEBUG").exitCode(), "status still needs a registry");
             assertEquals(java.util.logging.Level.FINE, root.getLevel());
+            assertEquals(java.util.logging.Level.FINE, zookeeper.getLevel(), "and says everything when asked");
+            assertEquals(2, run("--log-level", "INFO", "master", "--port", "70000").exitCode());
+            assertEquals(java.util.logging.Level.WARNING, zookeeper.getLevel(), "INFO is not enough to hear it");
             assertEquals(2, run("--log-level", "WARNING", "master", "--port", "70000").exitCode());
             assertEquals(java.util.logging.Level.WARNING, root.getLevel());
             CliRun bad = run("master", "--log-level", "chatty");
@@ -108,6 +113,7 @@ class CliConsistencyTest {
             assertTrue(bad.err().contains("unknown level 'chatty'"), bad.err());
         } finally {
             root.setLevel(before);
+            BatonCli.CHATTY_LIBRARIES.forEach(l -> l.setLevel(java.util.logging.Level.WARNING));
             for (java.util.logging.Handler h : root.getHandlers()) {
                 h.setLevel(java.util.logging.Level.INFO);
             }
