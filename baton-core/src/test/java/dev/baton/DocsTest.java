@@ -123,13 +123,13 @@ class DocsTest {
         assertSays("protocol.md", "| " + dev.baton.spi.ProtocolVersion.CLUSTER_SECRET + " | [Cluster secret](#cluster-secret)");
         assertSays("security.md", "fewer than " + dev.baton.spi.ClusterSecret.MIN_LENGTH + " bytes");
         assertSays("security.md", "closed at the handshake timeout (" + time(TRANSPORT.handshakeTimeout()) + ")");
-        assertSays("security.md", "fixed " + dev.baton.spi.connection.Handshake.LENGTH + "-byte");
+        Object handshakeBuffer = constant("dev.baton.spi.connection.SecretHandshake", "KEY_FRAME_LENGTH");
+        assertSays("security.md", "handshake's fixed " + handshakeBuffer + "-byte");
         assertSays("security.md", "at most " + dev.baton.spi.ClusterSecret.MAX_ACCEPTED + " secrets in all");
         assertSays("protocol.md", "(at most " + dev.baton.spi.ClusterSecret.MAX_ACCEPTED + ",");
         assertSays("security.md", "checks at most every " + time(dev.baton.spi.ClusterSecret.DEFAULT_RELOAD_INTERVAL)
                 + " (`ClusterSecret.DEFAULT_RELOAD_INTERVAL`");
-        assertSays("failure-semantics.md", "handshake's fixed\n  " + dev.baton.spi.connection.Handshake.LENGTH
-                + "-byte buffer");
+        assertSays("failure-semantics.md", "handshake's fixed\n  " + handshakeBuffer + "-byte buffer");
     }
 
     // ------------------------------------------------------------------ helpers
