@@ -118,6 +118,32 @@ class ZooKeeperTlsTest {
         }
     }
 
+    /**
+     * TLS to ZooKeeper, the cluster secret between the nodes: their connections prove the secret and each node's
+     * member key (a server sees its caller's key), though ZooKeeper records no principal to check a rank against.
+     */
+    @Test
+    void nodesWithTheClusterSecretAloneBetweenThemProveTheirKeysThroughZooKeeperToo() throws Exception {
+        String root = "/baton/tls-secret";
+        byte[] secret = bytes("correct horse battery staple");
+        List<Node> pair = new ArrayList<>();
+        for (String name : List.of("a", "b")) {
+            TlsOptions tls = pki.options(pki.issue(ca, "node-" + name), ca);
+            Node n = Node.join(NodeOptions.builder().name(name).joinTimeout(JOIN_TIMEOUT).clusterSecret(secret)
+                    .registry(registry(root).tls(tls).build()).build());
+            nodes.add(n);
+            pair.add(n);
+        }
+        pair.get(1).newServer("whoami").inline(ECHO, call -> call.reply(
+                bytes(call.caller().principal().getName()))).start();
+        Client whoami = pair.get(0).client("whoami");
+        assertEquals(1, whoami.awaitServers(1, Duration.ofSeconds(10)).size());
+        String caller = new String(whoami.call(ECHO, new byte[0]), StandardCharsets.UTF_8);
+        assertTrue(caller.startsWith(dev.baton.spi.MemberKey.PRINCIPAL_PREFIX), caller);
+        assertEquals("", pair.get(1).membership().node(pair.get(0).rank()).orElseThrow().principal(),
+                "members write their own entries: nothing proved is recorded");
+    }
+
     @Test
     void aNodeWithACertificateOfAnotherCaOrWithoutTlsIsRefusedWithinItsJoinTimeout() {
         String root = "/baton/tls-refused";
