@@ -26,9 +26,9 @@ import java.util.List;
  * missed, and a handle asked for after it is closed at once (Curator sees a closed handle, as after its own
  * close).
  *
- * <p>With TLS it also owns the key stores ZooKeeper's client reads ({@link ZkTlsStores}): written again before each
- * new handle and when the connection is suspended or lost (so a reconnection presents a rotated certificate), and
- * deleted by {@link #closeAll}.
+ * <p>With TLS it also owns the key stores ZooKeeper's client reads ({@link ZkTlsStores}): written again, if their
+ * files changed, before each new handle and when the connection is suspended or lost (so a reconnection presents a
+ * rotated certificate), and deleted by {@link #closeAll}.
  */
 final class ZkHandles implements ZookeeperFactory {
 
@@ -130,7 +130,7 @@ final class ZkHandles implements ZookeeperFactory {
         return handle;
     }
 
-    /** Writes the TLS key stores again from their files, if this client runs TLS; a failure keeps the last. */
+    /** Writes the TLS key stores again if their files changed and this client runs TLS; a failure keeps the last. */
     private void refreshTls() {
         ZkTlsStores stores;
         synchronized (this) {

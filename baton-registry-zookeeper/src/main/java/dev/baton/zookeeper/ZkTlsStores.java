@@ -16,7 +16,9 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -28,8 +30,9 @@ import javax.net.ssl.TrustManagerFactory;
  * loaded and checked as Baton's TLS transport loads them, and written as PKCS#12 under a random password (kept in
  * memory and in the settings handed to ZooKeeper) into an owner-only directory that {@link #close} deletes.
  *
- * <p>ZooKeeper reads the files at each connection; {@link #refresh} writes them again from the options' files (a
- * rotated certificate), each file replaced atomically so that a connection never reads half of one.
+ * <p>ZooKeeper reads the files at each connection; {@link #refresh} writes them again when the options' files
+ * changed (a rotated certificate: their modification times or sizes differ), each file replaced atomically so that a
+ * connection never reads half of one.
  */
 final class ZkTlsStores implements AutoCloseable {
 
@@ -40,7 +43,7 @@ final class ZkTlsStores implements AutoCloseable {
     private final Path dir;
     private final boolean ownsDir;
     private final String password;
-    private boolean hasIdentity;
+    private List<String> writtenFrom = List.of();     // the stamps of the options' files the stores were written from
     private boolean closed;
 
     private ZkTlsStores(TlsOptions options, Path dir, boolean ownsDir) {
@@ -80,11 +83,12 @@ final class ZkTlsStores implements AutoCloseable {
     }
 
     /**
-     * Writes both stores again from the options' files (nothing once closed). A file that cannot be used now fails
-     * with INVALID_ARGUMENT and leaves the stores as they were.
+     * Writes both stores again from the options' files if those changed since they were written (nothing once
+     * closed). A file that cannot be used now fails with INVALID_ARGUMENT and leaves the stores as they were.
      */
     synchronized void refresh() {
-        if (closed) {
+        List<String> stamps = stamps();
+        if (closed || stamps.equals(writtenFrom)) {
             return;
         }
         char[] pw = password.toCharArray();
@@ -94,7 +98,23 @@ final class ZkTlsStores implements AutoCloseable {
             store(identity, KEY_STORE, pw);
         }
         store(trust, TRUST_STORE, pw);
-        hasIdentity = identity != null;
+        writtenFrom = stamps;
+    }
+
+    /** Each of the options' files, with its modification time and size ("missing" when it cannot be read). */
+    private List<String> stamps() {
+        List<String> stamps = new ArrayList<>();
+        for (Path p : new Path[] {options.certificateChain(), options.privateKey(), options.keyStore(),
+                options.trustedCertificates(), options.trustStore()}) {
+            if (p != null) {
+                try {
+                    stamps.add(p + " " + Files.getLastModifiedTime(p).toMillis() + " " + Files.size(p));
+                } catch (IOException e) {
+                    stamps.add(p + " missing");
+                }
+            }
+        }
+        return stamps;
     }
 
     /**
@@ -103,7 +123,7 @@ final class ZkTlsStores implements AutoCloseable {
      */
     synchronized Map<String, String> settings(String prefix) {
         Map<String, String> s = new HashMap<>();
-        if (hasIdentity) {
+        if (options.hasIdentity()) {
             s.put(prefix + "keyStore.location", dir.resolve(KEY_STORE).toString());
             s.put(prefix + "keyStore.password", password);
             s.put(prefix + "keyStore.type", "PKCS12");

@@ -94,8 +94,11 @@ class ZooKeeperProcessTest {
         assertEquals(later.serverId(), toLater.awaitServers(1, Duration.ofSeconds(1)).getFirst().serverId());
     }
 
-    /** Registering again until the registry is reachable (it reconnects on its own), within {@code limit}. */
-    private static Server startWithin(Node node, String service, Duration limit) throws InterruptedException {
+    /**
+     * An echo server of {@code service} on {@code node}, registering again while the registry is unreachable (it
+     * reconnects on its own), within {@code limit}. ZooKeeperTlsTest uses it too.
+     */
+    static Server startWithin(Node node, String service, Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (true) {
             try {

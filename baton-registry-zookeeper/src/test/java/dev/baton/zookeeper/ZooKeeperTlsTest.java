@@ -210,18 +210,7 @@ class ZooKeeperTlsTest {
         Files.copy(second.keyFile(), key, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         zookeeper.kill(0);
         zookeeper.start(0);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {     // until the node is connected (and a member) again
-            try {
-                node.newServer("after").inline(ECHO, call -> call.reply(call.request().buffer())).start();
-                break;
-            } catch (BatonException e) {
-                if (e.code() != Status.Code.UNAVAILABLE || System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(100);
-            }
-        }
+        ZooKeeperProcessTest.startWithin(node, "after", Duration.ofSeconds(30));   // once connected again
         try (CuratorFramework raw = rawClient(pki.options(pki.issue(ca, "reader"), ca), DIGEST)) {
             assertTrue(x509Ids(raw, root + "/services/before").contains("CN=node-a"));
             assertEquals(Set.of("CN=node-a-rotated"), x509Ids(raw, root + "/services/after"),
