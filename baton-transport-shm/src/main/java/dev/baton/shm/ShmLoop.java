@@ -9,6 +9,7 @@ import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.LongConsumer;
@@ -40,6 +41,11 @@ final class ShmLoop implements ConnectionLoop, Runnable {
     static final long TICK_NS = 25_000_000L;
     private static final long SOCKET_CHECK_NS = 1_000_000L;
     private static final int DRAIN_ROUNDS = 1000;
+    /**
+     * A spinning loop reads the clock once in this many idle turns (a power of two): a read costs about as much as
+     * the rest of a turn here, and a turn that finds work sooner answers sooner. Work always reads it.
+     */
+    private static final int CLOCK_TURNS = 8;
 
     /** What a selected key's attachment does. */
     interface Ready {
@@ -53,8 +59,11 @@ final class ShmLoop implements ConnectionLoop, Runnable {
     private final SpinBudget spin;
     private final LongConsumer onTick;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private final List<ShmConnection> connections = new ArrayList<>();      // loop thread only
-    private ShmConnection[] snapshot = new ShmConnection[16];                 // loop thread only
+    /**
+     * The loop's connections (loop thread only). Replaced, never changed, when one comes or goes: serving a
+     * connection may close it, which removes it while the loop walks the array it read, and walking costs no copy.
+     */
+    private ShmConnection[] connections = new ShmConnection[0];
     private volatile boolean parked;
     private volatile boolean running = true;
 
@@ -105,22 +114,31 @@ final class ShmLoop implements ConnectionLoop, Runnable {
     }
 
     void add(ShmConnection c) {
-        connections.add(c);
+        ShmConnection[] now = Arrays.copyOf(connections, connections.length + 1);
+        now[now.length - 1] = c;
+        connections = now;
     }
 
     void remove(ShmConnection c) {
-        connections.remove(c);
+        List<ShmConnection> now = new ArrayList<>(Arrays.asList(connections));
+        if (now.remove(c)) {
+            connections = now.toArray(new ShmConnection[0]);
+        }
     }
 
     @Override
     public void run() {
-        long idleSince = System.nanoTime();
-        long nextTick = idleSince + TICK_NS;
-        long nextSocketCheck = idleSince;
+        long now = System.nanoTime();
+        long idleSince = now;
+        long nextTick = now + TICK_NS;
+        long nextSocketCheck = now;
+        int idleTurns = 0;
         while (running) {
             try {
                 int work = runTasks() + pollRings();
-                long now = System.nanoTime();
+                if (work > 0 || (++idleTurns & (CLOCK_TURNS - 1)) == 0) {
+                    now = System.nanoTime();
+                }
                 if (now - nextSocketCheck >= 0) {
                     nextSocketCheck = now + SOCKET_CHECK_NS;
                     if (selector.selectNow() > 0) {
@@ -145,6 +163,7 @@ final class ShmLoop implements ConnectionLoop, Runnable {
                 long woke = System.nanoTime();
                 spin.slept(woke - now);
                 idleSince = handleSelected() > 0 || !tasks.isEmpty() ? woke : woke - spin.nanos();
+                now = woke;
             } catch (Throwable t) {
                 parked = false;
                 LOG.log(System.Logger.Level.ERROR, "shared-memory loop " + thread.getName()
@@ -164,13 +183,13 @@ final class ShmLoop implements ConnectionLoop, Runnable {
 
     /** True when a caller polls every connection of this loop: they read what arrives, the loop need not spin. */
     private boolean allPolled() {
-        int n = connections.size();
-        for (int i = 0; i < n; i++) {
-            if (!connections.get(i).polled()) {
+        ShmConnection[] cs = connections;
+        for (ShmConnection c : cs) {
+            if (!c.polled()) {
                 return false;
             }
         }
-        return n > 0;
+        return cs.length > 0;
     }
 
     /** True while the loop sleeps or is about to (any thread). */
@@ -183,24 +202,24 @@ final class ShmLoop implements ConnectionLoop, Runnable {
      * ready. The flag goes up before the marks ({@link ShmConnection#pollingStopped} relies on it).
      */
     private void sleep(long timeoutMs) throws IOException {
-        int n = connections.size();
+        ShmConnection[] cs = connections;
         parked = true;
         VarHandle.fullFence();
-        for (int i = 0; i < n; i++) {
-            connections.get(i).parking();
+        for (ShmConnection c : cs) {
+            c.parking();
         }
         try {
             boolean ready = !tasks.isEmpty();
-            for (int i = 0; i < n && !ready; i++) {
-                ready = connections.get(i).hasWork();
+            for (int i = 0; i < cs.length && !ready; i++) {
+                ready = cs[i].hasWork();
             }
             if (!ready && running) {
                 selector.select(timeoutMs);
             }
         } finally {
             parked = false;
-            for (int i = 0; i < n; i++) {
-                connections.get(i).awake();
+            for (ShmConnection c : cs) {
+                c.awake();
             }
         }
     }
@@ -228,16 +247,8 @@ final class ShmLoop implements ConnectionLoop, Runnable {
     }
 
     private int pollRings() {
-        int n = connections.size();
-        if (n == 0) {
-            return 0;
-        }
-        // A copy, without allocating: serving a connection may close it, which removes it from the list.
-        snapshot = connections.toArray(snapshot);
         int work = 0;
-        for (int i = 0; i < n; i++) {
-            ShmConnection c = snapshot[i];
-            snapshot[i] = null;
+        for (ShmConnection c : connections) {
             work += c.service();
         }
         return work;
@@ -258,11 +269,7 @@ final class ShmLoop implements ConnectionLoop, Runnable {
     }
 
     private void tick(long now) {
-        int n = connections.size();
-        snapshot = connections.toArray(snapshot);
-        for (int i = 0; i < n; i++) {
-            ShmConnection c = snapshot[i];
-            snapshot[i] = null;
+        for (ShmConnection c : connections) {
             try {
                 c.tick(now);
             } catch (RuntimeException e) {

@@ -59,7 +59,7 @@ final class CallRouter {
         if (n == 0) {
             return null;
         }
-        int start = cursor.getAndIncrement();
+        int start = n == 1 ? 0 : cursor.getAndIncrement();      // one server: no shared counter to bump
         for (int i = 0; i < n; i++) {
             ServerInfo s = servers.get(Math.floorMod(start + i, n));
             if (s.rank() == avoidRank && (n > 1 || strictAvoid)) {

@@ -50,7 +50,6 @@ final class CallSender implements CallHost {
     private final AtomicLong requestIds = new AtomicLong();
     /** Told of every call's end, for metrics; null (the common case) costs one read. */
     private volatile CallRecorder recorder;
-    private final AtomicInteger callsInFlight = new AtomicInteger();
     private final ObjectPool<PendingCall> callPool = new ObjectPool<>(4096);
     /** Whether a rank may be called now; one instance (a method reference made per call would be garbage). */
     private final IntPredicate reachable;
@@ -73,8 +72,8 @@ final class CallSender implements CallHost {
         return cursors.computeIfAbsent(service, s -> new AtomicInteger());
     }
 
-    int callsInFlight() {
-        return callsInFlight.get();
+    long callsInFlight() {
+        return counters.callsInFlight();
     }
 
     /**
@@ -113,7 +112,6 @@ final class CallSender implements CallHost {
             stream.flow().deadline(deadline);
         }
         counters.callStarted();
-        callsInFlight.incrementAndGet();
         if (node.isClosed()) {
             call.fail(Status.of(Status.Code.CLOSED, "node is closed").withRetrySafe(true));
             return call;
@@ -434,7 +432,6 @@ final class CallSender implements CallHost {
                 record(r, call, failure == null ? Status.Code.OK : failure, nanos);
             }
         }
-        callsInFlight.decrementAndGet();
     }
 
     private static void record(CallRecorder r, PendingCall call, Status.Code outcome, long nanos) {

@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The node's call and request counters behind {@link dev.baton.NodeStats}. Thread-safe, contention-free on the
  * success path (striped adders); failures count by status code, and one call in {@link #LATENCY_SAMPLE} has
- * its latency recorded.
+ * its latency recorded. A call costs two increments (started, then succeeded or failed); the calls in flight are
+ * the difference, not a third counter.
  */
 final class NodeCounters {
 
@@ -46,6 +47,16 @@ final class NodeCounters {
             callsFailed.increment();
             failures.incrementAndGet(failure.ordinal());
         }
+    }
+
+    /**
+     * Calls started and not yet ended. The ended calls are summed first: each was started before it ended, so the
+     * result is never negative, and it is 0 only when every call started by then had ended (what a closing node
+     * waits for). Not an atomic snapshot: a gauge, not a count to reconcile.
+     */
+    long callsInFlight() {
+        long ended = callsSucceeded.sum() + callsFailed.sum();
+        return callsStarted.sum() - ended;
     }
 
     /** Whether the call of {@code requestId} is one whose latency is recorded. */

@@ -138,14 +138,19 @@ final class Peer {
         if (closed || leaving) {
             return false;
         }
-        long now = System.nanoTime();
+        long now = 0;       // the clock is read only when a lane has no usable connection (not on the hot path)
         for (Lane l : lanes) {
             TransportConnection c = l.connection;
             if (usable(c)) {
                 return true;
             }
-            if ((c == null || !c.isOpen()) && now - l.retryAtNanos >= 0) {
-                return true;
+            if (c == null || !c.isOpen()) {
+                if (now == 0) {
+                    now = System.nanoTime();
+                }
+                if (now - l.retryAtNanos >= 0) {
+                    return true;
+                }
             }
         }
         return false;
