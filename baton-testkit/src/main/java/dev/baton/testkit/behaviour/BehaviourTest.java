@@ -4,14 +4,16 @@ import dev.baton.spi.TransportFactory;
 
 /**
  * The base of the node behaviour suites ({@link EchoTest}, {@link ErrorsTest}, {@link ListenerCallTest},
- * {@link ServingStylesTest}, {@link FailureTest}, {@link CallModelTest}): whole masters and nodes, every one of them
- * on the transport the subclass names. A transport module runs a suite with a subclass in its tests that implements one method:
+ * {@link ServingStylesTest}, {@link FailureTest}, {@link CallModelTest}, {@link StreamTest}, {@link LanesTest}): whole
+ * masters and nodes, every one of them on the transport the subclass names. A transport module runs a suite with a
+ * subclass in its tests that implements one method (Baton's own transports nest one per suite in a class per
+ * transport: {@code TcpBehaviourTest}, {@code ShmBehaviourTest}, {@code TlsBehaviourTest}):
  *
  * <pre>{@code
  * class ShmEchoTest extends EchoTest {
  *     @Override
  *     protected TransportFactory transportFactory() {
- *         return ShmTransport.factory();
+ *         return SharedMemoryTransport.builder().mode(SharedMemory.REQUIRED).build();
  *     }
  * }
  * }</pre>
