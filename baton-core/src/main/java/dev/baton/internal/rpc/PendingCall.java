@@ -329,8 +329,8 @@ final class PendingCall extends OutboundFrame {
         ServerCallScope.callerEnded(scope, endedWith);
     }
 
-    /** {@code failure} is null when the call succeeded. */
-    private void cleanUp(Status.Code failure) {
+    /** {@code failure} is null when the call succeeded; {@code taken}: no pending table holds the call. */
+    private void cleanUp(Status.Code failure, boolean taken) {
         if (options.scope() instanceof ServerCallScope parent) {
             parent.detach(this);
         }
@@ -340,18 +340,22 @@ final class PendingCall extends OutboundFrame {
         }
         host.timer().remove(deadline);
         ConnState c = connection;
-        if (c != null) {
+        if (c != null && !taken) {
             c.removePending(this);
         }
         host.ended(this, failure);
     }
 
-    void complete(Message response) {
+    /**
+     * {@code taken}: {@link ConnState#takeForResponse} took the call out of its table on this thread, and no attempt can
+     * put it back (a response ends the attempt), so ending it need not look there again.
+     */
+    void complete(Message response, boolean taken) {
         if (!finish()) {
             MESSAGES.release(response);
             return;
         }
-        cleanUp(null);
+        cleanUp(null, taken);
         deliver(response, null);
     }
 
@@ -359,14 +363,14 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp(status.code());
+        cleanUp(status.code(), false);
         deliver(null, finalStatus(status).asException());
     }
 
     /** Fails the call and, if it was written, tells the server: a blocked caller interrupted, say. */
     void cancel(Status status) {
         if (finish()) {
-            cleanUp(status.code());
+            cleanUp(status.code(), false);
             sendCancelIfWritten();
             deliver(null, finalStatus(status).asException());
         }
@@ -374,7 +378,7 @@ final class PendingCall extends OutboundFrame {
 
     /** After {@link CallFuture#cancel}: tell the server, release the slot. */
     void afterCancel() {
-        cleanUp(Status.Code.CANCELLED);
+        cleanUp(Status.Code.CANCELLED, false);
         sendCancelIfWritten();
         CallObservers.end(observers, Status.of(Status.Code.CANCELLED, "the caller cancelled the call"), null);
     }
@@ -439,7 +443,7 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp(status.code());
+        cleanUp(status.code(), false);
         if (mode == BLOCKING || mode == ONE_WAY) {
             deliver(null, finalStatus(status).asException());
         } else {
@@ -508,7 +512,7 @@ final class PendingCall extends OutboundFrame {
             }
             written = true;
             if (oneWay()) {
-                complete(Message.empty());
+                complete(Message.empty(), false);
                 return;
             }
             if (cancelWanted && c != null) {

@@ -114,13 +114,20 @@ public abstract class ServingStylesTest extends BehaviourTest {
     public void dealersStillTakeWhatWasQueuedWhenTheServerClosesThenGetNull() throws Exception {
         try (Cluster c = cluster(2)) {
             Server server = c.node(0).newServer("pull").start();
+            c.node(0).newServer("ping").inline(0, call -> call.reply(call.request())).start();
             Client client = c.node(1).client("pull");
+            Client ping = c.node(1).client("ping");
             client.awaitServers(1, Duration.ofSeconds(5));
+            ping.awaitServers(1, Duration.ofSeconds(5));
             List<CompletableFuture<Message>> calls = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 calls.add(client.callAsync(0, new byte[]{(byte) i}));
             }
-            Wait.until(() -> c.node(0).stats().requestsReceived() == 3, Duration.ofSeconds(5));
+            // Queued for certain: node 0 reads this thread's requests in order, and queues each as it reads it, so
+            // the ping's answer comes after all three are in the queue (its request counter alone counts a request
+            // a moment before that).
+            ping.call(0, new byte[1]);
+            assertEquals(3, c.node(0).stats().requestsReceived() - 1);
             server.close();
             Dealer dealer = server.dealer();
             for (int i = 0; i < 3; i++) {
