@@ -145,7 +145,7 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         try {
             Metadata metadata = h.metadata();
             if (h.status() == 0) {
-                call.complete(metadata == null ? payload : MESSAGES.withMetadata(payload, metadata), true);
+                call.complete(metadata == null ? payload : MESSAGES.withMetadata(payload, metadata));
                 return;
             }
             String why = StandardCharsets.UTF_8.decode(payload.buffer()).toString();
@@ -216,7 +216,7 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
                 call.requestId(), selfRank, call.oneWay(), call.deadlineNanos(), true);
         dispatch(sc);
         if (call.oneWay()) {
-            call.complete(Message.empty(), false);
+            call.complete(Message.empty());
         }
     }
 

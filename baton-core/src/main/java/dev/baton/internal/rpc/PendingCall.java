@@ -329,8 +329,8 @@ final class PendingCall extends OutboundFrame {
         ServerCallScope.callerEnded(scope, endedWith);
     }
 
-    /** {@code failure} is null when the call succeeded; {@code taken}: no pending table holds the call. */
-    private void cleanUp(Status.Code failure, boolean taken) {
+    /** {@code failure} is null when the call succeeded. */
+    private void cleanUp(Status.Code failure) {
         if (options.scope() instanceof ServerCallScope parent) {
             parent.detach(this);
         }
@@ -340,22 +340,18 @@ final class PendingCall extends OutboundFrame {
         }
         host.timer().remove(deadline);
         ConnState c = connection;
-        if (c != null && !taken) {
+        if (c != null) {
             c.removePending(this);
         }
         host.ended(this, failure);
     }
 
-    /**
-     * {@code taken}: {@link ConnState#takeForResponse} took the call out of its table on this thread, and no attempt can
-     * put it back (a response ends the attempt), so ending it need not look there again.
-     */
-    void complete(Message response, boolean taken) {
+    void complete(Message response) {
         if (!finish()) {
             MESSAGES.release(response);
             return;
         }
-        cleanUp(null, taken);
+        cleanUp(null);
         deliver(response, null);
     }
 
@@ -363,14 +359,14 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp(status.code(), false);
+        cleanUp(status.code());
         deliver(null, finalStatus(status).asException());
     }
 
     /** Fails the call and, if it was written, tells the server: a blocked caller interrupted, say. */
     void cancel(Status status) {
         if (finish()) {
-            cleanUp(status.code(), false);
+            cleanUp(status.code());
             sendCancelIfWritten();
             deliver(null, finalStatus(status).asException());
         }
@@ -378,7 +374,7 @@ final class PendingCall extends OutboundFrame {
 
     /** After {@link CallFuture#cancel}: tell the server, release the slot. */
     void afterCancel() {
-        cleanUp(Status.Code.CANCELLED, false);
+        cleanUp(Status.Code.CANCELLED);
         sendCancelIfWritten();
         CallObservers.end(observers, Status.of(Status.Code.CANCELLED, "the caller cancelled the call"), null);
     }
@@ -443,7 +439,7 @@ final class PendingCall extends OutboundFrame {
         if (!finish()) {
             return;
         }
-        cleanUp(status.code(), false);
+        cleanUp(status.code());
         if (mode == BLOCKING || mode == ONE_WAY) {
             deliver(null, finalStatus(status).asException());
         } else {
@@ -512,7 +508,7 @@ final class PendingCall extends OutboundFrame {
             }
             written = true;
             if (oneWay()) {
-                complete(Message.empty(), false);
+                complete(Message.empty());
                 return;
             }
             if (cancelWanted && c != null) {

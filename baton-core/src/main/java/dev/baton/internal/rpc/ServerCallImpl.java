@@ -329,7 +329,7 @@ final class ServerCallImpl extends OutboundFrame implements ServerCall {
             if (!oneWay) {
                 Message answer = MESSAGES.lend(response, null);  // the caller's side decides whether to own it
                 Metadata m = responseMetadata;
-                local.complete(m == null ? answer : MESSAGES.withMetadata(answer, m), false);
+                local.complete(m == null ? answer : MESSAGES.withMetadata(answer, m));
             }
             finished();
             return;
