@@ -9,14 +9,14 @@ import java.util.function.LongSupplier;
 
 /**
  * Enforces deadlines, of calls made here ({@link PendingCall}) and of requests served here
- * ({@link ServerCallImpl}): a hashed timing wheel of 1 ms ticks and 1024 buckets, driven by one thread.
+ * ({@link ServerCallImpl}): a hashed timing wheel of 1024 ticks of 1 ms, driven by one thread.
  *
- * <p>Each bucket is an intrusive doubly linked list of {@link Entry entries} (each call record owns one, reused
- * with it) under the bucket's own monitor,
- * so adding a call and removing it when it completes are an uncontended lock and a few pointer writes: no
- * allocation, no wake-up of the timer thread (a {@code ScheduledExecutorService} would allocate a task per
- * call and, whenever the new task is the earliest, wake its thread across cores). Completed calls leave
- * the wheel at once, so nothing they reference is retained.
+ * <p>Each tick has {@value #STRIPES} buckets, and a thread adds to the one its id picks; a bucket is an intrusive
+ * doubly linked list of {@link Entry entries} (each call record owns one, reused with it) under the bucket's own
+ * monitor, so adding a call and removing it when it completes are a lock that threads calling at once do not share
+ * and a few pointer writes: no allocation, no wake-up of the timer thread (a {@code ScheduledExecutorService} would
+ * allocate a task per call and, whenever the new task is the earliest, wake its thread across cores). Completed
+ * calls leave the wheel at once, so nothing they reference is retained.
  *
  * <p>The thread visits one bucket per tick and expires the calls whose deadline has passed; calls due in a
  * later revolution stay. A call is never put into a bucket already visited for its tick (checked under the
@@ -41,6 +41,12 @@ final class DeadlineTimer implements Runnable {
     static final long TICK_NS = 1_000_000L;
     private static final int BUCKETS = 1024;
     private static final int MASK = BUCKETS - 1;
+    /**
+     * Each tick's bucket is this many lists (a power of two), each under its own monitor; a thread adds to the one
+     * its id picks, so threads that call at once do not queue on one lock (calls of the same millisecond with the
+     * same timeout share a tick).
+     */
+    private static final int STRIPES = 4;
     static final int IDLE_CHECK_TICKS = 100;
     static final int IDLE_CHECKS = 10;
     static final long IDLE_SLEEP_MS = 1_000;
@@ -88,7 +94,8 @@ final class DeadlineTimer implements Runnable {
         long visitedTick = -1;
     }
 
-    private final Bucket[] wheel = new Bucket[BUCKETS];
+    /** The buckets of tick {@code t}: {@code wheel[(t & MASK) * STRIPES + stripe]}, for every stripe. */
+    private final Bucket[] wheel = new Bucket[BUCKETS * STRIPES];
     private final long startNanos = System.nanoTime();
     private final PriorityQueue<Task> tasks = new PriorityQueue<>((a, b) -> Long.compare(a.atNanos, b.atNanos));
     private final Thread thread;
@@ -110,7 +117,7 @@ final class DeadlineTimer implements Runnable {
     DeadlineTimer(String name, Runnable afterExpiries, LongSupplier activity) {
         this.afterExpiries = afterExpiries;
         this.activity = activity;
-        for (int i = 0; i < BUCKETS; i++) {
+        for (int i = 0; i < wheel.length; i++) {
             wheel[i] = new Bucket();
         }
         this.thread = Thread.ofPlatform().name("baton-timer-" + name).daemon(true).unstarted(this);
@@ -129,8 +136,10 @@ final class DeadlineTimer implements Runnable {
      */
     void add(Entry e) {
         long tick = Math.max((e.deadlineNanos - startNanos + TICK_NS - 1) / TICK_NS, processedTick + 1);
+        long id = Thread.currentThread().threadId();
+        int stripe = (int) (id ^ (id >>> 3)) & (STRIPES - 1);
         while (true) {
-            int index = (int) (tick & MASK);
+            int index = (int) (tick & MASK) * STRIPES + stripe;
             Bucket b = wheel[index];
             boolean linked = false;
             synchronized (b) {
@@ -218,7 +227,9 @@ final class DeadlineTimer implements Runnable {
                 long now = System.nanoTime();
                 long nowTick = (now - startNanos) / TICK_NS;
                 for (long t = processedTick + 1; t <= nowTick; t++) {
-                    expire(wheel[(int) (t & MASK)], t, now, false);
+                    for (int i = 0; i < STRIPES; i++) {
+                        expire(wheel[(int) (t & MASK) * STRIPES + i], t, now, false);
+                    }
                     processedTick = t;
                 }
                 afterExpiries.run();
