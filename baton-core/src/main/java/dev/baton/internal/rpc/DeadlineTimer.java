@@ -18,7 +18,7 @@ import java.util.function.LongSupplier;
  * allocate a task per call and, whenever the new task is the earliest, wake its thread across cores). Completed
  * calls leave the wheel at once, so nothing they reference is retained.
  *
- * <p>The thread visits one bucket per tick and expires the calls whose deadline has passed; calls due in a
+ * <p>The thread visits the buckets of each tick and expires the calls whose deadline has passed; calls due in a
  * later revolution stay. A call is never put into a bucket already visited for its tick (checked under the
  * bucket's lock), so no deadline is missed by a revolution. Deadlines fire at most about two ticks late. The
  * thread also runs the node's rare delayed housekeeping tasks.
@@ -42,9 +42,8 @@ final class DeadlineTimer implements Runnable {
     private static final int BUCKETS = 1024;
     private static final int MASK = BUCKETS - 1;
     /**
-     * Each tick's bucket is this many lists (a power of two), each under its own monitor; a thread adds to the one
-     * its id picks, so threads that call at once do not queue on one lock (calls of the same millisecond with the
-     * same timeout share a tick).
+     * Buckets per tick (a power of two), each under its own monitor; a thread adds to the one its id picks, so threads
+     * that call at once do not queue on one lock (calls of the same millisecond with the same timeout share a tick).
      */
     private static final int STRIPES = 4;
     static final int IDLE_CHECK_TICKS = 100;
