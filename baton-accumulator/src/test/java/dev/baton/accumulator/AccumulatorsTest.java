@@ -208,17 +208,30 @@ class AccumulatorsTest {
             for (int i = 0; i < many.length; i++) {
                 many[i] = acc.longSum("many." + i);
             }
-            for (int i = 0; i < many.length; i++) {
-                many[i].write(i + 1);    // every one changes (a round may already have announced them, empty)
+            // A round of this node's own (the check-in when the ServerAdded event of its accumulator server
+            // arrives after the membership showed it) may run while the loop writes, carrying some of the values,
+            // or beside the flush: measure again then, a bounded number of times. It happens once.
+            AccumulatorStats before = null;
+            AccumulatorStats after = null;
+            int attempts = 0;
+            while (attempts++ < 5) {
+                AccumulatorStats quiet = acc.stats();
+                for (int i = 0; i < many.length; i++) {
+                    many[i].write(i + 1);    // every one changes
+                }
+                before = acc.stats();
+                acc.awaitFlushed(T);
+                after = acc.stats();
+                if (before.batchesSent() == quiet.batchesSent() && after.batchesSent() - before.batchesSent() == 1) {
+                    break;
+                }
             }
-            AccumulatorStats before = acc.stats();
-            acc.awaitFlushed(T);
-            AccumulatorStats after = acc.stats();
             assertEquals(1, after.batchesSent() - before.batchesSent(), "batches");
             assertEquals(10_000, after.entriesSent() - before.entriesSent(), "entries");
             Map<String, AccumulatorValue> all = acc.readAll();
             assertEquals(10_000, all.size());
-            assertEquals(new AccumulatorValue.LongValue("many.9999", Aggregators.LONG_SUM, 10_000), all.get("many.9999"));
+            assertEquals(new AccumulatorValue.LongValue("many.9999", Aggregators.LONG_SUM, 10_000L * Math.min(attempts, 5)),
+                    all.get("many.9999"));
         }
     }
 
