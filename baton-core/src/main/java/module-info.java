@@ -5,6 +5,8 @@
  * through {@link dev.baton.spi.BatonProvider}, found with the ServiceLoader, so it never names an internal class.
  */
 module dev.baton {
+    requires java.net.http;     // fetching revocation lists from CRL distribution points (TLS)
+
     exports dev.baton;
     exports dev.baton.spi;
     exports dev.baton.spi.connection;

@@ -56,10 +56,13 @@ import javax.net.ssl.SSLContext;
  * whose chain to a trusted CA holds a certificate listed as revoked by a CRL of its issuer is refused at the
  * handshake, on both sides. Only certificates whose issuer has a CRL in the file are checked: a CA without one
  * there is trusted as before (soft). A CRL past its next update is not: certificates of its issuer are refused
- * until a fresh CRL is written (hard), since a stale list may miss a revocation. There is no OCSP and nothing is
- * fetched from the network (CRL distribution points are ignored). Pinned certificates are not checked against the
- * CRLs: unpin them. The file is reloaded like the others; revoking a certificate refuses the peer's next
- * connection and, within the reload interval, closes the connections it already has.
+ * until a fresh CRL is written (hard), since a stale list may miss a revocation. Pinned certificates are not
+ * checked against the CRLs: unpin them. The file is reloaded like the others; revoking a certificate refuses the
+ * peer's next connection and, within the reload interval, closes the connections it already has.
+ *
+ * <p>{@link Builder#fetchRevocationLists} adds the lists published at the CRL distribution points (http URIs) that
+ * this side's chain, the trusted CAs and accepted peers' chains name: fetched in the background and again before
+ * their next update, never while a handshake waits; they count as the file's lists do. There is no OCSP.
  *
  * <p>Thread-safe (immutable). Passwords are copied in and out.
  */
@@ -77,6 +80,8 @@ public final class TlsOptions {
             "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256");
     /** How often, at most, the files are checked for a change unless the builder says otherwise: 10 s. */
     public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(10);
+    /** How long one fetch of a revocation list may take unless the builder says otherwise: 10 s. */
+    public static final Duration DEFAULT_REVOCATION_FETCH_TIMEOUT = Duration.ofSeconds(10);
 
     private final Path certificateChain;
     private final Path privateKey;
@@ -92,6 +97,8 @@ public final class TlsOptions {
     private final String peerName;
     private final Duration reloadInterval;
     private final Path revocationList;
+    private final boolean fetchRevocationLists;
+    private final Duration revocationFetchTimeout;
 
     private TlsOptions(Builder b) {
         certificateChain = b.certificateChain;
@@ -108,6 +115,8 @@ public final class TlsOptions {
         peerName = b.peerName;
         reloadInterval = b.reloadInterval;
         revocationList = b.revocationList;
+        fetchRevocationLists = b.fetchRevocationLists;
+        revocationFetchTimeout = b.revocationFetchTimeout;
     }
 
     public static Builder builder() {
@@ -184,6 +193,16 @@ public final class TlsOptions {
         return revocationList;
     }
 
+    /** Whether revocation lists are fetched from the CRL distribution points certificates name. */
+    public boolean fetchRevocationLists() {
+        return fetchRevocationLists;
+    }
+
+    /** How long one fetch of a revocation list may take, connecting and reading all told. */
+    public Duration revocationFetchTimeout() {
+        return revocationFetchTimeout;
+    }
+
     /** True when this side has a certificate of its own (it needs one to accept connections). */
     public boolean hasIdentity() {
         return certificateChain != null || keyStore != null;
@@ -197,6 +216,7 @@ public final class TlsOptions {
                 + (trustStore != null ? ", trustStore=" + trustStore : "")
                 + (pinnedSha256.isEmpty() ? "" : ", pinned=" + pinnedSha256.size())
                 + (revocationList != null ? ", crl=" + revocationList : "")
+                + (fetchRevocationLists ? ", fetchCrls" : "")
                 + ", protocols=" + protocols + (cipherSuites.isEmpty() ? "" : ", cipherSuites=" + cipherSuites)
                 + (peerName != null ? ", peerName=" + peerName : "") + "]";
     }
@@ -217,6 +237,8 @@ public final class TlsOptions {
         private String peerName;
         private Duration reloadInterval = DEFAULT_RELOAD_INTERVAL;
         private Path revocationList;
+        private boolean fetchRevocationLists;
+        private Duration revocationFetchTimeout = DEFAULT_REVOCATION_FETCH_TIMEOUT;
 
         private Builder() {
         }
@@ -297,6 +319,31 @@ public final class TlsOptions {
             return this;
         }
 
+        /**
+         * Also checks peers against the revocation lists published at the CRL distribution points (http URIs only)
+         * named by this side's certificate chain, the trusted CA certificates, and the chains of peers a trusted CA
+         * signed. Those of this side's chain and the CAs are fetched when the options are loaded (waiting at most
+         * {@link #revocationFetchTimeout} for each, so a node starts with its CA's list); a peer's new point is
+         * fetched in the background when the peer connects, which it may until the list arrives: its open
+         * connections are then checked again, as when the file changes. Each list is fetched again halfway to its
+         * next update; a list must be signed by the trusted CA it names, and one older than the list held is
+         * dropped. When every fetch fails until the held list's next update, its issuer's certificates are refused,
+         * as with a stale file. A point no list could be fetched from yet checks nothing (soft). Needs trusted CAs.
+         */
+        public Builder fetchRevocationLists(boolean fetch) {
+            this.fetchRevocationLists = fetch;
+            return this;
+        }
+
+        /** How long one fetch of a revocation list may take, all told (default 10 s). */
+        public Builder revocationFetchTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("revocationFetchTimeout must be positive, was " + timeout);
+            }
+            this.revocationFetchTimeout = timeout;
+            return this;
+        }
+
         /** The protocol versions to enable: {@link #TLS_1_3} (the default) and/or {@link #TLS_1_2}. */
         public Builder protocols(String... protocols) {
             List<String> list = new ArrayList<>(Arrays.asList(protocols));
@@ -373,6 +420,10 @@ public final class TlsOptions {
             if (trustedCertificates == null && trustStore == null && pinnedSha256.isEmpty()) {
                 throw new IllegalArgumentException("TLS needs something to trust peers by: trustedCertificates, "
                         + "trustStore or pinSha256");
+            }
+            if (fetchRevocationLists && trustedCertificates == null && trustStore == null) {
+                throw new IllegalArgumentException("fetchRevocationLists needs trusted CAs (trustedCertificates or "
+                        + "trustStore) whose certificates the lists revoke");
             }
             if (revocationList != null && trustedCertificates == null && trustStore == null) {
                 throw new IllegalArgumentException("revocationList needs trusted CAs (trustedCertificates or "

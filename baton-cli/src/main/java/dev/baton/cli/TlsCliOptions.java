@@ -15,7 +15,8 @@ import java.util.List;
 
 /**
  * TLS with mutual authentication for a command that connects or listens: {@code --tls-cert}, {@code --tls-key} and
- * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} adds revocation lists and
+ * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} and {@code --tls-crl-fetch} add
+ * revocation lists (from a file, from the CRL distribution points) and
  * {@code --tls-cipher-suites} restricts the cipher suites. Its own mixin, apart from the other options of a
  * command.
  */
@@ -48,6 +49,12 @@ final class TlsCliOptions {
                     + "of --tls-ca revoked there are refused. Reread when it changes. Default: none.")
     Path crl;
 
+    @Option(names = "--tls-crl-fetch",
+            description = "Also fetch the revocation lists published at the http CRL distribution points that "
+                    + "certificates name (this side's, the CAs', accepted peers'), in the background and again before "
+                    + "their next update. Default: off.")
+    boolean crlFetch;
+
     @Option(names = "--tls-cipher-suites", paramLabel = "SUITE", split = ",",
             description = "Enable only these cipher suites, comma-separated (e.g. TLS_AES_256_GCM_SHA384); peers must "
                     + "offer one of them. Default: the JDK's.")
@@ -55,7 +62,7 @@ final class TlsCliOptions {
 
     /** The options given, or null when no --tls-* option was. */
     TlsOptions options() {
-        if (cert == null && key == null && ca == null && crl == null && cipherSuites == null
+        if (cert == null && key == null && ca == null && crl == null && !crlFetch && cipherSuites == null
                 && keyPasswordFile == null) {
             return null;
         }
@@ -74,6 +81,7 @@ final class TlsCliOptions {
         if (crl != null) {
             b.revocationList(crl);
         }
+        b.fetchRevocationLists(crlFetch);
         try {
             return (cipherSuites == null ? b : b.cipherSuites(cipherSuites.toArray(String[]::new))).build();
         } catch (IllegalArgumentException e) {

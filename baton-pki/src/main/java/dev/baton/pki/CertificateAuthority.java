@@ -4,6 +4,9 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLDistPoint;
+import org.bouncycastle.asn1.x509.DistributionPoint;
+import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
@@ -25,6 +28,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
@@ -137,6 +141,27 @@ public final class CertificateAuthority {
      */
     public IssuedCertificate issue(String name, KeyKind kind, Instant notBefore, Instant notAfter,
                                    List<String> alternativeNames) {
+        return issue(name, kind, notBefore, notAfter, alternativeNames, List.of());
+    }
+
+    /**
+     * As {@link #issue(String, KeyKind, Instant, Instant, List)}, the certificate also naming {@code
+     * crlDistributionPoints} (none: no such extension): where this CA publishes the revocation list that covers it,
+     * for peers that fetch it ({@code TlsOptions.Builder.fetchRevocationLists}).
+     *
+     * @throws IllegalArgumentException when a distribution point is not an absolute http URI
+     */
+    public IssuedCertificate issue(String name, KeyKind kind, Instant notBefore, Instant notAfter,
+                                   List<String> alternativeNames, List<URI> crlDistributionPoints) {
+        DistributionPoint[] points = new DistributionPoint[crlDistributionPoints.size()];
+        for (int i = 0; i < points.length; i++) {
+            URI uri = crlDistributionPoints.get(i);
+            if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
+                throw new IllegalArgumentException("a CRL distribution point must be an http URI: " + uri);
+            }
+            points[i] = new DistributionPoint(new DistributionPointName(new GeneralNames(
+                    new GeneralName(GeneralName.uniformResourceIdentifier, uri.toString()))), null, null);
+        }
         GeneralNames sans = alternativeNames(alternativeNames);
         KeyPair leafKeys = keyPair(kind);
         int usage = kind == KeyKind.RSA_2048 ? KeyUsage.digitalSignature | KeyUsage.keyEncipherment
@@ -155,6 +180,9 @@ public final class CertificateAuthority {
                             ext.createSubjectKeyIdentifier(leafKeys.getPublic()));
             if (sans.getNames().length > 0) {
                 b.addExtension(Extension.subjectAlternativeName, false, sans);
+            }
+            if (points.length > 0) {
+                b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(points));
             }
             return new IssuedCertificate(name, leafKeys, sign(b, keys));
         } catch (CertIOException | GeneralSecurityException e) {

@@ -240,8 +240,9 @@ final class TlsConnection extends ChannelConnection {
     }
 
     /**
-     * On every tick: lets the source look at its files; when they brought other trust, checks the peer's chain
-     * again and closes UNAUTHENTICATED if it is now refused (a revoked certificate is cut, not only refused later).
+     * On every tick: lets the source look at its files and fetched revocation lists; when they brought other trust,
+     * checks the peer's chain again and closes UNAUTHENTICATED if it is now refused (a revoked certificate is cut,
+     * not only refused later).
      */
     @Override
     void afterTick(long nowNanos) {
@@ -254,7 +255,7 @@ final class TlsConnection extends ChannelConnection {
             trustChecked = generation;
             String refused = source.refusal(peerChain, !outbound);
             if (refused != null) {
-                String why = "TLS: closing the connection with " + remoteAddress() + ": the changed TLS files refuse "
+                String why = "TLS: closing the connection with " + remoteAddress() + ": the changed TLS trust refuses "
                         + "its peer: " + refused;
                 LOG.log(System.Logger.Level.WARNING, why);
                 closeWith(Status.of(Status.Code.UNAUTHENTICATED, why).asException());

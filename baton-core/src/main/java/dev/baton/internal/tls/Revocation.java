@@ -58,30 +58,38 @@ final class Revocation {
     }
 
     /**
-     * Checks that each of {@code crls} issued under the name of one of {@code cas} carries that CA's signature: a
-     * list the JDK would silently ignore is refused when the file is read. CRLs of other issuers (intermediate CAs)
-     * are checked by the JDK against the chain that uses them.
+     * Checks that each of {@code crls}, read from {@code file}, issued under the name of one of {@code cas} carries
+     * that CA's signature: a list the JDK would silently ignore is refused when it is read. CRLs of other issuers
+     * (intermediate CAs) are checked by the JDK against the chain that uses them.
      */
     static void checkSignatures(Path file, List<X509Certificate> cas, List<X509CRL> crls) throws IOException {
         for (X509CRL crl : crls) {
-            boolean named = false;
-            for (X509Certificate ca : cas) {
-                if (ca.getSubjectX500Principal().equals(crl.getIssuerX500Principal())) {
-                    named = true;
-                    try {
-                        crl.verify(ca.getPublicKey());
-                        named = false;
-                        break;
-                    } catch (GeneralSecurityException wrongKey) {
-                        // another CA of the same name may have signed it
-                    }
-                }
-            }
-            if (named) {
-                throw new IOException(file + ": the revocation list of " + crl.getIssuerX500Principal().getName()
-                        + " does not carry the signature of the trusted CA of that name");
+            String problem = signatureProblem(cas, crl);
+            if (problem != null) {
+                throw new IOException(file + ": " + problem);
             }
         }
+    }
+
+    /**
+     * Why {@code crl} cannot be used when it is issued under the name of one of {@code cas} without that CA's
+     * signature; null when it carries it, or names none of them.
+     */
+    static String signatureProblem(List<X509Certificate> cas, X509CRL crl) {
+        boolean named = false;
+        for (X509Certificate ca : cas) {
+            if (ca.getSubjectX500Principal().equals(crl.getIssuerX500Principal())) {
+                named = true;
+                try {
+                    crl.verify(ca.getPublicKey());
+                    return null;
+                } catch (GeneralSecurityException wrongKey) {
+                    // another CA of the same name may have signed it
+                }
+            }
+        }
+        return named ? "the revocation list of " + crl.getIssuerX500Principal().getName()
+                + " does not carry the signature of the trusted CA of that name" : null;
     }
 
     /**

@@ -40,6 +40,10 @@ import javax.net.ssl.TrustManager;
  * connection then asks {@link #refusal} whether the trust now in force still accepts its peer's chain, and closes
  * when it does not (a revoked certificate is cut within the interval, not only refused its next connection).
  *
+ * <p><b>Fetched lists.</b> With {@link TlsOptions#fetchRevocationLists()}, the lists of the CRL distribution points
+ * ({@link FetchedRevocationLists}) join the file's. When one arrives, the next check builds a context with it and
+ * starts a new trust generation, as a changed file does.
+ *
  * <p>Thread-safe.
  */
 public final class TlsContextSource {
@@ -52,20 +56,22 @@ public final class TlsContextSource {
 
     /** A context and the state of the files it was read from. */
     private record Loaded(SSLContext context, PeerTrust trust, int trustGeneration, List<Stamp> stamps,
-                          String subject) {
+                          String subject, int fetchedVersion) {
     }
 
     private final TlsOptions options;
     private final long reloadIntervalNs;
     private final String[] protocols;
     private final String[] cipherSuites;        // null: the JDK's defaults
+    private final FetchedRevocationLists fetched;  // null: none are fetched
     private final AtomicBoolean checking = new AtomicBoolean();
     private volatile Loaded current;
     private volatile long nextCheckNanos;
     private List<Stamp> lastFailed;         // guarded by checking
 
-    private TlsContextSource(TlsOptions options, Loaded first) {
+    private TlsContextSource(TlsOptions options, FetchedRevocationLists fetched, Loaded first) {
         this.options = options;
+        this.fetched = fetched;
         this.reloadIntervalNs = options.reloadInterval().toNanos();
         this.protocols = options.protocols().toArray(String[]::new);
         this.cipherSuites = options.cipherSuites().isEmpty() ? null : options.cipherSuites().toArray(String[]::new);
@@ -77,7 +83,18 @@ public final class TlsContextSource {
     public static TlsContextSource load(TlsOptions options) {
         Objects.requireNonNull(options, "options");
         try {
-            return new TlsContextSource(options, build(options, stamps(options), 0));
+            FetchedRevocationLists fetched = null;
+            if (options.fetchRevocationLists()) {
+                List<X509Certificate> cas = TlsKeyStores.trustedCas(options);
+                fetched = new FetchedRevocationLists(cas, options.revocationFetchTimeout());
+                List<X509Certificate> known = new ArrayList<>(cas);
+                Identity identity = TlsKeyStores.identityOf(options);
+                if (identity != null) {
+                    known.addAll(List.of(identity.chain()));
+                }
+                fetched.fetchKnown(known);
+            }
+            return new TlsContextSource(options, fetched, build(options, stamps(options), 0, fetched));
         } catch (IOException | GeneralSecurityException e) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "TLS: " + e.getMessage()).withCause(e).asException();
         }
@@ -149,16 +166,24 @@ public final class TlsContextSource {
         try {
             nextCheckNanos = now + reloadIntervalNs;
             List<Stamp> stamps = stamps(options);
-            if (stamps.equals(current.stamps()) || stamps.equals(lastFailed)) {
+            boolean fetchedChanged = false;
+            if (fetched != null) {
+                fetchedChanged = fetched.version() != current.fetchedVersion();
+            }
+            if (!fetchedChanged && (stamps.equals(current.stamps()) || stamps.equals(lastFailed))) {
                 return;
             }
             try {
-                Loaded loaded = build(options, stamps, trustFiles(stamps).equals(trustFiles(current.stamps()))
-                        ? current.trustGeneration() : current.trustGeneration() + 1);
+                boolean sameTrust = !fetchedChanged && trustFiles(stamps).equals(trustFiles(current.stamps()));
+                Loaded loaded = build(options, stamps, sameTrust ? current.trustGeneration()
+                        : current.trustGeneration() + 1, fetched);
+                boolean filesChanged = !stamps.equals(current.stamps());
                 current = loaded;
                 lastFailed = null;
-                LOG.log(System.Logger.Level.INFO, "TLS: files changed; new connections use {0}",
-                        loaded.subject() != null ? "the certificate " + loaded.subject() : "the new trust");
+                if (filesChanged) {
+                    LOG.log(System.Logger.Level.INFO, "TLS: files changed; new connections use {0}",
+                            loaded.subject() != null ? "the certificate " + loaded.subject() : "the new trust");
+                }
             } catch (IOException | GeneralSecurityException | RuntimeException e) {
                 lastFailed = stamps;
                 LOG.log(System.Logger.Level.WARNING, "TLS: the changed files cannot be used; connections go on with "
@@ -203,21 +228,28 @@ public final class TlsContextSource {
         return stamps;
     }
 
-    private static Loaded build(TlsOptions o, List<Stamp> stamps, int trustGeneration)
+    /** A context from the files of {@code o} and the lists {@code fetched} holds (none when it is null). */
+    private static Loaded build(TlsOptions o, List<Stamp> stamps, int trustGeneration, FetchedRevocationLists fetched)
             throws IOException, GeneralSecurityException {
         try {
             Identity identity = TlsKeyStores.identityOf(o);
             List<X509Certificate> cas = TlsKeyStores.trustedCas(o);
-            List<X509CRL> crls = List.of();
+            List<X509CRL> crls = new ArrayList<>();
             if (o.revocationList() != null) {
-                crls = Pem.crls(o.revocationList());
+                crls.addAll(Pem.crls(o.revocationList()));
                 Revocation.checkSignatures(o.revocationList(), cas, crls);
             }
-            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName());
+            int fetchedVersion = 0;
+            if (fetched != null) {
+                fetchedVersion = fetched.version();     // before the lists: a later one is seen at the next check
+                crls.addAll(fetched.lists());
+            }
+            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName(),
+                    fetched == null ? chain -> { } : fetched::observe);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(identity == null ? null : new KeyManager[] {identity}, new TrustManager[] {trust}, null);
             return new Loaded(context, trust, trustGeneration, stamps,
-                    identity == null ? null : identity.leaf().getSubjectX500Principal().getName());
+                    identity == null ? null : identity.leaf().getSubjectX500Principal().getName(), fetchedVersion);
         } catch (NoSuchFileException e) {
             throw new IOException("no such file: " + e.getFile(), e);
         }

@@ -77,6 +77,29 @@ final class TlsPeer implements FrameHandler, AutoCloseable {
         }
     }
 
+    /**
+     * Connects to {@code to} and waits up to {@code within} for the handshake: null when it completed (the
+     * connection is then closed again), else why the connection closed.
+     */
+    BatonException attempt(InetSocketAddress to, Duration within) {
+        TransportConnection c = connect(to);
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() - deadline < 0) {
+            if (opened.remove(c)) {
+                c.close();
+                return null;
+            }
+            try {
+                return future(c).get(20, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException notYet) {
+                // neither opened nor closed yet
+            } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return fail(c + " neither opened nor closed within " + within);
+    }
+
     byte[] nextReceived() throws InterruptedException {
         byte[] b = received.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         assertNotNull(b, "no frame arrived within " + WAIT);

@@ -114,7 +114,7 @@ class TlsRevocationTest {
             Wait.until(() -> m.membership().nodes().stream().noneMatch(n -> n.name().equals("node-b")),
                     Duration.ofSeconds(20), () -> "node-b out of the master's membership " + m.membership().nodes());
             List<String> warnings = cuts.messages();
-            assertTrue(warnings.stream().anyMatch(w -> w.contains("the changed TLS files refuse its peer: the "
+            assertTrue(warnings.stream().anyMatch(w -> w.contains("the changed TLS trust refuses its peer: the "
                     + "certificate CN=node-b is refused: it has been revoked")), warnings.toString());
             assertTrue(warnings.stream().noneMatch(w -> w.contains("CN=node-a") || w.contains("CN=node-c")
                     || w.contains("CN=master")), warnings.toString());
