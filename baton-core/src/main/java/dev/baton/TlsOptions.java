@@ -62,7 +62,9 @@ import javax.net.ssl.SSLContext;
  *
  * <p>{@link Builder#fetchRevocationLists} adds the lists published at the CRL distribution points (http URIs) that
  * this side's chain, the trusted CAs and accepted peers' chains name: fetched in the background and again before
- * their next update, never while a handshake waits; they count as the file's lists do. There is no OCSP.
+ * their next update, never while a handshake waits; they count as the file's lists do.
+ * {@link Builder#askOcspResponders} asks the OCSP responders that accepted peers' certificates name about them, in
+ * the background too, and refuses (and cuts) a peer they say is revoked.
  *
  * <p>Thread-safe (immutable). Passwords are copied in and out.
  */
@@ -99,6 +101,7 @@ public final class TlsOptions {
     private final Path revocationList;
     private final boolean fetchRevocationLists;
     private final Duration revocationFetchTimeout;
+    private final Duration ocspInterval;
 
     private TlsOptions(Builder b) {
         certificateChain = b.certificateChain;
@@ -117,6 +120,7 @@ public final class TlsOptions {
         revocationList = b.revocationList;
         fetchRevocationLists = b.fetchRevocationLists;
         revocationFetchTimeout = b.revocationFetchTimeout;
+        ocspInterval = b.ocspInterval;
     }
 
     public static Builder builder() {
@@ -203,6 +207,11 @@ public final class TlsOptions {
         return revocationFetchTimeout;
     }
 
+    /** How often each accepted peer's OCSP responder is asked about it again; null: OCSP is not used. */
+    public Duration ocspInterval() {
+        return ocspInterval;
+    }
+
     /** True when this side has a certificate of its own (it needs one to accept connections). */
     public boolean hasIdentity() {
         return certificateChain != null || keyStore != null;
@@ -217,6 +226,7 @@ public final class TlsOptions {
                 + (pinnedSha256.isEmpty() ? "" : ", pinned=" + pinnedSha256.size())
                 + (revocationList != null ? ", crl=" + revocationList : "")
                 + (fetchRevocationLists ? ", fetchCrls" : "")
+                + (ocspInterval != null ? ", ocspEvery=" + ocspInterval : "")
                 + ", protocols=" + protocols + (cipherSuites.isEmpty() ? "" : ", cipherSuites=" + cipherSuites)
                 + (peerName != null ? ", peerName=" + peerName : "") + "]";
     }
@@ -239,6 +249,7 @@ public final class TlsOptions {
         private Path revocationList;
         private boolean fetchRevocationLists;
         private Duration revocationFetchTimeout = DEFAULT_REVOCATION_FETCH_TIMEOUT;
+        private Duration ocspInterval;
 
         private Builder() {
         }
@@ -344,6 +355,23 @@ public final class TlsOptions {
             return this;
         }
 
+        /**
+         * Asks the OCSP responders (http, from each certificate's Authority Information Access) about every peer
+         * chain a trusted CA signed: when the peer first connects, in the background (it may connect until the
+         * answer comes), and then {@code every} interval, connected or not. A certificate a responder says is revoked
+         * is refused from then on, and the open connections of its peer are closed within the reload interval. A
+         * responder that cannot be reached or does not know the certificate changes nothing (soft). The answers are
+         * checked by the JDK (signed by the issuing CA or a responder it delegated to), with its timeouts
+         * ({@code com.sun.security.ocsp.timeout}, 15 s by default). Needs trusted CAs; null: no OCSP (the default).
+         */
+        public Builder askOcspResponders(Duration every) {
+            if (every != null && (every.isNegative() || every.compareTo(Duration.ofSeconds(1)) < 0)) {
+                throw new IllegalArgumentException("askOcspResponders must be at least 1 s, was " + every);
+            }
+            this.ocspInterval = every;
+            return this;
+        }
+
         /** The protocol versions to enable: {@link #TLS_1_3} (the default) and/or {@link #TLS_1_2}. */
         public Builder protocols(String... protocols) {
             List<String> list = new ArrayList<>(Arrays.asList(protocols));
@@ -421,9 +449,9 @@ public final class TlsOptions {
                 throw new IllegalArgumentException("TLS needs something to trust peers by: trustedCertificates, "
                         + "trustStore or pinSha256");
             }
-            if (fetchRevocationLists && trustedCertificates == null && trustStore == null) {
-                throw new IllegalArgumentException("fetchRevocationLists needs trusted CAs (trustedCertificates or "
-                        + "trustStore) whose certificates the lists revoke");
+            if ((fetchRevocationLists || ocspInterval != null) && trustedCertificates == null && trustStore == null) {
+                throw new IllegalArgumentException((fetchRevocationLists ? "fetchRevocationLists" : "askOcspResponders")
+                        + " needs trusted CAs (trustedCertificates or trustStore) whose certificates it checks");
             }
             if (revocationList != null && trustedCertificates == null && trustStore == null) {
                 throw new IllegalArgumentException("revocationList needs trusted CAs (trustedCertificates or "

@@ -10,13 +10,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * TLS with mutual authentication for a command that connects or listens: {@code --tls-cert}, {@code --tls-key} and
  * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} and {@code --tls-crl-fetch} add
- * revocation lists (from a file, from the CRL distribution points) and
+ * revocation lists (from a file, from the CRL distribution points), {@code --tls-ocsp} asks OCSP responders, and
  * {@code --tls-cipher-suites} restricts the cipher suites. Its own mixin, apart from the other options of a
  * command.
  */
@@ -55,6 +56,12 @@ final class TlsCliOptions {
                     + "their next update. Default: off.")
     boolean crlFetch;
 
+    @Option(names = "--tls-ocsp", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Ask the OCSP responders that accepted peers' certificates name about them, in the "
+                    + "background, when they connect and then every DURATION (e.g. 5m; at least 1s); a peer a "
+                    + "responder says is revoked is refused and cut. Default: no OCSP.")
+    Duration ocspEvery;
+
     @Option(names = "--tls-cipher-suites", paramLabel = "SUITE", split = ",",
             description = "Enable only these cipher suites, comma-separated (e.g. TLS_AES_256_GCM_SHA384); peers must "
                     + "offer one of them. Default: the JDK's.")
@@ -62,8 +69,8 @@ final class TlsCliOptions {
 
     /** The options given, or null when no --tls-* option was. */
     TlsOptions options() {
-        if (cert == null && key == null && ca == null && crl == null && !crlFetch && cipherSuites == null
-                && keyPasswordFile == null) {
+        if (cert == null && key == null && ca == null && crl == null && !crlFetch && ocspEvery == null
+                && cipherSuites == null && keyPasswordFile == null) {
             return null;
         }
         if (cert == null || key == null || ca == null) {
@@ -82,6 +89,11 @@ final class TlsCliOptions {
             b.revocationList(crl);
         }
         b.fetchRevocationLists(crlFetch);
+        try {
+            b.askOcspResponders(ocspEvery);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(command.commandLine(), "--tls-ocsp: " + e.getMessage());
+        }
         try {
             return (cipherSuites == null ? b : b.cipherSuites(cipherSuites.toArray(String[]::new))).build();
         } catch (IllegalArgumentException e) {

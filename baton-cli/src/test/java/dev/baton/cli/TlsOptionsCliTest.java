@@ -64,6 +64,16 @@ class TlsOptionsCliTest {
                 assertEquals(2, bogus.exitCode());
                 assertTrue(bogus.err().contains("does not support [TLS_BOGUS]"), bogus.err());
 
+                // --tls-crl-fetch and --tls-ocsp: with certificates that name no distribution point or responder,
+                // nothing is fetched or asked and the tool works (soft); an OCSP interval under a second is refused.
+                CliRun online = CliRun.of(concat(healthOfNode, concat(tls,
+                        new String[] {"--tls-crl-fetch", "--tls-ocsp", "5m"})));
+                assertEquals(0, online.exitCode(), online.err());
+                CliRun tooOften = CliRun.of(concat(healthOfNode, concat(tls, new String[] {"--tls-ocsp", "500ms"})));
+                assertEquals(2, tooOften.exitCode());
+                assertTrue(tooOften.err().contains("--tls-ocsp: askOcspResponders must be at least 1 s"),
+                        tooOften.err());
+
                 // --tls-key-password-file: an encrypted key with its password file (owner-only); a file others
                 // may read is refused.
                 char[] secret = "tool-key-password".toCharArray();

@@ -3,12 +3,16 @@ package dev.baton.pki;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AccessDescription;
+import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLDistPoint;
 import org.bouncycastle.asn1.x509.DistributionPoint;
 import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
@@ -16,7 +20,22 @@ import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.CRLReason;
 import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
+import org.bouncycastle.cert.ocsp.BasicOCSPResp;
+import org.bouncycastle.cert.ocsp.BasicOCSPRespBuilder;
+import org.bouncycastle.cert.ocsp.CertificateID;
+import org.bouncycastle.cert.ocsp.CertificateStatus;
+import org.bouncycastle.cert.ocsp.OCSPException;
+import org.bouncycastle.cert.ocsp.OCSPReq;
+import org.bouncycastle.cert.ocsp.OCSPRespBuilder;
+import org.bouncycastle.cert.ocsp.Req;
+import org.bouncycastle.cert.ocsp.RevokedStatus;
+import org.bouncycastle.cert.ocsp.UnknownStatus;
+import org.bouncycastle.cert.ocsp.jcajce.JcaBasicOCSPRespBuilder;
+import org.bouncycastle.operator.DigestCalculatorProvider;
+import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -28,7 +47,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
@@ -141,26 +159,27 @@ public final class CertificateAuthority {
      */
     public IssuedCertificate issue(String name, KeyKind kind, Instant notBefore, Instant notAfter,
                                    List<String> alternativeNames) {
-        return issue(name, kind, notBefore, notAfter, alternativeNames, List.of());
+        return issue(name, kind, notBefore, notAfter, alternativeNames, RevocationSources.NONE);
     }
 
     /**
-     * As {@link #issue(String, KeyKind, Instant, Instant, List)}, the certificate also naming {@code
-     * crlDistributionPoints} (none: no such extension): where this CA publishes the revocation list that covers it,
-     * for peers that fetch it ({@code TlsOptions.Builder.fetchRevocationLists}).
-     *
-     * @throws IllegalArgumentException when a distribution point is not an absolute http URI
+     * As {@link #issue(String, KeyKind, Instant, Instant, List)}, the certificate also naming where its revocation
+     * status is published: the CRL distribution points that serve this CA's list ({@link #revocationList}), for peers
+     * that fetch it ({@code TlsOptions.Builder.fetchRevocationLists}), and the OCSP responders that answer for it
+     * ({@link #ocspResponse}), for peers that ask ({@code TlsOptions.Builder.checkOcsp}).
      */
     public IssuedCertificate issue(String name, KeyKind kind, Instant notBefore, Instant notAfter,
-                                   List<String> alternativeNames, List<URI> crlDistributionPoints) {
-        DistributionPoint[] points = new DistributionPoint[crlDistributionPoints.size()];
+                                   List<String> alternativeNames, RevocationSources sources) {
+        DistributionPoint[] points = new DistributionPoint[sources.crlDistributionPoints().size()];
         for (int i = 0; i < points.length; i++) {
-            URI uri = crlDistributionPoints.get(i);
-            if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
-                throw new IllegalArgumentException("a CRL distribution point must be an http URI: " + uri);
-            }
-            points[i] = new DistributionPoint(new DistributionPointName(new GeneralNames(
-                    new GeneralName(GeneralName.uniformResourceIdentifier, uri.toString()))), null, null);
+            points[i] = new DistributionPoint(new DistributionPointName(new GeneralNames(new GeneralName(
+                    GeneralName.uniformResourceIdentifier, sources.crlDistributionPoints().get(i).toString()))),
+                    null, null);
+        }
+        AccessDescription[] responders = new AccessDescription[sources.ocspResponders().size()];
+        for (int i = 0; i < responders.length; i++) {
+            responders[i] = new AccessDescription(AccessDescription.id_ad_ocsp, new GeneralName(
+                    GeneralName.uniformResourceIdentifier, sources.ocspResponders().get(i).toString()));
         }
         GeneralNames sans = alternativeNames(alternativeNames);
         KeyPair leafKeys = keyPair(kind);
@@ -183,6 +202,9 @@ public final class CertificateAuthority {
             }
             if (points.length > 0) {
                 b.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(points));
+            }
+            if (responders.length > 0) {
+                b.addExtension(Extension.authorityInfoAccess, false, new AuthorityInformationAccess(responders));
             }
             return new IssuedCertificate(name, leafKeys, sign(b, keys));
         } catch (CertIOException | GeneralSecurityException e) {
@@ -228,6 +250,50 @@ public final class CertificateAuthority {
                     b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
         } catch (CertIOException | GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException("cannot make the revocation list of CA " + name, e);
+        }
+    }
+
+    /**
+     * This CA's OCSP response (RFC 6960, DER) to {@code request}, a DER OCSP request as a client POSTs it: for each
+     * certificate asked about, revoked (as of its instant) when its serial number is in {@code revoked}, good when it
+     * is not, unknown when this CA did not issue it; valid from {@code thisUpdate} to {@code nextUpdate}, signed by
+     * this CA's key (no delegated responder), echoing the request's nonce. A request that does not parse gets the
+     * {@code malformedRequest} response. What a development OCSP responder answers, for tests.
+     */
+    public byte[] ocspResponse(byte[] request, Map<BigInteger, Instant> revoked, Instant thisUpdate,
+                               Instant nextUpdate) {
+        try {
+            OCSPReq req;
+            try {
+                req = new OCSPReq(request);
+            } catch (java.io.IOException | RuntimeException e) {
+                return new OCSPRespBuilder().build(OCSPRespBuilder.MALFORMED_REQUEST, null).getEncoded();
+            }
+            DigestCalculatorProvider digests = new JcaDigestCalculatorProviderBuilder().build();
+            X509CertificateHolder issuer = new JcaX509CertificateHolder(certificate);
+            BasicOCSPRespBuilder b = new JcaBasicOCSPRespBuilder(keys.getPublic(),
+                    digests.get(CertificateID.HASH_SHA1));
+            for (Req one : req.getRequestList()) {
+                CertificateID id = one.getCertID();
+                CertificateStatus status;
+                if (!id.matchesIssuer(issuer, digests)) {
+                    status = new UnknownStatus();
+                } else if (revoked.containsKey(id.getSerialNumber())) {
+                    status = new RevokedStatus(Date.from(revoked.get(id.getSerialNumber())), CRLReason.unspecified);
+                } else {
+                    status = CertificateStatus.GOOD;
+                }
+                b.addResponse(id, status, Date.from(thisUpdate), Date.from(nextUpdate));
+            }
+            Extension nonce = req.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
+            if (nonce != null) {
+                b.setResponseExtensions(new Extensions(nonce));
+            }
+            BasicOCSPResp basic = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()),
+                    null, Date.from(thisUpdate));
+            return new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded();
+        } catch (OCSPException | OperatorCreationException | GeneralSecurityException | java.io.IOException e) {
+            throw new IllegalStateException("cannot make an OCSP response of CA " + name, e);
         }
     }
 

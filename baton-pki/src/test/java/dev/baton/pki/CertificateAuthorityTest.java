@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -116,6 +117,24 @@ class CertificateAuthorityTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> CertificateAuthority.fromPem(ca.certificatePem(), other.privateKeyPem()));
         assertTrue(e.getMessage().contains("not the key of the CA certificate CN=test-ca"), e.getMessage());
+    }
+
+    @Test
+    void certificatesNameTheirRevocationSourcesAndTheCaAnswersOcspRequests() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create("test-ca", FROM, TO);
+        URI crl = URI.create("http://127.0.0.1:8080/ca.crl");
+        URI ocsp = URI.create("http://127.0.0.1:8080/ocsp");
+        X509Certificate leaf = ca.issue("n", KeyKind.EC_P256, FROM, TO, List.of(),
+                new RevocationSources(List.of(crl), List.of(ocsp))).certificate();
+        assertTrue(leaf.getExtensionValue("2.5.29.31") != null, "a CRL distribution points extension");
+        assertTrue(leaf.getExtensionValue("1.3.6.1.5.5.7.1.1") != null, "an authority information access extension");
+        assertTrue(new String(leaf.getEncoded(), StandardCharsets.ISO_8859_1).contains(ocsp.toString()));
+        assertThrows(IllegalArgumentException.class, () -> RevocationSources.ocsp(URI.create("ldap://x/y")));
+
+        // An OCSP request that does not parse gets the malformedRequest status (1), not an exception.
+        org.bouncycastle.cert.ocsp.OCSPResp malformed = new org.bouncycastle.cert.ocsp.OCSPResp(
+                ca.ocspResponse(new byte[] {1, 2, 3}, java.util.Map.of(), FROM, TO));
+        assertEquals(org.bouncycastle.cert.ocsp.OCSPResp.MALFORMED_REQUEST, malformed.getStatus());
     }
 
     @Test

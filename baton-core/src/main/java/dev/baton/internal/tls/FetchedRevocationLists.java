@@ -2,7 +2,6 @@ package dev.baton.internal.tls;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.lang.ref.WeakReference;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p><b>Which points.</b> Those of this side's own chain and of the trusted CAs, fetched once when the options are
  * loaded ({@link #fetchKnown}, each bounded by the fetch timeout, so a node starts with its CA's list), and those of
- * every peer chain that has already passed the trust check ({@link #observe}: a certificate no trusted CA signed
+ * every peer chain that has already passed the trust check ({@link #accepted}: a certificate no trusted CA signed
  * makes this side fetch nothing). At most {@link #MAX_POINTS} points; the ones past it are ignored, logged once.
  *
  * <p><b>When.</b> A point seen for the first time is fetched at once, on a virtual thread of its own; a fetched list
@@ -47,7 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Thread-safe.
  */
-final class FetchedRevocationLists {
+final class FetchedRevocationLists implements PeerWatch {
 
     private static final System.Logger LOG = System.getLogger(FetchedRevocationLists.class.getName());
 
@@ -81,27 +80,7 @@ final class FetchedRevocationLists {
     FetchedRevocationLists(List<X509Certificate> cas, Duration timeout) {
         this.cas = List.copyOf(cas);
         this.timeout = timeout;
-        WeakReference<FetchedRevocationLists> self = new WeakReference<>(this);
-        Thread.ofVirtual().name("baton-crl-refresh").start(() -> refreshEverySecond(self));
-    }
-
-    /**
-     * The refresher's loop: starts what is due every second, and ends once the lists are no longer used (nothing
-     * closes them: they live as long as the transport factory that holds them).
-     */
-    private static void refreshEverySecond(WeakReference<FetchedRevocationLists> self) {
-        while (true) {
-            try {
-                Thread.sleep(Duration.ofNanos(MIN_REFRESH_NS));
-            } catch (InterruptedException e) {
-                return;
-            }
-            FetchedRevocationLists lists = self.get();
-            if (lists == null) {
-                return;
-            }
-            lists.refreshDue();
-        }
+        EverySecond.start("baton-crl-refresh", this, FetchedRevocationLists::refreshDue);
     }
 
     /** Fetches the points {@code certificates} name now, waiting for each at most the fetch timeout. */
@@ -131,7 +110,8 @@ final class FetchedRevocationLists {
      * each certificate after it that issued the one before (a peer may append certificates of its choosing that no
      * CA vouched for, and this side fetches nothing they name).
      */
-    void observe(X509Certificate[] chain) {
+    @Override
+    public void accepted(X509Certificate[] chain) {
         for (int i = 0; i < chain.length; i++) {
             if (i > 0 && !issued(chain[i], chain[i - 1])) {
                 return;
@@ -142,7 +122,8 @@ final class FetchedRevocationLists {
         }
     }
 
-    private static boolean issued(X509Certificate issuer, X509Certificate cert) {
+    /** True when {@code issuer} issued {@code cert}: its subject is the issuer's name, and its key signed it. */
+    static boolean issued(X509Certificate issuer, X509Certificate cert) {
         if (!issuer.getSubjectX500Principal().equals(cert.getIssuerX500Principal())) {
             return false;
         }
@@ -176,7 +157,8 @@ final class FetchedRevocationLists {
     }
 
     /** Raised by every list kept. */
-    int version() {
+    @Override
+    public int version() {
         return version.get();
     }
 

@@ -12,7 +12,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.function.Consumer;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
@@ -32,21 +31,22 @@ final class PeerTrust extends X509ExtendedTrustManager {
     private final X509Certificate[] issuers;
     private final Set<String> pins;
     private final String peerName;
-    private final Consumer<X509Certificate[]> accepted;
+    private final List<PeerWatch> watches;
 
     PeerTrust(List<X509Certificate> cas, Set<String> pins, String peerName) throws GeneralSecurityException {
-        this(cas, List.of(), pins, peerName, chain -> { });
+        this(cas, List.of(), pins, peerName, List.of());
     }
 
     /**
      * Trusts chains to {@code cas}, refusing those with a certificate revoked by one of {@code crls} (none: no
-     * revocation check), and the {@code pins}. {@code accepted} is told of each chain the CAs vouched for.
+     * revocation check) or that one of {@code watches} refuses, and the {@code pins}. The watches are told of each
+     * chain the CAs vouched for and none refused.
      */
     PeerTrust(List<X509Certificate> cas, List<X509CRL> crls, Set<String> pins, String peerName,
-              Consumer<X509Certificate[]> accepted) throws GeneralSecurityException {
+              List<PeerWatch> watches) throws GeneralSecurityException {
         this.pins = pins;
         this.peerName = peerName;
-        this.accepted = accepted;
+        this.watches = List.copyOf(watches);
         this.issuers = cas.toArray(X509Certificate[]::new);
         if (cas.isEmpty()) {
             this.pkix = null;
@@ -118,7 +118,15 @@ final class PeerTrust extends X509ExtendedTrustManager {
                         + leaf.getIssuerX500Principal().getName() + " is not trusted (no trusted CA signed it"
                         + (pins.isEmpty() ? "" : ", and it is not pinned") + "): " + e.getMessage(), e);
             }
-            accepted.accept(chain);
+            for (PeerWatch w : watches) {
+                String refused = w.refusal(chain);
+                if (refused != null) {
+                    throw new CertificateException("the certificate " + subject + " is refused: " + refused);
+                }
+            }
+            for (PeerWatch w : watches) {
+                w.accepted(chain);
+            }
         } else {
             throw new CertificateException("the certificate " + subject + " (SHA-256 " + fingerprint
                     + ") is not among the pinned certificates");

@@ -40,9 +40,10 @@ import javax.net.ssl.TrustManager;
  * connection then asks {@link #refusal} whether the trust now in force still accepts its peer's chain, and closes
  * when it does not (a revoked certificate is cut within the interval, not only refused its next connection).
  *
- * <p><b>Fetched lists.</b> With {@link TlsOptions#fetchRevocationLists()}, the lists of the CRL distribution points
- * ({@link FetchedRevocationLists}) join the file's. When one arrives, the next check builds a context with it and
- * starts a new trust generation, as a changed file does.
+ * <p><b>Background checks.</b> With {@link TlsOptions#fetchRevocationLists()}, the lists of the CRL distribution
+ * points ({@link FetchedRevocationLists}) join the file's; with {@link TlsOptions#ocspInterval()}, the OCSP responders'
+ * answers ({@link OcspStatuses}) refuse what they revoked. When either learns something, the next check builds a
+ * context with it and starts a new trust generation, as a changed file does.
  *
  * <p>Thread-safe.
  */
@@ -56,7 +57,7 @@ public final class TlsContextSource {
 
     /** A context and the state of the files it was read from. */
     private record Loaded(SSLContext context, PeerTrust trust, int trustGeneration, List<Stamp> stamps,
-                          String subject, int fetchedVersion) {
+                          String subject, int watchVersion) {
     }
 
     private final TlsOptions options;
@@ -64,14 +65,17 @@ public final class TlsContextSource {
     private final String[] protocols;
     private final String[] cipherSuites;        // null: the JDK's defaults
     private final FetchedRevocationLists fetched;  // null: none are fetched
+    private final List<PeerWatch> watches;          // the fetched lists and the OCSP answers, when asked for
     private final AtomicBoolean checking = new AtomicBoolean();
     private volatile Loaded current;
     private volatile long nextCheckNanos;
     private List<Stamp> lastFailed;         // guarded by checking
 
-    private TlsContextSource(TlsOptions options, FetchedRevocationLists fetched, Loaded first) {
+    private TlsContextSource(TlsOptions options, FetchedRevocationLists fetched, List<PeerWatch> watches,
+                             Loaded first) {
         this.options = options;
         this.fetched = fetched;
+        this.watches = watches;
         this.reloadIntervalNs = options.reloadInterval().toNanos();
         this.protocols = options.protocols().toArray(String[]::new);
         this.cipherSuites = options.cipherSuites().isEmpty() ? null : options.cipherSuites().toArray(String[]::new);
@@ -83,18 +87,26 @@ public final class TlsContextSource {
     public static TlsContextSource load(TlsOptions options) {
         Objects.requireNonNull(options, "options");
         try {
+            List<PeerWatch> watches = new ArrayList<>();
             FetchedRevocationLists fetched = null;
-            if (options.fetchRevocationLists()) {
+            if (options.ocspInterval() != null || options.fetchRevocationLists()) {
                 List<X509Certificate> cas = TlsKeyStores.trustedCas(options);
-                fetched = new FetchedRevocationLists(cas, options.revocationFetchTimeout());
-                List<X509Certificate> known = new ArrayList<>(cas);
-                Identity identity = TlsKeyStores.identityOf(options);
-                if (identity != null) {
-                    known.addAll(List.of(identity.chain()));
+                if (options.ocspInterval() != null) {
+                    watches.add(new OcspStatuses(cas, options.ocspInterval()));
                 }
-                fetched.fetchKnown(known);
+                if (options.fetchRevocationLists()) {
+                    fetched = new FetchedRevocationLists(cas, options.revocationFetchTimeout());
+                    watches.add(fetched);
+                    List<X509Certificate> known = new ArrayList<>(cas);
+                    Identity identity = TlsKeyStores.identityOf(options);
+                    if (identity != null) {
+                        known.addAll(List.of(identity.chain()));
+                    }
+                    fetched.fetchKnown(known);
+                }
             }
-            return new TlsContextSource(options, fetched, build(options, stamps(options), 0, fetched));
+            return new TlsContextSource(options, fetched, List.copyOf(watches),
+                    build(options, stamps(options), 0, fetched, watches));
         } catch (IOException | GeneralSecurityException e) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "TLS: " + e.getMessage()).withCause(e).asException();
         }
@@ -166,17 +178,14 @@ public final class TlsContextSource {
         try {
             nextCheckNanos = now + reloadIntervalNs;
             List<Stamp> stamps = stamps(options);
-            boolean fetchedChanged = false;
-            if (fetched != null) {
-                fetchedChanged = fetched.version() != current.fetchedVersion();
-            }
-            if (!fetchedChanged && (stamps.equals(current.stamps()) || stamps.equals(lastFailed))) {
+            boolean watchesChanged = watchVersion(watches) != current.watchVersion();
+            if (!watchesChanged && (stamps.equals(current.stamps()) || stamps.equals(lastFailed))) {
                 return;
             }
             try {
-                boolean sameTrust = !fetchedChanged && trustFiles(stamps).equals(trustFiles(current.stamps()));
+                boolean sameTrust = !watchesChanged && trustFiles(stamps).equals(trustFiles(current.stamps()));
                 Loaded loaded = build(options, stamps, sameTrust ? current.trustGeneration()
-                        : current.trustGeneration() + 1, fetched);
+                        : current.trustGeneration() + 1, fetched, watches);
                 boolean filesChanged = !stamps.equals(current.stamps());
                 current = loaded;
                 lastFailed = null;
@@ -228,9 +237,21 @@ public final class TlsContextSource {
         return stamps;
     }
 
-    /** A context from the files of {@code o} and the lists {@code fetched} holds (none when it is null). */
-    private static Loaded build(TlsOptions o, List<Stamp> stamps, int trustGeneration, FetchedRevocationLists fetched)
-            throws IOException, GeneralSecurityException {
+    /** What the watches know changes this: each raises its own version. */
+    private static int watchVersion(List<PeerWatch> watches) {
+        int sum = 0;
+        for (PeerWatch w : watches) {
+            sum += w.version();
+        }
+        return sum;
+    }
+
+    /**
+     * A context from the files of {@code o}, the lists {@code fetched} holds (none when it is null) and the other
+     * {@code watches}.
+     */
+    private static Loaded build(TlsOptions o, List<Stamp> stamps, int trustGeneration, FetchedRevocationLists fetched,
+                                List<PeerWatch> watches) throws IOException, GeneralSecurityException {
         try {
             Identity identity = TlsKeyStores.identityOf(o);
             List<X509Certificate> cas = TlsKeyStores.trustedCas(o);
@@ -239,17 +260,15 @@ public final class TlsContextSource {
                 crls.addAll(Pem.crls(o.revocationList()));
                 Revocation.checkSignatures(o.revocationList(), cas, crls);
             }
-            int fetchedVersion = 0;
+            int watchVersion = watchVersion(watches);   // before the lists: a later one is seen at the next check
             if (fetched != null) {
-                fetchedVersion = fetched.version();     // before the lists: a later one is seen at the next check
                 crls.addAll(fetched.lists());
             }
-            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName(),
-                    fetched == null ? chain -> { } : fetched::observe);
+            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName(), watches);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(identity == null ? null : new KeyManager[] {identity}, new TrustManager[] {trust}, null);
             return new Loaded(context, trust, trustGeneration, stamps,
-                    identity == null ? null : identity.leaf().getSubjectX500Principal().getName(), fetchedVersion);
+                    identity == null ? null : identity.leaf().getSubjectX500Principal().getName(), watchVersion);
         } catch (NoSuchFileException e) {
             throw new IOException("no such file: " + e.getFile(), e);
         }

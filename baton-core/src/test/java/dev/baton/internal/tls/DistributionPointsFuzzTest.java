@@ -5,6 +5,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.baton.fuzz.SeedCorpus;
 import dev.baton.pki.CertificateAuthority;
 import dev.baton.pki.KeyKind;
+import dev.baton.pki.RevocationSources;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -34,7 +35,7 @@ class DistributionPointsFuzzTest {
 
     private static X509Certificate naming(List<URI> points) {
         return CA.issue("leaf", KeyKind.EC_P256, NOW.minusSeconds(60), NOW.plus(Duration.ofDays(1)), List.of(),
-                points).certificate();
+                new RevocationSources(points, List.of())).certificate();
     }
 
     @Test

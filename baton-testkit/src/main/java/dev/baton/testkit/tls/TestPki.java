@@ -2,6 +2,7 @@ package dev.baton.testkit.tls;
 
 import dev.baton.TlsOptions;
 import dev.baton.pki.CertificateAuthority;
+import dev.baton.pki.RevocationSources;
 import dev.baton.pki.IssuedCertificate;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PKCS8Generator;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -115,22 +115,22 @@ public final class TestPki implements AutoCloseable {
      * 127.0.0.1 and DNS {@code name}.
      */
     public Issued issue(Ca ca, String name, KeyKind kind, Duration validity) {
-        return issue(ca, name, kind, validity, List.of());
+        return issue(ca, name, kind, validity, RevocationSources.NONE);
     }
 
-    /** An EC certificate as {@link #issue(Ca, String)} makes, also naming these CRL distribution points. */
-    public Issued issue(Ca ca, String name, List<URI> crlDistributionPoints) {
-        return issue(ca, name, KeyKind.EC, Duration.ofDays(7), crlDistributionPoints);
+    /** An EC certificate as {@link #issue(Ca, String)} makes, also naming where its revocation status is published. */
+    public Issued issue(Ca ca, String name, RevocationSources sources) {
+        return issue(ca, name, KeyKind.EC, Duration.ofDays(7), sources);
     }
 
-    private Issued issue(Ca ca, String name, KeyKind kind, Duration validity, List<URI> crlDistributionPoints) {
+    private Issued issue(Ca ca, String name, KeyKind kind, Duration validity, RevocationSources sources) {
         Instant now = Instant.now();
         Instant from = validity.isNegative() ? now.minus(Duration.ofMinutes(1)).minus(Duration.ofDays(1))
                 : now.minus(Duration.ofHours(1));
         Instant to = validity.isNegative() ? now.minus(Duration.ofMinutes(1)) : now.plus(validity);
         IssuedCertificate issued = ca.authority().issue(name,
                 kind == KeyKind.RSA ? dev.baton.pki.KeyKind.RSA_2048 : dev.baton.pki.KeyKind.EC_P256, from, to,
-                List.of("127.0.0.1", name), crlDistributionPoints);
+                List.of("127.0.0.1", name), sources);
         long serial = SERIALS.incrementAndGet();
         Path certFile = dir.resolve(name + "-" + serial + ".crt");
         Path keyFile = dir.resolve(name + "-" + serial + ".key");

@@ -1,7 +1,6 @@
 package dev.baton.testkit.tls;
 
 import dev.baton.BatonException;
-import dev.baton.Client;
 import dev.baton.Master;
 import dev.baton.MasterOptions;
 import dev.baton.Node;
@@ -9,8 +8,6 @@ import dev.baton.NodeOptions;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
 import dev.baton.pki.CertificateAuthority;
-import dev.baton.testkit.Wait;
-import dev.baton.testkit.behaviour.Cluster;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -21,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -82,37 +78,15 @@ class TlsRevocationTest {
     void rewritingTheListCutsARevokedNodesOpenConnectionsAndRefusesItsNextOnes() throws Exception {
         pki.revocationList(crl, ca, Duration.ofDays(1));
         Master m = master();
-        Node a = fx.join(m, "node-a", withList(pki.issue(ca, "node-a"), ca.certFile()));
-        TestPki.Issued bCert = pki.issue(ca, "node-b");
-        Node b = fx.join(m, "node-b", withList(bCert, ca.certFile()));
-        Node c = fx.join(m, "node-c", withList(pki.issue(ca, "node-c"), ca.certFile()));
-        fx.add(Cluster.startEcho(a, "echo"));
-        Client fromB = b.client("echo");
-        Client fromC = c.client("echo");
-        fromB.awaitServers(1, Duration.ofSeconds(10));
-        fromC.awaitServers(1, Duration.ofSeconds(10));
-        assertEquals("before", new String(fromB.call(Cluster.ECHO, "before".getBytes())));
-        assertEquals("before", new String(fromC.call(Cluster.ECHO, "before".getBytes())));
+        TlsFixture.EchoTrio trio = fx.echoTrio(m, name -> pki.issue(ca, name), id -> withList(id, ca.certFile()));
+        TestPki.Issued bCert = trio.bCert();
 
         try (Warnings cuts = Warnings.of("dev.baton.internal.tcp.TlsConnection")) {
             pki.revocationList(crl, ca, Duration.ofDays(1), bCert);
 
             // Within the reload interval (every tick here) node-a and the master close node-b's open connections,
             // and it cannot open new ones: its calls fail, and the master drops it from the membership.
-            AtomicReference<BatonException> cut = new AtomicReference<>();
-            Wait.until(() -> {
-                try {
-                    fromB.call(Cluster.ECHO, "after".getBytes());
-                    return false;
-                } catch (BatonException e) {
-                    cut.set(e);
-                    return true;
-                }
-            }, Duration.ofSeconds(20), () -> "node-b's calls to node-a failing after its certificate was revoked");
-            assertTrue(cut.get().status().code() == Status.Code.UNAVAILABLE
-                    || cut.get().status().code() == Status.Code.UNAUTHENTICATED, cut.get().getMessage());
-            Wait.until(() -> m.membership().nodes().stream().noneMatch(n -> n.name().equals("node-b")),
-                    Duration.ofSeconds(20), () -> "node-b out of the master's membership " + m.membership().nodes());
+            trio.awaitBCut();
             List<String> warnings = cuts.messages();
             assertTrue(warnings.stream().anyMatch(w -> w.contains("the changed TLS trust refuses its peer: the "
                     + "certificate CN=node-b is refused: it has been revoked")), warnings.toString());
@@ -122,13 +96,13 @@ class TlsRevocationTest {
 
         // node-b's certificate opens no new connection: not to node-a, not to the master.
         TlsPeer asB = fx.peer(pki.options(bCert, ca), "as-b");
-        BatonException e = asB.closeCause(asB.connect(a.address()), FAST);
+        BatonException e = asB.closeCause(asB.connect(trio.a().address()), FAST);
         assertEquals(Status.Code.UNAUTHENTICATED, e.status().code(), e.getMessage());
         BatonException rejoin = assertThrows(BatonException.class,
                 () -> fx.add(Node.join(nodeOptions(m, "node-b2", withList(bCert, ca.certFile())))));
         assertEquals(Status.Code.UNAUTHENTICATED, rejoin.status().code(), rejoin.getMessage());
         // The others' connections were checked again and kept.
-        assertEquals("after", new String(fromC.call(Cluster.ECHO, "after".getBytes())));
+        assertEquals("before", trio.echoFromC());
     }
 
     @Test

@@ -3,25 +3,29 @@ package dev.baton.testkit.tls;
 import com.sun.net.httpserver.HttpServer;
 
 import dev.baton.BatonException;
-import dev.baton.Client;
 import dev.baton.Master;
 import dev.baton.MasterOptions;
-import dev.baton.Node;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
+import dev.baton.pki.RevocationSources;
 import dev.baton.testkit.Wait;
-import dev.baton.testkit.behaviour.Cluster;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.math.BigInteger;
 import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.Executors;
@@ -32,11 +36,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Revocation lists fetched from the CRL distribution points certificates name, served by a real HTTP server on
- * loopback that signs a fresh list at every request (valid for a few seconds, as a CA's responder would re-sign).
+ * Revocation checked online, against a real HTTP server on loopback standing for the CA: revocation lists fetched
+ * from the CRL distribution points certificates name (a fresh list signed at every request, valid for a few seconds,
+ * as a CA would re-sign it), and OCSP responders asked about peers (the CA's own signed answers).
  */
 @Timeout(90)
-class TlsFetchedRevocationTest {
+class TlsOnlineRevocationTest {
 
     private static final Duration LIST_VALIDITY = Duration.ofSeconds(4);
 
@@ -47,18 +52,23 @@ class TlsFetchedRevocationTest {
     @AutoClose
     private final TestPki elsewhere = TestPki.create();     // its CA files do not overwrite the trusted one's
     @AutoClose("stopNow")
-    private final CrlServer crlServer = new CrlServer();
+    private final CaServer caServer = new CaServer();
 
-    /** Serves {@code /ca.crl}: the CA's list of {@link #revoked}, or an error status, or another CA's list. */
-    final class CrlServer {
+    /**
+     * Serves {@code /ca.crl}: the CA's list of {@link #revoked}, or an error status, or another CA's list; and
+     * {@code /ocsp}: the CA's OCSP answers, by POST or GET (RFC 6960, A.1), revoking {@link #revoked}.
+     */
+    final class CaServer {
         final HttpServer http;
         final Set<X509Certificate> revoked = new CopyOnWriteArraySet<>();
         final AtomicInteger status = new AtomicInteger(200);
         final AtomicReference<TestPki.Ca> signer = new AtomicReference<>(ca);
         final AtomicInteger requests = new AtomicInteger();
+        final AtomicInteger ocspRequests = new AtomicInteger();
         final URI uri;
+        final URI ocspUri;
 
-        CrlServer() {
+        CaServer() {
             try {
                 http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
             } catch (IOException e) {
@@ -82,8 +92,31 @@ class TlsFetchedRevocationTest {
                     throw new IOException(e);
                 }
             });
+            http.createContext("/ocsp", exchange -> {
+                ocspRequests.incrementAndGet();
+                try (exchange) {
+                    byte[] request;
+                    if (exchange.getRequestMethod().equals("POST")) {
+                        request = exchange.getRequestBody().readNBytes(64 * 1024);
+                    } else {
+                        String encoded = exchange.getRequestURI().getRawPath().substring("/ocsp/".length());
+                        request = Base64.getDecoder().decode(URLDecoder.decode(encoded, StandardCharsets.US_ASCII));
+                    }
+                    Map<BigInteger, Instant> serials = new HashMap<>();
+                    for (X509Certificate c : revoked) {
+                        serials.put(c.getSerialNumber(), Instant.now().minusSeconds(1));
+                    }
+                    Instant now = Instant.now();
+                    byte[] answer = ca.authority().ocspResponse(request, serials, now.minusSeconds(1),
+                            now.plus(Duration.ofHours(1)));
+                    exchange.getResponseHeaders().set("Content-Type", "application/ocsp-response");
+                    exchange.sendResponseHeaders(200, answer.length);
+                    exchange.getResponseBody().write(answer);
+                }
+            });
             http.start();
             uri = URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/ca.crl");
+            ocspUri = URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/ocsp");
         }
 
         void stopNow() {
@@ -99,54 +132,32 @@ class TlsFetchedRevocationTest {
     }
 
     private TestPki.Issued issue(String name) {
-        return pki.issue(ca, name, List.of(crlServer.uri));
+        return pki.issue(ca, name, RevocationSources.crl(caServer.uri));
     }
 
     @Test
     void aCertificateRevokedInTheFetchedListIsCutEverywhereAndTheOthersKeepCalling() throws Exception {
         // The master's own certificate names no point: it learns of the list from its peers' certificates.
         Master m = fx.add(Master.start(MasterOptions.builder().tls(fetching(pki.issue(ca, "master"))).build()));
-        Node a = fx.join(m, "node-a", fetching(issue("node-a")));
-        TestPki.Issued bCert = issue("node-b");
-        Node b = fx.join(m, "node-b", fetching(bCert));
-        Node c = fx.join(m, "node-c", fetching(issue("node-c")));
-        fx.add(Cluster.startEcho(a, "echo"));
-        Client fromB = b.client("echo");
-        Client fromC = c.client("echo");
-        fromB.awaitServers(1, Duration.ofSeconds(10));
-        fromC.awaitServers(1, Duration.ofSeconds(10));
-        assertEquals("before", new String(fromB.call(Cluster.ECHO, "before".getBytes())));
-        assertTrue(crlServer.requests.get() >= 3, "each node fetched its CA's list at start: "
-                + crlServer.requests.get());
+        TlsFixture.EchoTrio trio = fx.echoTrio(m, this::issue, this::fetching);
+        assertTrue(caServer.requests.get() >= 3, "each node fetched its CA's list at start: "
+                + caServer.requests.get());
 
         try (Warnings cuts = Warnings.of("dev.baton.internal.tcp.TlsConnection")) {
-            crlServer.revoked.add(bCert.certificate());
+            caServer.revoked.add(trio.bCert().certificate());
 
             // At the next refresh (halfway to the list's next update) node-a and the master cut node-b.
-            AtomicReference<BatonException> cut = new AtomicReference<>();
-            Wait.until(() -> {
-                try {
-                    fromB.call(Cluster.ECHO, "after".getBytes());
-                    return false;
-                } catch (BatonException e) {
-                    cut.set(e);
-                    return true;
-                }
-            }, Duration.ofSeconds(20), () -> "node-b's calls failing after the fetched list revoked it");
-            assertTrue(cut.get().status().code() == Status.Code.UNAVAILABLE
-                    || cut.get().status().code() == Status.Code.UNAUTHENTICATED, cut.get().getMessage());
-            Wait.until(() -> m.membership().nodes().stream().noneMatch(n -> n.name().equals("node-b")),
-                    Duration.ofSeconds(20), () -> "node-b out of the master's membership " + m.membership().nodes());
+            trio.awaitBCut();
             assertTrue(cuts.messages().stream().anyMatch(w -> w.contains("CN=node-b is refused: it has been revoked")),
                     cuts.messages().toString());
         }
         // The others go on through several refreshes of the list.
         for (int i = 0; i < 3; i++) {
-            assertEquals("after", new String(fromC.call(Cluster.ECHO, "after".getBytes())));
+            assertEquals("before", trio.echoFromC());
             Thread.sleep(LIST_VALIDITY.toMillis() / 2);
         }
-        TlsPeer asB = fx.peer(fetching(bCert), "as-b");
-        BatonException refused = asB.closeCause(asB.connect(a.address()), Duration.ofSeconds(10));
+        TlsPeer asB = fx.peer(fetching(trio.bCert()), "as-b");
+        BatonException refused = asB.attempt(trio.a().address(), Duration.ofSeconds(10));
         assertEquals(Status.Code.UNAUTHENTICATED, refused.status().code(), refused.getMessage());
     }
 
@@ -160,17 +171,17 @@ class TlsFetchedRevocationTest {
 
         // A list in the CA's name that another key signed, revoking the server: logged, and not applied.
         try (Warnings fetches = Warnings.of("dev.baton.internal.tls.FetchedRevocationLists")) {
-            crlServer.signer.set(elsewhere.ca(ca.name()));
-            crlServer.revoked.add(serverCert.certificate());
+            caServer.signer.set(elsewhere.ca(ca.name()));
+            caServer.revoked.add(serverCert.certificate());
             Wait.until(() -> fetches.messages().stream().anyMatch(w -> w.contains("does not carry the signature")),
                     Duration.ofSeconds(20), () -> "a warning about the forged list: " + fetches.messages());
             assertEquals(null, client.attempt(at, Duration.ofSeconds(10)));
 
             // The responder fails from now on: the genuine list held lapses at its next update, and then the CA's
             // certificates are refused, as with a stale file.
-            crlServer.signer.set(ca);
-            crlServer.revoked.clear();
-            crlServer.status.set(503);
+            caServer.signer.set(ca);
+            caServer.revoked.clear();
+            caServer.status.set(503);
             AtomicReference<BatonException> refused = new AtomicReference<>();
             Wait.until(() -> {
                 refused.set(client.attempt(at, Duration.ofSeconds(10)));
@@ -183,9 +194,45 @@ class TlsFetchedRevocationTest {
                     fetches.messages().toString());
 
             // The responder answers again: the next fetch brings a fresh list, and connections are made again.
-            crlServer.status.set(200);
+            caServer.status.set(200);
             Wait.until(() -> client.attempt(at, Duration.ofSeconds(10)) == null, Duration.ofSeconds(30),
                     () -> "connections accepted again with a fresh list");
         }
+    }
+
+    @Test
+    void aCertificateItsOcspResponderSaysIsRevokedIsCutEverywhereAndTheOthersKeepCalling() throws Exception {
+        Master m = fx.add(Master.start(MasterOptions.builder().tls(asking(pki.issue(ca, "master"))).build()));
+        TlsFixture.EchoTrio trio = fx.echoTrio(m, this::answered, this::asking);
+        Wait.until(() -> caServer.ocspRequests.get() >= 3, Duration.ofSeconds(10),
+                () -> "the responder asked about the nodes: " + caServer.ocspRequests.get());
+
+        try (Warnings cuts = Warnings.of("dev.baton.internal.tcp.TlsConnection")) {
+            caServer.revoked.add(trio.bCert().certificate());
+
+            // At the next question (every second) node-a and the master learn it, and cut node-b.
+            trio.awaitBCut();
+            assertTrue(cuts.messages().stream().anyMatch(w -> w.contains("CN=node-b is refused: its issuer's OCSP "
+                    + "responder says it has been revoked")), cuts.messages().toString());
+        }
+        for (int i = 0; i < 3; i++) {
+            assertEquals("before", trio.echoFromC());
+            Thread.sleep(500);
+        }
+        TlsPeer asB = fx.peer(asking(trio.bCert()), "as-b");
+        BatonException refused = asB.attempt(trio.a().address(), Duration.ofSeconds(10));
+        assertEquals(Status.Code.UNAUTHENTICATED, refused.status().code(), String.valueOf(refused));
+    }
+
+    /** Presents {@code identity}, trusts the CA, asks OCSP responders every second, looks at the answers at every tick. */
+    private TlsOptions asking(TestPki.Issued identity) {
+        return TlsOptions.builder().certificate(identity.certFile(), identity.keyFile())
+                .trustedCertificates(ca.certFile()).askOcspResponders(Duration.ofSeconds(1))
+                .reloadInterval(Duration.ZERO).build();
+    }
+
+    /** A certificate naming the server's OCSP responder. */
+    private TestPki.Issued answered(String name) {
+        return pki.issue(ca, name, RevocationSources.ocsp(caServer.ocspUri));
     }
 }
