@@ -56,8 +56,12 @@ final class CallSender implements CallHost {
     /** Failures the timer claimed this round, delivered together on the handler executor (timer thread only). */
     private PendingCall deliveries;
 
+    /** Whether blocking callers spin (and poll their connection) before they park: {@code callerSpin} > 0. */
+    private final boolean callerSpins;
+
     CallSender(NodeRuntime node, PeerTable peers, InboundDispatcher inbound, NodeCounters counters, DeadlineTimer timer) {
         this.node = node;
+        this.callerSpins = node.options().callerSpin().toNanos() > 0;
         this.peers = peers;
         this.inbound = inbound;
         this.counters = counters;
@@ -137,10 +141,29 @@ final class CallSender implements CallHost {
         ServerInfo target = choose(call, cursor, false);
         if (target == null) {
             call.fail(CallRouter.noRoute(peers.membership(), service, opts));
-        } else {
+            return call;
+        }
+        if (mode == PendingCall.BLOCKING && callerSpins) {
+            call.prePollThread = Thread.currentThread();
+        }
+        try {
             send(call, target, now);
+        } catch (RuntimeException | Error e) {
+            stopPrePolling(call);
+            throw e;
+        } finally {
+            call.prePollThread = null;
         }
         return call;
+    }
+
+    /** Ends the polling the starting thread began for {@code call}, if it did. That thread only. */
+    static void stopPrePolling(PendingCall call) {
+        TransportConnection c = call.prePolled;
+        if (c != null) {
+            call.prePolled = null;
+            c.pollingStopped();
+        }
     }
 
     /** Puts the call under the served call it is made for; false (the call failed) when that one already ended. */
@@ -235,6 +258,12 @@ final class CallSender implements CallHost {
                 r = TransportConnection.BACK_PRESSURED;
             } else {
                 call.sending();
+                if (call.prePollThread == Thread.currentThread() && call.prePolled == null) {
+                    // The caller will poll this connection for the response: say so before the request goes out,
+                    // or a fast answer may find the connection unwatched and ring its sleeping loop for nothing.
+                    call.prePolled = c;
+                    c.pollingStarted();
+                }
                 r = c.offer(call);
                 if (r == TransportConnection.OFFERED) {
                     if (call.isDone()) {

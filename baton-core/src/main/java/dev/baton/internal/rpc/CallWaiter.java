@@ -33,6 +33,8 @@ final class CallWaiter {
 
     /** Waits for {@code call}'s outcome and returns its response, or throws its failure. Releases the starter's reference. */
     Message await(PendingCall call) {
+        TransportConnection prePolled = call.prePolled;     // the sender began polling it for this thread
+        call.prePolled = null;
         try {
             ConnState on = call.connection();
             if (!call.delivered() && on != null && on.connection.readByCurrentThread()) {
@@ -42,7 +44,9 @@ final class CallWaiter {
                         + "response; use callAsync"));
             }
             if (!call.delivered() && callerSpinNs > 0) {
-                spin(call);
+                TransportConnection p = prePolled;
+                prePolled = null;
+                spin(call, p);
             }
             if (!call.delivered()) {
                 park(call);
@@ -53,17 +57,20 @@ final class CallWaiter {
             }
             return call.result();
         } finally {
+            if (prePolled != null) {
+                prePolled.pollingStopped();
+            }
             call.release();
         }
     }
 
-    private void spin(PendingCall call) {
+    /** Spins, polling the call's connection; {@code polled}: the connection this thread already polls, or null. */
+    private void spin(PendingCall call, TransportConnection polled) {
         // 1 ns per request byte, about the copy rate of loopback TCP here; extended while this thread reads bytes
         // of the connection (a large response streaming in), ending after callerSpin without any.
         long now = System.nanoTime();
         long end = now + callerSpinNs + Math.min(MAX_SIZE_SPIN_NS, call.request().remaining());
         // The connection this thread says it polls, so its loop may rest; a failover can move the call.
-        TransportConnection polled = null;
         try {
             // The clock is read every 16 turns: a read costs about as much as a turn (28 ns here), and a turn
             // that ends in a response ends sooner without it.

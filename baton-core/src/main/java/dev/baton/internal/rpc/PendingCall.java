@@ -5,6 +5,7 @@ import dev.baton.CallOptions;
 import dev.baton.Message;
 import dev.baton.ResponseListener;
 import dev.baton.Status;
+import dev.baton.spi.TransportConnection;
 import dev.baton.spi.FrameType;
 import dev.baton.spi.MessageAccess;
 import dev.baton.spi.OutboundFrame;
@@ -105,6 +106,9 @@ final class PendingCall extends OutboundFrame {
     private Status failureToDeliver;
     /** Links the calls whose deliveries the timer batches (the timer thread's own list). */
     PendingCall nextDelivery;
+    // Polling begun as the request goes out, taken over by CallWaiter (CallSender.sendRemote); the starter's only.
+    Thread prePollThread;
+    TransportConnection prePolled;
 
     PendingCall(CallHost host) {
         this.host = host;
