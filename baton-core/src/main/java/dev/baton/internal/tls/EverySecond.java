@@ -16,22 +16,30 @@ final class EverySecond {
     private EverySecond() {
     }
 
-    /** Starts the thread, named {@code name}; {@code action} must not hold {@code owner} itself. */
-    static <T> void start(String name, T owner, Consumer<T> action) {
+    /** Starts the thread, named {@code name}, and returns it; {@code action} must not hold {@code owner} itself. */
+    static <T> Thread start(String name, T owner, Consumer<T> action) {
         WeakReference<T> ref = new WeakReference<>(owner);
-        Thread.ofVirtual().name(name).start(() -> {
+        return Thread.ofVirtual().name(name).start(() -> {
             while (true) {
                 try {
                     Thread.sleep(PERIOD);
                 } catch (InterruptedException e) {
                     return;
                 }
-                T o = ref.get();
-                if (o == null) {
+                if (!runOnce(ref, action)) {
                     return;
                 }
-                action.accept(o);
             }
         });
+    }
+
+    /** In a frame of its own, so no local variable of the loop keeps the owner reachable while the thread sleeps. */
+    private static <T> boolean runOnce(WeakReference<T> ref, Consumer<T> action) {
+        T owner = ref.get();
+        if (owner == null) {
+            return false;
+        }
+        action.accept(owner);
+        return true;
     }
 }
