@@ -75,6 +75,9 @@ final class CertsCommand implements Callable<Integer> {
     @Mixin
     CaKeyPasswordOption caKeyPassword;
 
+    @Mixin
+    RevocationSourceOptions revocation;
+
     @Override
     public Integer call() throws IOException {
         if (dir == null) {
@@ -89,7 +92,7 @@ final class CertsCommand implements Callable<Integer> {
             throw usage("--san: " + badAlternative);
         }
         caKeyPassword.use(password -> {
-            DevPki.write(dir, certificates, Duration.ofDays(days), extraNames, force, password);
+            DevPki.write(dir, certificates, Duration.ofDays(days), extraNames, force, password, revocation.sources());
             return null;
         });
         PrintWriter out = spec.commandLine().getOut();

@@ -60,6 +60,9 @@ final class CertsIssueCommand implements Callable<Integer> {
     @Mixin
     CaKeyPasswordOption caKeyPassword;
 
+    @Mixin
+    RevocationSourceOptions revocation;
+
     @Override
     public Integer call() throws IOException {
         if (days < 1 || days > CertsCommand.MAX_DAYS) {
@@ -74,7 +77,7 @@ final class CertsIssueCommand implements Callable<Integer> {
             throw usage("--san: " + badAlternative);
         }
         DevPki.Issued issued = caKeyPassword.use(password -> DevPki.issue(dir, names, Duration.ofDays(days),
-                extraNames, force, password));
+                extraNames, force, password, revocation.sources()));
         PrintWriter out = spec.commandLine().getOut();
         out.println("baton certs issue: " + DevPki.warning(caKeyPassword.given()));
         out.println("Wrote, valid until " + issued.notAfter().truncatedTo(ChronoUnit.SECONDS)

@@ -4,6 +4,7 @@ import dev.baton.pki.CertificateAuthority;
 import dev.baton.pki.IssuedCertificate;
 import dev.baton.pki.KeyKind;
 import dev.baton.pki.Pem;
+import dev.baton.pki.RevocationSources;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -122,17 +123,20 @@ final class DevPki {
      */
     static void write(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite)
             throws IOException {
-        write(dir, names, validity, extraNames, overwrite, null);
+        write(dir, names, validity, extraNames, overwrite, null, RevocationSources.NONE);
     }
 
-    /** As the other, the CA key encrypted under {@code caKeyPassword} unless it is null. */
+    /**
+     * As the other, the CA key encrypted under {@code caKeyPassword} unless it is null, and the certificates naming
+     * where their revocation status is published ({@code revocation}: {@code --crl-url}, {@code --ocsp-url}).
+     */
     static void write(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite,
-                      char[] caKeyPassword) throws IOException {
+                      char[] caKeyPassword, RevocationSources revocation) throws IOException {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new CliException(dir + " exists and is not a directory");
         }
         refuseToOverwrite(dir, files(dir, names), overwrite);
-        Map<Path, String> contents = generate(dir, names, validity, extraNames, caKeyPassword);
+        Map<Path, String> contents = generate(dir, names, validity, extraNames, caKeyPassword, revocation);
         if (!Files.isDirectory(dir)) {
             if (dir.toAbsolutePath().getParent() != null) {
                 Files.createDirectories(dir.toAbsolutePath().getParent());
@@ -176,7 +180,7 @@ final class DevPki {
      * {@link CliException} unless {@code overwrite}.
      */
     static Issued issue(Path dir, List<String> names, Duration validity, List<String> extraNames, boolean overwrite,
-                        char[] caKeyPassword) throws IOException {
+                        char[] caKeyPassword, RevocationSources revocation) throws IOException {
         CertificateAuthority ca = loadCa(dir, caKeyPassword);
         refuseToOverwrite(dir, certificateFiles(dir, names), overwrite);
         Instant from = Instant.now().minus(Duration.ofHours(1));
@@ -185,19 +189,19 @@ final class DevPki {
         boolean cut = wanted.isAfter(caEnd);
         Instant to = cut ? caEnd : wanted;
         Map<Path, String> contents = new LinkedHashMap<>();
-        issueInto(contents, ca, dir, names, from, to, extraNames);
+        issueInto(contents, ca, dir, names, from, to, extraNames, revocation);
         stage(dir, contents);
         return new Issued(List.copyOf(contents.keySet()), to, cut);
     }
 
     /** Adds to {@code contents} a certificate and key from {@code ca} for each of {@code names}. */
     private static void issueInto(Map<Path, String> contents, CertificateAuthority ca, Path dir, List<String> names,
-                                  Instant from, Instant to, List<String> extraNames) {
+                                  Instant from, Instant to, List<String> extraNames, RevocationSources revocation) {
         for (String name : names) {
             List<String> alternatives = new ArrayList<>(List.of(name));
             alternatives.addAll(LOCAL_NAMES);
             alternatives.addAll(extraNames);
-            IssuedCertificate issued = ca.issue(name, KeyKind.EC_P256, from, to, alternatives);
+            IssuedCertificate issued = ca.issue(name, KeyKind.EC_P256, from, to, alternatives, revocation);
             contents.put(cert(dir, name), issued.certificatePem());
             contents.put(key(dir, name), issued.privateKeyPem());
         }
@@ -218,14 +222,15 @@ final class DevPki {
     }
 
     private static Map<Path, String> generate(Path dir, List<String> names, Duration validity,
-                                              List<String> extraNames, char[] caKeyPassword) {
+                                              List<String> extraNames, char[] caKeyPassword,
+                                              RevocationSources revocation) {
         Instant from = Instant.now().minus(Duration.ofHours(1));
         Instant to = from.plus(Duration.ofHours(1)).plus(validity);
         CertificateAuthority ca = CertificateAuthority.create("baton-dev-ca", from, to.plus(Duration.ofDays(1)));
         Map<Path, String> contents = new LinkedHashMap<>();
         contents.put(dir.resolve(CA_CERT), ca.certificatePem());
         contents.put(dir.resolve(CA_KEY), caKeyPassword == null ? ca.privateKeyPem() : ca.privateKeyPem(caKeyPassword));
-        issueInto(contents, ca, dir, names, from, to, extraNames);
+        issueInto(contents, ca, dir, names, from, to, extraNames, revocation);
         contents.put(dir.resolve(README), readme(dir, names, to, extraNames, caKeyPassword != null));
         return contents;
     }

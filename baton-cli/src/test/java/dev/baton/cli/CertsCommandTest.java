@@ -88,6 +88,33 @@ class CertsCommandTest {
     }
 
     @Test
+    void certificatesNameTheGivenRevocationSourcesAndOtherUrlsAreUsageErrors() throws Exception {
+        Path dir = temp.resolve("pki");
+        CliRun r = CliRun.of("certs", "--dir", dir.toString(), "--names", "a", "--crl-url",
+                "http://127.0.0.1:8080/ca.crl", "--ocsp-url", "http://127.0.0.1:8080/ocsp");
+        assertEquals(0, r.exitCode(), r.err());
+        CliRun issued = CliRun.of("certs", "issue", "--dir", dir.toString(), "--name", "b", "--crl-url",
+                "http://crl.example/ca.crl");
+        assertEquals(0, issued.exitCode(), issued.err());
+        CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+        X509Certificate a;
+        X509Certificate b;
+        try (var in = Files.newInputStream(dir.resolve("a.pem")); var in2 = Files.newInputStream(dir.resolve("b.pem"))) {
+            a = (X509Certificate) x509.generateCertificate(in);
+            b = (X509Certificate) x509.generateCertificate(in2);
+        }
+        String aDer = new String(a.getEncoded(), StandardCharsets.ISO_8859_1);
+        assertTrue(aDer.contains("http://127.0.0.1:8080/ca.crl") && aDer.contains("http://127.0.0.1:8080/ocsp"));
+        assertTrue(a.getExtensionValue("2.5.29.31") != null && a.getExtensionValue("1.3.6.1.5.5.7.1.1") != null);
+        assertTrue(new String(b.getEncoded(), StandardCharsets.ISO_8859_1).contains("http://crl.example/ca.crl"));
+        assertEquals(null, b.getExtensionValue("1.3.6.1.5.5.7.1.1"), "no responder asked for");
+
+        CliRun ldap = CliRun.of("certs", "--dir", temp.resolve("other").toString(), "--crl-url", "ldap://x/ca.crl");
+        assertEquals(2, ldap.exitCode());
+        assertTrue(ldap.err().contains("must be an absolute http URI: ldap://x/ca.crl"), ldap.err());
+    }
+
+    @Test
     void refusesToOverwriteAnEarlierRunUnlessForced() throws Exception {
         Path dir = temp.resolve("pki");
         assertEquals(0, CliRun.of("certs", "--dir", dir.toString(), "--names", "a,b").exitCode());
