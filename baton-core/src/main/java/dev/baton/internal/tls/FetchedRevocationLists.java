@@ -112,11 +112,17 @@ final class FetchedRevocationLists implements PeerWatch {
      */
     @Override
     public void accepted(X509Certificate[] chain) {
+        int linked = 0;     // chain[0..linked] each issued the one before: checked only when a new point needs it
         for (int i = 0; i < chain.length; i++) {
-            if (i > 0 && !issued(chain[i], chain[i - 1])) {
-                return;
-            }
             for (URI uri : DistributionPoints.httpUris(chain[i])) {
+                if (points.containsKey(uri)) {
+                    continue;
+                }
+                for (; linked < i; linked++) {
+                    if (!issued(chain[linked + 1], chain[linked])) {
+                        return;
+                    }
+                }
                 add(uri);
             }
         }
