@@ -158,7 +158,7 @@ final class CallSender implements CallHost {
     }
 
     /** Ends the polling the starting thread began for {@code call}, if it did. That thread only. */
-    static void stopPrePolling(PendingCall call) {
+    private static void stopPrePolling(PendingCall call) {
         TransportConnection c = call.prePolled;
         if (c != null) {
             call.prePolled = null;
