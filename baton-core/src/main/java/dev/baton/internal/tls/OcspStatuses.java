@@ -29,8 +29,9 @@ import javax.security.auth.x500.X500Principal;
  *
  * <p><b>Whom.</b> Every peer chain that has passed the trust check ({@link #accepted}; a certificate no trusted CA
  * signed makes this side ask nothing), from its leaf up through the certificates that issued it, to the trusted
- * CA. Asked when first seen, then every interval, on a virtual thread per chain; at most {@link #MAX_CHAINS}
- * chains (further ones are not asked, logged once).
+ * CA; a chain none of whose certificates names a responder is not watched (said once, at INFO). Asked when first
+ * seen, then every interval, on a virtual thread per chain; at most {@link #MAX_CHAINS} chains (further ones are not
+ * asked, logged once).
  *
  * <p><b>How.</b> The JDK's PKIX validation with its {@link PKIXRevocationChecker} in OCSP mode ({@code NO_FALLBACK,
  * SOFT_FAIL}): it builds the request, sends it to the responder the certificate names, and verifies the answer's
@@ -47,6 +48,7 @@ final class OcspStatuses implements PeerWatch {
     private static final System.Logger LOG = System.getLogger(OcspStatuses.class.getName());
 
     static final int MAX_CHAINS = 1024;
+    private static final String AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
 
     /** A certificate, as a revocation names it. */
     private record Serial(X500Principal issuer, BigInteger serial) {
@@ -75,6 +77,7 @@ final class OcspStatuses implements PeerWatch {
     private final Map<Serial, String> revoked = new ConcurrentHashMap<>();
     private final AtomicInteger version = new AtomicInteger();
     private final AtomicBoolean warnedFull = new AtomicBoolean();
+    private final AtomicBoolean warnedNoResponder = new AtomicBoolean();
 
     OcspStatuses(List<X509Certificate> cas, Duration interval) {
         for (X509Certificate ca : cas) {
@@ -100,8 +103,17 @@ final class OcspStatuses implements PeerWatch {
             }
             return;
         }
-        Watched w = new Watched(path(chain), System.nanoTime());
-        if (!w.path.isEmpty() && chains.putIfAbsent(leaf, w) == null) {
+        List<X509Certificate> path = path(chain);
+        if (path.stream().noneMatch(c -> c.getExtensionValue(AUTHORITY_INFO_ACCESS) != null)) {
+            if (warnedNoResponder.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.INFO, "TLS: the certificate {0} names no OCSP responder (no Authority "
+                        + "Information Access): it, and any other such, is not asked about",
+                        chain[0].getSubjectX500Principal().getName());
+            }
+            return;
+        }
+        Watched w = new Watched(path, System.nanoTime());
+        if (chains.putIfAbsent(leaf, w) == null) {
             start(w);
         }
     }
