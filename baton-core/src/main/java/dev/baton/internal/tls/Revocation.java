@@ -31,13 +31,14 @@ import javax.security.auth.x500.X500Principal;
 
 /**
  * Certificate revocation lists in the JDK's PKIX validation: the parameters of a trust manager that checks each
- * certificate of a peer's chain against the CRLs of a file, and nothing else.
+ * certificate of a peer's chain against given CRLs (a file's, and those fetched), and nothing else.
  *
  * <p>The JDK's {@link PKIXRevocationChecker} does the checking, for CRLs only ({@code PREFER_CRLS, NO_FALLBACK}: no
- * OCSP) and from the given CRLs only (CRL distribution points are not fetched: the JDK does so only when
- * {@code com.sun.security.enableCRLDP} is set). With {@code SOFT_FAIL} a certificate whose issuer has no CRL in
- * the file passes. That would also let through a certificate whose issuer's CRL is past its next update (the JDK
- * then finds no usable CRL), so {@link Fresh} refuses those: a stale list may miss a revocation.
+ * OCSP here) and from the given CRLs only (the JDK fetches CRL distribution points only when the JVM-wide
+ * {@code com.sun.security.enableCRLDP} is set, and in the handshake: {@link FetchedRevocationLists} fetches them in
+ * the background instead). With {@code SOFT_FAIL} a certificate whose issuer has no CRL here passes. That would also
+ * let through a certificate whose issuer's CRL is past its next update (the JDK then finds no usable CRL), so
+ * {@link Fresh} refuses those: a stale list may miss a revocation.
  */
 final class Revocation {
 
