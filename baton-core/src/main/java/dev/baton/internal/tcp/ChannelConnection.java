@@ -28,6 +28,10 @@ abstract class ChannelConnection extends FramedConnection implements IoLoop.Hand
 
         /** The path's name for {@link dev.baton.spi.Transport#pathOf}: "tcp", "tls". */
         String path();
+
+        /** A transport that makes its connections here opened ({@code true}) or closed. */
+        default void transportOpen(boolean open) {
+        }
     }
 
     private final IoLoop ioLoop;

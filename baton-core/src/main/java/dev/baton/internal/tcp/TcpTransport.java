@@ -71,6 +71,7 @@ public final class TcpTransport implements Transport {
         for (IoLoop l : loops) {
             l.start();
         }
+        connections.transportOpen(true);
     }
 
     /** The default transport of a node: TCP with a 64 MiB buffer pool. */
@@ -223,6 +224,7 @@ public final class TcpTransport implements Transport {
             }
         }
         core.closeAll();
+        connections.transportOpen(false);
         for (IoLoop l : loops) {
             l.shutdown(2_000);
         }

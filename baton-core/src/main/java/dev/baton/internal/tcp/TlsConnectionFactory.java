@@ -42,4 +42,9 @@ final class TlsConnectionFactory implements ChannelConnection.Factory {
     public String path() {
         return "tls";
     }
+
+    @Override
+    public void transportOpen(boolean open) {
+        source.transportOpen(open);
+    }
 }

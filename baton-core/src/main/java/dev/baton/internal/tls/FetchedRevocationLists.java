@@ -76,6 +76,7 @@ final class FetchedRevocationLists implements PeerWatch {
     private final Map<URI, Point> points = new ConcurrentHashMap<>();
     private final AtomicInteger version = new AtomicInteger();
     private final AtomicBoolean warnedFull = new AtomicBoolean();
+    private volatile boolean inUse = true;     // false while no transport uses the trust: nothing is fetched
 
     FetchedRevocationLists(List<X509Certificate> cas, Duration timeout) {
         this.cas = List.copyOf(cas);
@@ -141,7 +142,15 @@ final class FetchedRevocationLists implements PeerWatch {
         }
     }
 
+    @Override
+    public void inUse(boolean inUse) {
+        this.inUse = inUse;
+    }
+
     private void refreshDue() {
+        if (!inUse) {
+            return;
+        }
         long now = System.nanoTime();
         for (Point p : points.values()) {
             if (now - p.dueNanos >= 0) {

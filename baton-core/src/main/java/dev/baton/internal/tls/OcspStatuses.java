@@ -77,6 +77,7 @@ final class OcspStatuses implements PeerWatch {
     private final Map<Serial, String> revoked = new ConcurrentHashMap<>();
     private final AtomicInteger version = new AtomicInteger();
     private final AtomicBoolean warnedFull = new AtomicBoolean();
+    private volatile boolean inUse = true;     // false while no transport uses the trust: nothing is fetched
     private final AtomicBoolean warnedNoResponder = new AtomicBoolean();
 
     OcspStatuses(List<X509Certificate> cas, Duration interval) {
@@ -154,7 +155,15 @@ final class OcspStatuses implements PeerWatch {
         return path;
     }
 
+    @Override
+    public void inUse(boolean inUse) {
+        this.inUse = inUse;
+    }
+
     private void askDue() {
+        if (!inUse) {
+            return;
+        }
         long now = System.nanoTime();
         for (Watched w : chains.values()) {
             if (now - w.dueNanos >= 0) {

@@ -19,4 +19,7 @@ interface PeerWatch {
 
     /** Raised whenever what the watch knows changes: the trust is built again, and open connections checked. */
     int version();
+
+    /** Whether any transport uses the trust: while none does, a watch fetches and asks nothing. */
+    void inUse(boolean inUse);
 }

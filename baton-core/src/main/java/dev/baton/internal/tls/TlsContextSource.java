@@ -67,6 +67,7 @@ public final class TlsContextSource {
     private final FetchedRevocationLists fetched;  // null: none are fetched
     private final List<PeerWatch> watches;          // the fetched lists and the OCSP answers, when asked for
     private final AtomicBoolean checking = new AtomicBoolean();
+    private int openTransports;             // guarded by this
     private volatile Loaded current;
     private volatile long nextCheckNanos;
     private List<Stamp> lastFailed;         // guarded by checking
@@ -109,6 +110,17 @@ public final class TlsContextSource {
                     build(options, stamps(options), 0, fetched, watches));
         } catch (IOException | GeneralSecurityException e) {
             throw Status.of(Status.Code.INVALID_ARGUMENT, "TLS: " + e.getMessage()).withCause(e).asException();
+        }
+    }
+
+    /**
+     * A transport that uses this source opened ({@code true}) or closed. While none is open the background checks
+     * (fetched lists, OCSP) rest: a closed node asks nothing of the network, though nothing closes a source.
+     */
+    public synchronized void transportOpen(boolean open) {
+        openTransports += open ? 1 : -1;
+        for (PeerWatch w : watches) {
+            w.inUse(openTransports > 0);
         }
     }
 

@@ -95,6 +95,11 @@ class TlsOnlineRevocationTest {
             http.createContext("/ocsp", exchange -> {
                 ocspRequests.incrementAndGet();
                 try (exchange) {
+                    int code = status.get();
+                    if (code != 200) {
+                        exchange.sendResponseHeaders(code, -1);
+                        return;
+                    }
                     byte[] request;
                     if (exchange.getRequestMethod().equals("POST")) {
                         request = exchange.getRequestBody().readNBytes(64 * 1024);
@@ -222,6 +227,37 @@ class TlsOnlineRevocationTest {
         TlsPeer asB = fx.peer(asking(trio.bCert()), "as-b");
         BatonException refused = asB.attempt(trio.a().address(), Duration.ofSeconds(10));
         assertEquals(Status.Code.UNAUTHENTICATED, refused.status().code(), String.valueOf(refused));
+    }
+
+    @Test
+    void aResponderThatDoesNotAnswerChangesNothingAndWhenItAnswersARevocationIsRefused() throws Exception {
+        TlsPeer server = fx.peer(asking(answered("server")), "server");
+        InetSocketAddress at = server.listen();
+        TestPki.Issued clientCert = answered("client");
+        TlsPeer client = fx.peer(asking(clientCert), "client");
+        try (Warnings asks = Warnings.of("dev.baton.internal.tls.OcspStatuses")) {
+            caServer.status.set(503);
+            assertEquals(null, client.attempt(at, Duration.ofSeconds(10)));
+            Wait.until(() -> asks.messages().stream().anyMatch(w -> w.contains("no OCSP answer about CN=client")),
+                    Duration.ofSeconds(10), () -> "a warning that the responder did not answer: " + asks.messages());
+            assertEquals(null, client.attempt(at, Duration.ofSeconds(10)), "soft: nothing is refused meanwhile");
+        }
+        caServer.status.set(200);
+        caServer.revoked.add(clientCert.certificate());
+        AtomicReference<BatonException> refused = new AtomicReference<>();
+        Wait.until(() -> {
+            refused.set(client.attempt(at, Duration.ofSeconds(10)));
+            return refused.get() != null;
+        }, Duration.ofSeconds(20), () -> "the server refusing the client once its responder answers");
+        assertEquals(Status.Code.UNAUTHENTICATED, refused.get().status().code(), refused.get().getMessage());
+
+        // Closed, the two ask nothing more (though nothing closes their sources, which live until collected).
+        client.close();
+        server.close();
+        Thread.sleep(1_000);        // a question already under way when they closed reaches the responder
+        int asked = caServer.ocspRequests.get();
+        Thread.sleep(2_500);
+        assertEquals(asked, caServer.ocspRequests.get(), "questions after the transports closed");
     }
 
     /** Presents {@code identity}, trusts the CA, asks OCSP responders every second, looks at the answers at every tick. */
