@@ -120,25 +120,12 @@ final class FetchedRevocationLists implements PeerWatch {
                     continue;
                 }
                 for (; linked < i; linked++) {
-                    if (!issued(chain[linked + 1], chain[linked])) {
+                    if (!PeerWatch.issued(chain[linked + 1], chain[linked])) {
                         return;
                     }
                 }
                 add(uri);
             }
-        }
-    }
-
-    /** True when {@code issuer} issued {@code cert}: its subject is the issuer's name, and its key signed it. */
-    static boolean issued(X509Certificate issuer, X509Certificate cert) {
-        if (!issuer.getSubjectX500Principal().equals(cert.getIssuerX500Principal())) {
-            return false;
-        }
-        try {
-            cert.verify(issuer.getPublicKey());
-            return true;
-        } catch (GeneralSecurityException e) {
-            return false;
         }
     }
 

@@ -147,7 +147,7 @@ final class OcspStatuses implements PeerWatch {
     private List<X509Certificate> path(X509Certificate[] chain) {
         List<X509Certificate> path = new ArrayList<>();
         for (int i = 0; i < chain.length && !anchorCertificates.contains(chain[i]); i++) {
-            if (i > 0 && !FetchedRevocationLists.issued(chain[i], chain[i - 1])) {
+            if (i > 0 && !PeerWatch.issued(chain[i], chain[i - 1])) {
                 break;
             }
             path.add(chain[i]);

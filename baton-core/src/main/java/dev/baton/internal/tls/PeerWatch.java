@@ -1,5 +1,6 @@
 package dev.baton.internal.tls;
 
+import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 
 /**
@@ -22,4 +23,20 @@ interface PeerWatch {
 
     /** Whether any transport uses the trust: while none does, a watch fetches and asks nothing. */
     void inUse(boolean inUse);
+
+    /**
+     * True when {@code issuer} issued {@code cert}: its subject is the issuer's name, and its key signed it. How a
+     * watch tells the certificates of a chain that issued one another from those a peer appended.
+     */
+    static boolean issued(X509Certificate issuer, X509Certificate cert) {
+        if (!issuer.getSubjectX500Principal().equals(cert.getIssuerX500Principal())) {
+            return false;
+        }
+        try {
+            cert.verify(issuer.getPublicKey());
+            return true;
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
 }
