@@ -273,6 +273,7 @@ final class CallSender implements CallHost {
                 }
                 cs.removePending(call);
                 call.notSent();
+                stopPrePolling(call);       // it may wait for room, or go elsewhere: not polling meanwhile
             }
             if (r == TransportConnection.CLOSED) {
                 reroute(call, unavailable("connection to rank " + target.rank() + " closed", c));
