@@ -55,19 +55,23 @@ final class FetchedRevocationLists implements PeerWatch {
     private static final long MIN_REFRESH_NS = TimeUnit.SECONDS.toNanos(1);
     private static final long MAX_REFRESH_NS = TimeUnit.HOURS.toNanos(1);
     private static final long MAX_BACKOFF_NS = TimeUnit.MINUTES.toNanos(5);
+    private static final String FETCH_THREAD = "baton-crl-fetch";
 
-    /** One distribution point: the list last kept from it, and when to fetch it next. */
-    private static final class Point {
+    /** One distribution point: the list last kept from it; a run fetches it again. */
+    private final class Point extends Recurring {
         final URI uri;
         volatile X509CRL crl;
-        final AtomicBoolean fetching = new AtomicBoolean();
-        volatile long dueNanos;
-        int failures;           // these two: written by the fetch that holds {@link #fetching}
+        int failures;           // these two: written by the runs, one at a time
         String lastFailure;     // what the last warning said; null after a success
 
-        Point(URI uri, long dueNanos) {
+        Point(URI uri) {
+            super(System.nanoTime());
             this.uri = uri;
-            this.dueNanos = dueNanos;
+        }
+
+        @Override
+        long run() {
+            return fetch(this);
         }
     }
 
@@ -138,12 +142,7 @@ final class FetchedRevocationLists implements PeerWatch {
         if (!inUse) {
             return;
         }
-        long now = System.nanoTime();
-        for (Point p : points.values()) {
-            if (now - p.dueNanos >= 0) {
-                start(p);
-            }
-        }
+        Recurring.startDue(points.values(), FETCH_THREAD);
     }
 
     /** The lists kept, one per point that has one. */
@@ -175,24 +174,12 @@ final class FetchedRevocationLists implements PeerWatch {
             }
             return null;
         }
-        Point p = new Point(uri, System.nanoTime());
-        return points.putIfAbsent(uri, p) == null ? start(p) : null;
+        Point p = new Point(uri);
+        return points.putIfAbsent(uri, p) == null ? p.start(FETCH_THREAD) : null;
     }
 
-    private Thread start(Point p) {
-        if (!p.fetching.compareAndSet(false, true)) {
-            return null;
-        }
-        return Thread.ofVirtual().name("baton-crl-fetch").start(() -> {
-            try {
-                fetch(p);
-            } finally {
-                p.fetching.set(false);
-            }
-        });
-    }
-
-    private void fetch(Point p) {
+    /** Fetches {@code p}'s list and keeps it if it may; returns when to fetch it next. */
+    private long fetch(Point p) {
         long now = System.nanoTime();
         try {
             X509CRL crl = download(p.uri);
@@ -218,7 +205,7 @@ final class FetchedRevocationLists implements PeerWatch {
             p.lastFailure = null;
             long untilNext = crl.getNextUpdate() == null ? MAX_REFRESH_NS
                     : TimeUnit.MILLISECONDS.toNanos(crl.getNextUpdate().getTime() - System.currentTimeMillis()) / 2;
-            p.dueNanos = now + Math.clamp(untilNext, MIN_REFRESH_NS, MAX_REFRESH_NS);
+            return now + Math.clamp(untilNext, MIN_REFRESH_NS, MAX_REFRESH_NS);
         } catch (IOException | GeneralSecurityException e) {
             p.failures++;
             if (!String.valueOf(e.getMessage()).equals(p.lastFailure)) {
@@ -226,9 +213,9 @@ final class FetchedRevocationLists implements PeerWatch {
                 LOG.log(System.Logger.Level.WARNING, "TLS: cannot use the revocation list at {0}: {1}; retrying, "
                         + "the list held (if any) stays in force until its next update", p.uri, e.getMessage());
             }
-            p.dueNanos = now + Math.min(MAX_BACKOFF_NS, MIN_REFRESH_NS << Math.min(p.failures - 1, 20));
+            return now + Math.min(MAX_BACKOFF_NS, MIN_REFRESH_NS << Math.min(p.failures - 1, 20));
         } catch (InterruptedException e) {
-            p.dueNanos = now + MIN_REFRESH_NS;
+            return now + MIN_REFRESH_NS;
         }
     }
 

@@ -48,6 +48,7 @@ final class OcspStatuses implements PeerWatch {
     private static final System.Logger LOG = System.getLogger(OcspStatuses.class.getName());
 
     static final int MAX_CHAINS = 1024;
+    private static final String ASK_THREAD = "baton-ocsp-ask";
     private static final String AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
 
     /** A certificate, as a revocation names it. */
@@ -57,16 +58,20 @@ final class OcspStatuses implements PeerWatch {
         }
     }
 
-    /** One peer chain asked about, without its trust anchor. */
-    private static final class Watched {
+    /** One peer chain asked about, without its trust anchor; a run asks again. */
+    private final class Watched extends Recurring {
         final List<X509Certificate> path;
-        final AtomicBoolean asking = new AtomicBoolean();
-        volatile long dueNanos;
-        String lastProblem;     // written by the ask that holds {@link #asking}
+        String lastProblem;     // written by the runs, one at a time
 
-        Watched(List<X509Certificate> path, long dueNanos) {
+        Watched(List<X509Certificate> path) {
+            super(System.nanoTime());
             this.path = path;
-            this.dueNanos = dueNanos;
+        }
+
+        @Override
+        long run() {
+            ask(this);
+            return System.nanoTime() + intervalNs;
         }
     }
 
@@ -113,9 +118,9 @@ final class OcspStatuses implements PeerWatch {
             }
             return;
         }
-        Watched w = new Watched(path, System.nanoTime());
+        Watched w = new Watched(path);
         if (chains.putIfAbsent(leaf, w) == null) {
-            start(w);
+            w.start(ASK_THREAD);
         }
     }
 
@@ -164,25 +169,7 @@ final class OcspStatuses implements PeerWatch {
         if (!inUse) {
             return;
         }
-        long now = System.nanoTime();
-        for (Watched w : chains.values()) {
-            if (now - w.dueNanos >= 0) {
-                start(w);
-            }
-        }
-    }
-
-    private void start(Watched w) {
-        if (w.asking.compareAndSet(false, true)) {
-            Thread.ofVirtual().name("baton-ocsp-ask").start(() -> {
-                try {
-                    ask(w);
-                } finally {
-                    w.dueNanos = System.nanoTime() + intervalNs;
-                    w.asking.set(false);
-                }
-            });
-        }
+        Recurring.startDue(chains.values(), ASK_THREAD);
     }
 
     private void ask(Watched w) {

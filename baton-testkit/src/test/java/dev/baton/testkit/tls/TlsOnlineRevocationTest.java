@@ -1,5 +1,6 @@
 package dev.baton.testkit.tls;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import dev.baton.BatonException;
@@ -75,49 +76,25 @@ class TlsOnlineRevocationTest {
                 throw new java.io.UncheckedIOException(e);
             }
             http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-            http.createContext("/ca.crl", exchange -> {
-                requests.incrementAndGet();
-                try (exchange) {
-                    int code = status.get();
-                    if (code != 200) {
-                        exchange.sendResponseHeaders(code, -1);
-                        return;
-                    }
-                    Instant now = Instant.now();
-                    byte[] der = signer.get().authority().revocationList(List.copyOf(revoked), now.minusSeconds(1),
-                            now.plus(LIST_VALIDITY)).getEncoded();
-                    exchange.sendResponseHeaders(200, der.length);
-                    exchange.getResponseBody().write(der);
-                } catch (java.security.cert.CRLException e) {
-                    throw new IOException(e);
-                }
+            serve("/ca.crl", requests, "application/pkix-crl", exchange -> {
+                Instant now = Instant.now();
+                return signer.get().authority().revocationList(List.copyOf(revoked), now.minusSeconds(1),
+                        now.plus(LIST_VALIDITY)).getEncoded();
             });
-            http.createContext("/ocsp", exchange -> {
-                ocspRequests.incrementAndGet();
-                try (exchange) {
-                    int code = status.get();
-                    if (code != 200) {
-                        exchange.sendResponseHeaders(code, -1);
-                        return;
-                    }
-                    byte[] request;
-                    if (exchange.getRequestMethod().equals("POST")) {
-                        request = exchange.getRequestBody().readNBytes(64 * 1024);
-                    } else {
-                        String encoded = exchange.getRequestURI().getRawPath().substring("/ocsp/".length());
-                        request = Base64.getDecoder().decode(URLDecoder.decode(encoded, StandardCharsets.US_ASCII));
-                    }
-                    Map<BigInteger, Instant> serials = new HashMap<>();
-                    for (X509Certificate c : revoked) {
-                        serials.put(c.getSerialNumber(), Instant.now().minusSeconds(1));
-                    }
-                    Instant now = Instant.now();
-                    byte[] answer = ca.authority().ocspResponse(request, serials, now.minusSeconds(1),
-                            now.plus(Duration.ofHours(1)));
-                    exchange.getResponseHeaders().set("Content-Type", "application/ocsp-response");
-                    exchange.sendResponseHeaders(200, answer.length);
-                    exchange.getResponseBody().write(answer);
+            serve("/ocsp", ocspRequests, "application/ocsp-response", exchange -> {
+                byte[] request;
+                if (exchange.getRequestMethod().equals("POST")) {
+                    request = exchange.getRequestBody().readNBytes(64 * 1024);
+                } else {
+                    String encoded = exchange.getRequestURI().getRawPath().substring("/ocsp/".length());
+                    request = Base64.getDecoder().decode(URLDecoder.decode(encoded, StandardCharsets.US_ASCII));
                 }
+                Map<BigInteger, Instant> serials = new HashMap<>();
+                for (X509Certificate c : revoked) {
+                    serials.put(c.getSerialNumber(), Instant.now().minusSeconds(1));
+                }
+                Instant now = Instant.now();
+                return ca.authority().ocspResponse(request, serials, now.minusSeconds(1), now.plus(Duration.ofHours(1)));
             });
             http.start();
             uri = URI.create("http://127.0.0.1:" + http.getAddress().getPort() + "/ca.crl");
@@ -126,6 +103,33 @@ class TlsOnlineRevocationTest {
 
         void stopNow() {
             http.stop(0);
+        }
+
+        /** What a path answers: the body of a 200. */
+        interface Answer {
+            byte[] of(HttpExchange exchange) throws Exception;
+        }
+
+        /** Serves {@code path}, counting requests in {@code count}: {@link #status} when it is not 200, else the answer. */
+        private void serve(String path, AtomicInteger count, String contentType, Answer answer) {
+            http.createContext(path, exchange -> {
+                count.incrementAndGet();
+                try (exchange) {
+                    int code = status.get();
+                    if (code != 200) {
+                        exchange.sendResponseHeaders(code, -1);
+                        return;
+                    }
+                    byte[] body = answer.of(exchange);
+                    exchange.getResponseHeaders().set("Content-Type", contentType);
+                    exchange.sendResponseHeaders(200, body.length);
+                    exchange.getResponseBody().write(body);
+                } catch (IOException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+            });
         }
     }
 
@@ -187,14 +191,10 @@ class TlsOnlineRevocationTest {
             caServer.signer.set(ca);
             caServer.revoked.clear();
             caServer.status.set(503);
-            AtomicReference<BatonException> refused = new AtomicReference<>();
-            Wait.until(() -> {
-                refused.set(client.attempt(at, Duration.ofSeconds(10)));
-                return refused.get() != null;
-            }, Duration.ofSeconds(20), () -> "connections refused once the list held is past its next update");
-            assertEquals(Status.Code.UNAUTHENTICATED, refused.get().status().code(), refused.get().getMessage());
-            assertTrue(refused.get().getMessage().contains("CN=server is refused: the revocation list of CN=cluster-ca"
-                    + " is out of date"), refused.get().getMessage());
+            BatonException refused = awaitRefused(client, at, "connections refused once the list held is past its "
+                    + "next update");
+            assertTrue(refused.getMessage().contains("CN=server is refused: the revocation list of CN=cluster-ca"
+                    + " is out of date"), refused.getMessage());
             assertTrue(fetches.messages().stream().anyMatch(w -> w.contains("HTTP status 503")),
                     fetches.messages().toString());
 
@@ -244,12 +244,7 @@ class TlsOnlineRevocationTest {
         }
         caServer.status.set(200);
         caServer.revoked.add(clientCert.certificate());
-        AtomicReference<BatonException> refused = new AtomicReference<>();
-        Wait.until(() -> {
-            refused.set(client.attempt(at, Duration.ofSeconds(10)));
-            return refused.get() != null;
-        }, Duration.ofSeconds(20), () -> "the server refusing the client once its responder answers");
-        assertEquals(Status.Code.UNAUTHENTICATED, refused.get().status().code(), refused.get().getMessage());
+        awaitRefused(client, at, "the server refusing the client once its responder answers");
 
         // Closed, the two ask nothing more (though nothing closes their sources, which live until collected).
         client.close();
@@ -258,6 +253,17 @@ class TlsOnlineRevocationTest {
         int asked = caServer.ocspRequests.get();
         Thread.sleep(2_500);
         assertEquals(asked, caServer.ocspRequests.get(), "questions after the transports closed");
+    }
+
+    /** Connects from {@code client} to {@code at} until a connection is refused, UNAUTHENTICATED; returns why. */
+    private static BatonException awaitRefused(TlsPeer client, InetSocketAddress at, String what) {
+        AtomicReference<BatonException> refused = new AtomicReference<>();
+        Wait.until(() -> {
+            refused.set(client.attempt(at, Duration.ofSeconds(10)));
+            return refused.get() != null;
+        }, Duration.ofSeconds(20), () -> what);
+        assertEquals(Status.Code.UNAUTHENTICATED, refused.get().status().code(), refused.get().getMessage());
+        return refused.get();
     }
 
     /** Presents {@code identity}, trusts the CA, asks OCSP responders every second, looks at the answers at every tick. */

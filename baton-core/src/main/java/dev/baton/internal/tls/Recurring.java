@@ -1,0 +1,49 @@
+package dev.baton.internal.tls;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One piece of work a background watch does again and again (fetching a revocation list, asking about a peer chain):
+ * at most one run at a time, each on a virtual thread of its own, each saying when the next is due.
+ */
+abstract class Recurring {
+
+    private final AtomicBoolean running = new AtomicBoolean();
+    private volatile long dueNanos;
+
+    /** Due at {@code dueNanos} ({@link System#nanoTime}): now, for work that should start at once. */
+    Recurring(long dueNanos) {
+        this.dueNanos = dueNanos;
+    }
+
+    /** One run, on its own thread; returns when the next run is due. */
+    abstract long run();
+
+    private boolean due(long nowNanos) {
+        return nowNanos - dueNanos >= 0;
+    }
+
+    /** Starts a run of each of {@code items} that is due, on virtual threads named {@code name}. */
+    static void startDue(Iterable<? extends Recurring> items, String name) {
+        long now = System.nanoTime();
+        for (Recurring r : items) {
+            if (r.due(now)) {
+                r.start(name);
+            }
+        }
+    }
+
+    /** Starts a run on a virtual thread named {@code name}, unless one is under way; returns the thread, or null. */
+    final Thread start(String name) {
+        if (!running.compareAndSet(false, true)) {
+            return null;
+        }
+        return Thread.ofVirtual().name(name).start(() -> {
+            try {
+                dueNanos = run();
+            } finally {
+                running.set(false);
+            }
+        });
+    }
+}
