@@ -64,7 +64,8 @@ import javax.net.ssl.SSLContext;
  * this side's chain, the trusted CAs and accepted peers' chains name: fetched in the background and again before
  * their next update, never while a handshake waits; they count as the file's lists do.
  * {@link Builder#askOcspResponders} asks the OCSP responders that accepted peers' certificates name about them, in
- * the background too, and refuses (and cuts) a peer they say is revoked.
+ * the background too, and refuses (and cuts) a peer they say is revoked. Both are soft for a peer seen for the first
+ * time (accepted while they find out) unless {@link Builder#requireRevocationStatus} makes them hard.
  *
  * <p>Thread-safe (immutable). Passwords are copied in and out.
  */
@@ -102,6 +103,7 @@ public final class TlsOptions {
     private final boolean fetchRevocationLists;
     private final Duration revocationFetchTimeout;
     private final Duration ocspInterval;
+    private final boolean revocationStatusRequired;
 
     private TlsOptions(Builder b) {
         certificateChain = b.certificateChain;
@@ -121,6 +123,7 @@ public final class TlsOptions {
         fetchRevocationLists = b.fetchRevocationLists;
         revocationFetchTimeout = b.revocationFetchTimeout;
         ocspInterval = b.ocspInterval;
+        revocationStatusRequired = b.revocationStatusRequired;
     }
 
     public static Builder builder() {
@@ -212,6 +215,14 @@ public final class TlsOptions {
         return ocspInterval;
     }
 
+    /**
+     * Whether a new peer is refused until the online checks know its revocation status (hard), rather than accepted
+     * while they find out (soft, the default).
+     */
+    public boolean revocationStatusRequired() {
+        return revocationStatusRequired;
+    }
+
     /** True when this side has a certificate of its own (it needs one to accept connections). */
     public boolean hasIdentity() {
         return certificateChain != null || keyStore != null;
@@ -227,6 +238,7 @@ public final class TlsOptions {
                 + (revocationList != null ? ", crl=" + revocationList : "")
                 + (fetchRevocationLists ? ", fetchCrls" : "")
                 + (ocspInterval != null ? ", ocspEvery=" + ocspInterval : "")
+                + (revocationStatusRequired ? ", revocationStatusRequired" : "")
                 + ", protocols=" + protocols + (cipherSuites.isEmpty() ? "" : ", cipherSuites=" + cipherSuites)
                 + (peerName != null ? ", peerName=" + peerName : "") + "]";
     }
@@ -250,6 +262,7 @@ public final class TlsOptions {
         private boolean fetchRevocationLists;
         private Duration revocationFetchTimeout = DEFAULT_REVOCATION_FETCH_TIMEOUT;
         private Duration ocspInterval;
+        private boolean revocationStatusRequired;
 
         private Builder() {
         }
@@ -372,6 +385,21 @@ public final class TlsOptions {
             return this;
         }
 
+        /**
+         * Hard revocation checking: a peer connecting for the first time is refused until the online checks know
+         * whether it is revoked, rather than accepted while they find out (soft, the default). Its handshake starts
+         * them (the list of each distribution point its chain names, with {@link #fetchRevocationLists}; its
+         * responder's answer, with {@link #askOcspResponders}) and fails with UNAUTHENTICATED, saying what is
+         * awaited; a connection made once they know succeeds. With OCSP, the latest question must have been answered:
+         * while a responder does not answer, new connections of the peers it vouches for are refused (open ones
+         * stay; only a revocation cuts them). Certificates that name no distribution point and no responder are
+         * accepted: there is nothing to ask. Needs {@link #fetchRevocationLists} or {@link #askOcspResponders}.
+         */
+        public Builder requireRevocationStatus(boolean require) {
+            this.revocationStatusRequired = require;
+            return this;
+        }
+
         /** The protocol versions to enable: {@link #TLS_1_3} (the default) and/or {@link #TLS_1_2}. */
         public Builder protocols(String... protocols) {
             List<String> list = new ArrayList<>(Arrays.asList(protocols));
@@ -452,6 +480,10 @@ public final class TlsOptions {
             if ((fetchRevocationLists || ocspInterval != null) && trustedCertificates == null && trustStore == null) {
                 throw new IllegalArgumentException((fetchRevocationLists ? "fetchRevocationLists" : "askOcspResponders")
                         + " needs trusted CAs (trustedCertificates or trustStore) whose certificates it checks");
+            }
+            if (revocationStatusRequired && !fetchRevocationLists && ocspInterval == null) {
+                throw new IllegalArgumentException("requireRevocationStatus needs an online check to learn the status "
+                        + "from: fetchRevocationLists or askOcspResponders");
             }
             if (revocationList != null && trustedCertificates == null && trustStore == null) {
                 throw new IllegalArgumentException("revocationList needs trusted CAs (trustedCertificates or "

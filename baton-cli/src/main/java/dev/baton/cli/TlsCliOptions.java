@@ -17,8 +17,8 @@ import java.util.List;
 /**
  * TLS with mutual authentication for a command that connects or listens: {@code --tls-cert}, {@code --tls-key} and
  * {@code --tls-ca} together turn it on (docs/security.md); {@code --tls-crl} and {@code --tls-crl-fetch} add
- * revocation lists (from a file, from the CRL distribution points), {@code --tls-ocsp} asks OCSP responders, and
- * {@code --tls-cipher-suites} restricts the cipher suites. Its own mixin, apart from the other options of a
+ * revocation lists (from a file, from the CRL distribution points), {@code --tls-ocsp} asks OCSP responders,
+ * {@code --tls-revocation-required} makes those online checks hard, and {@code --tls-cipher-suites} restricts the cipher suites. Its own mixin, apart from the other options of a
  * command.
  */
 final class TlsCliOptions {
@@ -62,6 +62,12 @@ final class TlsCliOptions {
                     + "responder says is revoked is refused and cut. Default: no OCSP.")
     Duration ocspEvery;
 
+    @Option(names = "--tls-revocation-required",
+            description = "Hard revocation checking: refuse a peer's first connections until --tls-crl-fetch or "
+                    + "--tls-ocsp know whether it is revoked (its handshake starts the fetch or the question). "
+                    + "Default: off (accepted while they find out).")
+    boolean revocationRequired;
+
     @Option(names = "--tls-cipher-suites", paramLabel = "SUITE", split = ",",
             description = "Enable only these cipher suites, comma-separated (e.g. TLS_AES_256_GCM_SHA384); peers must "
                     + "offer one of them. Default: the JDK's.")
@@ -70,12 +76,17 @@ final class TlsCliOptions {
     /** The options given, or null when no --tls-* option was. */
     TlsOptions options() {
         if (cert == null && key == null && ca == null && crl == null && !crlFetch && ocspEvery == null
-                && cipherSuites == null && keyPasswordFile == null) {
+                && !revocationRequired && cipherSuites == null && keyPasswordFile == null) {
             return null;
         }
         if (cert == null || key == null || ca == null) {
             throw new CommandLine.ParameterException(command.commandLine(),
                     "--tls-cert, --tls-key and --tls-ca go together, and the other --tls-* options need them");
+        }
+        if (revocationRequired && !crlFetch && ocspEvery == null) {
+            throw new CommandLine.ParameterException(command.commandLine(),
+                    "--tls-revocation-required needs an online check to learn the status from: --tls-crl-fetch or "
+                            + "--tls-ocsp");
         }
         TlsOptions.Builder b = TlsOptions.builder().trustedCertificates(ca);
         if (keyPasswordFile == null) {
@@ -88,7 +99,7 @@ final class TlsCliOptions {
         if (crl != null) {
             b.revocationList(crl);
         }
-        b.fetchRevocationLists(crlFetch);
+        b.fetchRevocationLists(crlFetch).requireRevocationStatus(revocationRequired);
         try {
             b.askOcspResponders(ocspEvery);
         } catch (IllegalArgumentException e) {

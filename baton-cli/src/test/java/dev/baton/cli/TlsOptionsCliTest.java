@@ -65,10 +65,16 @@ class TlsOptionsCliTest {
                 assertTrue(bogus.err().contains("does not support [TLS_BOGUS]"), bogus.err());
 
                 // --tls-crl-fetch and --tls-ocsp: with certificates that name no distribution point or responder,
-                // nothing is fetched or asked and the tool works (soft); an OCSP interval under a second is refused.
+                // nothing is fetched or asked and the tool works (even when hard: there is nothing to ask); an OCSP
+                // interval under a second is refused, and so is a hard mode with no online check.
                 CliRun online = CliRun.of(concat(healthOfNode, concat(tls,
-                        new String[] {"--tls-crl-fetch", "--tls-ocsp", "5m"})));
+                        new String[] {"--tls-crl-fetch", "--tls-ocsp", "5m", "--tls-revocation-required"})));
                 assertEquals(0, online.exitCode(), online.err());
+                CliRun hardAlone = CliRun.of(concat(healthOfNode, concat(tls,
+                        new String[] {"--tls-revocation-required"})));
+                assertEquals(2, hardAlone.exitCode());
+                assertTrue(hardAlone.err().contains("--tls-revocation-required needs an online check"),
+                        hardAlone.err());
                 CliRun tooOften = CliRun.of(concat(healthOfNode, concat(tls, new String[] {"--tls-ocsp", "500ms"})));
                 assertEquals(2, tooOften.exitCode());
                 assertTrue(tooOften.err().contains("--tls-ocsp: askOcspResponders must be at least 1 s"),

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +45,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * issuer's certificates are refused ({@link Revocation.Fresh}), as with a stale file. A failure is logged when it
  * differs from the point's previous one, not at every retry.
  *
+ * <p><b>Hard mode.</b> When the options require a known status, {@link #unknownStatus} refuses a new peer's chain
+ * while a certificate of it names points and no list of its issuer has come from them (fetching starts).
+ *
  * <p>Thread-safe.
  */
 final class FetchedRevocationLists implements PeerWatch {
@@ -61,8 +65,8 @@ final class FetchedRevocationLists implements PeerWatch {
     private final class Point extends Recurring {
         final URI uri;
         volatile X509CRL crl;
-        int failures;           // these two: written by the runs, one at a time
-        String lastFailure;     // what the last warning said; null after a success
+        int failures;           // written by the runs, one at a time
+        volatile String lastFailure;     // what the last warning said; null after a success
 
         Point(URI uri) {
             super(System.nanoTime());
@@ -76,6 +80,7 @@ final class FetchedRevocationLists implements PeerWatch {
     }
 
     private final List<X509Certificate> cas;
+    private final Set<X509Certificate> anchors;
     private final Duration timeout;
     private final Map<URI, Point> points = new ConcurrentHashMap<>();
     private final AtomicInteger version = new AtomicInteger();
@@ -84,6 +89,7 @@ final class FetchedRevocationLists implements PeerWatch {
 
     FetchedRevocationLists(List<X509Certificate> cas, Duration timeout) {
         this.cas = List.copyOf(cas);
+        this.anchors = Set.copyOf(cas);
         this.timeout = timeout;
         EverySecond.start("baton-crl-refresh", this, FetchedRevocationLists::refreshDue);
     }
@@ -131,6 +137,38 @@ final class FetchedRevocationLists implements PeerWatch {
                 add(uri);
             }
         }
+    }
+
+    /**
+     * Why the status of {@code chain} is not known yet: a certificate of it names distribution points and no list of
+     * its issuer has come from any of them (fetching starts). Null when every such certificate has its list.
+     */
+    @Override
+    public String unknownStatus(X509Certificate[] chain) {
+        for (X509Certificate c : PeerWatch.path(chain, anchors)) {
+            List<URI> uris = DistributionPoints.httpUris(c);
+            if (uris.isEmpty() || listed(c, uris)) {
+                continue;
+            }
+            accepted(chain);
+            Point p = points.get(uris.getFirst());
+            String failure = p == null ? null : p.lastFailure;
+            return "its revocation status is not known yet: no list of " + c.getIssuerX500Principal().getName()
+                    + " has come from " + uris.getFirst() + (failure == null ? " yet" : " (" + failure + ")");
+        }
+        return null;
+    }
+
+    /** True when a list of {@code c}'s issuer is held from one of {@code uris}. */
+    private boolean listed(X509Certificate c, List<URI> uris) {
+        for (URI uri : uris) {
+            Point p = points.get(uri);
+            X509CRL crl = p == null ? null : p.crl;
+            if (crl != null && crl.getIssuerX500Principal().equals(c.getIssuerX500Principal())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

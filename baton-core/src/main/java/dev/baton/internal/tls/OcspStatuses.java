@@ -30,8 +30,8 @@ import javax.security.auth.x500.X500Principal;
  * <p><b>Whom.</b> Every peer chain that has passed the trust check ({@link #accepted}; a certificate no trusted CA
  * signed makes this side ask nothing), from its leaf up through the certificates that issued it, to the trusted
  * CA; a chain none of whose certificates names a responder is not watched (said once, at INFO). Asked when first
- * seen, then every interval, on a virtual thread per chain; at most {@link #MAX_CHAINS} chains (further ones are not
- * asked, logged once).
+ * seen, then every interval, on a virtual thread per chain; a question not answered is asked again after a second,
+ * doubled up to the interval. At most {@link #MAX_CHAINS} chains (further ones are not asked, logged once).
  *
  * <p><b>How.</b> The JDK's PKIX validation with its {@link PKIXRevocationChecker} in OCSP mode ({@code NO_FALLBACK,
  * SOFT_FAIL}): it builds the request, sends it to the responder the certificate names, and verifies the answer's
@@ -41,6 +41,9 @@ import javax.security.auth.x500.X500Principal;
  * cannot be reached, or answers "unknown", changes nothing (soft): logged when the reason differs from the chain's
  * previous one. The JDK's own timeouts apply ({@code com.sun.security.ocsp.timeout}, 15 s by default).
  *
+ * <p><b>Hard mode.</b> When the options require a known status, {@link #unknownStatus} refuses a new peer's chain
+ * until the latest question about it was answered (it starts asking about a chain it has not seen).
+ *
  * <p>Thread-safe.
  */
 final class OcspStatuses implements PeerWatch {
@@ -48,6 +51,7 @@ final class OcspStatuses implements PeerWatch {
     private static final System.Logger LOG = System.getLogger(OcspStatuses.class.getName());
 
     static final int MAX_CHAINS = 1024;
+    private static final long RETRY_NS = 1_000_000_000L;
     private static final String ASK_THREAD = "baton-ocsp-ask";
     private static final String AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
 
@@ -61,7 +65,10 @@ final class OcspStatuses implements PeerWatch {
     /** One peer chain asked about, without its trust anchor; a run asks again. */
     private final class Watched extends Recurring {
         final List<X509Certificate> path;
-        String lastProblem;     // written by the runs, one at a time
+        /** The latest question was answered: the chain is not revoked. */
+        volatile boolean answered;
+        int failures;           // written by the runs, one at a time
+        volatile String lastProblem;
 
         Watched(List<X509Certificate> path) {
             super(System.nanoTime());
@@ -70,8 +77,10 @@ final class OcspStatuses implements PeerWatch {
 
         @Override
         long run() {
-            ask(this);
-            return System.nanoTime() + intervalNs;
+            answered = ask(this);
+            failures = answered ? 0 : failures + 1;
+            return System.nanoTime() + (answered ? intervalNs
+                    : Math.min(intervalNs, RETRY_NS << Math.min(failures - 1, 20)));
         }
     }
 
@@ -142,22 +151,37 @@ final class OcspStatuses implements PeerWatch {
         return null;
     }
 
+    /**
+     * Why the status of {@code chain} is not known yet: no answer to the latest question about it (or none asked
+     * yet: asking starts). Null when it is, or when the chain names no responder.
+     */
+    @Override
+    public String unknownStatus(X509Certificate[] chain) {
+        Watched w = chains.get(Serial.of(chain[0]));
+        if (w == null) {
+            if (path(chain).stream().noneMatch(c -> c.getExtensionValue(AUTHORITY_INFO_ACCESS) != null)) {
+                return null;
+            }
+            accepted(chain);
+            return "its revocation status is not known yet: " + (chains.containsKey(Serial.of(chain[0]))
+                    ? "its OCSP responder is being asked about it for the first time"
+                    : "more than " + MAX_CHAINS + " peer certificates are watched, and it is not asked about");
+        }
+        if (w.answered) {
+            return null;
+        }
+        return "its revocation status is not known yet: its OCSP responder has not answered"
+                + (w.lastProblem == null ? " yet" : " (" + w.lastProblem + ")");
+    }
+
     /** Raised by every certificate found revoked. */
     @Override
     public int version() {
         return version.get();
     }
 
-    /** The leaf and each certificate after it that issued the one before, up to a trusted CA, which is left out. */
     private List<X509Certificate> path(X509Certificate[] chain) {
-        List<X509Certificate> path = new ArrayList<>();
-        for (int i = 0; i < chain.length && !anchorCertificates.contains(chain[i]); i++) {
-            if (i > 0 && !PeerWatch.issued(chain[i], chain[i - 1])) {
-                break;
-            }
-            path.add(chain[i]);
-        }
-        return path;
+        return PeerWatch.path(chain, anchorCertificates);
     }
 
     @Override
@@ -172,7 +196,8 @@ final class OcspStatuses implements PeerWatch {
         Recurring.startDue(chains.values(), ASK_THREAD);
     }
 
-    private void ask(Watched w) {
+    /** Asks about {@code w}'s chain; true when the responders answered that none of it is revoked. */
+    private boolean ask(Watched w) {
         String subject = w.path.getFirst().getSubjectX500Principal().getName();
         String problem = null;
         try {
@@ -199,16 +224,17 @@ final class OcspStatuses implements PeerWatch {
                             + "been revoked: it is refused from now on ({2})", c.getIssuerX500Principal().getName(),
                             c.getSubjectX500Principal().getName(), e.getMessage());
                 }
-                return;
+                return false;
             }
             problem = e.getMessage();
         } catch (GeneralSecurityException | RuntimeException e) {
             problem = String.valueOf(e);
         }
         if (problem != null && !problem.equals(w.lastProblem)) {
-            LOG.log(System.Logger.Level.WARNING, "TLS: no OCSP answer about {0}: {1}; asking again in {2} s",
-                    subject, problem, intervalNs / 1_000_000_000L);
+            LOG.log(System.Logger.Level.WARNING, "TLS: no OCSP answer about {0}: {1}; asking again, after a second "
+                    + "doubled up to {2} s", subject, problem, intervalNs / 1_000_000_000L);
         }
         w.lastProblem = problem;
+        return problem == null;
     }
 }

@@ -32,21 +32,24 @@ final class PeerTrust extends X509ExtendedTrustManager {
     private final Set<String> pins;
     private final String peerName;
     private final List<PeerWatch> watches;
+    private final boolean statusRequired;
 
     PeerTrust(List<X509Certificate> cas, Set<String> pins, String peerName) throws GeneralSecurityException {
-        this(cas, List.of(), pins, peerName, List.of());
+        this(cas, List.of(), pins, peerName, List.of(), false);
     }
 
     /**
      * Trusts chains to {@code cas}, refusing those with a certificate revoked by one of {@code crls} (none: no
      * revocation check) or that one of {@code watches} refuses, and the {@code pins}. The watches are told of each
-     * chain the CAs vouched for and none refused.
+     * chain the CAs vouched for and none refused. With {@code statusRequired}, a handshake is refused too while a
+     * watch does not know the chain's revocation status yet ({@link PeerWatch#unknownStatus}).
      */
     PeerTrust(List<X509Certificate> cas, List<X509CRL> crls, Set<String> pins, String peerName,
-              List<PeerWatch> watches) throws GeneralSecurityException {
+              List<PeerWatch> watches, boolean statusRequired) throws GeneralSecurityException {
         this.pins = pins;
         this.peerName = peerName;
         this.watches = List.copyOf(watches);
+        this.statusRequired = statusRequired;
         this.issuers = cas.toArray(X509Certificate[]::new);
         if (cas.isEmpty()) {
             this.pkix = null;
@@ -87,8 +90,23 @@ final class PeerTrust extends X509ExtendedTrustManager {
         }
     }
 
+    /**
+     * Checks the chain of an open connection's peer again, as a handshake would but for a status not known: an open
+     * connection is cut by a revocation, not by a responder that stopped answering.
+     */
+    void recheck(X509Certificate[] chain, boolean peerIsClient) throws CertificateException {
+        String authType = peerIsClient ? chain[0].getPublicKey().getAlgorithm()
+                : "UNKNOWN";        // what the JDK passes a server check in TLS 1.3: a signing key
+        check(chain, authType, null, peerIsClient, false);
+    }
+
     private void check(X509Certificate[] chain, String authType, SSLEngine engine, boolean peerIsClient)
             throws CertificateException {
+        check(chain, authType, engine, peerIsClient, statusRequired);
+    }
+
+    private void check(X509Certificate[] chain, String authType, SSLEngine engine, boolean peerIsClient,
+                       boolean requireStatus) throws CertificateException {
         if (chain == null || chain.length == 0) {
             throw new CertificateException("the peer presented no certificate");
         }
@@ -122,6 +140,13 @@ final class PeerTrust extends X509ExtendedTrustManager {
                 String refused = w.refusal(chain);
                 if (refused != null) {
                     throw new CertificateException("the certificate " + subject + " is refused: " + refused);
+                }
+            }
+            for (PeerWatch w : watches) {
+                String unknown = requireStatus ? w.unknownStatus(chain) : null;
+                if (unknown != null) {
+                    throw new CertificateException("the certificate " + subject + " is refused: " + unknown
+                            + " (the options require a known revocation status for a new peer)");
                 }
             }
             for (PeerWatch w : watches) {

@@ -2,6 +2,9 @@ package dev.baton.internal.tls;
 
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 
 /**
  * A background check of peers that {@link PeerTrust} tells of each chain it accepted, and asks about each chain
@@ -18,11 +21,36 @@ interface PeerWatch {
         return null;
     }
 
+    /**
+     * Why this watch cannot tell yet whether {@code chain} (one the trusted CAs vouch for) is revoked, in words,
+     * having started to find out; null when it can, or when the chain names nothing it could ask. Asked only in the
+     * handshake of a new peer, and only when the options require a known status.
+     */
+    default String unknownStatus(X509Certificate[] chain) {
+        return null;
+    }
+
     /** Raised whenever what the watch knows changes: the trust is built again, and open connections checked. */
     int version();
 
     /** Whether any transport uses the trust: while none does, a watch fetches and asks nothing. */
     void inUse(boolean inUse);
+
+    /**
+     * The certificates of {@code chain} a revocation check covers: the leaf, and each after it that issued the one
+     * before, up to a trusted CA ({@code anchors}), which is left out (the check does not cover anchors). What a
+     * peer appended that issued nothing in the chain is left out too.
+     */
+    static List<X509Certificate> path(X509Certificate[] chain, Set<X509Certificate> anchors) {
+        List<X509Certificate> path = new ArrayList<>();
+        for (int i = 0; i < chain.length && !anchors.contains(chain[i]); i++) {
+            if (i > 0 && !issued(chain[i], chain[i - 1])) {
+                break;
+            }
+            path.add(chain[i]);
+        }
+        return path;
+    }
 
     /**
      * True when {@code issuer} issued {@code cert}: its subject is the issuer's name, and its key signed it. How a

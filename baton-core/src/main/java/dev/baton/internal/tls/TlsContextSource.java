@@ -168,13 +168,8 @@ public final class TlsContextSource {
      * when {@code peerIsClient}), checked as a new connection's would be now; null when it accepts them.
      */
     public String refusal(X509Certificate[] chain, boolean peerIsClient) {
-        PeerTrust trust = current.trust();
         try {
-            if (peerIsClient) {
-                trust.checkClientTrusted(chain, chain[0].getPublicKey().getAlgorithm());
-            } else {
-                trust.checkServerTrusted(chain, "UNKNOWN");     // what the JDK passes in TLS 1.3: a signing key
-            }
+            current.trust().recheck(chain, peerIsClient);
             return null;
         } catch (CertificateException e) {
             return e.getMessage();
@@ -276,7 +271,8 @@ public final class TlsContextSource {
             if (fetched != null) {
                 crls.addAll(fetched.lists());
             }
-            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName(), watches);
+            PeerTrust trust = new PeerTrust(cas, crls, o.pinnedSha256(), o.peerName(), watches,
+                    o.revocationStatusRequired());
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(identity == null ? null : new KeyManager[] {identity}, new TrustManager[] {trust}, null);
             return new Loaded(context, trust, trustGeneration, stamps,

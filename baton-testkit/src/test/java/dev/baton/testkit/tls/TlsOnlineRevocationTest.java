@@ -9,6 +9,7 @@ import dev.baton.MasterOptions;
 import dev.baton.Status;
 import dev.baton.TlsOptions;
 import dev.baton.pki.RevocationSources;
+import dev.baton.spi.TransportConnection;
 import dev.baton.testkit.Wait;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -135,9 +137,13 @@ class TlsOnlineRevocationTest {
 
     /** Presents {@code identity}, trusts the CA, fetches lists, and looks at them at every tick. */
     private TlsOptions fetching(TestPki.Issued identity) {
+        return fetchingBuilder(identity).build();
+    }
+
+    private TlsOptions.Builder fetchingBuilder(TestPki.Issued identity) {
         return TlsOptions.builder().certificate(identity.certFile(), identity.keyFile())
                 .trustedCertificates(ca.certFile()).fetchRevocationLists(true)
-                .revocationFetchTimeout(Duration.ofSeconds(2)).reloadInterval(Duration.ZERO).build();
+                .revocationFetchTimeout(Duration.ofSeconds(2)).reloadInterval(Duration.ZERO);
     }
 
     private TestPki.Issued issue(String name) {
@@ -255,6 +261,74 @@ class TlsOnlineRevocationTest {
         assertEquals(asked, caServer.ocspRequests.get(), "questions after the transports closed");
     }
 
+    @Test
+    void hardModeRefusesANewPeerUntilItsResponderHasAnsweredAndAgainWhileItDoesNotAnswer() throws Exception {
+        TestPki.Issued serverCert = answered("server");
+        TlsPeer server = fx.peer(pki.options(serverCert, ca), "server");     // only the client asks
+        InetSocketAddress at = server.listen();
+        TlsPeer client = fx.peer(askingBuilder(answered("client")).requireRevocationStatus(true).build(), "client");
+        try (Warnings asks = Warnings.of("dev.baton.internal.tls.OcspStatuses")) {
+            caServer.status.set(503);
+            BatonException first = client.attempt(at, Duration.ofSeconds(10));
+            assertRefusedUnknown(first, "its OCSP responder is being asked about it for the first time");
+            Wait.until(() -> asks.messages().stream().anyMatch(w -> w.contains("no OCSP answer about CN=server")),
+                    Duration.ofSeconds(10), () -> "the question failing: " + asks.messages());
+            assertRefusedUnknown(client.attempt(at, Duration.ofSeconds(10)),
+                    "its OCSP responder has not answered (");
+        }
+        caServer.status.set(200);
+        Wait.until(() -> client.attempt(at, Duration.ofSeconds(10)) == null, Duration.ofSeconds(20),
+                () -> "accepted once the responder answered");
+
+        // The responder stops answering: new connections are refused again once a question fails, while one
+        // already open goes on carrying frames (only a revocation cuts it).
+        TransportConnection open = client.connect(at);
+        assertEquals(open, client.nextOpened());
+        caServer.status.set(503);
+        BatonException refused = awaitRefused(client, at, "refused once a question went unanswered");
+        assertTrue(refused.getMessage().contains("its OCSP responder has not answered ("), refused.getMessage());
+        TlsPeer.send(open, 7, "still open".getBytes(StandardCharsets.UTF_8));
+        assertEquals("still open", new String(server.nextReceived(), StandardCharsets.UTF_8));
+
+        // Answering again, revoking the server: refused for the revocation, not for want of an answer.
+        caServer.revoked.add(serverCert.certificate());
+        caServer.status.set(200);
+        Wait.until(() -> {
+            BatonException why = client.attempt(at, Duration.ofSeconds(10));
+            return why != null && why.getMessage().contains("says it has been revoked");
+        }, Duration.ofSeconds(20), () -> "refused for its revocation");
+    }
+
+    @Test
+    void hardModeWithFetchedListsRefusesUntilTheIssuersListHasCome() throws Exception {
+        caServer.status.set(503);       // from the start: the client's load-time fetch fails too
+        TlsPeer server = fx.peer(pki.options(issue("server"), ca), "server");
+        InetSocketAddress at = server.listen();
+        TlsPeer client = fx.peer(fetchingBuilder(issue("client")).requireRevocationStatus(true).build(), "client");
+        BatonException refused = client.attempt(at, Duration.ofSeconds(10));
+        assertRefusedUnknown(refused, "no list of CN=cluster-ca has come from " + caServer.uri + " (HTTP status 503)");
+
+        caServer.status.set(200);
+        Wait.until(() -> client.attempt(at, Duration.ofSeconds(10)) == null, Duration.ofSeconds(30),
+                () -> "accepted once the CA's list came");
+    }
+
+    @Test
+    void hardModeNeedsAnOnlineCheck() {
+        TestPki.Issued node = issue("node");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TlsOptions.builder()
+                .certificate(node.certFile(), node.keyFile()).trustedCertificates(ca.certFile())
+                .requireRevocationStatus(true).build());
+        assertTrue(e.getMessage().contains("fetchRevocationLists or askOcspResponders"), e.getMessage());
+    }
+
+    private static void assertRefusedUnknown(BatonException refused, String detail) {
+        assertTrue(refused != null, "a refusal");
+        assertEquals(Status.Code.UNAUTHENTICATED, refused.status().code(), refused.getMessage());
+        assertTrue(refused.getMessage().contains("CN=server is refused: its revocation status is not known yet: ")
+                && refused.getMessage().contains(detail), refused.getMessage());
+    }
+
     /** Connects from {@code client} to {@code at} until a connection is refused, UNAUTHENTICATED; returns why. */
     private static BatonException awaitRefused(TlsPeer client, InetSocketAddress at, String what) {
         AtomicReference<BatonException> refused = new AtomicReference<>();
@@ -268,9 +342,13 @@ class TlsOnlineRevocationTest {
 
     /** Presents {@code identity}, trusts the CA, asks OCSP responders every second, looks at the answers at every tick. */
     private TlsOptions asking(TestPki.Issued identity) {
+        return askingBuilder(identity).build();
+    }
+
+    private TlsOptions.Builder askingBuilder(TestPki.Issued identity) {
         return TlsOptions.builder().certificate(identity.certFile(), identity.keyFile())
                 .trustedCertificates(ca.certFile()).askOcspResponders(Duration.ofSeconds(1))
-                .reloadInterval(Duration.ZERO).build();
+                .reloadInterval(Duration.ZERO);
     }
 
     /** A certificate naming the server's OCSP responder. */
