@@ -389,8 +389,9 @@ public final class TlsOptions {
          * Hard revocation checking: a peer connecting for the first time is refused until the online checks know
          * whether it is revoked, rather than accepted while they find out (soft, the default). Its handshake starts
          * them (the list of each distribution point its chain names, with {@link #fetchRevocationLists}; its
-         * responder's answer, with {@link #askOcspResponders}) and fails with UNAUTHENTICATED, saying what is
-         * awaited; a connection made once they know succeeds. With OCSP, the latest question must have been answered:
+         * responder's answer, with {@link #askOcspResponders}) and waits up to 5 s for the first answers (the
+         * handshake's certificate checks then run off the I/O threads); without them it fails with UNAUTHENTICATED,
+         * saying what is missing. With OCSP, the latest question must have been answered:
          * while a responder does not answer, new connections of the peers it vouches for are refused (open ones
          * stay; only a revocation cuts them). Certificates that name no distribution point and no responder are
          * accepted: there is nothing to ask. Needs {@link #fetchRevocationLists} or {@link #askOcspResponders}.

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "certs",
         mixinStandardHelpOptions = true,
-        subcommands = {CertsIssueCommand.class, CertsRevokeCommand.class},
+        subcommands = {CertsIssueCommand.class, CertsRevokeCommand.class, CertsServeCommand.class},
         header = "Makes a development CA and certificates for --tls-cert/--tls-key/--tls-ca. FOR DEVELOPMENT ONLY.",
         description = {
                 "Writes ca.pem and ca-key.pem (the CA), NAME.pem and NAME-key.pem for each certificate, and README.txt,",
@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
                 "anyone who reads it (and knows its password) can make certificates every member trusts. Use a real CA",
                 "for a cluster that matters.",
                 "`baton certs issue --dir DIR --name NAME` issues one more from the same CA (a node added later);",
-                "`baton certs revoke --dir DIR --name NAME` revokes one: it writes DIR/crl.pem, for --tls-crl."},
+                "`baton certs revoke --dir DIR --name NAME` revokes one: it writes DIR/crl.pem, for --tls-crl;",
+                "`baton certs serve --dir DIR` serves the list and OCSP answers, for --tls-crl-fetch and --tls-ocsp."},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  baton certs --dir dev-pki                  master, node-1..node-3 and tool",

@@ -208,7 +208,7 @@ final class DevPki {
     }
 
     /** {@code dir}'s CA, its key decrypted with {@code caKeyPassword} when it is encrypted. */
-    private static CertificateAuthority loadCa(Path dir, char[] caKeyPassword) throws IOException {
+    static CertificateAuthority loadCa(Path dir, char[] caKeyPassword) throws IOException {
         String key = read(dir.resolve(CA_KEY));
         if (Pem.isEncryptedPrivateKey(key) && caKeyPassword == null) {
             throw new CliException(dir.resolve(CA_KEY) + " is encrypted: give its password with --ca-key-password-file");
@@ -283,23 +283,10 @@ final class DevPki {
      */
     static Revoked revoke(Path dir, List<String> names, Duration validity, char[] caKeyPassword) throws IOException {
         CertificateAuthority ca = loadCa(dir, caKeyPassword);
-        Map<java.math.BigInteger, Instant> revoked = new LinkedHashMap<>();
         Path crlFile = dir.resolve(CRL);
+        Map<java.math.BigInteger, Instant> revoked = revoked(dir, ca);
         try {
             java.security.cert.CertificateFactory factory = java.security.cert.CertificateFactory.getInstance("X.509");
-            if (Files.exists(crlFile)) {
-                try (var in = Files.newInputStream(crlFile)) {
-                    for (var c : factory.generateCRLs(in)) {
-                        var crl = (java.security.cert.X509CRL) c;
-                        crl.verify(ca.certificate().getPublicKey());
-                        if (crl.getRevokedCertificates() != null) {
-                            for (var entry : crl.getRevokedCertificates()) {
-                                revoked.putIfAbsent(entry.getSerialNumber(), entry.getRevocationDate().toInstant());
-                            }
-                        }
-                    }
-                }
-            }
             Instant now = Instant.now();
             for (String name : names) {
                 var cert = (java.security.cert.X509Certificate) factory.generateCertificate(
@@ -326,6 +313,33 @@ final class DevPki {
             Files.deleteIfExists(temp);
         }
         return new Revoked(crlFile, revoked.size(), to);
+    }
+
+    /**
+     * The serial numbers {@code dir/crl.pem} lists as revoked, with when: none when there is no such file. A list
+     * {@code ca} did not sign, or that does not parse, is a {@link CliException}.
+     */
+    static Map<java.math.BigInteger, Instant> revoked(Path dir, CertificateAuthority ca) throws IOException {
+        Map<java.math.BigInteger, Instant> revoked = new LinkedHashMap<>();
+        Path crlFile = dir.resolve(CRL);
+        if (!Files.exists(crlFile)) {
+            return revoked;
+        }
+        try (var in = Files.newInputStream(crlFile)) {
+            var factory = java.security.cert.CertificateFactory.getInstance("X.509");
+            for (var c : factory.generateCRLs(in)) {
+                var crl = (java.security.cert.X509CRL) c;
+                crl.verify(ca.certificate().getPublicKey());
+                if (crl.getRevokedCertificates() != null) {
+                    for (var entry : crl.getRevokedCertificates()) {
+                        revoked.putIfAbsent(entry.getSerialNumber(), entry.getRevocationDate().toInstant());
+                    }
+                }
+            }
+        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            throw new CliException("cannot read the revocation list " + crlFile + ": " + e.getMessage(), e);
+        }
+        return revoked;
     }
 
     private static String read(Path file) throws IOException {

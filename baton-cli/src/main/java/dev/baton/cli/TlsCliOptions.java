@@ -63,9 +63,9 @@ final class TlsCliOptions {
     Duration ocspEvery;
 
     @Option(names = "--tls-revocation-required",
-            description = "Hard revocation checking: refuse a peer's first connections until --tls-crl-fetch or "
-                    + "--tls-ocsp know whether it is revoked (its handshake starts the fetch or the question). "
-                    + "Default: off (accepted while they find out).")
+            description = "Hard revocation checking: refuse a peer whose revocation status --tls-crl-fetch or "
+                    + "--tls-ocsp do not know (a new peer's handshake starts the fetch or the question and waits up "
+                    + "to 5s for it). Default: off (a new peer is accepted while they find out).")
     boolean revocationRequired;
 
     @Option(names = "--tls-cipher-suites", paramLabel = "SUITE", split = ",",

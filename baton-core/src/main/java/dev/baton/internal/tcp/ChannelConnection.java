@@ -116,6 +116,14 @@ abstract class ChannelConnection extends FramedConnection implements IoLoop.Hand
         }
     }
 
+    /** While {@code paused} the loop reports nothing of the socket; after, its reads again. Loop thread. */
+    final void pauseReadiness(boolean paused) {
+        SelectionKey k = key;
+        if (k != null && k.isValid()) {
+            k.interestOps(paused ? 0 : SelectionKey.OP_READ);
+        }
+    }
+
     // ------------------------------------------------------------------ FramedConnection glue shared by both
 
     @Override

@@ -40,7 +40,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * <h2>Threads and buffers</h2>
  * The engine is used by the reader role (the loop, or a caller polling) for {@code unwrap} and by the writer role
  * (any thread) for {@code wrap}; the engine serialises the two itself. Delegated tasks (certificate checks, key
- * exchange) run inline, on the thread that meets them: the loop during the handshake. Every buffer is bounded and
+ * exchange) run inline, on the thread that meets them: the loop during the handshake; but on a virtual thread, the
+ * socket unwatched meanwhile, when the check may wait for the network ({@link TlsContextSource#checksMayBlock}). Every buffer is bounded and
  * held only while it holds bytes: {@code netIn} (ciphertext read, at most {@value #NET_BUFFER_SIZE} bytes, always
  * room for one whole record), {@code appIn} (plaintext of one record the core had no room for, from the transport's
  * pool) and {@code netOut} (the ciphertext of up to three records not yet taken by the socket). A peer's input can
@@ -77,6 +78,8 @@ final class TlsConnection extends ChannelConnection {
     private final int packetSize;
     private final int appSize;
     private volatile boolean established;
+    private final boolean offloadTasks;             // the certificate check may wait for the network
+    private boolean tasksRunning;                   // loop only
     private volatile Principal peerPrincipal;
     /** Whether the reader left bytes that need no new socket input; read by the loop to schedule a drain. */
     private volatile boolean leftover;
@@ -110,6 +113,7 @@ final class TlsConnection extends ChannelConnection {
         this.outbound = outbound;
         this.packetSize = engine.getSession().getPacketBufferSize();
         this.appSize = engine.getSession().getApplicationBufferSize();
+        this.offloadTasks = source.checksMayBlock();
     }
 
     @Override
@@ -128,7 +132,9 @@ final class TlsConnection extends ChannelConnection {
     @Override
     void onReadyOps(int ready) throws IOException {
         if (!established) {
-            advanceTls();
+            if (!tasksRunning) {
+                advanceTls();
+            }
             return;
         }
         if ((ready & SelectionKey.OP_WRITE) != 0) {
@@ -192,7 +198,13 @@ final class TlsConnection extends ChannelConnection {
                             return;
                         }
                     }
-                    case NEED_TASK -> runDelegatedTasks();
+                    case NEED_TASK -> {
+                        if (offloadTasks) {
+                            offloadDelegatedTasks();
+                            return;
+                        }
+                        EngineSteps.runTasks(engine);
+                    }
                     default -> {
                         tlsEstablished();
                         return;
@@ -231,7 +243,7 @@ final class TlsConnection extends ChannelConnection {
         boolean notTls = TlsFailures.isNotTls(e);
         String why = TlsFailures.describe(e);
         if (!notTls) {
-            sendAlert();
+            EngineSteps.sendAlert(engine, channel, packetSize, cipherPending);
         }
         if (!outbound) {
             failures.refused(remoteHost(), remoteAddress(), why);
@@ -268,28 +280,6 @@ final class TlsConnection extends ChannelConnection {
                 .withCause(cause).asException();
     }
 
-    /** Best effort: the alert the engine holds after a failure, so the peer learns why instead of seeing EOF. */
-    private void sendAlert() {
-        if (cipherPending) {
-            return;     // after part of a record, an alert would be garbage to the peer
-        }
-        try {
-            ByteBuffer alert = ByteBuffer.allocate(packetSize);
-            for (int i = 0; i < 4; i++) {
-                SSLEngineResult r = engine.wrap(EMPTY, alert);
-                if (r.bytesProduced() == 0) {
-                    break;
-                }
-            }
-            alert.flip();
-            if (alert.hasRemaining()) {
-                channel.write(alert);
-            }
-        } catch (IOException | RuntimeException ignored) {
-            // the connection closes anyway
-        }
-    }
-
     private String remoteHost() {
         try {
             return ((InetSocketAddress) channel.getRemoteAddress()).getAddress().getHostAddress();
@@ -298,11 +288,17 @@ final class TlsConnection extends ChannelConnection {
         }
     }
 
-    private void runDelegatedTasks() {
-        Runnable task;
-        while ((task = engine.getDelegatedTask()) != null) {
-            task.run();
-        }
+    /** Runs the handshake's tasks on a thread of their own, the socket unwatched meanwhile; then goes on. */
+    private void offloadDelegatedTasks() {
+        tasksRunning = true;
+        pauseReadiness(true);
+        EngineSteps.runTasksOffLoop(engine, ioLoop(), () -> {
+            tasksRunning = false;
+            if (isOpen()) {
+                pauseReadiness(false);
+                advanceTls();
+            }
+        });
     }
 
     // ================================================================== reading (the reader role)
@@ -352,8 +348,8 @@ final class TlsConnection extends ChannelConnection {
             }
             return unwrapOnce(null);     // dst had less room than this record needs: stage it
         }
-        if (r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NEED_TASK) {
-            runDelegatedTasks();
+        if (r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NEED_TASK && (established || !offloadTasks)) {
+            EngineSteps.runTasks(engine);        // else the handshake's loop offloads them
         }
         return r;
     }
@@ -533,7 +529,7 @@ final class TlsConnection extends ChannelConnection {
                     break;
                 }
                 if (r.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NEED_TASK) {
-                    runDelegatedTasks();
+                    EngineSteps.runTasks(engine);
                 }
             }
             netOut.flip();

@@ -140,20 +140,30 @@ final class FetchedRevocationLists implements PeerWatch {
     }
 
     /**
-     * Why the status of {@code chain} is not known yet: a certificate of it names distribution points and no list of
-     * its issuer has come from any of them (fetching starts). Null when every such certificate has its list.
+     * Why the status of {@code chain} is not known: a certificate of it names distribution points and no list of its
+     * issuer has come from any of them. New points are fetched now, and the lists awaited until
+     * {@code deadlineNanos}. Null when every such certificate has its list.
      */
     @Override
-    public String unknownStatus(X509Certificate[] chain) {
+    public String unknownStatus(X509Certificate[] chain, long deadlineNanos) {
         for (X509Certificate c : PeerWatch.path(chain, anchors)) {
             List<URI> uris = DistributionPoints.httpUris(c);
             if (uris.isEmpty() || listed(c, uris)) {
                 continue;
             }
             accepted(chain);
+            for (URI uri : uris) {
+                Point p = points.get(uri);
+                if (p != null) {
+                    p.awaitRun(deadlineNanos);
+                }
+            }
+            if (listed(c, uris)) {
+                continue;
+            }
             Point p = points.get(uris.getFirst());
             String failure = p == null ? null : p.lastFailure;
-            return "its revocation status is not known yet: no list of " + c.getIssuerX500Principal().getName()
+            return "its revocation status is not known: no list of " + c.getIssuerX500Principal().getName()
                     + " has come from " + uris.getFirst() + (failure == null ? " yet" : " (" + failure + ")");
         }
         return null;

@@ -152,26 +152,32 @@ final class OcspStatuses implements PeerWatch {
     }
 
     /**
-     * Why the status of {@code chain} is not known yet: no answer to the latest question about it (or none asked
-     * yet: asking starts). Null when it is, or when the chain names no responder.
+     * Why the status of {@code chain} is not known: no answer to the latest question about it. A chain not asked
+     * about yet is asked now, and the answer awaited until {@code deadlineNanos}. Null when the status is known, or
+     * when the chain names no responder.
      */
     @Override
-    public String unknownStatus(X509Certificate[] chain) {
-        Watched w = chains.get(Serial.of(chain[0]));
+    public String unknownStatus(X509Certificate[] chain, long deadlineNanos) {
+        Serial leaf = Serial.of(chain[0]);
+        Watched w = chains.get(leaf);
         if (w == null) {
             if (path(chain).stream().noneMatch(c -> c.getExtensionValue(AUTHORITY_INFO_ACCESS) != null)) {
                 return null;
             }
             accepted(chain);
-            return "its revocation status is not known yet: " + (chains.containsKey(Serial.of(chain[0]))
-                    ? "its OCSP responder is being asked about it for the first time"
-                    : "more than " + MAX_CHAINS + " peer certificates are watched, and it is not asked about");
+            w = chains.get(leaf);
+            if (w == null) {
+                return "its revocation status is not known: more than " + MAX_CHAINS + " peer certificates are "
+                        + "watched, and it is not asked about";
+            }
+            w.awaitRun(deadlineNanos);
         }
         if (w.answered) {
             return null;
         }
-        return "its revocation status is not known yet: its OCSP responder has not answered"
-                + (w.lastProblem == null ? " yet" : " (" + w.lastProblem + ")");
+        String problem = w.lastProblem;
+        return "its revocation status is not known: its OCSP responder has not answered"
+                + (problem == null ? " yet" : " (" + problem + ")");
     }
 
     /** Raised by every certificate found revoked. */

@@ -27,6 +27,9 @@ import javax.security.auth.x500.X500Principal;
  */
 final class PeerTrust extends X509ExtendedTrustManager {
 
+    /** How long a handshake waits for the first answers about a new peer, when the status is required. */
+    static final long STATUS_WAIT_NS = 5_000_000_000L;
+
     private final X509ExtendedTrustManager pkix;        // null: no CA is trusted, only pins
     private final X509Certificate[] issuers;
     private final Set<String> pins;
@@ -142,8 +145,9 @@ final class PeerTrust extends X509ExtendedTrustManager {
                     throw new CertificateException("the certificate " + subject + " is refused: " + refused);
                 }
             }
+            long deadline = System.nanoTime() + STATUS_WAIT_NS;
             for (PeerWatch w : watches) {
-                String unknown = requireStatus ? w.unknownStatus(chain) : null;
+                String unknown = requireStatus ? w.unknownStatus(chain, deadline) : null;
                 if (unknown != null) {
                     throw new CertificateException("the certificate " + subject + " is refused: " + unknown
                             + " (the options require a known revocation status for a new peer)");

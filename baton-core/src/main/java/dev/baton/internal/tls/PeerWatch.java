@@ -22,11 +22,13 @@ interface PeerWatch {
     }
 
     /**
-     * Why this watch cannot tell yet whether {@code chain} (one the trusted CAs vouch for) is revoked, in words,
-     * having started to find out; null when it can, or when the chain names nothing it could ask. Asked only in the
-     * handshake of a new peer, and only when the options require a known status.
+     * Why this watch cannot tell whether {@code chain} (one the trusted CAs vouch for) is revoked, in words; null
+     * when it can, or when the chain names nothing it could ask. When it has not asked yet it starts to, and waits
+     * for that first answer until {@code deadlineNanos} ({@link System#nanoTime}). Asked only in the handshake of a
+     * new peer, when the options require a known status, and then off the I/O threads (the handshake's delegated
+     * tasks run on a thread of their own).
      */
-    default String unknownStatus(X509Certificate[] chain) {
+    default String unknownStatus(X509Certificate[] chain, long deadlineNanos) {
         return null;
     }
 

@@ -10,6 +10,7 @@ abstract class Recurring {
 
     private final AtomicBoolean running = new AtomicBoolean();
     private volatile long dueNanos;
+    private volatile Thread runner;         // the run under way, or the last one
 
     /** Due at {@code dueNanos} ({@link System#nanoTime}): now, for work that should start at once. */
     Recurring(long dueNanos) {
@@ -38,12 +39,29 @@ abstract class Recurring {
         if (!running.compareAndSet(false, true)) {
             return null;
         }
-        return Thread.ofVirtual().name(name).start(() -> {
+        Thread t = Thread.ofVirtual().name(name).unstarted(() -> {
             try {
                 dueNanos = run();
             } finally {
                 running.set(false);
             }
         });
+        runner = t;
+        t.start();
+        return t;
+    }
+
+    /** Waits until the run under way (if any) ends, or {@code deadlineNanos} ({@link System#nanoTime}) passes. */
+    final void awaitRun(long deadlineNanos) {
+        Thread t = runner;
+        long left = deadlineNanos - System.nanoTime();
+        if (t == null || left <= 0) {
+            return;
+        }
+        try {
+            t.join(java.time.Duration.ofNanos(left));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -124,6 +124,14 @@ public final class TlsContextSource {
         }
     }
 
+    /**
+     * True when checking a peer's certificate may wait for the network (the options require a known revocation
+     * status): a connection then runs its handshake's delegated tasks off its I/O thread.
+     */
+    public boolean checksMayBlock() {
+        return options.revocationStatusRequired();
+    }
+
     /** True when this side has a certificate of its own: it can accept connections. */
     public boolean hasIdentity() {
         return options.hasIdentity();

@@ -1,5 +1,6 @@
 package dev.baton.testkit.tls;
 
+import dev.baton.TlsOptions;
 import dev.baton.spi.TransportFactory;
 import dev.baton.testkit.behaviour.CallModelTest;
 import dev.baton.testkit.behaviour.EchoTest;
@@ -16,10 +17,18 @@ class TlsBehaviourTest {
 
     private static final TestPki PKI = TestPki.create();
     private static final TransportFactory TLS;
+    /**
+     * Hard revocation checking: every handshake's certificate checks run on a thread of their own, off the I/O loop
+     * (the certificate names no distribution point, so there is nothing to wait for).
+     */
+    private static final TransportFactory TLS_HARD;
 
     static {
         TestPki.Ca ca = PKI.ca("behaviour-ca");
-        TLS = TransportFactory.tls(PKI.options(PKI.issue(ca, "member"), ca));
+        TestPki.Issued member = PKI.issue(ca, "member");
+        TLS = TransportFactory.tls(PKI.options(member, ca));
+        TLS_HARD = TransportFactory.tls(TlsOptions.builder().certificate(member.certFile(), member.keyFile())
+                .trustedCertificates(ca.certFile()).fetchRevocationLists(true).requireRevocationStatus(true).build());
     }
 
     @AfterAll
@@ -41,6 +50,22 @@ class TlsBehaviourTest {
         @Override
         protected TransportFactory transportFactory() {
             return TLS;
+        }
+    }
+
+    @Nested
+    class EchoHandshakeTasksOffLoop extends EchoTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS_HARD;
+        }
+    }
+
+    @Nested
+    class LanesHandshakeTasksOffLoop extends LanesTest {
+        @Override
+        protected TransportFactory transportFactory() {
+            return TLS_HARD;
         }
     }
 
