@@ -153,8 +153,8 @@ final class OcspStatuses implements PeerWatch {
 
     /**
      * Why the status of {@code chain} is not known: no answer to the latest question about it. A chain not asked
-     * about yet is asked now, and the answer awaited until {@code deadlineNanos}. Null when the status is known, or
-     * when the chain names no responder.
+     * about yet is asked now; the answer to a question under way is awaited until {@code deadlineNanos}. Null when
+     * the status is known, or when the chain names no responder.
      */
     @Override
     public String unknownStatus(X509Certificate[] chain, long deadlineNanos) {
@@ -170,7 +170,9 @@ final class OcspStatuses implements PeerWatch {
                 return "its revocation status is not known: more than " + MAX_CHAINS + " peer certificates are "
                         + "watched, and it is not asked about";
             }
-            w.awaitRun(deadlineNanos);
+        }
+        if (!w.answered) {
+            w.awaitRun(deadlineNanos);      // the question under way, if any (another connection of the peer's)
         }
         if (w.answered) {
             return null;
