@@ -3,6 +3,7 @@ package dev.baton.accumulator;
 import dev.baton.BatonException;
 import dev.baton.CallOptions;
 import dev.baton.Client;
+import dev.baton.Membership;
 import dev.baton.Message;
 import dev.baton.Node;
 import dev.baton.NodeInfo;
@@ -88,7 +89,8 @@ final class FlushRounds implements Duty {
     private long retryAtNs;
     private long backoffNs;
     private String lastServerKey = "";
-    private long lastServerEvents = -1;
+    /** The membership version the last check-in was decided on: server events up to it were part of that view. */
+    private long checkedInAtVersion = -1;
 
     /** The outstanding batch. */
     private record Batch(long seq, int kind, ByteBuffer bytes, Accumulator[] members, long[] gens, Partial[] fulls,
@@ -197,18 +199,22 @@ final class FlushRounds implements Duty {
         }
     }
 
-    /** The server changed (or the membership did): check in with it at once. */
+    /**
+     * The server changed (or the membership did): check in with it at once when it is another node's, or when it
+     * registered again since the view the last check-in was decided on (on the same node: a new incarnation). Its
+     * registration's event may come after a membership that already showed it: that one is not a change.
+     */
     private void onMembership() {
-        ServerInfo s = watch.current();
+        Membership m = node.membership();
+        ServerInfo s = ServerWatch.current(m);
         String key = "";
         if (s != null) {
-            NodeInfo n = node.membership().node(s.rank()).orElse(null);
+            NodeInfo n = m.node(s.rank()).orElse(null);
             key = s.rank() + "/" + (n == null ? 0 : n.nodeId());
         }
-        long events = watch.serverEvents();
-        if (!key.equals(lastServerKey) || events != lastServerEvents) {
+        if (!key.equals(lastServerKey) || watch.serverEventVersion() > checkedInAtVersion) {
             lastServerKey = key;
-            lastServerEvents = events;
+            checkedInAtVersion = m.version();
             lock.lock();
             try {
                 needHello = true;

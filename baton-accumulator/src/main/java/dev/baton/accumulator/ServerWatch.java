@@ -22,6 +22,8 @@ final class ServerWatch implements MembershipListener {
     private final DutyRunner runner;
     /** Registrations and deregistrations of the accumulator server seen (membership events). */
     private final AtomicLong serverEvents = new AtomicLong();
+    /** The membership version of the latest of them; 0 before any. */
+    private final AtomicLong serverEventVersion = new AtomicLong();
     /** Starts true: the first round checks in with whatever server there is. */
     private volatile boolean moved = true;
 
@@ -37,6 +39,7 @@ final class ServerWatch implements MembershipListener {
         if (event instanceof MembershipEvent.ServerAdded a && isAccumulatorServer(a.server())
                 || event instanceof MembershipEvent.ServerRemoved r && isAccumulatorServer(r.server())) {
             serverEvents.incrementAndGet();
+            serverEventVersion.accumulateAndGet(event.version(), Math::max);
         }
         markMoved();
     }
@@ -70,9 +73,22 @@ final class ServerWatch implements MembershipListener {
         return serverEvents.get();
     }
 
+    /**
+     * The membership version of the latest registration or deregistration of the accumulator server this node has
+     * seen (0: none): a membership of that version or later already shows it.
+     */
+    long serverEventVersion() {
+        return serverEventVersion.get();
+    }
+
     /** The accumulator server as this node's membership shows it, or null when there is none. */
     ServerInfo current() {
-        for (ServerInfo s : node.membership().servers(Protocol.SERVICE)) {
+        return current(node.membership());
+    }
+
+    /** The accumulator server as {@code membership} shows it, or null when there is none. */
+    static ServerInfo current(Membership membership) {
+        for (ServerInfo s : membership.servers(Protocol.SERVICE)) {
             if (s.serverId() == 0) {
                 return s;
             }
