@@ -41,11 +41,12 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * The engine is used by the reader role (the loop, or a caller polling) for {@code unwrap} and by the writer role
  * (any thread) for {@code wrap}; the engine serialises the two itself. Delegated tasks (certificate checks, key
  * exchange) run inline, on the thread that meets them: the loop during the handshake; but on a virtual thread, the
- * socket unwatched meanwhile, when the check may wait for the network ({@link TlsContextSource#checksMayBlock}). Every buffer is bounded and
- * held only while it holds bytes: {@code netIn} (ciphertext read, at most {@value #NET_BUFFER_SIZE} bytes, always
- * room for one whole record), {@code appIn} (plaintext of one record the core had no room for, from the transport's
- * pool) and {@code netOut} (the ciphertext of up to three records not yet taken by the socket). A peer's input can
- * make none of them grow; a record the engine cannot authenticate closes the connection.
+ * socket unwatched meanwhile, when the check may wait for the network ({@link TlsContextSource#checksMayBlock}).
+ * Every buffer is bounded and held only while it holds bytes: {@code netIn} (ciphertext read, at most
+ * {@value #NET_BUFFER_SIZE} bytes, always room for one whole record), {@code appIn} (plaintext of one record the core
+ * had no room for, from the transport's pool) and {@code netOut} (the ciphertext of up to three records not yet taken
+ * by the socket). A peer's input can make none of them grow; a record the engine cannot authenticate closes the
+ * connection.
  *
  * <p>The two ciphertext buffers are heap buffers ({@link CipherBuffers}), unlike the rest of Baton's I/O buffers: the
  * engine encrypts and decrypts a record in place in them, and the JDK's AES-GCM runs several times faster over a
