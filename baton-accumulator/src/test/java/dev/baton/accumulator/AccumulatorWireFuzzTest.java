@@ -14,11 +14,11 @@ import dev.baton.fuzz.AllocationMeter;
 import dev.baton.fuzz.QuietLogging;
 import dev.baton.fuzz.SeedCorpus;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -46,17 +46,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 @Timeout(60)
 class AccumulatorWireFuzzTest {
 
-    private static QuietLogging quiet;
-
-    @BeforeAll
-    static void quiet() {
-        quiet = QuietLogging.quiet("dev.baton");
-    }
-
-    @AfterAll
-    static void loud() {
-        quiet.close();
-    }
+    @RegisterExtension
+    static final QuietLogging.Extension QUIET = QuietLogging.whileTheClassRuns("dev.baton");
 
     @BeforeAll
     static void warm() throws Exception {
@@ -69,11 +60,7 @@ class AccumulatorWireFuzzTest {
 
     @FuzzTest
     void accumulatorMessagesDecodeOrFailWithBatonException(byte[] input) throws Exception {
-        try {
-            session(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            session(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> session(input, true));
     }
 
     private static void session(byte[] input, boolean metered) throws Exception {

@@ -24,9 +24,9 @@ import dev.baton.fuzz.AllocationMeter;
 import dev.baton.fuzz.QuietLogging;
 import dev.baton.fuzz.SeedCorpus;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -68,17 +68,8 @@ class FrameStreamFuzzTest {
     /** How a stream may end: malformed, closed, or (a HELLO that asks for a cluster secret this side lacks) refused. */
     private static final Set<Status.Code> CLOSES = Set.of(Status.Code.PROTOCOL_ERROR, Status.Code.CLOSED,
             Status.Code.UNAUTHENTICATED);
-    private static QuietLogging quiet;
-
-    @BeforeAll
-    static void quiet() {
-        quiet = QuietLogging.quiet("dev.baton");
-    }
-
-    @AfterAll
-    static void loud() {
-        quiet.close();
-    }
+    @RegisterExtension
+    static final QuietLogging.Extension QUIET = QuietLogging.whileTheClassRuns("dev.baton");
 
     @BeforeAll
     static void warm() throws IOException {
@@ -91,11 +82,7 @@ class FrameStreamFuzzTest {
 
     @FuzzTest
     void anyByteStreamIsReadOrClosedAsAProtocolError(byte[] input) throws IOException {
-        try {
-            read(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            read(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> read(input, true));
     }
 
     private static void read(byte[] input, boolean metered) throws IOException {

@@ -24,11 +24,11 @@ import dev.baton.fuzz.AllocationMeter;
 import dev.baton.fuzz.QuietLogging;
 import dev.baton.fuzz.SeedCorpus;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -87,17 +87,8 @@ class SecretHandshakeFuzzTest {
     /** Direct memory: the connection's read buffer at most. */
     private static final long DIRECT_LIMIT = 1 << 20;
     private static final int OWN_NODE = 1;
-    private static QuietLogging quiet;
-
-    @BeforeAll
-    static void quiet() {
-        quiet = QuietLogging.quiet("dev.baton");
-    }
-
-    @AfterAll
-    static void loud() {
-        quiet.close();
-    }
+    @RegisterExtension
+    static final QuietLogging.Extension QUIET = QuietLogging.whileTheClassRuns("dev.baton");
 
     @BeforeAll
     static void warm() throws IOException {
@@ -111,20 +102,12 @@ class SecretHandshakeFuzzTest {
 
     @FuzzTest
     void hostileChallengesAndProofsNeverAuthenticate(byte[] input) throws IOException {
-        try {
-            read(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            read(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> read(input, true));
     }
 
     @FuzzTest
     void hostileMemberKeysNeverOpen(byte[] input) throws IOException {
-        try {
-            readAfterProof(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            readAfterProof(input, true);
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> readAfterProof(input, true));
     }
 
     private static void read(byte[] input, boolean metered) throws IOException {

@@ -59,7 +59,7 @@ public final class AllocationMeter {
     /**
      * Throws {@link Exceeded} when more than {@code heapLimit} heap or {@code directLimit} direct bytes went. The
      * first run of a code path may load classes (and, while fuzzing, instrument them) on the measured thread: a
-     * target that sees {@link Exceeded} runs the same input once more and fails only if it is exceeded again.
+     * target runs each input through {@link #repeatIfFirstExceeds}, and fails only if it is exceeded again.
      */
     public void assertAtMost(long heapLimit, long directLimit, String what) {
         long heap = heapBytes();
@@ -67,6 +67,24 @@ public final class AllocationMeter {
         if (heap > heapLimit || direct > directLimit) {
             throw new Exceeded(what + " allocated " + heap + " heap bytes (limit " + heapLimit + ") and "
                     + direct + " direct bytes (limit " + directLimit + ")");
+        }
+    }
+
+    /** One run of a fuzz target's body on an input. */
+    @FunctionalInterface
+    public interface Run<E extends Exception> {
+        void run() throws E;
+    }
+
+    /**
+     * Runs {@code run}, which meters itself, and once more when it exceeds its limits: a first run may load classes on
+     * this thread, so only a repeat counts.
+     */
+    public static <E extends Exception> void repeatIfFirstExceeds(Run<E> run) throws E {
+        try {
+            run.run();
+        } catch (Exceeded firstRun) {
+            run.run();
         }
     }
 

@@ -53,11 +53,7 @@ class ProtobufCodecFuzzTest {
 
     @FuzzTest
     void payloadsDecodeOrFailWithInvalidProtocolBuffer(byte[] input) throws Exception {
-        try {
-            decode(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            decode(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> decode(input, true));
     }
 
     private static void decode(byte[] input, boolean metered) throws Exception {

@@ -20,11 +20,11 @@ import dev.baton.spi.TransportConnection;
 import dev.baton.spi.TransportContext;
 import dev.baton.spi.TransportStats;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -64,29 +64,20 @@ class MasterServerFuzzTest {
             ControlProtocol.NEXT_ID, ControlProtocol.KV_PUT, ControlProtocol.KV_GET, ControlProtocol.KV_DELETE,
             ControlProtocol.WATCH, ControlProtocol.UNWATCH, ControlProtocol.LEAVE_BARRIER, ControlProtocol.HEALTH,
             ControlProtocol.LEASES, 0, 99};
-    private static QuietLogging quiet;
+    @RegisterExtension
+    static final QuietLogging.Extension QUIET = QuietLogging.whileTheClassRuns("dev.baton");
 
     @BeforeAll
-    static void quietAndWarm() throws IOException {
-        quiet = QuietLogging.quiet("dev.baton");
+    static void warm() throws IOException {
         // The first sessions load and initialise classes: not what the meter is for.
         for (byte[] session : sessions().values()) {
             session(session, false);
         }
     }
 
-    @AfterAll
-    static void loud() {
-        quiet.close();
-    }
-
     @FuzzTest
     void controlRequestsAreAnsweredWithoutInternalErrors(byte[] input) throws IOException {
-        try {
-            session(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            session(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> session(input, true));
     }
 
     private static void session(byte[] input, boolean metered) throws IOException {

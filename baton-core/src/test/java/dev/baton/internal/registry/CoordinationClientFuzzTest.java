@@ -8,11 +8,11 @@ import dev.baton.fuzz.QuietLogging;
 import dev.baton.fuzz.SeedCorpus;
 import dev.baton.internal.wire.WireWriter;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -32,28 +32,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class CoordinationClientFuzzTest {
 
-    private static QuietLogging quiet;
+    @RegisterExtension
+    static final QuietLogging.Extension QUIET = QuietLogging.whileTheClassRuns("dev.baton");
 
     @BeforeAll
-    static void quietAndWarm() {
-        quiet = QuietLogging.quiet("dev.baton");
+    static void warm() {
         // The first event loads and initialises classes: not what the meter is for.
         deliver(bytes(new WireWriter().putString("k").putByte(1).putBytes(new byte[1]).putInt(1).putLong(1)), false);
         deliver(new byte[1], false);
     }
 
-    @AfterAll
-    static void loud() {
-        quiet.close();
-    }
-
     @FuzzTest
     void keyValueEventsDecodeOrAreDropped(byte[] input) {
-        try {
-            deliver(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            deliver(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> deliver(input, true));
     }
 
     private static void deliver(byte[] input, boolean metered) {

@@ -56,11 +56,7 @@ class ControlProtocolFuzzTest {
 
     @FuzzTest
     void controlBodiesDecodeOrFailWithProtocolError(byte[] input) {
-        try {
-            decodeChecked(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            decodeChecked(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> decodeChecked(input, true));
     }
 
     private static void decodeChecked(byte[] input, boolean metered) {

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -86,7 +87,8 @@ class TlsRecordFuzzTest {
     private static final long DIRECT_LIMIT = 512 << 10;
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
-    private static QuietLogging quiet;
+    @RegisterExtension
+    static final QuietLogging.Extension QUIET = QuietLogging.whileTheClassRuns("dev.baton");
     private static TestPki pki;
     private static SSLContext harnessTls;
     private static final BlockingQueue<BatonException> CLOSED = new LinkedBlockingQueue<>();
@@ -97,7 +99,6 @@ class TlsRecordFuzzTest {
 
     @BeforeAll
     static void start() throws Exception {
-        quiet = QuietLogging.quiet("dev.baton");
         pki = TestPki.create();
         TestPki.Ca ca = pki.ca("fuzz-ca");
         harnessTls = pki.jdkContext(pki.issue(ca, "harness"), ca);
@@ -126,17 +127,12 @@ class TlsRecordFuzzTest {
         harnessServer.close();
         transport.close();
         pki.close();
-        quiet.close();
     }
 
     @FuzzTest
     void hostileTlsRecordsCloseTheConnectionWithATypedFailure(byte[] input) throws Exception {
         allowLoopback();
-        try {
-            run(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            run(input, true);       // a first run may load classes on the loop; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> run(input, true));
     }
 
     /**

@@ -46,11 +46,7 @@ class NativeWireFuzzTest {
 
     @FuzzTest
     void nativeMessagesReadOrFailWithInvalidArgument(byte[] input) {
-        try {
-            check(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            check(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> check(input, true));
     }
 
     private static void check(byte[] input, boolean metered) {

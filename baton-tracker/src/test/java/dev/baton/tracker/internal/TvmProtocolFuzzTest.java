@@ -47,11 +47,7 @@ class TvmProtocolFuzzTest {
 
     @FuzzTest
     void peerBytesParseOrEndInAProtocolException(byte[] input) {
-        try {
-            decode(input, true);
-        } catch (AllocationMeter.Exceeded firstRun) {
-            decode(input, true);       // a first run may load classes on this thread; only a repeat counts
-        }
+        AllocationMeter.repeatIfFirstExceeds(() -> decode(input, true));
     }
 
     private static void decode(byte[] input, boolean metered) {
