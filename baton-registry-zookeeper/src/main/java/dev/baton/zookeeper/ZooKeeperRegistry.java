@@ -90,9 +90,9 @@ public final class ZooKeeperRegistry {
          * {@code options} (mutual TLS, which ZooKeeper's X.509 authentication provider turns into an identity for
          * its ACLs) and trusts the servers whose certificates lead to its trusted CAs and name the host as
          * ZooKeeper's client resolved it ({@code localhost} for {@code 127.0.0.1}). The connect string must then name
-         * the servers' {@code secureClientPort}s. Pinned fingerprints alone cannot authenticate an ensemble, and the
-         * revocation list is not applied to it. A node's own {@code NodeOptions.tls} does not reach ZooKeeper's
-         * connections: give its TLS options here too.
+         * the servers' {@code secureClientPort}s. Pinned fingerprints alone cannot authenticate an ensemble, and no
+         * revocation check of the options (the list, fetched lists, OCSP, a required status) is applied to it. A
+         * node's own {@code NodeOptions.tls} does not reach ZooKeeper's connections: give its TLS options here too.
          * Implies {@link #followEnsembleChanges followEnsembleChanges(false)}: the ensemble's list names only plain
          * client ports.
          */
