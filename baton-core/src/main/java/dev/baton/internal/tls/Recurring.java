@@ -1,5 +1,8 @@
 package dev.baton.internal.tls;
 
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -11,6 +14,7 @@ abstract class Recurring {
     private final AtomicBoolean running = new AtomicBoolean();
     private volatile long dueNanos;
     private volatile Thread runner;         // the run under way, or the last one
+    private final CountDownLatch firstRun = new CountDownLatch(1);      // counted down as the first run ends
 
     /** Due at {@code dueNanos} ({@link System#nanoTime}): now, for work that should start at once. */
     Recurring(long dueNanos) {
@@ -44,6 +48,7 @@ abstract class Recurring {
                 dueNanos = run();
             } finally {
                 running.set(false);
+                firstRun.countDown();
             }
         });
         runner = t;
@@ -51,15 +56,22 @@ abstract class Recurring {
         return t;
     }
 
-    /** Waits until the run under way (if any) ends, or {@code deadlineNanos} ({@link System#nanoTime}) passes. */
+    /**
+     * Waits until the run under way ends (or the first one, when none has started yet: whoever made this starts it),
+     * or {@code deadlineNanos} ({@link System#nanoTime}) passes.
+     */
     final void awaitRun(long deadlineNanos) {
-        Thread t = runner;
         long left = deadlineNanos - System.nanoTime();
-        if (t == null || left <= 0) {
+        if (left <= 0) {
             return;
         }
+        Thread t = runner;
         try {
-            t.join(java.time.Duration.ofNanos(left));
+            if (t == null) {
+                firstRun.await(left, TimeUnit.NANOSECONDS);
+            } else {
+                t.join(Duration.ofNanos(left));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
