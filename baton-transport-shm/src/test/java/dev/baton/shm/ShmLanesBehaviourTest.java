@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Timeout;
 class ShmLanesBehaviourTest extends ShmBehaviourTest {
 
     @Override
-    int laneCount() {
+    protected int laneCount() {
         return 3;
     }
 

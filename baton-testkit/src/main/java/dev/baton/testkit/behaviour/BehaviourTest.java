@@ -6,8 +6,8 @@ import dev.baton.spi.TransportFactory;
  * The base of the node behaviour suites ({@link EchoTest}, {@link ErrorsTest}, {@link ListenerCallTest},
  * {@link ServingStylesTest}, {@link FailureTest}, {@link CallModelTest}, {@link StreamTest}, {@link LanesTest}): whole
  * masters and nodes, every one of them on the transport the subclass names. A transport module runs a suite with a
- * subclass in its tests that implements one method (Baton's own transports nest one per suite in a class per
- * transport: {@code TcpBehaviourTest}, {@code ShmBehaviourTest}, {@code TlsBehaviourTest}):
+ * subclass in its tests that implements one method ({@link BehaviourSuites} nests one per suite, for a test class per
+ * transport: {@code TcpBehaviourTest}, {@code ShmBehaviourTest}, {@code LoopbackBehaviourTest}):
  *
  * <pre>{@code
  * class ShmEchoTest extends EchoTest {

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Timeout;
 class TcpLanesBehaviourTest extends TcpBehaviourTest {
 
     @Override
-    int laneCount() {
+    protected int laneCount() {
         return 3;
     }
 
