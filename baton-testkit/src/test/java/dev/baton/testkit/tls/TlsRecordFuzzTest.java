@@ -49,7 +49,6 @@ import javax.net.ssl.SSLParameters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Fuzzes the TLS glue ({@code TlsConnection}: the TLS handshake it drives, its record reading into bounded pooled
