@@ -6,12 +6,17 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateFactory;
@@ -114,6 +119,36 @@ class CertsServeCommandTest {
                 "OCSPResponse { responseStatus malformedRequest (1) }");
         assertEquals(200, send(HttpRequest.newBuilder(URI.create(url + "/ocsp/!!not*base64!!"))).statusCode());
         assertTrue(serve.isAlive(), "still serving");
+    }
+
+    @Test
+    void aListOfAnotherCaIsAnsweredWithAnErrorNotWithWhatItListedBefore() throws Exception {
+        Path dir = temp.resolve("pki");
+        Path other = temp.resolve("other");
+        assertEquals(0, CliRun.of("certs", "--dir", dir.toString(), "--names", "node-1").exitCode());
+        assertEquals(0, CliRun.of("certs", "--dir", other.toString(), "--names", "node-1").exitCode());
+        assertEquals(0, CliRun.of("certs", "revoke", "--dir", dir.toString(), "--name", "node-1").exitCode());
+        StringWriter errors = new StringWriter();
+        try (DevRevocationServer server = DevRevocationServer.start(new InetSocketAddress("127.0.0.1", 0),
+                dir, DevPki.loadCa(dir, null), Duration.ofMinutes(10), new PrintWriter(errors, true))) {
+            String url = server.uri() + "/crl";
+            assertEquals(1, list(url).getRevokedCertificates().size());
+
+            // Another CA's list where this one's was: HTTP 500 saying why, logged once, until it is rewritten.
+            assertEquals(0, CliRun.of("certs", "revoke", "--dir", other.toString(), "--name", "node-1").exitCode());
+            Files.copy(other.resolve("crl.pem"), dir.resolve("crl.pem"), StandardCopyOption.REPLACE_EXISTING);
+            for (int i = 0; i < 2; i++) {
+                HttpResponse<byte[]> refused = send(HttpRequest.newBuilder(URI.create(url)));
+                assertEquals(500, refused.statusCode());
+                assertTrue(new String(refused.body(), StandardCharsets.UTF_8)
+                        .contains("cannot read the revocation list"), new String(refused.body()));
+            }
+            assertEquals(1, errors.toString().lines().filter(l -> l.contains("answering HTTP 500")).count(),
+                    errors.toString());
+
+            Files.delete(dir.resolve("crl.pem"));       // none: nothing revoked
+            assertNull(list(url).getRevokedCertificates());
+        }
     }
 
     @Test
