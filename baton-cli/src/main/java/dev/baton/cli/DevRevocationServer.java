@@ -39,6 +39,8 @@ import java.util.concurrent.Executors;
 final class DevRevocationServer implements AutoCloseable {
 
     static final int MAX_REQUEST_BYTES = 16 * 1024;
+    /** How far before the request a list or answer is valid from: the clocks of the two sides may differ. */
+    private static final Duration BACKDATE = Duration.ofMinutes(1);
     private static final String OCSP_PATH = "/ocsp";
 
     /** What crl.pem listed, read at one state of the file. */
@@ -51,7 +53,7 @@ final class DevRevocationServer implements AutoCloseable {
     private final CertificateAuthority ca;
     private final Duration validity;
     private final PrintWriter err;
-    private volatile Listed listed;
+    private Listed listed;      // guarded by this
 
     private DevRevocationServer(HttpServer http, Path dir, CertificateAuthority ca, Duration validity,
                                 PrintWriter err) {
@@ -67,7 +69,7 @@ final class DevRevocationServer implements AutoCloseable {
                                      PrintWriter err) throws IOException {
         HttpServer http = HttpServer.create(bind, 64);
         DevRevocationServer s = new DevRevocationServer(http, dir, ca, validity, err);
-        s.revoked();        // a crl.pem that cannot be read is said at start
+        s.listed();         // a crl.pem that cannot be read is said at start
         http.setExecutor(s.exchanges);
         http.createContext("/", s::answerList);
         http.createContext(OCSP_PATH, s::answerOcsp);
@@ -91,16 +93,16 @@ final class DevRevocationServer implements AutoCloseable {
     private void answerList(HttpExchange exchange) throws IOException {
         try (exchange) {
             if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
-                send(exchange, 405, "text/plain", "GET the revocation list\n".getBytes(StandardCharsets.UTF_8));
+                sendText(exchange, 405, "GET the revocation list");
                 return;
             }
-            Map<BigInteger, Instant> revoked = revoked();
-            if (revoked == null) {
-                send(exchange, 500, "text/plain", (listed.problem() + "\n").getBytes(StandardCharsets.UTF_8));
+            Listed l = listed();
+            if (l.revoked() == null) {
+                sendText(exchange, 500, l.problem());
                 return;
             }
-            Instant from = Instant.now().minus(Duration.ofMinutes(1));
-            byte[] der = encoded(ca.revocationList(revoked, from, from.plus(Duration.ofMinutes(1)).plus(validity)));
+            Instant now = Instant.now();
+            byte[] der = encoded(ca.revocationList(l.revoked(), now.minus(BACKDATE), now.plus(validity)));
             send(exchange, 200, "application/pkix-crl", exchange.getRequestMethod().equals("HEAD") ? null : der);
         }
     }
@@ -119,31 +121,29 @@ final class DevRevocationServer implements AutoCloseable {
                     request = new byte[0];      // answered malformedRequest, as an unparsable POST is
                 }
             } else {
-                send(exchange, 405, "text/plain", "POST an OCSP request, or GET /ocsp/BASE64\n"
-                        .getBytes(StandardCharsets.UTF_8));
+                sendText(exchange, 405, "POST an OCSP request, or GET /ocsp/BASE64");
                 return;
             }
             if (request == null) {
-                send(exchange, 413, "text/plain", ("at most " + MAX_REQUEST_BYTES + " bytes\n")
-                        .getBytes(StandardCharsets.UTF_8));
+                sendText(exchange, 413, "at most " + MAX_REQUEST_BYTES + " bytes");
                 return;
             }
-            Map<BigInteger, Instant> revoked = revoked();
-            if (revoked == null) {
-                send(exchange, 500, "text/plain", (listed.problem() + "\n").getBytes(StandardCharsets.UTF_8));
+            Listed l = listed();
+            if (l.revoked() == null) {
+                sendText(exchange, 500, l.problem());
                 return;
             }
             Instant now = Instant.now();
             send(exchange, 200, "application/ocsp-response",
-                    ca.ocspResponse(request, revoked, now.minus(Duration.ofMinutes(1)), now.plus(validity)));
+                    ca.ocspResponse(request, l.revoked(), now.minus(BACKDATE), now.plus(validity)));
         }
     }
 
     /**
-     * What {@code DIR/crl.pem} lists now (none without the file), read again when it changed; null when it cannot be
-     * read (the reason in {@link #listed}).
+     * What {@code DIR/crl.pem} lists now (none without the file), read again when it changed; when it cannot be read,
+     * no entries and the reason.
      */
-    private synchronized Map<BigInteger, Instant> revoked() {
+    private synchronized Listed listed() {
         Path file = dir.resolve(DevPki.CRL);
         FileTime modified;
         long size;
@@ -168,7 +168,7 @@ final class DevRevocationServer implements AutoCloseable {
             }
             listed = now;
         }
-        return now.revoked();
+        return now;
     }
 
     /** Up to {@link #MAX_REQUEST_BYTES} of {@code in}; null when it holds more. */
@@ -183,6 +183,10 @@ final class DevRevocationServer implements AutoCloseable {
         } catch (java.security.cert.CRLException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static void sendText(HttpExchange exchange, int status, String text) throws IOException {
+        send(exchange, status, "text/plain", (text + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     private static void send(HttpExchange exchange, int status, String type, byte[] body) throws IOException {

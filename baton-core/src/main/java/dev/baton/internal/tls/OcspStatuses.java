@@ -118,7 +118,7 @@ final class OcspStatuses implements PeerWatch {
             return;
         }
         List<X509Certificate> path = path(chain);
-        if (path.stream().noneMatch(c -> c.getExtensionValue(AUTHORITY_INFO_ACCESS) != null)) {
+        if (!namesResponder(path)) {
             if (warnedNoResponder.compareAndSet(false, true)) {
                 LOG.log(System.Logger.Level.INFO, "TLS: the certificate {0} names no OCSP responder (no Authority "
                         + "Information Access): it, and any other such, is not asked about",
@@ -160,7 +160,7 @@ final class OcspStatuses implements PeerWatch {
         Serial leaf = Serial.of(chain[0]);
         Watched w = chains.get(leaf);
         if (w == null) {
-            if (path(chain).stream().noneMatch(c -> c.getExtensionValue(AUTHORITY_INFO_ACCESS) != null)) {
+            if (!namesResponder(path(chain))) {
                 return null;
             }
             accepted(chain);
@@ -185,6 +185,11 @@ final class OcspStatuses implements PeerWatch {
     @Override
     public int version() {
         return version.get();
+    }
+
+    /** True when a certificate of {@code path} names an OCSP responder (its Authority Information Access). */
+    private static boolean namesResponder(List<X509Certificate> path) {
+        return path.stream().anyMatch(c -> c.getExtensionValue(AUTHORITY_INFO_ACCESS) != null);
     }
 
     private List<X509Certificate> path(X509Certificate[] chain) {
