@@ -21,8 +21,13 @@ final class SpinBudget {
     static final int CROWDED_PERCENT = 85;
     static final int FREE_PERCENT = 95;
     static final int REGROW_FRACTION_INVERSE = 64;
-    /** Less awake time than this in a tick says nothing either way. */
+    /**
+     * Less awake time than this says nothing either way: the ticks' times add up until there is this much (a loop
+     * that sleeps between its messages is awake only while it works, a millisecond a tick or less).
+     */
     private static final long MIN_AWAKE_NS = 2_000_000L;
+    /** Times gathered for longer than this without enough awake time are dropped: the loop is too idle to judge. */
+    private static final long MAX_WINDOW_NS = 1_000_000_000L;
 
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -69,6 +74,11 @@ final class SpinBudget {
         long cpu = cpuNanos.getAsLong();
         long awake = now - lastNs - sleptNs;
         long ran = lastCpuNs < 0 ? -1 : cpu - lastCpuNs;
+        if (ran >= 0 && awake < MIN_AWAKE_NS && now - lastNs < MAX_WINDOW_NS) {
+            // Not enough to judge yet: keep gathering. Judging each tick alone would leave a loop whose spin fell to
+            // none stuck there: sleeping between messages, it is awake too little a tick to ever earn it back.
+            return;
+        }
         lastNs = now;
         lastCpuNs = cpu;
         sleptNs = 0;

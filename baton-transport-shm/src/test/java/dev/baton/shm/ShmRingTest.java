@@ -109,11 +109,14 @@ class ShmRingTest {
                 IOException x = assertThrows(IOException.class, () -> e.consumer().read(ByteBuffer.allocate(10)));
                 assertTrue(x.getMessage().contains("corrupt"), x.getMessage());
             }
-            // A hostile read position, seen by the producer.
+            // A hostile read position, seen by the producer when it looks (it keeps the last one it read, and looks
+            // again only when that one leaves too little room: here, for a write as large as the ring).
             e.control().set(ValueLayout.JAVA_LONG, 128, 1L << 40);
-            assertThrows(IOException.class, () -> e.producer().write(ByteBuffer.allocate(1)));
-            e.control().set(ValueLayout.JAVA_LONG, 128, 101);     // ahead of what was written
-            assertThrows(IOException.class, () -> e.producer().write(ByteBuffer.allocate(1)));
+            assertEquals(1, e.producer().write(ByteBuffer.allocate(1)), "room enough by the position it knows");
+            assertThrows(IOException.class, () -> e.producer().write(ByteBuffer.allocate(CAPACITY)));
+            e.control().set(ValueLayout.JAVA_LONG, 128, 102);     // ahead of what was written
+            assertThrows(IOException.class, () -> e.producer().write(ByteBuffer.allocate(CAPACITY)));
+            assertTrue(e.producer().hasRoom(), "hasRoom keeps the last good position rather than a bad one");
         }
     }
 }

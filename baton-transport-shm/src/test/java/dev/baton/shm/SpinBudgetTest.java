@@ -57,6 +57,32 @@ class SpinBudgetTest {
     }
 
     @Test
+    void aLoopThatSleepsBetweenMessagesGathersTicksUntilItCanTellAndGetsItsSpinBack() {
+        tick(25, 0, 25);
+        while (budget.nanos() > 0) {
+            tick(25, 0, 5);                               // crowded until the spin is gone
+        }
+        // Now it sleeps between messages: awake 1 ms a tick, all of it running. One tick says nothing, two do.
+        assertEquals(0, tick(1, 24, 1), "1 ms awake: not enough yet");
+        assertEquals(SPIN / 64, tick(1, 24, 1), "2 ms awake over two ticks, all run: free again");
+        assertEquals(SPIN / 64, tick(1, 24, 0), "the next stretch starts afresh");
+        assertEquals(0, tick(1, 24, 0), "2 ms awake, none run: crowded");
+    }
+
+    @Test
+    void whatAnAlmostIdleLoopGatheredIsDroppedAfterASecond() {
+        tick(25, 0, 25);
+        while (budget.nanos() > 0) {
+            tick(25, 0, 5);
+        }
+        tick(1, 24, 0);                                   // 1 ms awake, none of it run: not enough to tell
+        for (int i = 0; i < 40; i++) {
+            tick(0, 25, 0);                               // a second asleep: that 1 ms is dropped
+        }
+        assertEquals(SPIN / 64, tick(2, 23, 2), "judged on these 2 ms alone (with the old 1 ms: 67 %, crowded)");
+    }
+
+    @Test
     void withoutCpuTimeTheSpinStays() {
         SpinBudget fixed = new SpinBudget(SPIN, null, 0);
         fixed.adjust(25 * MS);
