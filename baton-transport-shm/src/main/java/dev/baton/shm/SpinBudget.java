@@ -7,7 +7,8 @@ import java.util.function.LongSupplier;
 /**
  * How long a loop spins after its last work, fitted to the host: a spin pays when the loop has a core to itself, and
  * costs the callers their core when it does not. The loop reports how long it slept ({@link #slept}) and, once a tick,
- * asks for an adjustment ({@link #adjust}): of the time it was awake since the last one, how much did it run? A loop
+ * asks for an adjustment ({@link #adjust}): of the time it was awake since the last one that decided (enough awake
+ * time to tell, gathered over as many ticks as that takes, up to a second), how much did it run? A loop
  * that ran less than {@value #CROWDED_PERCENT} % of it waited for a core while it wanted to run (more busy threads than
  * cores), and halves its spin, down to none: it then sleeps as soon as it has nothing to do, and its peers ring its
  * doorbell. One that ran at least {@value #FREE_PERCENT} % had its core, and doubles its spin back (from none, to
