@@ -52,8 +52,8 @@ import java.util.concurrent.TimeUnit;
                         + " loopback.",
                 "Servers of the TCP systems run in a child JVM with this JVM's flags. Workloads: "
                         + "seq-16b, pipe-16b-64, echo-1mib-1, echo-1mib-8, fanout-4x64 (and, when named, "
-                        + "echo-1mib-text and echo-1mib-random, for baton-tcp-zstd and baton-tcp-lz4; stream-16b and "
-                        + "stream-64kib, a server stream's messages).",
+                        + "echo-1mib-text and echo-1mib-random, for baton-tcp-zstd and baton-tcp-lz4; echo-16kib-8, "
+                        + "medium messages; stream-16b and stream-64kib, a server stream's messages).",
                 "Wait mode: blocking/default (raw-nio blocks in reads, Baton spins briefly then parks), or with "
                         + "--busy-poll both spin."})
 public final class BenchMain implements Callable<Integer> {
@@ -96,8 +96,9 @@ public final class BenchMain implements Callable<Integer> {
     List<String> systemIds;
 
     @Option(names = "--workloads", split = ",", paramLabel = "WORKLOAD",
-            description = "Workloads to run, comma-separated (default all but the last two): seq-16b, pipe-16b-64, "
-                    + "echo-1mib-1, echo-1mib-8, fanout-4x64, echo-1mib-text, echo-1mib-random, stream-16b, stream-64kib.")
+            description = "Workloads to run, comma-separated (default the first five): seq-16b, pipe-16b-64, "
+                    + "echo-1mib-1, echo-1mib-8, fanout-4x64, echo-1mib-text, echo-1mib-random, echo-16kib-8, "
+                    + "stream-16b, stream-64kib.")
     List<String> workloadIds;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every result to FILE as JSON.")

@@ -22,6 +22,8 @@ enum Workload {
             1 << 20, 1, 1, 1, Content.TEXT),
     ECHO_1MIB_RANDOM("echo-1mib-random", "1 MiB echoes of random bytes (incompressible), 1 outstanding",
             1 << 20, 1, 1, 1, Content.RANDOM),
+    ECHO_16KIB_8("echo-16kib-8", "16 KiB echoes, 8 outstanding (a shard of a tensor, a batch of records)",
+            16 * 1024, 8, 1, 1),
     STREAM_16B("stream-16b", "one server stream of 16 B messages, as fast as its flow control lets them; a call is"
             + " one message received", 16, 1, 1, 1, Content.ZEROS, true),
     STREAM_64KIB("stream-64kib", "one server stream of 64 KiB messages, as fast as its flow control lets them; a call"
@@ -69,9 +71,12 @@ enum Workload {
         this.servers = servers;
     }
 
-    /** Run when no --workloads are named: the calls of zero payloads; compression and streams only when named. */
+    /**
+     * Run when no --workloads are named: the calls of zero payloads but the medium one; compression, streams and
+     * 16 KiB echoes only when named.
+     */
     boolean inDefaultRun() {
-        return content == Content.ZEROS && !stream;
+        return content == Content.ZEROS && !stream && this != ECHO_16KIB_8;
     }
 
     /** The payload every system sends for this workload (the same bytes for all of them). */
