@@ -113,15 +113,8 @@ final class ShmRing {
 
     /** True when a write would take at least one byte (or find the ring corrupt). */
     boolean hasRoom() {
-        if (written - readSeen != capacity) {
-            return true;
-        }
-        long r = (long) LONG.getAcquire(control, READ_POSITION);
-        long used = written - r;
-        if (used >= 0 && used <= capacity) {
-            readSeen = r;
-        }
-        return used != capacity;
+        // The kept position first; only when it says full, the shared one (the write that follows checks and keeps it).
+        return written - readSeen != capacity || written - (long) LONG.getAcquire(control, READ_POSITION) != capacity;
     }
 
     /** Reads the consumer's position, checks it and keeps it; returns it. */
