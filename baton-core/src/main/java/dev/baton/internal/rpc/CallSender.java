@@ -20,7 +20,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntPredicate;
 
 /**
@@ -47,7 +46,6 @@ final class CallSender implements CallHost {
     private final long defaultTimeoutNs;
     private final int maxMessageSize;
     private final Map<String, AtomicInteger> cursors = new ConcurrentHashMap<>();
-    private final AtomicLong requestIds = new AtomicLong();
     /** Told of every call's end, for metrics; null (the common case) costs one read. */
     private volatile CallRecorder recorder;
     private final ObjectPool<PendingCall> callPool = new ObjectPool<>(4096);
@@ -109,13 +107,12 @@ final class CallSender implements CallHost {
         if (call == null) {
             call = new PendingCall(this);
         }
-        call.init(service, opts, method, request, requestIds.incrementAndGet(), now, deadline, mode, listener,
+        call.init(service, opts, method, request, counters.callStarted(), now, deadline, mode, listener,
                 callPool.homeStripe(), interception == null ? null : interception.observers());
         if (stream != null) {
             call.stream = stream;
             stream.flow().deadline(deadline);
         }
-        counters.callStarted();
         if (node.isClosed()) {
             call.fail(Status.of(Status.Code.CLOSED, "node is closed").withRetrySafe(true));
             return call;

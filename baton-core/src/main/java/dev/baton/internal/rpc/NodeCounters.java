@@ -5,14 +5,16 @@ import dev.baton.Status;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The node's call and request counters behind {@link dev.baton.NodeStats}. Thread-safe, contention-free on the
  * success path (striped adders); failures count by status code, and one call in {@link #LATENCY_SAMPLE} has
- * its latency recorded. A call costs two increments (started, then succeeded or failed); the calls in flight are
- * the difference, not a third counter.
+ * its latency recorded. A call costs two increments: its start takes the next request id (so the calls started
+ * are the ids taken, not a counter of their own), then it succeeded or failed; the calls in flight are the
+ * difference, not a third counter.
  */
 final class NodeCounters {
 
@@ -23,7 +25,8 @@ final class NodeCounters {
      */
     static final int LATENCY_SAMPLE = 16;
 
-    final LongAdder callsStarted = new LongAdder();
+    /** The last request id taken: the calls started. One sequence per node, so ids are unique on each connection. */
+    private final AtomicLong requestIds = new AtomicLong();
     final LongAdder callsSucceeded = new LongAdder();
     final LongAdder callsFailed = new LongAdder();
     final LongAdder localCalls = new LongAdder();
@@ -35,8 +38,13 @@ final class NodeCounters {
     private final AtomicLongArray failures = new AtomicLongArray(Status.Code.values().length);
     private final AtomicLongArray latency = new AtomicLongArray(LatencyHistogram.BUCKETS);
 
-    void callStarted() {
-        callsStarted.increment();
+    /** A call starts: returns its request id (1, 2, ...). */
+    long callStarted() {
+        return requestIds.incrementAndGet();
+    }
+
+    long callsStarted() {
+        return requestIds.get();
     }
 
     /** A call completed: {@code failure} is null when it succeeded. */
@@ -56,7 +64,7 @@ final class NodeCounters {
      */
     long callsInFlight() {
         long ended = callsSucceeded.sum() + callsFailed.sum();
-        return callsStarted.sum() - ended;
+        return requestIds.get() - ended;
     }
 
     /** Whether the call of {@code requestId} is one whose latency is recorded. */

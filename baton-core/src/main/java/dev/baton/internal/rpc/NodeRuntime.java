@@ -105,7 +105,7 @@ public final class NodeRuntime implements Node {
                 .name("baton-events-" + options.name()).unstarted(r));
         this.view = new MembershipView(events);
         this.timer = new DeadlineTimer(options.name(), this::afterExpiries,
-                () -> counters.callsStarted.sum() + counters.requestsReceived.sum());
+                () -> counters.callsStarted() + counters.requestsReceived.sum());
         this.peers = new PeerTable(this, view, timer);
         this.inbound = new InboundDispatcher(this, peers, localServers, counters, timer);
         this.sender = new CallSender(this, peers, inbound, counters, timer);
@@ -281,7 +281,7 @@ public final class NodeRuntime implements Node {
     @Override
     public NodeStats stats() {
         TransportStats t = transport.stats();
-        return new NodeStats(counters.callsStarted.sum(), counters.callsSucceeded.sum(), counters.callsFailed.sum(),
+        return new NodeStats(counters.callsStarted(), counters.callsSucceeded.sum(), counters.callsFailed.sum(),
                 counters.localCalls.sum(), counters.requestsReceived.sum(), counters.requestsHandled.sum(),
                 counters.requestsRefused.sum(), counters.lateResponses.sum(), t.connectionsOpened(),
                 t.openConnections(), registry.openConnections(), t.pendingHandshakes(), t.refusedConnections(),

@@ -46,7 +46,6 @@ final class CombiningWriter {
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicInteger queuedRequests = new AtomicInteger();
     private final AtomicInteger queuedAnswers = new AtomicInteger();
-    private final AtomicInteger queuedFrames = new AtomicInteger();    // every frame held, of any type
     private final Object capacityMonitor = new Object();
     private volatile int capacityWaiters;
     private final int maxQueuedFrames;
@@ -56,6 +55,10 @@ final class CombiningWriter {
 
     // ---- owned by whoever holds the writer role
     private final SendBatch batch;
+    private int wipAtFlush;             // wip when flushAll last began
+    private long releasedBytes;         // room of frames written or dropped, not yet given back
+    private int releasedRequests;
+    private int releasedAnswers;
 
     // ---- the loop thread only
     private boolean loopOwnsRole = true;
@@ -97,7 +100,6 @@ final class CombiningWriter {
                     + " does not read its answers").asException());
             return TransportConnection.CLOSED;
         }
-        queuedFrames.incrementAndGet();
         queue.offer(frame);
         ConnectionLoop loop = connection.loop();
         if (wip.getAndIncrement() == 0 && !(loop.inLoop() && loop.deferFlush(flushDeferred))) {
@@ -141,15 +143,36 @@ final class CombiningWriter {
         }
     }
 
+    /** A frame left the queue (written or dropped): its room is given back with the batch's ({@link #giveBackRoom}). */
     private void released(OutboundFrame f) {
-        queuedBytes.addAndGet(-f.payloadSize());
-        queuedFrames.decrementAndGet();
+        releasedBytes += f.payloadSize();
         int type = f.frameType();
         if (type == FrameType.REQUEST) {
-            queuedRequests.decrementAndGet();
+            releasedRequests++;
         } else if (isAnswer(type)) {
-            queuedAnswers.decrementAndGet();
+            releasedAnswers++;
         }
+    }
+
+    /**
+     * Gives back the room of the frames released since the last call: one atomic update per counter for a whole
+     * batch, not per frame. Writer only; at the end of every {@link #flushAll()}, so the room a batch frees is
+     * counted free no later than the batch's writer gives up the role.
+     */
+    private void giveBackRoom() {
+        if (releasedBytes == 0 && releasedRequests == 0 && releasedAnswers == 0) {
+            return;
+        }
+        queuedBytes.addAndGet(-releasedBytes);
+        if (releasedRequests != 0) {
+            queuedRequests.addAndGet(-releasedRequests);
+        }
+        if (releasedAnswers != 0) {
+            queuedAnswers.addAndGet(-releasedAnswers);
+        }
+        releasedBytes = 0;
+        releasedRequests = 0;
+        releasedAnswers = 0;
         if (capacityWaiters > 0) {
             wakeWaiters();
         }
@@ -159,8 +182,12 @@ final class CombiningWriter {
         return queuedBytes.get();
     }
 
-    int queuedFrames() {
-        return queuedFrames.get();
+    /**
+     * About how many frames were offered since the writer last flushed (or took the role): the work-in-progress
+     * counter counts every offer while the role is held. Writer only.
+     */
+    int offeredSinceFlush() {
+        return wip.get() - wipAtFlush;
     }
 
     /** When bytes last went out, to the loop's tick (as {@link FrameReader#lastReadNanos}). */
@@ -197,6 +224,7 @@ final class CombiningWriter {
                 connection.loop().execute(takeRole);
                 return;
             }
+            wipAtFlush = 0;     // for the next holder, whose count starts again from 0
         } while (!wip.compareAndSet(seen, 0));
     }
 
@@ -240,6 +268,15 @@ final class CombiningWriter {
 
     /** Writes until the queue is empty (true) or the sink is full (false). Writer only. */
     boolean flushAll() {
+        wipAtFlush = wip.get();
+        try {
+            return writeAll();
+        } finally {
+            giveBackRoom();
+        }
+    }
+
+    private boolean writeAll() {
         while (true) {
             if (connection.state() == FramedConnection.CLOSED) {
                 BatonException cause = connection.closeCause();

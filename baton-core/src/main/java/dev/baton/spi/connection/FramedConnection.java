@@ -509,7 +509,7 @@ public abstract class FramedConnection implements TransportConnection {
         } else {
             core.context().handler().onFrame(this, header, payload);
         }
-        if (dispatchingAsWriter && writer.queuedFrames() >= MID_BATCH_FLUSH_FRAMES) {
+        if (dispatchingAsWriter && writer.offeredSinceFlush() >= MID_BATCH_FLUSH_FRAMES) {
             // Send what the batch produced so far, so the peer works on it while we go on: 64 pipelined calls, one
             // connection: 0.76 M -> 1.2-1.3 M calls/s. (It costs syscalls: 4 x 64 calls spread over 2 servers,
             // CPU-bound on 2 cores: 1.7 M -> 1.35 M.)
