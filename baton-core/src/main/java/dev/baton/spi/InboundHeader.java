@@ -25,6 +25,15 @@ public interface InboundHeader {
     long timeoutNs();
 
     /**
+     * When this frame was received, on {@link System#nanoTime()}'s clock: the receiver's deadline for a request is
+     * this plus {@link #timeoutNs()}. A transport may answer the same time for every frame of one read (their bytes
+     * arrived together), so a batch costs one clock read, not one per frame; by default, now.
+     */
+    default long receivedNanos() {
+        return System.nanoTime();
+    }
+
+    /**
      * On a REQUEST, the compression the caller asks the response to go with ({@link OutboundFrame#setEncoding}); 0
      * for none. The transport has already decompressed the request itself.
      */

@@ -171,7 +171,7 @@ final class InboundDispatcher implements FrameHandler, ServingHost {
         }
         counters.requestReceived();
         long timeoutNs = h.timeoutNs();
-        long deadline = timeoutNs > 0 ? System.nanoTime() + timeoutNs : Long.MAX_VALUE;
+        long deadline = timeoutNs > 0 ? h.receivedNanos() + timeoutNs : Long.MAX_VALUE;     // one clock read per read
         boolean oneWay = (h.flags() & FrameType.FLAG_ONE_WAY) != 0;
         PeerIdentity id = cs.connection.remoteIdentity();
         int sourceRank = id == null ? -1 : id.rank();

@@ -23,6 +23,8 @@ final class FrameHeader implements InboundHeader {
     /** The message's encoding on the wire (0: not compressed); it is decompressed before delivery. */
     int encoding;
     int responseEncoding;
+    /** When the bytes of the current read arrived (read lazily, on the first ask after the read); 0: not yet. */
+    private long readNanos;
 
     /** Reads the fixed fields; {@code length} is the message's, after any metadata (which the caller sets). */
     void read(ByteBuffer b, int p, int length) {
@@ -78,6 +80,22 @@ final class FrameHeader implements InboundHeader {
     @Override
     public long timeoutNs() {
         return timeoutNs;
+    }
+
+    /** The reader took new bytes from the stream: frames parsed from now on were received now. */
+    void newRead() {
+        readNanos = 0;
+    }
+
+    /** The time of the read that brought this frame: one clock read per read, for all its frames. */
+    @Override
+    public long receivedNanos() {
+        long t = readNanos;
+        if (t == 0) {
+            t = System.nanoTime();
+            readNanos = t;
+        }
+        return t;
     }
 
     @Override

@@ -238,6 +238,7 @@ final class FrameReader {
 
     private void received(int n) {
         bytesRead += n;
+        header.newRead();
     }
 
     /** On the loop's tick, before anything looks at {@link #lastReadNanos}: see there. */
