@@ -37,8 +37,11 @@ public final class Message implements AutoCloseable {
     private static final Message EMPTY = new Message(EMPTY_BUFFER, null, false);
     private static final AtomicIntegerFieldUpdater<Message> CLOSED =
             AtomicIntegerFieldUpdater.newUpdater(Message.class, "closed");
-    /** Lent message objects waiting for reuse (the runtime's, shared by every node of the process). */
-    private static final ObjectPool<Message> SHELLS = new ObjectPool<>(4096);
+    /**
+     * Lent message objects waiting for reuse (the runtime's, shared by every node of the process). With thread
+     * slots: an I/O thread lends and takes back a shell per message, and a recycled shell refers to nothing.
+     */
+    private static final ObjectPool<Message> SHELLS = new ObjectPool<>(4096, true);
 
     static {
         MessageAccess.register(new Access());
@@ -175,7 +178,7 @@ public final class Message implements AutoCloseable {
             m.recycler = recycler;
             m.lent = true;
             m.metadata = null;
-            m.closed = 0;
+            CLOSED.lazySet(m, 0);       // no fence: the shell reaches other threads only with the message
             return m;
         }
 
@@ -222,7 +225,7 @@ public final class Message implements AutoCloseable {
             m.data = EMPTY_BUFFER;
             m.recycler = null;
             m.metadata = null;
-            m.closed = 1;
+            CLOSED.lazySet(m, 1);
             SHELLS.offer(m);
         }
     }

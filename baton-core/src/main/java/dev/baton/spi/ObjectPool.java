@@ -15,6 +15,13 @@ import java.lang.invoke.VarHandle;
  * thread releases after the response) goes back to the taker's stripe ({@link #offer(Object, int)}), where the
  * taker looks first; a thread whose stripe is empty (or full) tries the others before it gives up. Up to 8
  * stripes share the capacity (fewer for a small pool), so the pool never holds more than its capacity.
+ *
+ * <p>A pool made {@linkplain #ObjectPool(int, boolean) with thread slots} also keeps one object per platform thread
+ * beside the stripes, which that thread takes and gives back with no atomic at all: what an I/O thread takes for a
+ * message and gives back when the message is done (a lent message's shell, its buffer) then costs two plain field
+ * writes instead of two compare-and-sets. Such a pool holds up to its capacity plus one object per thread that used
+ * it (the object goes to the garbage collector with its thread), so it is for objects that refer to nothing that must
+ * be let go: a thread slot outlives the pool's owner until the thread ends or the pool is collected.
  */
 public final class ObjectPool<T> {
 
@@ -22,8 +29,14 @@ public final class ObjectPool<T> {
 
     private final Stripe[] stripes;
     private final int mask;
+    private final ThreadLocal<Slot> slots;     // null: no thread slots
 
     public ObjectPool(int capacity) {
+        this(capacity, false);
+    }
+
+    /** A pool that also keeps one object per platform thread when {@code threadSlots} (see the class comment). */
+    public ObjectPool(int capacity, boolean threadSlots) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be positive, was " + capacity);
         }
@@ -33,11 +46,18 @@ public final class ObjectPool<T> {
         for (int i = 0; i < n; i++) {
             stripes[i] = new Stripe(capacity / n);
         }
+        slots = threadSlots ? ThreadLocal.withInitial(Slot::new) : null;
     }
 
     /** A pooled object, or null when there is none at hand. Looks in the calling thread's stripe first. */
     @SuppressWarnings("unchecked")
     public T poll() {
+        Slot slot = slot();
+        if (slot != null && slot.item != null) {
+            Object o = slot.item;
+            slot.item = null;
+            return (T) o;
+        }
         int home = homeStripe();
         for (int k = 0; k <= mask; k++) {
             Object o = stripes[(home + k) & mask].poll();
@@ -50,7 +70,17 @@ public final class ObjectPool<T> {
 
     /** Gives {@code item} back to the calling thread's stripe (or another with room). */
     public boolean offer(T item) {
+        Slot slot = slot();
+        if (slot != null && slot.item == null) {
+            slot.item = item;
+            return true;
+        }
         return offer(item, homeStripe());
+    }
+
+    /** The calling thread's slot, or null (no thread slots, or a virtual thread: too many, too short-lived). */
+    private Slot slot() {
+        return slots == null || Thread.currentThread().isVirtual() ? null : slots.get();
     }
 
     /**
@@ -66,7 +96,7 @@ public final class ObjectPool<T> {
         return false;
     }
 
-    /** How many objects the pool holds now. */
+    /** How many objects the pool's stripes hold now (not the threads' slots). */
     public int size() {
         int n = 0;
         for (Stripe s : stripes) {
@@ -79,6 +109,11 @@ public final class ObjectPool<T> {
     public int homeStripe() {
         long id = Thread.currentThread().threadId();
         return (int) (id ^ (id >>> 3)) & mask;
+    }
+
+    /** One thread's object: only that thread reads or writes it. */
+    private static final class Slot {
+        Object item;
     }
 
     /**

@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,6 +45,38 @@ class ObjectPoolTest {
         assertTrue(pool.offer("a"));
         assertEquals("a", pool.poll());
         assertNull(pool.poll());
+    }
+
+    /**
+     * With thread slots a platform thread keeps the first object it gives back for itself (the stripes never see it),
+     * another thread does not get it, and a virtual thread goes to the stripes as in a pool without slots.
+     */
+    @Test
+    void aThreadSlotKeepsOneObjectForItsThread() throws Exception {
+        ObjectPool<String> pool = new ObjectPool<>(16, true);
+        assertTrue(pool.offer("mine"));
+        assertEquals(0, pool.size(), "the first object went to this thread's slot");
+        assertTrue(pool.offer("shared"));
+        assertEquals(1, pool.size(), "the slot holds one; the next goes to a stripe");
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            assertEquals("shared", other.submit(pool::poll).get(10, TimeUnit.SECONDS));
+            assertNull(other.submit(pool::poll).get(10, TimeUnit.SECONDS), "another thread never takes a slot's object");
+        } finally {
+            other.shutdownNow();
+        }
+        assertEquals("mine", pool.poll());
+        assertNull(pool.poll());
+
+        AtomicReference<Integer> sizeSeenByVirtual = new AtomicReference<>();
+        Thread virtual = Thread.ofVirtual().start(() -> {
+            pool.offer("virtual");
+            sizeSeenByVirtual.set(pool.size());
+        });
+        virtual.join(10_000);
+        assertFalse(virtual.isAlive());
+        assertEquals(1, sizeSeenByVirtual.get(), "a virtual thread has no slot");
+        assertEquals("virtual", pool.poll());
     }
 
     /** Four threads take and give back: an object is never handed to two holders at once. */

@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link dev.baton.Message} costs a pool miss, never a leak.
  *
  * <p>Thread-safe. Each class is an {@link ObjectPool}: small array stacks, striped by thread, each under its
- * own lock (uncontended in practice: a buffer is mostly taken and given back by the same I/O thread).
+ * own lock (uncontended in practice: a buffer is mostly taken and given back by the same I/O thread). The small
+ * classes also keep one buffer per platform thread (an {@link ObjectPool} thread slot: no atomic for the thread that
+ * takes a message's buffer and gives it back); the large ones do not, so their byte budget counts every buffer.
  */
 public final class BufferPool implements BufferRecycler {
 
@@ -43,7 +45,7 @@ public final class BufferPool implements BufferRecycler {
             int depth = size >= LARGE_CLASS_MIN
                     ? 64            // bounded by largeBudget rather than by count
                     : (int) Math.max(2, Math.min(256, maxRetainedBytes / 2 / SMALL_CLASSES / size));
-            classes[i] = new ObjectPool<>(depth);
+            classes[i] = new ObjectPool<>(depth, size < LARGE_CLASS_MIN);     // thread slots: see below
         }
     }
 
