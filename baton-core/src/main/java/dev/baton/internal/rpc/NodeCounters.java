@@ -43,6 +43,7 @@ final class NodeCounters {
         return requestIds.incrementAndGet();
     }
 
+    /** The calls started so far: the last request id taken. */
     long callsStarted() {
         return requestIds.get();
     }
