@@ -290,7 +290,9 @@ final class PeerTable implements Registry.Listener {
 
     private void checkIdle(ConnState cs, long untilNanos) {
         timer.schedule(() -> {
-            if (node.isClosed() || cs.idle() || System.nanoTime() - untilNanos >= 0) {
+            // Not at once because this node is closing too: a request it still serves on the connection would lose
+            // its answer (its own drain waits for those, and closes what is left at its end).
+            if (cs.idle() || System.nanoTime() - untilNanos >= 0) {
                 cs.connection.close();
             } else {
                 checkIdle(cs, untilNanos);

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -161,6 +162,45 @@ public abstract class ServingStylesTest extends BehaviourTest {
             BatonException b = (BatonException) e.getCause();
             assertEquals(Status.Code.UNAVAILABLE, b.code());
             assertTrue(b.status().retrySafe(), "no dealer took it: it never ran");
+        }
+    }
+
+    /**
+     * Two nodes close while one serves the other's call: each says GOAWAY to the other, and the serving node must
+     * still answer before it hangs up (it once closed a connection that a GOAWAY reached while it was closing, at its
+     * next idle check, with the request still in its handler), while the caller's drain waits for the answer.
+     */
+    @Test
+    public void aClosingNodeAnswersACallerThatIsClosingToo() throws Exception {
+        try (Cluster c = cluster()) {
+            Node serverNode = c.join(c.options("server").drainTimeout(Duration.ofSeconds(30)).build());
+            Node callerNode = c.join(c.options("caller").drainTimeout(Duration.ofSeconds(30)).build());
+            CountDownLatch release = new CountDownLatch(1);
+            serverNode.newServer("slow").blocking(0, call -> {
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                call.reply(new byte[] {7});
+            }).start();
+            Client client = callerNode.client("slow");
+            client.awaitServers(1, Duration.ofSeconds(5));
+            CompletableFuture<Message> f = client.callAsync(0, new byte[1]);
+            Wait.until(() -> serverNode.stats().requestsHandled() == 1, Duration.ofSeconds(5));
+            Thread serverCloser = Thread.ofPlatform().start(serverNode::close);
+            Thread callerCloser = Thread.ofPlatform().start(callerNode::close);
+            try {
+                Thread.sleep(200);      // both GOAWAYs arrive, and each node looks at its connection (every 5 ms)
+                assertFalse(f.isDone(), "the call is still being served: " + f);
+            } finally {
+                release.countDown();
+                serverCloser.join(20_000);
+                callerCloser.join(20_000);
+            }
+            try (Message m = f.get(10, TimeUnit.SECONDS)) {
+                assertEquals(7, m.getByte(0));
+            }
         }
     }
 
