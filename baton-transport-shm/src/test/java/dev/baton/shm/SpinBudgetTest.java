@@ -26,6 +26,15 @@ class SpinBudgetTest {
         return budget.nanos();
     }
 
+    /** A baseline tick, then crowded ticks (ran 20 % of the time awake) until the spin is gone: a few halvings. */
+    private void crowdedUntilNoSpin() {
+        tick(25, 0, 25);
+        for (int i = 0; i < 16 && budget.nanos() > 0; i++) {
+            tick(25, 0, 5);
+        }
+        assertEquals(0, budget.nanos(), "sixteen crowded ticks leave no spin");
+    }
+
     @Test
     void aLoopKeptOffItsCoreHalvesItsSpinDownToNoneAndGetsItBackOnceItRunsFreely() {
         tick(25, 0, 25);                                  // the first tick only sets the baseline
@@ -58,10 +67,7 @@ class SpinBudgetTest {
 
     @Test
     void aLoopThatSleepsBetweenMessagesGathersTicksUntilItCanTellAndGetsItsSpinBack() {
-        tick(25, 0, 25);
-        while (budget.nanos() > 0) {
-            tick(25, 0, 5);                               // crowded until the spin is gone
-        }
+        crowdedUntilNoSpin();
         // Now it sleeps between messages: awake 1 ms a tick, all of it running. One tick says nothing, two do.
         assertEquals(0, tick(1, 24, 1), "1 ms awake: not enough yet");
         assertEquals(SPIN / 64, tick(1, 24, 1), "2 ms awake over two ticks, all run: free again");
@@ -71,10 +77,7 @@ class SpinBudgetTest {
 
     @Test
     void whatAnAlmostIdleLoopGatheredIsDroppedAfterASecond() {
-        tick(25, 0, 25);
-        while (budget.nanos() > 0) {
-            tick(25, 0, 5);
-        }
+        crowdedUntilNoSpin();
         tick(1, 24, 0);                                   // 1 ms awake, none of it run: not enough to tell
         for (int i = 0; i < 40; i++) {
             tick(0, 25, 0);                               // a second asleep: that 1 ms is dropped
