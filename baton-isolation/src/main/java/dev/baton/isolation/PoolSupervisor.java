@@ -464,11 +464,8 @@ final class PoolSupervisor implements Worker.Answers {
 
     private void deleteDirectory() {
         Path dir = settings.dir();
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(dir);
+        try {
+            PoolDirectories.delete(dir);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "worker pool '" + name + "': cannot remove " + dir + ": " + e);
         }

@@ -7,9 +7,7 @@ import dev.baton.process.ChildJvm;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,6 +89,11 @@ public final class WorkerPool implements AutoCloseable {
 
     public String name() {
         return settings.name();
+    }
+
+    /** The directory of the workers' sockets (for tests). */
+    Path directory() {
+        return settings.dir();
     }
 
     /**
@@ -276,8 +279,7 @@ public final class WorkerPool implements AutoCloseable {
             if (handlers.isEmpty()) {
                 throw new IllegalStateException("worker pool '" + name + "' has no handler class");
             }
-            Path dir = Files.createTempDirectory("baton-isolation-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path dir = PoolDirectories.create();
             WorkerPool pool = new WorkerPool(PoolSettings.of(name, workers, spares, maxQueued, maxCallsPerWorker,
                     killGrace, startTimeout, maxCallTime, jvmOptions, classPath, maxMessageSize, handlers, dir));
             pool.supervisor.start();

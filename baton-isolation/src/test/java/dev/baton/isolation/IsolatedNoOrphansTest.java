@@ -15,11 +15,13 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A supervisor killed with SIGKILL (no shutdown hook runs) takes its workers, and what their handlers started, with
- * it: each worker sees its stdin end and SIGKILLs its descendants, even a grandchild that ignores SIGTERM.
+ * it: each worker sees its stdin end and SIGKILLs its descendants, even a grandchild that ignores SIGTERM. The
+ * socket directory it could not remove goes when the next pool starts.
  */
 @Timeout(90)
 class IsolatedNoOrphansTest {
@@ -45,6 +47,13 @@ class IsolatedNoOrphansTest {
             assertEquals(List.of(), alive, "outlived their supervisor");
             System.out.printf("[isolation] supervisor SIGKILLed: its %d workers and grandchildren dead in %d ms%n",
                     started.size(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+
+            Path dir = Path.of(supervisor.output().stream().filter(l -> l.startsWith("DIR ")).findFirst()
+                    .orElseThrow().substring(4));
+            supervisor.awaitExit(Duration.ofSeconds(10));
+            assertTrue(Files.isDirectory(dir), "a killed supervisor cannot remove its directory: " + dir);
+            WorkerPool.builder("after").handler(Misbehave.class).workers(1).start().close();
+            assertFalse(Files.exists(dir), "the next pool to start removes the directory of the ended process");
         }
     }
 

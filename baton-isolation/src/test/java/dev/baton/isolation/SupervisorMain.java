@@ -6,8 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * A supervisor JVM for {@link IsolatedNoOrphansTest}: a pool of 2 workers and a spare, both workers busy with a
- * handler that started a grandchild ignoring SIGTERM; prints {@code PIDS} and every process it started, then waits
- * to be killed.
+ * handler that started a grandchild ignoring SIGTERM; prints {@code DIR} and the pool's socket directory, then
+ * {@code PIDS} and every process it started, then waits to be killed.
  */
 public final class SupervisorMain {
 
@@ -20,6 +20,7 @@ public final class SupervisorMain {
             System.out.println("FAILED " + pool.stats());
             return;
         }
+        System.out.println("DIR " + pool.directory());
         for (int i = 0; i < 2; i++) {
             pool.submit(Misbehave.class, PoolTesting.utf8("grandchild"), Duration.ofMinutes(10));
         }

@@ -66,7 +66,8 @@ class DistributionTest {
         assertTrue(version.out().startsWith("baton "), version.out());
         assertTrue(!version.out().contains("building"), "nothing is built: " + version.out());
 
-        Run demo = baton(home, "demo", "--nodes", "2", "--calls", "50", "--warmup", "10");
+        Run demo = baton(home, "demo", "--nodes", "2", "--calls", "50", "--warmup", "10",
+                "--log-dir", dir.resolve("demo-logs").toString());      // not the temp directory's default
         assertEquals(0, demo.exitCode(), demo.out());
         assertTrue(demo.out().contains("OK: 300 calls between 2 nodes"), demo.out());
 
