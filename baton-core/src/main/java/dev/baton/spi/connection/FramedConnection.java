@@ -61,8 +61,6 @@ public abstract class FramedConnection implements TransportConnection {
 
     private static final System.Logger LOG = System.getLogger(FramedConnection.class.getName());
     private static final MessageAccess MESSAGES = MessageAccess.get();
-    /** The connection the calling thread is polling (dispatching frames of), if any. */
-    private static final ThreadLocal<FramedConnection> POLLING = new ThreadLocal<>();
 
     static final int CONNECTING = 0;
     static final int HANDSHAKE = 1;
@@ -93,6 +91,7 @@ public abstract class FramedConnection implements TransportConnection {
     private final FrameReader reader;
     /** True while the loop dispatches a read batch holding the writer role (see readAsWriter). */
     private boolean dispatchingAsWriter;
+    private final PollingMark pollingMark = new PollingMark();
 
     // ---- loop thread only
     /** With a cluster secret, until the peer proved it; null otherwise. */
@@ -391,8 +390,7 @@ public abstract class FramedConnection implements TransportConnection {
         if (state.get() != OPEN || !reading.compareAndSet(false, true)) {
             return false;
         }
-        FramedConnection outer = POLLING.get();
-        POLLING.set(this);
+        pollingMark.pollStarted();
         try {
             long before = reader.bytesRead();
             // Not as the writer: a handler or continuation run from here may send on this connection and must be
@@ -403,19 +401,19 @@ public abstract class FramedConnection implements TransportConnection {
             fail(e);
             return false;
         } finally {
-            POLLING.set(outer);     // not remove(): the thread's entry stays, so the next poll allocates none
+            pollingMark.pollEnded();
             reading.set(false);
         }
     }
 
     /** True while the calling thread dispatches frames of some connection through {@link #poll()}. */
     public static boolean isPollingThread() {
-        return POLLING.get() != null;
+        return PollingMark.current() != null;
     }
 
     @Override
     public final boolean readByCurrentThread() {
-        return loop.inLoop() || POLLING.get() == this;
+        return loop.inLoop() || PollingMark.current() == this;
     }
 
     // ---- called by the reader (which holds the reading role)
@@ -500,6 +498,7 @@ public abstract class FramedConnection implements TransportConnection {
 
     /** One frame arrived; liveness is the transport's business, everything else goes to the handler. */
     void deliver(InboundHeader header, Message payload) {
+        pollingMark.beforeDelivery(this);
         int type = header.type();
         if (type == FrameType.PING) {
             MESSAGES.release(payload);

@@ -70,7 +70,7 @@ public abstract class ListenerCallTest extends BehaviourTest {
                 Recorder r = new Recorder();
                 client.call(ECHO, request, r);
                 r.await();
-                assertEquals(List.of(0x0102030405060708L, -42L), r.values(), client.toString());
+                assertEquals(List.of(0x0102030405060708L, -42L), r.values(), client + ": " + r.error.get());
             }
         }
     }
