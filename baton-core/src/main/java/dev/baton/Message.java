@@ -222,6 +222,10 @@ public final class Message implements AutoCloseable {
         }
 
         private static void recycleShell(Message m) {
+            if (m.closed != 0) {
+                // A second release would put the shell in the pool twice, and two later messages would share it.
+                throw new IllegalStateException("a lent message was released twice");
+            }
             m.data = EMPTY_BUFFER;
             m.recycler = null;
             m.metadata = null;
