@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -14,7 +15,8 @@ import java.util.regex.Pattern;
  * The directories of the workers' sockets, one per pool, in the temp directory: {@code baton-isolation-<pid>-<n>},
  * {@code rwx------}, named after the process that made it. A pool removes its own when it closes; a process killed
  * with SIGKILL (or by the OOM killer) closes nothing, so a pool that starts first removes those of processes that
- * have ended, as the shared-memory transport does with its files.
+ * have ended (a pid no process has, or one whose process started after the directory last changed), as the
+ * shared-memory transport does with its files.
  */
 final class PoolDirectories {
 
@@ -46,7 +48,7 @@ final class PoolDirectories {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp, PREFIX + "*")) {
             for (Path dir : entries) {
                 Matcher m = NAME.matcher(dir.getFileName().toString());
-                if (m.matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && ended(m.group(1))) {
+                if (m.matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && ended(m.group(1), dir)) {
                     try {
                         delete(dir);
                         removed++;
@@ -72,11 +74,24 @@ final class PoolDirectories {
         Files.deleteIfExists(dir);
     }
 
-    private static boolean ended(String pid) {
+    /** True when process {@code pid} is not running, or is not the one that made {@code dir} (the pid was reused). */
+    private static boolean ended(String pid, Path dir) {
+        Optional<ProcessHandle> p;
         try {
-            Optional<ProcessHandle> p = ProcessHandle.of(Long.parseLong(pid));
-            return p.isEmpty() || !p.get().isAlive();
+            p = ProcessHandle.of(Long.parseLong(pid));
         } catch (NumberFormatException tooLarge) {
+            return false;
+        }
+        if (p.isEmpty() || !p.get().isAlive()) {
+            return true;
+        }
+        Optional<Instant> started = p.get().info().startInstant();
+        try {
+            // The directory changes whenever a worker's socket comes or goes, so a process that started after its
+            // last change did not make it. (A second of slack: the start time is coarser than the file's.)
+            Instant changed = Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS).toInstant();
+            return started.isPresent() && started.get().isAfter(changed.plusSeconds(1));
+        } catch (IOException e) {
             return false;
         }
     }
