@@ -52,7 +52,7 @@ class IsolatedNoOrphansTest {
                     .orElseThrow().substring(4));
             supervisor.awaitExit(Duration.ofSeconds(10));
             assertTrue(Files.isDirectory(dir), "a killed supervisor cannot remove its directory: " + dir);
-            WorkerPool.builder("after").handler(Misbehave.class).workers(1).start().close();
+            PoolTesting.builder("after").workers(1).start().close();
             assertFalse(Files.exists(dir), "the next pool to start removes the directory of the ended process");
         }
     }
