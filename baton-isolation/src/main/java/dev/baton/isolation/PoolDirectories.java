@@ -1,13 +1,13 @@
 package dev.baton.isolation;
 
+import dev.baton.spi.ProcessFiles;
+
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Instant;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,7 +22,7 @@ final class PoolDirectories {
 
     private static final System.Logger LOG = System.getLogger(PoolDirectories.class.getName());
     private static final String PREFIX = "baton-isolation-";
-    private static final Pattern NAME = Pattern.compile(Pattern.quote(PREFIX) + "(\\d{1,19})-\\d+");
+    private static final Pattern NAME = Pattern.compile(Pattern.quote(PREFIX) + "(\\d{1,18})-\\d+");
 
     private PoolDirectories() {
     }
@@ -48,7 +48,8 @@ final class PoolDirectories {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp, PREFIX + "*")) {
             for (Path dir : entries) {
                 Matcher m = NAME.matcher(dir.getFileName().toString());
-                if (m.matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && ended(m.group(1), dir)) {
+                if (m.matches() && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
+                        && ProcessFiles.leftByEndedProcess(Long.parseLong(m.group(1)), dir)) {
                     try {
                         delete(dir);
                         removed++;
@@ -74,25 +75,4 @@ final class PoolDirectories {
         Files.deleteIfExists(dir);
     }
 
-    /** True when process {@code pid} is not running, or is not the one that made {@code dir} (the pid was reused). */
-    private static boolean ended(String pid, Path dir) {
-        Optional<ProcessHandle> p;
-        try {
-            p = ProcessHandle.of(Long.parseLong(pid));
-        } catch (NumberFormatException tooLarge) {
-            return false;
-        }
-        if (p.isEmpty() || !p.get().isAlive()) {
-            return true;
-        }
-        Optional<Instant> started = p.get().info().startInstant();
-        try {
-            // The directory changes whenever a worker's socket comes or goes, so a process that started after its
-            // last change did not make it. (A second of slack: the start time is coarser than the file's.)
-            Instant changed = Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS).toInstant();
-            return started.isPresent() && started.get().isAfter(changed.plusSeconds(1));
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

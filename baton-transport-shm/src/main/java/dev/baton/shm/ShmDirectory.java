@@ -1,5 +1,7 @@
 package dev.baton.shm;
 
+import dev.baton.spi.ProcessFiles;
+
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -10,7 +12,6 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
-import java.time.Instant;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
@@ -135,7 +136,7 @@ final class ShmDirectory {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path p : s) {
                 long owner = pidOf(p.getFileName().toString());
-                if (owner > 0 && owner != pid && gone(owner, p)) {
+                if (owner > 0 && owner != pid && ProcessFiles.leftByEndedProcess(owner, p)) {
                     try {
                         if (Files.deleteIfExists(p)) {
                             removed++;
@@ -172,22 +173,5 @@ final class ShmDirectory {
             return -1;
         }
         return Long.parseLong(digits);
-    }
-
-    /** True when process {@code pid} no longer is the one that made {@code file}. */
-    private static boolean gone(long pid, Path file) {
-        Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        if (h.isEmpty() || !h.get().isAlive()) {
-            return true;
-        }
-        Optional<Instant> started = h.get().info().startInstant();
-        try {
-            Instant made = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant();
-            // A process that started after the file was made did not make it: the pid was reused. (A second of
-            // slack: the start time is coarser than the file's.)
-            return started.isPresent() && started.get().isAfter(made.plusSeconds(1));
-        } catch (IOException e) {
-            return false;
-        }
     }
 }
