@@ -38,9 +38,9 @@ final class EngineSteps {
     }
 
     /**
-     * Best effort: writes the alert {@code engine} holds after a failure to {@code channel}, so the peer learns why
-     * instead of seeing EOF. Nothing when part of a record was already written ({@code midRecord}): an alert would
-     * then be garbage to the peer.
+     * Best effort: writes the alert {@code engine} holds (after a failure, so the peer learns why instead of seeing
+     * EOF; or close_notify) to {@code channel}. Nothing when part of a record was already written
+     * ({@code midRecord}): an alert would then be garbage to the peer.
      */
     static void sendAlert(SSLEngine engine, SocketChannel channel, int packetSize, boolean midRecord) {
         if (midRecord) {
@@ -59,7 +59,7 @@ final class EngineSteps {
                 channel.write(alert);
             }
         } catch (IOException | RuntimeException ignored) {
-            // the connection closes anyway
+            // the connection closes anyway; a closed or full socket: the peer sees the end of the stream instead
         }
     }
 }

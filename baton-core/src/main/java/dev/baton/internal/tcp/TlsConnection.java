@@ -91,7 +91,9 @@ final class TlsConnection extends ChannelConnection {
     private final Runnable drain = this::drain;
 
     // ---- the reader role's (the loop during the TLS handshake)
-    private ByteBuffer netIn;       // write mode: [0, position) is ciphertext not yet unwrapped; null when empty
+    private ByteBuffer netIn;       // write mode: [netInStart, position) is ciphertext not yet unwrapped; null when empty
+    private int netInStart;         // moves as records are unwrapped; back to 0 before the next read (see fill)
+    private int fillRoom;           // the room the last fill() had
     private ByteBuffer appIn;       // read mode: plaintext not yet handed to the core; null when empty
     private boolean inboundDone;
 
@@ -304,14 +306,22 @@ final class TlsConnection extends ChannelConnection {
 
     // ================================================================== reading (the reader role)
 
-    /** Reads ciphertext from the socket into {@link #netIn}; the bytes read, 0 when none, -1 at its end. */
+    /**
+     * Reads ciphertext from the socket into {@link #netIn}; the bytes read, 0 when none, -1 at its end. What it holds
+     * is moved to the front first: less than a record (the engine wanted more), so no byte is moved twice.
+     */
     private int fill() throws IOException {
         if (netIn == null) {
             netIn = cipherBuffers.acquire();
+        } else if (netInStart > 0) {
+            int held = netIn.position() - netInStart;
+            netIn.put(0, netIn, netInStart, held).position(held);
+            netInStart = 0;
         }
         if (!netIn.hasRemaining()) {
             throw new SSLException("a TLS record larger than " + netIn.capacity() + " bytes");
         }
+        fillRoom = netIn.remaining();
         return channel.read(netIn);
     }
 
@@ -320,20 +330,23 @@ final class TlsConnection extends ChannelConnection {
      * has less room than a record may hold. Null when {@link #netIn} holds no byte.
      */
     private SSLEngineResult unwrapOnce(ByteBuffer dst) throws IOException {
-        if (netIn == null || netIn.position() == 0) {
+        if (netIn == null || netIn.position() == netInStart) {
             return null;
         }
         boolean staged = dst == null || dst.remaining() < appSize;
-        ByteBuffer target = dst;
-        if (staged) {
-            target = pool.acquire(appSize);
-        }
+        ByteBuffer target = staged ? pool.acquire(appSize) : dst;
         SSLEngineResult r;
-        netIn.flip();
+        int end = netIn.position();
+        netIn.limit(end).position(netInStart);
         try {
             r = engine.unwrap(netIn, target);
         } finally {
-            netIn.compact();
+            netInStart = netIn.position();
+            netIn.limit(netIn.capacity()).position(end);
+            if (netInStart == end) {
+                netIn.clear();
+                netInStart = 0;
+            }
             if (staged) {
                 target.flip();
                 if (target.hasRemaining()) {
@@ -387,7 +400,6 @@ final class TlsConnection extends ChannelConnection {
                 if (drained) {
                     break;      // the last read took all the socket had (shortReadDrains)
                 }
-                int room = netIn == null ? NET_BUFFER_SIZE : netIn.remaining();
                 int n = fill();
                 if (n < 0) {
                     return total > 0 ? total : -1;
@@ -395,7 +407,7 @@ final class TlsConnection extends ChannelConnection {
                 if (n == 0) {
                     break;
                 }
-                drained = n < room;
+                drained = n < fillRoom;
             }
         } catch (SSLException e) {
             return failedRead(e, total);
@@ -449,17 +461,17 @@ final class TlsConnection extends ChannelConnection {
             cipherBuffers.recycle(netIn);
             netIn = null;
         }
-        boolean left = appIn != null || (netIn != null && wholeRecordBuffered(netIn));
+        boolean left = appIn != null || (netIn != null && wholeRecordBuffered(netIn, netInStart));
         leftover = left;
         if (left && !ioLoop().inLoop()) {
             scheduleDrain();    // a polling caller left them: the socket will not say so
         }
     }
 
-    /** True when {@code in} (write mode) starts with a whole TLS record: the engine can go on without the socket. */
-    private static boolean wholeRecordBuffered(ByteBuffer in) {
-        int have = in.position();
-        return have >= 5 && have >= 5 + (((in.get(3) & 0xff) << 8) | (in.get(4) & 0xff));
+    /** True when {@code in} (write mode) holds a whole TLS record from {@code start}: no socket input needed. */
+    private static boolean wholeRecordBuffered(ByteBuffer in, int start) {
+        int have = in.position() - start;
+        return have >= 5 && have >= 5 + (((in.get(start + 3) & 0xff) << 8) | (in.get(start + 4) & 0xff));
     }
 
     private void scheduleDrain() {
@@ -577,18 +589,9 @@ final class TlsConnection extends ChannelConnection {
     /** Sends close_notify (best effort, never after part of a record), then closes the socket. Any thread. */
     @Override
     protected void closeStream() {
-        if (established && !cipherPending) {
-            try {
-                engine.closeOutbound();
-                ByteBuffer notify = ByteBuffer.allocate(packetSize);
-                engine.wrap(EMPTY, notify);
-                notify.flip();
-                if (notify.hasRemaining()) {
-                    channel.write(notify);
-                }
-            } catch (IOException | RuntimeException ignored) {
-                // a closed or full socket: the peer sees the end of the stream instead
-            }
+        if (established) {
+            engine.closeOutbound();     // the engine now holds close_notify: sent as an alert is
+            EngineSteps.sendAlert(engine, channel, packetSize, cipherPending);
         }
         super.closeStream();
     }
