@@ -1,8 +1,5 @@
 package dev.baton.bench;
 
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -101,8 +98,18 @@ public final class BenchMain implements Callable<Integer> {
                     + "stream-16b, stream-64kib.")
     List<String> workloadIds;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write every result to FILE as JSON.")
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write every result to FILE as JSON (with "
+            + "--rounds, a file per round: FILE-round-2.json).")
     Path json;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "1", description = "Run the whole matrix N times "
+            + "(1-100), the systems taking turns in each round, then print the median and range of each figure "
+            + "over the rounds: this machine's speed changes by the second, so compare systems within rounds.")
+    int rounds;
+
+    @Option(names = "--baseline", paramLabel = "SYSTEM", description = "With --rounds: also print each system's "
+            + "p50 and calls/s divided by SYSTEM's of the same round, every round's and their median.")
+    String baselineId;
 
     @Option(names = "--io-spin", paramLabel = "TIME", converter = DurationConverter.class,
             description = "NodeOptions.ioSpin of every baton-tcp and baton-shm node, client and servers (default: the default, 0; "
@@ -220,14 +227,50 @@ public final class BenchMain implements Callable<Integer> {
                         "--lanes and --io-threads must be between 1 and 64");
             }
         }
-        int status = 0;
+        SystemKind baseline = baseline(systems);
+        long failed = 0;
+        long cells = 0;
         for (int i = 0; i < laneCounts.size(); i++) {
             int n = laneCounts.get(i);
             BatonSettings baton = base.withLanes(n, ioThreads != null ? ioThreads : n);
             Path file = json == null || laneCounts.size() == 1 ? json : withSuffix(json, "-" + (i + 1) + "-lanes" + n);
-            status = Math.max(status, runMatrix(baton, file, warm, measure, systems, workloads));
+            List<List<Result>> perRound = new ArrayList<>();
+            for (int r = 1; r <= rounds; r++) {
+                List<Result> results = runMatrix(baton, file == null || r == 1 ? file : withSuffix(file, "-round-" + r),
+                        warm, measure, systems, workloads, r);
+                perRound.add(results);
+                failed += results.stream().filter(x -> !x.ok()).count();
+                cells += results.size();
+            }
+            if (rounds > 1) {
+                new RoundsSummary(systems, workloads, baseline, perRound).print(out);
+                out.flush();
+            }
         }
-        return status;
+        if (failed > 0) {
+            System.err.println("bench: " + failed + " of " + cells + " runs failed (see the table)");
+            return 1;
+        }
+        return 0;
+    }
+
+    /** Checks {@code --rounds} and {@code --baseline}; the baseline system, or null. */
+    private SystemKind baseline(List<SystemKind> systems) {
+        if (rounds < 1 || rounds > 100) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rounds must be between 1 and 100");
+        }
+        if (baselineId == null) {
+            return null;
+        }
+        try {
+            SystemKind b = SystemKind.byId(baselineId.trim());
+            if (!systems.contains(b)) {
+                throw new IllegalArgumentException("--baseline " + b.id + " is not one of the systems run");
+            }
+            return b;
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     /** {@code results.json} with {@code -2-lanes4}: {@code results-2-lanes4.json}. */
@@ -238,10 +281,14 @@ public final class BenchMain implements Callable<Integer> {
         return file.resolveSibling(named);
     }
 
-    private int runMatrix(BatonSettings baton, Path json, Duration warm, Duration measure, List<SystemKind> systems,
-                          List<Workload> workloads) throws IOException {
+    /** Runs every system on every workload once; prints the table, writes {@code json} if not null. */
+    private List<Result> runMatrix(BatonSettings baton, Path json, Duration warm, Duration measure,
+                                   List<SystemKind> systems, List<Workload> workloads, int round) throws IOException {
         Instant date = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         double loadAtStart = Report.loadAverage();
+        if (rounds > 1) {
+            out.println((round == 1 ? "" : "\n") + "=== Round " + round + " of " + rounds);
+        }
         printHeader(date, warm, measure, baton, systems, workloads);
 
         Duration firstWarm = warm.multipliedBy(FIRST_WARMUP_FACTOR);
@@ -292,12 +339,7 @@ public final class BenchMain implements Callable<Integer> {
             out.println("Wrote " + json);
         }
         out.flush();
-        long failed = results.stream().filter(r -> !r.ok()).count();
-        if (failed > 0) {
-            System.err.println("bench: " + failed + " of " + results.size() + " runs failed (see the table)");
-            return 1;
-        }
-        return 0;
+        return results;
     }
 
     private static String[] ids(Enum<?>[] values) {
@@ -525,55 +567,6 @@ public final class BenchMain implements Callable<Integer> {
             while (left > 0) {
                 java.util.concurrent.locks.LockSupport.parkNanos(left);
                 left = end - System.nanoTime();
-            }
-        }
-    }
-
-    /** The progress bar over the whole run's planned warm-up and measuring time; silent when disabled. */
-    private static final class Progress implements AutoCloseable {
-        private final ProgressBar bar;
-        private long base;
-
-        Progress(boolean enabled, long totalMs) {
-            this.bar = enabled ? new ProgressBarBuilder()
-                    .setTaskName("bench")
-                    .setInitialMax(Math.max(1, totalMs))
-                    .setUnit(" s", 1000)
-                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
-                    .setUpdateIntervalMillis(250)
-                    .setMaxRenderedLength(120)
-                    .build() : null;
-        }
-
-        boolean enabled() {
-            return bar != null;
-        }
-
-        void message(String text) {
-            if (bar != null) {
-                bar.setExtraMessage(text);
-            }
-        }
-
-        /** Sets the progress within the current cell. */
-        void advance(long cellElapsedMs) {
-            if (bar != null) {
-                bar.stepTo(Math.min(bar.getMax(), base + cellElapsedMs));
-            }
-        }
-
-        void cellDone(long cellMs) {
-            base += cellMs;
-            if (bar != null) {
-                bar.stepTo(Math.min(bar.getMax(), base));
-            }
-        }
-
-        @Override
-        public void close() {
-            if (bar != null) {
-                bar.setExtraMessage("done");
-                bar.close();
             }
         }
     }

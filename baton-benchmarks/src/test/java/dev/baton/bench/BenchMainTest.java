@@ -106,6 +106,43 @@ class BenchMainTest {
         assertNoChildProcessLeft();
     }
 
+    /** Two rounds, the systems taking turns; a table and a JSON file per round, then the summary with ratios. */
+    @Test
+    void runsRoundsAndSummarisesThemAgainstTheBaseline(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("rounds.json");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        int code = new CommandLine(new BenchMain(new PrintStream(console, true, StandardCharsets.UTF_8))).execute(
+                "--systems", "baton-inproc,raw-nio", "--workloads", "seq-16b", "--rounds", "2", "--baseline",
+                "raw-nio", "--warmup", "200ms", "--duration", "300ms", "--json", json.toString(), "--no-progress");
+        String output = console.toString(StandardCharsets.UTF_8);
+        System.out.println(output);
+        assertEquals(0, code, output);
+        assertTrue(output.indexOf("=== Round 1 of 2") < output.indexOf("=== Round 2 of 2"), output);
+        assertEquals(2, output.split("Results, wait mode", -1).length - 1, output);
+        assertTrue(output.contains("Over 2 rounds"), output);
+        assertTrue(output.lines().anyMatch(l -> l.startsWith("  baton-inproc ") && l.contains(" 2 ")), output);
+        assertTrue(output.lines().anyMatch(l -> l.matches("  baton-inproc / raw-nio: p50 [0-9.]+ \\([0-9.]+ [0-9.]+\\);"
+                + " calls/s [0-9.]+ \\([0-9.]+ [0-9.]+\\)")), output);
+        assertTrue(Files.exists(json) && Files.exists(dir.resolve("rounds-round-2.json")), String.valueOf(dir));
+        assertNoChildProcessLeft();
+    }
+
+    @Test
+    void refusesABaselineThatIsNotRunAndRoundsOutOfRange() {
+        for (List<String> args : List.of(List.of("--systems", "raw-nio", "--baseline", "grpc"),
+                List.of("--systems", "raw-nio", "--rounds", "0"))) {
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            CommandLine cl = new CommandLine(new BenchMain(new PrintStream(new ByteArrayOutputStream())));
+            cl.setErr(new java.io.PrintWriter(err, true, StandardCharsets.UTF_8));
+            List<String> all = new java.util.ArrayList<>(args);
+            all.add("--no-progress");
+            assertEquals(2, cl.execute(all.toArray(String[]::new)), String.valueOf(args));
+            String message = err.toString(StandardCharsets.UTF_8);
+            assertTrue(message.contains("--baseline grpc is not one of the systems run")
+                    || message.contains("--rounds must be between 1 and 100"), message);
+        }
+    }
+
     @Test
     void rejectsAnUnknownWorkloadNamingTheKnownOnes() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
