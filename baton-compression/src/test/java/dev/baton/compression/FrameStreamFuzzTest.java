@@ -3,6 +3,7 @@ package dev.baton.compression;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
 import dev.baton.BatonException;
+import dev.baton.Compression;
 import dev.baton.Message;
 import dev.baton.Metadata;
 import dev.baton.Status;
@@ -25,14 +26,18 @@ import dev.baton.fuzz.QuietLogging;
 import dev.baton.fuzz.SeedCorpus;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,7 +51,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * decompressed, not merely refused.
  *
  * <p>Input: byte 0, flags (bit 0: the harness writes a valid opening first, its version from bits 1-2; else the
- * stream must bring its own); byte 1, how many bytes each read returns (0: all that fits); the rest, the stream.
+ * stream must bring its own; bit 3: the stream is shown in place, as shared memory shows its ring, so whole plain
+ * frames are parsed where they lie); byte 1, how many bytes each read returns (0: all that fits); the rest, the
+ * stream. The seeds are also read both ways, and must deliver the same frames and end the same way.
  * This side reads messages of up to {@value #MAX_MESSAGE} bytes; a header may declare up to 4 GiB.
  *
  * <p>Contract checked: every malformed stream closes the connection with PROTOCOL_ERROR, nothing ever escapes the
@@ -101,6 +108,7 @@ class FrameStreamFuzzTest {
         StreamConnection c = StreamConnection.open(core);
         handler.connection = c;
         c.receive(stream, Byte.toUnsignedInt(input[1]));
+        c.inPlace((flags & 8) != 0);
         while (c.isOpen()) {
             int before = c.unread();
             c.step();
@@ -120,6 +128,108 @@ class FrameStreamFuzzTest {
         TransportStats s = core.stats();
         assertEquals(0, s.receiveBytesReserved(), "receive budget still reserved after the close");
         assertEquals(0, s.connectionBufferBytes(), "buffers still held after the close");
+    }
+
+    /** Every seed, and streams of many frames, read in place and through the read buffer: same frames, same end. */
+    @Test
+    void framesReadInPlaceAreTheFramesReadThroughTheReadBuffer() throws IOException {
+        int seeds = 0;
+        for (byte[] seed : SeedCorpus.existing(FrameStreamFuzzTest.class,
+                "anyByteStreamIsReadOrClosedAsAProtocolError")) {
+            if (seed.length >= 2) {
+                assertEquals(trace(seed, false, null), trace(seed, true, null), "seed of " + seed.length + " bytes");
+                seeds++;
+            }
+        }
+        assertTrue(seeds > 10, "only " + seeds + " seeds");
+        for (boolean plainOnly : new boolean[] {false, true}) {
+            byte[] stream = mixedStream(plainOnly);
+            for (int chunk : new int[] {0, 1, 29, 255}) {
+                byte[] input = concat(new byte[] {1 | 2 << 1, (byte) chunk}, stream);
+                long[] parsedInPlace = new long[1];
+                assertEquals(trace(input, false, null), trace(input, true, parsedInPlace), "chunks of " + chunk);
+                if (plainOnly && chunk == 0) {
+                    // Shown all at once, as a ring shows a batch: every frame but the one past the read buffer.
+                    assertTrue(parsedInPlace[0] > stream.length - 80_000, parsedInPlace[0] + " of " + stream.length
+                            + " bytes parsed in place");
+                }
+            }
+        }
+    }
+
+    /**
+     * What the seeds have little of, from the real encoder: many frames of 1-4 KiB and some of 20-50 KiB (taken in
+     * place), one past the read buffer, and unless {@code plainOnly} some under 1 KiB, with metadata or compressed
+     * (all read through the read buffer).
+     */
+    private static byte[] mixedStream(boolean plainOnly) throws IOException {
+        java.util.Random random = new java.util.Random(7);
+        List<OutboundFrame> frames = new ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            int size = i == 60 ? 70_000 : i % 12 == 11 ? 20_000 + random.nextInt(30_000)
+                    : plainOnly || i % 3 != 0 ? 1024 + random.nextInt(3000) : random.nextInt(600);
+            byte[] payload = new byte[size];
+            random.nextBytes(payload);
+            Frame f = new Frame(i % 2 == 0 ? FrameType.REQUEST : FrameType.RESPONSE, 0, i, 1, payload);
+            if (plainOnly) {
+                frames.add(f);
+                continue;
+            }
+            if (i % 17 == 5) {
+                f.setMetadata(Metadata.of("k", "v" + i));
+            } else if (i % 23 == 7) {
+                f.setPayload(ByteBuffer.wrap("again and again ".repeat(100).getBytes(StandardCharsets.UTF_8)));
+                f.setEncoding(Compression.ZSTD.id());
+            }
+            frames.add(f);
+        }
+        return FrameStreamSeedsTest.written(ProtocolVersion.MAX, frames.toArray(OutboundFrame[]::new));
+    }
+
+    /** What reading {@code input} delivered (type, id, length, payload bytes per frame), then how it ended. */
+    private static List<String> trace(byte[] input, boolean inPlace, long[] parsedInPlace) throws IOException {
+        int flags = Byte.toUnsignedInt(input[0]);
+        byte[] stream = Arrays.copyOfRange(input, 2, input.length);
+        if ((flags & 1) != 0) {
+            stream = concat(opening(version(flags)), stream);
+        }
+        List<String> trace = new ArrayList<>();
+        FrameHandler recording = new FrameHandler() {
+            @Override
+            public void onOpen(TransportConnection c) {
+            }
+
+            @Override
+            public void onFrame(TransportConnection c, InboundHeader h, Message payload) {
+                try (payload) {
+                    trace.add(h.type() + " " + h.requestId() + " " + h.length() + " " + h.metadata() + " "
+                            + Arrays.toString(payload.toByteArray()));
+                }
+            }
+
+            @Override
+            public void onClose(TransportConnection c, BatonException cause) {
+            }
+        };
+        TransportCore core = new TransportCore(new TransportContext("fuzz", 1, PeerIdentity.ROLE_NODE, () -> 0,
+                recording, SETTINGS), POOL);
+        StreamConnection c = StreamConnection.open(core);
+        c.receive(stream, Byte.toUnsignedInt(input[1]));
+        c.inPlace(inPlace);
+        while (c.isOpen()) {
+            int before = c.unread();
+            c.step();
+            if (c.unread() == before) {
+                break;
+            }
+        }
+        BatonException cause = c.closeCause();
+        trace.add("end " + (cause == null ? "open" : cause.status().code()) + ", " + c.unread() + " unread");
+        if (parsedInPlace != null) {
+            parsedInPlace[0] = c.consumedInPlace();
+        }
+        c.closeNow();
+        return trace;
     }
 
     static int version(int flags) {

@@ -117,7 +117,7 @@ class FrameStreamSeedsTest {
     }
 
     /** What a connection that speaks {@code version} writes for {@code frames}: the real encoder. */
-    private static byte[] written(int version, OutboundFrame[] frames) throws IOException {
+    static byte[] written(int version, OutboundFrame[] frames) throws IOException {
         TransportSettings settings = TransportSettings.builder().maxMessageSize(FrameStreamFuzzTest.MAX_MESSAGE)
                 .keepaliveInterval(Duration.ZERO).keepaliveTimeout(Duration.ZERO).build();
         TransportCore core = new TransportCore(new TransportContext("seeds", 1, PeerIdentity.ROLE_NODE, () -> 0,

@@ -2,11 +2,13 @@ package dev.baton.compression;
 
 import dev.baton.spi.connection.ConnectionLoop;
 import dev.baton.spi.connection.FramedConnection;
+import dev.baton.spi.connection.InPlaceInput;
 import dev.baton.spi.connection.TransportCore;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 
 /**
@@ -16,16 +18,18 @@ import java.util.ArrayDeque;
  * asked to execute at once and what is posted after each step, as a transport's loop runs it after the event that
  * posted it.
  *
- * <p>For the frame stream fuzz target (its reader) and for making its seeds (its writer: the real encoder). Not
- * thread-safe: one test thread.
+ * <p>For the frame stream fuzz target (its reader, copying or {@linkplain #inPlace in place}) and for making its
+ * seeds (its writer: the real encoder). Not thread-safe: one test thread.
  */
-final class StreamConnection extends FramedConnection {
+final class StreamConnection extends FramedConnection implements InPlaceInput {
 
     private final ByteArrayOutputStream written = new ByteArrayOutputStream();
     private final Loop loop;
     private byte[] source = new byte[0];
     private int sourcePosition;
     private int chunk;
+    private boolean inPlace;
+    private long consumedInPlace;
 
     private StreamConnection(TransportCore core, Loop loop, boolean outbound) {
         super(core, loop, "fuzz", outbound, null);
@@ -57,6 +61,14 @@ final class StreamConnection extends FramedConnection {
         this.source = bytes;
         this.sourcePosition = 0;
         this.chunk = chunk <= 0 ? Integer.MAX_VALUE : chunk;
+    }
+
+    /**
+     * Shows what it receives in place ({@link InPlaceInput}: {@code chunk} bytes at a time, as a ring shows what has
+     * arrived), so the reader parses whole plain frames where they lie; off, the reader copies everything.
+     */
+    void inPlace(boolean on) {
+        this.inPlace = on;
     }
 
     /** Bytes of {@link #receive} not read yet. */
@@ -110,6 +122,27 @@ final class StreamConnection extends FramedConnection {
         dst.put(source, sourcePosition, n);
         sourcePosition += n;
         return n;
+    }
+
+    @Override
+    public ByteBuffer inputInPlace() {
+        int n = Math.min(chunk, source.length - sourcePosition);
+        if (!inPlace || n == 0) {
+            return null;
+        }
+        return ByteBuffer.wrap(source).order(ByteOrder.LITTLE_ENDIAN).limit(sourcePosition + n)
+                .position(sourcePosition);
+    }
+
+    @Override
+    public void consumeInPlace(int n) {
+        sourcePosition += n;
+        consumedInPlace += n;
+    }
+
+    /** The bytes the reader parsed in place so far. */
+    long consumedInPlace() {
+        return consumedInPlace;
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.baton.shm;
 
 import dev.baton.Status;
 import dev.baton.spi.connection.FramedConnection;
+import dev.baton.spi.connection.InPlaceInput;
 import dev.baton.spi.connection.TransportCore;
 
 import java.io.IOException;
@@ -36,7 +37,7 @@ import java.util.Optional;
  * peer reads what is left in the ring, then the end of the stream; a peer that died without a FIN is noticed the
  * same way, by its socket's end.
  */
-final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
+final class ShmConnection extends FramedConnection implements ShmLoop.Ready, InPlaceInput {
 
     private static final VarHandle POLLERS;
 
@@ -388,15 +389,9 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
         if (o == null) {
             return 0;
         }
-        long total = 0;
+        long total;
         try {
-            for (int k = offset; k < offset + length; k++) {
-                ByteBuffer src = srcs[k];
-                total += o.write(src);
-                if (src.hasRemaining()) {
-                    break;      // the ring is full
-                }
-            }
+            total = o.write(srcs, offset, length);
         } catch (IllegalStateException closed) {
             throw new IOException("connection closed");
         }
@@ -422,6 +417,29 @@ final class ShmConnection extends FramedConnection implements ShmLoop.Ready {
                 return n;
             }
             return ended && dst.hasRemaining() ? -1 : 0;
+        } catch (IllegalStateException closed) {
+            throw new IOException("connection closed");
+        }
+    }
+
+    @Override
+    public ByteBuffer inputInPlace() throws IOException {
+        ShmRing i = in;
+        try {
+            return i == null ? null : i.peek();
+        } catch (IllegalStateException closed) {
+            throw new IOException("connection closed");
+        }
+    }
+
+    @Override
+    public void consumeInPlace(int n) throws IOException {
+        ShmRing i = in;
+        try {
+            i.consume(n);
+            if (i.takeWriterWaiting()) {
+                ring(roomBell);
+            }
         } catch (IllegalStateException closed) {
             throw new IOException("connection closed");
         }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * One direction of a shared-memory connection: a single-producer single-consumer ring of bytes in a mapping that
@@ -49,6 +50,8 @@ final class ShmRing {
 
     private final MemorySegment control;
     private final ByteBuffer data;          // a view of the data region; absolute gets and puts only
+    private final ByteBuffer view;          // the consumer's window on the data region (peek)
+    private int peeked;                     // the bytes the last peek showed (consumer role only)
     private final int capacity;
     private final int mask;
     private long written;                   // the producer's position (producer role only)
@@ -73,6 +76,7 @@ final class ShmRing {
         }
         this.control = control;
         this.data = data.asByteBuffer();
+        this.view = data.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         this.capacity = (int) data.byteSize();
         this.mask = capacity - 1;
     }
@@ -89,7 +93,37 @@ final class ShmRing {
      * @throws IOException the consumer's position is impossible (a corrupt or hostile ring)
      */
     int write(ByteBuffer src) throws IOException {
+        int n = copyIn(src, written);
+        if (n > 0) {
+            publish(written + n);
+        }
+        return n;
+    }
+
+    /**
+     * Copies {@code srcs} in order, as far as there is room, and publishes them together: the consumer sees a batch
+     * of frames whole (as far as the room went), never a header without its body. Returns the bytes taken.
+     *
+     * @throws IOException the consumer's position is impossible (a corrupt or hostile ring)
+     */
+    long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         long w = written;
+        for (int k = offset; k < offset + length; k++) {
+            ByteBuffer src = srcs[k];
+            w += copyIn(src, w);
+            if (src.hasRemaining()) {
+                break;      // full
+            }
+        }
+        long n = w - written;
+        if (n > 0) {
+            publish(w);
+        }
+        return n;
+    }
+
+    /** Copies as much of {@code src} as there is room for at position {@code w} (not published yet); the bytes. */
+    private int copyIn(ByteBuffer src, long w) throws IOException {
         long used = w - readSeen;
         if (capacity - used < src.remaining()) {
             used = w - refreshReadSeen();
@@ -106,9 +140,12 @@ final class ShmRing {
             data.put(0, src, from + first, n - first);
         }
         src.position(from + n);
-        written = w + n;
-        LONG.setRelease(control, WRITE_POSITION, w + n);
         return n;
+    }
+
+    private void publish(long w) {
+        written = w;
+        LONG.setRelease(control, WRITE_POSITION, w);
     }
 
     /** True when a write would take at least one byte (or find the ring corrupt). */
@@ -172,9 +209,42 @@ final class ShmRing {
             dst.put(to + first, data, 0, n - first);
         }
         dst.position(to + n);
+        peeked = 0;
         consumed = r + n;
         LONG.setRelease(control, READ_POSITION, r + n);
         return n;
+    }
+
+    /**
+     * The bytes that have arrived and lie contiguous from the consumer's position (to the ring's end at most), as the
+     * [position, limit) of one reused little-endian view of the data region, or null when none have. They stay
+     * unread, their room not free, until {@link #consume}.
+     *
+     * @throws IOException the producer's position is impossible (a corrupt or hostile ring)
+     */
+    ByteBuffer peek() throws IOException {
+        long r = consumed;
+        long available = (long) LONG.getAcquire(control, WRITE_POSITION) - r;
+        if (available < 0 || available > capacity) {
+            throw corrupt("write position", available);
+        }
+        if (available == 0) {
+            peeked = 0;
+            return null;
+        }
+        int at = (int) (r & mask);
+        peeked = (int) Math.min(available, capacity - at);
+        return view.limit(at + peeked).position(at);
+    }
+
+    /** Frees the room of the first {@code n} bytes the last {@link #peek} showed. */
+    void consume(int n) {
+        if (n < 0 || n > peeked) {
+            throw new IllegalArgumentException("consuming " + n + " of " + peeked + " bytes shown");
+        }
+        peeked -= n;
+        consumed += n;
+        LONG.setRelease(control, READ_POSITION, consumed);
     }
 
     /** True when a read would return bytes (or find the ring corrupt). */

@@ -67,7 +67,8 @@ class ShmFuzzTest {
     /**
      * Input: operations, each an op byte and its operands: 0 the peer publishes a write position (i64), 1 the peer
      * publishes a read position (i64), 2 the peer writes bytes into the data region (offset u16, count u8, bytes),
-     * 3 this side reads (up to u8 + 1 bytes), 4 this side writes (u8 + 1 bytes).
+     * 3 this side reads (up to u8 + 1 bytes), 4 this side writes (u8 + 1 bytes), 5 this side looks at its input in
+     * place and consumes up to u8 of those bytes.
      */
     @FuzzTest
     void hostileRingPositionsFailWithIOException(byte[] input) {
@@ -80,7 +81,7 @@ class ShmFuzzTest {
             long consumed = 0;
             long produced = 0;
             while (in.hasRemaining()) {
-                int op = Byte.toUnsignedInt(in.get()) % 5;
+                int op = Byte.toUnsignedInt(in.get()) % 6;
                 try {
                     switch (op) {
                         case 0, 1 -> {
@@ -106,6 +107,19 @@ class ShmFuzzTest {
                             assertTrue(n >= 0 && n <= dst.capacity() && n == dst.position(), "read " + n);
                             consumed += n;
                             assertTrue(n == 0 || consumed <= published, "read past the published write position");
+                        }
+                        case 5 -> {
+                            int want = in.hasRemaining() ? in.get() & 0xFF : 0;
+                            long published = control.get(ValueLayout.JAVA_LONG, 0);
+                            ByteBuffer view = consumer.peek();
+                            if (view != null) {
+                                assertTrue(view.position() >= 0 && view.limit() <= CAPACITY && view.hasRemaining(),
+                                        "view " + view);
+                                int n = Math.min(want, view.remaining());
+                                consumer.consume(n);
+                                consumed += n;
+                                assertTrue(consumed <= published, "consumed past the published write position");
+                            }
                         }
                         default -> {
                             ByteBuffer src = ByteBuffer.allocate(1 + (in.hasRemaining() ? in.get() & 0xFF : 0));

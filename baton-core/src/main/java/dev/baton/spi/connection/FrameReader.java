@@ -20,9 +20,11 @@ import java.nio.ByteOrder;
  * connection that sends its opening a byte at a time, or never, holds no read buffer.
  *
  * <p>Frames that fit the {@value #READ_BUFFER_SIZE}-byte read buffer are parsed in place and their payload copied
- * once into a pooled buffer of its size. The read buffer starts at {@value #IDLE_READ_BUFFER_SIZE} bytes (enough
- * for the PINGs and small calls of a quiet connection) and grows to its full size as soon as traffic needs it: a
- * read that fills it, or a frame that does not fit it. It goes back to the pool when the connection is idle. A larger frame first reserves its length from the transport's
+ * once into a pooled buffer of its size (a connection whose input lies in memory, {@link InPlaceInput}, has its
+ * whole plain frames parsed there, without the read buffer). The read buffer starts at
+ * {@value #IDLE_READ_BUFFER_SIZE} bytes (enough for the PINGs and small calls of a quiet connection) and grows to its
+ * full size as soon as traffic needs it: a read that fills it, or a frame that does not fit it. It goes back to the
+ * pool when the connection is idle. A larger frame first reserves its length from the transport's
  * {@link ReceiveBudget}; its payload is then read straight into a buffer of its own (up to 16 MiB at once;
  * beyond, the buffer grows as bytes arrive). When the budget is spent the frame waits, and the tick retries: its
  * bytes go on arriving into the read buffer until that is full, and only then does the reader stop (the
@@ -38,6 +40,8 @@ final class FrameReader {
     /** The read buffer a connection starts with, and goes back to after being idle. */
     static final int IDLE_READ_BUFFER_SIZE = 4 * 1024;
     private static final int MAX_READS_PER_EVENT = 16;
+    /** The least body parsed in place ({@link InPlaceInput}); smaller ones cost no less through the read buffer. */
+    static final int IN_PLACE_MIN_BODY = 1024;
     /**
      * A frame in progress must complete, or gain at least this many bytes, within {@link #PROGRESS_WINDOW_NS}, or it
      * is stalled.
@@ -54,6 +58,8 @@ final class FrameReader {
     private final FrameHeader header = new FrameHeader();
     private final Handshake handshake;
     private final MessageCompression compression;
+    /** The connection, when its input can be parsed where it lies ({@link InPlaceInput}); else null. */
+    private final InPlaceInput inPlace;
     /** The version the connection speaks, once the handshake told it: from 3 on, frames may carry metadata. */
     private boolean metadataSpoken;
     private ByteBuffer opening;             // the peer's opening as it arrives; null once the handshake is over
@@ -82,10 +88,7 @@ final class FrameReader {
     /** The read buffer holds part of a frame. */
     private volatile boolean partialFrame;
 
-    // ---- the loop's tick only
-    private long windowStartNanos;
-    private long windowStartBytes;
-    private long windowStartFrames;
+    private final FrameProgress progress = new FrameProgress();     // the loop's tick only
 
     FrameReader(FramedConnection connection, TransportCore core) {
         this.connection = connection;
@@ -95,6 +98,7 @@ final class FrameReader {
         this.maxMessageSize = core.settings().maxMessageSize();
         this.handshake = new Handshake(core.settings().protocolVersion());
         this.compression = new MessageCompression(core);
+        this.inPlace = connection instanceof InPlaceInput i ? i : null;
     }
 
     /** Reads and dispatches what has arrived. Reading role held. */
@@ -119,6 +123,10 @@ final class FrameReader {
                     }
                     continue;
                 }
+                if (inPlace != null && !parseFirst && (readBuffer == null || readBuffer.position() == 0)
+                        && parseInPlace()) {
+                    continue;
+                }
                 if (readBuffer == null) {
                     readBuffer = pool.acquire(IDLE_READ_BUFFER_SIZE);
                     core.bufferHeld(readBuffer.capacity());
@@ -131,7 +139,7 @@ final class FrameReader {
                     parseFirst = false;
                     readBuffer.flip();
                     try {
-                        parse();
+                        parse(readBuffer, false);
                     } finally {
                         readBuffer.compact();
                     }
@@ -150,7 +158,7 @@ final class FrameReader {
                 growReadBuffer |= n == room && readBuffer.capacity() < READ_BUFFER_SIZE;    // more is coming
                 readBuffer.flip();
                 try {
-                    parse();
+                    parse(readBuffer, false);
                 } finally {
                     readBuffer.compact();
                 }
@@ -164,6 +172,30 @@ final class FrameReader {
                 releaseAll();
             }
         }
+    }
+
+    /** Parses the frames {@link InPlaceInput} shows where they lie; false when it consumed none. */
+    private boolean parseInPlace() throws IOException {
+        ByteBuffer view = inPlace.inputInPlace();
+        if (view == null || view.remaining() < FrameLayout.HEADER_LENGTH + IN_PLACE_MIN_BODY) {
+            return false;       // nothing, or no frame to take: small ones are not read where they lie at all
+        }
+        int start = view.position();
+        header.newRead();       // before the frames: they were received now
+        try {
+            parse(view, true);
+        } catch (IllegalStateException e) {
+            if (connection.state() != FramedConnection.CLOSED) {
+                throw e;
+            }
+            return false;       // the close unmapped the input meanwhile
+        }
+        int used = view.position() - start;
+        if (used > 0 && connection.state() != FramedConnection.CLOSED) {     // a handler may have closed it
+            bytesRead += used;
+            inPlace.consumeInPlace(used);
+        }
+        return used > 0;
     }
 
     /** Moves what the read buffer holds into a full-size one. */
@@ -297,8 +329,8 @@ final class FrameReader {
         largeTarget = bigger;
     }
 
-    private void parse() {
-        ByteBuffer b = readBuffer;
+    /** Delivers the frames {@code b} holds; {@code inPlace}: those it may take in place only, then stops. */
+    private void parse(ByteBuffer b, boolean inPlace) {
         while (connection.state() == FramedConnection.OPEN && b.remaining() >= FrameLayout.HEADER_LENGTH) {
             int p = b.position();
             long length = Integer.toUnsignedLong(b.getInt(p + FrameLayout.OFF_LENGTH));
@@ -317,12 +349,18 @@ final class FrameReader {
                 return;
             }
             int encoding = Byte.toUnsignedInt(b.get(p + FrameLayout.OFF_ENCODING));
+            if (inPlace && (meta != 0 || encoding != 0 || len < IN_PLACE_MIN_BODY
+                    || FrameLayout.HEADER_LENGTH + len > Math.min(b.remaining(), READ_BUFFER_SIZE))) {
+                return;     // the copying path reads it
+            }
             if (encoding != 0
                     && !checkEncoding(type, encoding, Short.toUnsignedInt(b.getShort(p + FrameLayout.OFF_STATUS)), len - meta)) {
                 return;
             }
             if (b.remaining() >= FrameLayout.HEADER_LENGTH + len) {
                 header.read(b, p, len - meta);
+                header.type = type;             // as checked: in place, the peer may have changed the byte since
+                header.encoding = encoding;
                 if (meta != 0 && !readMetadata(b, p, meta)) {
                     return;
                 }
@@ -510,36 +548,10 @@ final class FrameReader {
         return true;
     }
 
-    /**
-     * Null, or why the frame in progress counts as stalled: it neither completed nor gained
-     * {@value #MIN_PROGRESS_BYTES} bytes in the last window (5 s). That holds for a large frame (which holds budget,
-     * or waits for it) and for part of a small one sitting in the read buffer, so a peer that trickles a frame holds
-     * its buffers for 5 s at most. A frame that waits for budget with a full read buffer cannot gain (this side
-     * stopped reading it): the window starts again once it resumes. The loop thread, without the reading role.
-     */
+    /** Null, or why the frame in progress counts as stalled ({@link FrameProgress}). The loop thread. */
     String checkProgress(long nowNanos) {
-        if (!(largeInProgress || partialFrame) || waitingForBudget) {
-            windowStartNanos = 0;
-            return null;
-        }
-        long read = bytesRead;
-        long frames = framesDelivered;
-        if (windowStartNanos == 0) {
-            windowStartNanos = nowNanos;
-            windowStartBytes = read;
-            windowStartFrames = frames;
-            return null;
-        }
-        if (nowNanos - windowStartNanos < PROGRESS_WINDOW_NS) {
-            return null;
-        }
-        long gained = read - windowStartBytes;
-        boolean completed = frames != windowStartFrames;
-        windowStartNanos = nowNanos;
-        windowStartBytes = read;
-        windowStartFrames = frames;
-        return completed || gained >= MIN_PROGRESS_BYTES ? null : "a frame in progress gained only " + gained
-                + " bytes in " + PROGRESS_WINDOW_NS / 1_000_000L + " ms";
+        return progress.check(nowNanos, (largeInProgress || partialFrame) && !waitingForBudget, bytesRead,
+                framesDelivered);
     }
 
     /** Gives the read buffer back when it holds no partial frame and nothing arrived for {@code idleNs}. */
