@@ -91,7 +91,7 @@ final class TlsConnection extends ChannelConnection {
     private final Runnable drain = this::drain;
 
     // ---- the reader role's (the loop during the TLS handshake)
-    private ByteBuffer netIn;       // write mode: [netInStart, position) is ciphertext not yet unwrapped; null when empty
+    private ByteBuffer netIn;       // write mode: [netInStart, position) is ciphertext not unwrapped; null when empty
     private int netInStart;         // moves as records are unwrapped; back to 0 before the next read (see fill)
     private int fillRoom;           // the room the last fill() had
     private ByteBuffer appIn;       // read mode: plaintext not yet handed to the core; null when empty
@@ -306,10 +306,7 @@ final class TlsConnection extends ChannelConnection {
 
     // ================================================================== reading (the reader role)
 
-    /**
-     * Reads ciphertext from the socket into {@link #netIn}; the bytes read, 0 when none, -1 at its end. What it holds
-     * is moved to the front first: less than a record (the engine wanted more), so no byte is moved twice.
-     */
+    /** Reads ciphertext into {@link #netIn}, what it holds (less than a record) moved to the front; bytes, 0, or -1. */
     private int fill() throws IOException {
         if (netIn == null) {
             netIn = cipherBuffers.acquire();
@@ -589,10 +586,15 @@ final class TlsConnection extends ChannelConnection {
     /** Sends close_notify (best effort, never after part of a record), then closes the socket. Any thread. */
     @Override
     protected void closeStream() {
-        if (established) {
-            engine.closeOutbound();     // the engine now holds close_notify: sent as an alert is
-            EngineSteps.sendAlert(engine, channel, packetSize, cipherPending);
+        try {
+            if (established && !cipherPending) {
+                engine.closeOutbound();     // the engine now holds close_notify: sent as an alert is
+                EngineSteps.sendAlert(engine, channel, packetSize, false);
+            }
+        } catch (RuntimeException e) {
+            // the peer sees the end of the stream instead
+        } finally {
+            super.closeStream();
         }
-        super.closeStream();
     }
 }
