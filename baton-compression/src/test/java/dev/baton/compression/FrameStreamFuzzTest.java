@@ -97,25 +97,14 @@ class FrameStreamFuzzTest {
             return;
         }
         int flags = Byte.toUnsignedInt(input[0]);
-        byte[] stream = Arrays.copyOfRange(input, 2, input.length);
-        if ((flags & 1) != 0) {
-            stream = concat(opening(version(flags)), stream);
-        }
+        byte[] stream = stream(input);
         Checking handler = new Checking();
         TransportCore core = new TransportCore(new TransportContext("fuzz", 1, PeerIdentity.ROLE_NODE, () -> 0,
                 handler, SETTINGS), POOL);
         AllocationMeter meter = AllocationMeter.start();
         StreamConnection c = StreamConnection.open(core);
         handler.connection = c;
-        c.receive(stream, Byte.toUnsignedInt(input[1]));
-        c.inPlace((flags & 8) != 0);
-        while (c.isOpen()) {
-            int before = c.unread();
-            c.step();
-            if (c.unread() == before) {
-                break;
-            }
-        }
+        readAll(c, stream, Byte.toUnsignedInt(input[1]), (flags & 8) != 0);
         BatonException cause = c.closeCause();
         c.closeNow();
         if (metered) {
@@ -188,11 +177,7 @@ class FrameStreamFuzzTest {
 
     /** What reading {@code input} delivered (type, id, length, payload bytes per frame), then how it ended. */
     private static List<String> trace(byte[] input, boolean inPlace, long[] parsedInPlace) throws IOException {
-        int flags = Byte.toUnsignedInt(input[0]);
-        byte[] stream = Arrays.copyOfRange(input, 2, input.length);
-        if ((flags & 1) != 0) {
-            stream = concat(opening(version(flags)), stream);
-        }
+        byte[] stream = stream(input);
         List<String> trace = new ArrayList<>();
         FrameHandler recording = new FrameHandler() {
             @Override
@@ -214,7 +199,26 @@ class FrameStreamFuzzTest {
         TransportCore core = new TransportCore(new TransportContext("fuzz", 1, PeerIdentity.ROLE_NODE, () -> 0,
                 recording, SETTINGS), POOL);
         StreamConnection c = StreamConnection.open(core);
-        c.receive(stream, Byte.toUnsignedInt(input[1]));
+        readAll(c, stream, Byte.toUnsignedInt(input[1]), inPlace);
+        BatonException cause = c.closeCause();
+        trace.add("end " + (cause == null ? "open" : cause.status().code()) + ", " + c.unread() + " unread");
+        if (parsedInPlace != null) {
+            parsedInPlace[0] = c.consumedInPlace();
+        }
+        c.closeNow();
+        return trace;
+    }
+
+    /** The stream an input describes: its bytes after the first two, behind a valid opening if its flags ask. */
+    private static byte[] stream(byte[] input) {
+        int flags = Byte.toUnsignedInt(input[0]);
+        byte[] stream = Arrays.copyOfRange(input, 2, input.length);
+        return (flags & 1) != 0 ? concat(opening(version(flags)), stream) : stream;
+    }
+
+    /** Has {@code c} read {@code stream}, {@code chunk} bytes a read, until it closes or reads no more. */
+    private static void readAll(StreamConnection c, byte[] stream, int chunk, boolean inPlace) throws IOException {
+        c.receive(stream, chunk);
         c.inPlace(inPlace);
         while (c.isOpen()) {
             int before = c.unread();
@@ -223,13 +227,6 @@ class FrameStreamFuzzTest {
                 break;
             }
         }
-        BatonException cause = c.closeCause();
-        trace.add("end " + (cause == null ? "open" : cause.status().code()) + ", " + c.unread() + " unread");
-        if (parsedInPlace != null) {
-            parsedInPlace[0] = c.consumedInPlace();
-        }
-        c.closeNow();
-        return trace;
     }
 
     static int version(int flags) {
