@@ -84,7 +84,7 @@ final class Report {
             out.printf(Locale.ROOT, "  %-13s %9s %9s %9s %13s %10s %13s%n",
                     "system", "p50 µs", "p99 µs", "p99.9 µs", "calls/s", "MB/s", "alloc B/call");
             for (SystemKind s : systems) {
-                Result r = find(s, w);
+                Result r = Result.find(results, s, w);
                 if (r == null) {
                     continue;
                 }
@@ -105,15 +105,6 @@ final class Report {
                 + " harness's own threads excluded); for baton-inproc that includes the server side.");
         out.println("baton-inproc hands the request buffer to the handler and back without a copy: its MB/s is not a"
                 + " copy rate.");
-    }
-
-    private Result find(SystemKind s, Workload w) {
-        for (Result r : results) {
-            if (r.system() == s && r.workload() == w) {
-                return r;
-            }
-        }
-        return null;
     }
 
     private static String firstLine(String s) {
@@ -159,7 +150,7 @@ final class Report {
         for (SystemKind s : systems) {
             JsonObject byWorkload = new JsonObject();
             for (Workload w : workloads) {
-                Result r = find(s, w);
+                Result r = Result.find(results, s, w);
                 if (r != null) {
                     byWorkload.add(w.id, json(r));
                 }

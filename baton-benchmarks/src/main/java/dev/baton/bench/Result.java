@@ -1,5 +1,7 @@
 package dev.baton.bench;
 
+import java.util.List;
+
 /**
  * What one system x workload run measured. Latencies in microseconds from issuing a call to its completion;
  * {@code mbPerS} is payload bytes per second in each direction (1 MB = 10^6 bytes); {@code allocBytesPerCall}
@@ -12,6 +14,16 @@ record Result(SystemKind system, Workload workload, Double p50Us, Double p99Us, 
 
     static Result failed(SystemKind system, Workload workload, long errors, String error) {
         return new Result(system, workload, null, null, null, null, null, null, 0, errors, 0, error);
+    }
+
+    /** The result of {@code system} on {@code workload} in {@code results}, or null. */
+    static Result find(List<Result> results, SystemKind system, Workload workload) {
+        for (Result r : results) {
+            if (r.system() == system && r.workload() == workload) {
+                return r;
+            }
+        }
+        return null;
     }
 
     boolean ok() {

@@ -57,8 +57,8 @@ final class RoundsSummary {
         List<Double> p50 = new ArrayList<>();
         List<Double> rate = new ArrayList<>();
         for (List<Result> round : rounds) {
-            Result r = find(round, s, w);
-            Result b = find(round, baseline, w);
+            Result r = Result.find(round, s, w);
+            Result b = Result.find(round, baseline, w);
             if (r != null && b != null && r.ok() && b.ok()) {
                 add(p50, r.p50Us(), b.p50Us());
                 add(rate, r.callsPerS(), b.callsPerS());
@@ -120,20 +120,11 @@ final class RoundsSummary {
     private List<Result> measured(SystemKind s, Workload w) {
         List<Result> ok = new ArrayList<>();
         for (List<Result> round : rounds) {
-            Result r = find(round, s, w);
+            Result r = Result.find(round, s, w);
             if (r != null && r.ok()) {
                 ok.add(r);
             }
         }
         return ok;
-    }
-
-    private static Result find(List<Result> round, SystemKind s, Workload w) {
-        for (Result r : round) {
-            if (r.system() == s && r.workload() == w) {
-                return r;
-            }
-        }
-        return null;
     }
 }

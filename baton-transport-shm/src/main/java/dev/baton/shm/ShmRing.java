@@ -193,10 +193,7 @@ final class ShmRing {
      */
     int read(ByteBuffer dst) throws IOException {
         long r = consumed;
-        long available = (long) LONG.getAcquire(control, WRITE_POSITION) - r;
-        if (available < 0 || available > capacity) {
-            throw corrupt("write position", available);
-        }
+        long available = arrived();
         int n = (int) Math.min(available, dst.remaining());
         if (n == 0) {
             return 0;
@@ -224,10 +221,7 @@ final class ShmRing {
      */
     ByteBuffer peek() throws IOException {
         long r = consumed;
-        long available = (long) LONG.getAcquire(control, WRITE_POSITION) - r;
-        if (available < 0 || available > capacity) {
-            throw corrupt("write position", available);
-        }
+        long available = arrived();
         if (available == 0) {
             peeked = 0;
             return null;
@@ -245,6 +239,15 @@ final class ShmRing {
         peeked -= n;
         consumed += n;
         LONG.setRelease(control, READ_POSITION, consumed);
+    }
+
+    /** The bytes published and not consumed yet, checked: the producer's position is the other process's word. */
+    private long arrived() throws IOException {
+        long available = (long) LONG.getAcquire(control, WRITE_POSITION) - consumed;
+        if (available < 0 || available > capacity) {
+            throw corrupt("write position", available);
+        }
+        return available;
     }
 
     /** True when a read would return bytes (or find the ring corrupt). */

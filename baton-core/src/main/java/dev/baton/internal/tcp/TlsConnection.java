@@ -93,7 +93,6 @@ final class TlsConnection extends ChannelConnection {
     // ---- the reader role's (the loop during the TLS handshake)
     private ByteBuffer netIn;       // write mode: [netInStart, position) is ciphertext not unwrapped; null when empty
     private int netInStart;         // moves as records are unwrapped; back to 0 before the next read (see fill)
-    private int fillRoom;           // the room the last fill() had
     private ByteBuffer appIn;       // read mode: plaintext not yet handed to the core; null when empty
     private boolean inboundDone;
 
@@ -318,7 +317,6 @@ final class TlsConnection extends ChannelConnection {
         if (!netIn.hasRemaining()) {
             throw new SSLException("a TLS record larger than " + netIn.capacity() + " bytes");
         }
-        fillRoom = netIn.remaining();
         return channel.read(netIn);
     }
 
@@ -397,6 +395,7 @@ final class TlsConnection extends ChannelConnection {
                 if (drained) {
                     break;      // the last read took all the socket had (shortReadDrains)
                 }
+                int room = netIn == null ? NET_BUFFER_SIZE : netIn.capacity() - (netIn.position() - netInStart);
                 int n = fill();
                 if (n < 0) {
                     return total > 0 ? total : -1;
@@ -404,7 +403,7 @@ final class TlsConnection extends ChannelConnection {
                 if (n == 0) {
                     break;
                 }
-                drained = n < fillRoom;
+                drained = n < room;
             }
         } catch (SSLException e) {
             return failedRead(e, total);
